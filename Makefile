@@ -1,0 +1,52 @@
+# notary: `make run` sets up what is missing and serves; `make test` runs every suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ARTIFACT := notary/chain/artifacts/EvidenceRegistry.json
+
+.PHONY: help install run test test-py test-contracts lint contracts clean
+
+help:
+	@echo "make run    install what is missing, then run the service (chain, registry, API)"
+	@echo "make test   run every suite (lint, import contracts, Python, contracts)"
+
+# Python: a venv with exactly the locked dependency set, then the project itself (editable).
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Node: solc (wasm), Hardhat 2, anvil, OpenZeppelin, from the lock file only.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
+
+# Recompile with py-solc-x through the local solcjs (no download) and fail if the committed
+# artifact differs from what the source compiles to.
+contracts: install
+	$(PY) -m notary.chain.compile --check
+
+run: install contracts
+	$(VENV)/bin/notary run
+
+lint: install
+	$(VENV)/bin/ruff check notary api storage tests
+	$(VENV)/bin/lint-imports
+
+test-py: install
+	$(VENV)/bin/pytest -q
+
+test-contracts: install
+	npx hardhat test
+
+test: lint contracts test-py test-contracts
+
+clean:
+	rm -rf cache artifacts .pytest_cache
