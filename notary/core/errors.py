@@ -1,0 +1,140 @@
+"""One exception tree for the whole project.
+
+Every error raised on purpose by notary is a :class:`NotaryError`. Callers (API, CLI,
+verification tools) catch that one class, show ``message`` to a person, and use ``code``
+(a short, stable, machine-readable string) to decide what to do. ``details`` holds the
+structured facts behind the message (the field that was wrong, the expected and computed
+values, ...), always JSON-friendly (str, int, bool, None, lists and dicts of those).
+
+The chain, storage and API layers add their own subclasses of :class:`NotaryError`
+outside this package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "InputError",
+    "KeyMaterialError",
+    "NotaryError",
+    "ProofError",
+    "RootMismatchError",
+    "SignatureError",
+    "StatementError",
+]
+
+
+class NotaryError(Exception):
+    """Root of all notary errors.
+
+    ``code`` is machine-readable and stable (API clients switch on it); ``message`` is one
+    or more English sentences for a person; ``details`` are the structured facts.
+    Subclasses set ``default_code``; a raiser may pass a more specific ``code``.
+    """
+
+    default_code: str = "notary_error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message: str = message
+        self.code: str = code if code is not None else self.default_code
+        self.details: dict[str, Any] = dict(details)
+
+    def diagnostics(self) -> str:
+        """A multi-line, human-readable account of the error (for logs and CLI output)."""
+        lines = [f"{self.message} [{self.code}]"]
+        for key in sorted(self.details):
+            lines.append(f"  {key}: {self.details[key]!r}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as a JSON object: ``{"code", "message", "details"}``."""
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+class InputError(NotaryError):
+    """Input that does not have the required shape (a malformed hex digest, a too-long
+    name, ...). ``code`` says which kind; ``details["field"]`` names the field if any."""
+
+    default_code = "input_invalid"
+
+
+class StatementError(InputError):
+    """An evidence statement that is not well formed or not canonical.
+
+    Codes: ``statement_invalid`` (a field is wrong; ``details["field"]`` names it),
+    ``statement_not_canonical`` (the bytes are not the RFC 8785 form of the statement),
+    ``statement_too_large``.
+    """
+
+    default_code = "statement_invalid"
+
+
+class SignatureError(NotaryError):
+    """A JWS that does not verify. ``details["reason"]`` says why: ``malformed_token``,
+    ``token_too_large``, ``alg_not_allowed``, ``header_invalid``, ``unknown_kid``,
+    ``wrong_typ``, ``bad_signature``, ``jwks_invalid``, ``payload_invalid``."""
+
+    default_code = "signature_invalid"
+
+    @property
+    def reason(self) -> str:
+        """The machine-readable reason (``details["reason"]``)."""
+        return str(self.details.get("reason", "unspecified"))
+
+
+class ProofError(NotaryError):
+    """A Merkle proof that is malformed or does not lead to the expected root.
+    ``details["reason"]`` is ``leaf_invalid``, ``proof_element_invalid``,
+    ``proof_too_long``, ``root_invalid`` or ``root_mismatch``."""
+
+    default_code = "proof_invalid"
+
+    @property
+    def reason(self) -> str:
+        """The machine-readable reason (``details["reason"]``)."""
+        return str(self.details.get("reason", "unspecified"))
+
+
+class RootMismatchError(ProofError):
+    """A well-formed proof whose computed root differs from the expected root.
+
+    Carries both roots as bytes (``expected_root``, ``computed_root``) and, in
+    ``details``, as 0x-hex.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected_root: bytes,
+        computed_root: bytes,
+        code: str | None = None,
+        **details: Any,
+    ) -> None:
+        details.setdefault("reason", "root_mismatch")
+        super().__init__(
+            message,
+            code=code,
+            expected_root="0x" + expected_root.hex(),
+            computed_root="0x" + computed_root.hex(),
+            **details,
+        )
+        self.expected_root: bytes = expected_root
+        self.computed_root: bytes = computed_root
+
+
+class KeyMaterialError(NotaryError):
+    """A key that cannot be loaded or used: wrong passphrase, not Ed25519, malformed PEM,
+    malformed JWK. ``details["reason"]`` says which."""
+
+    default_code = "key_invalid"
+
+    @property
+    def reason(self) -> str:
+        """The machine-readable reason (``details["reason"]``)."""
+        return str(self.details.get("reason", "unspecified"))

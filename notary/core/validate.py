@@ -1,0 +1,203 @@
+"""Field validators shared by the statement format and the API.
+
+These rules are part of statement format v1: a statement that passed them when it was
+signed must still pass them when a court verifies it years later. Do not tighten them for
+v1; add a new schema version instead.
+
+Character rules are written as explicit code-point ranges, not via :mod:`unicodedata`,
+because Unicode tables change with the Python version and the result must not.
+Lengths are counted in Unicode code points (``len(str)``). Strings are not normalised:
+two strings are equal only if their code points are equal.
+
+Every validator raises ``error`` (default :class:`InputError`) with ``details["field"]``
+naming the field, so the API can point at it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import UTC, datetime
+
+from .errors import InputError
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "format_rfc3339_utc",
+    "validate_file_name",
+    "validate_hex_digest",
+    "validate_identifier",
+    "validate_int",
+    "validate_media_type",
+    "validate_rfc3339",
+    "validate_text",
+]
+
+#: Largest integer an IEEE double holds exactly; RFC 8785 numbers are doubles, so every
+#: integer in a signed document must be at most this (I-JSON, RFC 7493).
+MAX_SAFE_INTEGER = (1 << 53) - 1
+
+# C0 controls, DEL, C1 controls, surrogates (not encodable as UTF-8), the Unicode line and
+# paragraph separators, and the bidirectional formatting characters that can make a file
+# name display differently from what it is ("invoice\u202egpj.exe").
+_FORBIDDEN = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\ud800-\udfff\u2028\u2029"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+# Same, but allowing LF and TAB (multi-line free text such as a description).
+_FORBIDDEN_MULTILINE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ud800-\udfff\u2028\u2029"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_TOKEN = r"[A-Za-z0-9!#$&^_.+-]"
+_MEDIA_TYPE = re.compile(
+    rf"[A-Za-z0-9]{_TOKEN}{{0,126}}/[A-Za-z0-9]{_TOKEN}{{0,126}}"
+    rf"(?:; ?{_TOKEN}+=(?:{_TOKEN}+|\"[^\"\\]*\"))*"
+)
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))"
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def validate_text(
+    field: str,
+    value: object,
+    max_len: int,
+    *,
+    multiline: bool = False,
+    error: type[InputError] = InputError,
+) -> str:
+    """Require a non-empty string of at most ``max_len`` code points with no control,
+    surrogate or bidi-formatting characters (``multiline`` allows LF and TAB).
+
+    Returns the value unchanged. Raises ``error`` naming ``field``.
+    """
+    if not isinstance(value, str):
+        raise error(f"Field '{field}' must be a string.", field=field)
+    if not value:
+        raise error(f"Field '{field}' must not be empty (omit it instead).", field=field)
+    if len(value) > max_len:
+        raise error(
+            f"Field '{field}' is {len(value)} characters long; the limit is {max_len}.",
+            field=field,
+            max_len=max_len,
+        )
+    bad = (_FORBIDDEN_MULTILINE if multiline else _FORBIDDEN).search(value)
+    if bad is not None:
+        raise error(
+            f"Field '{field}' contains the forbidden character U+{ord(bad.group()):04X} "
+            f"at position {bad.start()}.",
+            field=field,
+            position=bad.start(),
+        )
+    return value
+
+
+def validate_identifier(
+    field: str, value: object, max_len: int = 128, *, error: type[InputError] = InputError
+) -> str:
+    """A single-line identifier (case id, evidence id, submitter): :func:`validate_text`
+    plus no leading or trailing whitespace, so "A-1" and "A-1 " cannot both exist."""
+    text = validate_text(field, value, max_len, error=error)
+    if text != text.strip():
+        raise error(f"Field '{field}' must not start or end with whitespace.", field=field)
+    return text
+
+
+def validate_file_name(
+    value: object, max_len: int = 255, *, field: str = "file_name",
+    error: type[InputError] = InputError,
+) -> str:
+    """A bare file name: :func:`validate_text` (≤ 255 code points) and no ``/``, ``\\``,
+    NUL, and not ``.`` or ``..``; so it can never name a path."""
+    text = validate_text(field, value, max_len, error=error)
+    for sep in ("/", "\\"):
+        if sep in text:
+            raise error(
+                f"Field '{field}' must be a bare file name without '{sep}'.", field=field
+            )
+    if text in (".", ".."):
+        raise error(f"Field '{field}' must not be '.' or '..'.", field=field)
+    return text
+
+
+def validate_media_type(
+    value: object, *, field: str = "media_type", error: type[InputError] = InputError
+) -> str:
+    """An RFC 6838 ``type/subtype`` with optional ``; name=value`` parameters, ≤ 255
+    characters. Case is kept as given (media types compare case-insensitively)."""
+    text = validate_text(field, value, 255, error=error)
+    if _MEDIA_TYPE.fullmatch(text) is None:
+        raise error(
+            f"Field '{field}' must be a media type such as 'audio/mpeg'.", field=field
+        )
+    return text
+
+
+def validate_rfc3339(
+    field: str, value: object, *, require_utc: bool = False,
+    error: type[InputError] = InputError,
+) -> str:
+    """An RFC 3339 date-time (upper-case ``T`` and ``Z``, 0-9 fraction digits, a leap
+    second ``:60`` allowed). ``require_utc`` demands the ``Z`` suffix. Calendar validity
+    (e.g. no 30 February) is checked. Returns the value unchanged."""
+    if not isinstance(value, str):
+        raise error(f"Field '{field}' must be a string.", field=field)
+    m = _RFC3339.fullmatch(value)
+    if m is None:
+        raise error(
+            f"Field '{field}' must be an RFC 3339 date-time such as "
+            "'2026-11-29T12:00:00.123456Z'.",
+            field=field,
+        )
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    ok = (
+        1 <= month <= 12
+        and 1 <= day <= (calendar.monthrange(year, month)[1] if 1 <= month <= 12 else 0)
+        and hour <= 23
+        and minute <= 59
+        and second <= 60
+    )
+    if m.group(8) != "Z":
+        ok = ok and int(m.group(9)) <= 23 and int(m.group(10)) <= 59
+    if not ok:
+        raise error(f"Field '{field}' is not a real date and time.", field=field)
+    if require_utc and m.group(8) != "Z":
+        raise error(f"Field '{field}' must be in UTC (end with 'Z').", field=field)
+    return value
+
+
+def format_rfc3339_utc(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with microseconds:
+    ``2026-11-29T12:00:00.123456Z``. Raises :class:`InputError` for a naive datetime
+    (its zone would be a guess)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError("A timestamp must carry a time zone.", code="timestamp_naive")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validate_int(
+    field: str, value: object, *, minimum: int = 0, error: type[InputError] = InputError
+) -> int:
+    """An integer (not a bool, not a float) in ``[minimum, 2**53 - 1]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"Field '{field}' must be an integer.", field=field)
+    if value < minimum or value > MAX_SAFE_INTEGER:
+        raise error(
+            f"Field '{field}' must be between {minimum} and {MAX_SAFE_INTEGER}.", field=field
+        )
+    return value
+
+
+def validate_hex_digest(
+    field: str, value: object, *, error: type[InputError] = InputError
+) -> str:
+    """A SHA-256 digest written as exactly 64 lower-case hex characters (the one
+    canonical spelling, so equal digests are equal strings)."""
+    if not isinstance(value, str) or _HEX64.fullmatch(value) is None:
+        raise error(
+            f"Field '{field}' must be a SHA-256 digest written as 64 lower-case hex characters.",
+            field=field,
+        )
+    return value

@@ -1,0 +1,253 @@
+"""Verification of one piece of evidence, end to end, from facts given as arguments.
+
+Nothing is fetched here: the caller supplies the statement JWS, the published keys, the
+file's digest, the Merkle proof and root, the anchor as claimed in the proof bundle and,
+if it consulted a chain node, the anchor as observed on chain. Bad evidence never raises:
+every problem becomes a failed :class:`Check` with a sentence saying what is wrong.
+Exceptions are only for programmer errors (wrong argument types).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .digest import FileDigest
+from .errors import NotaryError, ProofError, RootMismatchError
+from .merkle import LeafType, statement_leaf, to_hex32, verify_proof
+from .signing import verify_jws
+from .statement import STATEMENT_MEDIA_TYPE, Statement
+from .verdict import AnchorFacts, Check, CheckStatus, Verdict
+
+__all__ = ["AnchorFacts", "verify_evidence"]
+
+_PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _utc(timestamp: int) -> str:
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {timestamp}"
+
+
+def _check_signature(
+    statement_jws: str, jwks: Mapping[str, Any]
+) -> tuple[Check, Statement | None]:
+    try:
+        header, payload = verify_jws(statement_jws, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
+    except NotaryError as exc:
+        return Check(
+            "statement_signature",
+            _FAIL,
+            f"The statement is not validly signed by a published notary key. {exc.message}",
+        ), None
+    try:
+        statement = Statement.from_bytes(payload)
+    except NotaryError as exc:
+        return Check(
+            "statement_signature",
+            _FAIL,
+            "The signature is valid, but the signed content is not a well-formed notary "
+            f"statement. {exc.message}",
+        ), None
+    return Check(
+        "statement_signature",
+        _PASS,
+        f"The statement for evidence {statement.evidence_id!r} (case {statement.case_id!r}, "
+        f"entry {statement.case_seq}) carries a valid Ed25519 signature by the published "
+        f"notary key {header['kid']}.",
+    ), statement
+
+
+def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
+    if file_digest is None:
+        return Check(
+            "file_hash",
+            _SKIP,
+            "No file was supplied, so it could not be compared with the statement.",
+        )
+    if file_digest.hex != statement.sha256:
+        return Check(
+            "file_hash",
+            _FAIL,
+            f"The file's SHA-256 ({file_digest.hex}) differs from the SHA-256 recorded in the "
+            f"statement ({statement.sha256}); it is not the file that was notarised.",
+        )
+    if file_digest.size != statement.size:
+        return Check(
+            "file_hash",
+            _FAIL,
+            f"The file's SHA-256 matches the statement, but its size ({file_digest.size} "
+            f"bytes) differs from the size recorded in the statement ({statement.size} bytes).",
+        )
+    return Check(
+        "file_hash",
+        _PASS,
+        f"The file's SHA-256 ({file_digest.hex}) and size ({file_digest.size} bytes) match "
+        "the statement.",
+    )
+
+
+def _check_merkle(
+    statement: Statement,
+    proof: Sequence[bytes] | None,
+    root: bytes | None,
+    leaf_type: LeafType,
+) -> Check:
+    if proof is None:
+        return Check(
+            "merkle_proof",
+            _SKIP,
+            "No Merkle proof was supplied, so inclusion in an anchored batch could not be "
+            "checked.",
+        )
+    if root is None:
+        return Check(
+            "merkle_proof",
+            _SKIP,
+            "No Merkle root was supplied, so inclusion in an anchored batch could not be "
+            "checked.",
+        )
+    leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256), leaf_type)
+    try:
+        verify_proof(root, leaf, proof)
+    except RootMismatchError as exc:
+        return Check(
+            "merkle_proof",
+            _FAIL,
+            f"The Merkle proof does not lead from the statement's leaf {_hex(leaf)} to the "
+            f"root {_hex(exc.expected_root)}; it leads to {_hex(exc.computed_root)}.",
+        )
+    except ProofError as exc:
+        return Check("merkle_proof", _FAIL, f"The Merkle proof is malformed. {exc.message}")
+    return Check(
+        "merkle_proof",
+        _PASS,
+        f"The statement's leaf {_hex(leaf)} is included, by the supplied proof of "
+        f"{len(proof)} step(s), in the Merkle tree with root {_hex(root)}.",
+    )
+
+
+def _check_anchor_root(claimed: AnchorFacts | None, root: bytes | None) -> Check:
+    if claimed is None:
+        return Check(
+            "anchor_root",
+            _SKIP,
+            "No anchor record was supplied, so it is not known where the Merkle root was "
+            "anchored.",
+        )
+    if root is None:
+        return Check(
+            "anchor_root",
+            _SKIP,
+            "No Merkle root was supplied, so it could not be compared with the anchor record.",
+        )
+    if claimed.root != root:
+        return Check(
+            "anchor_root",
+            _FAIL,
+            f"The anchor record is for root {_hex(claimed.root)}, not for the Merkle root "
+            f"{_hex(root)} of the proof.",
+        )
+    return Check(
+        "anchor_root",
+        _PASS,
+        f"The anchor record (batch {claimed.batch_id} on chain {claimed.chain_id}) is for the "
+        f"Merkle root {to_hex32(root)}.",
+    )
+
+
+def _check_chain(claimed: AnchorFacts | None, observed: AnchorFacts | None) -> Check:
+    if observed is None:
+        return Check(
+            "chain_anchor",
+            _SKIP,
+            "The anchor was not checked against a chain node (offline).",
+        )
+    if claimed is None:
+        return Check(
+            "chain_anchor",
+            _SKIP,
+            "No anchor record was supplied, so there was nothing to compare with the chain.",
+        )
+    comparisons: list[tuple[str, object, object]] = [
+        ("chain id", claimed.chain_id, observed.chain_id),
+        ("contract address", claimed.contract.lower(), observed.contract.lower()),
+        ("batch id", claimed.batch_id, observed.batch_id),
+        ("Merkle root", _hex(claimed.root), _hex(observed.root)),
+        ("block number", claimed.block_number, observed.block_number),
+        ("block hash", claimed.block_hash.lower(), observed.block_hash.lower()),
+        ("block timestamp", claimed.block_timestamp, observed.block_timestamp),
+        ("transaction hash", claimed.tx_hash.lower(), observed.tx_hash.lower()),
+    ]
+    differences = [
+        f"{what} (claimed {a}, on chain {b})" for what, a, b in comparisons if a != b
+    ]
+    if differences:
+        return Check(
+            "chain_anchor",
+            _FAIL,
+            "The chain's record of the anchor differs from the anchor record in: "
+            + "; ".join(differences)
+            + ".",
+        )
+    return Check(
+        "chain_anchor",
+        _PASS,
+        f"Chain {observed.chain_id} records, in contract {observed.contract}, batch "
+        f"{observed.batch_id} with Merkle root {_hex(observed.root)} in block "
+        f"{observed.block_number} ({observed.block_hash}) of {_utc(observed.block_timestamp)}, "
+        f"transaction {observed.tx_hash}.",
+    )
+
+
+def verify_evidence(
+    *,
+    statement_jws: str,
+    jwks: Mapping[str, Any],
+    file_digest: FileDigest | None,
+    proof: Sequence[bytes] | None,
+    root: bytes | None,
+    claimed_anchor: AnchorFacts | None,
+    observed_anchor: AnchorFacts | None,
+    leaf_type: LeafType = LeafType.STATEMENT,
+) -> Verdict:
+    """Verify a statement, its file, its Merkle inclusion and its anchor.
+
+    Returns a :class:`Verdict` with the checks ``statement_signature``, ``file_hash``,
+    ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order. Missing inputs
+    make the corresponding check SKIP with the reason; they never raise.
+    """
+    checks: list[Check] = []
+
+    # Step 1: the statement must be signed by one of the published notary keys, and its
+    # signed bytes must be a canonical v1 statement. Everything about the file and the
+    # tree is read from this statement, so if it fails, steps 2 and 3 cannot be made.
+    signature_check, statement = _check_signature(statement_jws, jwks)
+    checks.append(signature_check)
+
+    if statement is None:
+        why = "Not checked, because the statement could not be verified (see above)."
+        checks.append(Check("file_hash", _SKIP, why))
+        checks.append(Check("merkle_proof", _SKIP, why))
+    else:
+        # Step 2: the file in hand must have the SHA-256 and size the statement records.
+        checks.append(_check_file(statement, file_digest))
+        # Step 3: recompute the leaf from the statement (leaf type, file SHA-256,
+        # statement SHA-256) and walk the proof up to the given root.
+        checks.append(_check_merkle(statement, proof, root, leaf_type))
+
+    # Step 4: the claimed anchor must be for the same root.
+    checks.append(_check_anchor_root(claimed_anchor, root))
+
+    # Step 5: the anchor as observed on chain (supplied by the caller) must agree with the
+    # claimed one in every fact: chain, contract, batch, root, block, time, transaction.
+    checks.append(_check_chain(claimed_anchor, observed_anchor))
+
+    return Verdict(checks)

@@ -1,0 +1,216 @@
+"""Generate tests/vectors/statement.json: golden statements (canonical bytes, digest, leaf,
+JWS) and malformed statements named for the attack or mistake they reproduce.
+
+Run from the repository root:
+
+    .venv/bin/python tests/vectors/make_statement_vectors.py > tests/vectors/statement.json
+
+The output is committed and must never change for format v1: tests/unit/test_vectors.py
+checks the code against it byte for byte. The signing key is derived from a public label;
+it is a test key, not a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from typing import Any
+
+from notary.core.merkle import statement_leaf, to_hex32
+from notary.core.signing import SigningKey, sign_receipt, sign_statement
+from notary.core.statement import Statement
+
+KEY_LABEL = "notary test vector key #1 (public, never use for real evidence)"
+
+FULL: dict[str, Any] = {
+    "schema": "notary.statement/v1",
+    "evidence_id": "ev-0001",
+    "case_id": "HX-2026-1128-ZW",
+    "case_seq": 1,
+    "kind": "call_recording",
+    "media_type": "audio/wav",
+    "size": 904590,
+    "sha256": "4d6208e96eb02056320928483a3d57837e343f9e74a2858e2117143d63b05e77",
+    "file_name": "call-2026-11-28-0930.wav",
+    "captured_at": "2026-11-28T09:30:00+08:00",
+    "received_at": "2026-11-29T12:00:00.123456Z",
+    "submitter": "collector:agent-17",
+    "content_address": "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+    "description": "催收电话录音 / collection call.\nRecording notice given at 00:00:03.",
+    "parties": [
+        {"role": "collector", "name": "Agent 17"},
+        {"role": "debtor", "name": "王伟"},
+    ],
+}
+
+
+def _second(first: Statement) -> dict[str, Any]:
+    return {
+        "schema": "notary.statement/v1",
+        "evidence_id": "ev-0002",
+        "case_id": "HX-2026-1128-ZW",
+        "case_seq": 2,
+        "prev_statement": first.digest_hex(),
+        "kind": "notice",
+        "media_type": "application/pdf",
+        "size": 28530,
+        "sha256": "1c2b41b671ab348153f4d6ad91817fa1fef06f3e5ddb26b4a605009e64de33fb",
+        "file_name": "notice-2026-11-28.pdf",
+        "received_at": "2026-11-29T12:00:01Z",
+        "submitter": "collector:agent-17",
+    }
+
+
+def _golden(name: str, fields: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    statement = Statement.from_json(fields)
+    canonical = statement.canonical_bytes()
+    return {
+        "name": name,
+        "json": fields,
+        "canonical_text": canonical.decode("utf-8"),
+        "canonical_hex": canonical.hex(),
+        "sha256": statement.digest_hex(),
+        "leaf": to_hex32(statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))),
+        "jws": sign_statement(statement, key),
+    }
+
+
+def _text(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _rejects(first: Statement) -> list[dict[str, Any]]:
+    good = first.to_json()
+    canonical = first.canonical_bytes().decode("utf-8")
+
+    def variant(**changes: Any) -> str:
+        obj = dict(good)
+        for k, v in changes.items():
+            if v is _DROP:
+                obj.pop(k, None)
+            else:
+                obj[k] = v
+        return _text(obj)
+
+    second = _second(first)
+    cases: list[dict[str, Any]] = [
+        ("unknown-field", "An extra field 'amount' is added.",
+         variant(amount="5200.00"), "statement_invalid", "amount"),
+        ("missing-required-field", "'sha256' is removed.",
+         variant(sha256=_DROP), "statement_invalid", "sha256"),
+        ("null-instead-of-absent", "'description' is null instead of omitted.",
+         variant(description=None), "statement_invalid", "description"),
+        ("non-canonical-key-order", "Keys are not sorted.",
+         json.dumps(dict(reversed(list(good.items()))), ensure_ascii=False,
+                    separators=(",", ":")), "statement_not_canonical", None),
+        ("non-canonical-whitespace", "A space after every colon and comma.",
+         json.dumps(good, ensure_ascii=False, sort_keys=True), "statement_not_canonical", None),
+        ("non-canonical-escaped-unicode", "Non-ASCII characters written as \\u escapes.",
+         json.dumps(good, ensure_ascii=True, sort_keys=True, separators=(",", ":")),
+         "statement_not_canonical", None),
+        ("trailing-newline", "A newline after the object.",
+         canonical + "\n", "statement_not_canonical", None),
+        ("trailing-garbage", "A second JSON value after the object.",
+         canonical + "{}", "statement_not_canonical", None),
+        ("leading-bom", "A UTF-8 byte order mark before the object.",
+         "\ufeff" + canonical, "json_invalid", None),
+        ("duplicate-key", "'size' appears twice; parsers disagree on which one counts.",
+         canonical[:-1] + ',"size":1}', "json_invalid", None),
+        ("float-size", "'size' written as 904590.0.",
+         canonical.replace('"size":904590', '"size":904590.0'), "json_invalid", None),
+        ("bool-as-integer", "'case_seq' is true.",
+         variant(case_seq=True), "statement_invalid", "case_seq"),
+        ("size-beyond-2^53", "'size' is 2**53, not exactly representable as a JSON number.",
+         variant(size=2**53), "statement_invalid", "size"),
+        ("negative-size", "'size' is -1.", variant(size=-1), "statement_invalid", "size"),
+        ("wrong-schema", "'schema' is a future version.",
+         variant(schema="notary.statement/v2"), "statement_invalid", "schema"),
+        ("unknown-kind", "'kind' is not one of the v1 kinds.",
+         variant(kind="voicemail"), "statement_invalid", "kind"),
+        ("uppercase-sha256", "'sha256' in upper-case hex (two spellings of one digest).",
+         variant(sha256=good["sha256"].upper()), "statement_invalid", "sha256"),
+        ("short-sha256", "'sha256' has 63 hex digits.",
+         variant(sha256=good["sha256"][:-1]), "statement_invalid", "sha256"),
+        ("control-character-in-case-id", "'case_id' contains a carriage return.",
+         variant(case_id="HX-2026\r-1128-ZW"), "statement_invalid", "case_id"),
+        ("trailing-space-in-case-id", "'case_id' ends with a space.",
+         variant(case_id="HX-2026-1128-ZW "), "statement_invalid", "case_id"),
+        ("bidi-override-in-file-name",
+         ("U+202E RIGHT-TO-LEFT OVERRIDE after 'call' makes 'call<U+202E>vaw.exe' display "
+          "as 'callexe.wav'."),
+         variant(file_name="call\u202evaw.exe"), "statement_invalid", "file_name"),
+        ("path-traversal-in-file-name", "'file_name' is '../../etc/passwd'.",
+         variant(file_name="../../etc/passwd"), "statement_invalid", "file_name"),
+        ("backslash-in-file-name", "'file_name' contains a Windows path separator.",
+         variant(file_name="C:\\calls\\a.wav"), "statement_invalid", "file_name"),
+        ("lone-surrogate-in-file-name", "'file_name' contains the escape \\ud800 (not Unicode).",
+         canonical.replace('"call-2026', '"\\ud800call-2026'), "statement_invalid", "file_name"),
+        ("case-seq-zero", "'case_seq' is 0 (sequences start at 1).",
+         variant(case_seq=0), "statement_invalid", "case_seq"),
+        ("prev-statement-on-first", "'prev_statement' present although case_seq is 1.",
+         variant(prev_statement=first.digest_hex()), "statement_invalid", "prev_statement"),
+        ("missing-prev-statement", "case_seq 2 without 'prev_statement'.",
+         _text({k: v for k, v in second.items() if k != "prev_statement"}),
+         "statement_invalid", "prev_statement"),
+        ("received-at-not-utc", "'received_at' has a +08:00 offset instead of Z.",
+         variant(received_at="2026-11-29T20:00:00+08:00"), "statement_invalid", "received_at"),
+        ("impossible-date", "'captured_at' is 30 February.",
+         variant(captured_at="2026-02-30T09:30:00Z"), "statement_invalid", "captured_at"),
+        ("not-an-object", "A JSON array instead of an object.",
+         "[]", "statement_invalid", None),
+    ]
+    out = []
+    for name, description, text, code, field in cases:
+        case: dict[str, Any] = {"name": name, "description": description, "text": text,
+                                "code": code}
+        if field is not None:
+            case["field"] = field
+        out.append(case)
+    out.append({
+        "name": "invalid-utf8", "description": "A byte 0xff inside a string.",
+        "hex": canonical.encode("utf-8").replace(b"Agent 17", b"Agent \xff7").hex(),
+        "code": "json_invalid",
+    })
+    return out
+
+
+_DROP = object()
+
+
+def main() -> None:
+    key = SigningKey.from_seed(hashlib.sha256(KEY_LABEL.encode("ascii")).digest())
+    first = Statement.from_json(FULL)
+    vectors = {
+        "description": "Statement format v1 (notary.statement/v1): golden statements with "
+        "their RFC 8785 canonical bytes, SHA-256, Merkle leaf and JWS; and rejected inputs. "
+        "Generated by tests/vectors/make_statement_vectors.py; must never change.",
+        "key": {
+            "seed": f"SHA-256 of the ASCII string {KEY_LABEL!r}",
+            "public_jwk": key.public_jwk(),
+        },
+        "statements": [_golden("full", FULL, key), _golden("second-in-case", _second(first), key)],
+        "receipt": {
+            "payload": {
+                "schema": "notary.receipt/v1",
+                "evidence_id": "ev-0001",
+                "statement_sha256": first.digest_hex(),
+                "anchor_deadline": "2026-11-30T12:00:00Z",
+                "issued_at": "2026-11-29T12:00:00.200000Z",
+            },
+            "jws": sign_receipt(first.digest_hex(), "ev-0001", "2026-11-30T12:00:00Z",
+                                "2026-11-29T12:00:00.200000Z", key),
+        },
+        "rejects": _rejects(first),
+    }
+    text = json.dumps(vectors, ensure_ascii=False, indent=2) + "\n"
+    # Keep non-ASCII text readable, but write invisible or direction-changing characters as
+    # JSON escapes so the file displays as what it is (inside strings only, so still valid).
+    for char in "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e" \
+                "\u2066\u2067\u2068\u2069":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
