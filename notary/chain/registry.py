@@ -1,0 +1,317 @@
+"""The EvidenceRegistry adapter: deploy or attach, anchor a root, read anchors back.
+
+web3.py lives here and nowhere else. Every node or contract failure leaves this module as a
+:class:`~notary.chain.errors.ChainError` with a machine-readable ``code``; a revert by the
+registry is decoded to the name of its custom error (``EvidenceRegistryRootAlreadyAnchored``...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+import requests
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
+
+from notary.chain.compile import load_artifact
+from notary.chain.errors import AnchorRejected, ChainError, ChainMismatch, ChainUnavailable
+from notary.core.verdict import AnchorFacts
+
+ZERO_ROOT = b"\x00" * 32
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the registry lives; saved under NOTARY_HOME so a restart attaches to it."""
+
+    chain_id: int
+    address: str
+    tx_hash: str
+    block_number: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def connect(url: str, timeout: float = 30.0) -> Web3:
+    """A Web3 client for ``url`` (HTTP JSON-RPC)."""
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+
+
+@contextmanager
+def node_errors(url: str) -> Iterator[None]:
+    """Translate transport failures into ChainUnavailable (the node is down or unreachable)."""
+    try:
+        yield
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise ChainUnavailable(f"the chain node at {url} did not answer: {exc}", url=url) from exc
+
+
+def _error_selectors(abi: list[dict[str, Any]]) -> dict[str, str]:
+    out = {}
+    for item in abi:
+        if item.get("type") == "error":
+            sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+            out["0x" + keccak(text=sig)[:4].hex()] = item["name"]
+    return out
+
+
+class Registry:
+    """One deployed EvidenceRegistry, seen through one node and (optionally) one account."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        account: LocalAccount | None = None,
+        *,
+        confirmations: int = 1,
+        timeout: float = 60.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        artifact = load_artifact()
+        self.w3 = w3
+        self.url = str(getattr(w3.provider, "endpoint_uri", "?"))
+        self.address = Web3.to_checksum_address(address)
+        self.account = account
+        self.confirmations = confirmations
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.contract = w3.eth.contract(address=self.address, abi=artifact["abi"])
+        self._errors = _error_selectors(artifact["abi"])
+        self._event = self.contract.events.BatchAnchored()
+        self._chain_id: int | None = None
+
+    # -- deployment -------------------------------------------------------------------------
+
+    @classmethod
+    def deploy(
+        cls, w3: Web3, account: LocalAccount, *, admin: str | None = None, **kwargs: Any
+    ) -> tuple[Registry, Deployment]:
+        """Deploy a new registry; ``account`` gets the notary role, ``admin`` (default the same
+        account) the admin role."""
+        artifact = load_artifact()
+        url = str(getattr(w3.provider, "endpoint_uri", "?"))
+        factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        with node_errors(url):
+            tx = factory.constructor(admin or account.address, account.address).build_transaction(
+                {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)}
+            )
+            signed = account.sign_transaction(tx)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=kwargs.get("timeout", 60))
+        if receipt["status"] != 1 or not receipt["contractAddress"]:
+            raise ChainError("the registry deployment reverted", code="deploy_failed")
+        deployment = Deployment(
+            chain_id=w3.eth.chain_id,
+            address=receipt["contractAddress"],
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=receipt["blockNumber"],
+        )
+        return cls(w3, deployment.address, account, **kwargs), deployment
+
+    def check_deployment(self, expected_chain_id: int | None = None) -> None:
+        """Refuse a node on another chain, or an address with no registry code."""
+        with node_errors(self.url):
+            chain_id = self.chain_id
+            code = self.w3.eth.get_code(self.address)
+        if expected_chain_id is not None and chain_id != expected_chain_id:
+            raise ChainMismatch(
+                f"the node at {self.url} is on chain {chain_id}, expected {expected_chain_id}"
+            )
+        if not code:
+            raise ChainMismatch(
+                f"no contract at {self.address} on chain {chain_id} (node {self.url}): the chain "
+                "state was lost or the address is wrong",
+                contract=self.address,
+            )
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with node_errors(self.url):
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        with node_errors(self.url):
+            try:
+                return fn()
+            except ContractLogicError as exc:
+                raise self._revert(exc) from exc
+            except (Web3RPCError, Web3Exception) as exc:
+                raise ChainError(f"the node refused the call: {exc}", code="chain_error") from exc
+
+    def latest_block(self) -> int:
+        return self._call(lambda: int(self.w3.eth.block_number))
+
+    def head(self) -> tuple[bytes, int]:
+        """The most recently anchored root (zero before the first) and the batch count."""
+        root, count = self._call(lambda: self.contract.functions.head().call())
+        return bytes(root), int(count)
+
+    def batch_of(self, root: bytes) -> tuple[int, int, int, int]:
+        """(batch id, block number, timestamp, leaf count) for ``root``; zeros when unknown."""
+        out = self._call(lambda: self.contract.functions.batchOf(root).call())
+        return int(out[0]), int(out[1]), int(out[2]), int(out[3])
+
+    def verify_inclusion(self, root: bytes, proof: Sequence[bytes], leaf: bytes) -> bool:
+        """The contract's own answer: is ``root`` anchored and does ``proof`` lead to it."""
+        return bool(
+            self._call(lambda: self.contract.functions.verifyInclusion(root, list(proof), leaf).call())
+        )
+
+    def find_anchor(self, root: bytes) -> AnchorFacts | None:
+        """The anchor of ``root`` as the chain records it now, or None when it is not anchored.
+
+        Reads the registry's view for the block, then the BatchAnchored log in that block for
+        the transaction hash, then the block header for its hash and timestamp.
+        """
+        batch_id, block_number, _ts, _count = self.batch_of(root)
+        if batch_id == 0:
+            return None
+
+        def read() -> AnchorFacts | None:
+            logs = self._event.get_logs(
+                from_block=block_number, to_block=block_number, argument_filters={"root": root}
+            )
+            if not logs:
+                return None
+            return self._facts_from_log(logs[0])
+
+        return self._call(read)
+
+    def raw_receipt(self, tx_hash: str) -> dict[str, Any]:
+        """The transaction receipt exactly as the node returned it (JSON-RPC result)."""
+        with node_errors(self.url):
+            resp = self.w3.provider.make_request("eth_getTransactionReceipt", [tx_hash])  # type: ignore[arg-type]
+        result = resp.get("result")
+        if result is None:
+            raise ChainError(f"no receipt for {tx_hash}", code="receipt_missing")
+        return dict(result)
+
+    # -- anchoring --------------------------------------------------------------------------
+
+    def build_anchor(
+        self, root: bytes, leaf_count: int, expected_previous_root: bytes, *, nonce: int | None = None
+    ) -> tuple[str, bytes]:
+        """Sign an anchor transaction without sending it: (tx hash, raw bytes).
+
+        The hash is known before the node sees the transaction, so the caller can record it
+        first and reconcile after a crash. Gas estimation simulates the call, so a registry
+        refusal (root already anchored, stale head) surfaces here as AnchorRejected.
+        """
+        if self.account is None:
+            raise ChainError("no chain account configured to send anchors", code="no_account")
+        account = self.account
+
+        def build() -> tuple[str, bytes]:
+            n = nonce if nonce is not None else self.w3.eth.get_transaction_count(
+                account.address, "pending"
+            )
+            tx = self.contract.functions.anchor(root, leaf_count, expected_previous_root).build_transaction(
+                {"from": account.address, "nonce": n, "chainId": self.chain_id}
+            )
+            signed = account.sign_transaction(tx)
+            return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+
+        return self._call(build)
+
+    def send_raw(self, raw: bytes) -> str:
+        """Send a signed transaction; an already-known transaction is not an error."""
+        def send() -> str:
+            try:
+                return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+            except Web3RPCError as exc:
+                text = str(exc).lower()
+                if "already known" in text or "already imported" in text:
+                    return "0x" + keccak(raw).hex()
+                raise
+
+        return self._call(send)
+
+    def wait_for_anchor(self, tx_hash: str) -> AnchorFacts:
+        """Wait for the receipt and ``confirmations`` blocks; AnchorFacts of the mined batch.
+
+        Raises AnchorRejected when the transaction reverted, ChainError(code="anchor_timeout")
+        when it is not mined within the timeout (the caller keeps it pending and retries).
+        """
+        def wait() -> AnchorFacts:
+            try:
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    tx_hash, timeout=self.timeout, poll_latency=self.poll_interval  # type: ignore[arg-type]
+                )
+            except TimeExhausted as exc:
+                raise ChainError(f"{tx_hash} not mined within {self.timeout:.0f}s",
+                                 code="anchor_timeout", tx_hash=tx_hash) from exc
+            if receipt["status"] != 1:
+                raise AnchorRejected(f"anchor transaction {tx_hash} reverted", code="anchor_reverted",
+                                     tx_hash=tx_hash)
+            target = receipt["blockNumber"] + self.confirmations - 1
+            deadline = time.monotonic() + self.timeout
+            while self.w3.eth.block_number < target:
+                if time.monotonic() > deadline:
+                    raise ChainError(f"{tx_hash} did not reach {self.confirmations} confirmations",
+                                     code="anchor_timeout", tx_hash=tx_hash)
+                time.sleep(self.poll_interval)
+            events = self._event.process_receipt(receipt)
+            if not events:
+                raise ChainError(f"{tx_hash} emitted no BatchAnchored event", code="anchor_missing")
+            return self._facts_from_log(events[0])
+
+        return self._call(wait)
+
+    def receipt_status(self, tx_hash: str) -> int | None:
+        """1 or 0 when mined, None while unknown or pending."""
+        def status() -> int | None:
+            try:
+                return int(self.w3.eth.get_transaction_receipt(tx_hash)["status"])  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return None
+        return self._call(status)
+
+    def anchor(self, root: bytes, leaf_count: int, expected_previous_root: bytes | None = None) -> AnchorFacts:
+        """Anchor ``root`` now and wait for it: build, send, wait (for one-shot use like the CLI)."""
+        if expected_previous_root is None:
+            expected_previous_root, _ = self.head()
+        tx_hash, raw = self.build_anchor(root, leaf_count, expected_previous_root)
+        self.send_raw(raw)
+        return self.wait_for_anchor(tx_hash)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _facts_from_log(self, log: Any) -> AnchorFacts:
+        block = self.w3.eth.get_block(log["blockNumber"])
+        return AnchorFacts(
+            chain_id=self.chain_id,
+            contract=self.address,
+            batch_id=int(log["args"]["batchId"]),
+            root=bytes(log["args"]["root"]),
+            block_number=int(log["blockNumber"]),
+            block_hash="0x" + bytes(block["hash"]).hex(),
+            block_timestamp=int(block["timestamp"]),
+            tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+        )
+
+    def _revert(self, exc: ContractLogicError) -> ChainError:
+        data = exc.data if isinstance(exc.data, str) else ""
+        name = self._errors.get(data[:10]) if data else None
+        if isinstance(exc, ContractCustomError) and name:
+            return AnchorRejected(f"the registry refused: {name}", code=name, revert_data=data)
+        return AnchorRejected(f"the registry refused: {exc}", code="anchor_reverted")

@@ -1,0 +1,113 @@
+"""Attach the service to its registry: start the embedded chain if needed, deploy once, reuse.
+
+The deployment (chain id, address, tx, block) is remembered in ``NOTARY_HOME/chain/deployment.json``;
+a second start attaches to the same contract and refuses to go on if the chain no longer has it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from notary.chain.account import load_chain_account
+from notary.chain.embedded import EmbeddedChain
+from notary.chain.errors import ChainError, ChainMismatch
+from notary.chain.registry import Deployment, Registry, connect, node_errors
+from notary.config import Settings
+
+FUNDING_WEI = 1000 * 10**18
+
+
+@dataclass
+class ChainContext:
+    """What a process needs to anchor: the registry, and the embedded node if we started it."""
+
+    registry: Registry
+    deployment: Deployment
+    embedded: EmbeddedChain | None
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def embedded_chain(settings: Settings) -> EmbeddedChain:
+    return EmbeddedChain(
+        settings.chain_dir,
+        host=settings.chain_host,
+        port=settings.chain_port,
+        chain_id=settings.chain_id,
+        block_time=settings.chain_block_time,
+    )
+
+
+def _deployment_file(settings: Settings) -> Path:
+    return settings.chain_dir / "deployment.json"
+
+
+def _fund_embedded(w3: Web3, account: LocalAccount) -> None:
+    """On the embedded anvil chain our fresh account has no ether: give it some (dev chain only)."""
+    if w3.eth.get_balance(account.address) < FUNDING_WEI // 10:
+        w3.provider.make_request("anvil_setBalance", [account.address, hex(FUNDING_WEI)])  # type: ignore[arg-type]
+
+
+def open_chain(settings: Settings, *, start_embedded: bool = True) -> ChainContext:
+    """Connect (starting the embedded node when it is ours), then attach to or deploy the registry.
+
+    Raises ChainMismatch when the remembered deployment is not on this chain, ChainUnavailable
+    when the node does not answer.
+    """
+    embedded: EmbeddedChain | None = None
+    if settings.embedded_chain and start_embedded:
+        embedded = embedded_chain(settings)
+        embedded.ensure_running()
+        if not embedded.started_here:
+            embedded = None  # someone else's process owns it; we must not stop it
+    try:
+        return _attach(settings, embedded)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+
+
+def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
+    w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
+    account = load_chain_account(settings.keys_dir, settings.key_passphrase)
+    kwargs = {"confirmations": settings.confirmations, "timeout": settings.chain_timeout}
+    with node_errors(settings.chain_url):
+        chain_id = int(w3.eth.chain_id)
+        if settings.embedded_chain:
+            _fund_embedded(w3, account)
+    if settings.embedded_chain and chain_id != settings.chain_id:
+        raise ChainMismatch(f"embedded chain reports id {chain_id}, expected {settings.chain_id}")
+
+    path = _deployment_file(settings)
+    if settings.contract_address:
+        registry = Registry(w3, settings.contract_address, account, **kwargs)  # type: ignore[arg-type]
+        registry.check_deployment(settings.chain_id if not settings.embedded_chain else None)
+        deployment = Deployment(chain_id, registry.address, "", 0)
+    elif path.exists():
+        deployment = Deployment(**json.loads(path.read_text()))
+        if deployment.chain_id != chain_id:
+            raise ChainMismatch(
+                f"{path} records chain {deployment.chain_id}, but the node is on chain {chain_id}"
+            )
+        registry = Registry(w3, deployment.address, account, **kwargs)  # type: ignore[arg-type]
+        registry.check_deployment(chain_id)
+    elif settings.embedded_chain:
+        registry, deployment = Registry.deploy(w3, account, **kwargs)  # type: ignore[arg-type]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+        tmp.replace(path)
+    else:
+        raise ChainError(
+            "an external chain needs NOTARY_CONTRACT_ADDRESS (deploy with `notary contract deploy`)",
+            code="contract_not_configured",
+        )
+    return ChainContext(registry=registry, deployment=deployment, embedded=embedded)

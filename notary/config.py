@@ -1,0 +1,135 @@
+"""One settings object for the whole service, read from the environment.
+
+Everything has an embedded default so that `make run` works on a fresh machine: the data lives
+under ``NOTARY_HOME`` (default ``./var``), the chain is an anvil node we start ourselves, the
+database is SQLite. Every port is configurable and every listener binds 127.0.0.1 by default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from notary.core.errors import InputError
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{name} must be an integer, got {raw!r}", code="config_invalid") from None
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}", code="config_invalid")
+    return value
+
+
+def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a number, got {raw!r}", code="config_invalid") from None
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}", code="config_invalid")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration. Build it with :meth:`from_env`; tests pass values directly."""
+
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    chain_host: str = "127.0.0.1"
+    chain_port: int = 8545
+    chain_id: int = 31337
+    chain_block_time: float = 0.0
+    rpc_url: str | None = None
+    contract_address: str | None = None
+    confirmations: int = 1
+    chain_timeout: float = 60.0
+    key_passphrase: str | None = field(default=None, repr=False)
+    database_url: str | None = None
+    batch_seconds: float = 2.0
+    batch_max: int = 1000
+    anchor_deadline_seconds: int = 300
+    max_upload_bytes: int = 4 * 1024**3
+    public_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read ``NOTARY_*`` variables; raises InputError naming the variable that is wrong."""
+        return cls(
+            home=Path(_env("NOTARY_HOME", "./var")).resolve(),
+            host=_env("NOTARY_HOST", "127.0.0.1"),
+            port=_env_int("NOTARY_PORT", 8000, minimum=1),
+            chain_host=_env("NOTARY_CHAIN_HOST", "127.0.0.1"),
+            chain_port=_env_int("NOTARY_CHAIN_PORT", 8545, minimum=1),
+            chain_id=_env_int("NOTARY_CHAIN_ID", 31337, minimum=1),
+            chain_block_time=_env_float("NOTARY_CHAIN_BLOCK_TIME", 0.0),
+            rpc_url=os.environ.get("NOTARY_RPC_URL") or None,
+            contract_address=os.environ.get("NOTARY_CONTRACT_ADDRESS") or None,
+            confirmations=_env_int("NOTARY_CONFIRMATIONS", 1, minimum=1),
+            chain_timeout=_env_float("NOTARY_CHAIN_TIMEOUT", 60.0, minimum=1.0),
+            key_passphrase=os.environ.get("NOTARY_KEY_PASSPHRASE") or None,
+            database_url=os.environ.get("NOTARY_DATABASE_URL") or None,
+            batch_seconds=_env_float("NOTARY_BATCH_SECONDS", 2.0, minimum=0.05),
+            batch_max=_env_int("NOTARY_BATCH_MAX", 1000, minimum=1),
+            anchor_deadline_seconds=_env_int("NOTARY_ANCHOR_DEADLINE_SECONDS", 300, minimum=10),
+            max_upload_bytes=_env_int("NOTARY_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1),
+            public_url=os.environ.get("NOTARY_PUBLIC_URL") or None,
+        )
+
+    @property
+    def embedded_chain(self) -> bool:
+        """True when we run the chain ourselves (no ``NOTARY_RPC_URL`` given)."""
+        return self.rpc_url is None
+
+    @property
+    def chain_url(self) -> str:
+        return self.rpc_url or f"http://{self.chain_host}:{self.chain_port}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.home / "chain"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'notary.db'}"
+
+    @property
+    def service_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def describe(self) -> dict[str, object]:
+        """Settings as shown to operators: secrets are never included."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            if f.name == "key_passphrase":
+                out[f.name] = "(set)" if self.key_passphrase else "(not set)"
+            else:
+                out[f.name] = str(getattr(self, f.name))
+        return out

@@ -1,0 +1,55 @@
+"""Shared fixtures: a real anvil node, real services on real ports, real HTTP.
+
+One anvil process serves the whole session (each test deploys its own registry on it, which
+takes one transaction); every service gets its own NOTARY_HOME and SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from notary.chain.embedded import EmbeddedChain
+from notary.config import Settings
+from tests.support import LiveServer, free_port
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
+    """A real anvil node for the session, on a free port."""
+    chain = EmbeddedChain(tmp_path_factory.mktemp("anvil"), port=free_port())
+    chain.start()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, anvil: EmbeddedChain) -> Settings:
+    """Settings for a fresh service on the session's chain; tests may ``replace`` fields."""
+    return Settings(
+        home=tmp_path / "home", port=free_port(), chain_port=anvil.port,
+        batch_seconds=0.2, batch_max=50, chain_timeout=20.0,
+    )
+
+
+@pytest.fixture
+def make_server(settings: Settings) -> Iterator[Callable[..., LiveServer]]:
+    """Start live servers (``make_server(batch_seconds=...)``); all are stopped at the end."""
+    started: list[LiveServer] = []
+
+    def make(**overrides: object) -> LiveServer:
+        server = LiveServer(replace(settings, **overrides))  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., LiveServer]) -> LiveServer:
+    return make_server()

@@ -1,0 +1,69 @@
+"""Helpers shared by the test suites: live servers on real ports, polling, paths."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from notary.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The real app served by uvicorn on a loopback port, in a thread of this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from api.app import create_app
+        from notary.service.notary import NotaryService
+
+        self.settings = settings
+        self.service = NotaryService.open(settings)
+        self.admin_key = self.service.admin_token_created or ""
+        config = uvicorn.Config(create_app(service=self.service), host="127.0.0.1",
+                                port=settings.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{settings.port}"
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def admin(self) -> httpx.Client:
+        return self.client(self.admin_key)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
+        self.service.close()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1) -> object:
+    """Poll ``predicate`` until it returns something truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
