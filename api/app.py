@@ -1,0 +1,39 @@
+"""The FastAPI application: wiring only. Routes live in ``api/routes``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import evidence, public
+from notary.config import Settings
+from notary.service.notary import NotaryService
+
+
+def create_app(settings: Settings | None = None, service: NotaryService | None = None) -> FastAPI:
+    """An app serving ``service`` (or one opened from ``settings`` at start-up)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = service is None
+        svc = service or NotaryService.open(settings or Settings.from_env())
+        app.state.notary = svc
+        try:
+            yield
+        finally:
+            if owned:
+                svc.close()
+
+    app = FastAPI(
+        title="notary",
+        version="0.1.0",
+        summary="Evidence notarisation: signed statements anchored on an EVM chain.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(evidence.router)
+    app.include_router(public.router)
+    return app

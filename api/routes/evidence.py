@@ -1,0 +1,144 @@
+"""Evidence endpoints: submit, read, proof, content. Thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.deps import AnyKey, ContentKey, ServiceDep, SubmitKey
+from api.schemas import AnchorOut, ErrorOut, EvidenceCreated, EvidenceOut, ProofOut
+from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
+from notary.core.merkle import to_hex32
+from notary.service.ingest import Accepted, MetadataError, Sealed, Submission, parse_metadata
+from notary.service.notary import NotaryService, NotFound
+from notary.service.sealing import UploadTooLarge
+from storage.db import ApiKey
+
+router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+
+EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evidence id")]
+ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 503, 507)}
+MULTIPART_OVERHEAD = 1 << 20
+
+
+def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
+                  idempotency_key: str | None) -> Accepted:
+    """Read the form in whatever order its parts come; seal the file as it streams."""
+    sub: Submission | None = None
+    sealed: Sealed | None = None
+    file_info: tuple[str | None, str | None] | None = None
+    try:
+        while (part := reader.next_part()) is not None:
+            if part.name == "metadata":
+                if sub is not None:
+                    raise MultipartError("the form has two 'metadata' parts", code="metadata_invalid")
+                sub = parse_metadata(reader.read_all(64 * 1024))
+                if file_info is not None:  # file came first: its name and type apply now
+                    sub = sub.with_file(*file_info)
+            elif part.name == "file":
+                if sealed is not None:
+                    raise MultipartError("send one 'file' per request", code="file_duplicate")
+                file_info = (part.filename, part.content_type)
+                if sub is not None:
+                    sub = sub.with_file(*file_info)
+                sealed = svc.notariser.seal(reader.read)
+            else:
+                raise MultipartError(f"unexpected form part {part.name!r}; send 'metadata' and "
+                                     "'file'", code="part_unexpected")
+        if sub is None:
+            raise MetadataError("the form needs a 'metadata' part (a JSON object)",
+                                code="metadata_missing")
+        if sealed is None:
+            raise MultipartError("the form needs a 'file' part", code="file_missing")
+        accepted = svc.notariser.commit(sub, sealed, submitter=f"apikey:{key.id}",
+                                        idempotency_key=idempotency_key)
+        sealed = None
+        return accepted
+    finally:
+        if sealed is not None:
+            svc.notariser.discard(sealed)
+
+
+@router.post(
+    "", status_code=201, response_model=EvidenceCreated, responses=ERRORS,  # type: ignore[arg-type]
+    summary="Notarise a file",
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
+            "metadata": {"type": "string", "description":
+                         'JSON: {"case_id", "kind", "captured_at"?, "description"?, '
+                         '"parties"?, "submitter_signature"?}'},
+            "file": {"type": "string", "format": "binary"}}}}}}},
+)
+async def submit(
+    request: Request, svc: ServiceDep, key: SubmitKey,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                                  max_length=255)] = None,
+) -> JSONResponse:
+    """Hash, encrypt and store the file while it streams in, sign its statement, and answer
+    with a receipt that promises anchoring by ``anchor_deadline``. A retry with the same
+    ``Idempotency-Key`` returns the first answer (200)."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > svc.settings.max_upload_bytes + MULTIPART_OVERHEAD:
+        raise UploadTooLarge(f"the upload is larger than the limit of "
+                             f"{svc.settings.max_upload_bytes} bytes",
+                             limit=svc.settings.max_upload_bytes)
+    reader = MultipartReader(body_puller(request), boundary)
+    accepted = await anyio.to_thread.run_sync(_receive_form, reader, svc, key, idempotency_key)
+    if svc.worker is not None:
+        svc.worker.poke()
+    out = EvidenceCreated.of(accepted.evidence)
+    headers = {"Location": f"/v1/evidence/{out.id}"}
+    if accepted.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(json.loads(out.model_dump_json()), 200 if accepted.replayed else 201,
+                        headers=headers)
+
+
+@router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)  # type: ignore[arg-type]
+def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> EvidenceOut:
+    """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
+    row = svc.get_evidence(evidence_id)
+    return EvidenceOut.full(row, svc.jwks(), svc.anchor_of(svc.get_batch(row.batch_id)))
+
+
+@router.get("/{evidence_id}/proof", response_model=ProofOut, responses=ERRORS)  # type: ignore[arg-type]
+def get_proof(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> ProofOut:
+    """The Merkle inclusion proof and the anchor; 404 ``not_anchored`` while pending."""
+    row = svc.get_evidence(evidence_id)
+    proof = svc.proof_of(row)
+    if proof is None or row.leaf is None:
+        raise NotFound("this evidence is not anchored yet; retry after its anchor deadline at "
+                       "the latest", code="not_anchored", status=row.status)
+    steps, root, anchor = proof
+    return ProofOut(evidence_id=row.id, leaf_values=[1, "0x" + row.sha256,
+                                                      "0x" + row.statement_digest],
+                    leaf=row.leaf, proof=[to_hex32(p) for p in steps], root=to_hex32(root),
+                    anchor=AnchorOut.of(anchor))
+
+
+@router.get("/{evidence_id}/content", responses={  # type: ignore[dict-item]
+    200: {"content": {"application/octet-stream": {}}, "description": "the original bytes"},
+    **ERRORS})
+def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> StreamingResponse:
+    """The original file, decrypted as it streams. Only for keys allowed to read content;
+    every read is recorded."""
+    row = svc.get_evidence(evidence_id)
+    stream = svc.open_content(row)
+    svc.record_audit(row.id, "content_read", f"apikey:{key.id}")
+    return StreamingResponse(stream, media_type=row.media_type, headers={
+        "Content-Length": str(row.size),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.file_name)}",
+        "Digest": f"sha-256={row.sha256}",
+        "Cache-Control": "no-store",
+    })
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

@@ -1,0 +1,82 @@
+"""Public endpoints: verify, keys, health. No key needed; nothing submitted here is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+
+from api.deps import ServiceDep
+from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
+from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
+from notary.core.digest import FileDigest, StreamingDigest, parse_sha256_hex
+from notary.core.errors import InputError
+from notary.service.sealing import UploadTooLarge
+
+router = APIRouter(tags=["public"])
+
+
+@router.post("/v1/verify", response_model=VerdictOut, responses={  # type: ignore[dict-item]
+    s: {"model": ErrorOut} for s in (400, 413, 415, 422)},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": HashQuery.model_json_schema()},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}}}}}}})
+async def verify(request: Request, svc: ServiceDep) -> VerdictOut:
+    """Was this file (or SHA-256) notarised here, unaltered, and anchored? The file is hashed
+    as it streams and then forgotten. The answer lists every check with its reason."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() == "application/json":
+        raw = await request.body()
+        if len(raw) > 4096:
+            raise InputError("the JSON body is too large", code="request_too_large")
+        try:
+            query = HashQuery.model_validate_json(raw)
+        except ValueError:
+            raise InputError('send JSON {"sha256": "<64 hex digits>"}',
+                             code="sha256_invalid") from None
+        sha = parse_sha256_hex(query.sha256).hex()
+        verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, sha, None)
+        return VerdictOut.of(verdict, facts)
+    reader = MultipartReader(body_puller(request), boundary_of(ctype))
+    result = await anyio.to_thread.run_sync(_hash_form, reader, svc.settings.max_upload_bytes)
+    verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, result.hex, result.size)
+    return VerdictOut.of(verdict, facts)
+
+
+def _hash_form(reader: MultipartReader, limit: int) -> FileDigest:
+    """Hash the form's one 'file' part as it streams; nothing is kept."""
+    result: FileDigest | None = None
+    while (part := reader.next_part()) is not None:
+        if part.name != "file" or result is not None:
+            raise MultipartError("send exactly one form part, 'file'", code="part_unexpected")
+        digest = StreamingDigest()
+        size = 0
+        while data := reader.read(1 << 16):
+            size += len(data)
+            if size > limit:
+                raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
+            digest.update(data)
+        result = digest.finish()
+    if result is None:
+        raise MultipartError("the form needs a 'file' part", code="file_missing")
+    return result
+
+
+@router.get("/v1/keys", response_model=KeysOut)
+def keys(svc: ServiceDep) -> KeysOut:
+    """The service's public signing keys (JWKS) and where its anchors live."""
+    chain = svc.chain
+    return KeysOut(keys=svc.jwks()["keys"],
+                   chain_id=chain.deployment.chain_id if chain else None,
+                   contract=chain.registry.address if chain else None)
+
+
+@router.get("/v1/health")
+def health(svc: ServiceDep) -> dict[str, Any]:
+    """Database, blob store and chain state (200 when all are up, 503 otherwise)."""
+    from fastapi.responses import JSONResponse
+
+    state = svc.health()
+    return JSONResponse(state, 200 if state["ok"] else 503)  # type: ignore[return-value]

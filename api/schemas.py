@@ -1,0 +1,118 @@
+"""Public response shapes. Table models never leave the service; these do."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from notary.core.merkle import to_hex32
+from notary.core.signing import verify_statement
+from notary.core.validate import format_rfc3339_utc
+from notary.core.verdict import AnchorFacts, Verdict
+from notary.service.notary import utc
+from storage.db import Evidence
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="machine-readable reason, stable across versions")
+    message: str = Field(description="what went wrong, for a person")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnchorOut(BaseModel):
+    chain_id: int
+    contract: str
+    batch_id: int
+    root: str
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    block_timestamp: int
+
+    @classmethod
+    def of(cls, a: AnchorFacts) -> AnchorOut:
+        return cls(chain_id=a.chain_id, contract=a.contract, batch_id=a.batch_id,
+                   root=to_hex32(a.root), tx_hash=a.tx_hash, block_number=a.block_number,
+                   block_hash=a.block_hash, block_timestamp=a.block_timestamp)
+
+
+class EvidenceCreated(BaseModel):
+    id: str
+    sha256: str
+    size: int
+    cid: str = Field(description="IPFS CIDv1 of the stored (encrypted) bytes")
+    status: Literal["pending", "anchored"]
+    case_id: str
+    case_seq: int
+    received_at: str
+    anchor_deadline: str = Field(description="the service promises to anchor by this time")
+    statement: str = Field(description="the signed statement, a compact JWS (EdDSA)")
+    receipt: str = Field(description="the signed receipt: statement digest and deadline (JWS)")
+
+    @classmethod
+    def of(cls, e: Evidence) -> EvidenceCreated:
+        return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid,
+                   status=e.status,  # type: ignore[arg-type]
+                   case_id=e.case_id, case_seq=e.case_seq,
+                   received_at=format_rfc3339_utc(utc(e.received_at)),
+                   anchor_deadline=format_rfc3339_utc(utc(e.anchor_deadline)),
+                   statement=e.statement_jws, receipt=e.receipt_jws)
+
+
+class EvidenceOut(EvidenceCreated):
+    statement_json: dict[str, Any] = Field(description="the statement's payload, decoded")
+    anchor: AnchorOut | None = None
+
+    @classmethod
+    def full(cls, e: Evidence, jwks: dict[str, Any], anchor: AnchorFacts | None) -> EvidenceOut:
+        base = EvidenceCreated.of(e).model_dump()
+        payload = verify_statement(e.statement_jws, jwks).to_json()
+        return cls(**base, statement_json=payload, anchor=AnchorOut.of(anchor) if anchor else None)
+
+
+class ProofOut(BaseModel):
+    evidence_id: str
+    leaf_encoding: list[str] = Field(default=["uint8", "bytes32", "bytes32"])
+    leaf_values: list[str | int] = Field(
+        description="[leaf type 1 = statement, file sha256, statement sha256] (0x-hex)")
+    leaf: str
+    proof: list[str]
+    root: str
+    anchor: AnchorOut
+
+
+class CheckOut(BaseModel):
+    name: str
+    status: Literal["pass", "fail", "skip"]
+    reason: str
+
+
+class VerdictOut(BaseModel):
+    result: Literal["valid", "invalid", "unknown"]
+    qualified: bool = Field(description="valid, but some checks were skipped (see them)")
+    checks: list[CheckOut]
+    facts: dict[str, Any] = Field(default_factory=dict,
+                                  description="public facts: when received and anchored")
+
+    @classmethod
+    def of(cls, v: Verdict, facts: dict[str, Any] | None = None) -> VerdictOut:
+        data = v.to_json()
+        return cls(result=data["result"], qualified=data["qualified"],
+                   checks=[CheckOut(**c) for c in data["checks"]], facts=facts or {})
+
+
+class HashQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the file, hex")
+
+
+class KeysOut(BaseModel):
+    keys: list[dict[str, Any]]
+    chain_id: int | None
+    contract: str | None
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

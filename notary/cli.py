@@ -1,0 +1,322 @@
+"""The ``notary`` command: parse arguments, call one function, print the result.
+
+Exit codes: 0 success, 1 the thing checked is invalid or a service call failed, 2 bad input
+(missing file, bad option). Errors print one line to stderr: ``notary: <reason> [<code>]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from notary.config import Settings
+from notary.core.errors import InputError, NotaryError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+# -- chain and keys -------------------------------------------------------------------------
+
+
+def cmd_chain(args: argparse.Namespace) -> int:
+    """Run the embedded chain alone, in the foreground, deploying the registry once."""
+    from notary.chain.setup import open_chain
+
+    settings = Settings.from_env()
+    ctx = open_chain(settings)
+    print(f"chain:    {settings.chain_url} (chain id {ctx.deployment.chain_id})", flush=True)
+    print(f"contract: {ctx.deployment.address}", flush=True)
+    if ctx.embedded is None:
+        print("the chain was already running in another process; nothing to keep alive")
+        return 0
+    _wait_for_signal()
+    ctx.close()
+    return 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _wait_for_signal() -> None:
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not received:
+        signal.pause()
+
+
+def cmd_keys_jwks(args: argparse.Namespace) -> int:
+    """Print the service's public signing keys as a JWKS (RFC 7517)."""
+    from notary.core.signing import jwks
+    from notary.keyfiles import load_signing_key
+
+    settings = Settings.from_env()
+    key = load_signing_key(settings.keys_dir, settings.key_passphrase)
+    _print_json(jwks([key.public_jwk()]))
+    return 0
+
+
+def cmd_anchor(args: argparse.Namespace) -> int:
+    """Notarise local files in one batch on the chain; print one JSON object per file."""
+    from notary.anchoring import anchor_files, check_readable_file
+    from notary.chain.setup import open_chain
+    from notary.core.statement import EvidenceKind
+    from notary.keyfiles import load_signing_key
+
+    paths = [Path(p) for p in args.files]
+    # Check every input before touching keys or the chain, so bad input anchors nothing.
+    for path in paths:
+        check_readable_file(path)
+    settings = Settings.from_env()
+    key = load_signing_key(settings.keys_dir, settings.key_passphrase)
+    kind = EvidenceKind(args.kind)
+    ctx = open_chain(settings)
+    try:
+        results = anchor_files(paths, key, ctx.registry, case_id=args.case, kind=kind)
+    finally:
+        ctx.close()
+    for r in results:
+        print(json.dumps(r.to_json(settings.chain_url), ensure_ascii=False))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the embedded chain, deploy or attach to the registry, anchor, and serve the API."""
+    import uvicorn
+
+    from api.app import create_app
+    from notary.service.notary import NotaryService
+
+    settings = Settings.from_env()
+    svc = NotaryService.open(settings, run_worker=not args.no_worker)
+    try:
+        assert svc.chain is not None
+        print(f"notary:   {settings.service_url}  (OpenAPI at {settings.service_url}/docs)")
+        print(f"chain:    {settings.chain_url} (chain id {svc.chain.deployment.chain_id})")
+        print(f"contract: {svc.chain.deployment.address}")
+        print(f"data:     {settings.home}")
+        if svc.admin_token_created:
+            print(f"admin key (shown once, also in {settings.home / 'admin.key'}):")
+            print(f"  {svc.admin_token_created}")
+        sys.stdout.flush()
+        # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`
+        # (stopping the worker and letting the embedded chain dump its state).
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
+                    log_level=os.environ.get("NOTARY_LOG_LEVEL", "info").lower(),
+                    access_log=False)
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the batch worker alone (no API), e.g. beside API processes."""
+    from notary.service.notary import NotaryService
+
+    settings = Settings.from_env()
+    svc = NotaryService.open(settings, run_worker=True)
+    print(f"worker anchoring to {svc.chain.deployment.address if svc.chain else '?'}", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """Create an API key; the token is printed once and never stored."""
+    from notary.service.apikeys import create_key
+    from storage.db import make_engine
+
+    settings = Settings.from_env()
+    row, token = create_key(make_engine(settings.db_url), args.role, label=args.label)
+    print(token)
+    print(f"created {row.role} key {row.id}; store it now, it cannot be shown again",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from notary.service.apikeys import revoke_key
+    from storage.db import make_engine
+
+    row = revoke_key(make_engine(Settings.from_env().db_url), args.key_id)
+    print(f"revoked key {row.id} ({row.role})")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from notary.service.apikeys import list_keys
+    from storage.db import make_engine
+
+    for row in list_keys(make_engine(Settings.from_env().db_url)):
+        state = "revoked" if row.revoked_at else "active"
+        print(f"{row.id}  {row.role:<9}  {state:<7}  {row.created_at:%Y-%m-%d %H:%M}  {row.label or ''}")
+    return 0
+
+
+def cmd_key_export(args: argparse.Namespace) -> int:
+    """Print an evidence item's age identity (admin, on the server); recorded as an audit event."""
+    from notary.service.notary import NotaryService
+
+    svc = NotaryService.open(Settings.from_env(), with_chain=False)
+    try:
+        print(svc.export_item_key(args.evidence_id, actor=f"cli:{_whoami()}"))
+    finally:
+        svc.close()
+    return 0
+
+
+def _whoami() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# -- client commands (talk to a running service) ----------------------------------------------
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from notary.client import Client
+
+    meta: dict[str, object] = {"case_id": args.case, "kind": args.kind}
+    if args.captured_at:
+        meta["captured_at"] = args.captured_at
+    if args.description:
+        meta["description"] = args.description
+    result = Client.from_env().submit(Path(args.file), meta, progress=not args.quiet,
+                                      idempotency_key=args.idempotency_key)
+    _print_json(result)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from notary.client import Client
+
+    _print_json(Client.from_env().status(args.evidence_id))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from notary.client import Client
+
+    client = Client.from_env()
+    verdict = client.verify_sha256(args.sha256) if args.sha256 else client.verify_file(Path(args.file))
+    if args.json:
+        _print_json(verdict)
+    else:
+        print(f"{verdict['result'].upper()}{' (with skipped checks)' if verdict['qualified'] else ''}")
+        for check in verdict["checks"]:
+            print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
+    return 0 if verdict["result"] == "valid" else 1
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notary",
+        description="Evidence notarisation: signed statements anchored on an EVM chain.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the service (embedded chain, registry, API, worker)")
+    p.add_argument("--no-worker", action="store_true", help="serve the API without anchoring")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("chain", help="run the embedded chain alone and deploy the registry")
+    p.set_defaults(handler=cmd_chain)
+
+    p = sub.add_parser("keys", help="public signing keys (JWKS); API keys: create, revoke, list")
+    p.set_defaults(handler=cmd_keys_jwks)
+    keys = p.add_subparsers(dest="keys_command", metavar="ACTION")
+    k = keys.add_parser("create", help="create an API key (printed once)")
+    k.add_argument("--role", required=True, choices=["admin", "collector", "lawyer", "auditor"])
+    k.add_argument("--label", help="what the key is for (shown in listings)")
+    k.set_defaults(handler=cmd_keys_create)
+    k = keys.add_parser("revoke", help="revoke an API key by its id")
+    k.add_argument("key_id")
+    k.set_defaults(handler=cmd_keys_revoke)
+    k = keys.add_parser("list", help="list API keys (ids and roles, never secrets)")
+    k.set_defaults(handler=cmd_keys_list)
+
+    p = sub.add_parser("key", help="per-evidence keys (server side, admin)")
+    key = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    k = key.add_parser("export", help="print an evidence item's age identity (audited)")
+    k.add_argument("evidence_id")
+    k.set_defaults(handler=cmd_key_export)
+
+    p = sub.add_parser("worker", help="run the batch anchoring worker alone")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("submit", help="notarise a file with a running service")
+    p.add_argument("file")
+    p.add_argument("--case", required=True)
+    p.add_argument("--kind", required=True,
+                   choices=["call_recording", "notice", "agreement", "other"])
+    p.add_argument("--captured-at", help="RFC 3339, when the evidence was captured")
+    p.add_argument("--description")
+    p.add_argument("--idempotency-key")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_submit)
+
+    p = sub.add_parser("status", help="show an evidence item's status and anchor")
+    p.add_argument("evidence_id")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("verify", help="ask the service whether a file was notarised")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--sha256", help="verify by hash instead of a file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("anchor", help="hash, sign and anchor local files as one batch")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--case", default="cli", help="case reference for the statements")
+    p.add_argument(
+        "--kind", default="other", choices=["call_recording", "notice", "agreement", "other"]
+    )
+    p.set_defaults(handler=cmd_anchor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "verify" and not (args.file or args.sha256):
+        parser.error("verify needs a FILE or --sha256")
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InputError as exc:
+        print(f"notary: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    except NotaryError as exc:
+        print(f"notary: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

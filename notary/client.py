@@ -1,0 +1,102 @@
+"""A small HTTP client for a running notary service (the CLI's submit, status, verify).
+
+``NOTARY_URL`` (default http://127.0.0.1:8000) and ``NOTARY_API_KEY`` configure it. Uploads
+stream from disk with a progress bar on stderr; nothing is held whole in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from notary.anchoring import check_readable_file
+from notary.core.digest import digest_stream
+from notary.core.errors import NotaryError
+
+
+class ServiceError(NotaryError):
+    """The service answered with an error; ``code`` and ``message`` are its own."""
+
+
+class Client:
+    def __init__(self, url: str, api_key: str | None, timeout: float = 300.0) -> None:
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    @classmethod
+    def from_env(cls) -> Client:
+        return cls(os.environ.get("NOTARY_URL", "http://127.0.0.1:8000"),
+                   os.environ.get("NOTARY_API_KEY"))
+
+    def _check(self, resp: httpx.Response) -> Any:
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                raise ServiceError(f"{body.get('message')} (HTTP {resp.status_code})",
+                                   code=body.get("code", "http_error"))
+            except (ValueError, AttributeError):
+                raise ServiceError(f"HTTP {resp.status_code} from {self.url}",
+                                   code="http_error") from None
+        return resp.json()
+
+    def _request(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            return self._check(self.http.request(method, path, **kw))
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"cannot reach {self.url}: {exc}", code="service_unavailable") from exc
+
+    def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
+               idempotency_key: str | None = None) -> Any:
+        check_readable_file(path)
+        size = path.stat().st_size
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        with path.open("rb") as fh:
+            stream = _Progress(fh, size, path.name) if progress and sys.stderr.isatty() else fh
+            files = {"metadata": (None, json.dumps(metadata), "application/json"),
+                     "file": (path.name, stream, "application/octet-stream")}
+            return self._request("POST", "/v1/evidence", files=files, headers=headers)
+
+    def status(self, evidence_id: str) -> Any:
+        return self._request("GET", f"/v1/evidence/{evidence_id}")
+
+    def verify_sha256(self, sha256: str) -> Any:
+        return self._request("POST", "/v1/verify", json={"sha256": sha256})
+
+    def verify_file(self, path: Path) -> Any:
+        """Hash locally and send only the hash: the file never leaves this machine."""
+        check_readable_file(path)
+        with path.open("rb") as fh:
+            return self.verify_sha256(digest_stream(fh).hex)
+
+
+class _Progress:
+    """A file wrapper that draws a progress bar on stderr as httpx reads it."""
+
+    def __init__(self, fh: Any, total: int, name: str) -> None:
+        self.fh, self.total, self.name, self.done = fh, max(total, 1), name, 0
+        self.started = time.monotonic()
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.fh.read(n if n and n > 0 else 1 << 20)
+        self.done += len(data)
+        frac = self.done / self.total
+        rate = self.done / max(time.monotonic() - self.started, 1e-6) / 1e6
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(f"\r{self.name[:30]:<30} [{bar:<30}] {frac:6.1%} {rate:7.1f} MB/s")
+        if not data:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1 << 20):
+            yield chunk

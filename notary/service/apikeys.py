@@ -1,0 +1,110 @@
+"""API keys: high-entropy bearer tokens, stored only as SHA-256 hashes.
+
+A token looks like ``nk_<id>_<secret>``: the id lets an operator name a key (in logs, in
+revocation) without ever seeing the secret. Because the secret has 256 bits of entropy, a plain
+SHA-256 is the right storage hash (a slow password hash would add nothing); the lookup is by
+hash and the final comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from notary.core.errors import InputError, NotaryError
+from notary.keyfiles import write_secret_once
+from storage.db import ApiKey, session
+
+_TOKEN = re.compile(r"nk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COLLECTOR = "collector"
+    LAWYER = "lawyer"
+    AUDITOR = "auditor"
+
+
+class AuthError(NotaryError):
+    """No key, an unknown or revoked key (401), or a key whose role may not do this (403)."""
+
+    default_code = "unauthorized"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_key(engine: Engine, role: Role | str, *, label: str | None = None,
+               tenant: str = "default") -> tuple[ApiKey, str]:
+    """Make a key; returns the row and the token, which is shown once and never stored."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InputError(f"unknown role {role!r}; use one of: "
+                         + ", ".join(r.value for r in Role), code="role_unknown") from None
+    key_id = secrets.token_hex(6)
+    token = f"nk_{key_id}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(id=key_id, key_hash=_hash(token), role=role.value, tenant=tenant, label=label,
+                 created_at=datetime.now(UTC))
+    with session(engine) as s:
+        s.add(row)
+        s.commit()
+    return row, token
+
+
+def authenticate(engine: Engine, token: str | None) -> ApiKey:
+    """The key behind ``token``; AuthError (401) when missing, malformed, unknown or revoked."""
+    if not token:
+        raise AuthError("this endpoint needs an API key: 'Authorization: Bearer <key>'",
+                        code="api_key_missing")
+    m = _TOKEN.fullmatch(token)
+    if m is None:
+        raise AuthError("the API key is malformed", code="api_key_invalid")
+    digest = _hash(token)
+    with session(engine) as s:
+        row = s.exec(select(ApiKey).where(ApiKey.id == m.group(1))).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise AuthError("the API key is not valid", code="api_key_invalid")
+    if row.revoked_at is not None:
+        raise AuthError("the API key was revoked", code="api_key_revoked")
+    return row
+
+
+def revoke_key(engine: Engine, key_id: str) -> ApiKey:
+    with session(engine) as s:
+        row = s.get(ApiKey, key_id)
+        if row is None:
+            raise InputError(f"no API key {key_id!r}", code="api_key_unknown")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+            s.add(row)
+            s.commit()
+        return row
+
+
+def list_keys(engine: Engine) -> list[ApiKey]:
+    with session(engine) as s:
+        return list(s.exec(select(ApiKey).order_by(ApiKey.created_at)))  # type: ignore[arg-type]
+
+
+def ensure_admin_key(engine: Engine, keys_dir: Path) -> str | None:
+    """On first start make an admin key and write it to ``admin.key`` (0600).
+
+    Returns the token when it was created now (the caller prints it once), else None.
+    """
+    path = keys_dir.parent / "admin.key"
+    with session(engine) as s:
+        if s.exec(select(ApiKey).where(ApiKey.role == Role.ADMIN.value)).first() is not None:
+            return None
+    _row, token = create_key(engine, Role.ADMIN, label="first admin (created at first start)")
+    write_secret_once(path, (token + "\n").encode())
+    return token

@@ -1,0 +1,289 @@
+"""Notarise one upload: seal it, store the ciphertext, sign the statement and the receipt.
+
+Order matters for the promise a receipt makes. The ciphertext is stored under its CID first;
+then one database transaction links the statement into its case (sequence number and the
+previous statement's digest), records the evidence as ``pending`` and commits (SQLite WAL with
+``synchronous=FULL``, or PostgreSQL). Only then is the receipt returned. A crash before the
+commit leaves at most an unreferenced ciphertext blob; never a statement without its blob, and
+never an acknowledged item the batch worker cannot find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from notary.core.errors import InputError, NotaryError
+from notary.core.signing import SigningKey, sign_receipt, sign_statement
+from notary.core.statement import (
+    EvidenceKind,
+    Statement,
+    StatementError,
+    canonical_json,
+    parse_strict_json,
+)
+from notary.core.validate import format_rfc3339_utc, validate_file_name, validate_media_type
+from notary.service.itemkeys import MasterKey
+from notary.service.sealing import Read, SealedUpload, seal
+from storage.blobs import BlobStore
+from storage.db import CaseHead, Evidence, session
+
+METADATA_FIELDS = frozenset(
+    {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature"}
+)
+MAX_METADATA_BYTES = 64 * 1024
+_PROBE_SHA = "0" * 64
+
+
+class MetadataError(InputError):
+    """The ``metadata`` part is missing, not JSON, or has a wrong field (``details.field``)."""
+
+    default_code = "metadata_invalid"
+
+
+class IdempotencyConflict(NotaryError):
+    """An Idempotency-Key reused for a different file or different metadata."""
+
+    default_code = "idempotency_conflict"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Validated metadata plus what the multipart part said about the file."""
+
+    case_id: str
+    kind: EvidenceKind
+    captured_at: str | None = None
+    description: str | None = None
+    parties: tuple[dict[str, str], ...] | None = None
+    submitter_signature: str | None = None
+    file_name: str = "upload.bin"
+    media_type: str = "application/octet-stream"
+
+    def with_file(self, file_name: str | None, media_type: str | None) -> Submission:
+        """This submission with the file part's name and type, each validated (InputError)."""
+        name = file_name or "upload.bin"
+        mtype = (media_type or "application/octet-stream").strip()
+        try:
+            validate_file_name(name, 255, error=InputError)
+        except InputError as exc:
+            raise InputError(exc.message, code="file_name_invalid", **exc.details) from None
+        try:
+            validate_media_type(mtype, error=InputError)
+        except InputError as exc:
+            raise InputError(exc.message, code="media_type_invalid", **exc.details) from None
+        return replace(self, file_name=name, media_type=mtype)
+
+    def fingerprint(self, sha256_hex: str) -> str:
+        """What makes two requests "the same" for idempotency: file hash and all metadata."""
+        doc = {
+            "sha256": sha256_hex, "case_id": self.case_id, "kind": self.kind.value,
+            "captured_at": self.captured_at, "description": self.description,
+            "parties": list(self.parties) if self.parties else None,
+            "submitter_signature": self.submitter_signature,
+            "file_name": self.file_name, "media_type": self.media_type,
+        }
+        return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
+def parse_metadata(raw: bytes | None) -> Submission:
+    """Parse and validate the metadata JSON exactly as the statement will validate it.
+
+    Raises MetadataError (code ``metadata_missing``, ``metadata_invalid`` or ``kind_unknown``)
+    with ``details.field`` naming the field, before a single byte of the file is stored.
+    """
+    if raw is None:
+        raise MetadataError("the form needs a 'metadata' part (a JSON object)", code="metadata_missing")
+    try:
+        obj = parse_strict_json(raw, max_bytes=MAX_METADATA_BYTES)
+    except StatementError as exc:
+        raise MetadataError(f"metadata: {exc.message}", **exc.details) from None
+    if not isinstance(obj, dict):
+        raise MetadataError("metadata must be a JSON object")
+    unknown = sorted(set(obj) - METADATA_FIELDS)
+    if unknown:
+        raise MetadataError(f"metadata has unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    for required in ("case_id", "kind"):
+        if required not in obj:
+            raise MetadataError(f"metadata needs '{required}'", field=required)
+    if obj["kind"] not in {k.value for k in EvidenceKind}:
+        allowed = ", ".join(k.value for k in EvidenceKind)
+        raise MetadataError(
+            f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown", field="kind"
+        )
+    parties = obj.get("parties")
+    sub = Submission(
+        case_id=obj["case_id"],
+        kind=EvidenceKind(obj["kind"]),
+        captured_at=obj.get("captured_at"),
+        description=obj.get("description"),
+        parties=tuple(parties) if isinstance(parties, list) else parties,
+        submitter_signature=obj.get("submitter_signature"),
+    )
+    # The statement is the one place that validates these fields: build a probe with
+    # placeholder file facts so a bad field fails now, before the upload is read.
+    try:
+        _statement(sub, evidence_id="ev_probe", case_seq=1, prev=None, sha256=_PROBE_SHA,
+                   size=0, received_at="2000-01-01T00:00:00Z", submitter="probe", cid=None)
+    except StatementError as exc:
+        raise MetadataError(exc.message, **exc.details) from None
+    return sub
+
+
+def _statement(
+    sub: Submission, *, evidence_id: str, case_seq: int, prev: str | None, sha256: str,
+    size: int, received_at: str, submitter: str, cid: str | None,
+) -> Statement:
+    return Statement(
+        evidence_id=evidence_id, case_id=sub.case_id, case_seq=case_seq, prev_statement=prev,
+        kind=sub.kind, media_type=sub.media_type, size=size, sha256=sha256,
+        file_name=sub.file_name, captured_at=sub.captured_at, received_at=received_at,
+        submitter=submitter, content_address=cid, description=sub.description,
+        parties=list(sub.parties) if sub.parties else None,
+        submitter_signature=sub.submitter_signature,
+    )
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A sealed upload waiting to be committed, with its wrapped item key."""
+
+    upload: SealedUpload
+    wrapped_key: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The answer to a submission (the 201 body), and whether it replays an earlier one."""
+
+    evidence: Evidence
+    replayed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Notariser:
+    """Accepts uploads. Thread-safe: every call uses its own database session."""
+
+    def __init__(
+        self, *, engine: Engine, blobs: BlobStore, master: MasterKey, signing_key: SigningKey,
+        spool_dir: Any, max_upload_bytes: int, anchor_deadline_seconds: int,
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.master = master
+        self.signing_key = signing_key
+        self.spool_dir = spool_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.deadline = timedelta(seconds=anchor_deadline_seconds)
+
+    def find_idempotent(self, submitter: str, key: str) -> Evidence | None:
+        with session(self.engine) as s:
+            return s.exec(
+                select(Evidence).where(Evidence.submitter == submitter,
+                                       Evidence.idempotency_key == key)
+            ).first()
+
+    def accept(
+        self, sub: Submission, read: Read, *, submitter: str, idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Seal the bytes ``read`` yields and record them (both steps below)."""
+        return self.commit(sub, self.seal(read), submitter=submitter,
+                           idempotency_key=idempotency_key)
+
+    def seal(self, read: Read) -> Sealed:
+        """Step 1: encrypt the upload to a new item key, into the spool (ciphertext only)."""
+        identity, wrapped = self.master.new_item_identity()
+        return Sealed(seal(read, identity.to_public(), self.spool_dir, self.max_upload_bytes),
+                      wrapped)
+
+    def discard(self, sealed: Sealed) -> None:
+        sealed.upload.path.unlink(missing_ok=True)
+
+    def commit(
+        self, sub: Submission, sealed_item: Sealed, *, submitter: str,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Step 2: store the ciphertext by CID, then record the statement; see module docstring.
+
+        Raises InputError (empty file: ``file_empty``), IdempotencyConflict, StorageError from
+        the blob store; nothing is recorded when it raises, and the spool file is always removed.
+        """
+        sealed, wrapped = sealed_item.upload, sealed_item.wrapped_key
+        try:
+            if sealed.digest.size == 0:
+                raise InputError("the file is empty; there is nothing to notarise", code="file_empty")
+            fingerprint = sub.fingerprint(sealed.digest.hex)
+            if idempotency_key is not None:
+                earlier = self.find_idempotent(submitter, idempotency_key)
+                if earlier is not None:
+                    return self._replay(earlier, fingerprint)
+            self.blobs.put_file(sealed.cid, sealed.path)
+        finally:
+            sealed.path.unlink(missing_ok=True)
+        for _attempt in range(20):
+            try:
+                return Accepted(self._record(sub, sealed, wrapped, submitter, idempotency_key,
+                                             fingerprint))
+            except IntegrityError:
+                # Another request took the same case sequence number or idempotency key at the
+                # same moment: re-read and try again (or replay the winner's answer).
+                if idempotency_key is not None:
+                    earlier = self.find_idempotent(submitter, idempotency_key)
+                    if earlier is not None:
+                        return self._replay(earlier, fingerprint)
+        raise NotaryError("the case is too busy; retry", code="case_contention")
+
+    def _replay(self, earlier: Evidence, fingerprint: str) -> Accepted:
+        if earlier.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used for a different file or metadata",
+                evidence_id=earlier.id,
+            )
+        return Accepted(earlier, replayed=True)
+
+    def _record(
+        self, sub: Submission, sealed: SealedUpload, wrapped: str, submitter: str,
+        idempotency_key: str | None, fingerprint: str,
+    ) -> Evidence:
+        now = datetime.now(UTC)
+        received_at = format_rfc3339_utc(now)
+        deadline = now + self.deadline
+        evidence_id = f"ev_{uuid.uuid4().hex}"
+        with session(self.engine) as s:
+            head = s.exec(
+                select(CaseHead).where(CaseHead.case_id == sub.case_id).with_for_update()
+            ).first()
+            seq = head.last_seq + 1 if head else 1
+            prev = head.last_statement_digest if head else None
+            statement = _statement(
+                sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
+                size=sealed.digest.size, received_at=received_at, submitter=submitter,
+                cid=sealed.cid,
+            )
+            digest = statement.digest().hex()
+            jws = sign_statement(statement, self.signing_key)
+            receipt = sign_receipt(digest, evidence_id, format_rfc3339_utc(deadline), received_at,
+                                   self.signing_key)
+            row = Evidence(
+                id=evidence_id, case_id=sub.case_id, case_seq=seq, kind=sub.kind.value,
+                media_type=sub.media_type, file_name=sub.file_name, size=sealed.digest.size,
+                sha256=sealed.digest.hex, cid=sealed.cid, statement_jws=jws,
+                statement_digest=digest, received_at=now, anchor_deadline=deadline,
+                receipt_jws=receipt, submitter=submitter, idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint, wrapped_key=wrapped,
+            )
+            if head is None:
+                s.add(CaseHead(case_id=sub.case_id, last_seq=seq, last_statement_digest=digest))
+            else:
+                head.last_seq, head.last_statement_digest = seq, digest
+                s.add(head)
+            s.add(row)
+            s.commit()
+            return row

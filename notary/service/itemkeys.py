@@ -1,0 +1,63 @@
+"""Encryption at rest: one age identity per evidence item, wrapped under the service master key.
+
+Each item's content is encrypted with age (``pyrage``) to an X25519 identity of its own, so one
+item can later be made unreadable by destroying that identity alone (crypto-shredding), and the
+standard ``age`` CLI decrypts the stored blob given that identity. The item identities are kept
+in the database encrypted (age, armored) to the master identity in ``NOTARY_HOME/keys/master.age``;
+with ``NOTARY_KEY_PASSPHRASE`` the master file is itself passphrase-encrypted (age scrypt).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyrage
+
+from notary.core.errors import KeyMaterialError
+from notary.keyfiles import load_or_create
+
+
+class MasterKey:
+    """The service master identity; it only ever wraps and unwraps item identities."""
+
+    def __init__(self, identity: pyrage.x25519.Identity) -> None:
+        self._identity = identity
+        self._recipient = identity.to_public()
+
+    @classmethod
+    def load(cls, keys_dir: Path, passphrase: str | None) -> MasterKey:
+        """Load the master identity, creating it on first start (0600)."""
+
+        def make() -> bytes:
+            text = str(pyrage.x25519.Identity.generate()).encode()
+            return pyrage.passphrase.encrypt(text, passphrase, armored=True) if passphrase else text
+
+        raw = load_or_create(keys_dir / "master.age", make)
+        try:
+            if raw.startswith(b"-----BEGIN AGE"):
+                if not passphrase:
+                    raise KeyMaterialError(
+                        "the master key is passphrase-protected: set NOTARY_KEY_PASSPHRASE",
+                        code="key_passphrase_required",
+                    )
+                raw = pyrage.passphrase.decrypt(raw, passphrase)
+            return cls(pyrage.x25519.Identity.from_str(raw.decode().strip()))
+        except (pyrage.DecryptError, pyrage.IdentityError, UnicodeDecodeError) as exc:
+            raise KeyMaterialError(
+                "cannot open the master key: wrong NOTARY_KEY_PASSPHRASE or damaged file",
+                code="key_unreadable",
+            ) from exc
+
+    def new_item_identity(self) -> tuple[pyrage.x25519.Identity, str]:
+        """A fresh item identity and its wrapped (encrypted, armored) form for the database."""
+        identity = pyrage.x25519.Identity.generate()
+        wrapped = pyrage.encrypt(str(identity).encode(), [self._recipient], armored=True)
+        return identity, wrapped.decode()
+
+    def unwrap(self, wrapped: str) -> pyrage.x25519.Identity:
+        """The item identity from its wrapped form; KeyMaterialError if it was not ours."""
+        try:
+            text = pyrage.decrypt(wrapped.encode(), [self._identity]).decode()
+            return pyrage.x25519.Identity.from_str(text)
+        except (pyrage.DecryptError, pyrage.IdentityError, UnicodeDecodeError) as exc:
+            raise KeyMaterialError("an item key cannot be unwrapped", code="item_key_unreadable") from exc

@@ -1,0 +1,119 @@
+"""Hash, encrypt and content-address an upload in one streaming pass, in constant memory.
+
+The plaintext is never written anywhere: it is read in pieces, hashed (SHA-256 of the original,
+for the statement), encrypted by age as it goes, and the ciphertext is written to a spool file
+while its IPFS CID is computed. Only ciphertext ever touches the disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyrage
+
+from notary.core.cid import CidBuilder
+from notary.core.digest import FileDigest, StreamingDigest
+from notary.core.errors import InputError, NotaryError
+from storage.blobs import StorageFull
+
+Read = Callable[[int], bytes]
+
+
+class UploadTooLarge(InputError):
+    """The upload is over ``NOTARY_MAX_UPLOAD_BYTES``."""
+
+    default_code = "upload_too_large"
+
+
+@dataclass(frozen=True)
+class SealedUpload:
+    """What sealing produced: the plaintext digest and the ciphertext's CID and spool file."""
+
+    digest: FileDigest
+    cid: str
+    path: Path
+    stored_size: int
+
+
+class _HashingReader:
+    """The reader pyrage pulls plaintext from; hashes and counts what passes through."""
+
+    def __init__(self, read: Read, max_bytes: int) -> None:
+        self._read = read
+        self._max = max_bytes
+        self.digest = StreamingDigest()
+        self.size = 0
+        self.error: BaseException | None = None
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._read(n if n and n > 0 else 1 << 16)
+        except BaseException as exc:  # kept and re-raised after pyrage unwinds
+            self.error = exc
+            raise
+        self.size += len(data)
+        if self.size > self._max:
+            self.error = UploadTooLarge(
+                f"the file is larger than the limit of {self._max} bytes", limit=self._max
+            )
+            raise self.error
+        self.digest.update(data)
+        return data
+
+
+class _CidWriter(io.RawIOBase):
+    """The writer pyrage pushes ciphertext to; computes its CID while writing the spool file."""
+
+    def __init__(self, fh: io.BufferedWriter) -> None:
+        self._fh = fh
+        self.cid = CidBuilder()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._fh.write(data)
+        self.cid.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def seal(read: Read, recipient: pyrage.x25519.Recipient, spool_dir: Path, max_bytes: int) -> SealedUpload:
+    """Read plaintext with ``read(n)`` until it returns b"", and seal it.
+
+    Raises UploadTooLarge past ``max_bytes``, re-raises whatever ``read`` raised (a client that
+    went away, a malformed body), and StorageFull/NotaryError when the spool cannot be written.
+    The spool file is removed on every failure.
+    """
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    path = spool_dir / f"{secrets.token_hex(16)}.age"
+    reader = _HashingReader(read, max_bytes)
+    try:
+        with open(path, "wb") as fh:
+            writer = _CidWriter(fh)
+            try:
+                pyrage.encrypt_io(reader, writer, [recipient])
+            except Exception as exc:
+                if reader.error is not None:
+                    raise reader.error from None
+                raise _spool_error(exc) from exc
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return SealedUpload(reader.digest.finish(), writer.cid.finish(), path, writer.size)
+
+
+def _spool_error(exc: BaseException) -> NotaryError:
+    text = str(exc)
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in text:
+        return StorageFull("the server's storage is full; nothing was kept, retry later")
+    return NotaryError(f"encryption failed: {text}", code="seal_failed")

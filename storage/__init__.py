@@ -1,0 +1,1 @@
+"""Storage adapters: the database (``storage.db``) and evidence blob stores (``storage.blobs``)."""

@@ -1,0 +1,150 @@
+"""The database: tables, engine set-up, and the transactions the service needs.
+
+SQLite (default, WAL mode, ``synchronous=FULL`` so a commit survives power loss) or PostgreSQL
+via ``NOTARY_DATABASE_URL``. SQLite transactions start with ``BEGIN IMMEDIATE`` so that two
+writers serialise at the start of a transaction instead of failing at commit; PostgreSQL uses
+row locks (``SELECT ... FOR UPDATE``) for the same effect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Engine, Text, UniqueConstraint, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key. Only the SHA-256 of the secret is stored; the secret is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    role: str = Field(max_length=32)
+    tenant: str = Field(default="default", max_length=128)
+    label: str | None = Field(default=None, max_length=256)
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class CaseHead(SQLModel, table=True):
+    """The last statement of each case, so the next one can link to it by digest."""
+
+    __tablename__ = "case_heads"
+
+    case_id: str = Field(primary_key=True, max_length=128)
+    last_seq: int
+    last_statement_digest: str = Field(max_length=64)
+
+
+class Evidence(SQLModel, table=True):
+    """One notarised file: its signed statement, receipt, storage address and anchoring state."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("case_id", "case_seq", name="uq_evidence_case_seq"),
+        UniqueConstraint("submitter", "idempotency_key", name="uq_evidence_idempotency"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(default="default", max_length=128)
+    case_id: str = Field(index=True, max_length=128)
+    case_seq: int
+    kind: str = Field(max_length=32)
+    media_type: str = Field(max_length=255)
+    file_name: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(index=True, max_length=64)
+    cid: str = Field(max_length=128)
+    statement_jws: str = Field(sa_column=Column(Text, nullable=False))
+    statement_digest: str = Field(index=True, unique=True, max_length=64)
+    received_at: datetime
+    anchor_deadline: datetime
+    receipt_jws: str = Field(sa_column=Column(Text, nullable=False))
+    submitter: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_fingerprint: str | None = Field(default=None, max_length=64)
+    wrapped_key: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)
+    batch_id: int | None = Field(default=None, foreign_key="batches.id", index=True)
+    leaf: str | None = Field(default=None, max_length=66)
+    proof: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Batch(SQLModel, table=True):
+    """A Merkle batch. Recorded (with its signed transaction) before the transaction is sent,
+    so that a restart can find out from the chain what happened to it."""
+
+    __tablename__ = "batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str = Field(index=True, unique=True, max_length=66)
+    leaf_count: int
+    status: str = Field(default="built", index=True, max_length=16)
+    created_at: datetime
+    expected_previous_root: str | None = Field(default=None, max_length=66)
+    tx_hash: str | None = Field(default=None, max_length=66)
+    raw_tx: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = None
+    chain_id: int | None = None
+    contract: str | None = Field(default=None, max_length=42)
+    onchain_batch_id: int | None = None
+    block_number: int | None = None
+    block_hash: str | None = Field(default=None, max_length=66)
+    block_timestamp: int | None = None
+    anchored_at: datetime | None = None
+    raw_receipt: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what sensitive thing to an item (key export, content read). Issue 5 turns these
+    into signed, hash-chained custody events."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: str = Field(index=True, max_length=64)
+    act: str = Field(max_length=32)
+    actor: str = Field(max_length=256)
+    at: datetime
+    detail: str | None = Field(default=None, max_length=1024)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's implicit BEGIN.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the durability settings above; creates the schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def session(engine: Engine) -> Session:
+    """A session whose objects stay readable after commit (we hand them to the API layer)."""
+    return Session(engine, expire_on_commit=False)
