@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARTIFACT := notary/chain/artifacts/EvidenceRegistry.json
 
-.PHONY: help install run test test-py test-contracts lint contracts clean
+.PHONY: help install system-packages run test test-py test-contracts lint contracts clean
 
 help:
 	@echo "make run    install what is missing, then run the service (chain, registry, API)"
@@ -26,6 +26,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian packages the tests use as independent checkers (the age CLI decrypts our blobs).
+# Installed only when missing and only when we may (root); otherwise say what to install.
+SYSTEM_PACKAGES := age
+SYSTEM_STAMP := $(VENV)/.system-packages
+
+$(SYSTEM_STAMP): Makefile
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing (apt-get install$$missing)"; exit 1; fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+system-packages: $(SYSTEM_STAMP)
+
 install: $(STAMP) $(NODE_STAMP)
 
 # Recompile with py-solc-x through the local solcjs (no download) and fail if the committed
@@ -40,7 +55,7 @@ lint: install
 	$(VENV)/bin/ruff check notary api storage tests
 	$(VENV)/bin/lint-imports
 
-test-py: install
+test-py: install system-packages
 	$(VENV)/bin/pytest -q
 
 test-contracts: install
