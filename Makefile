@@ -55,8 +55,21 @@ lint: install
 	$(VENV)/bin/ruff check notary api storage tests
 	$(VENV)/bin/lint-imports
 
+# The Python suite runs twice: on SQLite (the default) and on PostgreSQL. When no PostgreSQL
+# answers, that second run is reported as NOT RUN (loudly), never as passed.
+NOTARY_TEST_POSTGRES ?= postgresql://root@127.0.0.1:5432/test
+
 test-py: install system-packages
 	$(VENV)/bin/pytest -q
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(NOTARY_TEST_POSTGRES)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== the Python suite again, on PostgreSQL ($(NOTARY_TEST_POSTGRES)) =="; \
+	  NOTARY_TEST_POSTGRES='$(NOTARY_TEST_POSTGRES)' $(VENV)/bin/pytest -q; \
+	else \
+	  echo; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!  PostgreSQL tests NOT RUN: nothing answers at $(NOTARY_TEST_POSTGRES)"; \
+	  echo "!!  (set NOTARY_TEST_POSTGRES to a server with trust auth to run them)"; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
+	fi
 
 test-contracts: install
 	npx hardhat test

@@ -95,20 +95,29 @@ def cmd_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the embedded chain, deploy or attach to the registry, anchor, and serve the API."""
+    """Start the embedded chain, deploy or attach to the registry, anchor, and serve the API.
+
+    With ``--workers N`` the API runs in N processes; each also runs a batch worker, and the
+    anchoring lease lets exactly one of them anchor at a time.
+    """
     import uvicorn
 
     from api.app import create_app
     from notary.service.notary import NotaryService
 
+    if args.no_worker:
+        os.environ["NOTARY_ANCHOR_WORKER"] = "0"
     settings = Settings.from_env()
-    svc = NotaryService.open(settings, run_worker=not args.no_worker)
+    many = args.workers > 1
+    # In the parent: keys, schema, chain and contract are set up once (and the embedded chain
+    # lives as long as this process); with several workers each child opens its own service.
+    svc = NotaryService.open(settings, run_worker=False if many else None)
     try:
         assert svc.chain is not None
         print(f"notary:   {settings.service_url}  (OpenAPI at {settings.service_url}/docs)")
         print(f"chain:    {settings.chain_url} (chain id {svc.chain.deployment.chain_id})")
         print(f"contract: {svc.chain.deployment.address}")
-        print(f"data:     {settings.home}")
+        print(f"data:     {settings.home}  database: {svc.engine.dialect.name}")
         if svc.admin_token_created:
             print(f"admin key (shown once, also in {settings.home / 'admin.key'}):")
             print(f"  {svc.admin_token_created}")
@@ -116,9 +125,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`
         # (stopping the worker and letting the embedded chain dump its state).
         signal.signal(signal.SIGTERM, _exit_on_signal)
-        uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
-                    log_level=os.environ.get("NOTARY_LOG_LEVEL", "info").lower(),
-                    access_log=False)
+        log_level = os.environ.get("NOTARY_LOG_LEVEL", "info").lower()
+        if many:
+            uvicorn.run("api.app:create_app", factory=True, workers=args.workers,
+                        host=settings.host, port=settings.port, log_level=log_level,
+                        access_log=False)
+        else:
+            uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
+                        log_level=log_level, access_log=False)
     finally:
         svc.close()
     return 0
@@ -141,10 +155,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the token is printed once and never stored."""
     from notary.service.apikeys import create_key
-    from storage.db import make_engine
+    from storage.migrate import open_database
 
     settings = Settings.from_env()
-    row, token = create_key(make_engine(settings.db_url), args.role, label=args.label)
+    row, token = create_key(open_database(settings.db_url), args.role, label=args.label)
     print(token)
     print(f"created {row.role} key {row.id}; store it now, it cannot be shown again",
           file=sys.stderr)
@@ -153,18 +167,18 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     from notary.service.apikeys import revoke_key
-    from storage.db import make_engine
+    from storage.migrate import open_database
 
-    row = revoke_key(make_engine(Settings.from_env().db_url), args.key_id)
+    row = revoke_key(open_database(Settings.from_env().db_url), args.key_id)
     print(f"revoked key {row.id} ({row.role})")
     return 0
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     from notary.service.apikeys import list_keys
-    from storage.db import make_engine
+    from storage.migrate import open_database
 
-    for row in list_keys(make_engine(Settings.from_env().db_url)):
+    for row in list_keys(open_database(Settings.from_env().db_url)):
         state = "revoked" if row.revoked_at else "active"
         print(f"{row.id}  {row.role:<9}  {state:<7}  {row.created_at:%Y-%m-%d %H:%M}  {row.label or ''}")
     return 0
@@ -189,6 +203,15 @@ def _whoami() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Migrate the database schema to the newest revision (Alembic)."""
+    from storage.migrate import current_revision, head_revision, open_database
+
+    engine = open_database(Settings.from_env().db_url)
+    print(f"database at revision {current_revision(engine)} (newest: {head_revision()})")
+    return 0
 
 
 # -- client commands (talk to a running service) ----------------------------------------------
@@ -241,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the service (embedded chain, registry, API, worker)")
     p.add_argument("--no-worker", action="store_true", help="serve the API without anchoring")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="API processes (each may anchor; a lease picks one at a time)")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("chain", help="run the embedded chain alone and deploy the registry")
@@ -264,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     k = key.add_parser("export", help="print an evidence item's age identity (audited)")
     k.add_argument("evidence_id")
     k.set_defaults(handler=cmd_key_export)
+
+    p = sub.add_parser("db", help="database schema")
+    db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    k = db.add_parser("upgrade", help="migrate the schema to the newest revision")
+    k.set_defaults(handler=cmd_db_upgrade)
 
     p = sub.add_parser("worker", help="run the batch anchoring worker alone")
     p.set_defaults(handler=cmd_worker)

@@ -99,6 +99,18 @@ class Batch(SQLModel, table=True):
     raw_receipt: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class WorkerLease(SQLModel, table=True):
+    """Who may anchor right now. Exactly one holder at a time; a holder that stops renewing
+    (crashed, killed, partitioned) loses the lease when it expires and another takes over."""
+
+    __tablename__ = "worker_leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime
+    acquired_at: datetime
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what sensitive thing to an item (key export, content read). Issue 5 turns these
     into signed, hash-chained custody events."""
@@ -129,7 +141,8 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the durability settings above; creates the schema."""
+    """An engine for ``url`` with the durability settings above (the schema comes from
+    :func:`storage.migrate.upgrade`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
@@ -141,7 +154,6 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
     return engine
 
 

@@ -6,6 +6,8 @@ takes one transaction); every service gets its own NOTARY_HOME and SQLite file.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +29,30 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, anvil: EmbeddedChain) -> Settings:
+def database_url() -> Iterator[str | None]:
+    """None (SQLite under NOTARY_HOME) unless the suite runs against PostgreSQL
+    (``NOTARY_TEST_POSTGRES=postgresql://...``): then a fresh schema for this test alone."""
+    base = os.environ.get("NOTARY_TEST_POSTGRES")
+    if not base:
+        yield None
+        return
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, anvil: EmbeddedChain, database_url: str | None) -> Settings:
     """Settings for a fresh service on the session's chain; tests may ``replace`` fields."""
     return Settings(
         home=tmp_path / "home", port=free_port(), chain_port=anvil.port,
-        batch_seconds=0.2, batch_max=50, chain_timeout=20.0,
+        batch_seconds=0.2, batch_max=50, chain_timeout=20.0, database_url=database_url,
     )
 
 

@@ -28,6 +28,7 @@ from notary.chain.registry import Registry
 from notary.core.errors import NotaryError
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf, to_hex32
 from notary.core.verdict import AnchorFacts
+from notary.service.lease import Lease
 from storage.db import Batch, Evidence, session
 
 log = logging.getLogger("notary.batching")
@@ -38,11 +39,13 @@ class BatchWorker:
 
     def __init__(
         self, engine: Engine, registry: Registry, *, interval: float = 2.0, batch_max: int = 1000,
+        lease_ttl: float = 15.0,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.interval = interval
         self.batch_max = batch_max
+        self.lease = Lease(engine, ttl=lease_ttl)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,6 +54,7 @@ class BatchWorker:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.lease.start_heartbeat()
         self._thread = threading.Thread(target=self.run_forever, name="batch-worker", daemon=True)
         self._thread.start()
 
@@ -59,6 +63,7 @@ class BatchWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.lease.release()
 
     def poke(self) -> None:
         """Called after a submission: anchor early once ``batch_max`` items wait."""
@@ -75,6 +80,10 @@ class BatchWorker:
             if not due and self.pending_count() < self.batch_max:
                 continue
             try:
+                if not (self.lease.held or self.lease.try_acquire()):
+                    # Another worker anchors; we stand by and take over if it goes quiet.
+                    next_due = time.monotonic() + self.interval
+                    continue
                 self.run_once()
                 self.last_error = None
             except NotaryError as exc:
@@ -94,9 +103,12 @@ class BatchWorker:
                 Evidence.status == "pending", Evidence.batch_id.is_(None))).one())  # type: ignore[union-attr]
 
     def run_once(self) -> int:
-        """Reconcile unfinished batches, then anchor new ones; returns items anchored."""
+        """Reconcile unfinished batches, then anchor new ones; returns items anchored.
+        Does nothing (returns 0) unless this worker holds the anchoring lease."""
+        if not (self.lease.held or self.lease.try_acquire()):
+            return 0
         anchored = self.reconcile()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.lease.held:
             batch = self.build_batch()
             if batch is None:
                 break
@@ -125,6 +137,7 @@ class BatchWorker:
             items = list(s.exec(
                 select(Evidence).where(Evidence.status == "pending", Evidence.batch_id.is_(None))  # type: ignore[union-attr]
                 .order_by(Evidence.received_at, Evidence.id).limit(self.batch_max)
+                .with_for_update(skip_locked=True)
             ))
             if not items:
                 return None

@@ -34,7 +34,8 @@ from notary.service.batching import BatchWorker
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
 from storage.blobs import BlobStore, LocalBlobStore
-from storage.db import AuditEvent, Batch, Evidence, make_engine, session
+from storage.db import AuditEvent, Batch, Evidence, session
+from storage.migrate import open_database
 
 log = logging.getLogger("notary.service")
 
@@ -64,10 +65,10 @@ class NotaryService:
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
-             run_worker: bool = True) -> NotaryService:
+             run_worker: bool | None = None) -> NotaryService:
         """Set everything up (creating keys, schema and contract on first start)."""
         settings.home.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.db_url)
+        engine = open_database(settings.db_url)
         blobs = LocalBlobStore(settings.blobs_dir)
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
@@ -80,10 +81,11 @@ class NotaryService:
         svc.admin_token_created = ensure_admin_key(engine, settings.keys_dir)
         if with_chain:
             svc.chain = open_chain(settings)
-            if run_worker:
+            if settings.anchor_worker if run_worker is None else run_worker:
                 svc.worker = BatchWorker(engine, svc.chain.registry,
                                          interval=settings.batch_seconds,
-                                         batch_max=settings.batch_max)
+                                         batch_max=settings.batch_max,
+                                         lease_ttl=settings.lease_seconds)
                 svc.worker.start()
         return svc
 

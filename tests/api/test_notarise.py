@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -194,6 +195,8 @@ def test_keys_and_health_are_public(server: LiveServer) -> None:
     assert health.status_code == 200
     body = health.json()
     assert body["ok"] and body["chain"]["contract"] == keys["contract"]
+    expected_db = "postgresql" if os.environ.get("NOTARY_TEST_POSTGRES") else "sqlite"
+    assert body["database"]["backend"] == expected_db
     assert body["chain"]["rpc_url"].startswith("http://127.0.0.1:")
     assert body["chain"]["latest_block"] >= 1
     assert public.get("/docs").status_code == 200

@@ -115,6 +115,8 @@ def test_sigkill_of_the_server_loses_no_acknowledged_item(settings: Settings) ->
     env = {**os.environ, "NOTARY_HOME": str(settings.home), "NOTARY_PORT": str(settings.port),
            "NOTARY_CHAIN_PORT": str(settings.chain_port), "NOTARY_BATCH_SECONDS": "30",
            "NOTARY_LOG_LEVEL": "warning"}
+    if settings.database_url:
+        env["NOTARY_DATABASE_URL"] = settings.database_url
     url = f"http://127.0.0.1:{settings.port}"
 
     def start() -> subprocess.Popen[bytes]:
