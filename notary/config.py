@@ -66,6 +66,8 @@ class Settings:
     anchor_deadline_seconds: int = 300
     max_upload_bytes: int = 4 * 1024**3
     public_url: str | None = None
+    blob_store: str = "local"
+    ipfs_api: str = "/ip4/127.0.0.1/tcp/5001/http"
     anchor_worker: bool = True
     lease_seconds: float = 15.0
 
@@ -91,6 +93,8 @@ class Settings:
             anchor_deadline_seconds=_env_int("NOTARY_ANCHOR_DEADLINE_SECONDS", 300, minimum=10),
             max_upload_bytes=_env_int("NOTARY_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1),
             public_url=os.environ.get("NOTARY_PUBLIC_URL") or None,
+            blob_store=_env("NOTARY_BLOB_STORE", "local"),
+            ipfs_api=_env("NOTARY_IPFS_API", "/ip4/127.0.0.1/tcp/5001/http"),
             anchor_worker=_env("NOTARY_ANCHOR_WORKER", "1") not in ("0", "false", "no"),
             lease_seconds=_env_float("NOTARY_LEASE_SECONDS", 15.0, minimum=1.0),
         )
