@@ -214,6 +214,29 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contract_deploy(args: argparse.Namespace) -> int:
+    """Deploy a new EvidenceRegistry on the configured chain (operators, external chains)."""
+    from notary.chain.setup import deploy_registry
+
+    settings = Settings.from_env()
+    deployment = deploy_registry(settings, admin=args.admin)
+    _print_json(deployment.to_json())
+    print(f"set NOTARY_CONTRACT_ADDRESS={deployment.address} for the service", file=sys.stderr)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the configuration: keys, database, blob store, chain, registry, account, ports."""
+    from notary.service.doctor import diagnose
+
+    findings = diagnose(Settings.from_env())
+    for f in findings:
+        print(f"[{'ok' if f.ok else 'FAIL':>4}] {f.name}: {f.message}")
+    failed = [f for f in findings if not f.ok]
+    print(f"{len(findings) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 # -- client commands (talk to a running service) ----------------------------------------------
 
 
@@ -294,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     k = db.add_parser("upgrade", help="migrate the schema to the newest revision")
     k.set_defaults(handler=cmd_db_upgrade)
+
+    p = sub.add_parser("contract", help="the EvidenceRegistry contract (operators)")
+    c = p.add_subparsers(dest="contract_command", metavar="ACTION", required=True)
+    k = c.add_parser("deploy", help="deploy a registry on NOTARY_RPC_URL with the notary account")
+    k.add_argument("--admin", help="address that may grant/revoke the notary role "
+                                   "(default: the notary account)")
+    k.set_defaults(handler=cmd_contract_deploy)
+
+    p = sub.add_parser("doctor", help="check the configuration and say what is wrong")
+    p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser("worker", help="run the batch anchoring worker alone")
     p.set_defaults(handler=cmd_worker)

@@ -44,6 +44,16 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+def _chain_id() -> int:
+    """The chain id we expect. For an external chain it must be stated, never assumed: anchoring
+    on the wrong chain would hand courts proofs on a chain nobody checks."""
+    if os.environ.get("NOTARY_RPC_URL") and not os.environ.get("NOTARY_CHAIN_ID"):
+        raise InputError("NOTARY_RPC_URL is set: also set NOTARY_CHAIN_ID to the chain id you "
+                         "expect there (the service refuses to start on another chain)",
+                         code="config_invalid")
+    return _env_int("NOTARY_CHAIN_ID", 31337, minimum=1)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration. Build it with :meth:`from_env`; tests pass values directly."""
@@ -54,6 +64,10 @@ class Settings:
     chain_host: str = "127.0.0.1"
     chain_port: int = 8545
     chain_id: int = 31337
+    keystore_file: Path | None = None
+    keystore_passphrase: str | None = field(default=None, repr=False)
+    max_fee_gwei: float | None = None
+    priority_fee_gwei: float | None = None
     chain_block_time: float = 0.0
     rpc_url: str | None = None
     contract_address: str | None = None
@@ -80,7 +94,12 @@ class Settings:
             port=_env_int("NOTARY_PORT", 8000, minimum=1),
             chain_host=_env("NOTARY_CHAIN_HOST", "127.0.0.1"),
             chain_port=_env_int("NOTARY_CHAIN_PORT", 8545, minimum=1),
-            chain_id=_env_int("NOTARY_CHAIN_ID", 31337, minimum=1),
+            chain_id=_chain_id(),
+            keystore_file=Path(os.environ["NOTARY_KEYSTORE_FILE"]).resolve()
+            if os.environ.get("NOTARY_KEYSTORE_FILE") else None,
+            keystore_passphrase=os.environ.get("NOTARY_KEYSTORE_PASSPHRASE") or None,
+            max_fee_gwei=_env_float("NOTARY_MAX_FEE_GWEI", 0.0) or None,
+            priority_fee_gwei=_env_float("NOTARY_PRIORITY_FEE_GWEI", 0.0) or None,
             chain_block_time=_env_float("NOTARY_CHAIN_BLOCK_TIME", 0.0),
             rpc_url=os.environ.get("NOTARY_RPC_URL") or None,
             contract_address=os.environ.get("NOTARY_CONTRACT_ADDRESS") or None,
@@ -136,8 +155,8 @@ class Settings:
         """Settings as shown to operators: secrets are never included."""
         out: dict[str, object] = {}
         for f in fields(self):
-            if f.name == "key_passphrase":
-                out[f.name] = "(set)" if self.key_passphrase else "(not set)"
+            if f.name in ("key_passphrase", "keystore_passphrase"):
+                out[f.name] = "(set)" if getattr(self, f.name) else "(not set)"
             else:
                 out[f.name] = str(getattr(self, f.name))
         return out

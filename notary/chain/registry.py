@@ -47,6 +47,37 @@ class Deployment:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FeePolicy:
+    """EIP-1559 fees: the node's suggestion, capped by an operator ceiling.
+
+    Above the ceiling a transaction is not sent (ChainError ``fee_above_ceiling``); the items
+    stay pending and the worker tries again, so a fee spike costs time, never a surprise bill.
+    """
+
+    max_fee_wei: int | None = None
+    priority_fee_wei: int | None = None
+
+    def apply(self, w3: Web3, tx: dict[str, Any]) -> dict[str, Any]:
+        if "gasPrice" in tx:  # a legacy (pre-London) chain
+            if self.max_fee_wei is not None and tx["gasPrice"] > self.max_fee_wei:
+                raise ChainError(f"gas price {tx['gasPrice']} wei is above the ceiling "
+                                 f"{self.max_fee_wei} wei", code="fee_above_ceiling")
+            return tx
+        if self.priority_fee_wei is not None:
+            tx["maxPriorityFeePerGas"] = self.priority_fee_wei
+        base = int(w3.eth.get_block("latest")["baseFeePerGas"])
+        needed = base + int(tx["maxPriorityFeePerGas"])
+        if self.max_fee_wei is not None:
+            if needed > self.max_fee_wei:
+                raise ChainError(f"the fee needed now ({needed} wei/gas) is above the ceiling "
+                                 f"{self.max_fee_wei} wei/gas; anchoring waits",
+                                 code="fee_above_ceiling", base_fee=base)
+            tx["maxFeePerGas"] = min(int(tx["maxFeePerGas"]), self.max_fee_wei)
+        tx["maxPriorityFeePerGas"] = min(int(tx["maxPriorityFeePerGas"]), int(tx["maxFeePerGas"]))
+        return tx
+
+
 def connect(url: str, timeout: float = 30.0) -> Web3:
     """A Web3 client for ``url`` (HTTP JSON-RPC)."""
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
@@ -82,6 +113,7 @@ class Registry:
         confirmations: int = 1,
         timeout: float = 60.0,
         poll_interval: float = 0.05,
+        fees: FeePolicy | None = None,
     ) -> None:
         artifact = load_artifact()
         self.w3 = w3
@@ -91,6 +123,7 @@ class Registry:
         self.confirmations = confirmations
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.fees = fees or FeePolicy()
         self.contract = w3.eth.contract(address=self.address, abi=artifact["abi"])
         self._errors = _error_selectors(artifact["abi"])
         self._event = self.contract.events.BatchAnchored()
@@ -111,6 +144,7 @@ class Registry:
             tx = factory.constructor(admin or account.address, account.address).build_transaction(
                 {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)}
             )
+            tx = (kwargs.get("fees") or FeePolicy()).apply(w3, dict(tx))
             signed = account.sign_transaction(tx)
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=kwargs.get("timeout", 60))
@@ -137,6 +171,13 @@ class Registry:
             raise ChainMismatch(
                 f"no contract at {self.address} on chain {chain_id} (node {self.url}): the chain "
                 "state was lost or the address is wrong",
+                contract=self.address,
+            )
+        expected = bytes.fromhex(load_artifact()["deployedBytecode"].removeprefix("0x"))
+        if bytes(code) != expected:
+            raise ChainMismatch(
+                f"the contract at {self.address} on chain {chain_id} is not this version of the "
+                "EvidenceRegistry (its code differs): refusing to anchor there",
                 contract=self.address,
             )
 
@@ -170,6 +211,16 @@ class Registry:
         """(batch id, block number, timestamp, leaf count) for ``root``; zeros when unknown."""
         out = self._call(lambda: self.contract.functions.batchOf(root).call())
         return int(out[0]), int(out[1]), int(out[2]), int(out[3])
+
+    def is_notary(self, address: str) -> bool:
+        """Whether ``address`` holds the registry's NOTARY_ROLE (may anchor)."""
+        def check() -> bool:
+            role = self.contract.functions.NOTARY_ROLE().call()
+            return bool(self.contract.functions.hasRole(role, address).call())
+        return self._call(check)
+
+    def balance(self, address: str) -> int:
+        return self._call(lambda: int(self.w3.eth.get_balance(address)))
 
     def verify_inclusion(self, root: bytes, proof: Sequence[bytes], leaf: bytes) -> bool:
         """The contract's own answer: is ``root`` anchored and does ``proof`` lead to it."""
@@ -228,6 +279,7 @@ class Registry:
             tx = self.contract.functions.anchor(root, leaf_count, expected_previous_root).build_transaction(
                 {"from": account.address, "nonce": n, "chainId": self.chain_id}
             )
+            tx = self.fees.apply(self.w3, dict(tx))
             signed = account.sign_transaction(tx)
             return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
 

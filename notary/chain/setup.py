@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from notary.chain.account import load_chain_account
+from notary.chain.account import load_chain_account, load_keystore_file
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError, ChainMismatch
-from notary.chain.registry import Deployment, Registry, connect, node_errors
+from notary.chain.registry import Deployment, FeePolicy, Registry, connect, node_errors
 from notary.config import Settings
+from notary.core.errors import KeyMaterialError
 
 FUNDING_WEI = 1000 * 10**18
 
@@ -75,21 +77,46 @@ def open_chain(settings: Settings, *, start_embedded: bool = True) -> ChainConte
         raise
 
 
+def chain_account(settings: Settings) -> LocalAccount:
+    """The account that signs anchors: an operator keystore (external chains) or our own."""
+    if settings.keystore_file is not None:
+        passphrase = settings.keystore_passphrase or settings.key_passphrase
+        if not passphrase:
+            raise KeyMaterialError("NOTARY_KEYSTORE_FILE is set: give its passphrase in "
+                                   "NOTARY_KEYSTORE_PASSPHRASE", code="key_passphrase_required")
+        return load_keystore_file(settings.keystore_file, passphrase)
+    return load_chain_account(settings.keys_dir, settings.key_passphrase)
+
+
+def fee_policy(settings: Settings) -> FeePolicy:
+    gwei = 10**9
+    return FeePolicy(
+        max_fee_wei=int(settings.max_fee_gwei * gwei) if settings.max_fee_gwei else None,
+        priority_fee_wei=int(settings.priority_fee_gwei * gwei) if settings.priority_fee_gwei
+        else None,
+    )
+
+
 def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
     w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
-    account = load_chain_account(settings.keys_dir, settings.key_passphrase)
-    kwargs = {"confirmations": settings.confirmations, "timeout": settings.chain_timeout}
+    account = chain_account(settings)
+    kwargs: dict[str, Any] = {"confirmations": settings.confirmations,
+                              "timeout": settings.chain_timeout, "fees": fee_policy(settings)}
     with node_errors(settings.chain_url):
         chain_id = int(w3.eth.chain_id)
         if settings.embedded_chain:
             _fund_embedded(w3, account)
-    if settings.embedded_chain and chain_id != settings.chain_id:
-        raise ChainMismatch(f"embedded chain reports id {chain_id}, expected {settings.chain_id}")
+    # 1. The node must be on the chain we were told (external) or chose (embedded).
+    if chain_id != settings.chain_id:
+        raise ChainMismatch(f"the node at {settings.chain_url} is on chain {chain_id}, but "
+                            f"NOTARY_CHAIN_ID is {settings.chain_id}: refusing to start",
+                            expected=settings.chain_id, actual=chain_id)
 
+    # 2. The registry: configured, remembered from an earlier start, or deployed now (embedded).
     path = _deployment_file(settings)
     if settings.contract_address:
-        registry = Registry(w3, settings.contract_address, account, **kwargs)  # type: ignore[arg-type]
-        registry.check_deployment(settings.chain_id if not settings.embedded_chain else None)
+        registry = Registry(w3, settings.contract_address, account, **kwargs)
+        registry.check_deployment(chain_id)
         deployment = Deployment(chain_id, registry.address, "", 0)
     elif path.exists():
         deployment = Deployment(**json.loads(path.read_text()))
@@ -97,10 +124,10 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
             raise ChainMismatch(
                 f"{path} records chain {deployment.chain_id}, but the node is on chain {chain_id}"
             )
-        registry = Registry(w3, deployment.address, account, **kwargs)  # type: ignore[arg-type]
+        registry = Registry(w3, deployment.address, account, **kwargs)
         registry.check_deployment(chain_id)
     elif settings.embedded_chain:
-        registry, deployment = Registry.deploy(w3, account, **kwargs)  # type: ignore[arg-type]
+        registry, deployment = Registry.deploy(w3, account, **kwargs)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
@@ -111,3 +138,23 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
             code="contract_not_configured",
         )
     return ChainContext(registry=registry, deployment=deployment, embedded=embedded)
+
+
+def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployment:
+    """``notary contract deploy``: deploy a new registry on the configured chain (operators).
+
+    The notary account gets the notary role, ``admin`` (default the same account) the admin
+    role. Refuses a node on another chain than NOTARY_CHAIN_ID.
+    """
+    w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
+    account = chain_account(settings)
+    with node_errors(settings.chain_url):
+        chain_id = int(w3.eth.chain_id)
+    if chain_id != settings.chain_id:
+        raise ChainMismatch(f"the node at {settings.chain_url} is on chain {chain_id}, but "
+                            f"NOTARY_CHAIN_ID is {settings.chain_id}")
+    _registry, deployment = Registry.deploy(w3, account, admin=admin,
+                                            confirmations=settings.confirmations,
+                                            timeout=settings.chain_timeout,
+                                            fees=fee_policy(settings))
+    return deployment
