@@ -8,6 +8,9 @@ with stock IPFS tooling. Two backends share the :class:`BlobStore` interface:
 * :class:`IpfsBlobStore`: an IPFS node through its HTTP API (``ipfshttpclient``); the node's
   CID must equal ours.
 
+:mod:`storage.ipfs_spool` wraps the IPFS store with a local spool, so a node that is down
+delays pinning instead of refusing submissions.
+
 Errors are :class:`StorageError` subclasses (:class:`notary.core.errors.NotaryError`):
 :class:`BlobNotFound` (``blob_not_found``), :class:`BlobStoreUnavailable`
 (``blob_store_unavailable``), :class:`StorageFull` (``storage_full``); other failures are
@@ -24,6 +27,7 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +36,7 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 import ipfshttpclient  # type: ignore[import-untyped]
 import ipfshttpclient.exceptions as ipfs_exc  # type: ignore[import-untyped]
+from multiformats import CID
 
 from notary.core.cid import CidBuilder, validate_cid
 from notary.core.errors import NotaryError
@@ -96,6 +101,8 @@ class BlobStore(Protocol):
     * ``put(cid, source)``: store the bytes of `source` (an open binary file read to its end,
       or a path, which is left in place) under `cid`, which must be the CID of exactly those
       bytes (:mod:`notary.core.cid`). Idempotent: putting an existing CID is a no-op.
+    * ``put_file(cid, path)``: the same for a file the caller has just written and hashed,
+      which the store takes over: `path` is gone once it returns.
     * ``open(cid)``: a binary stream of the blob; :class:`BlobNotFound` if absent.
     * ``exists(cid)``, ``delete(cid)`` (idempotent: deleting an absent blob is not an error).
     * ``health()``: ``{"backend": name, "ok": bool, ...}``; raises
@@ -106,6 +113,8 @@ class BlobStore(Protocol):
     name: str
 
     def put(self, cid: str, source: BinaryIO | Path) -> None: ...
+
+    def put_file(self, cid: str, path: Path) -> None: ...
 
     def open(self, cid: str) -> BinaryIO: ...
 
@@ -285,7 +294,8 @@ class LocalBlobStore:
         if final.is_file():
             src.unlink()
             return
-        same_fs = st.st_dev == os.stat(self._tmp).st_dev
+        with self._io_errors("stat", cid):  # the store's directory may be gone
+            same_fs = st.st_dev == os.stat(self._tmp).st_dev
         if not same_fs or st.st_nlink != 1:
             self.put(cid, src)
             src.unlink()
@@ -326,6 +336,31 @@ class LocalBlobStore:
             except FileNotFoundError:
                 return
             _fsync_dir(path.parent)
+
+    def cids(self) -> list[str]:
+        """The CIDs of every blob held, sorted. A full directory walk: for scrubs and small
+        stores such as the IPFS spool (:mod:`storage.ipfs_spool`), not for the request path.
+        Names that are not valid CIDs (none are written by this class) are ignored."""
+        found: list[str] = []
+        with self._io_errors("list"):
+            for top in os.scandir(self.root):
+                if top.name == ".tmp" or not top.is_dir(follow_symlinks=False):
+                    continue
+                for mid in os.scandir(top.path):
+                    if not mid.is_dir(follow_symlinks=False):
+                        continue
+                    for entry in os.scandir(mid.path):
+                        if entry.is_file(follow_symlinks=False) and self._is_blob_name(entry.name):
+                            found.append(entry.name)
+        return sorted(found)
+
+    @staticmethod
+    def _is_blob_name(name: str) -> bool:
+        try:
+            validate_cid(name)
+        except ValueError:
+            return False
+        return True
 
     def verify(self, cid: str) -> bool:
         """Recompute the stored blob's CID (a scrub); :class:`BlobNotFound` if absent."""
@@ -375,6 +410,14 @@ class LocalBlobStore:
 # --- IPFS ----------------------------------------------------------------------------------
 
 
+def _same_cid(reported: str, ours: str) -> bool:
+    """True if the node's CID string names the same CID as ours, in whatever multibase."""
+    try:
+        return bool(CID.decode(reported) == CID.decode(ours))
+    except Exception:  # noqa: BLE001 - multiformats raises assorted errors; garbage != ours
+        return False
+
+
 class _IterReader(io.RawIOBase):
     """A read-only raw stream over an iterator of byte chunks (an IPFS ``cat`` response)."""
 
@@ -412,12 +455,15 @@ class IpfsBlobStore:
     """Blobs in an IPFS node (Kubo or js-ipfs HTTP API), pinned.
 
     ``put`` adds with ``cid_version=1, raw_leaves=True, chunker="size-262144", pin=True`` and
-    requires the CID the node returns to equal the given one; ``exists`` means "pinned here"
-    (so ``open`` never waits for the network to find a blob we do not hold); ``delete``
+    requires the CID the node returns to equal the given one (compared as decoded CIDs: js-ipfs
+    answers in base58 unless asked for base32, which we ask for); ``exists`` means "pinned
+    here" (so ``open`` never waits for the network to find a blob we do not hold); ``delete``
     unpins (the node frees the blocks at its next garbage collection).
 
-    The client is created on first use; a node that cannot be reached gives
-    :class:`BlobStoreUnavailable` from every method, including :meth:`health`.
+    Each thread gets its own client, created on first use (the client's HTTP session is not
+    meant to be shared between threads; the request handlers and the spool flusher of
+    :mod:`storage.ipfs_spool` call the node at the same time). A node that cannot be reached
+    gives :class:`BlobStoreUnavailable` from every method, including :meth:`health`.
     """
 
     name = "ipfs"
@@ -425,7 +471,9 @@ class IpfsBlobStore:
     def __init__(self, addr: str = "/ip4/127.0.0.1/tcp/5001/http", *, timeout: float = 120):
         self.addr = addr
         self.timeout = timeout
-        self._client: Any = None
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
 
     def _unavailable(self, exc: Exception) -> BlobStoreUnavailable:
         return BlobStoreUnavailable(
@@ -448,17 +496,24 @@ class IpfsBlobStore:
             raise StorageError(f"IPFS {op} failed: {exc}", code="ipfs_error", **facts) from exc
 
     def _conn(self) -> Any:
-        if self._client is None:
+        client = getattr(self._local, "client", None)
+        if client is None:
             with self._ipfs_errors("connect"):
                 # Client() rather than connect(): connect() checks the daemon version against
                 # the range this alpha client knows (0.5-0.9), which current daemons are not in.
-                self._client = ipfshttpclient.Client(self.addr, session=True, timeout=self.timeout)
-        return self._client
+                client = ipfshttpclient.Client(self.addr, session=True, timeout=self.timeout)
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close every thread's client (a later call opens new ones)."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+            self._local = threading.local()
+        for client in clients:
+            client.close()
 
     def put(self, cid: str, source: BinaryIO | Path) -> None:
         cid = _checked_cid(cid)
@@ -466,10 +521,11 @@ class IpfsBlobStore:
         arg = str(source) if isinstance(source, (str, os.PathLike)) else source
         with self._ipfs_errors("add", cid):
             result = client.add(
-                arg, cid_version=1, raw_leaves=True, chunker="size-262144", pin=True
+                arg, cid_version=1, raw_leaves=True, chunker="size-262144", pin=True,
+                opts={"cid-base": "base32"},
             )
         returned = str(result["Hash"])
-        if returned != cid:
+        if not _same_cid(returned, cid):
             try:  # do not keep pinned bytes nobody asked for
                 with self._ipfs_errors("pin rm", returned):
                     client.pin.rm(returned)
@@ -482,6 +538,14 @@ class IpfsBlobStore:
                 computed_cid=returned,
                 backend=self.name,
             )
+
+    def put_file(self, cid: str, path: Path) -> None:
+        """Add and pin the file at `path` (CID checked by the node), then remove the file.
+
+        On any error the file is left in place, so the caller can keep it elsewhere.
+        """
+        self.put(cid, Path(path))
+        Path(path).unlink()
 
     def exists(self, cid: str) -> bool:
         cid = _checked_cid(cid)
