@@ -48,6 +48,17 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class SignedAnchor:
+    """A signed anchor transaction, kept so that it can be re-sent or replaced after a crash."""
+
+    tx_hash: str
+    raw: bytes
+    nonce: int
+    max_fee: int
+    priority_fee: int
+
+
+@dataclass(frozen=True)
 class FeePolicy:
     """EIP-1559 fees: the node's suggestion, capped by an operator ceiling.
 
@@ -59,6 +70,7 @@ class FeePolicy:
     priority_fee_wei: int | None = None
 
     def apply(self, w3: Web3, tx: dict[str, Any]) -> dict[str, Any]:
+        """Cap ``tx``'s fees at the ceiling; ChainError ``fee_above_ceiling`` if it can't be."""
         if "gasPrice" in tx:  # a legacy (pre-London) chain
             if self.max_fee_wei is not None and tx["gasPrice"] > self.max_fee_wei:
                 raise ChainError(f"gas price {tx['gasPrice']} wei is above the ceiling "
@@ -268,20 +280,42 @@ class Registry:
         first and reconcile after a crash. Gas estimation simulates the call, so a registry
         refusal (root already anchored, stale head) surfaces here as AnchorRejected.
         """
+        signed = self.sign_anchor(root, leaf_count, expected_previous_root, nonce=nonce)
+        return signed.tx_hash, signed.raw
+
+    def sign_anchor(
+        self, root: bytes, leaf_count: int, expected_previous_root: bytes, *,
+        nonce: int | None = None, replacing: SignedAnchor | None = None,
+    ) -> SignedAnchor:
+        """Sign an anchor; with ``replacing``, a replacement for a stuck transaction: the same
+        nonce and fees raised by at least a quarter (nodes require a bump to replace)."""
         if self.account is None:
             raise ChainError("no chain account configured to send anchors", code="no_account")
         account = self.account
 
-        def build() -> tuple[str, bytes]:
-            n = nonce if nonce is not None else self.w3.eth.get_transaction_count(
-                account.address, "pending"
-            )
+        def build() -> SignedAnchor:
+            n = replacing.nonce if replacing is not None else nonce
+            if n is None:
+                n = self.w3.eth.get_transaction_count(account.address, "pending")
             tx = self.contract.functions.anchor(root, leaf_count, expected_previous_root).build_transaction(
                 {"from": account.address, "nonce": n, "chainId": self.chain_id}
             )
             tx = self.fees.apply(self.w3, dict(tx))
+            if replacing is not None and "maxFeePerGas" in tx:
+                tx["maxFeePerGas"] = max(int(tx["maxFeePerGas"]), replacing.max_fee * 5 // 4 + 1)
+                tx["maxPriorityFeePerGas"] = max(int(tx["maxPriorityFeePerGas"]),
+                                                 replacing.priority_fee * 5 // 4 + 1)
+                ceiling = self.fees.max_fee_wei
+                if ceiling is not None and tx["maxFeePerGas"] > ceiling:
+                    raise ChainError("replacing the stuck anchor needs a fee above the ceiling "
+                                     f"({tx['maxFeePerGas']} > {ceiling} wei/gas); it waits",
+                                     code="fee_above_ceiling")
             signed = account.sign_transaction(tx)
-            return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+            return SignedAnchor(
+                tx_hash="0x" + bytes(signed.hash).hex(), raw=bytes(signed.raw_transaction),
+                nonce=int(n), max_fee=int(tx.get("maxFeePerGas", tx.get("gasPrice", 0))),
+                priority_fee=int(tx.get("maxPriorityFeePerGas", tx.get("gasPrice", 0))),
+            )
 
         return self._call(build)
 

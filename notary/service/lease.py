@@ -29,6 +29,22 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _holder_is_dead(holder: str) -> bool:
+    """True when the holder ran on this host and its process is gone (killed, crashed): no
+    need to wait for the lease to expire. A holder on another host is never presumed dead."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Lease:
     """A renewable claim on ``name`` (default: the anchoring lease)."""
 
@@ -60,7 +76,8 @@ class Lease:
                 if row is None:
                     s.add(WorkerLease(name=self.name, holder=self.holder, expires_at=expires,
                                       acquired_at=now))
-                elif row.holder == self.holder or _utc(row.expires_at) <= now:
+                elif (row.holder == self.holder or _utc(row.expires_at) <= now
+                      or _holder_is_dead(row.holder)):
                     if row.holder != self.holder:
                         log.info("taking over the %s lease from %s", self.name, row.holder)
                         row.acquired_at = now
