@@ -77,6 +77,33 @@ class Client:
         with path.open("rb") as fh:
             return self.verify_sha256(digest_stream(fh).hex)
 
+    def export_bundle(self, out: Path, *, case_id: str | None = None,
+                      evidence_id: str | None = None, hashes_only: bool = False) -> int:
+        """Stream a proof bundle into ``out`` (via ``out.part``, renamed when complete, so a
+        broken download never looks like a bundle); returns its size in bytes."""
+        from urllib.parse import quote
+
+        path = (f"/v1/evidence/{quote(evidence_id, safe='')}/bundle" if evidence_id is not None
+                else f"/v1/cases/{quote(str(case_id), safe='')}/bundle")
+        params = {"hashes_only": "true"} if hashes_only else {}
+        part = out.with_name(out.name + ".part")
+        size = 0
+        try:
+            with self.http.stream("GET", path, params=params) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    self._check(resp)
+                with part.open("wb") as fh:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        fh.write(chunk)
+                        size += len(chunk)
+            os.replace(part, out)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"cannot reach {self.url}: {exc}", code="service_unavailable") from exc
+        finally:
+            part.unlink(missing_ok=True)
+        return size
+
 
 class _Progress:
     """A file wrapper that draws a progress bar on stderr as httpx reads it."""

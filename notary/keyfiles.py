@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from notary.core.bundle import KeyPeriod, key_history, parse_key_history
 from notary.core.errors import KeyMaterialError
 from notary.core.signing import SigningKey
+from notary.core.validate import format_rfc3339_utc
 
 SECRET_MODE = 0o600
+#: The public history of the statement-signing keys: each key with its validity period.
+KEY_HISTORY_FILE = "signing-keys.json"
 
 
 def write_secret_once(path: Path, content: bytes) -> bool:
@@ -68,4 +73,65 @@ def load_signing_key(keys_dir: Path, passphrase: str | None) -> SigningKey:
     """
     secret = passphrase.encode() if passphrase else None
     pem = load_or_create(keys_dir / "signing-key.pem", lambda: SigningKey.generate().to_pem(secret))
-    return SigningKey.from_pem(pem, secret)
+    key = SigningKey.from_pem(pem, secret)
+    record_key_history(keys_dir, key)
+    return key
+
+
+def record_key_history(keys_dir: Path, key: SigningKey) -> bytes:
+    """Make sure the public key history lists ``key`` as the key in use; return the history.
+
+    The history (``keys/signing-keys.json``, a JWK Set whose keys carry ``valid_from`` and,
+    once retired, ``valid_until``; public content, but kept with the keys it describes, mode
+    0600 like everything in that folder) is what proof bundles export, so a verifier can check
+    that each signature was made while its key was valid. A key is valid from its key file's
+    modification time (the file is written once, when the key is made). A new key (the key
+    file was replaced) retires the previous one at that moment. Raises KeyMaterialError when
+    the history is damaged, or when a retired key is in use again.
+    """
+    path = keys_dir / KEY_HISTORY_FILE
+    pem = keys_dir / "signing-key.pem"
+    since = format_rfc3339_utc(datetime.fromtimestamp(pem.stat().st_mtime, UTC))
+    entries: list[tuple[dict[str, str], KeyPeriod]] = []
+    if path.exists():
+        data = path.read_bytes()
+        try:
+            key_set, periods = parse_key_history(data)
+        except Exception as exc:
+            raise KeyMaterialError(f"{path} is not a valid key history: {exc}",
+                                   reason="history_invalid") from exc
+        current = periods.get(key.kid)
+        if current is not None and current.valid_until is None:
+            return data
+        if current is not None:
+            raise KeyMaterialError(
+                f"The signing key {key.kid} was retired at {current.valid_until} ({path}); a "
+                "retired key is never used again.", reason="key_retired")
+        for jwk in key_set["keys"]:
+            period = periods[jwk["kid"]]
+            if period.valid_until is None:
+                period = KeyPeriod(period.kid, period.valid_from, since)
+            entries.append((jwk, period))
+    entries.append((key.public_jwk(), KeyPeriod(key.kid, since)))
+    data = key_history(entries)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return data
+
+
+def load_key_history(keys_dir: Path) -> bytes:
+    """The key history as written by :func:`record_key_history` (canonical JSON bytes).
+    Raises KeyMaterialError if there is none yet (no signing key was ever loaded)."""
+    path = keys_dir / KEY_HISTORY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise KeyMaterialError(f"{path} does not exist yet.", reason="history_missing") from None

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 
-from api.deps import ServiceDep
+from api.deps import ServiceDep, VerifyLimit
 from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.digest import FileDigest, StreamingDigest, parse_sha256_hex
@@ -16,16 +16,27 @@ from notary.service.sealing import UploadTooLarge
 
 router = APIRouter(tags=["public"])
 
+#: Largest bundle verified here; bundles with large originals verify offline (notary verify).
+MAX_BUNDLE_UPLOAD_BYTES = 128 * 1024 * 1024
+
 
 @router.post("/v1/verify", response_model=VerdictOut, responses={  # type: ignore[dict-item]
-    s: {"model": ErrorOut} for s in (400, 413, 415, 422)},
+    s: {"model": ErrorOut} for s in (400, 413, 415, 422, 429)}, dependencies=[VerifyLimit],
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": HashQuery.model_json_schema()},
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary"}}}}}}})
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "a file: hashed as it streams, then forgotten"},
+            "bundle": {"type": "string", "format": "binary",
+                       "description": "a proof bundle (ZIP, docs/bundle-format.md): every "
+                                      "check of `notary verify --rpc`, against this service's "
+                                      f"chain node; at most {MAX_BUNDLE_UPLOAD_BYTES} bytes"}},
+            "description": "exactly one part: 'file' or 'bundle'"}}}}})
 async def verify(request: Request, svc: ServiceDep) -> VerdictOut:
     """Was this file (or SHA-256) notarised here, unaltered, and anchored? The file is hashed
-    as it streams and then forgotten. The answer lists every check with its reason."""
+    as it streams and then forgotten. The answer lists every check with its reason. A proof
+    bundle (form part ``bundle``) gets every bundle check, with per-item facts; a bundle
+    refused unread answers 422 ``bundle_unsafe`` or ``bundle_unreadable``."""
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() == "application/json":
         raw = await request.body()
@@ -40,17 +51,31 @@ async def verify(request: Request, svc: ServiceDep) -> VerdictOut:
         verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, sha, None)
         return VerdictOut.of(verdict, facts)
     reader = MultipartReader(body_puller(request), boundary_of(ctype))
-    result = await anyio.to_thread.run_sync(_hash_form, reader, svc.settings.max_upload_bytes)
+    result = await anyio.to_thread.run_sync(_read_form, reader, svc.settings.max_upload_bytes)
+    if isinstance(result, bytes):
+        checked = await anyio.to_thread.run_sync(svc.verify_bundle, result)
+        return VerdictOut.of(checked.verdict, checked.facts)
     verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, result.hex, result.size)
     return VerdictOut.of(verdict, facts)
 
 
-def _hash_form(reader: MultipartReader, limit: int) -> FileDigest:
-    """Hash the form's one 'file' part as it streams; nothing is kept."""
-    result: FileDigest | None = None
+def _read_form(reader: MultipartReader, limit: int) -> FileDigest | bytes:
+    """The form's one part: a 'file', hashed as it streams (nothing is kept), or a 'bundle',
+    held in memory only (never on disk) up to :data:`MAX_BUNDLE_UPLOAD_BYTES`."""
+    result: FileDigest | bytes | None = None
     while (part := reader.next_part()) is not None:
-        if part.name != "file" or result is not None:
-            raise MultipartError("send exactly one form part, 'file'", code="part_unexpected")
+        if part.name not in ("file", "bundle") or result is not None:
+            raise MultipartError("send exactly one form part, 'file' or 'bundle'",
+                                 code="part_unexpected")
+        if part.name == "bundle":
+            bundle = bytearray()
+            while data := reader.read(1 << 16):
+                bundle += data
+                if len(bundle) > MAX_BUNDLE_UPLOAD_BYTES:
+                    raise UploadTooLarge(f"the bundle is larger than {MAX_BUNDLE_UPLOAD_BYTES} "
+                                         "bytes; verify it offline with 'notary verify'")
+            result = bytes(bundle)
+            continue
         digest = StreamingDigest()
         size = 0
         while data := reader.read(1 << 16):
@@ -60,7 +85,7 @@ def _hash_form(reader: MultipartReader, limit: int) -> FileDigest:
             digest.update(data)
         result = digest.finish()
     if result is None:
-        raise MultipartError("the form needs a 'file' part", code="file_missing")
+        raise MultipartError("the form needs a 'file' or a 'bundle' part", code="file_missing")
     return result
 
 

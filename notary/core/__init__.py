@@ -14,5 +14,6 @@ arguments).
 Modules: ``errors`` (the exception tree), ``digest`` (streaming SHA-256), ``validate``
 (field rules), ``statement`` (the v1 statement), ``signing`` (JWS/Ed25519, keys,
 receipts), ``merkle`` (OpenZeppelin-compatible trees), ``verdict`` and ``verify``
-(verification results and the end-to-end check). See docs/formats.md.
+(verification results and the end-to-end check), ``bundle`` (the proof bundle's documents
+and their verification, docs/bundle-format.md). See docs/formats.md.
 """

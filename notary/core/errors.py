@@ -22,6 +22,8 @@ __all__ = [
     "RootMismatchError",
     "SignatureError",
     "StatementError",
+    "UnreadableBundle",
+    "UnsafeBundle",
 ]
 
 
@@ -138,3 +140,24 @@ class KeyMaterialError(NotaryError):
     def reason(self) -> str:
         """The machine-readable reason (``details["reason"]``)."""
         return str(self.details.get("reason", "unspecified"))
+
+
+class UnreadableBundle(InputError):
+    """A proof bundle that cannot be read as a notary bundle at all: not a ZIP archive, a
+    truncated or corrupt one, no ``mimetype`` entry, or a bundle version this verifier does
+    not know. Nothing inside it was checked; ``details["reason"]`` says why in a word."""
+
+    default_code = "bundle_unreadable"
+
+    @property
+    def reason(self) -> str:
+        """The machine-readable reason (``details["reason"]``)."""
+        return str(self.details.get("reason", "unspecified"))
+
+
+class UnsafeBundle(UnreadableBundle):
+    """A proof bundle refused before reading because it could harm the reader: a zip bomb,
+    a path that leaves the bundle, a symbolic link, duplicate names, oversize documents.
+    ``details["reason"]`` names the rule, ``details["member"]`` the archive entry."""
+
+    default_code = "bundle_unsafe"

@@ -1,0 +1,68 @@
+"""Proof bundle endpoints: one item's or a whole case's bundle, streamed as a ZIP archive.
+
+Thin: check who may export, ask the service for the bundle, stream it. A bundle with the
+originals holds evidence content, so it needs a key that may read content; a hashes-only
+bundle (``?hashes_only=true``) any valid key may fetch. Every export is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import AnyKey, ServiceDep
+from api.routes.evidence import ERRORS, EvidenceId
+from api.routes.pages import explorer_template
+from notary.core.bundle import BUNDLE_MEDIA_TYPE
+from notary.service.apikeys import AuthError, Role
+from notary.service.bundles import BundleDownload
+from storage.db import ApiKey
+
+router = APIRouter(tags=["bundles"])
+
+HashesOnly = Annotated[bool, Query(
+    description="leave the originals out (for privacy): statements, receipts, proofs, anchors, "
+                "keys and certificates only")]
+CaseId = Annotated[str, Path(min_length=1, max_length=128, description="the case reference")]
+BUNDLE_RESPONSES = {200: {"content": {BUNDLE_MEDIA_TYPE: {}},
+                          "description": "the proof bundle (ZIP), see docs/bundle-format.md"},
+                    **ERRORS}
+CONTENT_ROLES = frozenset({Role.ADMIN.value, Role.COLLECTOR.value, Role.LAWYER.value})
+
+
+def _may_export(key: ApiKey, hashes_only: bool) -> None:
+    if not hashes_only and key.role not in CONTENT_ROLES:
+        raise AuthError(f"a {key.role} key may export hashes-only bundles "
+                        "(?hashes_only=true), not originals", code="forbidden")
+
+
+def _stream(download: BundleDownload) -> StreamingResponse:
+    return StreamingResponse(download.chunks, media_type=download.media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+@router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
+def evidence_bundle(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
+                    hashes_only: HashesOnly = False) -> StreamingResponse:
+    """The item's proof bundle: original (unless ``hashes_only``), signed statement and
+    receipt, inclusion proof, anchor with the raw transaction receipt, keys, signed
+    manifest, ``VERIFY.md`` and certificates. 404 ``not_anchored`` while pending."""
+    _may_export(key, hashes_only)
+    return _stream(svc.export_bundle(key=key, evidence_id=evidence_id, hashes_only=hashes_only,
+                                     explorer_url=explorer_template()))
+
+
+@router.get("/v1/cases/{case_id:path}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
+def case_bundle(case_id: CaseId, svc: ServiceDep, key: AnyKey,
+                hashes_only: HashesOnly = False) -> StreamingResponse:
+    """The whole case's proof bundle, its items in case order (so the sequence can be
+    checked without gaps). 404 ``not_anchored`` while any item is pending."""
+    _may_export(key, hashes_only)
+    return _stream(svc.export_bundle(key=key, case_id=case_id, hashes_only=hashes_only,
+                                     explorer_url=explorer_template()))

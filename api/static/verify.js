@@ -1,0 +1,467 @@
+// notary verification page: hash a file locally (WebCrypto), send only the hash to
+// POST /v1/verify, or upload a proof bundle there; show the verdict and every check in
+// Chinese and English. No framework, no third-party code, no inline script (CSP).
+'use strict';
+
+(function () {
+  // A file is read whole into memory for crypto.subtle.digest; beyond this we ask for the hash.
+  const MAX_BROWSER_BYTES = 2 * 1024 * 1024 * 1024;
+  const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+  const STATUS = {
+    pass: ['通过', 'passed'],
+    fail: ['未通过', 'failed'],
+    skip: ['未核验', 'not checked'],
+  };
+  // A hash with no record is "not found", not merely "not checked".
+  const BADGES = { registered: { skip: ['未找到', 'not found'] } };
+
+  // Chains a reader may meet; a local development chain is not public.
+  const CHAINS = {
+    1: '以太坊主网 / Ethereum mainnet',
+    11155111: 'Sepolia 测试网 / Sepolia testnet',
+    17000: 'Holesky 测试网 / Holesky testnet',
+    31337: '本地开发链，非公链 / local development chain, not public',
+  };
+
+  // Plain words for each check the service reports (docs/formats.md §7), per status.
+  // Keep in step with notary/certificate/wording.py.
+  const CHECKS = {
+    registered: {
+      pass: ['本服务存有这个 SHA-256 的存证记录。',
+        'This service holds a notarisation record for this SHA-256.'],
+      skip: ['本服务没有这个 SHA-256 的存证记录。',
+        'This service has no notarisation record for this SHA-256.'],
+      fail: ['存证记录查询失败。', 'The notarisation record could not be looked up.'],
+    },
+    statement_signature: {
+      pass: ['存证声明由 notary 公布的密钥签名，签名后未被改动。',
+        'The statement is signed by a published notary key and has not been altered since.'],
+      fail: ['存证声明的签名无效，或声明内容被改动过。',
+        'The statement\'s signature is not valid, or the statement was altered.'],
+      skip: ['未核验存证声明的签名。', 'The statement\'s signature was not checked.'],
+    },
+    file_hash: {
+      pass: ['文件的 SHA-256 与存证声明记载的一致：正是当时存证的文件。',
+        'The file\'s SHA-256 equals the one in the statement: it is the file that was notarised.'],
+      fail: ['文件与存证声明记载的不一致：不是当时存证的文件。',
+        'The file differs from the one in the statement: it is not the notarised file.'],
+      skip: ['没有文件可与存证声明比较。', 'There was no file to compare with the statement.'],
+    },
+    merkle_proof: {
+      pass: ['存证声明包含在一个已上链的批次中（默克尔证明成立）。',
+        'The statement is included in an anchored batch (the Merkle proof holds).'],
+      fail: ['默克尔证明不成立：存证声明不在所称的批次中。',
+        'The Merkle proof does not hold: the statement is not in the batch claimed.'],
+      skip: ['尚无默克尔证明（可能尚未上链）。',
+        'There is no Merkle proof yet (perhaps not anchored yet).'],
+    },
+    anchor_root: {
+      pass: ['锚定记录对应的正是该批次的默克尔根。',
+        'The anchor record is for that batch\'s Merkle root.'],
+      fail: ['锚定记录与该批次的默克尔根不符。',
+        'The anchor record is for a different Merkle root.'],
+      skip: ['尚无锚定记录。', 'There is no anchor record yet.'],
+    },
+    chain_anchor: {
+      pass: ['区块链上的记录与锚定记录一致（合约、区块、时间、交易）。',
+        'The blockchain\'s record matches the anchor record (contract, block, time, transaction).'],
+      fail: ['区块链上的记录与锚定记录不一致。',
+        'The blockchain\'s record differs from the anchor record.'],
+      skip: ['本次未查询区块链。', 'The blockchain was not consulted this time.'],
+    },
+  };
+
+  // The checks of a proof bundle (docs/bundle-format.md); per-item ones are named
+  // items[i].<check> and use the words above or these.
+  Object.assign(CHECKS, {
+    keys: {
+      pass: ['证据包所附的 notary 公钥有效。', 'The notary public keys in the bundle are valid.'],
+      fail: ['证据包所附的公钥缺失或无效。', 'The bundle\'s public keys are missing or invalid.'],
+    },
+    manifest: {
+      pass: ['证据包里的每个文件都列在清单中且哈希一致：没有文件被增加、删除或改动。',
+        'Every file of the bundle is in its manifest with a matching hash: nothing was added, removed or changed.'],
+      fail: ['证据包里的文件与清单不符：有文件被增加、删除或改动。',
+        'The bundle\'s files do not match its manifest: something was added, removed or changed.'],
+    },
+    manifest_signature: {
+      pass: ['清单由 notary 的密钥签名。', 'The manifest is signed by a notary key.'],
+      fail: ['清单的签名无效。', 'The manifest\'s signature is not valid.'],
+      skip: ['未核验清单的签名。', 'The manifest\'s signature was not checked.'],
+    },
+    receipt_signature: {
+      pass: ['受理回执由 notary 的密钥签名，并与存证声明对应。',
+        'The receipt is signed by a notary key and matches the statement.'],
+      fail: ['受理回执无效，或与存证声明不对应。',
+        'The receipt is not valid, or does not match the statement.'],
+    },
+    key_validity: {
+      pass: ['签名所用的密钥在签名时处于有效期内。', 'The signing key was valid when it signed.'],
+      fail: ['签名所用的密钥在签名时不在有效期内。', 'The signing key was not valid when it signed.'],
+    },
+    anchor_record: {
+      pass: ['锚定记录对应的正是该证据所在批次的默克尔根。',
+        'The anchor record is for the Merkle root of this item\'s batch.'],
+      fail: ['锚定记录与默克尔根不符。', 'The anchor record does not match the Merkle root.'],
+    },
+    case_sequence: {
+      pass: ['案件中的各件证据按顺序首尾相连，没有缺漏。',
+        'The case\'s items follow each other in order, linked, with none missing.'],
+      fail: ['案件序列有缺漏或断链。', 'The case\'s sequence has a gap or a broken link.'],
+      skip: ['未检查案件顺序（见说明）。', 'The case sequence was not checked (see the reason).'],
+    },
+    items: {
+      fail: ['证据包里没有证据。', 'The bundle holds no evidence.'],
+    },
+  });
+
+  const VERDICTS = {
+    valid: ['存证有效', 'Valid',
+      '该文件已在本服务存证，内容与存证时完全一致，并已锚定在区块链上。',
+      'This file was notarised by this service, is exactly as it was when notarised, and is anchored on the blockchain.'],
+    qualified: ['存证有效（部分检查未进行）', 'Valid, except for the checks not made',
+      '已完成的检查全部通过；未进行的检查及原因见下。',
+      'Every check made passed; the checks not made, and why, are listed below.'],
+    pending: ['已存证，尚未上链', 'Notarised, not yet anchored',
+      '存证声明有效，文件未被改动；区块链锚定尚未完成，请稍后再查。',
+      'The statement is valid and the file unaltered; anchoring on the blockchain is not finished yet, please check again later.'],
+    notfound: ['未找到存证', 'No record found',
+      '本服务没有这个 SHA-256 的存证记录。文件可能被改动过（哪怕只改一个字节，哈希也完全不同），或从未在此存证。',
+      'This service has no notarisation record for this SHA-256. The file may have been changed (a single changed byte gives a completely different hash), or it was never notarised here.'],
+    invalid: ['核验未通过', 'Invalid',
+      '至少一项检查未通过，详见下方。不应把它视为已存证的原件。',
+      'At least one check failed; see below. Do not treat it as the notarised original.'],
+    unknown: ['无法确定', 'Cannot be determined',
+      '关键检查未能完成，详见下方。', 'A decisive check could not be made; see below.'],
+  };
+
+  // A bundle holds several items: the same verdicts, said of each item in it.
+  const BUNDLE_VERDICTS = {
+    valid: ['证据包有效', 'Valid bundle',
+      '证据包中的每件证据都已在本服务存证，内容与存证时一致，并已锚定在区块链上。',
+      'Every item in the bundle was notarised by this service, is exactly as notarised, and is anchored on the blockchain.'],
+    qualified: ['证据包有效（部分检查未进行）', 'Valid bundle, except for the checks not made',
+      '已完成的检查全部通过；未进行的检查及原因见下。',
+      'Every check made passed; the checks not made, and why, are listed below.'],
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let current = 0; // the latest request; older answers are ignored
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === 'class') node.className = v;
+      else if (k === 'text') node.textContent = v;
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function bilingual(zh, en, tag) {
+    const t = tag || 'span';
+    return [el(t, { class: 'zh', text: zh }), el(t, { class: 'en', lang: 'en', text: en })];
+  }
+
+  function utcText(seconds) {
+    const iso = new Date(seconds * 1000).toISOString();
+    return iso.slice(0, 10) + ' ' + iso.slice(11, 19) + ' UTC';
+  }
+
+  function beijingText(seconds) {
+    const iso = new Date((seconds + 8 * 3600) * 1000).toISOString();
+    return '北京时间 Beijing time ' + iso.slice(0, 10) + ' ' + iso.slice(11, 19);
+  }
+
+  function explorerLink(tx) {
+    const meta = document.querySelector('meta[name="notary-explorer"]');
+    const template = meta ? meta.getAttribute('content') : '';
+    if (!template || !/^https?:\/\//.test(template) || template.indexOf('{tx}') < 0) return null;
+    return template.split('{tx}').join(encodeURIComponent(tx));
+  }
+
+  function copyButton(value) {
+    const button = el('button', { type: 'button', class: 'copy', 'data-copy': value },
+      '复制 ', el('span', { lang: 'en', text: 'Copy' }));
+    button.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(value);
+        button.textContent = '已复制 Copied';
+      } catch (e) {
+        const range = document.createRange();
+        range.selectNodeContents(button.previousSibling);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+    });
+    return button;
+  }
+
+  function factRow(zh, en, value, options) {
+    const opts = options || {};
+    const dd = el('dd');
+    if (opts.link) {
+      dd.append(el('a', { class: 'mono', href: opts.link, rel: 'noreferrer', text: value }));
+    } else {
+      dd.append(el('span', { class: opts.mono ? 'mono' : '', text: value }));
+    }
+    if (opts.copy) dd.append(copyButton(value));
+    if (opts.note) dd.append(el('span', { class: 'note', text: opts.note }));
+    return [el('dt', {}, ...bilingual(zh, en)), dd];
+  }
+
+  function setProgress(zh, en) {
+    const p = $('progress');
+    if (zh === null) {
+      p.hidden = true;
+      p.textContent = '';
+      return;
+    }
+    p.hidden = false;
+    p.replaceChildren(...bilingual(zh, en));
+  }
+
+  function classify(body) {
+    const registered = (body.checks || []).find((c) => c.name === 'registered');
+    if (body.result !== 'invalid' && registered && registered.status !== 'pass') return 'notfound';
+    if (body.result === 'valid' && body.facts && body.facts.status === 'pending') return 'pending';
+    if (body.result === 'valid') return body.qualified ? 'qualified' : 'valid';
+    return body.result === 'invalid' ? 'invalid' : 'unknown';
+  }
+
+  function showSubject(subject, facts) {
+    const rows = [];
+    if (subject.fileName) {
+      rows.push(...factRow(subject.bundle ? '证据包' : '文件', subject.bundle ? 'Bundle' : 'File',
+        subject.fileName, { note: subject.size.toLocaleString('en') + ' 字节 / bytes' }));
+    }
+    if (subject.sha256) {
+      rows.push(...factRow('SHA-256', 'SHA-256', subject.sha256, { mono: true, copy: true }));
+    }
+    if (subject.bundle && facts) {
+      if (facts.case_id) rows.push(...factRow('案件编号', 'Case', facts.case_id));
+      if (Array.isArray(facts.items)) {
+        rows.push(...factRow('证据数量', 'Items', String(facts.items.length),
+          { note: facts.hashes_only ? '仅含哈希，不含原件 / hashes only, no originals' : null }));
+      }
+      if (facts.created_at) rows.push(...factRow('生成时间', 'Made at', facts.created_at));
+    }
+    $('subject').replaceChildren(...rows);
+  }
+
+  function showChecks(checks) {
+    const items = checks.map((c) => {
+      // items[2].merkle_proof: the third item's merkle_proof check
+      const part = /^items\[(\d+)\]\.(.+)$/.exec(c.name);
+      const base = part ? part[2] : c.name;
+      const words = (CHECKS[base] || {})[c.status];
+      const status = (BADGES[base] || {})[c.status] || STATUS[c.status] || [c.status, c.status];
+      const li = el('li', { class: 'check ' + c.status, 'data-check': c.name, 'data-status': c.status });
+      li.append(el('span', { class: 'badge' }, ...bilingual(status[0], status[1])));
+      const body = el('div', { class: 'words' });
+      if (part) {
+        const n = Number(part[1]) + 1;
+        body.append(el('p', { class: 'item', text: '第 ' + n + ' 件证据 · Item ' + n }));
+      }
+      if (words) body.append(...bilingual(words[0], words[1], 'p'));
+      else body.append(el('p', { class: 'name mono', text: c.name }));
+      body.append(el('p', { class: 'reason', lang: 'en' },
+        el('span', { class: 'label', text: '服务器说明 Server\'s reason: ' }), c.reason || ''));
+      li.append(body);
+      return li;
+    });
+    $('checks').replaceChildren(...items);
+  }
+
+  function anchorRows(facts) {
+    const anchor = facts && facts.anchor;
+    const rows = [];
+    if (facts && facts.received_at) {
+      rows.push(...factRow('存证时间', 'Received at', facts.received_at,
+        { note: 'notary 服务器时钟 / notary\'s clock' }));
+    }
+    if (anchor) {
+      const link = explorerLink(anchor.tx_hash);
+      rows.push(...factRow('链 ID', 'Chain id', String(anchor.chain_id),
+        { note: CHAINS[anchor.chain_id] || 'EVM 链 / EVM chain' }));
+      rows.push(...factRow('合约地址', 'Contract', anchor.contract, { mono: true, copy: true }));
+      rows.push(...factRow('交易哈希', 'Transaction', anchor.tx_hash,
+        { mono: true, copy: true, link: link }));
+      rows.push(...factRow('区块', 'Block', '#' + anchor.block_number));
+      rows.push(...factRow('区块时间', 'Block time', utcText(anchor.block_timestamp),
+        { note: beijingText(anchor.block_timestamp) }));
+    }
+    return rows;
+  }
+
+  function showAnchor(facts) {
+    let rows = [];
+    if (facts && Array.isArray(facts.items)) { // a bundle: each item's file and anchor
+      facts.items.forEach((item, i) => {
+        rows.push(el('dt', { class: 'item-head' }, '第 ' + (i + 1) + ' 件证据 · Item ' + (i + 1)),
+          el('dd', { class: 'item-head' }, item.file_name || item.path || ''));
+        if (item.sha256) rows.push(...factRow('文件哈希', 'File SHA-256', item.sha256, { mono: true, copy: true }));
+        if (item.evidence_id) rows.push(...factRow('证据编号', 'Evidence ID', item.evidence_id, { mono: true }));
+        rows.push(...anchorRows(item));
+      });
+    } else {
+      rows = anchorRows(facts);
+    }
+    $('anchor').replaceChildren(...rows);
+    $('anchor-block').hidden = rows.length === 0;
+  }
+
+  function showVerdict(body, subject) {
+    const kind = classify(body);
+    const words = (subject.bundle && BUNDLE_VERDICTS[kind]) || VERDICTS[kind];
+    const box = $('verdict');
+    box.className = 'verdict ' + kind;
+    box.dataset.verdict = kind;
+    box.dataset.result = body.result;
+    $('verdict-title').replaceChildren(...bilingual(words[0], words[1]));
+    $('verdict-zh').textContent = words[2];
+    $('verdict-en').textContent = words[3];
+    showSubject(subject, body.facts);
+    showChecks(body.checks || []);
+    showAnchor(body.facts || {});
+    $('details').hidden = false;
+    $('result').hidden = false;
+    setProgress(null);
+    $('result').scrollIntoView({ block: 'start' });
+  }
+
+  function showError(zh, en, detail) {
+    const box = $('verdict');
+    box.className = 'verdict error';
+    box.dataset.verdict = 'error';
+    box.dataset.result = '';
+    $('verdict-title').replaceChildren(...bilingual('无法核验', 'Could not verify'));
+    $('verdict-zh').textContent = zh;
+    $('verdict-en').textContent = en + (detail ? ' (' + detail + ')' : '');
+    $('subject').replaceChildren();
+    $('checks').replaceChildren();
+    $('details').hidden = true;
+    $('anchor-block').hidden = true;
+    $('result').hidden = false;
+    setProgress(null);
+  }
+
+  async function answer(response, subject, request) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = null;
+    }
+    if (request !== current) return;
+    if (!response.ok || !body || !Array.isArray(body.checks)) {
+      const message = body && body.message ? body.message : 'HTTP ' + response.status;
+      showError('服务器拒绝了这次核验请求。', 'The service refused the request.', message);
+      return;
+    }
+    showVerdict(body, subject);
+  }
+
+  async function verifyHash(hex, subject) {
+    const request = ++current;
+    setProgress('正在核验…', 'Verifying…');
+    try {
+      const response = await fetch('/v1/verify', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ sha256: hex.toLowerCase() }),
+        credentials: 'omit',
+      });
+      await answer(response, Object.assign({ sha256: hex.toLowerCase() }, subject), request);
+    } catch (e) {
+      if (request === current) showError('无法连接服务器。', 'The service could not be reached.', String(e));
+    }
+  }
+
+  async function verifyFile(file) {
+    if (!window.crypto || !window.crypto.subtle) {
+      showError('此页面不在安全连接（HTTPS）上，浏览器不提供哈希计算。请用 HTTPS 打开，或输入 SHA-256。',
+        'This page is not on a secure (HTTPS) connection, so the browser cannot hash. Open it over HTTPS, or enter the SHA-256.');
+      return;
+    }
+    if (file.size > MAX_BROWSER_BYTES) {
+      showError('文件太大，无法在浏览器中计算哈希。请用 sha256sum 计算后输入。',
+        'The file is too large to hash in the browser. Compute it with sha256sum and enter it.');
+      return;
+    }
+    const request = ++current;
+    setProgress('正在本地计算 SHA-256（文件不会上传）…', 'Computing the SHA-256 locally (the file is not uploaded)…');
+    try {
+      const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+      const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+      if (request !== current) return;
+      $('hash-input').value = hex;
+      await verifyHash(hex, { fileName: file.name, size: file.size });
+    } catch (e) {
+      if (request === current) showError('无法读取此文件。', 'The file could not be read.', String(e));
+    }
+  }
+
+  async function verifyBundle(file) {
+    const request = ++current;
+    setProgress('正在上传并核验证据包…', 'Uploading and checking the bundle…');
+    const form = new FormData();
+    form.append('bundle', file, file.name);
+    try {
+      const response = await fetch('/v1/verify', { method: 'POST', body: form, credentials: 'omit' });
+      await answer(response, { fileName: file.name, size: file.size, bundle: true }, request);
+    } catch (e) {
+      if (request === current) showError('无法连接服务器。', 'The service could not be reached.', String(e));
+    }
+  }
+
+  function verifyTyped(text) {
+    const hex = text.trim();
+    if (!HEX64.test(hex)) {
+      showError('SHA-256 应为 64 位十六进制数字。', 'A SHA-256 is 64 hexadecimal digits.');
+      return;
+    }
+    verifyHash(hex, {});
+  }
+
+  function wireDrop(zone, input, handle) {
+    input.addEventListener('change', () => {
+      const file = input.files && input.files[0];
+      if (file) handle(file);
+      input.value = '';
+    });
+    zone.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      zone.classList.add('over');
+    });
+    zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+    zone.addEventListener('drop', (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      const file = e.dataTransfer && e.dataTransfer.files[0];
+      if (file) handle(file);
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    // A file dropped outside the zones must not make the browser open (navigate to) it.
+    window.addEventListener('dragover', (e) => e.preventDefault());
+    window.addEventListener('drop', (e) => e.preventDefault());
+    wireDrop($('file-drop'), $('file-input'), verifyFile);
+    wireDrop($('bundle-drop'), $('bundle-input'), verifyBundle);
+    $('hash-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      verifyTyped($('hash-input').value);
+    });
+    const asked = new URLSearchParams(window.location.search).get('sha256');
+    if (asked !== null) {
+      $('hash-input').value = asked;
+      verifyTyped(asked);
+    }
+    document.body.dataset.ready = 'true';
+  });
+}());

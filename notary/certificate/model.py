@@ -1,0 +1,313 @@
+"""What a certificate says, built from facts by pure functions; the renderers only lay it out.
+
+A certificate (存证证书) restates, for a court, one notarised item: the file (by SHA-256), the
+signed statement about it, and where and when its Merkle root was anchored on chain, plus the
+checks that were made when the certificate was issued. It is a reading aid, not the proof: the
+proof is the signed statement, the Merkle proof and the chain, and every value needed to check
+them is printed on the certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from notary.core.errors import NotaryError
+from notary.core.merkle import to_hex32
+from notary.core.signing import verify_jws
+from notary.core.statement import STATEMENT_MEDIA_TYPE, Statement
+from notary.core.validate import format_rfc3339_utc
+from notary.core.verdict import AnchorFacts, Check, CheckStatus
+from notary.core.verify import verify_evidence
+
+from .wording import CASE_TITLE, CHECK_WORDS, KIND_NAMES, STATUS_WORDS, TITLE, Bilingual, chain_name
+
+__all__ = [
+    "CaseCertificate",
+    "CertificateError",
+    "CertificateFacts",
+    "CheckLine",
+    "ItemCertificate",
+    "Row",
+    "Section",
+    "case_certificate",
+    "item_certificate",
+    "verification_url",
+]
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+class CertificateError(NotaryError):
+    """A certificate cannot be issued. Codes: ``certificate_refused`` (a check failed, so
+    there is nothing to certify), ``certificate_font_missing`` (no CJK font to embed),
+    ``explorer_url_invalid`` (the transaction link template is not an http(s) URL with
+    ``{tx}``)."""
+
+    default_code = "certificate_refused"
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """Everything one item's certificate states, as verified when it was issued.
+
+    Build it with :meth:`verified`, which makes the checks; the fields are then facts, not
+    claims.
+    """
+
+    statement: Statement
+    signing_kid: str
+    anchor: AnchorFacts
+    proof_steps: int
+    checks: tuple[Check, ...]
+    checked_at: datetime
+
+    @classmethod
+    def verified(
+        cls,
+        *,
+        statement_jws: str,
+        jwks: Mapping[str, Any],
+        proof: Sequence[bytes],
+        anchor: AnchorFacts,
+        observed_anchor: AnchorFacts | None,
+        checked_at: datetime,
+    ) -> CertificateFacts:
+        """Verify the statement, its Merkle proof and its anchor, and keep the results.
+
+        ``anchor`` is the anchor as recorded by the service (or carried by a bundle);
+        ``observed_anchor`` is the same anchor as read from the chain by the caller, or None
+        if the chain could not be asked (then ``chain_anchor`` is shown as not checked).
+        Raises :class:`CertificateError` (``certificate_refused``) if any check fails: a
+        certificate is never issued for evidence that does not verify.
+        """
+        verdict = verify_evidence(
+            statement_jws=statement_jws, jwks=jwks, file_digest=None, proof=proof,
+            root=anchor.root, claimed_anchor=anchor, observed_anchor=observed_anchor,
+        )
+        if verdict.failed:
+            raise CertificateError(
+                "The evidence does not verify, so no certificate is issued: "
+                + " ".join(c.reason for c in verdict.failed),
+                failed=[c.name for c in verdict.failed],
+            )
+        header, payload = verify_jws(statement_jws, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
+        return cls(
+            statement=Statement.from_bytes(payload), signing_kid=str(header["kid"]),
+            anchor=anchor, proof_steps=len(proof), checks=tuple(verdict.checks),
+            checked_at=checked_at.astimezone(UTC),
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One labelled value. ``mono`` values are hashes and addresses (set in a fixed-width
+    font and broken anywhere); ``note`` is a smaller second line; ``link`` a URL."""
+
+    label: Bilingual
+    value: str
+    mono: bool = False
+    note: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: Bilingual
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One check in plain words. ``status`` is ``pass``, ``fail``, ``skip``, or ``holder``
+    (the file comparison, which only the holder of the file can make)."""
+
+    name: str
+    status: str
+    words: Bilingual
+    status_words: Bilingual
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ItemCertificate:
+    """The certificate of one item, ready to lay out."""
+
+    title: Bilingual
+    evidence_id: str
+    case_id: str
+    case_seq: int
+    kind: Bilingual
+    file_name: str
+    sha256: str
+    received_at: str
+    block_time: str
+    verify_url: str
+    issued_at: str
+    sections: tuple[Section, ...]
+    checks: tuple[CheckLine, ...]
+    conclusion: Bilingual
+    complete: bool
+
+
+@dataclass(frozen=True)
+class CaseCertificate:
+    """The certificate of a case: a summary of its items, then each item's certificate.
+    ``not_included`` counts the case's items left out because they were not anchored yet."""
+
+    title: Bilingual
+    case_id: str
+    issued_at: str
+    items: tuple[ItemCertificate, ...]
+    not_included: int
+
+
+def verification_url(verify_url: str, sha256: str) -> str:
+    """The public page that checks ``sha256``: ``{verify_url}?sha256={sha256}``."""
+    joiner = "&" if "?" in verify_url else "?"
+    return f"{verify_url}{joiner}sha256={quote(sha256)}"
+
+
+def transaction_link(explorer_url: str | None, tx_hash: str) -> str | None:
+    """The block explorer's page for ``tx_hash`` from a template such as
+    ``https://explorer.example/tx/{tx}``; None without a template. Raises
+    :class:`CertificateError` (``explorer_url_invalid``) for a template that is not an
+    http(s) URL containing ``{tx}``."""
+    if not explorer_url:
+        return None
+    if urlsplit(explorer_url).scheme not in ("http", "https") or "{tx}" not in explorer_url:
+        raise CertificateError(
+            "The explorer URL must be an http(s) URL containing '{tx}'.",
+            code="explorer_url_invalid",
+        )
+    return explorer_url.replace("{tx}", quote(tx_hash))
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _beijing(moment: datetime) -> str:
+    return "北京时间 Beijing time " + moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _beijing_of(text: str) -> str:
+    """Beijing time of an RFC 3339 date-time, or "" for one Python cannot represent (a leap
+    second ``:60``): the value itself is always printed as signed."""
+    try:
+        return _beijing(datetime.fromisoformat(text))
+    except ValueError:
+        return ""
+
+
+def _grouped(n: int) -> str:
+    return f"{n:,}"
+
+
+def _check_lines(checks: Sequence[Check]) -> tuple[CheckLine, ...]:
+    lines = []
+    for c in checks:
+        status = "holder" if c.name == "file_hash" and c.status is CheckStatus.SKIP else c.status.value
+        words = CHECK_WORDS.get(c.name, Bilingual(c.name, c.name))
+        reason = c.reason if status in ("fail", "skip") else None
+        lines.append(CheckLine(c.name, status, words, STATUS_WORDS[status], reason))
+    return tuple(lines)
+
+
+def item_certificate(
+    facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None
+) -> ItemCertificate:
+    """Lay out what ``facts`` certify: sections of labelled rows, checks, a conclusion.
+
+    ``verify_url`` is the public verification page (``.../verify``); the item's own URL adds
+    ``?sha256=``. ``explorer_url`` is an optional transaction link template (``{tx}``).
+    """
+    s, a = facts.statement, facts.anchor
+    kind = KIND_NAMES.get(s.kind.value, Bilingual(s.kind.value, s.kind.value))
+    block_moment = datetime.fromtimestamp(a.block_timestamp, UTC)
+    url = verification_url(verify_url, s.sha256)
+    chain = chain_name(a.chain_id)
+    captured = Row(Bilingual("采集时间", "Captured at"), s.captured_at or "未声明 / not declared",
+                   note=("提交方声明 / as declared by the submitter · "
+                         + _beijing_of(s.captured_at)) if s.captured_at else None)
+    evidence = Section(Bilingual("证据", "Evidence"), (
+        Row(Bilingual("证据编号", "Evidence ID"), s.evidence_id, mono=True),
+        Row(Bilingual("案件编号", "Case"), s.case_id,
+            note=f"本案第 {s.case_seq} 件 / item {s.case_seq} of the case"),
+        Row(Bilingual("证据类型", "Kind"), f"{kind.zh} / {kind.en}"),
+        Row(Bilingual("文件名", "File name"), s.file_name),
+        Row(Bilingual("文件大小", "Size"), f"{_grouped(s.size)} 字节 / bytes",
+            note=f"媒体类型 / media type: {s.media_type}"),
+        Row(Bilingual("文件哈希", "File SHA-256"), s.sha256, mono=True),
+        captured,
+        Row(Bilingual("接收时间", "Received at"), s.received_at,
+            note="notary 服务器时钟 / notary's clock · " + _beijing_of(s.received_at)),
+        Row(Bilingual("提交方", "Submitter"), s.submitter),
+        Row(Bilingual("存储地址", "Storage address (CID)"),
+            s.content_address or "未记录 / not recorded", mono=bool(s.content_address),
+            note="加密存储的文件 / the encrypted stored file" if s.content_address else None),
+    ))
+    anchor = Section(Bilingual("存证声明与区块链锚定", "Statement and blockchain anchor"), (
+        Row(Bilingual("声明摘要", "Statement SHA-256"), s.digest_hex(), mono=True),
+        Row(Bilingual("签名密钥", "Signing key (kid)"), facts.signing_kid, mono=True,
+            note="Ed25519 · RFC 7638 指纹 / thumbprint"),
+        Row(Bilingual("区块链", "Chain"), f"链 ID / chain id {a.chain_id}",
+            note=f"{chain.zh} / {chain.en}"),
+        Row(Bilingual("合约地址", "Contract"), a.contract, mono=True),
+        Row(Bilingual("交易哈希", "Transaction"), a.tx_hash, mono=True,
+            link=transaction_link(explorer_url, a.tx_hash)),
+        Row(Bilingual("区块", "Block"), f"#{a.block_number}",
+            note=f"区块哈希 / block hash {a.block_hash}"),
+        Row(Bilingual("区块时间", "Block time"), _utc_text(block_moment),
+            note=f"{_beijing(block_moment)} · unix {a.block_timestamp}"),
+        Row(Bilingual("默克尔根", "Merkle root"), to_hex32(a.root), mono=True,
+            note=f"批次 / batch {a.batch_id} · 证明 {facts.proof_steps} 步 / "
+                 f"proof of {facts.proof_steps} step(s)"),
+    ))
+    checks = _check_lines(facts.checks)
+    chain_checked = all(c.status == "pass" for c in checks if c.name != "file_hash")
+    conclusion = Bilingual(
+        f"结论：SHA-256 为上列数值的文件，最迟于区块时间 {_utc_text(block_moment)} 已经存在；"
+        f"其存证声明自 notary 于 {s.received_at} 接收以来未被改动。",
+        f"Conclusion: the file with the SHA-256 above existed no later than the block time "
+        f"{_utc_text(block_moment)}; its statement has not been altered since notary received "
+        f"it at {s.received_at}.",
+    )
+    if not chain_checked:
+        conclusion = Bilingual(
+            conclusion.zh + "（注意：部分核验未能完成，见上。）",
+            conclusion.en + " (Note: some checks could not be made; see above.)",
+        )
+    return ItemCertificate(
+        title=TITLE, evidence_id=s.evidence_id, case_id=s.case_id, case_seq=s.case_seq,
+        kind=kind, file_name=s.file_name, sha256=s.sha256, received_at=s.received_at,
+        block_time=_utc_text(block_moment), verify_url=url,
+        issued_at=format_rfc3339_utc(facts.checked_at), sections=(evidence, anchor),
+        checks=checks, conclusion=conclusion, complete=chain_checked,
+    )
+
+
+def case_certificate(
+    items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
+    explorer_url: str | None = None, not_included: int = 0,
+) -> CaseCertificate:
+    """The case's certificate: its items in case order (``case_seq``). Raises
+    :class:`CertificateError` if an item belongs to another case or there is none."""
+    if not items:
+        raise CertificateError(f"Case {case_id!r} has no anchored evidence to certify.",
+                               code="certificate_empty", case_id=case_id)
+    strangers = [f.statement.evidence_id for f in items if f.statement.case_id != case_id]
+    if strangers:
+        raise CertificateError(f"Evidence {strangers[0]!r} is not in case {case_id!r}.",
+                               code="certificate_case_mismatch", case_id=case_id)
+    ordered = sorted(items, key=lambda f: f.statement.case_seq)
+    issued = max(f.checked_at for f in ordered)
+    return CaseCertificate(
+        title=CASE_TITLE, case_id=case_id, issued_at=format_rfc3339_utc(issued),
+        items=tuple(item_certificate(f, verify_url=verify_url, explorer_url=explorer_url)
+                    for f in ordered),
+        not_included=not_included,
+    )
