@@ -8,11 +8,15 @@ STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARTIFACT := notary/chain/artifacts/EvidenceRegistry.json
 
-.PHONY: help install system-packages run test test-py test-contracts lint contracts clean
+.PHONY: help install system-packages run-packages run test test-py test-contracts lint contracts clean bench \
+        audit load
 
 help:
 	@echo "make run    install what is missing, then run the service (chain, registry, API)"
 	@echo "make test   run every suite (lint, import contracts, Python, contracts)"
+	@echo "make bench  measure throughput, memory, gas, trees, verification (bench/results.md)"
+	@echo "make audit  known vulnerabilities in the locked Python and npm dependencies"
+	@echo "make load   submit small files at a fixed rate for a bounded time (load/results.json)"
 
 # Python: a venv with exactly the locked dependency set, then the project itself (editable).
 $(STAMP): pyproject.toml requirements.lock
@@ -21,25 +25,40 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# Node: solc (wasm), Hardhat 2, anvil, OpenZeppelin, from the lock file only.
+# Node: solc (wasm), Hardhat 2, anvil, OpenZeppelin, js-ipfs (the tests' IPFS daemon), from the
+# lock file only. package.json overrides 'headless', an unused optional dependency deep under
+# js-ipfs's optional WebRTC support, from a GitHub tarball to its registry release: npm cannot
+# lock a tarball it cannot fetch, and `npm ci` refuses a lock without it.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian packages the tests use as independent checkers (the age CLI decrypts our blobs).
-# Installed only when missing and only when we may (root); otherwise say what to install.
-SYSTEM_PACKAGES := age
-SYSTEM_STAMP := $(VENV)/.system-packages
+# Debian packages. At run time: the CJK font embedded in PDF certificates. For the tests, the
+# independent checkers: the age CLI decrypts our blobs, chromium runs the verification page,
+# poppler-utils and zbar-tools read the PDF certificate and its QR code, curl and openssl run
+# the steps of a bundle's VERIFY.md. Installed only when missing and only when we may (root);
+# otherwise say what to install.
+RUN_PACKAGES  := fonts-noto-cjk
+TEST_PACKAGES := $(RUN_PACKAGES) age chromium poppler-utils zbar-tools curl openssl
 
-$(SYSTEM_STAMP): Makefile
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing (apt-get install$$missing)"; exit 1; fi; \
 	fi
+endef
+
+$(VENV)/.run-packages: Makefile
+	$(call apt_install,$(RUN_PACKAGES))
 	@mkdir -p $(VENV) && touch $@
 
-system-packages: $(SYSTEM_STAMP)
+$(VENV)/.test-packages: Makefile
+	$(call apt_install,$(TEST_PACKAGES))
+	@mkdir -p $(VENV) && touch $@
+
+run-packages: $(VENV)/.run-packages
+system-packages: $(VENV)/.test-packages
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -48,7 +67,7 @@ install: $(STAMP) $(NODE_STAMP)
 contracts: install
 	$(PY) -m notary.chain.compile --check
 
-run: install contracts
+run: install contracts run-packages
 	$(VENV)/bin/notary run
 
 lint: install
@@ -75,6 +94,32 @@ test-contracts: install
 	npx hardhat test
 
 test: lint contracts test-py test-contracts
+
+# Benchmarks of issue 8 (about 5-10 minutes): writes bench/results.md and bench/results.json.
+bench: install
+	$(PY) bench/run.py
+
+# Dependency audit. pip-audit checks every pin of requirements.lock against PyPI's advisory
+# data (--strict: a package that could not be checked fails the audit, never a silent pass);
+# npm audit checks the Node tools (all dev-only: nothing from npm runs in the service) and
+# fails on high or critical advisories. Both need their registry's advisory API.
+audit: install
+	@echo "== pip-audit: requirements.lock against PyPI's advisory data =="
+	@$(VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
+	    --progress-spinner off || { echo; \
+	  echo "!! make audit FAILED: a known vulnerability, or a package pip-audit could not check"; \
+	  echo "!! ('Dependency not found on PyPI' means PyPI's per-release JSON API, where pip-audit"; \
+	  echo "!! reads advisories, did not answer: https://pypi.org/pypi/NAME/VERSION/json)"; exit 1; }
+	@echo "== npm audit: package-lock.json (dev tools) against the npm registry's advisories =="
+	@npm audit --audit-level=high || { echo; \
+	  echo "!! make audit FAILED: a high/critical advisory, or the registry's audit endpoint did"; \
+	  echo "!! not answer (see the npm error above)"; exit 1; }
+
+# Load test: the service and a second process on loopback; defaults 50 submissions/s for 30 s.
+LOAD_RATE ?= 50
+LOAD_SECONDS ?= 30
+load: install
+	$(PY) -m load.run --rate $(LOAD_RATE) --seconds $(LOAD_SECONDS)
 
 clean:
 	rm -rf cache artifacts .pytest_cache

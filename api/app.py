@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
-from api.routes import evidence, public
+from api import errors, middleware
+from api.routes import bundles, certificates, custody, evidence, pages, public
 from notary.config import Settings
 from notary.service.notary import NotaryService
+from notary.service.ratelimit import RateLimits
 
 
 def create_app(settings: Settings | None = None, service: NotaryService | None = None) -> FastAPI:
@@ -21,6 +22,9 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
         owned = service is None
         svc = service or NotaryService.open(settings or Settings.from_env())
         app.state.notary = svc
+        app.state.limits = RateLimits.of(svc.settings.rate_submit_per_minute,
+                                         svc.settings.rate_verify_per_minute,
+                                         svc.settings.rate_auth_failures_per_minute)
         try:
             yield
         finally:
@@ -34,6 +38,11 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
         lifespan=lifespan,
     )
     errors.install(app)
+    middleware.install(app)
     app.include_router(evidence.router)
     app.include_router(public.router)
+    app.include_router(certificates.router)
+    app.include_router(bundles.router)
+    app.include_router(pages.router)
+    app.include_router(custody.router)
     return app

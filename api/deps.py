@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from notary.service.apikeys import AuthError, Role, authenticate
 from notary.service.notary import NotaryService
+from notary.service.ratelimit import RateLimits
 from storage.db import ApiKey
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer nk_...`")
@@ -22,9 +23,30 @@ def get_service(request: Request) -> NotaryService:
 ServiceDep = Annotated[NotaryService, Depends(get_service)]
 
 
-def get_key(svc: ServiceDep,
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a trusted proxy: the forwarded one)."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.limits
+    return limits
+
+
+LimitsDep = Annotated[RateLimits, Depends(get_limits)]
+
+
+def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
-    return authenticate(svc.engine, creds.credentials if creds else None)
+    """The caller's key. An address that failed to authenticate too often gets 429 before its
+    key is looked at (RateLimited), so keys cannot be guessed at speed."""
+    address = client_address(request)
+    limits.auth_failures.check(address)
+    try:
+        return authenticate(svc.engine, creds.credentials if creds else None)
+    except AuthError:
+        limits.auth_failures.charge(address)
+        raise
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]
@@ -39,6 +61,18 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     return check
 
 
+def _submission_key(limits: LimitsDep,
+                    key: Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]) -> ApiKey:
+    limits.submit.take(key.id)
+    return key
+
+
+def limit_verification(request: Request, limits: LimitsDep) -> None:
+    """Spend one of the caller's address's public verifications (RateLimited when none)."""
+    limits.verify.take(client_address(request))
+
+
 AnyKey = Annotated[ApiKey, Depends(get_key)]
-SubmitKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]
+SubmitKey = Annotated[ApiKey, Depends(_submission_key)]
+VerifyLimit = Depends(limit_verification)
 ContentKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR, Role.LAWYER))]

@@ -7,25 +7,31 @@ generic message and are logged without request content.
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from notary.chain.errors import ChainError, ChainUnavailable
-from notary.core.errors import InputError, NotaryError
+from notary.core.errors import InputError, NotaryError, UnreadableBundle
 from notary.service.apikeys import AuthError
 from notary.service.ingest import IdempotencyConflict
 from notary.service.notary import NotFound
-from storage.blobs import BlobStoreUnavailable, StorageFull
+from notary.service.ratelimit import RateLimited
+from storage.blobs import BlobStoreUnavailable, StorageError, StorageFull
 
 log = logging.getLogger("notary.api")
 
 # Specific codes first; otherwise the class decides.
 STATUS_BY_CODE: dict[str, int] = {
     "upload_too_large": 413,
+    "request_too_large": 413,
+    "part_too_large": 413,
     "content_type_unsupported": 415,
     "metadata_invalid": 422,
     "metadata_missing": 422,
@@ -37,15 +43,28 @@ STATUS_BY_CODE: dict[str, int] = {
     "statement_invalid": 422,
     "sha256_invalid": 422,
     "forbidden": 403,
+    "not_found": 404,  # e.g. tenancy.NotVisible: not there, or not this tenant's
+    "api_key_unknown": 404,
+    "tenant_unknown": 422,
+    "submitter_signature_invalid": 422,
+    "jwk_invalid": 422,
+    "case_id_conflict": 409,
+    "share_revoked": 410,
+    "share_expired": 410,
+    "certificate_refused": 409,
+    "certificate_font_missing": 503,
 }
 STATUS_BY_CLASS: list[tuple[type[NotaryError], int]] = [
     (AuthError, 401),
     (NotFound, 404),
     (IdempotencyConflict, 409),
+    (RateLimited, 429),
     (StorageFull, 507),
     (BlobStoreUnavailable, 503),
+    (StorageError, 503),
     (ChainUnavailable, 503),
     (ChainError, 502),
+    (UnreadableBundle, 422),  # and UnsafeBundle: a proof bundle refused unread
     (InputError, 400),
 ]
 
@@ -63,14 +82,34 @@ def error_body(code: str, message: str, details: dict[str, object] | None = None
     return {"code": code, "message": message, "details": details or {}}
 
 
+class ErrorResponse(JSONResponse):
+    """A JSON error body that always encodes: a lone surrogate echoed from hostile input
+    becomes the JSON escape ``\\udXXX`` instead of failing the answer with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "backslashreplace")
+
+
+def render(exc: NotaryError) -> JSONResponse:
+    """The HTTP answer for ``exc``: its status, the error body, and the headers the status
+    needs (``WWW-Authenticate`` on 401, ``Retry-After`` on 429). Also used by middleware."""
+    status = status_for(exc)
+    if status >= 500:
+        log.warning("request failed: %s [%s]", exc.message, exc.code)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return ErrorResponse(error_body(exc.code, exc.message, exc.details), status,
+                         headers=headers or None)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(NotaryError)
     async def notary_error(_req: Request, exc: NotaryError) -> JSONResponse:
-        status = status_for(exc)
-        if status >= 500:
-            log.warning("request failed: %s [%s]", exc.message, exc.code)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status, headers=headers)
+        return render(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -78,17 +117,24 @@ def install(app: FastAPI) -> None:
                   for e in exc.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else str(first["msg"])
-        return JSONResponse(error_body("request_invalid", message, {"errors": errors}), 422)
+        return ErrorResponse(error_body("request_invalid", message, {"errors": errors}), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return ErrorResponse(error_body(code, str(exc.detail)), exc.status_code,
+                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_req: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # The client hung up mid-request (the upload was discarded by the code it interrupted):
+        # nobody is left to read this answer, and it is not a server fault worth a traceback.
+        log.info("the client disconnected before its request was complete")
+        return ErrorResponse(error_body("client_disconnected", "the request ended early"), 400)
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
-        return JSONResponse(error_body("internal_error", "the server failed; nothing was lost "
-                                       "that was acknowledged, please retry"), 500)
+        return ErrorResponse(error_body("internal_error", "the server failed; nothing was lost "
+                                        "that was acknowledged, please retry"), 500)

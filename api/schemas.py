@@ -12,7 +12,7 @@ from notary.core.signing import verify_statement
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Verdict
 from notary.service.notary import utc
-from storage.db import Evidence
+from storage.db import Evidence, SupersededAnchor
 
 
 class ErrorOut(BaseModel):
@@ -61,15 +61,40 @@ class EvidenceCreated(BaseModel):
                    statement=e.statement_jws, receipt=e.receipt_jws)
 
 
+class SupersededOut(BaseModel):
+    """An anchor the chain no longer has; proofs that cite it must use the current anchor."""
+
+    chain_id: int
+    contract: str
+    batch_id: int
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    block_timestamp: int
+    detected_at: str
+    reason: str
+
+    @classmethod
+    def of(cls, a: SupersededAnchor) -> SupersededOut:
+        return cls(chain_id=a.chain_id, contract=a.contract, batch_id=a.onchain_batch_id,
+                   tx_hash=a.tx_hash, block_number=a.block_number, block_hash=a.block_hash,
+                   block_timestamp=a.block_timestamp,
+                   detected_at=format_rfc3339_utc(utc(a.detected_at)), reason=a.reason)
+
+
 class EvidenceOut(EvidenceCreated):
     statement_json: dict[str, Any] = Field(description="the statement's payload, decoded")
     anchor: AnchorOut | None = None
+    superseded_anchors: list[SupersededOut] = Field(
+        default_factory=list, description="earlier anchors of this item that the chain lost")
 
     @classmethod
-    def full(cls, e: Evidence, jwks: dict[str, Any], anchor: AnchorFacts | None) -> EvidenceOut:
+    def full(cls, e: Evidence, jwks: dict[str, Any], anchor: AnchorFacts | None,
+             superseded: list[SupersededAnchor] | None = None) -> EvidenceOut:
         base = EvidenceCreated.of(e).model_dump()
         payload = verify_statement(e.statement_jws, jwks).to_json()
-        return cls(**base, statement_json=payload, anchor=AnchorOut.of(anchor) if anchor else None)
+        return cls(**base, statement_json=payload, anchor=AnchorOut.of(anchor) if anchor else None,
+                   superseded_anchors=[SupersededOut.of(a) for a in superseded or []])
 
 
 class ProofOut(BaseModel):
@@ -81,6 +106,9 @@ class ProofOut(BaseModel):
     proof: list[str]
     root: str
     anchor: AnchorOut
+    superseded_anchors: list[SupersededOut] = Field(
+        default_factory=list, description="earlier anchors of this proof that the chain lost: "
+        "a copy of this proof citing one of them must be replaced by this one")
 
 
 class CheckOut(BaseModel):
@@ -116,3 +144,27 @@ class KeysOut(BaseModel):
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+
+_TEXT = {"type": "string", "minLength": 1}
+#: The JSON in a submission's ``metadata`` part, for the OpenAPI document only: the service
+#: parses the part strictly itself (no duplicate keys, no floats, the statement format v1 rules
+#: on characters) and answers 422 ``metadata_invalid`` (``details.field``) or ``kind_unknown``.
+METADATA_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["case_id", "kind"],
+    "properties": {
+        "case_id": {**_TEXT, "maxLength": 128, "description": "the case reference: no control, "
+                    "bidi-formatting or zero-width characters, no leading or trailing space, "
+                    "Unicode NFC"},
+        "kind": {"type": "string", "enum": ["call_recording", "notice", "agreement", "other"]},
+        "captured_at": {"type": "string", "format": "date-time",
+                        "description": "RFC 3339, e.g. 2026-11-28T09:30:00+08:00"},
+        "description": {**_TEXT, "maxLength": 4096},
+        "parties": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
+            "type": "object", "required": ["role", "name"], "minProperties": 2,
+            "maxProperties": 8, "additionalProperties": {**_TEXT, "maxLength": 256},
+            "propertyNames": {"pattern": "^[a-z0-9_]{1,32}$"}}},
+        "submitter_signature": {**_TEXT, "maxLength": 16384},
+    },
+}

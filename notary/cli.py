@@ -126,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # (stopping the worker and letting the embedded chain dump its state).
         signal.signal(signal.SIGTERM, _exit_on_signal)
         log_level = os.environ.get("NOTARY_LOG_LEVEL", "info").lower()
+        _configure_logging(log_level)
         if many:
             uvicorn.run("api.app:create_app", factory=True, workers=args.workers,
                         host=settings.host, port=settings.port, log_level=log_level,
@@ -136,6 +137,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         svc.close()
     return 0
+
+
+def _configure_logging(level: str) -> None:
+    """The service's own loggers (``notary.*``) at ``NOTARY_LOG_LEVEL`` on stderr, beside
+    uvicorn's; other libraries at WARNING, or at DEBUG too when the level is ``debug``. No log
+    line carries a key, a token or evidence content, at any level
+    (tests/security/test_logs.py scans the log of a full run at DEBUG)."""
+    import logging
+
+    numeric = logging.getLevelName(level.upper())  # uvicorn's "trace" is below DEBUG
+    numeric = numeric if isinstance(numeric, int) else logging.DEBUG
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+    logging.getLogger("notary").setLevel(numeric)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -155,13 +173,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the token is printed once and never stored."""
     from notary.service.apikeys import create_key
+    from notary.service.tenancy import ensure_default_tenant, require_tenant
     from storage.migrate import open_database
 
     settings = Settings.from_env()
-    row, token = create_key(open_database(settings.db_url), args.role, label=args.label)
+    engine = open_database(settings.db_url)
+    ensure_default_tenant(engine)
+    require_tenant(engine, args.tenant)
+    row, token = create_key(engine, args.role, label=args.label, tenant=args.tenant)
     print(token)
     print(f"created {row.role} key {row.id}; store it now, it cannot be shown again",
           file=sys.stderr)
+    return 0
+
+
+def cmd_tenants_create(args: argparse.Namespace) -> int:
+    """Register a tenant (an agency, lender or law firm) on this deployment."""
+    from notary.service.tenancy import create_tenant
+    from storage.migrate import open_database
+
+    row = create_tenant(open_database(Settings.from_env().db_url), args.name)
+    print(f"created tenant {row.id} ({row.name})")
+    return 0
+
+
+def cmd_tenants_list(args: argparse.Namespace) -> int:
+    from notary.service.tenancy import ensure_default_tenant, list_tenants
+    from storage.migrate import open_database
+
+    engine = open_database(Settings.from_env().db_url)
+    ensure_default_tenant(engine)
+    for row in list_tenants(engine):
+        print(f"{row.id}  {row.name}  {row.created_at:%Y-%m-%d}")
     return 0
 
 
@@ -180,7 +223,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
     for row in list_keys(open_database(Settings.from_env().db_url)):
         state = "revoked" if row.revoked_at else "active"
-        print(f"{row.id}  {row.role:<9}  {state:<7}  {row.created_at:%Y-%m-%d %H:%M}  {row.label or ''}")
+        print(f"{row.id}  {row.tenant:<16}  {row.role:<9}  {state:<7}  "
+              f"{row.created_at:%Y-%m-%d %H:%M}  {row.label or ''}")
     return 0
 
 
@@ -261,7 +305,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_bundle(path: Path) -> bool:
+    """A proof bundle starts with a ZIP entry named ``mimetype``; anything else is a file."""
+    from notary.bundles.archive import looks_like_bundle
+
+    try:
+        with path.open("rb") as fh:
+            return looks_like_bundle(fh.read(64))
+    except OSError:
+        return False
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    """A proof bundle is verified here, offline (or with --rpc); a plain file or a hash is
+    looked up with the service."""
+    if args.file and not args.sha256 and (args.bundle or args.rpc or _is_bundle(Path(args.file))):
+        return cmd_verify_bundle(args)
     from notary.client import Client
 
     client = Client.from_env()
@@ -273,6 +332,84 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for check in verdict["checks"]:
             print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
     return 0 if verdict["result"] == "valid" else 1
+
+
+def cmd_verify_bundle(args: argparse.Namespace) -> int:
+    """Verify a proof bundle with nothing but the bundle (and, with --rpc, a chain node).
+    Exit 0 valid (qualified when checks were skipped), 1 invalid or unknown, 2 unreadable
+    or unsafe archive."""
+    from notary.bundles.check import Observe, verify_bundle_file
+    from notary.core.errors import UnreadableBundle
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", code="file_missing")
+    observe: Observe | None = None
+    if args.rpc:
+        from notary.chain.observe import observe_anchors
+        from notary.chain.registry import connect
+
+        w3 = connect(args.rpc)
+        observe = lambda queries: observe_anchors(w3, queries)
+    try:
+        with path.open("rb") as fh:
+            checked = verify_bundle_file(fh, observe=observe)
+    except UnreadableBundle as exc:
+        if args.json:
+            _print_json({"result": "unreadable", "error": exc.to_json()})
+        print(f"notary: {path}: {exc.message} [{exc.code}: {exc.reason}]", file=sys.stderr)
+        return 2
+    verdict = checked.verdict
+    if args.json:
+        _print_json(checked.to_json())
+    else:
+        _print_bundle_verdict(checked.to_json(), rpc=args.rpc)
+    return 0 if verdict.result == "valid" else 1
+
+
+def _print_bundle_verdict(report: dict[str, object], *, rpc: str | None) -> None:
+    facts = report["facts"]
+    assert isinstance(facts, dict)
+    checks = report["checks"]
+    assert isinstance(checks, list)
+    skipped = [c for c in checks if c["status"] == "skip"]
+    failed = [c for c in checks if c["status"] == "fail"]
+    headline = {
+        "valid": "有效 VALID: every check passed",
+        "invalid": f"无效 INVALID: {len(failed)} check(s) failed",
+        "unknown": "无法判定 UNKNOWN: a decisive check could not be made",
+    }[str(report["result"])]
+    if report["qualified"]:
+        headline = (f"有效（有保留）VALID, EXCEPT FOR THE {len(skipped)} SKIPPED CHECK(S) BELOW: "
+                    "they were not verified")
+    print(headline)
+    items = facts.get("items", [])
+    scope = facts.get("scope", "?")
+    print(f"bundle: {scope} bundle of case {facts.get('case_id', '?')!r}, {len(items)} item(s), "
+          f"created {facts.get('created_at', '?')}, "
+          f"{'hashes only' if facts.get('hashes_only') else 'originals included'}; chain "
+          f"{'checked at ' + rpc if rpc else 'NOT checked (offline; use --rpc URL)'}")
+    for check in checks:
+        print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
+    if skipped:
+        print("skipped (not verified):")
+        for check in skipped:
+            print(f"  - {check['name']}")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Download a proof bundle from the service (streamed to FILE.part, then renamed)."""
+    from notary.client import Client
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise InputError(f"{out} exists; choose another name or pass --force",
+                         code="output_exists")
+    size = Client.from_env().export_bundle(out, case_id=args.case, evidence_id=args.evidence,
+                                           hashes_only=args.hashes_only)
+    print(f"wrote {out} ({size} bytes); check it with: notary verify {out} --rpc URL",
+          file=sys.stderr)
+    return 0
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -299,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="keys_command", metavar="ACTION")
     k = keys.add_parser("create", help="create an API key (printed once)")
     k.add_argument("--role", required=True, choices=["admin", "collector", "lawyer", "auditor"])
+    k.add_argument("--tenant", default="default", help="the tenant the key belongs to")
     k.add_argument("--label", help="what the key is for (shown in listings)")
     k.set_defaults(handler=cmd_keys_create)
     k = keys.add_parser("revoke", help="revoke an API key by its id")
@@ -306,6 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(handler=cmd_keys_revoke)
     k = keys.add_parser("list", help="list API keys (ids and roles, never secrets)")
     k.set_defaults(handler=cmd_keys_list)
+
+    p = sub.add_parser("tenants", help="tenants: agencies, lenders, law firms (server side)")
+    t = p.add_subparsers(dest="tenants_command", metavar="ACTION", required=True)
+    k = t.add_parser("create", help="register a tenant")
+    k.add_argument("name")
+    k.set_defaults(handler=cmd_tenants_create)
+    k = t.add_parser("list", help="list tenants")
+    k.set_defaults(handler=cmd_tenants_list)
 
     p = sub.add_parser("key", help="per-evidence keys (server side, admin)")
     key = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
@@ -346,11 +492,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("evidence_id")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("verify", help="ask the service whether a file was notarised")
-    p.add_argument("file", nargs="?")
+    p = sub.add_parser("verify", help="verify a proof bundle offline, or ask the service "
+                                      "whether a file was notarised")
+    p.add_argument("file", nargs="?", help="a proof bundle (.zip starting with 'mimetype') or "
+                                           "any file (hashed locally; only the hash is sent)")
     p.add_argument("--sha256", help="verify by hash instead of a file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--bundle", action="store_true",
+                   help="read FILE as a proof bundle even if it does not look like one")
+    p.add_argument("--rpc", metavar="URL",
+                   help="bundle: also check the anchors against this node of the anchoring chain")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("export", help="download a proof bundle (ZIP) of a case or an item")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--case", help="the case reference: every item of the case")
+    which.add_argument("--evidence", metavar="ID", help="one evidence item")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it")
+    p.add_argument("--hashes-only", action="store_true",
+                   help="leave the originals out (privacy); everything else is included")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("anchor", help="hash, sign and anchor local files as one batch")
     p.add_argument("files", nargs="+", metavar="FILE")

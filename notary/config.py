@@ -84,6 +84,14 @@ class Settings:
     ipfs_api: str = "/ip4/127.0.0.1/tcp/5001/http"
     anchor_worker: bool = True
     lease_seconds: float = 15.0
+    replace_after_seconds: float = 60.0
+    reorg_window_blocks: int = 64
+    # Rate limits (notary.service.ratelimit), per minute; 0 turns a limit off. Generous by
+    # default: they stop floods and key guessing, not normal use or the benchmarks.
+    rate_submit_per_minute: int = 120_000
+    rate_verify_per_minute: int = 6_000
+    rate_auth_failures_per_minute: int = 600
+    max_json_bytes: int = 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -116,6 +124,12 @@ class Settings:
             ipfs_api=_env("NOTARY_IPFS_API", "/ip4/127.0.0.1/tcp/5001/http"),
             anchor_worker=_env("NOTARY_ANCHOR_WORKER", "1") not in ("0", "false", "no"),
             lease_seconds=_env_float("NOTARY_LEASE_SECONDS", 15.0, minimum=1.0),
+            replace_after_seconds=_env_float("NOTARY_REPLACE_AFTER_SECONDS", 60.0, minimum=0.1),
+            reorg_window_blocks=_env_int("NOTARY_REORG_WINDOW_BLOCKS", 64, minimum=0),
+            rate_submit_per_minute=_env_int("NOTARY_RATE_SUBMIT_PER_MINUTE", 120_000),
+            rate_verify_per_minute=_env_int("NOTARY_RATE_VERIFY_PER_MINUTE", 6_000),
+            rate_auth_failures_per_minute=_env_int("NOTARY_RATE_AUTH_FAILURES_PER_MINUTE", 600),
+            max_json_bytes=_env_int("NOTARY_MAX_JSON_BYTES", 1024 * 1024, minimum=4096),
         )
 
     @property

@@ -16,6 +16,17 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 
+class Tenant(SQLModel, table=True):
+    """An agency, lender or law firm sharing this deployment. Nothing crosses tenants unless a
+    case is transferred or shared."""
+
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(unique=True, max_length=128)
+    created_at: datetime
+
+
 class ApiKey(SQLModel, table=True):
     """An API key. Only the SHA-256 of the secret is stored; the secret is shown once."""
 
@@ -28,14 +39,92 @@ class ApiKey(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=256)
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class SubmitterKey(SQLModel, table=True):
+    """A collector's own Ed25519 public key: submissions it signs are recorded as signed at
+    capture time by a known key, not only by the service."""
+
+    __tablename__ = "submitter_keys"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    api_key_id: str = Field(foreign_key="api_keys.id", index=True, max_length=32)
+    tenant: str = Field(max_length=128)
+    jwk: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Case(SQLModel, table=True):
+    """A case as the service knows it: the tenant that holds it now and the one that opened it.
+    ``case_id`` is the holder's own reference (what statements carry)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("holder", "case_id", name="uq_cases_holder_case_id"),)
+
+    uid: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(max_length=128)
+    holder: str = Field(index=True, max_length=128)
+    opened_by: str = Field(max_length=128)
+    created_at: datetime
+
+
+class Transfer(SQLModel, table=True):
+    """A case handed from one tenant to another (portfolio sale, handover to a law firm)."""
+
+    __tablename__ = "transfers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_uid: str = Field(foreign_key="cases.uid", index=True, max_length=64)
+    from_tenant: str = Field(max_length=128)
+    to_tenant: str = Field(max_length=128)
+    actor: str = Field(max_length=256)
+    reason: str | None = Field(default=None, max_length=1024)
+    at: datetime
+
+
+class ShareLink(SQLModel, table=True):
+    """A read-only, expiring, revocable link to one case's bundle and verification page."""
+
+    __tablename__ = "share_links"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    case_uid: str = Field(foreign_key="cases.uid", index=True, max_length=64)
+    tenant: str = Field(max_length=128)
+    created_by: str = Field(max_length=256)
+    label: str | None = Field(default=None, max_length=256)
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class CustodyRecord(SQLModel, table=True):
+    """One signed custody event (see notary.core.custody), anchored in a batch like statements."""
+
+    __tablename__ = "custody_events"
+    __table_args__ = (UniqueConstraint("evidence_id", "seq", name="uq_custody_evidence_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: str = Field(foreign_key="evidence.id", index=True, max_length=64)
+    seq: int
+    act: str = Field(max_length=32)
+    jws: str = Field(sa_column=Column(Text, nullable=False))
+    digest: str = Field(unique=True, max_length=64)
+    at: datetime
+    status: str = Field(default="pending", index=True, max_length=16)
+    batch_id: int | None = Field(default=None, foreign_key="batches.id", index=True)
+    leaf: str | None = Field(default=None, max_length=66)
+    proof: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class CaseHead(SQLModel, table=True):
-    """The last statement of each case, so the next one can link to it by digest."""
+    """The last statement of each case (by case uid), so the next one can link to it."""
 
     __tablename__ = "case_heads"
 
-    case_id: str = Field(primary_key=True, max_length=128)
+    case_uid: str = Field(primary_key=True, max_length=64)
     last_seq: int
     last_statement_digest: str = Field(max_length=64)
 
@@ -45,12 +134,13 @@ class Evidence(SQLModel, table=True):
 
     __tablename__ = "evidence"
     __table_args__ = (
-        UniqueConstraint("case_id", "case_seq", name="uq_evidence_case_seq"),
+        UniqueConstraint("case_uid", "case_seq", name="uq_evidence_case_uid_seq"),
         UniqueConstraint("submitter", "idempotency_key", name="uq_evidence_idempotency"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
     tenant: str = Field(default="default", max_length=128)
+    case_uid: str | None = Field(default=None, index=True, max_length=64)
     case_id: str = Field(index=True, max_length=128)
     case_seq: int
     kind: str = Field(max_length=32)
@@ -72,6 +162,7 @@ class Evidence(SQLModel, table=True):
     batch_id: int | None = Field(default=None, foreign_key="batches.id", index=True)
     leaf: str | None = Field(default=None, max_length=66)
     proof: str | None = Field(default=None, sa_column=Column(Text))
+    submitter_kid: str | None = Field(default=None, max_length=64)
 
 
 class Batch(SQLModel, table=True):
@@ -97,6 +188,27 @@ class Batch(SQLModel, table=True):
     block_timestamp: int | None = None
     anchored_at: datetime | None = None
     raw_receipt: str | None = Field(default=None, sa_column=Column(Text))
+    nonce: int | None = None
+    tx_history: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SupersededAnchor(SQLModel, table=True):
+    """An anchor that the chain no longer has (blocks lost or re-mined). Proofs handed out with
+    it are not silently wrong: the evidence lists them as superseded by the newer anchor."""
+
+    __tablename__ = "superseded_anchors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batches.id", index=True)
+    chain_id: int
+    contract: str = Field(max_length=42)
+    onchain_batch_id: int
+    tx_hash: str = Field(max_length=66)
+    block_number: int
+    block_hash: str = Field(max_length=66)
+    block_timestamp: int
+    detected_at: datetime
+    reason: str = Field(max_length=256)
 
 
 class WorkerLease(SQLModel, table=True):
@@ -149,11 +261,14 @@ def make_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # hide_parameters: a database error's text (logged with its traceback) must not carry
+        # the row it failed on: statements, file names and wrapped keys are personal data.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return engine
 
 

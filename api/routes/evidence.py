@@ -10,18 +10,29 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import AnyKey, ContentKey, ServiceDep, SubmitKey
-from api.schemas import AnchorOut, ErrorOut, EvidenceCreated, EvidenceOut, ProofOut
+from api.schemas import (
+    METADATA_SCHEMA,
+    AnchorOut,
+    ErrorOut,
+    EvidenceCreated,
+    EvidenceOut,
+    ProofOut,
+    SupersededOut,
+)
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
 from notary.service.ingest import Accepted, MetadataError, Sealed, Submission, parse_metadata
 from notary.service.notary import NotaryService, NotFound
 from notary.service.sealing import UploadTooLarge
+from notary.service.submitters import verify_submitter_signature
+from notary.service.tenancy import actor_of, visible_evidence
 from storage.db import ApiKey
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
 EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evidence id")]
-ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 503, 507)}
+ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
+                                              507)}
 MULTIPART_OVERHEAD = 1 << 20
 
 
@@ -54,7 +65,9 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
                                 code="metadata_missing")
         if sealed is None:
             raise MultipartError("the form needs a 'file' part", code="file_missing")
+        kid = verify_submitter_signature(svc.engine, key, sub, sealed)
         accepted = svc.notariser.commit(sub, sealed, submitter=f"apikey:{key.id}",
+                                        tenant=key.tenant, submitter_kid=kid,
                                         idempotency_key=idempotency_key)
         sealed = None
         return accepted
@@ -64,14 +77,15 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
 
 
 @router.post(
-    "", status_code=201, response_model=EvidenceCreated, responses=ERRORS,  # type: ignore[arg-type]
+    "", status_code=201, response_model=EvidenceCreated,
+    responses={200: {"model": EvidenceCreated, "description": "a retry with the same "  # type: ignore[dict-item]
+                     "Idempotency-Key: the first answer again"}, **ERRORS},
     summary="Notarise a file",
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
-            "metadata": {"type": "string", "description":
-                         'JSON: {"case_id", "kind", "captured_at"?, "description"?, '
-                         '"parties"?, "submitter_signature"?}'},
-            "file": {"type": "string", "format": "binary"}}}}}}},
+            "metadata": METADATA_SCHEMA,
+            "file": {"type": "string", "format": "binary"}}},
+        "encoding": {"metadata": {"contentType": "application/json"}}}}}},
 )
 async def submit(
     request: Request, svc: ServiceDep, key: SubmitKey,
@@ -100,16 +114,17 @@ async def submit(
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)  # type: ignore[arg-type]
-def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> EvidenceOut:
+def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> EvidenceOut:
     """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
-    row = svc.get_evidence(evidence_id)
-    return EvidenceOut.full(row, svc.jwks(), svc.anchor_of(svc.get_batch(row.batch_id)))
+    row = visible_evidence(svc.engine, key.tenant, evidence_id)
+    return EvidenceOut.full(row, svc.jwks(), svc.anchor_of(svc.get_batch(row.batch_id)),
+                            svc.superseded_of(row))
 
 
 @router.get("/{evidence_id}/proof", response_model=ProofOut, responses=ERRORS)  # type: ignore[arg-type]
-def get_proof(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> ProofOut:
+def get_proof(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> ProofOut:
     """The Merkle inclusion proof and the anchor; 404 ``not_anchored`` while pending."""
-    row = svc.get_evidence(evidence_id)
+    row = visible_evidence(svc.engine, key.tenant, evidence_id)
     proof = svc.proof_of(row)
     if proof is None or row.leaf is None:
         raise NotFound("this evidence is not anchored yet; retry after its anchor deadline at "
@@ -118,7 +133,8 @@ def get_proof(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> ProofOu
     return ProofOut(evidence_id=row.id, leaf_values=[1, "0x" + row.sha256,
                                                       "0x" + row.statement_digest],
                     leaf=row.leaf, proof=[to_hex32(p) for p in steps], root=to_hex32(root),
-                    anchor=AnchorOut.of(anchor))
+                    anchor=AnchorOut.of(anchor),
+                    superseded_anchors=[SupersededOut.of(a) for a in svc.superseded_of(row)])
 
 
 @router.get("/{evidence_id}/content", responses={  # type: ignore[dict-item]
@@ -127,9 +143,9 @@ def get_proof(evidence_id: EvidenceId, svc: ServiceDep, _key: AnyKey) -> ProofOu
 def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> StreamingResponse:
     """The original file, decrypted as it streams. Only for keys allowed to read content;
     every read is recorded."""
-    row = svc.get_evidence(evidence_id)
+    row = visible_evidence(svc.engine, key.tenant, evidence_id)
     stream = svc.open_content(row)
-    svc.record_audit(row.id, "content_read", f"apikey:{key.id}")
+    svc.record_audit(row.id, "viewed", actor_of(key), "content read", tenant=key.tenant)
     return StreamingResponse(stream, media_type=row.media_type, headers={
         "Content-Length": str(row.size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.file_name)}",

@@ -33,6 +33,12 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+class NotFoundKey(InputError):
+    """No such API key (or not one of this admin's tenant)."""
+
+    default_code = "api_key_unknown"
+
+
 class AuthError(NotaryError):
     """No key, an unknown or revoked key (401), or a key whose role may not do this (403)."""
 
@@ -44,7 +50,8 @@ def _hash(token: str) -> str:
 
 
 def create_key(engine: Engine, role: Role | str, *, label: str | None = None,
-               tenant: str = "default") -> tuple[ApiKey, str]:
+               tenant: str = "default", expires_at: datetime | None = None
+               ) -> tuple[ApiKey, str]:
     """Make a key; returns the row and the token, which is shown once and never stored."""
     try:
         role = Role(role)
@@ -54,7 +61,7 @@ def create_key(engine: Engine, role: Role | str, *, label: str | None = None,
     key_id = secrets.token_hex(6)
     token = f"nk_{key_id}_{secrets.token_urlsafe(32)}"
     row = ApiKey(id=key_id, key_hash=_hash(token), role=role.value, tenant=tenant, label=label,
-                 created_at=datetime.now(UTC))
+                 created_at=datetime.now(UTC), expires_at=expires_at)
     with session(engine) as s:
         s.add(row)
         s.commit()
@@ -76,14 +83,19 @@ def authenticate(engine: Engine, token: str | None) -> ApiKey:
         raise AuthError("the API key is not valid", code="api_key_invalid")
     if row.revoked_at is not None:
         raise AuthError("the API key was revoked", code="api_key_revoked")
+    expires = getattr(row, "expires_at", None)
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) \
+            <= datetime.now(UTC):
+        raise AuthError("the API key has expired", code="api_key_expired")
     return row
 
 
-def revoke_key(engine: Engine, key_id: str) -> ApiKey:
+def revoke_key(engine: Engine, key_id: str, *, tenant: str | None = None) -> ApiKey:
+    """Revoke a key (of ``tenant`` only, when given: an admin manages its own tenant's keys)."""
     with session(engine) as s:
         row = s.get(ApiKey, key_id)
-        if row is None:
-            raise InputError(f"no API key {key_id!r}", code="api_key_unknown")
+        if row is None or (tenant is not None and row.tenant != tenant):
+            raise NotFoundKey(f"no API key {key_id!r}", code="api_key_unknown")
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             s.add(row)
@@ -91,9 +103,12 @@ def revoke_key(engine: Engine, key_id: str) -> ApiKey:
         return row
 
 
-def list_keys(engine: Engine) -> list[ApiKey]:
+def list_keys(engine: Engine, *, tenant: str | None = None) -> list[ApiKey]:
+    query = select(ApiKey)
+    if tenant is not None:
+        query = query.where(ApiKey.tenant == tenant)
     with session(engine) as s:
-        return list(s.exec(select(ApiKey).order_by(ApiKey.created_at)))  # type: ignore[arg-type]
+        return list(s.exec(query.order_by(ApiKey.created_at)))  # type: ignore[arg-type]
 
 
 def ensure_admin_key(engine: Engine, keys_dir: Path) -> str | None:

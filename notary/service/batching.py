@@ -1,13 +1,16 @@
 """The batch worker: turn pending statements into anchored Merkle batches, crash-safely.
 
-One cycle:
-  1. Reconcile every batch recorded but not yet marked anchored (from a crash or a timeout):
-     ask the registry whether its root is anchored; if so, record the anchor; if not, send
-     its signed transaction again (or a fresh one when the chain moved on).
-  2. Build a batch from the oldest pending items (at most ``batch_max``): compute the tree,
+One cycle (only while this worker holds the anchoring lease):
+  1. Watch recent anchors: an anchor the chain no longer has (blocks lost, a node restarted
+     from older state) is recorded as superseded and its batch is anchored again, with the same
+     root and so the same inclusion proofs; an anchor re-mined in another block is updated.
+  2. Reconcile every batch recorded but not yet anchored (after a crash or a timeout): ask
+     the registry whether its root is anchored; if so, record it; if its transaction is stuck
+     past ``replace_after``, replace it (same nonce, higher fee); otherwise send it again.
+  3. Build a batch from the oldest pending items (at most ``batch_max``): compute the tree,
      and in ONE transaction record the batch, its signed anchor transaction, and each item's
      leaf and proof. Only then send the transaction.
-  3. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
+  4. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
 The registry refuses a root that is already anchored, so a transaction sent twice (before and
 after a crash) can never anchor the same batch twice.
 """
@@ -18,20 +21,27 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import select
 
 from notary.chain.errors import AnchorRejected, ChainError
-from notary.chain.registry import Registry
+from notary.chain.registry import Registry, SignedAnchor
+from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
-from notary.core.merkle import MerkleTree, from_hex32, statement_leaf, to_hex32
+from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
 from notary.core.verdict import AnchorFacts
+from notary.service.custody import SERVICE_ACTOR, CustodyLog
+from notary.service.faults import crash_point
 from notary.service.lease import Lease
-from storage.db import Batch, Evidence, session
+from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
 
 log = logging.getLogger("notary.batching")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class BatchWorker:
@@ -39,12 +49,16 @@ class BatchWorker:
 
     def __init__(
         self, engine: Engine, registry: Registry, *, interval: float = 2.0, batch_max: int = 1000,
-        lease_ttl: float = 15.0,
+        lease_ttl: float = 15.0, replace_after: float = 60.0, reorg_window: int = 64,
+        custody: CustodyLog | None = None,
     ) -> None:
         self.engine = engine
+        self.custody = custody
         self.registry = registry
         self.interval = interval
         self.batch_max = batch_max
+        self.replace_after = timedelta(seconds=replace_after)
+        self.reorg_window = reorg_window
         self.lease = Lease(engine, ttl=lease_ttl)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -80,10 +94,6 @@ class BatchWorker:
             if not due and self.pending_count() < self.batch_max:
                 continue
             try:
-                if not (self.lease.held or self.lease.try_acquire()):
-                    # Another worker anchors; we stand by and take over if it goes quiet.
-                    next_due = time.monotonic() + self.interval
-                    continue
                 self.run_once()
                 self.last_error = None
             except NotaryError as exc:
@@ -98,15 +108,20 @@ class BatchWorker:
     # -- one cycle ----------------------------------------------------------------------------
 
     def pending_count(self) -> int:
+        """Statements and custody events waiting for a batch."""
         with session(self.engine) as s:
-            return int(s.exec(select(func.count()).select_from(Evidence).where(
-                Evidence.status == "pending", Evidence.batch_id.is_(None))).one())  # type: ignore[union-attr]
+            statements = s.exec(select(func.count()).select_from(Evidence).where(
+                Evidence.status == "pending", Evidence.batch_id.is_(None))).one()  # type: ignore[union-attr]
+            events = s.exec(select(func.count()).select_from(CustodyRecord).where(
+                CustodyRecord.batch_id.is_(None))).one()  # type: ignore[union-attr]
+            return int(statements) + int(events)
 
     def run_once(self) -> int:
-        """Reconcile unfinished batches, then anchor new ones; returns items anchored.
-        Does nothing (returns 0) unless this worker holds the anchoring lease."""
+        """Steps 1-4 once; returns the number of items anchored. Does nothing (returns 0)
+        unless this worker holds the anchoring lease."""
         if not (self.lease.held or self.lease.try_acquire()):
             return 0
+        self.watch_anchors()
         anchored = self.reconcile()
         while not self._stop.is_set() and self.lease.held:
             batch = self.build_batch()
@@ -117,8 +132,38 @@ class BatchWorker:
                 break
         return anchored
 
+    def watch_anchors(self) -> int:
+        """Step 1: re-check anchors in the last ``reorg_window`` blocks against the chain.
+        Returns how many were superseded."""
+        latest = self.registry.latest_block()
+        with session(self.engine) as s:
+            recent = list(s.exec(select(Batch).where(
+                Batch.status == "anchored",
+                Batch.block_number >= latest - self.reorg_window)  # type: ignore[operator]
+                .order_by(Batch.id)))  # type: ignore[arg-type]
+            # A block number above the chain's tip means the chain went backwards.
+            recent += list(s.exec(select(Batch).where(Batch.status == "anchored",
+                                                      Batch.block_number > latest)))  # type: ignore[operator]
+        superseded = 0
+        seen: set[int] = set()
+        for batch in recent:
+            if batch.id in seen:
+                continue
+            seen.add(batch.id)  # type: ignore[arg-type]
+            facts = self.registry.find_anchor(from_hex32(batch.root))
+            recorded = self._recorded_facts(batch)
+            if facts is not None and (facts.tx_hash, facts.block_hash) == (
+                    recorded.tx_hash, recorded.block_hash):
+                continue
+            reason = ("the anchor's block was lost (the chain went back)" if facts is None
+                      else f"the anchor was re-mined in block {facts.block_number}")
+            log.warning("batch %s: %s; superseding tx %s", batch.id, reason, recorded.tx_hash)
+            self._supersede(batch, recorded, reason, re_anchored=facts)
+            superseded += 1
+        return superseded
+
     def reconcile(self) -> int:
-        """Finish every batch that was recorded but not confirmed (step 1)."""
+        """Step 2: finish every batch that was recorded but not confirmed."""
         with session(self.engine) as s:
             open_batches = list(s.exec(select(Batch).where(Batch.status != "anchored")
                                        .order_by(Batch.id)))  # type: ignore[arg-type]
@@ -132,55 +177,59 @@ class BatchWorker:
         return done
 
     def build_batch(self) -> Batch | None:
-        """Record the next batch, its proofs and its signed transaction (step 2)."""
+        """Step 3: record the next batch and its proofs (before any transaction exists).
+
+        A batch holds the oldest pending statements and custody events (at most ``batch_max``
+        leaves in all): statement leaves are (1, file SHA-256, statement SHA-256), custody
+        leaves (2, file SHA-256, event SHA-256).
+        """
         with session(self.engine) as s:
             items = list(s.exec(
                 select(Evidence).where(Evidence.status == "pending", Evidence.batch_id.is_(None))  # type: ignore[union-attr]
                 .order_by(Evidence.received_at, Evidence.id).limit(self.batch_max)
                 .with_for_update(skip_locked=True)
             ))
-            if not items:
+            events = list(s.exec(
+                select(CustodyRecord, Evidence.sha256)
+                .join(Evidence, CustodyRecord.evidence_id == Evidence.id)  # type: ignore[arg-type]
+                .where(CustodyRecord.batch_id.is_(None))  # type: ignore[union-attr]
+                .order_by(CustodyRecord.id).limit(self.batch_max - len(items))
+                .with_for_update(skip_locked=True, of=CustodyRecord)
+            )) if len(items) < self.batch_max else []
+            if not items and not events:
                 return None
             leaves = [statement_leaf(bytes.fromhex(e.statement_digest), bytes.fromhex(e.sha256))
                       for e in items]
+            leaves += [statement_leaf(bytes.fromhex(r.digest), bytes.fromhex(sha),
+                                      LeafType.CUSTODY_EVENT) for r, sha in events]
             tree = MerkleTree.build(leaves)
-            batch = Batch(root=to_hex32(tree.root), leaf_count=len(items),
+            batch = Batch(root=to_hex32(tree.root), leaf_count=len(leaves),
                           created_at=datetime.now(UTC))
             s.add(batch)
             s.flush()
-            for item, leaf in zip(items, leaves, strict=True):
-                item.batch_id = batch.id
-                item.leaf = to_hex32(leaf)
-                item.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
-                s.add(item)
+            rows: list[Evidence | CustodyRecord] = [*items, *(r for r, _ in events)]
+            for row, leaf in zip(rows, leaves, strict=True):
+                row.batch_id = batch.id
+                row.leaf = to_hex32(leaf)
+                row.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
+                s.add(row)
             s.commit()
             s.refresh(batch)
-            return batch
+        crash_point("batch_recorded")
+        return batch
 
     def send_and_confirm(self, batch: Batch) -> int:
-        """Sign (recording the tx before sending), send, wait, record (step 3)."""
+        """Step 4: sign (recording the tx before sending), send, wait, record."""
         root = from_hex32(batch.root)
         if batch.raw_tx is None or self._stale(batch):
-            head, _count = self.registry.head()
-            try:
-                tx_hash, raw = self.registry.build_anchor(root, batch.leaf_count, head)
-            except AnchorRejected as exc:
-                if exc.code == "EvidenceRegistryRootAlreadyAnchored":
-                    facts = self.registry.find_anchor(root)
-                    if facts is not None:
-                        return self._record_anchor(batch, facts)
-                raise
-            with session(self.engine) as s:
-                row = s.get(Batch, batch.id)
-                assert row is not None
-                row.tx_hash, row.raw_tx = tx_hash, "0x" + raw.hex()
-                row.expected_previous_root = to_hex32(head)
-                row.status, row.sent_at = "sent", datetime.now(UTC)
-                s.add(row)
-                s.commit()
-                batch = row
+            batch = self._sign(batch, replacing=None)
+        elif self._stuck(batch):
+            batch = self._sign(batch, replacing=self._signed_of(batch))
+        if batch.status == "anchored":
+            return 0
         assert batch.raw_tx is not None and batch.tx_hash is not None
         self.registry.send_raw(bytes.fromhex(batch.raw_tx.removeprefix("0x")))
+        crash_point("tx_sent")
         try:
             facts = self.registry.wait_for_anchor(batch.tx_hash)
         except AnchorRejected:
@@ -191,19 +240,73 @@ class BatchWorker:
                 return self._record_anchor(batch, facts_now)
             self._forget_tx(batch)
             raise
+        except ChainError as exc:
+            if exc.code == "anchor_timeout":
+                # A replacement may have been mined instead of the hash we waited for.
+                facts_now = self.registry.find_anchor(root)
+                if facts_now is not None:
+                    return self._record_anchor(batch, facts_now)
+            raise
+        crash_point("confirmed")
         return self._record_anchor(batch, facts)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _sign(self, batch: Batch, *, replacing: SignedAnchor | None) -> Batch:
+        root = from_hex32(batch.root)
+        head, _count = self.registry.head()
+        try:
+            signed = self.registry.sign_anchor(root, batch.leaf_count, head, replacing=replacing)
+        except AnchorRejected as exc:
+            if exc.code == "EvidenceRegistryRootAlreadyAnchored":
+                facts = self.registry.find_anchor(root)
+                if facts is not None:
+                    self._record_anchor(batch, facts)
+                    batch.status = "anchored"
+                    return batch
+            raise
+        with session(self.engine) as s:
+            row = s.get(Batch, batch.id)
+            assert row is not None
+            history = json.loads(row.tx_history or "[]")
+            history.append({"tx_hash": signed.tx_hash, "nonce": signed.nonce,
+                            "max_fee": signed.max_fee, "priority_fee": signed.priority_fee,
+                            "signed_at": datetime.now(UTC).isoformat(),
+                            "replaces": replacing.tx_hash if replacing else None})
+            row.tx_hash, row.raw_tx = signed.tx_hash, "0x" + signed.raw.hex()
+            row.nonce, row.tx_history = signed.nonce, json.dumps(history)
+            row.expected_previous_root = to_hex32(head)
+            row.status, row.sent_at = "sent", datetime.now(UTC)
+            s.add(row)
+            s.commit()
+        if replacing is not None:
+            log.warning("batch %s: transaction %s stuck for %s; replaced by %s (fee %d -> %d)",
+                        batch.id, replacing.tx_hash, self.replace_after, signed.tx_hash,
+                        replacing.max_fee, signed.max_fee)
+        return row
+
+    def _signed_of(self, batch: Batch) -> SignedAnchor:
+        last = json.loads(batch.tx_history or "[]")[-1]
+        assert batch.raw_tx is not None
+        return SignedAnchor(tx_hash=last["tx_hash"], raw=bytes.fromhex(batch.raw_tx[2:]),
+                            nonce=int(last["nonce"]), max_fee=int(last["max_fee"]),
+                            priority_fee=int(last["priority_fee"]))
 
     def _stale(self, batch: Batch) -> bool:
         """True when the recorded transaction can no longer be mined as signed."""
-        if batch.tx_hash is None:
+        if batch.tx_hash is None or batch.expected_previous_root is None:
             return True
         status = self.registry.receipt_status(batch.tx_hash)
         if status == 0:
             return True
-        if batch.expected_previous_root is None:
-            return True
         head, _ = self.registry.head()
         return status is None and to_hex32(head) != batch.expected_previous_root
+
+    def _stuck(self, batch: Batch) -> bool:
+        """Sent long ago, still not mined: underpriced or forgotten by the node."""
+        return (batch.sent_at is not None and batch.tx_history is not None
+                and datetime.now(UTC) - _utc(batch.sent_at) > self.replace_after
+                and self.registry.receipt_status(batch.tx_hash or "") is None)
 
     def _forget_tx(self, batch: Batch) -> None:
         with session(self.engine) as s:
@@ -213,6 +316,37 @@ class BatchWorker:
                 row.status = "built"
                 s.add(row)
                 s.commit()
+
+    @staticmethod
+    def _recorded_facts(batch: Batch) -> AnchorFacts:
+        return AnchorFacts(
+            chain_id=batch.chain_id or 0, contract=batch.contract or "",
+            batch_id=batch.onchain_batch_id or 0, root=from_hex32(batch.root),
+            block_number=batch.block_number or 0, block_hash=batch.block_hash or "",
+            block_timestamp=batch.block_timestamp or 0, tx_hash=batch.tx_hash or "")
+
+    def _supersede(self, batch: Batch, old: AnchorFacts, reason: str,
+                   re_anchored: AnchorFacts | None) -> None:
+        """Keep the vanished anchor on record; re-anchor the batch (same root, same proofs)."""
+        with session(self.engine) as s:
+            s.add(SupersededAnchor(
+                batch_id=batch.id, chain_id=old.chain_id, contract=old.contract,  # type: ignore[arg-type]
+                onchain_batch_id=old.batch_id, tx_hash=old.tx_hash,
+                block_number=old.block_number, block_hash=old.block_hash,
+                block_timestamp=old.block_timestamp, detected_at=datetime.now(UTC),
+                reason=reason))
+            row = s.get(Batch, batch.id)
+            assert row is not None
+            if re_anchored is None:
+                row.status, row.raw_tx = "built", None
+                s.add(row)
+                s.exec(update(Evidence).where(Evidence.batch_id == batch.id)  # type: ignore[call-overload]
+                       .values(status="pending"))
+                s.exec(update(CustodyRecord).where(CustodyRecord.batch_id == batch.id)  # type: ignore[call-overload]
+                       .values(status="pending"))
+            s.commit()
+        if re_anchored is not None:
+            self._record_anchor(batch, re_anchored)
 
     def _record_anchor(self, batch: Batch, facts: AnchorFacts) -> int:
         try:
@@ -233,6 +367,17 @@ class BatchWorker:
             s.add(row)
             result = s.exec(update(Evidence).where(Evidence.batch_id == batch.id)  # type: ignore[call-overload]
                             .values(status="anchored"))
+            s.exec(update(CustodyRecord).where(CustodyRecord.batch_id == batch.id)  # type: ignore[call-overload]
+                   .values(status="anchored"))
+            if self.custody is not None:
+                # Each statement's custody log records the anchor (anchored in the next batch).
+                detail: dict[str, str | int] = {
+                    "chain_id": facts.chain_id, "contract": facts.contract,
+                    "batch_id": facts.batch_id, "tx_hash": facts.tx_hash,
+                    "block_number": facts.block_number, "root": to_hex32(facts.root)}
+                for item in s.exec(select(Evidence).where(Evidence.batch_id == batch.id)):
+                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE_ACTOR,
+                                        tenant=item.tenant, detail=detail)
             s.commit()
             n = int(result.rowcount or 0)
         log.info("batch %s anchored: %d items, root %s, tx %s, block %d",

@@ -11,15 +11,18 @@ never an acknowledged item the batch worker cannot find.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
+from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.statement import (
@@ -30,9 +33,12 @@ from notary.core.statement import (
     parse_strict_json,
 )
 from notary.core.validate import format_rfc3339_utc, validate_file_name, validate_media_type
+from notary.service.custody import SERVICE_ACTOR, CustodyLog
+from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
-from storage.blobs import BlobStore
+from notary.service.tenancy import case_for_submission
+from storage.blobs import BlobStore, StorageFull
 from storage.db import CaseHead, Evidence, session
 
 METADATA_FIELDS = frozenset(
@@ -40,6 +46,9 @@ METADATA_FIELDS = frozenset(
 )
 MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
+# Zero-width and invisible formatting characters (not covered by the v1 statement rules).
+_INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d"
+                        "\u2060-\u2064\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 
 
 class MetadataError(InputError):
@@ -118,7 +127,10 @@ def parse_metadata(raw: bytes | None) -> Submission:
         raise MetadataError(
             f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown", field="kind"
         )
+    _check_case_reference(obj["case_id"])
     parties = obj.get("parties")
+    if parties is not None and not isinstance(parties, list):
+        raise MetadataError("Field 'parties' must be a list of objects.", field="parties")
     sub = Submission(
         case_id=obj["case_id"],
         kind=EvidenceKind(obj["kind"]),
@@ -137,6 +149,24 @@ def parse_metadata(raw: bytes | None) -> Submission:
     return sub
 
 
+def _check_case_reference(case_id: object) -> None:
+    """This service's rule for new case references, stricter than statement format v1 (which
+    compares code points and must not change): a case reference that looks like another one
+    must be the same one. So no zero-width or invisible characters, and Unicode NFC only
+    ("é" as one code point, not "e" + combining accent). MetadataError naming ``case_id``."""
+    if not isinstance(case_id, str):
+        return  # the statement's own validation names the wrong type
+    invisible = _INVISIBLE.search(case_id)
+    if invisible is not None:
+        raise MetadataError(f"Field 'case_id' contains the invisible character "
+                            f"U+{ord(invisible.group()):04X} at position {invisible.start()}.",
+                            field="case_id", position=invisible.start())
+    if not unicodedata.is_normalized("NFC", case_id):
+        raise MetadataError("Field 'case_id' is not in Unicode NFC form; send the composed "
+                            "form so that it matches the same case however it was typed.",
+                            field="case_id")
+
+
 def _statement(
     sub: Submission, *, evidence_id: str, case_seq: int, prev: str | None, sha256: str,
     size: int, received_at: str, submitter: str, cid: str | None,
@@ -149,6 +179,13 @@ def _statement(
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
     )
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    orig = exc.orig
+    return (getattr(orig, "sqlstate", None) == "53100"
+            or "database or disk is full" in str(orig) or "No space left" in str(orig))
 
 
 @dataclass(frozen=True)
@@ -174,7 +211,9 @@ class Notariser:
     def __init__(
         self, *, engine: Engine, blobs: BlobStore, master: MasterKey, signing_key: SigningKey,
         spool_dir: Any, max_upload_bytes: int, anchor_deadline_seconds: int,
+        custody: CustodyLog | None = None,
     ) -> None:
+        self.custody = custody
         self.engine = engine
         self.blobs = blobs
         self.master = master
@@ -192,10 +231,11 @@ class Notariser:
 
     def accept(
         self, sub: Submission, read: Read, *, submitter: str, idempotency_key: str | None = None,
+        tenant: str = "default",
     ) -> Accepted:
         """Seal the bytes ``read`` yields and record them (both steps below)."""
         return self.commit(sub, self.seal(read), submitter=submitter,
-                           idempotency_key=idempotency_key)
+                           idempotency_key=idempotency_key, tenant=tenant)
 
     def seal(self, read: Read) -> Sealed:
         """Step 1: encrypt the upload to a new item key, into the spool (ciphertext only)."""
@@ -208,7 +248,8 @@ class Notariser:
 
     def commit(
         self, sub: Submission, sealed_item: Sealed, *, submitter: str,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, tenant: str = "default",
+        submitter_kid: str | None = None,
     ) -> Accepted:
         """Step 2: store the ciphertext by CID, then record the statement; see module docstring.
 
@@ -229,8 +270,10 @@ class Notariser:
             sealed.path.unlink(missing_ok=True)
         for _attempt in range(20):
             try:
-                return Accepted(self._record(sub, sealed, wrapped, submitter, idempotency_key,
-                                             fingerprint))
+                row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
+                                   tenant=tenant, submitter_kid=submitter_kid)
+                crash_point("after_commit")
+                return Accepted(row)
             except IntegrityError:
                 # Another request took the same case sequence number or idempotency key at the
                 # same moment: re-read and try again (or replay the winner's answer).
@@ -238,6 +281,11 @@ class Notariser:
                     earlier = self.find_idempotent(submitter, idempotency_key)
                     if earlier is not None:
                         return self._replay(earlier, fingerprint)
+            except OperationalError as exc:
+                if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
+                    raise StorageFull("the database's disk is full; nothing was recorded, "
+                                      "retry later", backend="database") from exc
+                raise
         raise NotaryError("the case is too busy; retry", code="case_contention")
 
     def _replay(self, earlier: Evidence, fingerprint: str) -> Accepted:
@@ -250,15 +298,17 @@ class Notariser:
 
     def _record(
         self, sub: Submission, sealed: SealedUpload, wrapped: str, submitter: str,
-        idempotency_key: str | None, fingerprint: str,
+        idempotency_key: str | None, fingerprint: str, *, tenant: str,
+        submitter_kid: str | None,
     ) -> Evidence:
         now = datetime.now(UTC)
         received_at = format_rfc3339_utc(now)
         deadline = now + self.deadline
         evidence_id = f"ev_{uuid.uuid4().hex}"
         with session(self.engine) as s:
+            case = case_for_submission(s, tenant, sub.case_id)
             head = s.exec(
-                select(CaseHead).where(CaseHead.case_id == sub.case_id).with_for_update()
+                select(CaseHead).where(CaseHead.case_uid == case.uid).with_for_update()
             ).first()
             seq = head.last_seq + 1 if head else 1
             prev = head.last_statement_digest if head else None
@@ -272,7 +322,8 @@ class Notariser:
             receipt = sign_receipt(digest, evidence_id, format_rfc3339_utc(deadline), received_at,
                                    self.signing_key)
             row = Evidence(
-                id=evidence_id, case_id=sub.case_id, case_seq=seq, kind=sub.kind.value,
+                id=evidence_id, tenant=tenant, case_uid=case.uid, submitter_kid=submitter_kid,
+                case_id=sub.case_id, case_seq=seq, kind=sub.kind.value,
                 media_type=sub.media_type, file_name=sub.file_name, size=sealed.digest.size,
                 sha256=sealed.digest.hex, cid=sealed.cid, statement_jws=jws,
                 statement_digest=digest, received_at=now, anchor_deadline=deadline,
@@ -280,10 +331,23 @@ class Notariser:
                 request_fingerprint=fingerprint, wrapped_key=wrapped,
             )
             if head is None:
-                s.add(CaseHead(case_id=sub.case_id, last_seq=seq, last_statement_digest=digest))
+                s.add(CaseHead(case_uid=case.uid, last_seq=seq, last_statement_digest=digest))
             else:
                 head.last_seq, head.last_statement_digest = seq, digest
                 s.add(head)
             s.add(row)
+            s.flush()
+            if self.custody is not None:
+                actor = f"{submitter} ({tenant})"
+                self.custody.append(s, row, CustodyAct.REGISTERED, actor=actor, tenant=tenant,
+                                    detail={"statement_sha256": digest, "case_id": sub.case_id,
+                                            "case_seq": seq,
+                                            "submitter_signature":
+                                                f"verified:{submitter_kid}" if submitter_kid
+                                                else ("unverified" if sub.submitter_signature
+                                                      else "none")})
+                self.custody.append(s, row, CustodyAct.STORED, actor=SERVICE_ACTOR,
+                                    tenant=tenant, detail={"cid": sealed.cid,
+                                                           "stored_bytes": sealed.stored_size})
             s.commit()
             return row

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyrage
 from sqlalchemy import Engine, text
@@ -21,8 +22,10 @@ from sqlmodel import select
 from notary.chain.errors import ChainError
 from notary.chain.setup import ChainContext, open_chain
 from notary.config import Settings
+from notary.core.bundle import BundleVerification
+from notary.core.custody import CustodyAct
 from notary.core.digest import FileDigest
-from notary.core.errors import NotaryError
+from notary.core.errors import InputError, NotaryError
 from notary.core.merkle import from_hex32
 from notary.core.signing import SigningKey, jwks
 from notary.core.validate import format_rfc3339_utc
@@ -31,19 +34,53 @@ from notary.core.verify import verify_evidence
 from notary.keyfiles import load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
+from notary.service.custody import CustodyLog
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
-from storage.blobs import BlobStore, LocalBlobStore
-from storage.db import AuditEvent, Batch, Evidence, session
+from notary.service.tenancy import ensure_default_tenant
+from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
+from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session
+from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
+if TYPE_CHECKING:
+    from notary.service.bundles import BundleDownload
+    from storage.db import ApiKey
+
 log = logging.getLogger("notary.service")
+
+PIN_FLUSH_SECONDS = 2.0
+"""How often blobs spooled while the IPFS node was down are retried (NOTARY_BLOB_STORE=ipfs)."""
 
 
 class NotFound(NotaryError):
     """No such evidence (or not visible to the caller)."""
 
     default_code = "not_found"
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store ``settings.blob_store`` names: ``local`` (a directory under
+    NOTARY_HOME) or ``ipfs`` (the node at ``settings.ipfs_api``, with a local spool under
+    NOTARY_HOME/ipfs-spool for when it is down). Raises InputError ``config_invalid`` for
+    any other name, before anything is created."""
+    if settings.blob_store == "local":
+        return LocalBlobStore(settings.blobs_dir)
+    if settings.blob_store == "ipfs":
+        return SpooledIpfsStore(IpfsBlobStore(settings.ipfs_api),
+                                LocalBlobStore(settings.home / "ipfs-spool"))
+    raise InputError(f"NOTARY_BLOB_STORE={settings.blob_store!r}: use local or ipfs",
+                     code="config_invalid", field="blob_store")
+
+
+_CUSTODY_ACTS = {"exported": CustodyAct.EXPORTED, "content_read": CustodyAct.VIEWED,
+                 "viewed": CustodyAct.VIEWED, "key_exported": CustodyAct.KEY_EXPORTED}
+
+
+def _tenant_of_actor(actor: str) -> str | None:
+    """The tenant named in an actor label ``apikey:ID (role@tenant)``, if any."""
+    m = re.search(r"@([a-z0-9][a-z0-9-]*)\)$", actor)
+    return m.group(1) if m else None
 
 
 def utc(moment: datetime) -> datetime:
@@ -59,37 +96,52 @@ class NotaryService:
     master: MasterKey
     signing_key: SigningKey
     notariser: Notariser
+    custody: CustodyLog
     chain: ChainContext | None = None
     worker: BatchWorker | None = None
     admin_token_created: str | None = None
+    pin_flusher: SpoolFlusher | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
              run_worker: bool | None = None) -> NotaryService:
         """Set everything up (creating keys, schema and contract on first start)."""
-        settings.home.mkdir(parents=True, exist_ok=True)
+        blobs = open_blob_store(settings)  # first: a wrong NOTARY_BLOB_STORE creates nothing
+        # The home holds the database (party names, wrapped keys): readable by us only.
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.home.chmod(0o700)
         engine = open_database(settings.db_url)
-        blobs = LocalBlobStore(settings.blobs_dir)
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
+        custody = CustodyLog(engine, signing_key)
         notariser = Notariser(
             engine=engine, blobs=blobs, master=master, signing_key=signing_key,
             spool_dir=settings.spool_dir, max_upload_bytes=settings.max_upload_bytes,
-            anchor_deadline_seconds=settings.anchor_deadline_seconds,
+            anchor_deadline_seconds=settings.anchor_deadline_seconds, custody=custody,
         )
-        svc = cls(settings, engine, blobs, master, signing_key, notariser)
+        svc = cls(settings, engine, blobs, master, signing_key, notariser, custody)
+        ensure_default_tenant(engine)
         svc.admin_token_created = ensure_admin_key(engine, settings.keys_dir)
+        if isinstance(blobs, SpooledIpfsStore):
+            svc.pin_flusher = SpoolFlusher(blobs, interval=PIN_FLUSH_SECONDS).start()
         if with_chain:
             svc.chain = open_chain(settings)
             if settings.anchor_worker if run_worker is None else run_worker:
                 svc.worker = BatchWorker(engine, svc.chain.registry,
                                          interval=settings.batch_seconds,
                                          batch_max=settings.batch_max,
-                                         lease_ttl=settings.lease_seconds)
+                                         lease_ttl=settings.lease_seconds,
+                                         replace_after=settings.replace_after_seconds,
+                                         reorg_window=settings.reorg_window_blocks,
+                                         custody=custody)
                 svc.worker.start()
         return svc
 
     def close(self) -> None:
+        if self.pin_flusher is not None:
+            self.pin_flusher.stop()
+        if isinstance(self.blobs, SpooledIpfsStore):
+            self.blobs.close()
         if self.worker is not None:
             self.worker.stop()
         if self.chain is not None:
@@ -124,6 +176,15 @@ class NotaryService:
             block_number=batch.block_number, block_hash=batch.block_hash or "",
             block_timestamp=batch.block_timestamp or 0, tx_hash=batch.tx_hash or "",
         )
+
+    def superseded_of(self, row: Evidence) -> list[SupersededAnchor]:
+        """Anchors of this item's batch that the chain no longer has (newest last)."""
+        if row.batch_id is None:
+            return []
+        with session(self.engine) as s:
+            return list(s.exec(select(SupersededAnchor)
+                               .where(SupersededAnchor.batch_id == row.batch_id)
+                               .order_by(SupersededAnchor.id)))  # type: ignore[arg-type]
 
     def proof_of(self, row: Evidence) -> tuple[list[bytes], bytes, AnchorFacts] | None:
         """(proof, root, anchor) once the item is anchored, else None."""
@@ -179,11 +240,22 @@ class NotaryService:
 
         return gen()
 
-    def record_audit(self, evidence_id: str, act: str, actor: str, detail: str | None = None) -> None:
-        with session(self.engine) as s:
-            s.add(AuditEvent(evidence_id=evidence_id, act=act, actor=actor,
-                             at=datetime.now(UTC), detail=detail))
-            s.commit()
+    def record_audit(self, evidence_id: str, act: str, actor: str, detail: str | None = None,
+                     *, tenant: str | None = None) -> None:
+        """Record an access to evidence. Acts of the custody vocabulary (exported, viewed,
+        key exported) go into the item's signed, anchored custody log; others into the
+        plain audit table."""
+        custody_act = _CUSTODY_ACTS.get(act)
+        if custody_act is None:
+            with session(self.engine) as s:
+                s.add(AuditEvent(evidence_id=evidence_id, act=act, actor=actor,
+                                 at=datetime.now(UTC), detail=detail))
+                s.commit()
+            return
+        row = self.get_evidence(evidence_id)
+        acting = tenant or _tenant_of_actor(actor) or row.tenant
+        self.custody.record(row, custody_act, actor=actor, tenant=acting,
+                            detail={"note": detail} if detail else None)
 
     def export_item_key(self, evidence_id: str, *, actor: str) -> str:
         """The item's age identity (``AGE-SECRET-KEY-1...``), recorded before it is returned."""
@@ -192,7 +264,26 @@ class NotaryService:
         self.record_audit(evidence_id, "key_exported", actor)
         return str(identity)
 
+    def export_bundle(self, *, key: ApiKey, case_id: str | None = None,
+                      evidence_id: str | None = None, hashes_only: bool = False,
+                      explorer_url: str | None = None) -> BundleDownload:
+        """The proof bundle (ZIP stream) of one item or a whole case, as ``key``'s tenant sees
+        it; each export is audited. See :mod:`notary.service.bundles` for what is checked
+        before the first byte."""
+        from notary.service.bundles import export_bundle
+
+        return export_bundle(self, key=key, case_id=case_id, evidence_id=evidence_id,
+                             hashes_only=hashes_only, explorer_url=explorer_url)
+
     # -- verification ---------------------------------------------------------------------------
+
+    def verify_bundle(self, data: bytes) -> BundleVerification:
+        """Verify an uploaded proof bundle, asking this service's chain node about its anchors
+        (see :mod:`notary.service.bundles`). Raises UnsafeBundle/UnreadableBundle for an
+        archive refused unread."""
+        from notary.service.bundles import verify_uploaded_bundle
+
+        return verify_uploaded_bundle(self, data)
 
     def verify_digest(self, sha256_hex: str, size: int | None = None) -> tuple[Verdict, dict[str, Any]]:
         """Public check of a file (by its SHA-256): was it notarised here, unaltered, anchored?

@@ -69,10 +69,12 @@ def test_batch_recorded_but_not_sent_is_anchored_after_restart(settings: Setting
         batch_id, *_ = reg.batch_of(from_hex32(batch.root))
         assert batch_id >= 1
         with session(second.engine) as s:
-            rows = list(s.exec(select(Batch)))
-        assert [r.root for r in rows] == [batch.root] and rows[0].status == "anchored"
+            rows = list(s.exec(select(Batch).order_by(Batch.id)))
+        # The recorded batch went out as it was; later batches carry custody events only.
+        assert rows[0].root == batch.root and all(r.status == "anchored" for r in rows)
+        assert len({r.root for r in rows}) == len(rows)
         _head, count = reg.head()
-        assert count == 1, "exactly one anchor on this registry"
+        assert count == len(rows), "every batch anchored exactly once, nothing else"
     finally:
         second.close()
 
@@ -103,10 +105,12 @@ def test_batch_sent_but_not_recorded_is_not_anchored_twice(settings: Settings) -
     try:
         reg = second.chain.registry  # type: ignore[union-attr]
         _head, count = reg.head()
-        assert count == 1, "the restart must find the anchor, not anchor again"
         with session(second.engine) as s:
             row = s.get(Batch, batch.id)
+            total = len(list(s.exec(select(Batch))))
+        assert count == total, "the restart must find the anchor, not anchor again"
         assert row is not None and row.tx_hash == tx_hash and row.status == "anchored"
+        assert reg.batch_of(from_hex32(batch.root))[0] == 1
     finally:
         second.close()
 

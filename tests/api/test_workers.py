@@ -21,7 +21,7 @@ from notary.config import Settings
 from notary.core.merkle import from_hex32
 from notary.service.lease import Lease
 from notary.service.notary import NotaryService
-from storage.db import Batch, Evidence, WorkerLease, session
+from storage.db import Batch, CustodyRecord, Evidence, WorkerLease, session
 from tests.support import REPO, free_port, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -68,12 +68,13 @@ def _check_exactly_once(svc: NotaryService, expected: int) -> int:
     registry = svc.chain.registry  # type: ignore[union-attr]
     with session(svc.engine) as s:
         items = list(s.exec(select(Evidence)))
+        events = list(s.exec(select(CustodyRecord).where(CustodyRecord.batch_id.is_not(None))))  # type: ignore[union-attr]
         batches = list(s.exec(select(Batch)))
     assert len(items) == expected
     assert all(e.status == "anchored" and e.batch_id is not None for e in items)
     per_batch: dict[int, int] = {}
-    for e in items:
-        per_batch[e.batch_id] = per_batch.get(e.batch_id, 0) + 1  # type: ignore[index]
+    for leaf_row in [*items, *events]:  # a batch holds statements and custody events
+        per_batch[leaf_row.batch_id] = per_batch.get(leaf_row.batch_id, 0) + 1  # type: ignore[index]
     assert all(b.status == "anchored" for b in batches)
     assert {b.id: b.leaf_count for b in batches} == per_batch
     onchain_ids = set()

@@ -1,0 +1,274 @@
+"""Custody, tenants' keys, transfers and share links. Thin: parse, call the service, render.
+
+Everything is scoped to the caller's tenant; another tenant's evidence or case answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from api.deps import AnyKey, ServiceDep, VerifyLimit, require
+from api.schemas import ErrorOut
+from notary.core.custody import CustodyAct
+from notary.core.errors import InputError
+from notary.core.signing import public_key_from_jwk
+from notary.service.apikeys import Role, create_key, list_keys, revoke_key
+from notary.service.custody import custody_json
+from notary.service.tenancy import (
+    actor_of,
+    create_share,
+    open_share,
+    revoke_share,
+    share_items,
+    transfer_case,
+    visible_evidence,
+)
+from storage.db import ApiKey, SubmitterKey, session
+
+router = APIRouter(tags=["custody and tenants"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 410, 422, 429)}
+
+EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$")]
+CaseId = Annotated[str, Path(min_length=1, max_length=128)]
+AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]
+CaseManagerKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.LAWYER))]
+CollectorKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]
+
+
+class CustodyEventOut(BaseModel):
+    seq: int
+    act: str
+    status: str = Field(description="pending until the event's digest is anchored")
+    event: dict[str, Any] = Field(description="the signed event's payload")
+    jws: str
+
+
+class CustodyOut(BaseModel):
+    evidence_id: str
+    events: list[CustodyEventOut]
+    checks: list[dict[str, str]] = Field(description="custody and custody_anchored checks")
+
+
+@router.get("/v1/evidence/{evidence_id}/custody", response_model=CustodyOut, responses=ERRORS)
+def get_custody(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> CustodyOut:
+    """Every act on the item, signed and hash-linked, with the result of checking the log."""
+    row = visible_evidence(svc.engine, key.tenant, evidence_id)
+    records = svc.custody.events(row.id)
+    checks = svc.custody.verify(row, svc.jwks())
+    return CustodyOut(evidence_id=row.id,
+                      events=[CustodyEventOut(**e) for e in custody_json(records)],
+                      checks=[c.to_json() for c in checks])
+
+
+class TransferIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    to_tenant: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=1024)
+
+
+class TransferOut(BaseModel):
+    case_id: str
+    from_tenant: str
+    to_tenant: str
+    at: str
+
+
+@router.post("/v1/cases/{case_id}/transfer", response_model=TransferOut, responses=ERRORS)
+def post_transfer(case_id: CaseId, body: TransferIn, svc: ServiceDep,
+                  key: CaseManagerKey) -> TransferOut:
+    """Hand a case to another tenant (portfolio sale, handover to a law firm). The receiver
+    holds it from now on; each item's custody log records the handover."""
+    t = transfer_case(svc.engine, svc.custody, key, case_id, body.to_tenant, body.reason)
+    return TransferOut(case_id=case_id, from_tenant=t.from_tenant, to_tenant=t.to_tenant,
+                       at=t.at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+class ShareIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    expires_in: int = Field(default=7 * 86400, ge=60, le=365 * 86400,
+                            description="seconds until the link stops working")
+    label: str | None = Field(default=None, max_length=256)
+
+
+class ShareOut(BaseModel):
+    id: str
+    token: str | None = Field(default=None, description="shown once")
+    url: str | None = None
+    expires_at: str
+    revoked: bool = False
+
+
+@router.post("/v1/cases/{case_id}/shares", response_model=ShareOut, status_code=201,
+             responses=ERRORS)
+def post_share(case_id: CaseId, body: ShareIn, svc: ServiceDep, key: CaseManagerKey) -> ShareOut:
+    """A read-only link for a judge or arbitrator: the case's bundle and verification page,
+    no account needed, expiring and revocable. Every use is a custody event."""
+    link, token = create_share(svc.engine, svc.custody, key, case_id,
+                               ttl=timedelta(seconds=body.expires_in), label=body.label)
+    return ShareOut(id=link.id, token=token,
+                    url=f"{svc.settings.service_url}/v1/shared/{token}",
+                    expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@router.delete("/v1/cases/{case_id}/shares/{share_id}", response_model=ShareOut,
+               responses=ERRORS)
+def delete_share(case_id: CaseId, share_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
+                 svc: ServiceDep, key: CaseManagerKey) -> ShareOut:
+    link = revoke_share(svc.engine, svc.custody, key, case_id, share_id)
+    return ShareOut(id=link.id, expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    revoked=True)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    role: Role
+    label: str | None = Field(default=None, max_length=256)
+    expires_in: int | None = Field(default=None, ge=60, le=10 * 365 * 86400,
+                                   description="seconds (at most ten years); none = no expiry")
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    role: str
+    tenant: str
+    label: str | None
+    created_at: str
+    expires_at: str | None
+    revoked: bool
+    token: str | None = Field(default=None, description="the secret, shown once at creation")
+
+    @classmethod
+    def of(cls, row: ApiKey, token: str | None = None) -> ApiKeyOut:
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        return cls(id=row.id, role=row.role, tenant=row.tenant, label=row.label,
+                   created_at=row.created_at.strftime(fmt),
+                   expires_at=row.expires_at.strftime(fmt) if row.expires_at else None,
+                   revoked=row.revoked_at is not None, token=token)
+
+
+@router.post("/v1/api-keys", response_model=ApiKeyOut, status_code=201, responses=ERRORS)
+def post_api_key(body: ApiKeyIn, svc: ServiceDep, key: AdminKey) -> ApiKeyOut:
+    """A new key for the admin's own tenant; the token is in this answer only."""
+    expires = datetime.now(UTC) + timedelta(seconds=body.expires_in) if body.expires_in else None
+    row, token = create_key(svc.engine, body.role, label=body.label, tenant=key.tenant,
+                            expires_at=expires)
+    return ApiKeyOut.of(row, token)
+
+
+@router.get("/v1/api-keys", response_model=list[ApiKeyOut], responses=ERRORS)
+def get_api_keys(svc: ServiceDep, key: AdminKey) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(r) for r in list_keys(svc.engine, tenant=key.tenant)]
+
+
+@router.delete("/v1/api-keys/{key_id}", response_model=ApiKeyOut, responses=ERRORS)
+def delete_api_key(key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], svc: ServiceDep,
+                   key: AdminKey) -> ApiKeyOut:
+    return ApiKeyOut.of(revoke_key(svc.engine, key_id, tenant=key.tenant))
+
+
+class SubmitterKeyIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    jwk: dict[str, str] = Field(description='an Ed25519 public JWK: {"kty":"OKP","crv":"Ed25519",'
+                                            '"x":"..."}')
+
+
+class SubmitterKeyOut(BaseModel):
+    kid: str
+    created_at: str
+
+
+@router.post("/v1/submitter-keys", response_model=SubmitterKeyOut, status_code=201,
+             responses=ERRORS)
+def post_submitter_key(body: SubmitterKeyIn, svc: ServiceDep,
+                       key: CollectorKey) -> SubmitterKeyOut:
+    """Register this collector's own Ed25519 public key. From now on its submissions must carry
+    ``submitter_signature`` (a JWS by that key over the file's SHA-256 hex) to be recorded as
+    signed at capture time by a known key."""
+    from notary.core.signing import jwk_thumbprint
+
+    try:
+        public_key_from_jwk(body.jwk)
+    except Exception as exc:  # noqa: BLE001 - any malformed key is the caller's input error
+        raise InputError(f"not an Ed25519 public JWK: {exc}", code="jwk_invalid") from None
+    if "d" in body.jwk:
+        raise InputError("send the PUBLIC key only (no 'd')", code="jwk_invalid")
+    kid = jwk_thumbprint(body.jwk)
+    now = datetime.now(UTC)
+    with session(svc.engine) as s:
+        if s.get(SubmitterKey, kid) is None:
+            s.add(SubmitterKey(kid=kid, api_key_id=key.id, tenant=key.tenant,
+                               jwk=json.dumps(body.jwk, sort_keys=True), created_at=now))
+            s.commit()
+    return SubmitterKeyOut(kid=kid, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def record_view(svc: Any, row: Any, key: ApiKey, act: CustodyAct, **detail: str | int) -> None:
+    """Record a read of evidence (content viewed, bundle exported) in its custody log."""
+    svc.custody.record(row, act, actor=actor_of(key), tenant=key.tenant, detail=detail)
+
+
+class SharedItem(BaseModel):
+    evidence_id: str
+    case_seq: int
+    kind: str
+    file_name: str
+    sha256: str
+    status: str
+    received_at: str
+
+
+class SharedCase(BaseModel):
+    case_id: str
+    expires_at: str
+    items: list[SharedItem]
+    bundle_url: str
+    verify_url: str
+
+
+def _share_key(link: Any, case: Any) -> ApiKey:
+    """A stand-in key for a share link's reader: read-only, the case holder's tenant."""
+    return ApiKey(id=link.id, key_hash="", role="share", tenant=case.holder,
+                  created_at=link.created_at)
+
+
+@router.get("/v1/shared/{token}", response_model=SharedCase, responses=ERRORS,
+            dependencies=[VerifyLimit])
+def get_shared(token: Annotated[str, Path(max_length=128)], svc: ServiceDep) -> SharedCase:
+    """What a share link opens (no account needed): the case's items and where to get and
+    check its bundle. Each use is recorded in the items' custody logs."""
+    link, case = open_share(svc.engine, token)
+    items = share_items(svc.engine, case)
+    for row in items:
+        svc.record_audit(row.id, "viewed", f"share:{link.id}", "case opened by share link",
+                         tenant=case.holder)
+    base = svc.settings.service_url.rstrip("/")
+    return SharedCase(
+        case_id=case.case_id, expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        items=[SharedItem(evidence_id=r.id, case_seq=r.case_seq, kind=r.kind,
+                          file_name=r.file_name, sha256=r.sha256, status=r.status,
+                          received_at=r.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+               for r in items],
+        bundle_url=f"{base}/v1/shared/{token}/bundle", verify_url=f"{base}/verify")
+
+
+@router.get("/v1/shared/{token}/bundle", responses=ERRORS, dependencies=[VerifyLimit])
+def get_shared_bundle(token: Annotated[str, Path(max_length=128)],
+                      svc: ServiceDep) -> StreamingResponse:
+    """The shared case's proof bundle (with originals), for the court holding the link."""
+    from urllib.parse import quote
+
+    from api.routes.pages import explorer_template
+
+    link, case = open_share(svc.engine, token)
+    download = svc.export_bundle(key=_share_key(link, case), case_id=case.case_id,
+                                 explorer_url=explorer_template())
+    return StreamingResponse(download.chunks, media_type=download.media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
+        "Cache-Control": "no-store"})

@@ -1,0 +1,49 @@
+"""Collectors' own keys: a submission signed at capture time by a registered Ed25519 key.
+
+``submitter_signature`` is a compact JWS (EdDSA) whose payload is the file's SHA-256 in
+lower-case hex. When the submitting key's collector has registered public keys, the signature
+is required and must verify with one of them; the evidence then records the key (``kid``), and
+its custody log and bundle say it was signed at capture time by a known key. Without registered
+keys a signature is kept in the statement but recorded as unverified.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from notary.core.errors import InputError, SignatureError
+from notary.core.signing import verify_jws
+from notary.service.ingest import Sealed, Submission
+from storage.db import ApiKey, SubmitterKey, session
+
+
+class SubmitterSignatureInvalid(InputError):
+    default_code = "submitter_signature_invalid"
+
+
+def verify_submitter_signature(engine: Engine, key: ApiKey, sub: Submission,
+                               sealed: Sealed) -> str | None:
+    """The kid of the registered key that signed this file, or None when the collector has
+    no registered key. Raises SubmitterSignatureInvalid (422) when a registered collector's
+    submission is unsigned, signed by another key, or signed over another file."""
+    with session(engine) as s:
+        keys = list(s.exec(select(SubmitterKey).where(SubmitterKey.api_key_id == key.id,
+                                                      SubmitterKey.revoked_at.is_(None))))  # type: ignore[union-attr]
+    if not keys:
+        return None
+    if not sub.submitter_signature:
+        raise SubmitterSignatureInvalid(
+            "this collector registered a signing key: send submitter_signature, a JWS by that "
+            "key over the file's SHA-256 (hex)")
+    jwks = {"keys": [json.loads(k.jwk) | {"kid": k.kid} for k in keys]}
+    try:
+        header, payload = verify_jws(sub.submitter_signature, jwks)
+    except SignatureError as exc:
+        raise SubmitterSignatureInvalid(f"submitter_signature does not verify with this "
+                                        f"collector's registered keys: {exc.message}") from None
+    if payload.decode("ascii", "replace") != sealed.upload.digest.hex:
+        raise SubmitterSignatureInvalid("submitter_signature is over another file's SHA-256")
+    return str(header["kid"])

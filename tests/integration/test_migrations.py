@@ -1,0 +1,48 @@
+"""Migrations move real data: a database written by an earlier version upgrades in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from storage.db import Case, CaseHead, Evidence, Tenant, make_engine, session
+from storage.migrate import current_revision, head_revision, upgrade
+
+pytestmark = pytest.mark.integration
+
+
+def test_0004_moves_cases_into_tenants_and_case_uids(tmp_path: Path,
+                                                      database_url: str | None) -> None:
+    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0003")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for seq, (case, digest) in enumerate([("C-1", "a" * 64), ("C-1", "b" * 64),
+                                              ("C-2", "c" * 64)], start=1):
+            conn.execute(text(
+                "INSERT INTO evidence (id, tenant, case_id, case_seq, kind, media_type, file_name,"
+                " size, sha256, cid, statement_jws, statement_digest, received_at, anchor_deadline,"
+                " receipt_jws, submitter, wrapped_key, status) VALUES (:id, 'default', :case,"
+                " :seq, 'notice', 'application/pdf', 'n.pdf', 1, :sha, 'bafk', 'jws', :digest,"
+                " :now, :now, 'r', 'apikey:x', 'w', 'pending')"),
+                {"id": f"ev_{seq}", "case": case, "seq": 1 if case == "C-2" else seq,
+                 "sha": str(seq) * 64, "digest": digest, "now": now})
+        conn.execute(text("INSERT INTO case_heads (case_id, last_seq, last_statement_digest) "
+                          "VALUES ('C-1', 2, :b), ('C-2', 1, :c)"), {"b": "b" * 64, "c": "c" * 64})
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with session(engine) as s:
+        assert [t.id for t in s.exec(select(Tenant))] == ["default"]
+        cases = {c.case_id: c for c in s.exec(select(Case))}
+        assert set(cases) == {"C-1", "C-2"} and cases["C-1"].holder == "default"
+        items = list(s.exec(select(Evidence)))
+        assert {e.case_uid for e in items if e.case_id == "C-1"} == {cases["C-1"].uid}
+        heads = {h.case_uid: h for h in s.exec(select(CaseHead))}
+        assert heads[cases["C-1"].uid].last_seq == 2
+        assert heads[cases["C-1"].uid].last_statement_digest == "b" * 64
+        assert heads[cases["C-2"].uid].last_statement_digest == "c" * 64
+    engine.dispose()
