@@ -53,6 +53,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "share_expired": 410,
     "certificate_refused": 409,
     "certificate_font_missing": 503,
+    "spool_unavailable": 503,
 }
 STATUS_BY_CLASS: list[tuple[type[NotaryError], int]] = [
     (AuthError, 401),
