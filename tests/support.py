@@ -67,3 +67,26 @@ def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval:
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def quiescent(svc: object) -> bool:
+    """True when nothing waits to be anchored and the chain has exactly the database's batches.
+
+    After the last statement is anchored the worker still anchors the custody events that
+    record it, so tests that compare the chain with the database wait for this first.
+    """
+    from sqlmodel import select
+
+    from storage.db import Batch, CustodyRecord, Evidence, session
+
+    engine = svc.engine  # type: ignore[attr-defined]
+    registry = svc.chain.registry  # type: ignore[attr-defined]
+    with session(engine) as s:
+        if s.exec(select(Evidence).where(Evidence.status != "anchored")).first():
+            return False
+        if s.exec(select(CustodyRecord).where(CustodyRecord.status != "anchored")).first():
+            return False
+        batches = list(s.exec(select(Batch)))
+    if any(b.status != "anchored" for b in batches):
+        return False
+    return bool(registry.head()[1] == len(batches))

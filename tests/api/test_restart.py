@@ -23,7 +23,7 @@ from notary.config import Settings
 from notary.core.merkle import from_hex32, to_hex32
 from notary.service.notary import NotaryService
 from storage.db import Batch, Evidence, session
-from tests.support import REPO, wait_until
+from tests.support import REPO, quiescent, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -49,6 +49,7 @@ def _statuses(svc: NotaryService) -> dict[str, str]:
 def _anchored_everything(settings: Settings, ids: list[str]) -> NotaryService:
     svc = NotaryService.open(settings)
     wait_until(lambda: all(_statuses(svc).get(i) == "anchored" for i in ids))
+    wait_until(lambda: quiescent(svc))  # the custody events of those anchors, too
     return svc
 
 

@@ -22,7 +22,7 @@ from notary.core.merkle import from_hex32
 from notary.service.lease import Lease
 from notary.service.notary import NotaryService
 from storage.db import Batch, CustodyRecord, Evidence, WorkerLease, session
-from tests.support import REPO, free_port, wait_until
+from tests.support import REPO, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -122,6 +122,7 @@ def test_two_api_processes_and_two_workers_anchor_each_item_once(
                 with session(observer.engine) as s:
                     return not s.exec(select(Evidence).where(Evidence.status != "anchored")).first()
             wait_until(all_anchored, timeout=120)
+            wait_until(lambda: quiescent(observer), timeout=60)
             batches = _check_exactly_once(observer, 1000)
             assert batches >= 10, "batch_max 100 means at least ten batches"
 
@@ -135,6 +136,7 @@ def test_two_api_processes_and_two_workers_anchor_each_item_once(
                 list(pool.map(submit, range(1000, 1050)))
             wait_until(all_anchored, timeout=60)
             took = time.monotonic() - start
+            wait_until(lambda: quiescent(observer), timeout=60)
             assert _lease_holder_pid(observer) != holder
             _check_exactly_once(observer, 1050)
             print(f"take-over after SIGKILL: 50 new items anchored {took:.1f}s after submission "

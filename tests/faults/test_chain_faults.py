@@ -16,7 +16,7 @@ from sqlmodel import select
 from notary.chain.embedded import EmbeddedChain
 from notary.config import Settings
 from storage.db import Batch, session
-from tests.support import LiveServer, free_port, wait_until
+from tests.support import LiveServer, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.chain, pytest.mark.faults]
 
@@ -73,6 +73,7 @@ def test_node_down_for_a_while_then_anchoring_catches_up(
     assert all(http.get(f"/v1/evidence/{i}").json()["status"] == "pending" for i in during)
     node.start()  # back, with its state
     wait_until(lambda: all_anchored(http, first + during), timeout=30)
+    wait_until(lambda: quiescent(server.service), timeout=30)
     registry = server.service.chain.registry  # type: ignore[union-attr]
     with session(server.service.engine) as s:
         batches = list(s.exec(select(Batch)))
@@ -141,6 +142,7 @@ def test_a_stuck_transaction_is_replaced(node: EmbeddedChain, server: LiveServer
     wait_until(lambda: all_anchored(http, stuck), timeout=30)
     proof = http.get(f"/v1/evidence/{stuck[0]}/proof").json()
     assert proof["anchor"]["tx_hash"] in {h["tx_hash"] for h in history[1:]}  # type: ignore[union-attr]
+    wait_until(lambda: quiescent(server.service), timeout=30)
     registry = server.service.chain.registry  # type: ignore[union-attr]
     with session(server.service.engine) as s:
         batches = list(s.exec(select(Batch)))

@@ -33,7 +33,7 @@ from notary.config import Settings
 from notary.core.merkle import from_hex32, statement_leaf, verify_proof
 from notary.service.notary import NotaryService
 from storage.db import Batch, CustodyRecord, Evidence, session
-from tests.support import REPO, free_port, wait_until
+from tests.support import REPO, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.chain, pytest.mark.faults]
 
@@ -159,6 +159,7 @@ def _storm(tmp_path: Path, settings: Settings) -> None:
                 return not s.exec(select(Evidence).where(Evidence.status != "anchored")).first()
 
         wait_until(settled, timeout=120)
+        wait_until(lambda: quiescent(observer), timeout=120)
         figures = _check(observer, acknowledged)
     finally:
         observer.close()
