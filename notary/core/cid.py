@@ -34,6 +34,7 @@ Only stdlib and ``multiformats`` are used; no I/O.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Final
 
@@ -71,9 +72,21 @@ _RAW_PREFIX: Final = _binary_cid_prefix("raw")  # 01 55 12 20
 _DAG_PB_PREFIX: Final = _binary_cid_prefix("dag-pb")  # 01 70 12 20
 
 
+_CID_BYTES: Final = len(_RAW_PREFIX) + _SHA256_LEN
+_CID_CHARS: Final = 1 + (8 * _CID_BYTES + 4) // 5  # "b" + unpadded base32 of 36 bytes
+_BASE32_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+
+
+def _base32_multibase(binary: bytes) -> str:
+    """Multibase ``base32``: ``b`` + RFC 4648 base32, lower case, no padding."""
+    return "b" + base64.b32encode(binary).decode("ascii").rstrip("=").lower()
+
+
 def _cid_string(prefix: bytes, digest: bytes) -> str:
-    codec = "raw" if prefix == _RAW_PREFIX else "dag-pb"
-    return str(CID("base32", 1, codec, multihash.wrap(digest, "sha2-256")))
+    """The CID's text form. Built directly (the same bytes ``str(multiformats.CID(...))``
+    gives; tests check both agree) because multiformats' runtime type checks cost more than
+    hashing a small file."""
+    return _base32_multibase(prefix + digest)
 
 
 # --- Minimal protobuf encoding for dag-pb and UnixFS ------------------------------------------
@@ -284,6 +297,13 @@ def validate_cid(text: str) -> str:
     """
     if not isinstance(text, str) or not text.startswith("b"):
         raise ValueError(f"not a base32 CIDv1: {text!r}")
+    # Fast path for what this system produces: exactly 36 bytes, 01 (55|70) 12 20 + digest,
+    # in canonical base32 (re-encoding gives the same text). Anything else takes the general
+    # path below, which decides with multiformats.
+    if len(text) == _CID_CHARS and _BASE32_LOWER.issuperset(text[1:]):
+        binary = base64.b32decode(text[1:].upper() + "=" * (-(_CID_CHARS - 1) % 8))
+        if binary[:4] in (_RAW_PREFIX, _DAG_PB_PREFIX) and _base32_multibase(binary) == text:
+            return text
     try:
         cid = CID.decode(text)
     except Exception as exc:  # multiformats raises assorted error types
