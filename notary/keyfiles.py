@@ -23,9 +23,9 @@ SECRET_MODE = 0o600
 KEY_HISTORY_FILE = "signing-keys.json"
 
 
-def write_secret_once(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` with mode 0600 unless it exists; True when we created it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _write_temporary(path: Path, content: bytes) -> Path:
+    """``content`` in a fresh 0600 file beside ``path``, flushed to disk; the caller links or
+    renames it into place (and removes it on failure)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
     try:
@@ -33,6 +33,17 @@ def write_secret_once(path: Path, content: bytes) -> bool:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_secret_once(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` with mode 0600 unless it exists; True when we created it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = _write_temporary(path, content)
+    try:
         try:
             os.link(tmp, path)  # atomic, fails if another process got there first
         except FileExistsError:
@@ -114,13 +125,8 @@ def record_key_history(keys_dir: Path, key: SigningKey) -> bytes:
             entries.append((jwk, period))
     entries.append((key.public_jwk(), KeyPeriod(key.kid, since)))
     data = key_history(entries)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    tmp = _write_temporary(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

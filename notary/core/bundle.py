@@ -18,7 +18,6 @@ over the limits raises :class:`~notary.core.errors.UnsafeBundle`.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from .merkle import (
 )
 from .signing import (
     jwk_thumbprint,
+    jws_payload,
     public_key_from_jwk,
     verify_jws,
     verify_receipt,
@@ -343,16 +343,6 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def _jws_payload(token: str) -> bytes:
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise NotaryError("The token is not a compact JWS.", code="malformed_token")
-    try:
-        return _b64url_decode(parts[1])
-    except (binascii.Error, ValueError) as exc:
-        raise NotaryError("The token's payload is not base64url.", code="malformed_token") from exc
-
-
 @dataclass(frozen=True)
 class BundleItem:
     """One notarised item as exported: everything its directory holds except the original.
@@ -386,7 +376,7 @@ class BundleItem:
     @property
     def statement_bytes(self) -> bytes:
         """The statement's canonical bytes (the JWS payload)."""
-        return _jws_payload(self.statement_jws)
+        return jws_payload(self.statement_jws)
 
     @property
     def statement(self) -> Statement:

@@ -9,7 +9,6 @@ reordered or rewritten event no longer adds up to the root the chain recorded.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlmodel import Session, select
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
 from notary.core.errors import NotaryError
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
-from notary.core.signing import SigningKey
+from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
 from storage.db import Batch, CustodyRecord, Evidence, session
@@ -114,20 +113,14 @@ def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
         if evidence is None:
             continue
         try:
-            event = CustodyEvent.from_bytes(_payload(r.jws))
-        except (NotaryError, ValueError):
+            event = CustodyEvent.from_bytes(jws_payload(r.jws))
+        except NotaryError:
             leaves.append(b"\0" * 32)  # unreadable: cannot be the anchored leaf
             continue
         leaves.append(event_leaf(event, bytes.fromhex(evidence.sha256)))
     return leaves
 
 
-def _payload(jws: str) -> bytes:
-    """The payload bytes of a compact JWS (ValueError if it is not one)."""
-    parts = jws.split(".")
-    if len(parts) != 3:
-        raise ValueError("not a compact JWS")
-    return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
 
 
 def custody_json(records: list[CustodyRecord]) -> list[dict[str, object]]:
@@ -136,8 +129,8 @@ def custody_json(records: list[CustodyRecord]) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for r in records:
         try:
-            event = json.loads(_payload(r.jws))
-        except (ValueError, IndexError):
+            event = json.loads(jws_payload(r.jws))
+        except (NotaryError, ValueError):
             event = {"unreadable": "this event's signed payload does not decode"}
         out.append({"seq": r.seq, "act": r.act, "event": event, "jws": r.jws,
                     "status": r.status})

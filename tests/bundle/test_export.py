@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import select
 
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
+from notary.core.signing import jws_payload
 from notary.service.apikeys import create_key
-from notary.service.custody import _payload
 from storage.db import AuditEvent, session
 from tests.bundle.conftest import CASE, SAMPLE_FILES, Exported, notary_cli
 from tests.bundle.repack import member, names, rezip
@@ -85,7 +85,7 @@ def test_exports_are_audited_and_originals_need_a_content_key(exported: Exported
     assert denied.status_code == 403 and denied.json()["code"] == "forbidden"
     assert exported.server.client().get(f"/v1/cases/{CASE}/bundle").status_code == 401
     # Exports are custody events (signed, anchored), with who exported and what.
-    events = [(evidence_id, json.loads(_payload(r.jws)))
+    events = [(evidence_id, json.loads(jws_payload(r.jws)))
               for evidence_id in exported.evidence_ids
               for r in svc.custody.events(evidence_id) if r.act == "exported"]
     by_item = {(eid, e["detail"].get("note")) for eid, e in events}
