@@ -254,11 +254,19 @@ class Registry:
             logs = self._event.get_logs(
                 from_block=block_number, to_block=block_number, argument_filters={"root": root}
             )
-            if not logs:
-                return None
-            return self._facts_from_log(logs[0])
+            return self._facts_from_log(logs[0]) if logs else None
 
-        return self._call(read)
+        # The registry says the root is anchored, so a missing log is the node (or a node behind
+        # a load balancer) answering from two different views, not a lost anchor: retry briefly,
+        # then report the chain as unavailable rather than claim the anchor is gone.
+        for attempt in range(5):
+            facts = self._call(read)
+            if facts is not None:
+                return facts
+            time.sleep(0.1 * (attempt + 1))
+        raise ChainUnavailable(
+            f"the node records root {root.hex()} in block {block_number} but returns no "
+            "BatchAnchored log there; its answers disagree, try again", url=self.url)
 
     def raw_receipt(self, tx_hash: str) -> dict[str, Any]:
         """The transaction receipt exactly as the node returned it (JSON-RPC result)."""
