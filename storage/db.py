@@ -68,6 +68,7 @@ class Case(SQLModel, table=True):
     holder: str = Field(index=True, max_length=128)
     opened_by: str = Field(max_length=128)
     created_at: datetime
+    closed_at: datetime | None = None  # retention periods run from here
 
 
 class Transfer(SQLModel, table=True):
@@ -157,12 +158,33 @@ class Evidence(SQLModel, table=True):
     submitter: str = Field(max_length=64)
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_fingerprint: str | None = Field(default=None, max_length=64)
-    wrapped_key: str = Field(sa_column=Column(Text, nullable=False))
+    # The item's age identity, wrapped by the master key; NULL once shredded (crypto-shredding).
+    wrapped_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(default="pending", index=True, max_length=16)
     batch_id: int | None = Field(default=None, foreign_key="batches.id", index=True)
     leaf: str | None = Field(default=None, max_length=66)
     proof: str | None = Field(default=None, sa_column=Column(Text))
     submitter_kid: str | None = Field(default=None, max_length=64)
+    shredded_at: datetime | None = None
+    deletion_jws: str | None = Field(default=None, sa_column=Column(Text))  # signed certificate
+    hold_reason: str | None = Field(default=None, max_length=1024)  # a legal hold while set
+    check_code: str | None = Field(default=None, unique=True, index=True, max_length=16)
+
+
+class RetentionRule(SQLModel, table=True):
+    """Shred a tenant's evidence of one kind ``days`` after its case closed (``after`` =
+    ``case_closed``) or after it was received (``after`` = ``received``)."""
+
+    __tablename__ = "retention_rules"
+    __table_args__ = (UniqueConstraint("tenant", "kind", name="uq_retention_tenant_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    days: int
+    after: str = Field(default="case_closed", max_length=16)
+    created_by: str = Field(max_length=256)
+    created_at: datetime
 
 
 class Batch(SQLModel, table=True):
@@ -190,6 +212,11 @@ class Batch(SQLModel, table=True):
     raw_receipt: str | None = Field(default=None, sa_column=Column(Text))
     nonce: int | None = None
     tx_history: str | None = Field(default=None, sa_column=Column(Text))
+    # RFC 3161: the TSA's whole TimeStampResp (DER, base64) over SHA-256 of the root's 32
+    # bytes, when a TSA is configured (notary.tsa); tsa_time is its genTime.
+    tsa_token: str | None = Field(default=None, sa_column=Column(Text))
+    tsa_url: str | None = Field(default=None, max_length=512)
+    tsa_time: datetime | None = None
 
 
 class SupersededAnchor(SQLModel, table=True):
@@ -244,6 +271,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Freed content is overwritten with zeros: a shredded item's wrapped key must not linger.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
