@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, middleware
-from api.routes import bundles, certificates, custody, evidence, pages, public
+from api.routes import bundles, certificates, checks, custody, evidence, pages, privacy, public
 from notary.config import Settings
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
@@ -45,4 +45,6 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(bundles.router)
     app.include_router(pages.router)
     app.include_router(custody.router)
+    app.include_router(privacy.router)
+    app.include_router(checks.router)
     return app

@@ -76,3 +76,4 @@ AnyKey = Annotated[ApiKey, Depends(get_key)]
 SubmitKey = Annotated[ApiKey, Depends(_submission_key)]
 VerifyLimit = Depends(limit_verification)
 ContentKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR, Role.LAWYER))]
+CollectorKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]

@@ -49,11 +49,22 @@ STATUS_BY_CODE: dict[str, int] = {
     "submitter_signature_invalid": 422,
     "jwk_invalid": 422,
     "case_id_conflict": 409,
+    "check_code_invalid": 422,
+    "check_code_taken": 409,
+    "check_input_missing": 422,
     "share_revoked": 410,
     "share_expired": 410,
     "certificate_refused": 409,
+    "certification_invalid": 422,
     "certificate_font_missing": 503,
     "spool_unavailable": 503,
+    "shredded": 410,  # the content was crypto-shredded; statement and proofs remain
+    "legal_hold": 409,
+    "already_shredded": 409,
+    "not_held": 409,
+    "not_shredded": 404,
+    "reason_required": 422,
+    "retention_invalid": 422,
 }
 STATUS_BY_CLASS: list[tuple[type[NotaryError], int]] = [
     (AuthError, 401),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -11,8 +12,9 @@ from notary.core.merkle import to_hex32
 from notary.core.signing import verify_statement
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Verdict
+from notary.service.documentcheck import DocumentCheck
 from notary.service.notary import utc
-from storage.db import Evidence, SupersededAnchor
+from storage.db import Batch, Evidence, SupersededAnchor
 
 
 class ErrorOut(BaseModel):
@@ -50,6 +52,10 @@ class EvidenceCreated(BaseModel):
     anchor_deadline: str = Field(description="the service promises to anchor by this time")
     statement: str = Field(description="the signed statement, a compact JWS (EdDSA)")
     receipt: str = Field(description="the signed receipt: statement digest and deadline (JWS)")
+    check_code: str | None = Field(description="the code to print on the notice, XXXX-XXXX-"
+                                   "XXXX: the recipient checks the document with it at /verify "
+                                   "(docs/debtor-check.md); null for items notarised before "
+                                   "codes existed")
 
     @classmethod
     def of(cls, e: Evidence) -> EvidenceCreated:
@@ -58,7 +64,7 @@ class EvidenceCreated(BaseModel):
                    case_id=e.case_id, case_seq=e.case_seq,
                    received_at=format_rfc3339_utc(utc(e.received_at)),
                    anchor_deadline=format_rfc3339_utc(utc(e.anchor_deadline)),
-                   statement=e.statement_jws, receipt=e.receipt_jws)
+                   statement=e.statement_jws, receipt=e.receipt_jws, check_code=e.check_code)
 
 
 class SupersededOut(BaseModel):
@@ -87,6 +93,11 @@ class EvidenceOut(EvidenceCreated):
     anchor: AnchorOut | None = None
     superseded_anchors: list[SupersededOut] = Field(
         default_factory=list, description="earlier anchors of this item that the chain lost")
+    shredded_at: datetime | None = Field(
+        default=None, description="when the content was crypto-shredded (statement and proofs "
+        "remain; GET .../deletion-certificate)")
+    legal_hold: str | None = Field(default=None, description="the reason of the legal hold "
+                                   "that blocks shredding, when one is set")
 
     @classmethod
     def full(cls, e: Evidence, jwks: dict[str, Any], anchor: AnchorFacts | None,
@@ -94,7 +105,25 @@ class EvidenceOut(EvidenceCreated):
         base = EvidenceCreated.of(e).model_dump()
         payload = verify_statement(e.statement_jws, jwks).to_json()
         return cls(**base, statement_json=payload, anchor=AnchorOut.of(anchor) if anchor else None,
-                   superseded_anchors=[SupersededOut.of(a) for a in superseded or []])
+                   superseded_anchors=[SupersededOut.of(a) for a in superseded or []],
+                   shredded_at=e.shredded_at, legal_hold=e.hold_reason)
+
+
+class TimestampOut(BaseModel):
+    """An RFC 3161 timestamp of the batch's Merkle root by a time-stamping authority."""
+
+    tsa_url: str
+    gen_time: str = Field(description="the TSA's genTime (RFC 3339 UTC)")
+    token: str = Field(description="the TSA's whole TimeStampResp (RFC 3161), DER, base64; its "
+                       "message imprint is SHA-256 over the root's 32 bytes (`openssl ts "
+                       "-verify -data ROOT.bin -in TOKEN.tsr`)")
+
+    @classmethod
+    def of(cls, batch: Batch | None) -> TimestampOut | None:
+        if batch is None or batch.tsa_token is None or batch.tsa_time is None:
+            return None
+        return cls(tsa_url=batch.tsa_url or "", gen_time=format_rfc3339_utc(utc(batch.tsa_time)),
+                   token=batch.tsa_token)
 
 
 class ProofOut(BaseModel):
@@ -109,6 +138,9 @@ class ProofOut(BaseModel):
     superseded_anchors: list[SupersededOut] = Field(
         default_factory=list, description="earlier anchors of this proof that the chain lost: "
         "a copy of this proof citing one of them must be replaced by this one")
+    timestamp: TimestampOut | None = Field(
+        default=None, description="the root's RFC 3161 timestamp, when a TSA is configured "
+        "(NOTARY_TSA_URL) and has answered; null until then")
 
 
 class CheckOut(BaseModel):
@@ -129,6 +161,37 @@ class VerdictOut(BaseModel):
         data = v.to_json()
         return cls(result=data["result"], qualified=data["qualified"],
                    checks=[CheckOut(**c) for c in data["checks"]], facts=facts or {})
+
+
+class CheckCodeOut(BaseModel):
+    check_code: str = Field(description="a fresh random code, XXXX-XXXX-XXXX, to print on a "
+                            "notice and then send as the metadata's check_code when it is "
+                            "notarised; nothing is reserved or stored")
+
+
+class DocumentCheckOut(BaseModel):
+    """The public answer about a document a person received. Exactly these fields: never the
+    case, kind, file name, agency, parties, description, custody or evidence id."""
+
+    notarised: Literal[True] = Field(description="a document matched (otherwise 404)")
+    sha256: str = Field(description="SHA-256 of the notarised document, hex")
+    received_at: str = Field(description="when the notary received it (RFC 3339, UTC)")
+    anchored: bool = Field(description="whether its batch is anchored on the blockchain")
+    anchored_at: str | None = Field(description="the anchoring block's time (RFC 3339, UTC)")
+    unaltered: bool | None = Field(description="whether the file sent is the notarised one "
+                                   "(SHA-256 equality); null when only a code was sent")
+    removed_at: str | None = Field(description="when its content was removed under data-"
+                                   "protection rules; it was notarised and unaltered until "
+                                   "then (null if it was not removed)")
+
+    @classmethod
+    def of(cls, c: DocumentCheck) -> DocumentCheckOut:
+        def when(moment: datetime | None) -> str | None:
+            return format_rfc3339_utc(moment) if moment is not None else None
+
+        return cls(notarised=True, sha256=c.sha256, received_at=format_rfc3339_utc(c.received_at),
+                   anchored=c.anchored_at is not None, anchored_at=when(c.anchored_at),
+                   unaltered=c.unaltered, removed_at=when(c.removed_at))
 
 
 class HashQuery(BaseModel):
@@ -166,5 +229,10 @@ METADATA_SCHEMA: dict[str, Any] = {
             "maxProperties": 8, "additionalProperties": {**_TEXT, "maxLength": 256},
             "propertyNames": {"pattern": "^[a-z0-9_]{1,32}$"}}},
         "submitter_signature": {**_TEXT, "maxLength": 16384},
+        "check_code": {"type": "string", "maxLength": 64, "examples": ["7K3M-9QXD-2HFA"],
+                       "description": "the check code already printed on the document (from "
+                                      "POST /v1/check-codes); one is made when absent. Not "
+                                      "part of the signed statement; 409 check_code_taken if "
+                                      "another document has it"},
     },
 }

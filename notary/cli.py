@@ -281,6 +281,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_check_code(args: argparse.Namespace) -> int:
+    """Print fresh check codes, one a line, to print on notices before they are notarised
+    (then pass each as ``notary submit --check-code``). Made locally: nothing is reserved."""
+    from notary.core.checkcode import new_check_code
+
+    if not 1 <= args.count <= 100_000:
+        raise InputError("--count must be between 1 and 100000", code="count_invalid")
+    for _ in range(args.count):
+        print(new_check_code())
+    return 0
+
+
 # -- client commands (talk to a running service) ----------------------------------------------
 
 
@@ -292,6 +304,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         meta["captured_at"] = args.captured_at
     if args.description:
         meta["description"] = args.description
+    if args.check_code:
+        meta["check_code"] = args.check_code
     result = Client.from_env().submit(Path(args.file), meta, progress=not args.quiet,
                                       idempotency_key=args.idempotency_key)
     _print_json(result)
@@ -302,6 +316,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     from notary.client import Client
 
     _print_json(Client.from_env().status(args.evidence_id))
+    return 0
+
+
+def cmd_shred(args: argparse.Namespace) -> int:
+    """Crypto-shred an item's content (admin key); prints the signed deletion certificate."""
+    from notary.client import Client
+
+    _print_json(Client.from_env().shred(args.evidence_id, args.reason, args.legal_basis))
+    return 0
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    from notary.client import Client
+
+    _print_json(Client.from_env().legal_hold(args.evidence_id, args.reason, lift=args.lift))
+    return 0
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from notary.client import Client
+
+    _print_json(Client.from_env().run_retention(dry_run=args.dry_run))
     return 0
 
 
@@ -319,7 +355,8 @@ def _is_bundle(path: Path) -> bool:
 def cmd_verify(args: argparse.Namespace) -> int:
     """A proof bundle is verified here, offline (or with --rpc); a plain file or a hash is
     looked up with the service."""
-    if args.file and not args.sha256 and (args.bundle or args.rpc or _is_bundle(Path(args.file))):
+    if args.file and not args.sha256 and (args.bundle or args.rpc or args.tsa_ca
+                                          or _is_bundle(Path(args.file))):
         return cmd_verify_bundle(args)
     from notary.client import Client
 
@@ -340,6 +377,7 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
     or unsafe archive."""
     from notary.bundles.check import Observe, verify_bundle_file
     from notary.core.errors import UnreadableBundle
+    from notary.tsa import load_trust_roots
 
     path = Path(args.file)
     if not path.is_file():
@@ -351,9 +389,10 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
 
         w3 = connect(args.rpc)
         observe = lambda queries: observe_anchors(w3, queries)
+    tsa_roots = load_trust_roots(Path(args.tsa_ca)) if args.tsa_ca else []
     try:
         with path.open("rb") as fh:
-            checked = verify_bundle_file(fh, observe=observe)
+            checked = verify_bundle_file(fh, observe=observe, tsa_roots=tsa_roots)
     except UnreadableBundle as exc:
         if args.json:
             _print_json({"result": "unreadable", "error": exc.to_json()})
@@ -405,10 +444,45 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise InputError(f"{out} exists; choose another name or pass --force",
                          code="output_exists")
+    certifier = {k: v for k, v in (("name", args.certifier_name),
+                                   ("title", args.certifier_title),
+                                   ("organisation", args.certifier_organisation)) if v}
+    if args.certifier_key:
+        key_file = Path(args.certifier_key)
+        if not key_file.is_file():
+            raise InputError(f"{key_file}: no such file", code="file_missing")
+        certifier["key"] = key_file.read_text("utf-8", errors="replace")
     size = Client.from_env().export_bundle(out, case_id=args.case, evidence_id=args.evidence,
-                                           hashes_only=args.hashes_only)
+                                           hashes_only=args.hashes_only,
+                                           certifier=certifier or None)
     print(f"wrote {out} ({size} bytes); check it with: notary verify {out} --rpc URL",
           file=sys.stderr)
+    return 0
+
+
+def cmd_certify_sign(args: argparse.Namespace) -> int:
+    """The qualified person signs a bundle's court certification with their own key,
+    offline; the signed copy is written to -o."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from notary.bundles.certify import sign_bundle
+    from notary.core.signing import SigningKey
+
+    src, key_file = Path(args.bundle), Path(args.key)
+    for path in (src, key_file):
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", code="file_missing")
+    pem = key_file.read_bytes()
+    passphrase = None
+    if b"ENCRYPTED PRIVATE KEY" in pem:
+        text = os.environ.get("NOTARY_CERTIFIER_PASSPHRASE") or getpass.getpass(
+            f"passphrase of {key_file}: ")
+        passphrase = text.encode("utf-8")
+    kid = sign_bundle(src, Path(args.output), SigningKey.from_pem(pem, passphrase),
+                      signed_at=datetime.now(UTC))
+    print(f"wrote {args.output}: certification signed with key {kid}; check it with: "
+          f"notary verify {args.output}", file=sys.stderr)
     return 0
 
 
@@ -485,8 +559,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--captured-at", help="RFC 3339, when the evidence was captured")
     p.add_argument("--description")
     p.add_argument("--idempotency-key")
+    p.add_argument("--check-code", help="the check code printed on the document "
+                   "(from 'notary check-code'); one is made when absent")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_submit)
+
+    p = sub.add_parser("check-code", help="print fresh check codes to print on notices "
+                       "(docs/debtor-check.md)")
+    p.add_argument("-n", "--count", type=int, default=1, help="how many (default 1)")
+    p.set_defaults(handler=cmd_check_code)
+
+    p = sub.add_parser("shred", help="crypto-shred an item's content, keeping its proof "
+                       "(admin; prints the deletion certificate)")
+    p.add_argument("evidence_id")
+    p.add_argument("--reason", required=True, help="why its purpose has ended")
+    p.add_argument("--legal-basis", help="e.g. 'PIPL art. 47'")
+    p.set_defaults(handler=cmd_shred)
+
+    p = sub.add_parser("hold", help="set (or --lift) a legal hold that blocks shredding")
+    p.add_argument("evidence_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--lift", action="store_true", help="lift the hold instead")
+    p.set_defaults(handler=cmd_hold)
+
+    p = sub.add_parser("retention", help="retention rules (admin)")
+    r = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    k = r.add_parser("run", help="apply the tenant's retention rules now and print the report")
+    k.add_argument("--dry-run", action="store_true", help="report what is due, shred nothing")
+    k.set_defaults(handler=cmd_retention_run)
 
     p = sub.add_parser("status", help="show an evidence item's status and anchor")
     p.add_argument("evidence_id")
@@ -501,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read FILE as a proof bundle even if it does not look like one")
     p.add_argument("--rpc", metavar="URL",
                    help="bundle: also check the anchors against this node of the anchoring chain")
+    p.add_argument("--tsa-ca", metavar="FILE",
+                   help="bundle: the RFC 3161 time-stamping authority's root certificate(s) you "
+                        "trust (PEM); without it a timestamp is only a partial check")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(handler=cmd_verify)
 
@@ -512,7 +615,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hashes-only", action="store_true",
                    help="leave the originals out (privacy); everything else is included")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument("--certifier-name", metavar="NAME",
+                   help="add a court certification (FRE 902(11)/(14), 存证说明) for this "
+                        "qualified person to sign; with --certifier-title and "
+                        "--certifier-organisation")
+    p.add_argument("--certifier-title", metavar="TITLE", help="the qualified person's title")
+    p.add_argument("--certifier-organisation", metavar="ORG",
+                   help="the qualified person's organisation")
+    p.add_argument("--certifier-key", metavar="FILE",
+                   help="their Ed25519 public key (PEM or JWK) for 'notary certify sign'")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("certify", help="court certifications in proof bundles")
+    cert = p.add_subparsers(dest="certify_command", metavar="ACTION", required=True)
+    k = cert.add_parser("sign", help="sign a bundle's certification with the qualified "
+                                     "person's key (offline); writes a signed copy")
+    k.add_argument("bundle", metavar="BUNDLE.zip")
+    k.add_argument("--key", required=True, metavar="KEY.pem",
+                   help="the person's Ed25519 private key, PKCS#8 PEM (openssl genpkey "
+                        "-algorithm ed25519); NOTARY_CERTIFIER_PASSPHRASE if encrypted")
+    k.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="where to write the signed copy (never overwritten)")
+    k.set_defaults(handler=cmd_certify_sign)
 
     p = sub.add_parser("anchor", help="hash, sign and anchor local files as one batch")
     p.add_argument("files", nargs="+", metavar="FILE")

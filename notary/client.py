@@ -68,6 +68,17 @@ class Client:
     def status(self, evidence_id: str) -> Any:
         return self._request("GET", f"/v1/evidence/{evidence_id}")
 
+    def shred(self, evidence_id: str, reason: str, legal_basis: str | None = None) -> Any:
+        body = {"reason": reason} | ({"legal_basis": legal_basis} if legal_basis else {})
+        return self._request("POST", f"/v1/evidence/{evidence_id}/shred", json=body)
+
+    def legal_hold(self, evidence_id: str, reason: str, *, lift: bool = False) -> Any:
+        path = f"/v1/evidence/{evidence_id}/legal-hold" + ("/lift" if lift else "")
+        return self._request("POST", path, json={"reason": reason})
+
+    def run_retention(self, *, dry_run: bool) -> Any:
+        return self._request("POST", "/v1/retention/run", json={"dry_run": dry_run})
+
     def verify_sha256(self, sha256: str) -> Any:
         return self._request("POST", "/v1/verify", json={"sha256": sha256})
 
@@ -78,14 +89,17 @@ class Client:
             return self.verify_sha256(digest_stream(fh).hex)
 
     def export_bundle(self, out: Path, *, case_id: str | None = None,
-                      evidence_id: str | None = None, hashes_only: bool = False) -> int:
+                      evidence_id: str | None = None, hashes_only: bool = False,
+                      certifier: dict[str, str] | None = None) -> int:
         """Stream a proof bundle into ``out`` (via ``out.part``, renamed when complete, so a
-        broken download never looks like a bundle); returns its size in bytes."""
+        broken download never looks like a bundle); returns its size in bytes. ``certifier``
+        (``name``, ``title``, ``organisation``, ``key``?) asks for a court certification."""
         from urllib.parse import quote
 
         path = (f"/v1/evidence/{quote(evidence_id, safe='')}/bundle" if evidence_id is not None
                 else f"/v1/cases/{quote(str(case_id), safe='')}/bundle")
         params = {"hashes_only": "true"} if hashes_only else {}
+        params |= {f"certifier_{k}": v for k, v in (certifier or {}).items()}
         part = out.with_name(out.name + ".part")
         size = 0
         try:

@@ -86,12 +86,18 @@ class Settings:
     lease_seconds: float = 15.0
     replace_after_seconds: float = 60.0
     reorg_window_blocks: int = 64
+    retention_seconds: float = 3600.0  # how often retention rules are applied; 0: never
     # Rate limits (notary.service.ratelimit), per minute; 0 turns a limit off. Generous by
     # default: they stop floods and key guessing, not normal use or the benchmarks.
     rate_submit_per_minute: int = 120_000
     rate_verify_per_minute: int = 6_000
     rate_auth_failures_per_minute: int = 600
     max_json_bytes: int = 1024 * 1024
+    # RFC 3161 timestamps of batch roots (notary.tsa): off unless a TSA URL is given. The CA
+    # file holds the trust roots an answer must chain to before it is kept.
+    tsa_url: str | None = None
+    tsa_ca_file: Path | None = None
+    tsa_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -126,10 +132,15 @@ class Settings:
             lease_seconds=_env_float("NOTARY_LEASE_SECONDS", 15.0, minimum=1.0),
             replace_after_seconds=_env_float("NOTARY_REPLACE_AFTER_SECONDS", 60.0, minimum=0.1),
             reorg_window_blocks=_env_int("NOTARY_REORG_WINDOW_BLOCKS", 64, minimum=0),
+            retention_seconds=_env_float("NOTARY_RETENTION_SECONDS", 3600.0, minimum=0.0),
             rate_submit_per_minute=_env_int("NOTARY_RATE_SUBMIT_PER_MINUTE", 120_000),
             rate_verify_per_minute=_env_int("NOTARY_RATE_VERIFY_PER_MINUTE", 6_000),
             rate_auth_failures_per_minute=_env_int("NOTARY_RATE_AUTH_FAILURES_PER_MINUTE", 600),
             max_json_bytes=_env_int("NOTARY_MAX_JSON_BYTES", 1024 * 1024, minimum=4096),
+            tsa_url=os.environ.get("NOTARY_TSA_URL") or None,
+            tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
+            if os.environ.get("NOTARY_TSA_CA_FILE") else None,
+            tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
         )
 
     @property

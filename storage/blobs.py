@@ -574,7 +574,8 @@ class IpfsBlobStore:
         return io.BufferedReader(_IterReader(chunks, on_error), _COPY_BUFFER)
 
     def delete(self, cid: str) -> None:
-        """Unpin (no error if not pinned)."""
+        """Unpin and garbage-collect, so the node no longer holds the blocks (no error if not
+        pinned). Only a shred deletes, so the cost of a repository GC is acceptable."""
         if not self.exists(cid):
             return
         client = self._conn()
@@ -582,9 +583,10 @@ class IpfsBlobStore:
             with self._ipfs_errors("pin rm", cid):
                 client.pin.rm(cid)
         except StorageError as exc:
-            if exc.code == "ipfs_error" and "not pinned" in str(exc.__cause__):
-                return
-            raise
+            if not (exc.code == "ipfs_error" and "not pinned" in str(exc.__cause__)):
+                raise
+        with self._ipfs_errors("repo gc", cid):
+            client.repo.gc(quiet=True)
 
     def health(self) -> dict[str, Any]:
         client = self._conn()

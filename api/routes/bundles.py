@@ -2,7 +2,8 @@
 
 Thin: check who may export, ask the service for the bundle, stream it. A bundle with the
 originals holds evidence content, so it needs a key that may read content; a hashes-only
-bundle (``?hashes_only=true``) any valid key may fetch. Every export is audited.
+bundle (``?hashes_only=true``) any valid key may fetch. ``certifier_*`` parameters add a
+court certification for the qualified person they name. Every export is audited.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnyKey, ServiceDep
 from api.routes.evidence import ERRORS, EvidenceId
 from api.routes.pages import explorer_template
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
+from notary.core.certification import QualifiedPerson
 from notary.service.apikeys import AuthError, Role
 from notary.service.bundles import BundleDownload
 from storage.db import ApiKey
@@ -27,6 +29,28 @@ HashesOnly = Annotated[bool, Query(
     description="leave the originals out (for privacy): statements, receipts, proofs, anchors, "
                 "keys and certificates only")]
 CaseId = Annotated[str, Path(min_length=1, max_length=128, description="the case reference")]
+
+
+def _certifier(
+    certifier_name: Annotated[str | None, Query(
+        max_length=200, description="court certification: the qualified person's name (with "
+                                    "certifier_title and certifier_organisation)")] = None,
+    certifier_title: Annotated[str | None, Query(
+        max_length=200, description="court certification: their title")] = None,
+    certifier_organisation: Annotated[str | None, Query(
+        max_length=200, description="court certification: their organisation")] = None,
+    certifier_key: Annotated[str | None, Query(
+        max_length=4096, description="court certification, optional: their Ed25519 public "
+                                     "key (JWK or PEM) to sign it with")] = None,
+) -> QualifiedPerson | None:
+    """The qualified person a court certification (``certification/``) is made for, or None
+    (422 ``certification_invalid`` when they are named in part or the key is not Ed25519)."""
+    return QualifiedPerson.from_request(name=certifier_name, title=certifier_title,
+                                        organisation=certifier_organisation,
+                                        public_key=certifier_key)
+
+
+Certifier = Annotated[QualifiedPerson | None, Depends(_certifier)]
 BUNDLE_RESPONSES = {200: {"content": {BUNDLE_MEDIA_TYPE: {}},
                           "description": "the proof bundle (ZIP), see docs/bundle-format.md"},
                     **ERRORS}
@@ -48,21 +72,23 @@ def _stream(download: BundleDownload) -> StreamingResponse:
 
 
 @router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
-def evidence_bundle(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
+def evidence_bundle(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey, certifier: Certifier,
                     hashes_only: HashesOnly = False) -> StreamingResponse:
     """The item's proof bundle: original (unless ``hashes_only``), signed statement and
     receipt, inclusion proof, anchor with the raw transaction receipt, keys, signed
-    manifest, ``VERIFY.md`` and certificates. 404 ``not_anchored`` while pending."""
+    manifest, ``VERIFY.md`` and certificates; with ``certifier_*``, a court certification
+    for that person to sign. 404 ``not_anchored`` while pending."""
     _may_export(key, hashes_only)
     return _stream(svc.export_bundle(key=key, evidence_id=evidence_id, hashes_only=hashes_only,
-                                     explorer_url=explorer_template()))
+                                     explorer_url=explorer_template(), certifier=certifier))
 
 
 @router.get("/v1/cases/{case_id:path}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
-def case_bundle(case_id: CaseId, svc: ServiceDep, key: AnyKey,
+def case_bundle(case_id: CaseId, svc: ServiceDep, key: AnyKey, certifier: Certifier,
                 hashes_only: HashesOnly = False) -> StreamingResponse:
     """The whole case's proof bundle, its items in case order (so the sequence can be
-    checked without gaps). 404 ``not_anchored`` while any item is pending."""
+    checked without gaps), with a court certification when ``certifier_*`` name one. 404
+    ``not_anchored`` while any item is pending."""
     _may_export(key, hashes_only)
     return _stream(svc.export_bundle(key=key, case_id=case_id, hashes_only=hashes_only,
-                                     explorer_url=explorer_template()))
+                                     explorer_url=explorer_template(), certifier=certifier))

@@ -18,6 +18,7 @@ from api.schemas import (
     EvidenceOut,
     ProofOut,
     SupersededOut,
+    TimestampOut,
 )
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
@@ -134,7 +135,8 @@ def get_proof(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> ProofOut
                                                       "0x" + row.statement_digest],
                     leaf=row.leaf, proof=[to_hex32(p) for p in steps], root=to_hex32(root),
                     anchor=AnchorOut.of(anchor),
-                    superseded_anchors=[SupersededOut.of(a) for a in svc.superseded_of(row)])
+                    superseded_anchors=[SupersededOut.of(a) for a in svc.superseded_of(row)],
+                    timestamp=TimestampOut.of(svc.get_batch(row.batch_id)))
 
 
 @router.get("/{evidence_id}/content", responses={  # type: ignore[dict-item]

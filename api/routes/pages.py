@@ -53,7 +53,8 @@ def _static(name: str) -> bytes:
 @router.get("/verify")
 def verify_page() -> Response:
     """The verification page (zh/en). ``?sha256=<hex>`` verifies that hash on load, so the QR
-    code printed on a certificate opens the answer directly."""
+    code printed on a certificate opens the answer directly; ``?code=XXXX-XXXX-XXXX`` does the
+    same for the check code printed on a notice (docs/debtor-check.md)."""
     page = _static("verify.html").decode()
     page = page.replace(EXPLORER_PLACEHOLDER, f'<meta name="notary-explorer" content='
                                               f'"{escape(explorer_template() or "")}">', 1)

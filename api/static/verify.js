@@ -1,6 +1,7 @@
 // notary verification page: hash a file locally (WebCrypto), send only the hash to
 // POST /v1/verify, or upload a proof bundle there; show the verdict and every check in
-// Chinese and English. No framework, no third-party code, no inline script (CSP).
+// Chinese and English. Above them, the recipient's check of a notice by its check code
+// (POST /v1/check). No framework, no third-party code, no inline script (CSP).
 'use strict';
 
 (function () {
@@ -110,6 +111,19 @@
         'The case\'s items follow each other in order, linked, with none missing.'],
       fail: ['案件序列有缺漏或断链。', 'The case\'s sequence has a gap or a broken link.'],
       skip: ['未检查案件顺序（见说明）。', 'The case sequence was not checked (see the reason).'],
+    },
+    certification: {
+      pass: ['法庭认证（存证说明）所载事实与证据包各项一致。',
+        'The court certification states exactly the facts of the bundle\'s items.'],
+      fail: ['法庭认证所载事实与证据包不符。', 'The court certification does not match the bundle\'s items.'],
+      skip: ['未能核对法庭认证（见说明）。', 'The court certification could not be compared (see the reason).'],
+    },
+    certification_signature: {
+      pass: ['法庭认证已由说明人以认证指定的密钥签名。',
+        'The court certification is signed by the qualified person with the key it names.'],
+      fail: ['说明人的签名无效，或不是认证指定的密钥所签。',
+        'The qualified person\'s signature is not valid, or not by the key the certification names.'],
+      skip: ['说明人尚未以电子方式签名。', 'The qualified person has not signed it digitally yet.'],
     },
     items: {
       fail: ['证据包里没有证据。', 'The bundle holds no evidence.'],
@@ -428,6 +442,221 @@
     verifyHash(hex, {});
   }
 
+  // -- The recipient's check: by the code printed on a notice, the file received, or both.
+  // The file is hashed here and only its SHA-256 is sent (POST /v1/check, form parts 'code'
+  // and 'sha256'); only when this browser cannot hash it (no WebCrypto outside HTTPS, or a
+  // file too large to read into memory) is the file itself sent, hashed there and forgotten.
+  let checking = 0; // the latest check; older answers are ignored
+
+  function isoSeconds(text) {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+  }
+
+  function whenText(text) {
+    const seconds = isoSeconds(text);
+    if (seconds === null) return [text, text];
+    const beijing = new Date((seconds + 8 * 3600) * 1000).toISOString();
+    return ['北京时间 ' + beijing.slice(0, 10) + ' ' + beijing.slice(11, 19), utcText(seconds)];
+  }
+
+  function dayText(text) {
+    const seconds = isoSeconds(text);
+    if (seconds === null) return [text, text];
+    return [new Date((seconds + 8 * 3600) * 1000).toISOString().slice(0, 10),
+      new Date(seconds * 1000).toISOString().slice(0, 10)];
+  }
+
+  function setCheckProgress(zh, en) {
+    const p = $('check-progress');
+    p.hidden = zh === null;
+    p.replaceChildren(...(zh === null ? [] : bilingual(zh, en)));
+  }
+
+  function showCheck(outcome, title, zh, en, rows) {
+    const box = $('check-result');
+    box.className = 'check-result ' + outcome;
+    box.dataset.outcome = outcome;
+    delete box.dataset.anchored;
+    delete box.dataset.removed;
+    $('check-title').replaceChildren(...bilingual(title[0], title[1]));
+    $('check-zh').textContent = zh;
+    $('check-en').textContent = en;
+    $('check-facts').replaceChildren(...(rows || []));
+    box.hidden = false;
+    setCheckProgress(null);
+    box.scrollIntoView({ block: 'nearest' });
+  }
+
+  // The answer in plain words: what was notarised and when, then what the file in hand is.
+  function showCheckAnswer(body, ownSha) {
+    const received = whenText(body.received_at);
+    let zh = '这份文件于' + received[0] + '在本服务存证';
+    let en = 'This document was notarised by this service on ' + received[1];
+    if (body.anchored && body.anchored_at) {
+      const anchoredAt = whenText(body.anchored_at);
+      zh += '，并于' + anchoredAt[0] + '锚定在区块链上。';
+      en += ' and anchored on the blockchain on ' + anchoredAt[1] + '.';
+    } else {
+      zh += '；区块链锚定尚未完成（通常几分钟内完成），请稍后再查。';
+      en += '; anchoring on the blockchain is not finished yet (usually within minutes), please check again later.';
+    }
+    let outcome = 'notarised';
+    let title = ['已存证', 'Notarised'];
+    if (body.unaltered === true) {
+      outcome = 'unaltered';
+      title = ['已存证，文件未被改动', 'Notarised and unaltered'];
+      zh += '您选择的文件与存证的文件完全一致，未被改动。';
+      en += ' The file you chose is exactly the notarised one: it is unaltered.';
+    } else if (body.unaltered === false) {
+      outcome = 'altered';
+      title = ['文件与存证的不一致', 'This file differs from the notarised one'];
+      zh += '但您选择的文件与存证的文件不一致：它被改动过，或不是同一份文件。';
+      en += ' But the file you chose is not the notarised one: it was changed, or it is a different document.';
+    } else {
+      zh += '如需确认您手中的文件未被改动，请同时选择该文件。';
+      en += ' To confirm that the file you hold is unaltered, choose it as well.';
+    }
+    if (body.removed_at) {
+      const removed = dayText(body.removed_at);
+      zh += '此后，文件内容已于' + removed[0] + '按数据保护规定删除；在删除之前，存证的文件一直未被改动。';
+      en += ' Its content was later removed under data-protection rules on ' + removed[1] +
+        '; the document was notarised and unaltered until then.';
+      if (outcome !== 'altered') title = [title[0] + '（内容已删除）', title[1] + ' (content since removed)'];
+    }
+    const rows = [...factRow('存证时间', 'Notarised on', received[0],
+      { note: received[1] + ' · notary 服务器时钟 / notary\'s clock' })];
+    if (body.anchored && body.anchored_at) {
+      const anchoredAt = whenText(body.anchored_at);
+      rows.push(...factRow('上链时间', 'Anchored on', anchoredAt[0],
+        { note: anchoredAt[1] + ' · 区块时间，以区块链的时钟为准 / the block\'s time, by the blockchain\'s clock' }));
+    } else {
+      rows.push(...factRow('上链时间', 'Anchored on', '尚未上链 / not yet'));
+    }
+    if (body.removed_at) {
+      const removed = dayText(body.removed_at);
+      rows.push(...factRow('内容删除', 'Content removed', removed[0],
+        { note: '按数据保护规定 / under data-protection rules' }));
+    }
+    rows.push(...factRow('存证文件指纹', 'Notarised SHA-256', body.sha256, { mono: true, copy: true }));
+    if (ownSha && ownSha !== body.sha256) {
+      rows.push(...factRow('您的文件指纹', 'Your file\'s SHA-256', ownSha, { mono: true }));
+    }
+    showCheck(outcome, title, zh, en, rows);
+    $('check-result').dataset.anchored = String(Boolean(body.anchored));
+    $('check-result').dataset.removed = String(Boolean(body.removed_at));
+  }
+
+  function showCheckRefusal(status, body, byCode) {
+    const code = body && body.code;
+    if (status === 404 && code === 'document_not_found') {
+      if (byCode) {
+        showCheck('notfound', ['未找到', 'Not found'],
+          '本服务没有与这个核验码对应的存证文件。请核对通知或协议上印的核验码（12 位字母和数字，如 XXXX-XXXX-XXXX）。',
+          'This service has no notarised document with this check code. Compare it with the code printed on the notice or agreement (12 letters and digits, like XXXX-XXXX-XXXX).');
+      } else {
+        showCheck('notfound', ['未找到', 'Not found'],
+          '本服务没有与这个文件内容一致的存证：文件可能被改动过（哪怕只改一个字节，指纹也完全不同），或从未在此存证。如通知上印有核验码，请一并输入。',
+          'This service notarised no document with this content: the file may have been changed (a single changed byte gives a completely different fingerprint), or it was never notarised here. If the notice has a check code, enter it too.');
+      }
+      return;
+    }
+    const detail = body && body.message ? body.message : 'HTTP ' + status;
+    if (code === 'check_code_invalid') {
+      showCheck('error', ['核验码格式不对', 'Not a check code'],
+        '核验码是 12 位字母和数字，印作 XXXX-XXXX-XXXX（不含字母 U；大小写、空格和连字符都不影响）。',
+        'A check code is 12 letters and digits printed as XXXX-XXXX-XXXX (no letter U; case, spaces and hyphens do not matter). (' + detail + ')');
+      return;
+    }
+    if (status === 429) {
+      showCheck('error', ['请稍后再试', 'Please try again shortly'],
+        '短时间内的核验次数太多，请稍等一分钟再试。',
+        'Too many checks in a short time; please wait a minute and try again.');
+      return;
+    }
+    showCheck('error', ['无法核验', 'Could not check'], '服务器拒绝了这次核验请求。',
+      'The service refused the request. (' + detail + ')');
+  }
+
+  async function fileSha256(file) {
+    if (!window.crypto || !window.crypto.subtle || file.size > MAX_BROWSER_BYTES) return null;
+    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  async function checkDocument(code, file) {
+    const request = ++checking;
+    const form = new FormData();
+    if (code) form.append('code', code);
+    let ownSha = null;
+    try {
+      if (file) {
+        setCheckProgress('正在本地计算文件指纹（文件不会上传）…',
+          'Computing the file\'s fingerprint locally (the file is not uploaded)…');
+        ownSha = await fileSha256(file);
+        if (ownSha) {
+          form.append('sha256', ownSha);
+        } else {
+          setCheckProgress('此浏览器无法在本地计算指纹：文件将发送到本服务计算，不会保存…',
+            'This browser cannot compute the fingerprint locally: the file is sent to this service to be hashed and is not kept…');
+          form.append('file', file, 'document');
+        }
+      } else {
+        setCheckProgress('正在核验…', 'Checking…');
+      }
+      if (request !== checking) return;
+      const response = await fetch('/v1/check', { method: 'POST', body: form, credentials: 'omit' });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (e) {
+        body = null;
+      }
+      if (request !== checking) return;
+      if (response.ok && body && body.notarised === true) showCheckAnswer(body, ownSha);
+      else showCheckRefusal(response.status, body, Boolean(code));
+    } catch (e) {
+      if (request === checking) {
+        showCheck('error', ['无法核验', 'Could not check'], '无法连接服务器，或无法读取文件。',
+          'The service could not be reached, or the file could not be read. (' + String(e) + ')');
+      }
+    }
+  }
+
+  function wireRecipientCheck() {
+    let chosen = null;
+    const fileInput = $('check-file');
+    const showChosen = () => {
+      $('check-file-name').textContent = chosen ? chosen.name : '';
+      $('check-file-clear').hidden = !chosen;
+    };
+    fileInput.addEventListener('change', () => {
+      chosen = (fileInput.files && fileInput.files[0]) || null;
+      fileInput.value = '';
+      showChosen();
+    });
+    $('check-file-clear').addEventListener('click', () => {
+      chosen = null;
+      showChosen();
+    });
+    $('check-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const code = $('check-code').value.trim();
+      if (!code && !chosen) {
+        showCheck('error', ['请输入核验码或选择文件', 'Enter the code or choose the file'],
+          '请输入通知上印的核验码，或选择您收到的文件，或两者都提供。',
+          'Enter the check code printed on the notice, choose the file you received, or both.');
+        return;
+      }
+      checkDocument(code, chosen);
+    });
+    const asked = new URLSearchParams(window.location.search).get('code');
+    if (asked !== null) {
+      $('check-code').value = asked;
+      checkDocument(asked.trim(), null);
+    }
+  }
+
   function wireDrop(zone, input, handle) {
     input.addEventListener('change', () => {
       const file = input.files && input.files[0];
@@ -457,6 +686,7 @@
       e.preventDefault();
       verifyTyped($('hash-input').value);
     });
+    wireRecipientCheck();
     const asked = new URLSearchParams(window.location.search).get('sha256');
     if (asked !== null) {
       $('hash-input').value = asked;

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 from notary.core.bundle import (
     ANCHOR_NAME,
+    CUSTODY_NAME,
+    DELETION_JSON_NAME,
+    DELETION_NAME,
     KEYS_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
@@ -26,9 +29,22 @@ from notary.core.bundle import (
     BundleFacts,
     BundleItem,
 )
+from notary.core.certification import (
+    CERTIFICATION_DIR,
+    CERTIFICATION_EN_PATH,
+    CERTIFICATION_MEDIA_TYPE,
+    CERTIFICATION_PATH,
+    CERTIFICATION_PDF_PATH,
+    CERTIFICATION_SIGNATURE_PATH,
+    CERTIFICATION_ZH_PATH,
+    QualifiedPerson,
+)
+from notary.core.custody import CUSTODY_MEDIA_TYPE
+from notary.core.deletion import DELETION_MEDIA_TYPE
 from notary.core.merkle import hash_pair, keccak256, to_hex32
 from notary.core.signing import RECEIPT_MEDIA_TYPE
 from notary.core.statement import STATEMENT_MEDIA_TYPE
+from notary.core.timestamp import TSA_CHAIN_PATH, root_path, token_path
 
 __all__ = ["batch_of_calldata", "render_guide", "verify_inclusion_calldata"]
 
@@ -86,7 +102,10 @@ def _files_section(facts: BundleFacts) -> list[str]:
         for item in facts.items:
             s = item.statement
             out.append(f"| {item.directory} | {s.file_name} | {s.size} | `{s.sha256}` |")
-        return out + [""]
+        return out + [""] + _shredded_section(facts)
+    present = [item for item in facts.items if not item.shredded]
+    if not present:
+        return out + _shredded_section(facts)
     out += [
         "每个原始文件的 SHA-256 必须等于其签名声明（statement）中记载的值：",
         "",
@@ -94,15 +113,77 @@ def _files_section(facts: BundleFacts) -> list[str]:
         "",
         "```sh",
         "sha256sum -c <<'EOF'",
-        *[f"{item.statement.sha256}  {item.original_path}" for item in facts.items],
+        *[f"{item.statement.sha256}  {item.original_path}" for item in present],
         "EOF",
     ]
-    for item in facts.items:
+    for item in present:
         out.append(f"openssl dgst -sha256 '{item.original_path}' | grep -q "
                    f"'{item.statement.sha256}' && echo '{item.directory} original: OK' "
                    f"|| echo '{item.directory} original: FAILED'")
     out += ["```", ""]
-    return out
+    return out + _shredded_section(facts)
+
+
+def _shredded_section(facts: BundleFacts) -> list[str]:
+    """For items whose content was crypto-shredded: what still holds, and how to check the
+    signed deletion certificate with a JOSE library."""
+    shredded = [item for item in facts.items if item.shredded]
+    if not shredded:
+        return []
+    dirs = ", ".join(item.directory for item in shredded)
+    return [
+        "### 已销毁的证据 / Shredded items",
+        "",
+        (f"{dirs} 的内容已按数据保护规则被销毁（加密销毁：密钥与存储的密文均已删除），任何人都无法再"
+         f"还原原始文件。其签名声明、默克尔证明和链上锚定仍然证明：该 SHA-256 的文件在上链时已存在，"
+         f"且直至销毁时未被改动。`{DELETION_NAME}` 是 notary 签名的删除证明，下面的命令核验它，并核对它"
+         f"与保管链（`{CUSTODY_NAME}`）中的 shredded 记录一致。"),
+        "",
+        (f"The content of {dirs} was shredded under data-protection rules (crypto-shredding: its "
+         "key and the stored ciphertext were deleted); nobody can reproduce the original any "
+         "more. Its signed statement, Merkle proof and anchor still prove that the file with "
+         "that SHA-256 existed when anchored and was unaltered until the shred. "
+         f"`{DELETION_NAME}` is notary's signed deletion certificate; this checks it and that it "
+         f"matches the 'shredded' event of the custody log (`{CUSTODY_NAME}`)."),
+        "",
+        "```sh",
+        _DELETION_SCRIPT,
+        "```",
+        "",
+    ]
+
+
+_DELETION_SCRIPT = f'''python3 - <<'PY'
+import hashlib, json
+from jwcrypto import jwk, jws
+
+keys = {{jwk.JWK(kty=k["kty"], crv=k["crv"], x=k["x"]).thumbprint(): k
+        for k in json.load(open("{KEYS_PATH}"))["keys"]}}
+
+def payload(token, typ):
+    obj = jws.JWS()
+    obj.deserialize(token)
+    assert obj.jose_header["alg"] == "EdDSA" and obj.jose_header["typ"] == typ
+    k = keys[obj.jose_header["kid"]]
+    obj.verify(jwk.JWK(kty=k["kty"], crv=k["crv"], x=k["x"]), alg="EdDSA")
+    return obj.payload
+
+for item in json.load(open("{MANIFEST_PATH}"))["items"]:
+    if not item.get("shredded"):
+        continue
+    d = item["path"]
+    body = payload(open(d + "/{DELETION_NAME}").read(), "{DELETION_MEDIA_TYPE}")
+    assert body == open(d + "/{DELETION_JSON_NAME}", "rb").read(), d
+    cert = json.loads(body)
+    statement = open(d + "/{STATEMENT_JSON_NAME}", "rb").read()
+    assert cert["statement_sha256"] == hashlib.sha256(statement).hexdigest(), d
+    assert cert["file_sha256"] == json.loads(statement)["sha256"], d
+    events = open(d + "/{CUSTODY_NAME}").read().split()
+    event = payload(events[cert["custody_event_seq"] - 1], "{CUSTODY_MEDIA_TYPE}")
+    assert json.loads(event)["act"] == "shredded", d
+    assert hashlib.sha256(event).hexdigest() == cert["custody_event_sha256"], d
+    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", cert["reason"])
+PY'''
 
 
 _SIGNATURE_SCRIPT = f'''python3 - <<'PY'
@@ -259,9 +340,174 @@ def _chain_section(facts: BundleFacts, rpc_hint: str | None) -> list[str]:
     return out
 
 
-def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None) -> bytes:
+def _timestamped(facts: BundleFacts) -> list[tuple[bytes, list[str]]]:
+    """The roots that carry an RFC 3161 token, each with the items it covers."""
+    roots: dict[bytes, list[str]] = {}
+    for item in facts.items:
+        if item.timestamp is not None:
+            roots.setdefault(item.anchor.root, []).append(item.directory)
+    return list(roots.items())
+
+
+def _timestamp_rows(facts: BundleFacts) -> list[str]:
+    if not _timestamped(facts):
+        return []
+    rows = [("| `timestamps/<根 root>.tsr`, `.bin` | RFC 3161 时间戳应答 (DER) 及默克尔根的 32 字节 "
+             "/ the TSA's RFC 3161 answer (DER) and the Merkle root's 32 bytes |")]
+    if facts.tsa_chain is not None:
+        rows.append(f"| `{TSA_CHAIN_PATH}` | 时间戳机构的证书 / the TSA's certificates (PEM) |")
+    return rows
+
+
+def _timestamp_section(facts: BundleFacts) -> list[str]:
+    """How to check each root's RFC 3161 token with ``openssl ts -verify`` (the TSA's own
+    root certificate comes from the TSA, never from the bundle)."""
+    roots = _timestamped(facts)
+    if not roots:
+        return []
+    untrusted = f" -untrusted {TSA_CHAIN_PATH}" if facts.tsa_chain is not None else ""
+    out = [
+        "### RFC 3161 时间戳 / RFC 3161 timestamps",
+        "",
+        ("时间戳机构（TSA）按 RFC 3161 签署证明：默克尔根 32 个字节的 SHA-256 在其签署时间（genTime）"
+         "已经存在——这是独立于区块链的时间证明。`timestamps/<根>.tsr` 是 TSA 的完整应答 (DER)，"
+         "`timestamps/<根>.bin` 是根的 32 个字节。请从 TSA 本身获取其根证书 (PEM)，并把 `TSA_CA` "
+         f"设为该文件；包内 `{TSA_CHAIN_PATH}` 中的证书只用于构建证书链，不能替代可信根。"
+         "若 TSA 证书届时已过期，请加上 `-attime <genTime 的 Unix 秒数>`，按签署时间核验。"),
+        "",
+        ("A time-stamping authority (TSA) signed, under RFC 3161, that the SHA-256 of the Merkle "
+         "root's 32 bytes existed at its time (genTime): evidence of time independent of the "
+         "chain. `timestamps/<root>.tsr` is the TSA's whole answer (DER), `timestamps/<root>.bin` "
+         "the root's 32 bytes. Get the TSA's root certificate (PEM) from the TSA itself and set "
+         f"`TSA_CA` to that file; the certificates in `{TSA_CHAIN_PATH}` only help build the "
+         "chain and are no trust root. Once the TSA's certificate has expired, add "
+         "`-attime <genTime in Unix seconds>` to check it as of its signing time."),
+        "",
+        "| 默克尔根 / Merkle root | 证据 / items |",
+        "|---|---|",
+        *[f"| `{to_hex32(root)}` | {', '.join(dirs)} |" for root, dirs in roots],
+        "",
+        "```sh",
+        'TSA_CA="${TSA_CA:?set TSA_CA to the TSA root certificate (PEM), obtained from the TSA}"',
+    ]
+    for root, _ in roots:
+        tsr, data = token_path(root), root_path(root)
+        out += [
+            (f"test \"$(od -An -v -tx1 {data} | tr -d ' \\n')\" = '{root.hex()}' "
+             f"&& echo '{data} is the Merkle root: OK' || echo '{data}: FAILED'"),
+            f'openssl ts -verify -data {data} -in {tsr} -CAfile "$TSA_CA"{untrusted}',
+            f"openssl ts -reply -in {tsr} -text | grep -E '^(Hash Algorithm|Time stamp|TSA):'",
+        ]
+    return out + ["```", ""]
+
+
+_CERTIFICATION_SCRIPT = f'''if [ -f {CERTIFICATION_SIGNATURE_PATH} ]; then
+python3 - <<'PY'
+import json
+from jwcrypto import jwk, jws
+
+data = open("{CERTIFICATION_PATH}", "rb").read()
+person = json.loads(data)["qualified_person"]
+key = jwk.JWK(**person["public_key"])
+assert key.thumbprint() == person["key_thumbprint"] == KID, "not the key the certification names"
+token = jws.JWS()
+token.deserialize(open("{CERTIFICATION_SIGNATURE_PATH}").read().strip())
+header = token.jose_header
+assert header["alg"] == "EdDSA" and header["kid"] == KID
+assert header["typ"] == "{CERTIFICATION_MEDIA_TYPE}"
+token.verify(key, alg="EdDSA", detached_payload=data)
+print("{CERTIFICATION_SIGNATURE_PATH}: OK, signed by", person["name"], "at", header["signed_at"])
+PY
+else
+echo "certification: not signed by the qualified person (sign with: notary certify sign)"
+fi'''
+
+_CERTIFICATION_OPENSSL = f'''if [ -f {CERTIFICATION_SIGNATURE_PATH} ]; then
+tmp=$(mktemp -d)
+cat > "$tmp/certifier.pub.pem" <<'PEM'
+PUBLIC_KEY
+PEM
+jws=$(tr -d '\\n' < {CERTIFICATION_SIGNATURE_PATH})
+sig=$(printf '%s' "$jws" | cut -d. -f3 | tr '_-' '/+')
+while [ $(( ${{#sig}} % 4 )) -ne 0 ]; do sig="$sig="; done
+printf '%s' "$sig" | base64 -d > "$tmp/signature"
+printf '%s.' "$(printf '%s' "$jws" | cut -d. -f1)" > "$tmp/signing-input"
+base64 -w0 {CERTIFICATION_PATH} | tr '+/' '-_' | tr -d '=' >> "$tmp/signing-input"
+openssl pkeyutl -verify -pubin -inkey "$tmp/certifier.pub.pem" -rawin \\
+  -in "$tmp/signing-input" -sigfile "$tmp/signature"
+echo "{CERTIFICATION_SIGNATURE_PATH} (openssl): OK"
+rm -r "$tmp"
+fi'''
+
+
+def _certification_section(certifier: QualifiedPerson | None) -> list[str]:
+    """A court certification in the bundle: what its files are, that its signature lies
+    outside the manifest, and how to check that signature with jwcrypto or openssl."""
+    if certifier is None:
+        return []
+    p, kid = certifier, certifier.key_thumbprint
+    out = [
+        "## 法庭认证 / Court certification",
+        "",
+        (f"`{CERTIFICATION_DIR}/` 中是供说明人 {p.name}（{p.organisation}，{p.title}）签署的法庭"
+         f"认证：`{CERTIFICATION_PATH}` 载明各项记录的事实（哈希值、接收时间、声明摘要、链上锚定、"
+         f"保管事件数）、说明人及两份声明的全文；`{CERTIFICATION_EN_PATH}` 为英文认证（FRE "
+         f"902(11)、902(14)，28 U.S.C. § 1746），`{CERTIFICATION_ZH_PATH}` 为中文电子数据存证情况"
+         f"说明，`{CERTIFICATION_PDF_PATH}` 为可打印签字的双语文本。它们都列在 `{MANIFEST_PATH}` "
+         "中（第 1 步已核对）；`notary verify` 另核对认证所载事实与本证据包各项一致。"),
+        "",
+        (f"`{CERTIFICATION_DIR}/` holds a court certification for {p.name} ({p.title}, "
+         f"{p.organisation}) to sign: `{CERTIFICATION_PATH}` states the records' facts (hash "
+         "values, receipt times, statement digests, anchors, custody event counts), the "
+         f"qualified person and the full text of both declarations; `{CERTIFICATION_EN_PATH}` is "
+         "the certification in English (FRE 902(11), 902(14), 28 U.S.C. § 1746), "
+         f"`{CERTIFICATION_ZH_PATH}` the 存证说明 in Chinese, `{CERTIFICATION_PDF_PATH}` both, "
+         f"printable for a signature by hand. All are listed in `{MANIFEST_PATH}` (checked in "
+         "step 1); `notary verify` also checks that the certification's facts are this "
+         "bundle's."),
+        "",
+    ]
+    if kid is None:
+        return out + [
+            "认证未指定说明人的密钥，请打印后手写签名、盖章。",
+            "",
+            "The certification names no key of the qualified person: print it and sign by hand.",
+            "",
+        ]
+    return out + [
+        (f"说明人可用其 Ed25519 密钥（RFC 7638 指纹 `{kid}`，已写入 `{CERTIFICATION_PATH}`，"
+         f"受 notary 签名的清单保护）对 `{CERTIFICATION_PATH}` 作分离式 JWS 签名（RFC 7515 附录 F："
+         f"`header..signature`），存为 `{CERTIFICATION_SIGNATURE_PATH}`（`notary certify sign`）。"
+         f"该文件在证据包生成之后加入，因此不在 `{MANIFEST_PATH}` 中，须单独核验：把 "
+         f"`BASE64URL({CERTIFICATION_PATH})` 放回两点之间即为被签名的内容。下面先用 jwcrypto "
+         "核验，再用 `openssl pkeyutl -verify -rawin`（OpenSSL 3）核验同一签名输入。"),
+        "",
+        (f"The qualified person may sign `{CERTIFICATION_PATH}` with their Ed25519 key (RFC 7638 "
+         f"thumbprint `{kid}`, named in `{CERTIFICATION_PATH}` and so covered by notary's signed "
+         "manifest) as a detached JWS (RFC 7515 Appendix F: `header..signature`), stored as "
+         f"`{CERTIFICATION_SIGNATURE_PATH}` (`notary certify sign`). That file is added after the "
+         f"bundle was made, so it is NOT in `{MANIFEST_PATH}` and is checked on its own: the "
+         f"signed content is the token with `BASE64URL({CERTIFICATION_PATH})` put back between "
+         "the two dots. The first block checks it with jwcrypto (any JOSE library that takes "
+         "a detached payload will do), the second checks the same signing input with "
+         "`openssl pkeyutl -verify -rawin` (OpenSSL 3)."),
+        "",
+        "```sh",
+        _CERTIFICATION_SCRIPT.replace("KID", json.dumps(kid)),
+        "```",
+        "",
+        "```sh",
+        _CERTIFICATION_OPENSSL.replace("PUBLIC_KEY", (p.public_key_pem() or "").strip()),
+        "```",
+        "",
+    ]
+
+
+def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None,
+                 certifier: QualifiedPerson | None = None) -> bytes:
     """The bundle's ``VERIFY.md`` (UTF-8). ``rpc_hint`` is a node URL to suggest (only the
-    embedded chain's; a paid node's URL may carry a secret and is never written here)."""
+    embedded chain's; a paid node's URL may carry a secret and is never written here);
+    ``certifier`` the qualified person when the bundle carries a court certification."""
     first = facts.items[0]
     chain_id, contract = first.anchor.chain_id, first.anchor.contract
     what = (f"案件 {facts.case_id} 的全部 {len(facts.items)} 项证据" if facts.scope == "case"
@@ -307,6 +553,9 @@ def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None) -> bytes:
         (f"| `items/NNN/{ANCHOR_NAME}` | 链上锚定及原始交易回执 / the anchor and the raw "
         "transaction receipt |"),
         "| `items/NNN/original/` | 原始文件（若包含） / the original file (unless hashes only) |",
+        (f"| `items/NNN/{DELETION_NAME}` | 删除证明（仅已销毁的证据） / the signed deletion "
+         "certificate (shredded items only) |"),
+        *_timestamp_rows(facts),
         "",
         "| 证据 / item | 类型 / kind | 文件名 / file name | 收到时间 (UTC) / received |",
         "|---|---|---|---|",
@@ -352,7 +601,8 @@ def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None) -> bytes:
     for item in facts.items:
         lines += _merkle_values(item)
     lines += ["```sh", _MERKLE_SCRIPT, "```", ""]
-    lines += _chain_section(facts, rpc_hint)
+    lines += _chain_section(facts, rpc_hint) + _timestamp_section(facts)
+    lines += _certification_section(certifier)
     lines += [
         "## 5. 结论 / Conclusion",
         "",

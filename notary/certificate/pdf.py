@@ -275,12 +275,12 @@ def _item_pages(pdf: _Document, cert: ItemCertificate) -> None:
         _check(pdf, line)
 
 
-def item_pdf(cert: ItemCertificate, fonts: CertificateFonts | None = None) -> bytes:
-    """One item's certificate as PDF bytes. Raises ``CertificateError``
-    (``certificate_font_missing``) when no CJK font is installed."""
+def item_pdf(cert: ItemCertificate, fonts: CertificateFonts | None = None, *,
+             footer: str = "notary 存证证书 Certificate") -> bytes:
+    """One item's certificate as PDF bytes (``footer`` names the document on every page).
+    Raises ``CertificateError`` (``certificate_font_missing``) when no CJK font is installed."""
     issued = datetime.fromisoformat(cert.issued_at)
-    pdf = _Document(fonts or find_fonts(), f"notary 存证证书 Certificate · {cert.evidence_id}",
-                    issued)
+    pdf = _Document(fonts or find_fonts(), f"{footer} · {cert.evidence_id}", issued)
     pdf.set_title(f"{cert.title.zh} {cert.title.en} {cert.evidence_id}")
     pdf.set_subject(f"SHA-256 {cert.sha256}")
     _item_pages(pdf, cert)

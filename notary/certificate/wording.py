@@ -13,6 +13,7 @@ __all__ = [
     "CASE_TITLE",
     "CHAIN_NAMES",
     "CHECK_WORDS",
+    "DELETION_TITLE",
     "KIND_NAMES",
     "STATUS_WORDS",
     "TITLE",
@@ -77,7 +78,18 @@ CHECK_WORDS: dict[str, Bilingual] = {
         "区块链上的记录与本证书所列的合约、交易、区块和时间一致。",
         "The chain's record matches the contract, transaction, block and time shown here.",
     ),
+    "deletion": Bilingual(
+        "删除证明由 notary 公布的密钥签名，并与该证据保管链中的“已销毁”记录一致。",
+        "The deletion certificate is signed by a published notary key and matches the "
+        "'shredded' event of the item's custody log.",
+    ),
+    "custody": Bilingual(
+        "保管链记录均已签名，按序相连，无缺失、无改动。",
+        "The custody log's events are signed and linked in order, none missing or changed.",
+    ),
 }
+
+DELETION_TITLE = Bilingual("数据销毁证明", "Certificate of Deletion (crypto-shredding)")
 
 STATUS_WORDS: dict[str, Bilingual] = {
     "pass": Bilingual("通过", "passed"),

@@ -24,7 +24,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from .certification import (
+    CERTIFICATION_DIR,
+    CERTIFICATION_SIGNATURE_PATH,
+    BundleSummary,
+    Certification,
+    CertifiedItem,
+    QualifiedPerson,
+    certification_limit,
+    check_certification,
+)
 from .custody import CustodyAct, check_custody
+from .deletion import check_deletion
 from .digest import FileDigest
 from .errors import InputError, NotaryError, UnreadableBundle, UnsafeBundle
 from .merkle import (
@@ -43,6 +54,14 @@ from .signing import (
     verify_receipt,
 )
 from .statement import STATEMENT_MEDIA_TYPE, Statement, canonical_json, parse_strict_json
+from .timestamp import (
+    TSA_CHAIN_PATH,
+    TimestampReading,
+    check_timestamp,
+    is_timestamp_document,
+    root_path,
+    token_path,
+)
 from .validate import format_rfc3339_utc, validate_identifier, validate_rfc3339
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 from .verify import verify_evidence
@@ -52,6 +71,8 @@ __all__ = [
     "BATCH_ANCHORED_TOPIC",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_VERSION",
+    "DELETION_JSON_NAME",
+    "DELETION_NAME",
     "GUIDE_PATH",
     "KEYS_PATH",
     "MANIFEST_MEDIA_TYPE",
@@ -83,6 +104,7 @@ __all__ = [
     "open_bundle",
     "original_name",
     "parse_key_history",
+    "timestamp_documents",
     "verify_bundle",
 ]
 
@@ -101,10 +123,18 @@ RECEIPT_NAME: Final = "receipt.jws"
 PROOF_NAME: Final = "proof.json"
 ANCHOR_NAME: Final = "anchor.json"
 CUSTODY_NAME: Final = "custody.jsonl"
+#: A shredded item's signed deletion certificate and its canonical payload
+#: (notary.core.deletion); such an item has no original, whatever ``hashes_only`` says.
+DELETION_NAME: Final = "deletion.jws"
+DELETION_JSON_NAME: Final = "deletion.json"
 ORIGINAL_DIR: Final = "original"
 #: File names reserved for certificates, at the top (the whole bundle) and in each item
 #: directory. Their content is not part of the proof; the manifest covers their bytes.
 RESERVED_CERTIFICATE_NAMES: Final = ("certificate.html", "certificate.pdf")
+
+#: Members the manifest does not list: itself, its signature, and the qualified person's
+#: signature of a certification, added after the bundle was made (§5.1).
+_UNLISTED: Final = (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH, CERTIFICATION_SIGNATURE_PATH)
 
 #: Limits on untrusted input, checked before parsing (see docs/bundle-format.md §7).
 MAX_FILES: Final = 10_000
@@ -123,7 +153,7 @@ _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 _ITEM_DIR = re.compile(r"items/([0-9]{3,9})")
 _ITEM_DOCUMENT = re.compile(
     r"items/[0-9]{3,9}/(statement\.jws|statement\.json|receipt\.jws|proof\.json|anchor\.json"
-    r"|custody\.jsonl)"
+    r"|custody\.jsonl|deletion\.jws|deletion\.json)"
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -189,9 +219,11 @@ def document_limit(path: str) -> int | None:
     is only hashed (originals, certificates, ``VERIFY.md``)."""
     if path == MANIFEST_PATH:
         return MAX_MANIFEST_BYTES
+    if path.startswith(f"{CERTIFICATION_DIR}/"):
+        return certification_limit(path)
     if path in (MIMETYPE_PATH, MANIFEST_SIGNATURE_PATH, KEYS_PATH):
         return MAX_DOCUMENT_BYTES
-    if _ITEM_DOCUMENT.fullmatch(path):
+    if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None
 
@@ -362,6 +394,14 @@ class BundleItem:
     observed_anchor: AnchorFacts | None = None
     #: The item's custody log: signed events (compact JWS), oldest first.
     custody: tuple[str, ...] = ()
+    #: The RFC 3161 TimeStampResp (DER) a TSA gave for the item's Merkle root, if any.
+    timestamp: bytes | None = None
+    #: The deletion certificate (compact JWS) when the item's content was shredded.
+    deletion_jws: str | None = None
+
+    @property
+    def shredded(self) -> bool:
+        return self.deletion_jws is not None
 
     @property
     def directory(self) -> str:
@@ -427,7 +467,10 @@ class BundleItem:
             f"{d}/{PROOF_NAME}": canonical_json(self.proof_document()),
             f"{d}/{ANCHOR_NAME}": canonical_json(self.anchor_document()),
         } | ({f"{d}/{CUSTODY_NAME}": "".join(f"{t}\n" for t in self.custody).encode("ascii")}
-             if self.custody else {})
+             if self.custody else {}) | ({
+                 f"{d}/{DELETION_NAME}": self.deletion_jws.encode("ascii"),
+                 f"{d}/{DELETION_JSON_NAME}": jws_payload(self.deletion_jws),
+             } if self.deletion_jws is not None else {})
 
 
 @dataclass(frozen=True)
@@ -441,10 +484,37 @@ class BundleFacts:
     hashes_only: bool
     items: tuple[BundleItem, ...]
     keys: bytes  # the key history document (keys/jwks.json)
+    tsa_chain: bytes | None = None  # the TSAs' certificates (PEM), when there are timestamps
 
     @property
     def created_at_text(self) -> str:
         return format_rfc3339_utc(self.created_at)
+
+    def certification(self, person: QualifiedPerson) -> Certification:
+        """A court certification of this bundle's records for ``person`` (§5.1), stating each
+        item as :func:`verify_bundle` will compare it."""
+        summary = BundleSummary(self.scope, self.case_id, self.created_at_text, self.hashes_only)
+        return Certification(summary, tuple(
+            CertifiedItem(statement=item.statement, statement_kid=_header_kid(item.statement_jws),
+                          anchor=item.anchor, custody_events=len(item.custody),
+                          path=item.directory,
+                          original=None if self.hashes_only or item.shredded
+                          else item.original_path)
+            for item in self.items), person)
+
+
+def timestamp_documents(facts: BundleFacts) -> dict[str, bytes]:
+    """The ``timestamps/`` documents (notary.core.timestamp): per distinct root with a token,
+    ``<root>.tsr`` (the TSA's answer, DER) and ``<root>.bin`` (the 32 root bytes), plus
+    ``tsa-chain.pem`` when there are certificates. Empty when no item has a timestamp."""
+    out: dict[str, bytes] = {}
+    for item in facts.items:
+        if item.timestamp is not None:
+            out[token_path(item.anchor.root)] = item.timestamp
+            out[root_path(item.anchor.root)] = item.anchor.root
+    if out and facts.tsa_chain is not None:
+        out[TSA_CHAIN_PATH] = facts.tsa_chain
+    return out
 
 
 def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes:
@@ -460,7 +530,7 @@ def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes
         )
     for path in files:
         problem = member_path_problem(path)
-        if problem is not None or path in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH):
+        if problem is not None or path in _UNLISTED:
             raise NotaryError(f"{path!r} cannot be a bundle file.", code="bundle_path_invalid")
     items = []
     for item in facts.items:
@@ -469,7 +539,9 @@ def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes
             "case_seq": item.case_seq,
             "path": item.directory,
         }
-        if not facts.hashes_only:
+        if item.shredded:
+            entry["shredded"] = True
+        elif not facts.hashes_only:
             if item.original_path not in files:
                 raise NotaryError(f"The original {item.original_path} was not written.",
                                   code="bundle_original_missing")
@@ -510,6 +582,7 @@ class _ManifestItem:
     case_seq: int | None
     path: str
     original: str | None
+    shredded: bool = False
 
 
 @dataclass(frozen=True)
@@ -569,8 +642,8 @@ def _parse_manifest(doc: Any) -> _Manifest:
         path, sha, size = entry["path"], entry["sha256"], entry["size"]
         if not isinstance(path, str) or member_path_problem(path) is not None:
             raise _fail(f"Its files[{i}] has an invalid path {path!r}.")
-        if path in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH):
-            raise _fail(f"Its files[{i}] lists {path}, which cannot list itself.")
+        if path in _UNLISTED:
+            raise _fail(f"Its files[{i}] lists {path}, which the manifest cannot list.")
         if path <= previous:
             raise _fail(f"Its files are not in strictly ascending order at {path!r}.")
         previous = path
@@ -583,11 +656,15 @@ def _parse_manifest(doc: Any) -> _Manifest:
         raise _fail("It lists no items.")
     items: list[_ManifestItem] = []
     for i, entry in enumerate(doc["items"]):
-        allowed = {"evidence_id", "case_seq", "path", "original"}
+        allowed = {"evidence_id", "case_seq", "path", "original", "shredded"}
         if not isinstance(entry, dict) or not {"evidence_id", "case_seq", "path"} <= set(
             entry
         ) or not set(entry) <= allowed:
-            raise _fail(f"Its items[{i}] is not {{evidence_id, case_seq, path, original?}}.")
+            raise _fail(f"Its items[{i}] is not "
+                        "{evidence_id, case_seq, path, original?, shredded?}.")
+        shredded = entry.get("shredded", False)
+        if shredded is not False and shredded is not True:
+            raise _fail(f"Its items[{i}] has a 'shredded' that is not true or false.")
         validate_identifier("evidence_id", entry["evidence_id"])
         seq = entry["case_seq"]
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
@@ -598,7 +675,9 @@ def _parse_manifest(doc: Any) -> _Manifest:
         original = entry.get("original")
         if doc["hashes_only"] and original is not None:
             raise _fail(f"Its items[{i}] lists an original in a hashes-only bundle.")
-        if not doc["hashes_only"] and original is None:
+        if shredded and original is not None:
+            raise _fail(f"Its items[{i}] lists an original of a shredded item.")
+        if not doc["hashes_only"] and original is None and not shredded:
             raise _fail(f"Its items[{i}] lists no original, but the bundle is not hashes-only.")
         if original is not None and (
             not isinstance(original, str)
@@ -608,7 +687,8 @@ def _parse_manifest(doc: Any) -> _Manifest:
         ):
             raise _fail(f"Its items[{i}] names the original {original!r}, which is not a file "
                         f"of {entry['path']}/{ORIGINAL_DIR}/ listed in 'files'.")
-        items.append(_ManifestItem(entry["evidence_id"], seq, entry["path"], original))
+        items.append(_ManifestItem(entry["evidence_id"], seq, entry["path"], original,
+                                   shredded))
     if len({i.path for i in items}) != len(items):
         raise _fail("It lists the same item twice.")
     if doc["scope"] == "evidence" and len(items) != 1:
@@ -625,7 +705,8 @@ def _items_from_archive(order: Sequence[str]) -> tuple[_ManifestItem, ...]:
     items = []
     for head in sorted(found, key=lambda h: int(h.split("/")[1])):
         originals = [p for p in found[head] if p.startswith(f"{head}/{ORIGINAL_DIR}/")]
-        items.append(_ManifestItem(None, None, head, originals[0] if len(originals) == 1 else None))
+        items.append(_ManifestItem(None, None, head, originals[0] if len(originals) == 1 else None,
+                                   f"{head}/{DELETION_NAME}" in found[head]))
     return tuple(items)
 
 
@@ -893,6 +974,8 @@ class _ItemDocuments:
     raw_receipt: dict[str, Any] | None = None
     anchor_problem: str | None = None
     custody_tokens: list[str] | None = None
+    shredded: bool = False
+    deletion_token: str | None = None
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -907,6 +990,7 @@ def _read_item(ref: _ManifestItem, contents: BundleContents) -> _ItemDocuments:
         statement_token=_text(docs.get(f"{d}/{STATEMENT_NAME}")),
         statement_json=docs.get(f"{d}/{STATEMENT_JSON_NAME}"),
         receipt_token=_text(docs.get(f"{d}/{RECEIPT_NAME}")),
+        shredded=ref.shredded, deletion_token=_text(docs.get(f"{d}/{DELETION_NAME}")),
     )
     raw_custody = docs.get(f"{d}/{CUSTODY_NAME}")
     if raw_custody is not None:
@@ -1020,6 +1104,12 @@ def _file_check(item: _ItemDocuments, statement: Statement | None, core: Check,
     """file_hash: the original against the statement (skipped in a hashes-only bundle)."""
     if statement is None:
         return Check("file_hash", _SKIP, _UNVERIFIED)
+    if item.shredded and item.original is None:
+        return Check("file_hash", _SKIP,
+                     f"The original of {statement.file_name!r} was shredded (crypto-shredding, "
+                     f"see {item.path}/{DELETION_NAME}): it can no longer be produced, by "
+                     f"anyone. The statement, proof and anchor still prove that the file with "
+                     f"SHA-256 {statement.sha256} existed and was unaltered until the shred.")
     if hashes_only and item.original is None:
         return Check("file_hash", _SKIP,
                      "This bundle was exported without originals (hashes only, for privacy): "
@@ -1156,6 +1246,8 @@ def _verify_item(
     key_set: Mapping[str, Any],
     periods: Mapping[str, KeyPeriod],
     observations: Mapping[AnchorQuery, ChainObservation] | None,
+    timestamps: Mapping[str, TimestampReading] | None = None,
+    stamped: bool = False,
 ) -> _ItemResult:
     """Every check of one item, named ``items[index].<part>``."""
     # Step 4a: read the item's documents; a missing or malformed one fails its own check.
@@ -1192,6 +1284,10 @@ def _verify_item(
         _chain_check(item, core.check("chain_anchor"), observations is not None, observation),
         _custody_check(item, statement, key_set),
     ]
+    if stamped:
+        checks.append(_timestamp_check(item, bundle.contents, timestamps))
+    if item.shredded:
+        checks.append(_deletion_check(item, statement, key_set))
     named = [Check(f"items[{index}].{c.name}", c.status, c.reason) for c in checks]
     return _ItemResult(named, statement, _item_facts(item, statement))
 
@@ -1217,6 +1313,42 @@ def _custody_check(item: _ItemDocuments, statement: Statement | None,
     return Check("custody", _PASS, f"{check.reason}{extra}")
 
 
+def _deletion_check(item: _ItemDocuments, statement: Statement | None,
+                    key_set: Mapping[str, Any]) -> Check:
+    """deletion: the shredded item's certificate is signed, about this statement, and matches
+    the ``shredded`` event of its custody log (notary.core.deletion)."""
+    where = f"{item.path}/{DELETION_NAME}"
+    if item.deletion_token is None:
+        return Check("deletion", _FAIL,
+                     f"The item is marked shredded but {where} is missing.")
+    events = None
+    if statement is not None and item.custody_tokens is not None:
+        custody, verified = check_custody(item.custody_tokens, key_set,
+                                          evidence_id=statement.evidence_id,
+                                          statement_digest=statement.digest())
+        events = verified if custody.status is _PASS else None
+    if events is None:
+        return Check("deletion", _FAIL, f"{where} cannot be matched with the item's custody "
+                                        "log, which is missing or does not verify.")
+    check, _cert = check_deletion(item.deletion_token, key_set, statement=statement,
+                                  custody=events)
+    return Check("deletion", check.status, f"{where}: {check.reason}")
+
+
+def _timestamp_check(item: _ItemDocuments, contents: BundleContents,
+                     timestamps: Mapping[str, TimestampReading] | None) -> Check:
+    """rfc3161_timestamp: a TSA's token over the item's Merkle root, when the bundle has one
+    (notary.core.timestamp; the caller read the token)."""
+    root = item.root if item.root is not None else (
+        item.anchor.root if item.anchor is not None else None)
+    if root is None:
+        return check_timestamp(None, None, token_present=False, root_bytes=None)
+    path = token_path(root)
+    return check_timestamp(root, (timestamps or {}).get(path),
+                           token_present=path in contents.digests,
+                           root_bytes=contents.documents.get(root_path(root)))
+
+
 def _check_keys(raw: bytes | None) -> tuple[Check, dict[str, Any], dict[str, KeyPeriod]]:
     if raw is None:
         return Check("keys", _FAIL, f"The bundle has no {KEYS_PATH}."), {"keys": []}, {}
@@ -1238,7 +1370,7 @@ def _check_manifest(bundle: Bundle) -> Check:
     if manifest is None:
         return Check("manifest", _FAIL, bundle.manifest_problem or "The manifest is unusable.")
     actual = {p: d for p, d in bundle.contents.digests.items()
-              if p not in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH)}
+              if p not in _UNLISTED}
     problems = []
     missing = sorted(set(manifest.files) - set(actual))
     extra = sorted(set(actual) - set(manifest.files))
@@ -1361,20 +1493,50 @@ def _check_case_sequence(
                  "statement.")
 
 
+def _summary(bundle: Bundle) -> BundleSummary | None:
+    m = bundle.manifest
+    return None if m is None else BundleSummary(m.scope, m.case_id, m.created_at, m.hashes_only)
+
+
+def _certified_items(bundle: Bundle,
+                     statements: Sequence[Statement | None]) -> list[CertifiedItem] | None:
+    """The items as a certification states them, from what verified (None when a statement
+    or an anchor record is unusable: the certification cannot be compared then)."""
+    out = []
+    for ref, statement in zip(bundle.items, statements, strict=True):
+        item = _read_item(ref, bundle.contents)
+        if statement is None or item.anchor is None or item.statement_token is None:
+            return None
+        out.append(CertifiedItem(
+            statement=statement, statement_kid=_header_kid(item.statement_token),
+            anchor=item.anchor, custody_events=len(item.custody_tokens or ()), path=ref.path,
+            original=ref.original))
+    return out
+
+
 def verify_bundle(
     bundle: Bundle,
     *,
     observations: Mapping[AnchorQuery, ChainObservation] | None = None,
+    timestamps: Mapping[str, TimestampReading] | None = None,
 ) -> BundleVerification:
     """Verify every claim of a bundle; return one verdict and the facts it establishes.
 
     ``observations`` are the chain node's answers for :func:`anchor_queries` (None when no
     node was asked: every ``chain_anchor`` is then skipped and a valid result is qualified).
+    ``timestamps`` are the readings of the bundle's ``timestamps/<root>.tsr`` tokens, by
+    path (see notary.tsa; None when none were read).
     Checks, in order: ``keys``, ``manifest``, ``manifest_signature``, then for each item
     ``items[i].statement_signature``, ``receipt_signature``, ``key_validity``,
-    ``file_hash``, ``merkle_proof``, ``anchor_record``, ``chain_anchor``, and last
-    ``case_sequence``. ``file_hash`` (hashes-only bundles), ``chain_anchor`` (offline) and
-    ``case_sequence`` (one-item bundles) may be skipped without making the result unknown.
+    ``file_hash``, ``merkle_proof``, ``anchor_record``, ``chain_anchor``, ``custody``,
+    ``rfc3161_timestamp`` (only in a bundle that carries RFC 3161 timestamps: one without
+    claims none, and is judged as before), and last ``case_sequence``. ``file_hash``
+    (hashes-only bundles), ``chain_anchor`` (offline), ``rfc3161_timestamp`` (no token for
+    the item's root, or its TSA not checked against a trust root) and ``case_sequence``
+    (one-item bundles) may be skipped without making the result unknown. A bundle with files
+    under ``certification/`` adds ``certification`` (decisive) and
+    ``certification_signature`` (skipped while the qualified person has not signed), see
+    :func:`notary.core.certification.check_certification`.
     """
     docs = bundle.contents.documents
 
@@ -1388,11 +1550,14 @@ def verify_bundle(
     decisive = {"keys", "manifest", "manifest_signature"}
     if not bundle.items:
         checks.append(Check("items", _FAIL, "The bundle holds no items."))
-    # Step 4: each item on its own (signatures, key validity, file, proof, anchor, chain).
+    # Step 4: each item on its own (signatures, key validity, file, proof, anchor, chain,
+    # custody, and its RFC 3161 timestamp when the bundle carries timestamps).
+    stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
     statements: list[Statement | None] = []
     item_facts = []
     for i, ref in enumerate(bundle.items):
-        result = _verify_item(i, ref, bundle, key_set, periods, observations)
+        result = _verify_item(i, ref, bundle, key_set, periods, observations, timestamps,
+                              stamped)
         checks.extend(result.checks)
         statements.append(result.statement)
         item_facts.append(result.facts)
@@ -1402,6 +1567,13 @@ def verify_bundle(
     # Step 5: the case's entries follow each other without gaps, linked by digest.
     if bundle.items:
         checks.append(_check_case_sequence(bundle, statements))
+    # Step 6: a court certification, when the bundle carries one, restates its facts, and
+    # the qualified person's signature (added later, outside the manifest) is by their key.
+    if any(p.startswith(f"{CERTIFICATION_DIR}/") for p in bundle.contents.digests):
+        checks.extend(check_certification(
+            docs, bundle.contents.digests.keys(), items=_certified_items(bundle, statements),
+            bundle=_summary(bundle)))
+        decisive.add("certification")
     manifest = bundle.manifest
     facts: dict[str, Any] = {
         "bundle_version": BUNDLE_VERSION,

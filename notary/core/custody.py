@@ -52,6 +52,7 @@ class CustodyAct(StrEnum):
     LEGAL_HOLD_SET = "legal_hold_set"
     LEGAL_HOLD_LIFTED = "legal_hold_lifted"
     KEY_EXPORTED = "key_exported"
+    SHREDDED = "shredded"
 
 
 _FIELDS = ("schema", "evidence_id", "seq", "act", "actor", "tenant", "at", "detail",

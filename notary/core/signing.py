@@ -45,8 +45,10 @@ __all__ = [
     "jwk_thumbprint",
     "jwks",
     "public_key_from_jwk",
+    "sign_detached",
     "sign_receipt",
     "sign_statement",
+    "verify_detached_jws",
     "verify_jws",
     "verify_receipt",
     "verify_statement",
@@ -309,30 +311,9 @@ def _find_key(key_set: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
     )
 
 
-def verify_jws(
-    token: str, jwks: Mapping[str, Any], *, expected_typ: str | None = None
-) -> tuple[dict[str, Any], bytes]:
-    """Verify a compact JWS against a JWK Set; return (protected header, payload).
-
-    The key is the set's Ed25519 key whose RFC 7638 thumbprint equals the header's
-    ``kid`` (a set entry's own ``kid`` member is not trusted). Raises
-    :class:`SignatureError` with ``reason``: ``token_too_large``, ``malformed_token``,
-    ``header_invalid`` (not a JSON object, ``crit``/``b64`` present, no string ``kid``),
-    ``alg_not_allowed`` (anything but ``EdDSA``, including ``none``), ``wrong_typ``,
-    ``jwks_invalid``, ``unknown_kid``, ``bad_signature``.
-    """
-    if not isinstance(token, str):
-        raise SignatureError("The token must be a string.", reason="malformed_token")
-    if len(token) > MAX_JWS_BYTES:
-        raise SignatureError(
-            f"The token is longer than {MAX_JWS_BYTES} characters.", reason="token_too_large"
-        )
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise SignatureError(
-            "The token is not a compact JWS (three dot-separated parts).",
-            reason="malformed_token",
-        )
+def _protected_header(parts: list[str], expected_typ: str | None) -> tuple[dict[str, Any], str]:
+    """The protected header and ``kid`` of a split compact JWS, once every rule of
+    :func:`verify_jws` short of the signature itself holds."""
     header_bytes = _b64url_decode_canonical(parts[0], "header")
     _b64url_decode_canonical(parts[1], "payload")
     signature = _b64url_decode_canonical(parts[2], "signature")
@@ -370,10 +351,32 @@ def verify_jws(
         )
     if len(signature) != 64:
         raise SignatureError("The signature does not verify.", reason="bad_signature", kid=kid)
-    public_key = _find_key(jwks, kid)
-    okp = OKPKey.import_key(public_key)
+    return header, kid
+
+
+def _split(token: object) -> list[str]:
+    if not isinstance(token, str):
+        raise SignatureError("The token must be a string.", reason="malformed_token")
+    if len(token) > MAX_JWS_BYTES:
+        raise SignatureError(
+            f"The token is longer than {MAX_JWS_BYTES} characters.", reason="token_too_large"
+        )
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise SignatureError(
+            "The token is not a compact JWS (three dot-separated parts).",
+            reason="malformed_token",
+        )
+    return parts
+
+
+def _deserialize(token: str, key: Ed25519PublicKey, kid: str,
+                 payload: bytes | None = None) -> tuple[dict[str, Any], bytes]:
+    """joserfc's check of the signature (over the token's payload, or the detached one);
+    returns the protected header and the payload."""
     try:
-        result = jws.deserialize_compact(token, okp, registry=_REGISTRY)
+        result = jws.deserialize_compact(token, OKPKey.import_key(key), registry=_REGISTRY,
+                                         payload=payload)
     except BadSignatureError as exc:
         raise SignatureError(
             "The signature does not verify.", reason="bad_signature", kid=kid
@@ -383,6 +386,49 @@ def verify_jws(
             f"The token could not be verified: {exc}.", reason="malformed_token", kid=kid
         ) from exc
     return dict(result.protected), bytes(result.payload)
+
+
+def verify_jws(
+    token: str, jwks: Mapping[str, Any], *, expected_typ: str | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Verify a compact JWS against a JWK Set; return (protected header, payload).
+
+    The key is the set's Ed25519 key whose RFC 7638 thumbprint equals the header's
+    ``kid`` (a set entry's own ``kid`` member is not trusted). Raises
+    :class:`SignatureError` with ``reason``: ``token_too_large``, ``malformed_token``,
+    ``header_invalid`` (not a JSON object, ``crit``/``b64`` present, no string ``kid``),
+    ``alg_not_allowed`` (anything but ``EdDSA``, including ``none``), ``wrong_typ``,
+    ``jwks_invalid``, ``unknown_kid``, ``bad_signature``.
+    """
+    _, kid = _protected_header(_split(token), expected_typ)
+    return _deserialize(token, _find_key(jwks, kid), kid)
+
+
+def sign_detached(payload: bytes, typ: str, key: SigningKey,
+                  extra_header: Mapping[str, Any] | None = None) -> str:
+    """A compact JWS of ``payload`` with the payload left out (RFC 7515 Appendix F):
+    ``header..signature``. Whoever verifies it puts ``BASE64URL(payload)`` back in the middle;
+    any JOSE library can (jwcrypto: ``verify(key, detached_payload=...)``). Header as
+    :meth:`SigningKey.sign`."""
+    detached: str = jws.detach_content(key.sign(payload, typ, extra_header))
+    return detached
+
+
+def verify_detached_jws(
+    token: str, payload: bytes, jwks: Mapping[str, Any], *, expected_typ: str | None = None
+) -> dict[str, Any]:
+    """Verify a detached-payload compact JWS (``header..signature``, RFC 7515 Appendix F) over
+    ``payload``; return its protected header. The same rules as :func:`verify_jws` (EdDSA
+    only, ``kid`` = thumbprint of a key of ``jwks``, no ``crit``/``b64``, ``typ``), and the
+    token's payload part must be empty. The payload's size is the caller's limit. Raises
+    :class:`SignatureError` with the reasons of :func:`verify_jws`."""
+    parts = _split(token)
+    if parts[1]:
+        raise SignatureError("The token carries its payload; a detached signature "
+                             "(header..signature) is expected.", reason="malformed_token")
+    _, kid = _protected_header(parts, expected_typ)
+    header, _ = _deserialize(token, _find_key(jwks, kid), kid, payload)
+    return header
 
 
 def sign_statement(statement: Statement, key: SigningKey) -> str:

@@ -11,12 +11,16 @@ One cycle (only while this worker holds the anchoring lease):
      and in ONE transaction record the batch, its signed anchor transaction, and each item's
      leaf and proof. Only then send the transaction.
   4. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
+  5. When a TSA is configured (``NOTARY_TSA_URL``), timestamp the roots of batches that have
+     no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
+     down or slow never delays or loses an anchor; a later cycle picks the batches up.
 The registry refuses a root that is already anchored, so a transaction sent twice (before and
 after a crash) can never anchor the same batch twice.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -35,6 +39,7 @@ from notary.core.verdict import AnchorFacts
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
+from notary.tsa import TimestampAuthority, TimestampError
 from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
 
 log = logging.getLogger("notary.batching")
@@ -50,9 +55,10 @@ class BatchWorker:
     def __init__(
         self, engine: Engine, registry: Registry, *, interval: float = 2.0, batch_max: int = 1000,
         lease_ttl: float = 15.0, replace_after: float = 60.0, reorg_window: int = 64,
-        custody: CustodyLog | None = None,
+        custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
     ) -> None:
         self.engine = engine
+        self.tsa = tsa
         self.custody = custody
         self.registry = registry
         self.interval = interval
@@ -64,6 +70,7 @@ class BatchWorker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.last_tsa_error: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -117,7 +124,7 @@ class BatchWorker:
             return int(statements) + int(events)
 
     def run_once(self) -> int:
-        """Steps 1-4 once; returns the number of items anchored. Does nothing (returns 0)
+        """Steps 1-5 once; returns the number of items anchored. Does nothing (returns 0)
         unless this worker holds the anchoring lease."""
         if not (self.lease.held or self.lease.try_acquire()):
             return 0
@@ -130,6 +137,7 @@ class BatchWorker:
             anchored += self.send_and_confirm(batch)
             if batch.leaf_count < self.batch_max:
                 break
+        self.timestamp_roots()
         return anchored
 
     def watch_anchors(self) -> int:
@@ -249,6 +257,41 @@ class BatchWorker:
             raise
         crash_point("confirmed")
         return self._record_anchor(batch, facts)
+
+    def timestamp_roots(self, limit: int = 50) -> int:
+        """Step 5: ask the TSA to timestamp the roots of (at most ``limit``) batches that have
+        no token yet, oldest first, storing each answer only once it is validated (see
+        :meth:`notary.tsa.TimestampAuthority.stamp`). The first failure ends the step (the
+        TSA is down or misbehaving: the next cycle tries again). Returns how many were
+        timestamped."""
+        if self.tsa is None:
+            return 0
+        with session(self.engine) as s:
+            waiting = list(s.exec(select(Batch.id, Batch.root)
+                                  .where(Batch.tsa_token.is_(None))  # type: ignore[union-attr]
+                                  .order_by(Batch.id).limit(limit)))  # type: ignore[arg-type]
+        done = 0
+        for batch_id, root in waiting:
+            if self._stop.is_set():
+                break
+            try:
+                stamp = self.tsa.stamp(from_hex32(root))
+            except TimestampError as exc:
+                self.last_tsa_error = f"{exc.code}: {exc.message}"
+                log.warning("batch %s: timestamp deferred: %s", batch_id, self.last_tsa_error)
+                return done
+            with session(self.engine) as s:
+                row = s.get(Batch, batch_id)
+                assert row is not None
+                row.tsa_token = base64.b64encode(stamp.response).decode("ascii")
+                row.tsa_url, row.tsa_time = stamp.tsa_url, stamp.gen_time
+                s.add(row)
+                s.commit()
+            log.info("batch %s: root %s timestamped by %s at %s", batch_id, root, stamp.tsa_url,
+                     stamp.gen_time.isoformat())
+            done += 1
+        self.last_tsa_error = None
+        return done
 
     # -- helpers --------------------------------------------------------------------------------
 

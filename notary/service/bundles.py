@@ -13,6 +13,7 @@ stream stops, and the truncated archive can never verify.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -25,6 +26,7 @@ from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import render_guide
 from notary.certificate import CertificateFacts, render_certificates
+from notary.certificate.declaration import certification_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import observe_anchors
 from notary.core.bundle import (
@@ -44,12 +46,15 @@ from notary.core.bundle import (
     Scope,
     build_manifest,
     parse_key_history,
+    timestamp_documents,
 )
+from notary.core.certification import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
 if TYPE_CHECKING:
@@ -121,6 +126,8 @@ def _items(svc: NotaryService, rows: Sequence[Evidence]) -> tuple[BundleItem, ..
             anchor=anchor, raw_receipt=_raw_receipt(svc, batch.raw_receipt, anchor.tx_hash),
             observed_anchor=observed.get(root),
             custody=tuple(r.jws for r in svc.custody.events(row.id)),
+            deletion_jws=row.deletion_jws,
+            timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
         ))
     return tuple(items)
 
@@ -156,12 +163,16 @@ def _certificates(facts: BundleFacts, verify_url: str,
 def export_bundle(
     svc: NotaryService, *, key: ApiKey, case_id: str | None = None,
     evidence_id: str | None = None, hashes_only: bool = False, explorer_url: str | None = None,
+    certifier: QualifiedPerson | None = None,
 ) -> BundleDownload:
     """Prepare the bundle of one item (``evidence_id``) or of a whole case (``case_id``), as
     the tenant of ``key`` sees it.
 
     With ``hashes_only`` the originals are left out (for privacy); everything else is the
-    same. Records an ``exported`` audit event per item, as done by ``key``, before returning.
+    same. With ``certifier`` the bundle also carries a court certification of its records
+    (``certification/``: JSON facts, the English and Chinese declarations, a PDF) for that
+    qualified person to sign. Records an ``exported`` audit event per item, as done by
+    ``key``, before returning.
     Raises ``not_found`` (no such item or case for this tenant), NotFound ``not_anchored``
     (an item is still pending), InputError (``bundle_too_large``), NotaryError
     (``receipt_unavailable``) and CertificateError.
@@ -171,19 +182,27 @@ def export_bundle(
     rows = _rows(svc, key, case_id, evidence_id)
     actor = actor_of(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
+    items = _items(svc, rows)
+    tokens = [item.timestamp for item in items if item.timestamp is not None]
     facts = BundleFacts(
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
-        hashes_only=hashes_only, items=_items(svc, rows),
-        keys=load_key_history(svc.settings.keys_dir),
+        hashes_only=hashes_only, items=items, keys=load_key_history(svc.settings.keys_dir),
+        tsa_chain=certificate_chain(tokens, svc.tsa.trust_roots if svc.tsa else ()),
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
                                  explorer_url)
+    if certifier is not None:  # written with the certificates: documents rendered from facts
+        certification = facts.certification(certifier)
+        certificates |= certification.files()
+        certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
     rpc_hint = svc.settings.chain_url if svc.settings.embedded_chain else None
-    guide = render_guide(facts, rpc_hint=rpc_hint)
+    guide = render_guide(facts, rpc_hint=rpc_hint, certifier=certifier)
+    certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
         svc.record_audit(row.id, "exported", actor,
-                         detail=f"{scope} bundle{' (hashes only)' if hashes_only else ''}")
+                         detail=f"{scope} bundle{' (hashes only)' if hashes_only else ''}"
+                                f"{certified}")
     label = evidence_id if evidence_id is not None else f"case-{facts.case_id}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "bundle"
     return BundleDownload(f"notary-{safe}.zip",
@@ -193,16 +212,18 @@ def export_bundle(
 def _stream(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
             documents: Sequence[dict[str, bytes]], guide: bytes,
             certificates: dict[str, bytes]) -> Iterator[bytes]:
-    """The archive, member by member: mimetype, items (documents, original), keys, guide,
-    certificates, then the manifest and its signature."""
+    """The archive, member by member: mimetype, items (documents, original), RFC 3161
+    timestamps, keys, guide, certificates, then the manifest and its signature."""
     writer = BundleWriter(facts.created_at)
     yield writer.take()
     for item, row, docs in zip(facts.items, rows, documents, strict=True):
         for path, data in docs.items():
             yield writer.add(path, data)
-        if not facts.hashes_only:
+        if not facts.hashes_only and not item.shredded:
             yield from writer.add_stream(item.original_path, svc.open_content(row), row.size,
                                          expected_sha256=row.sha256)
+    for path, data in timestamp_documents(facts).items():
+        yield writer.add(path, data)
     yield writer.add(KEYS_PATH, facts.keys)
     yield writer.add(GUIDE_PATH, guide)
     for path in sorted(certificates):
@@ -218,10 +239,12 @@ def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerificatio
     """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, with the anchors
     looked up on this service's chain node. An anchor on another chain is left unchecked (its
     ``chain_anchor`` is skipped with the reason): only ``notary verify --rpc`` with a node of
-    that chain can check it. Raises UnsafeBundle/UnreadableBundle."""
+    that chain can check it. RFC 3161 timestamps are checked against the TSA trust roots of
+    ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
     chain = svc.chain
+    tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
     if chain is None:
-        return verify_bundle_file(io.BytesIO(data), limits=UPLOAD_LIMITS)
+        return verify_bundle_file(io.BytesIO(data), limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
     ours = chain.deployment.chain_id
 
     def observe(queries: Sequence[AnchorQuery]) -> dict[AnchorQuery, ChainObservation]:
@@ -234,4 +257,5 @@ def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerificatio
                     "--rpc URL).")
         return out
 
-    return verify_bundle_file(io.BytesIO(data), observe=observe, limits=UPLOAD_LIMITS)
+    return verify_bundle_file(io.BytesIO(data), observe=observe, limits=UPLOAD_LIMITS,
+                              tsa_roots=tsa_roots)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
+from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
@@ -42,7 +43,8 @@ from storage.blobs import BlobStore, StorageFull
 from storage.db import CaseHead, Evidence, session
 
 METADATA_FIELDS = frozenset(
-    {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature"}
+    {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature",
+     "check_code"}
 )
 MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
@@ -63,6 +65,13 @@ class IdempotencyConflict(NotaryError):
     default_code = "idempotency_conflict"
 
 
+class CheckCodeTaken(NotaryError):
+    """The check code in the metadata already belongs to another document: a code printed on
+    a notice must lead to that notice alone."""
+
+    default_code = "check_code_taken"
+
+
 @dataclass(frozen=True)
 class Submission:
     """Validated metadata plus what the multipart part said about the file."""
@@ -73,6 +82,8 @@ class Submission:
     description: str | None = None
     parties: tuple[dict[str, str], ...] | None = None
     submitter_signature: str | None = None
+    #: The code printed on the notice (normalised), or None to have one made; never signed.
+    check_code: str | None = None
     file_name: str = "upload.bin"
     media_type: str = "application/octet-stream"
 
@@ -99,6 +110,8 @@ class Submission:
             "submitter_signature": self.submitter_signature,
             "file_name": self.file_name, "media_type": self.media_type,
         }
+        if self.check_code is not None:  # only then: earlier fingerprints stay the same
+            doc["check_code"] = self.check_code
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
@@ -138,6 +151,7 @@ def parse_metadata(raw: bytes | None) -> Submission:
         description=obj.get("description"),
         parties=tuple(parties) if isinstance(parties, list) else parties,
         submitter_signature=obj.get("submitter_signature"),
+        check_code=_check_code(obj.get("check_code")),
     )
     # The statement is the one place that validates these fields: build a probe with
     # placeholder file facts so a bad field fails now, before the upload is read.
@@ -147,6 +161,21 @@ def parse_metadata(raw: bytes | None) -> Submission:
     except StatementError as exc:
         raise MetadataError(exc.message, **exc.details) from None
     return sub
+
+
+def _check_code(value: object) -> str | None:
+    """The metadata's ``check_code`` in printed form, or None when absent. MetadataError
+    (``check_code_invalid``) naming the field for anything that is not a check code."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MetadataError("Field 'check_code' must be a string such as XXXX-XXXX-XXXX.",
+                            code="check_code_invalid", field="check_code")
+    try:
+        return normalise_check_code(value)
+    except CheckCodeError as exc:
+        raise MetadataError(f"Field 'check_code': {exc.message}", code=exc.code,
+                            field="check_code", **exc.details) from None
 
 
 def _check_case_reference(case_id: object) -> None:
@@ -265,6 +294,7 @@ class Notariser:
                 earlier = self.find_idempotent(submitter, idempotency_key)
                 if earlier is not None:
                     return self._replay(earlier, fingerprint)
+            self._refuse_taken_code(sub.check_code)
             self.blobs.put_file(sealed.cid, sealed.path)
         finally:
             sealed.path.unlink(missing_ok=True)
@@ -281,12 +311,24 @@ class Notariser:
                     earlier = self.find_idempotent(submitter, idempotency_key)
                     if earlier is not None:
                         return self._replay(earlier, fingerprint)
+                self._refuse_taken_code(sub.check_code)  # taken at the same moment
             except OperationalError as exc:
                 if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
                     raise StorageFull("the database's disk is full; nothing was recorded, "
                                       "retry later", backend="database") from exc
                 raise
         raise NotaryError("the case is too busy; retry", code="case_contention")
+
+    def _refuse_taken_code(self, check_code: str | None) -> None:
+        """Raise CheckCodeTaken when another document already has ``check_code``."""
+        if check_code is None:
+            return
+        with session(self.engine) as s:
+            taken = s.exec(select(Evidence.id).where(Evidence.check_code == check_code)).first()
+        if taken is not None:
+            raise CheckCodeTaken(f"the check code {check_code} is already printed on another "
+                                 "notarised document; use a new code (POST /v1/check-codes)",
+                                 check_code=check_code)
 
     def _replay(self, earlier: Evidence, fingerprint: str) -> Accepted:
         if earlier.request_fingerprint != fingerprint:
@@ -329,6 +371,7 @@ class Notariser:
                 statement_digest=digest, received_at=now, anchor_deadline=deadline,
                 receipt_jws=receipt, submitter=submitter, idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint, wrapped_key=wrapped,
+                check_code=sub.check_code or new_check_code(),
             )
             if head is None:
                 s.add(CaseHead(case_uid=case.uid, last_seq=seq, last_statement_digest=digest))

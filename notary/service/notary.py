@@ -37,13 +37,17 @@ from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
+from notary.service.retention import RetentionJob
+from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
+from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
 from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
 if TYPE_CHECKING:
+    from notary.core.certification import QualifiedPerson
     from notary.service.bundles import BundleDownload
     from storage.db import ApiKey
 
@@ -57,6 +61,21 @@ class NotFound(NotaryError):
     """No such evidence (or not visible to the caller)."""
 
     default_code = "not_found"
+
+
+class Shredded(NotaryError):
+    """The item's content was crypto-shredded: nobody can produce it any more."""
+
+    default_code = "shredded"
+
+
+def _require_key(row: Evidence) -> str:
+    if row.wrapped_key is None:
+        shredded = format_rfc3339_utc(utc(row.shredded_at)) if row.shredded_at else "earlier"
+        raise Shredded(f"the content of evidence {row.id!r} was shredded at {shredded}; its "
+                       "statement, proofs and deletion certificate remain",
+                       evidence_id=row.id, shredded_at=shredded)
+    return row.wrapped_key
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
@@ -101,6 +120,8 @@ class NotaryService:
     worker: BatchWorker | None = None
     admin_token_created: str | None = None
     pin_flusher: SpoolFlusher | None = None
+    retention: RetentionJob | None = None
+    tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
@@ -119,7 +140,8 @@ class NotaryService:
             spool_dir=settings.spool_dir, max_upload_bytes=settings.max_upload_bytes,
             anchor_deadline_seconds=settings.anchor_deadline_seconds, custody=custody,
         )
-        svc = cls(settings, engine, blobs, master, signing_key, notariser, custody)
+        svc = cls(settings, engine, blobs, master, signing_key, notariser, custody,
+                  tsa=TimestampAuthority.from_settings(settings))
         ensure_default_tenant(engine)
         svc.admin_token_created = ensure_admin_key(engine, settings.keys_dir)
         if isinstance(blobs, SpooledIpfsStore):
@@ -133,11 +155,16 @@ class NotaryService:
                                          lease_ttl=settings.lease_seconds,
                                          replace_after=settings.replace_after_seconds,
                                          reorg_window=settings.reorg_window_blocks,
-                                         custody=custody)
+                                         custody=custody, tsa=svc.tsa)
                 svc.worker.start()
+        if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
+                                               else run_worker):
+            svc.retention = RetentionJob(svc, interval=settings.retention_seconds).start()
         return svc
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         if self.pin_flusher is not None:
             self.pin_flusher.stop()
         if isinstance(self.blobs, SpooledIpfsStore):
@@ -197,7 +224,7 @@ class NotaryService:
     def open_content(self, row: Evidence, chunk: int = 1 << 16) -> Iterator[bytes]:
         """Stream the decrypted original. Decryption runs in a thread feeding a small queue,
         so memory stays bounded whatever the file's size."""
-        identity = self.master.unwrap(row.wrapped_key)
+        identity = self.master.unwrap(_require_key(row))
         source = self.blobs.open(row.cid)
         q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
         cancelled = threading.Event()
@@ -260,20 +287,32 @@ class NotaryService:
     def export_item_key(self, evidence_id: str, *, actor: str) -> str:
         """The item's age identity (``AGE-SECRET-KEY-1...``), recorded before it is returned."""
         row = self.get_evidence(evidence_id)
-        identity = self.master.unwrap(row.wrapped_key)
+        identity = self.master.unwrap(_require_key(row))
         self.record_audit(evidence_id, "key_exported", actor)
         return str(identity)
 
     def export_bundle(self, *, key: ApiKey, case_id: str | None = None,
                       evidence_id: str | None = None, hashes_only: bool = False,
-                      explorer_url: str | None = None) -> BundleDownload:
+                      explorer_url: str | None = None,
+                      certifier: QualifiedPerson | None = None) -> BundleDownload:
         """The proof bundle (ZIP stream) of one item or a whole case, as ``key``'s tenant sees
-        it; each export is audited. See :mod:`notary.service.bundles` for what is checked
-        before the first byte."""
+        it, with a court certification for ``certifier`` to sign when one is named; each
+        export is audited. See :mod:`notary.service.bundles` for what is checked before the
+        first byte."""
         from notary.service.bundles import export_bundle
 
         return export_bundle(self, key=key, case_id=case_id, evidence_id=evidence_id,
-                             hashes_only=hashes_only, explorer_url=explorer_url)
+                             hashes_only=hashes_only, explorer_url=explorer_url,
+                             certifier=certifier)
+
+    # -- privacy: shredding and legal holds ------------------------------------------------------
+
+    def shred(self, *, tenant: str, actor: str, evidence_id: str, reason: str | None,
+              legal_basis: str | None = None) -> ShredResult:
+        """Crypto-shred one item (see :mod:`notary.service.shredding`)."""
+        return shred(self.engine, self.custody, self.signing_key, self.blobs, tenant=tenant,
+                     actor=actor, evidence_id=evidence_id, reason=reason,
+                     legal_basis=legal_basis, ipfs=self.settings.blob_store == "ipfs")
 
     # -- verification ---------------------------------------------------------------------------
 
@@ -324,6 +363,9 @@ class NotaryService:
             checks.append(c)
         facts: dict[str, Any] = {"received_at": format_rfc3339_utc(utc(row.received_at)),
                                  "status": row.status}
+        if row.shredded_at is not None:
+            # Existed and unaltered until then; the content itself is gone.
+            facts["shredded_at"] = format_rfc3339_utc(utc(row.shredded_at))
         if proof is not None:
             a = proof[2]
             facts["anchor"] = {"chain_id": a.chain_id, "contract": a.contract,
@@ -360,5 +402,7 @@ class NotaryService:
             out["anchoring"] = {"ok": self.worker.last_error is None,
                                 "pending": self.worker.pending_count(),
                                 "last_error": self.worker.last_error}
+            if self.tsa is not None:  # informative: a TSA that is down never stops anchoring
+                out["anchoring"]["timestamp_error"] = self.worker.last_tsa_error
         out["ok"] = all(v.get("ok", False) for v in out.values() if isinstance(v, dict))
         return out

@@ -1,0 +1,214 @@
+"""The pure certification core (notary.core.certification) on facts made with the real core
+(keys, statements, a Merkle tree; no chain): the document, its Markdown, the detached
+signature and each way a certification can be wrong, named for the tampering."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from notary.core.certification import (
+    CERTIFICATION_EN_PATH,
+    CERTIFICATION_MEDIA_TYPE,
+    CERTIFICATION_PATH,
+    CERTIFICATION_PDF_PATH,
+    CERTIFICATION_SIGNATURE_PATH,
+    CERTIFICATION_ZH_PATH,
+    BundleSummary,
+    Certification,
+    CertifiedItem,
+    QualifiedPerson,
+    check_certification,
+    read_certification,
+    sign_certification,
+)
+from notary.core.errors import InputError, NotaryError
+from notary.core.signing import SigningKey, sign_detached
+from notary.core.statement import canonical_json
+from tests.certificate.facts import CASE, signed_case
+
+pytestmark = pytest.mark.unit
+
+KEY = SigningKey.from_seed(bytes(range(32)))
+SIGNED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def person(**changes: Any) -> QualifiedPerson:
+    base = QualifiedPerson("Jane *Roe*", "Custodian of Records", "Roe & Partners, Ltd.",
+                           {k: KEY.public_jwk()[k] for k in ("kty", "crv", "x")})
+    return replace(base, **changes)
+
+
+def certification(who: QualifiedPerson | None = None) -> Certification:
+    case = signed_case()
+    items = tuple(CertifiedItem(statement=s, statement_kid="kid-" + str(i), anchor=case.anchor,
+                                custody_events=3 + i, path=f"items/{i + 1:03d}", original=None)
+                  for i, s in enumerate(case.statements))
+    return Certification(BundleSummary("case", CASE, "2026-11-29T12:53:36.966117Z", True),
+                         items, who or person())
+
+
+def documents(cert: Certification, **extra: bytes) -> dict[str, bytes]:
+    return {**cert.files(), CERTIFICATION_PDF_PATH: b"%PDF-", **extra}
+
+
+def checks(cert: Certification, docs: dict[str, bytes],
+           items: tuple[CertifiedItem, ...] | None = None) -> dict[str, Any]:
+    found = check_certification(docs, docs.keys(), items=cert.items if items is None else items,
+                                bundle=cert.bundle)
+    return {c.name: c for c in found}
+
+
+def test_document_is_canonical_and_the_markdown_is_its_text() -> None:
+    cert = certification()
+    files = cert.files()
+    doc = json.loads(files[CERTIFICATION_PATH])
+    assert canonical_json(doc) == files[CERTIFICATION_PATH]
+    assert read_certification(files[CERTIFICATION_PATH]) == doc
+    assert files[CERTIFICATION_EN_PATH].decode() == doc["declarations"]["en"]
+    assert files[CERTIFICATION_ZH_PATH].decode() == doc["declarations"]["zh"]
+    assert doc["qualified_person"]["key_thumbprint"] == KEY.kid
+    # Markup in a name is escaped, and "Ltd." does not end with two full stops.
+    assert "Jane \\*Roe\\*" in doc["declarations"]["en"]
+    assert "Ltd.." not in doc["declarations"]["en"]
+    assert "ev_" in doc["declarations"]["en"]  # identifiers stay readable
+
+
+def test_untouched_certification_passes_and_is_not_signed() -> None:
+    cert = certification()
+    found = checks(cert, documents(cert))
+    assert found["certification"].status.value == "pass"
+    assert found["certification_signature"].status.value == "skip"
+    assert "not signed by the qualified person (sign with notary certify sign)" in \
+        found["certification_signature"].reason
+
+
+def test_signature_by_the_named_key_passes() -> None:
+    cert = certification()
+    data = cert.files()[CERTIFICATION_PATH]
+    token = sign_certification(data, KEY, signed_at=SIGNED_AT)
+    assert token.split(".")[1] == ""
+    found = checks(cert, documents(cert, **{CERTIFICATION_SIGNATURE_PATH: token.encode()}))
+    assert found["certification_signature"].status.value == "pass"
+    assert "2026-12-01T09:00:00Z" in found["certification_signature"].reason
+
+
+def _forged(cert: Certification, change: str) -> dict[str, bytes]:
+    data = cert.files()[CERTIFICATION_PATH]
+    token = sign_certification(data, KEY, signed_at=SIGNED_AT)
+    header, _, signature = token.split(".")
+    if change == "modified-json":
+        data = data.replace(b"Jane", b"June")
+    elif change == "attached-payload":
+        payload = base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        token = f"{header}.{payload}.{signature}"
+    elif change == "wrong-typ":
+        token = sign_detached(data, "application/vnd.notary.statement.v1+json", KEY,
+                              {"signed_at": "2026-12-01T09:00:00Z"})
+    elif change == "no-signed-at":
+        token = sign_detached(data, CERTIFICATION_MEDIA_TYPE, KEY)
+    elif change == "other-key":
+        token = sign_detached(data, CERTIFICATION_MEDIA_TYPE, SigningKey.generate(),
+                              {"signed_at": "2026-12-01T09:00:00Z"})
+    elif change == "signature[0]-bit-@0":
+        raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
+        raw[0] ^= 1
+        token = f"{header}..{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
+    return {**cert.files(), CERTIFICATION_PATH: data, CERTIFICATION_PDF_PATH: b"%PDF-",
+            CERTIFICATION_SIGNATURE_PATH: token.encode()}
+
+
+@pytest.mark.parametrize("change", ["modified-json", "attached-payload", "wrong-typ",
+                                    "no-signed-at", "other-key", "signature[0]-bit-@0"])
+def test_bad_signatures_fail(change: str) -> None:
+    cert = certification()
+    found = checks(cert, _forged(cert, change))
+    assert found["certification_signature"].status.value == "fail", \
+        found["certification_signature"].reason
+
+
+def test_signature_without_a_named_key_fails_and_unsigned_is_for_the_hand() -> None:
+    cert = certification(person(public_key=None))
+    found = checks(cert, documents(cert))
+    assert found["certification_signature"].status.value == "skip"
+    assert "signed by hand" in found["certification_signature"].reason
+    token = sign_detached(cert.files()[CERTIFICATION_PATH], CERTIFICATION_MEDIA_TYPE, KEY)
+    found = checks(cert, documents(cert, **{CERTIFICATION_SIGNATURE_PATH: token.encode()}))
+    assert found["certification_signature"].status.value == "fail"
+    with pytest.raises(NotaryError) as caught:
+        sign_certification(cert.files()[CERTIFICATION_PATH], KEY, signed_at=SIGNED_AT)
+    assert caught.value.code == "certification_key_mismatch"
+
+
+def test_facts_other_than_the_bundles_fail_naming_the_field() -> None:
+    cert = certification()
+    other = tuple(replace(i, custody_events=i.custody_events + 1) if i.path == "items/002"
+                  else i for i in cert.items)
+    found = checks(cert, documents(cert), items=other)
+    assert found["certification"].status.value == "fail"
+    assert "items[1].custody_events is 4, the bundle says 5" in found["certification"].reason
+    assert "it lists 3 record(s), the bundle holds 2" in \
+        checks(cert, documents(cert), items=cert.items[:2])["certification"].reason
+
+
+@pytest.mark.parametrize(("change", "fault"), [
+    ("en-md-edited", f"{CERTIFICATION_EN_PATH} is not the declaration (en)"),
+    ("zh-md-missing", f"{CERTIFICATION_ZH_PATH} is missing"),
+    ("pdf-missing", f"{CERTIFICATION_PDF_PATH} is missing"),
+])
+def test_declaration_files_must_be_the_documents_text(change: str, fault: str) -> None:
+    cert = certification()
+    docs = documents(cert)
+    if change == "en-md-edited":
+        docs[CERTIFICATION_EN_PATH] = docs[CERTIFICATION_EN_PATH].replace(b"perjury", b"jury")
+    else:
+        del docs[CERTIFICATION_ZH_PATH if change == "zh-md-missing" else CERTIFICATION_PDF_PATH]
+    found = checks(cert, docs)
+    assert found["certification"].status.value == "fail" and fault in found["certification"].reason
+
+
+@pytest.mark.parametrize(("change", "fault"), [
+    ("unknown-member", "exactly the members"),
+    ("thumbprint-not-of-key", "not the RFC 7638 thumbprint"),
+    ("schema-v2", "not 'notary.certification/v1'"),
+    ("method-changed", "generation method"),
+    ("not-canonical", "canonical"),
+])
+def test_malformed_documents_are_refused(change: str, fault: str) -> None:
+    doc = json.loads(certification().files()[CERTIFICATION_PATH])
+    if change == "unknown-member":
+        doc["note"] = "x"
+    elif change == "thumbprint-not-of-key":
+        doc["qualified_person"]["key_thumbprint"] = SigningKey.generate().kid
+    elif change == "schema-v2":
+        doc["schema"] = "notary.certification/v2"
+    elif change == "method-changed":
+        doc["method"]["file_hash"] = "MD5"
+    data = json.dumps(doc).encode() if change == "not-canonical" else canonical_json(doc)
+    with pytest.raises(InputError) as caught:
+        read_certification(data)
+    assert caught.value.code == "certification_invalid" and fault in caught.value.message
+
+
+def test_public_keys_are_read_from_jwk_or_pem_and_private_ones_refused() -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    pem = KEY.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    args = {"name": "N", "title": "T", "organisation": "O"}
+    by_pem = QualifiedPerson.from_request(**args, public_key=pem)
+    by_jwk = QualifiedPerson.from_request(**args, public_key=json.dumps(KEY.public_jwk()))
+    assert by_pem is not None and by_jwk is not None
+    assert by_pem.key_thumbprint == by_jwk.key_thumbprint == KEY.kid
+    assert by_pem.public_key_pem() == pem
+    assert QualifiedPerson.from_request(name=None, title=None, organisation=None) is None
+    with pytest.raises(InputError, match="private key"):
+        QualifiedPerson.from_request(**args, public_key=KEY.to_pem().decode())
+    with pytest.raises(InputError, match="private key"):
+        QualifiedPerson.from_request(**args, public_key=json.dumps(
+            {**KEY.public_jwk(), "d": "AAAA"}))
