@@ -17,6 +17,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from notary.core.digest import FileDigest, StreamingDigest
 from notary.core.errors import InputError
 
 _RAW_FILENAME = re.compile(r'filename="((?:[^"\\]|\\.)*)"', re.IGNORECASE)
@@ -224,3 +225,17 @@ class MultipartReader:
                 raise MultipartError(f"the part is larger than {limit} bytes",
                                      code="part_too_large")
         return bytes(out)
+
+    def hash_part(self, limit: int) -> FileDigest:
+        """The SHA-256 and size of the current part, hashed as it streams (nothing is kept);
+        UploadTooLarge past ``limit`` bytes."""
+        from notary.service.sealing import UploadTooLarge
+
+        digest = StreamingDigest()
+        size = 0
+        while data := self.read(1 << 16):
+            size += len(data)
+            if size > limit:
+                raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
+            digest.update(data)
+        return digest.finish()

@@ -8,7 +8,7 @@ row locks (``SELECT ... FOR UPDATE``) for the same effect.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Engine, Text, UniqueConstraint, event
@@ -299,6 +299,11 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return engine
+
+
+def utc(moment: datetime) -> datetime:
+    """Datetimes read back from SQLite are naive; they were written as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def session(engine: Engine) -> Session:

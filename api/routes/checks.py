@@ -17,9 +17,7 @@ from api.deps import CollectorKey, ServiceDep, VerifyLimit
 from api.schemas import CheckCodeOut, DocumentCheckOut, ErrorOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.checkcode import new_check_code
-from notary.core.digest import StreamingDigest
 from notary.service.documentcheck import check_document
-from notary.service.sealing import UploadTooLarge
 
 router = APIRouter(tags=["check"])
 
@@ -82,14 +80,7 @@ def _read_form(reader: MultipartReader, limit: int) -> tuple[str | None, str | N
         elif part.name == "sha256" and sha is None:
             sha = _text(reader.read_all(MAX_FIELD_BYTES), "sha256").strip()
         elif part.name == "file" and sha is None:
-            digest = StreamingDigest()
-            size = 0
-            while data := reader.read(1 << 16):
-                size += len(data)
-                if size > limit:
-                    raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
-                digest.update(data)
-            sha = digest.finish().hex
+            sha = reader.hash_part(limit).hex
         else:
             raise MultipartError("send at most one 'code' and one 'file' or 'sha256' part",
                                  code="part_unexpected")

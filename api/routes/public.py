@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from api.deps import ServiceDep, VerifyLimit
 from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
-from notary.core.digest import FileDigest, StreamingDigest, parse_sha256_hex
+from notary.core.digest import FileDigest, parse_sha256_hex
 from notary.core.errors import InputError
 from notary.service.sealing import UploadTooLarge
 
@@ -76,14 +76,7 @@ def _read_form(reader: MultipartReader, limit: int) -> FileDigest | bytes:
                                          "bytes; verify it offline with 'notary verify'")
             result = bytes(bundle)
             continue
-        digest = StreamingDigest()
-        size = 0
-        while data := reader.read(1 << 16):
-            size += len(data)
-            if size > limit:
-                raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
-            digest.update(data)
-        result = digest.finish()
+        result = reader.hash_part(limit)
     if result is None:
         raise MultipartError("the form needs a 'file' or a 'bundle' part", code="file_missing")
     return result

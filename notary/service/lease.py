@@ -20,13 +20,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
-from storage.db import WorkerLease, session
+from storage.db import WorkerLease, session, utc
 
 log = logging.getLogger("notary.lease")
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _holder_is_dead(holder: str) -> bool:
@@ -76,7 +72,7 @@ class Lease:
                 if row is None:
                     s.add(WorkerLease(name=self.name, holder=self.holder, expires_at=expires,
                                       acquired_at=now))
-                elif (row.holder == self.holder or _utc(row.expires_at) <= now
+                elif (row.holder == self.holder or utc(row.expires_at) <= now
                       or _holder_is_dead(row.holder)):
                     if row.holder != self.holder:
                         log.info("taking over the %s lease from %s", self.name, row.holder)

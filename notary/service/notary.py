@@ -42,7 +42,7 @@ from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session
+from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
@@ -100,11 +100,6 @@ def _tenant_of_actor(actor: str) -> str | None:
     """The tenant named in an actor label ``apikey:ID (role@tenant)``, if any."""
     m = re.search(r"@([a-z0-9][a-z0-9-]*)\)$", actor)
     return m.group(1) if m else None
-
-
-def utc(moment: datetime) -> datetime:
-    """Datetimes read back from SQLite are naive; they were written as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass

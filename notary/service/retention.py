@@ -90,10 +90,6 @@ def set_case_closed(engine: Engine, *, tenant: str, case_id: str, closed: bool) 
         return case
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 @dataclass
 class RetentionReport:
     """What one run found and did, by evidence id (no personal data: ids and counts)."""

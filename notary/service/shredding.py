@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -39,7 +39,7 @@ from notary.core.verdict import Check
 from notary.service.custody import CustodyLog
 from notary.service.tenancy import NotVisible
 from storage.blobs import BlobStore, StorageError
-from storage.db import Batch, Case, CustodyRecord, Evidence, session
+from storage.db import Batch, Case, CustodyRecord, Evidence, session, utc
 
 log = logging.getLogger("notary.shredding")
 
@@ -159,7 +159,7 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
         certificate = DeletionCertificate(
             evidence_id=row.id, file_sha256=row.sha256, file_size=row.size,
             statement_sha256=row.statement_digest, cid=row.cid, case_id=row.case_id,
-            kind=row.kind, received_at=format_rfc3339_utc(_utc(row.received_at)),
+            kind=row.kind, received_at=format_rfc3339_utc(utc(row.received_at)),
             shredded_at=event.at, actor=actor, tenant=tenant, reason=why, legal_basis=basis,
             destroyed=destroyed, custody_event_seq=event.seq,
             custody_event_sha256=record.digest, disclosed_before=_disclosures(s, row.id),
@@ -225,10 +225,6 @@ def _scrub_database(engine: Engine) -> None:
                 conn.execute(text("VACUUM evidence"))
     except Exception as exc:  # noqa: BLE001 - the shred stands; scrubbing is best effort
         log.warning("database scrub after shred failed: %s", type(exc).__name__)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def shred_many(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: BlobStore,
