@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, middleware
-from api.routes import bundles, certificates, checks, custody, evidence, pages, privacy, public
+from api.routes import (
+    bundles,
+    certificates,
+    checks,
+    custody,
+    docs,
+    evidence,
+    pages,
+    privacy,
+    public,
+)
 from notary.config import Settings
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
@@ -36,6 +46,11 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
         version="0.1.0",
         summary="Evidence notarisation: signed statements anchored on an EVM chain.",
         lifespan=lifespan,
+        # /docs is served from this origin (api/routes/docs.py), not from FastAPI's CDN;
+        # /redoc is not served: it has no offline build here, and /docs covers the same.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     errors.install(app)
     middleware.install(app)
@@ -47,4 +62,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(custody.router)
     app.include_router(privacy.router)
     app.include_router(checks.router)
+    app.include_router(docs.router)
     return app

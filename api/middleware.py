@@ -19,18 +19,19 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import render
+from api.routes.docs import DOCS_SCRIPT_HASH
 from notary.core.errors import InputError
 
 #: Answers that are HTML get this policy unless they carry their own.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-#: The OpenAPI pages (/docs, /redoc) load their script and styles from FastAPI's CDN and run
-#: one inline script; they hold no data, so they get a policy that lets them work.
-DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+#: The OpenAPI page (/docs) is served whole from this origin (api/routes/docs.py): no CDN.
+#: Its one inline script, Swagger UI's start-up, is allowed by hash; Swagger UI sets inline
+#: styles and makes data: images, so those stay allowed. The page holds no data.
+DOCS_POLICY = (f"default-src 'self'; script-src 'self' {DOCS_SCRIPT_HASH}; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
                "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-               "frame-ancestors 'none'")
+               "form-action 'self'; frame-ancestors 'none'")
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 _LIMITED_TYPES = (b"application/json", b"application/x-www-form-urlencoded", b"text/")

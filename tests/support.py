@@ -14,7 +14,7 @@ import uvicorn
 from notary.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = REPO / "samples"
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 Why js-ipfs: Kubo cannot be installed on machines that reach only the package registries
 (its npm wrapper downloads the binary), while js-ipfs is plain npm and speaks the same
-``/api/v0`` RPC API that ``ipfshttpclient`` talks to (see ../shared/TOOLCHAIN.md).
+``/api/v0`` RPC API that ``ipfshttpclient`` talks to.
 
 The repository lives in a directory of the caller's choice and survives :meth:`IpfsDaemon.stop`,
 so :meth:`IpfsDaemon.start` after a stop brings back the same node with the same pins, on the

@@ -42,12 +42,25 @@ def _certifier(
     certifier_key: Annotated[str | None, Query(
         max_length=4096, description="court certification, optional: their Ed25519 public "
                                      "key (JWK or PEM) to sign it with")] = None,
+    certifier_name_zh: Annotated[str | None, Query(
+        max_length=200, description="court certification, optional: the name in Chinese, "
+                                    "for the 存证说明")] = None,
+    certifier_title_zh: Annotated[str | None, Query(
+        max_length=200, description="court certification, optional: the title in Chinese "
+                                    "(e.g. 档案管理员)")] = None,
+    certifier_organisation_zh: Annotated[str | None, Query(
+        max_length=200, description="court certification, optional: the organisation in "
+                                    "Chinese")] = None,
 ) -> QualifiedPerson | None:
     """The qualified person a court certification (``certification/``) is made for, or None
-    (422 ``certification_invalid`` when they are named in part or the key is not Ed25519)."""
+    (422 ``certification_invalid`` when they are named in part, a Chinese value comes without
+    them, or the key is not Ed25519). The Chinese declaration quotes an English value where
+    no Chinese one is given."""
     return QualifiedPerson.from_request(name=certifier_name, title=certifier_title,
                                         organisation=certifier_organisation,
-                                        public_key=certifier_key)
+                                        public_key=certifier_key, name_zh=certifier_name_zh,
+                                        title_zh=certifier_title_zh,
+                                        organisation_zh=certifier_organisation_zh)
 
 
 Certifier = Annotated[QualifiedPerson | None, Depends(_certifier)]

@@ -449,7 +449,8 @@ def _certification_section(certifier: QualifiedPerson | None) -> list[str]:
     out = [
         "## 法庭认证 / Court certification",
         "",
-        (f"`{CERTIFICATION_DIR}/` 中是供说明人 {p.name}（{p.organisation}，{p.title}）签署的法庭"
+        (f"`{CERTIFICATION_DIR}/` 中是供说明人{p.zh('name')}（{p.zh('organisation')}，"
+         f"{p.zh('title')}）签署的法庭"
          f"认证：`{CERTIFICATION_PATH}` 载明各项记录的事实（哈希值、接收时间、声明摘要、链上锚定、"
          f"保管事件数）、说明人及两份声明的全文；`{CERTIFICATION_EN_PATH}` 为英文认证（FRE "
          f"902(11)、902(14)，28 U.S.C. § 1746），`{CERTIFICATION_ZH_PATH}` 为中文电子数据存证情况"

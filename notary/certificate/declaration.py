@@ -26,6 +26,8 @@ __all__ = ["TITLE", "certification_pdf"]
 
 TITLE = Bilingual("电子数据存证情况说明", "Certification of Records (FRE 902(11), 902(14))")
 _NUMBER_W = 9.0
+#: Schedule rows whose Chinese value says more than a translation of the label would.
+_ZH_NOTES = frozenset({"类型、媒体类型"})
 _MONO = re.compile(r"(0x)?[0-9a-fA-F]{40,}.*|[A-Za-z0-9_-]{43}")
 
 
@@ -90,7 +92,7 @@ def _body(pdf: _Document, blocks: Sequence[Block], wrap: WrapMode) -> None:
 def _schedule(pdf: _Document, cert: Certification) -> None:
     """Each record's facts, labelled in both languages (the two schedules list the same facts
     in the same order; values are shown as the English one has them, with the Chinese one
-    below where it adds Beijing time)."""
+    below where it adds Beijing time or names the kind in Chinese)."""
     _heading(pdf, Bilingual("附表一：电子数据存证清单", "Schedule A: the records"))
     zh, en = cert.chinese.schedule[1:], cert.english.schedule[1:]
     for zh_block, en_block in zip(zh, en, strict=True):
@@ -98,7 +100,7 @@ def _schedule(pdf: _Document, cert: Certification) -> None:
         for (zh_label, zh_value), (en_label, en_value) in zip(zh_block.rows, en_block.rows,
                                                               strict=True):
             mono = _MONO.fullmatch(en_value) is not None
-            note = zh_value if "北京时间" in zh_value else None
+            note = zh_value if "北京时间" in zh_value or zh_label in _ZH_NOTES else None
             _row(pdf, Row(Bilingual(zh_label, en_label), en_value, mono=mono, note=note))
 
 
@@ -115,9 +117,9 @@ def certification_pdf(cert: Certification, fonts: CertificateFonts | None = None
     _header(pdf, TITLE, f"案件 Case {b.case_id} · 证据包生成 Bundle created {b.created_at} · "
                         f"{len(cert.items)} 项记录 record(s)", None)
     _heading(pdf, Bilingual("说明人", "Qualified person"))
-    _row(pdf, Row(Bilingual("姓名", "Name"), p.name))
-    _row(pdf, Row(Bilingual("职务", "Title"), p.title))
-    _row(pdf, Row(Bilingual("单位", "Organisation"), p.organisation))
+    _row(pdf, Row(Bilingual("姓名", "Name"), p.name, note=p.name_zh))
+    _row(pdf, Row(Bilingual("职务", "Title"), p.title, note=p.title_zh))
+    _row(pdf, Row(Bilingual("单位", "Organisation"), p.organisation, note=p.organisation_zh))
     if p.key_thumbprint is not None:
         _row(pdf, Row(Bilingual("签名密钥", "Signature key"), p.key_thumbprint, mono=True,
                       note="Ed25519 · RFC 7638 指纹 / thumbprint · certification.json.jws"))

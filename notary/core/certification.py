@@ -104,7 +104,9 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])|(?<![0-9A-Za-z])([_~])|([_~])(?![0-9A
 _DOCUMENT_FIELDS = frozenset({"schema", "bundle", "method", "items", "qualified_person",
                               "declarations"})
 _BUNDLE_FIELDS = frozenset({"scope", "case_id", "created_at", "hashes_only"})
-_PERSON_FIELDS = frozenset({"name", "title", "organisation", "public_key", "key_thumbprint"})
+_ZH_FIELDS: Final = ("name_zh", "title_zh", "organisation_zh")
+_PERSON_FIELDS = frozenset({"name", "title", "organisation", "public_key", "key_thumbprint",
+                            *_ZH_FIELDS})
 _JWK_FIELDS = frozenset({"kty", "crv", "x"})
 
 
@@ -158,17 +160,32 @@ def _public_jwk(text: str) -> dict[str, str]:
 class QualifiedPerson:
     """Who certifies: a custodian of the records or another qualified person (FRE 902(11)),
     named with title and organisation, and optionally the Ed25519 public key (``{kty, crv,
-    x}``) with which they will sign the certification."""
+    x}``) with which they will sign the certification.
+
+    ``name_zh``, ``title_zh`` and ``organisation_zh`` are the same in Chinese, each optional:
+    the 存证说明 uses them where given (a Chinese court reads 档案管理员, not "Records
+    custodian"), and quotes the English value as a name where not."""
 
     name: str
     title: str
     organisation: str
     public_key: Mapping[str, str] | None = None
+    name_zh: str | None = None
+    title_zh: str | None = None
+    organisation_zh: str | None = None
 
     def __post_init__(self) -> None:
         for field_name in ("name", "title", "organisation"):
             try:
                 validate_text(field_name, getattr(self, field_name), _MAX_PERSON_TEXT)
+            except InputError as exc:
+                raise _invalid(f"The qualified person's {field_name}: {exc.message}") from exc
+        for field_name in _ZH_FIELDS:
+            value = getattr(self, field_name)
+            if value is None:
+                continue
+            try:
+                validate_text(field_name, value, _MAX_PERSON_TEXT)
             except InputError as exc:
                 raise _invalid(f"The qualified person's {field_name}: {exc.message}") from exc
         if self.public_key is not None:
@@ -181,13 +198,19 @@ class QualifiedPerson:
 
     @classmethod
     def from_request(cls, *, name: str | None, title: str | None, organisation: str | None,
-                     public_key: str | None = None) -> QualifiedPerson | None:
+                     public_key: str | None = None, name_zh: str | None = None,
+                     title_zh: str | None = None,
+                     organisation_zh: str | None = None) -> QualifiedPerson | None:
         """The person an export names, or None when it names nobody. ``public_key`` is an
-        Ed25519 JWK (JSON text) or PEM public key. Raises :class:`InputError`
+        Ed25519 JWK (JSON text) or PEM public key; the ``*_zh`` values are optional Chinese
+        forms (an empty one counts as not given). Raises :class:`InputError`
         (``certification_invalid``) when only some of name, title and organisation are
-        given, for a key without a person, and for a malformed value or key."""
+        given, for a key or a Chinese value without a person, and for a malformed value or
+        key."""
         given = {"name": name, "title": title, "organisation": organisation}
-        if not any(given.values()) and not public_key:
+        chinese = {"name_zh": name_zh or None, "title_zh": title_zh or None,
+                   "organisation_zh": organisation_zh or None}
+        if not any(given.values()) and not public_key and not any(chinese.values()):
             return None
         missing = [k for k, v in given.items() if not v]
         if missing:
@@ -195,7 +218,20 @@ class QualifiedPerson:
                            f"organisation; missing: {', '.join(missing)}.")
         assert name and title and organisation
         jwk = _public_jwk(public_key) if public_key else None
-        return cls(name, title, organisation, jwk)
+        return cls(name, title, organisation, jwk, **chinese)
+
+    def zh(self, field_name: str) -> str:
+        """The person's ``name``, ``title`` or ``organisation`` for Chinese text: the Chinese
+        value when given, else the English one in Chinese quotation marks, so that it reads
+        as a quoted name inside a sentence (本人在“Huaxia Collections Ltd”担任……)."""
+        chinese = getattr(self, f"{field_name}_zh")
+        return chinese if chinese else f"“{getattr(self, field_name)}”"
+
+    def zh_row(self, field_name: str) -> str:
+        """The value for a Chinese signature or facts line, where no quotation is needed:
+        the Chinese value followed by the English one, or the English one alone."""
+        chinese, english = getattr(self, f"{field_name}_zh"), getattr(self, field_name)
+        return f"{chinese}（{english}）" if chinese and chinese != english else english
 
     @property
     def key_thumbprint(self) -> str | None:
@@ -214,6 +250,9 @@ class QualifiedPerson:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "title": self.title,
                                "organisation": self.organisation}
+        for field_name in _ZH_FIELDS:
+            if getattr(self, field_name) is not None:
+                out[field_name] = getattr(self, field_name)
         if self.public_key is not None:
             out["public_key"] = dict(self.public_key)
             out["key_thumbprint"] = self.key_thumbprint
@@ -281,6 +320,57 @@ class CertifiedItem:
         if self.original is not None:
             out["original"] = self.original
         return out
+
+
+#: Statement kinds (formats §1.1) as the declarations name them; the value itself follows in
+#: brackets, so a reader can match it with certification.json.
+_KIND_WORDS: Final[Mapping[str, tuple[str, str]]] = {
+    "call_recording": ("通话录音", "call recording"),
+    "notice": ("催收通知", "collection notice"),
+    "agreement": ("还款协议", "repayment agreement"),
+    "other": ("其他电子数据", "other record"),
+}
+#: Media types said in words; others by their top-level type.
+_MEDIA_WORDS: Final[Mapping[str, tuple[str, str]]] = {
+    "application/pdf": ("PDF 文档", "PDF document"),
+    "application/octet-stream": ("未识别格式的二进制数据", "binary data of unidentified format"),
+    "audio/wav": ("WAV 音频", "WAV audio"),
+    "audio/x-wav": ("WAV 音频", "WAV audio"),
+    "audio/wave": ("WAV 音频", "WAV audio"),
+    "audio/mpeg": ("MP3 音频", "MP3 audio"),
+    "image/jpeg": ("JPEG 图像", "JPEG image"),
+    "image/png": ("PNG 图像", "PNG image"),
+    "text/plain": ("纯文本", "plain text"),
+}
+_MEDIA_FAMILIES: Final[Mapping[str, tuple[str, str]]] = {
+    "audio": ("音频", "audio"), "video": ("视频", "video"), "image": ("图像", "image"),
+    "text": ("文本", "text"),
+}
+
+
+def _kind_and_media(statement: Statement, language: str) -> str:
+    """The record's kind and media type as a reader says them, each with the value the
+    statement holds: 催收通知（notice）；application/pdf（PDF 文档）."""
+    zh = language == "zh"
+    kind = _KIND_WORDS.get(statement.kind.value, (statement.kind.value,) * 2)
+    media = statement.media_type
+    words = _MEDIA_WORDS.get(media.split(";")[0].strip().lower()) or _MEDIA_FAMILIES.get(
+        media.split("/")[0].lower(), ("文件", "file"))
+    if zh:
+        return f"{kind[0]}（{statement.kind.value}）；{media}（{words[0]}）"
+    return f"{kind[1]} ({statement.kind.value}); {media} ({words[1]})"
+
+
+def _record_heading(position: int, item: CertifiedItem, language: str) -> str:
+    """A schedule entry's heading: its number in this certification (1 to n, as "共 n 项"
+    counts), with the record's number in its case when that differs (an export of one item,
+    or of part of a case)."""
+    seq = item.statement.case_seq
+    if language == "zh":
+        where = item.path if seq == position else f"本案第 {seq} 项，{item.path}"
+        return f"第 {position} 项（{where}）"
+    where = item.path if seq == position else f"entry {seq} of the case, {item.path}"
+    return f"Record {position} ({where})"
 
 
 @dataclass(frozen=True)
@@ -465,8 +555,8 @@ class Certification:
             )),
         )
         schedule: tuple[Block, ...] = (Block("heading", "Schedule A: the records"),)
-        for item in self.items:
-            schedule += (Block("facts", f"Record {item.statement.case_seq} ({item.path})",
+        for position, item in enumerate(self.items, 1):
+            schedule += (Block("facts", _record_heading(position, item, "en"),
                                rows=self._rows_en(item)),)
         return Declaration("en", body, schedule)
 
@@ -476,7 +566,7 @@ class Certification:
         rows = [
             ("Evidence ID", s.evidence_id),
             ("File name", s.file_name),
-            ("Kind, media type", f"{s.kind.value}, {s.media_type}"),
+            ("Kind, media type", _kind_and_media(s, "en")),
             ("Size", f"{s.size:,} bytes"),
             ("SHA-256 hash value", s.sha256),
             ("Received by notary (UTC)", s.received_at),
@@ -515,10 +605,11 @@ class Certification:
             Block("paragraph", f"案件编号：{b.case_id}；证据包由 notary 存证服务生成于 "
                                f"{b.created_at}（北京时间 {_beijing(b.created_at)}）；"
                                f"所涉电子数据共 {n} 项。"),
-            Block("paragraph", f"说明人 {p.name}（{p.organisation}，{p.title}）就下列电子数据的"
-                               "存证情况说明如下："),
-            Block("numbered", f"说明人身份。本人在{p.organisation}担任{p.title}，因职务熟悉下列"
-                              "电子数据的收集、存证与保管过程，有资格作出本说明。", number="一、"),
+            Block("paragraph", f"说明人{p.zh('name')}（{p.zh('organisation')}，{p.zh('title')}）"
+                               "就下列电子数据的存证情况说明如下："),
+            Block("numbered", f"说明人身份。本人在{p.zh('organisation')}担任{p.zh('title')}，"
+                              "因职务熟悉下列电子数据的收集、存证与保管过程，有资格作出本说明。",
+                  number="一、"),
             Block("numbered", f"存证对象。本说明所涉电子数据共 {n} 项，列于附表一，逐项载明证据"
                               "编号、文件名、文件大小、哈希值（SHA-256）、存证平台接收时间及存证"
                               "声明摘要。", number="二、"),
@@ -551,17 +642,17 @@ class Certification:
             Block("signature", rows=(
                 ("说明人（签字）", ""),
                 ("单位（盖章）", ""),
-                ("姓名", p.name),
-                ("职务", p.title),
-                ("单位", p.organisation),
+                ("姓名", p.zh_row("name")),
+                ("职务", p.zh_row("title")),
+                ("单位", p.zh_row("organisation")),
                 *((("电子签名密钥（Ed25519，RFC 7638 指纹）", key),) if key else ()),
                 ("日期", ""),
                 ("地点", ""),
             )),
         )
         schedule: tuple[Block, ...] = (Block("heading", "附表一：电子数据存证清单"),)
-        for item in self.items:
-            schedule += (Block("facts", f"第 {item.statement.case_seq} 项（{item.path}）",
+        for position, item in enumerate(self.items, 1):
+            schedule += (Block("facts", _record_heading(position, item, "zh"),
                                rows=self._rows_zh(item)),)
         return Declaration("zh", body, schedule)
 
@@ -572,7 +663,7 @@ class Certification:
         rows = [
             ("证据编号", s.evidence_id),
             ("文件名", s.file_name),
-            ("类型、媒体类型", f"{s.kind.value}，{s.media_type}"),
+            ("类型、媒体类型", _kind_and_media(s, "zh")),
             ("文件大小", f"{s.size:,} 字节"),
             ("哈希值（SHA-256）", s.sha256),
             ("存证平台接收时间", f"{s.received_at}（北京时间 {_beijing(s.received_at)}）"),
@@ -653,12 +744,15 @@ def read_certification(data: bytes) -> dict[str, Any]:
     person = doc["qualified_person"]
     if not isinstance(person, dict) or not {"name", "title", "organisation"} <= set(person) \
             or not set(person) <= _PERSON_FIELDS:
-        raise _invalid("Its qualified_person must be {name, title, organisation, public_key?, "
-                       "key_thumbprint?}.")
+        raise _invalid("Its qualified_person must be {name, title, organisation, name_zh?, "
+                       "title_zh?, organisation_zh?, public_key?, key_thumbprint?}.")
+    if any(person.get(name, "") is None for name in _ZH_FIELDS):
+        raise _invalid("Its qualified_person gives a Chinese value as null; omit it instead.")
     if ("public_key" in person) != ("key_thumbprint" in person):
         raise _invalid("Its qualified_person names a key without a thumbprint, or the reverse.")
     named = QualifiedPerson(person["name"], person["title"], person["organisation"],
-                            person.get("public_key"))
+                            person.get("public_key"),
+                            **{name: person[name] for name in _ZH_FIELDS if name in person})
     if person.get("key_thumbprint") != named.key_thumbprint:
         raise _invalid(f"Its key_thumbprint {person.get('key_thumbprint')!r} is not the RFC 7638 "
                        f"thumbprint of its public_key ({named.key_thumbprint}).")

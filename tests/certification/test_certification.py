@@ -301,9 +301,44 @@ def test_hashes_only_item_bundle_with_a_person_but_no_key(certified: Certified) 
     assert check.status.value == "skip" and "signed by hand" in check.reason
 
 
+def test_one_item_export_in_chinese_terms(certified: Certified, tmp_path: Path) -> None:
+    """Issue 12: the 存证说明 of a one-item export uses the Chinese values sent with
+    ``certifier_*_zh``, names the kind in Chinese and numbers its one record 1 (of 1)."""
+    http = certified.server.admin()
+    resp = http.get(f"/v1/evidence/{certified.evidence_ids[1]}/bundle", params={
+        "certifier_name": "Li Na", "certifier_title": "Records custodian",
+        "certifier_organisation": "Huaxia Collections Ltd", "certifier_name_zh": "李娜",
+        "certifier_title_zh": "档案管理员", "certifier_organisation_zh": "华夏催收服务有限公司"})
+    assert resp.status_code == 200, resp.text
+    doc = document(resp.content)
+    assert doc["qualified_person"]["organisation_zh"] == "华夏催收服务有限公司"
+    zh = member(resp.content, CERTIFICATION_ZH_PATH).decode()
+    assert "本人在华夏催收服务有限公司担任档案管理员，" in zh and "Records custodian，" not in zh
+    assert "共 1 项" in zh and "第 1 项（本案第 2 项，items/002）" in zh and "第 2 项（" not in zh
+    # The fixture uploads as application/octet-stream: said as what it is, not left bare.
+    assert ("| 类型、媒体类型 | 催收通知（notice）；application/octet-stream（未识别格式的二进制数据）"
+            " |") in zh
+    en = member(resp.content, CERTIFICATION_EN_PATH).decode()
+    assert "Record 1 (entry 2 of the case, items/002)" in en
+    result = verify(resp.content)
+    assert result.verdict.result == "valid" and status(result, "certification") == "pass"
+    pdf = tmp_path / "certification.pdf"
+    pdf.write_bytes(member(resp.content, CERTIFICATION_PDF_PATH))
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils is required (make test installs it)"
+    text = re.sub(r"\s+", "", subprocess.run([pdftotext, str(pdf), "-"], capture_output=True,
+                                              text=True, check=True).stdout)
+    for expected in ["本人在华夏催收服务有限公司担任档案管理员", "李娜", "催收通知（notice）",
+                     "第1项（本案第2项，items/002）"]:
+        assert expected in text, expected
+
+
 @pytest.mark.parametrize(("params", "fault"), [
     ({"certifier_name": "Jane Roe"}, "missing: title, organisation"),
     ({"certifier_key": "{}"}, "missing: name, title, organisation"),
+    ({"certifier_organisation_zh": "华夏催收服务有限公司"}, "missing: name, title, organisation"),
+    ({"certifier_name": "J", "certifier_title": "T", "certifier_organisation": "O",
+      "certifier_title_zh": "档案\u202e管理员"}, "title_zh"),
     ({"certifier_name": "J", "certifier_title": "T", "certifier_organisation": "O",
       "certifier_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n"
                        "-----END PRIVATE KEY-----\n"}, "private key"),

@@ -212,3 +212,91 @@ def test_public_keys_are_read_from_jwk_or_pem_and_private_ones_refused() -> None
     with pytest.raises(InputError, match="private key"):
         QualifiedPerson.from_request(**args, public_key=json.dumps(
             {**KEY.public_jwk(), "d": "AAAA"}))
+
+
+# -- the Chinese 存证说明 reads as Chinese (issue 12) -------------------------------------------
+
+ENGLISH_ONLY = QualifiedPerson("Li Na", "Records custodian", "Huaxia Collections Ltd")
+
+
+def _zh(cert: Certification) -> str:
+    return cert.files()[CERTIFICATION_ZH_PATH].decode()
+
+
+def test_chinese_values_are_used_in_the_chinese_declaration() -> None:
+    who = replace(ENGLISH_ONLY, name_zh="李娜", title_zh="档案管理员",
+                  organisation_zh="华夏催收服务有限公司")
+    cert = certification(who)
+    zh = _zh(cert)
+    assert "本人在华夏催收服务有限公司担任档案管理员，" in zh
+    assert "说明人李娜（华夏催收服务有限公司，档案管理员）" in zh
+    assert "姓名：李娜（Li Na）" in zh and "职务：档案管理员（Records custodian）" in zh
+    assert "Records custodian at Huaxia Collections Ltd." in cert.files()[
+        CERTIFICATION_EN_PATH].decode()
+    doc = read_certification(cert.files()[CERTIFICATION_PATH])
+    assert doc["qualified_person"] == {
+        "name": "Li Na", "title": "Records custodian", "organisation": "Huaxia Collections Ltd",
+        "name_zh": "李娜", "title_zh": "档案管理员", "organisation_zh": "华夏催收服务有限公司"}
+    found = checks(cert, documents(cert))
+    assert found["certification"].status.value == "pass", found["certification"].reason
+
+
+def test_english_values_are_quoted_as_names_not_glued_into_chinese() -> None:
+    zh = _zh(certification(ENGLISH_ONLY))
+    assert "本人在Huaxia Collections Ltd担任Records custodian" not in zh
+    assert "本人在“Huaxia Collections Ltd”担任“Records custodian”，" in zh
+    assert "说明人“Li Na”（“Huaxia Collections Ltd”，“Records custodian”）" in zh
+    assert "姓名：Li Na" in zh  # a signature line needs no quotation marks
+    doc = json.loads(certification(ENGLISH_ONLY).files()[CERTIFICATION_PATH])
+    assert set(doc["qualified_person"]) == {"name", "title", "organisation"}  # as before
+
+
+def test_kinds_and_media_types_are_said_in_chinese() -> None:
+    zh = _zh(certification())
+    assert "| 类型、媒体类型 | 通话录音（call_recording）；audio/wav（WAV 音频） |" in zh
+    assert "| 类型、媒体类型 | 催收通知（notice）；application/pdf（PDF 文档） |" in zh
+    assert "还款协议（agreement）" in zh
+    assert "notice，application/pdf" not in zh
+    en = certification().files()[CERTIFICATION_EN_PATH].decode()
+    assert "| Kind, media type | collection notice (notice); application/pdf (PDF document) |" \
+        in en
+    cert = certification()
+    odd = replace(cert.items[0], statement=replace(cert.items[0].statement,
+                                                   media_type="application/octet-stream"))
+    zh = _zh(replace(cert, items=(odd,)))
+    assert "；application/octet-stream（未识别格式的二进制数据） |" in zh
+
+
+def test_a_one_item_certification_numbers_its_record_one_of_one() -> None:
+    cert = certification()
+    second = replace(cert, bundle=replace(cert.bundle, scope="evidence"), items=cert.items[1:2])
+    zh, en = _zh(second), second.files()[CERTIFICATION_EN_PATH].decode()
+    assert "共 1 项" in zh and "holding 1 record." in en
+    assert "第 1 项（本案第 2 项，items/002）" in zh and "第 2 项（" not in zh
+    assert "Record 1 (entry 2 of the case, items/002)" in en and "Record 2" not in en
+    # A whole case: position and case entry agree, so each is said once.
+    zh = _zh(cert)
+    assert "第 1 项（items/001）" in zh and "第 3 项（items/003）" in zh and "本案第" not in zh
+
+
+@pytest.mark.parametrize(("changes", "fault"), [
+    ({"name_zh": None}, "null"),
+    ({"name_zh": ""}, "name_zh"),
+    ({"title_zh": "档案\u202e管理员"}, "title_zh"),
+    ({"nickname_zh": "x"}, "qualified_person must be"),
+])
+def test_chinese_person_fields_are_strict(changes: dict[str, Any], fault: str) -> None:
+    doc = json.loads(certification().files()[CERTIFICATION_PATH])
+    doc["qualified_person"].update(changes)
+    with pytest.raises(InputError) as caught:
+        read_certification(canonical_json(doc))
+    assert caught.value.code == "certification_invalid" and fault in caught.value.message
+
+
+def test_chinese_values_without_a_person_are_refused() -> None:
+    with pytest.raises(InputError, match="missing: name, title, organisation"):
+        QualifiedPerson.from_request(name=None, title=None, organisation=None,
+                                     organisation_zh="华夏催收服务有限公司")
+    named = QualifiedPerson.from_request(name="N", title="T", organisation="O", title_zh="",
+                                         organisation_zh="机构")
+    assert named is not None and named.title_zh is None and named.organisation_zh == "机构"
