@@ -44,6 +44,28 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+#: The operator name of a deployment that was not given one (NOTARY_OPERATOR_NAME).
+DEV_OPERATOR_NAME = "开发部署，非正式运营方 / development deployment, no operator"
+
+
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise InputError(f"{name} must be 1 or 0, got {raw!r}", code="config_invalid")
+
+
+def _operator_country() -> str:
+    """ISO 3166-1 alpha-2, upper case (CN, DE...), or empty when not set."""
+    raw = os.environ.get("NOTARY_OPERATOR_COUNTRY", "").strip()
+    if raw and not (len(raw) == 2 and raw.isascii() and raw.isalpha()):
+        raise InputError("NOTARY_OPERATOR_COUNTRY must be an ISO 3166-1 alpha-2 code such as CN, "
+                         f"got {raw!r}", code="config_invalid")
+    return raw.upper()
+
+
 def _chain_id() -> int:
     """The chain id we expect. For an external chain it must be stated, never assumed: anchoring
     on the wrong chain would hand courts proofs on a chain nobody checks."""
@@ -98,6 +120,15 @@ class Settings:
     tsa_url: str | None = None
     tsa_ca_file: Path | None = None
     tsa_timeout: float = 10.0
+    # An external chain with a development chain id (31337, 1337...) is refused unless this
+    # says the deployment is a test (NOTARY_ALLOW_DEV_CHAIN=1): anyone can run such a chain
+    # with any clock, so its anchors prove nothing to a court.
+    allow_dev_chain: bool = False
+    # Who operates this deployment, as published in its trust root (notary.core.trustroot).
+    # The defaults say plainly that it is a development set-up, never a real operator.
+    operator_name: str = DEV_OPERATOR_NAME
+    operator_registration: str = ""
+    operator_country: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -141,6 +172,10 @@ class Settings:
             tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
+            allow_dev_chain=_env_flag("NOTARY_ALLOW_DEV_CHAIN"),
+            operator_name=_env("NOTARY_OPERATOR_NAME", "").strip() or DEV_OPERATOR_NAME,
+            operator_registration=_env("NOTARY_OPERATOR_REGISTRATION", "").strip(),
+            operator_country=_operator_country(),
         )
 
     @property
