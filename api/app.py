@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors, middleware
 from api.routes import bundles, certificates, checks, custody, evidence, pages, privacy, public
+from api.routes import trust as trust_root
 from notary.config import Settings
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(custody.router)
     app.include_router(privacy.router)
     app.include_router(checks.router)
+    app.include_router(trust_root.router)
     return app

@@ -263,6 +263,29 @@ class Registry:
             return bool(self.contract.functions.hasRole(role, address).call())
         return self._call(check)
 
+    def notaries(self, from_block: int = 0) -> list[str]:
+        """The accounts holding NOTARY_ROLE now, replayed from RoleGranted/RoleRevoked logs
+        since ``from_block`` (the deployment block), confirmed by ``hasRole``."""
+        def read() -> list[str]:
+            role = self.contract.functions.NOTARY_ROLE().call()
+            seen: set[str] = set()
+            for event in (self.contract.events.RoleGranted(), self.contract.events.RoleRevoked()):
+                for log in event.get_logs(from_block=from_block, to_block="latest",
+                                          argument_filters={"role": role}):
+                    seen.add(Web3.to_checksum_address(log["args"]["account"]))
+            return sorted((a for a in seen if self.contract.functions.hasRole(role, a).call()),
+                          key=str.lower)
+        return self._call(read)
+
+    def code_keccak(self) -> bytes:
+        """keccak-256 of the runtime code at the registry's address (what a trust root pins)."""
+        return keccak(bytes(self._call(lambda: self.w3.eth.get_code(self.address))))
+
+    def block_hash(self, number: int) -> str:
+        """0x hash of block ``number`` (0: the genesis block, which names the chain)."""
+        block = self._call(lambda: self.w3.eth.get_block(number))
+        return "0x" + bytes(block["hash"]).hex()
+
     def version(self) -> str:
         """The registry's ``version()``: "2" for this contract (a version 1 registry has none)."""
         return str(self._call(lambda: self.contract.functions.version().call()))

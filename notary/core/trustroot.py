@@ -522,7 +522,8 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
     """Parse ``doc_bytes`` strictly, check its signature by its current key, and, given
     ``expected_fingerprint`` (any spelling of it), that the document is that one.
 
-    Without an expected fingerprint the document is only self-consistent: anybody can sign a
+    The signature is checked first (a document that is wrong in itself says so), then the
+    fingerprint. Without an expected fingerprint the document is only self-consistent: anybody can sign a
     trust root with their own key. What makes it the deployment's is comparing its fingerprint
     with one obtained another way (the operator's filing with a court, a certificate).
     """
@@ -530,12 +531,6 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
         else None
     root, signature = parse_trust_root(doc_bytes)
     unsigned = root.unsigned_bytes()
-    fingerprint = fingerprint_of(unsigned)
-    if expected is not None and fingerprint != expected:
-        raise TrustRootError(f"This trust root's fingerprint is {fingerprint}, not the pinned "
-                             f"{expected}: it is another document.",
-                             code="trust_root_fingerprint_mismatch", expected=expected,
-                             actual=fingerprint)
     current = {"keys": [dict(k.to_json()["jwk"]) for k in root.current_keys()]}
     try:
         header = verify_detached_jws(signature, unsigned, current,
@@ -544,6 +539,12 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
         raise TrustRootError(f"The trust root's signature does not verify with its current key: "
                              f"{exc.message}", code="trust_root_signature_invalid",
                              reason=exc.details.get("reason")) from exc
+    fingerprint = fingerprint_of(unsigned)
+    if expected is not None and fingerprint != expected:
+        raise TrustRootError(f"This trust root's fingerprint is {fingerprint}, not the pinned "
+                             f"{expected}: it is another document.",
+                             code="trust_root_fingerprint_mismatch", expected=expected,
+                             actual=fingerprint)
     return VerifiedTrustRoot(root, fingerprint, str(header["kid"]))
 
 
