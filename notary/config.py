@@ -66,6 +66,21 @@ def _operator_country() -> str:
     return raw.upper()
 
 
+def _addresses(name: str) -> tuple[str, ...]:
+    """A comma-separated list of 0x-prefixed 20-byte addresses (empty when not set)."""
+    out = []
+    for part in os.environ.get(name, "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if len(part) != 42 or not part.startswith("0x") or not all(
+                c in "0123456789abcdefABCDEF" for c in part[2:]):
+            raise InputError(f"{name} must list 0x-prefixed addresses separated by commas, "
+                             f"got {part!r}", code="config_invalid")
+        out.append(part)
+    return tuple(out)
+
+
 def _chain_id() -> int:
     """The chain id we expect. For an external chain it must be stated, never assumed: anchoring
     on the wrong chain would hand courts proofs on a chain nobody checks."""
@@ -129,6 +144,9 @@ class Settings:
     operator_name: str = DEV_OPERATOR_NAME
     operator_registration: str = ""
     operator_country: str = ""
+    # Earlier registries of this deployment on the same chain (e.g. a version 1 registry,
+    # docs/formats.md 9.9), listed in the trust root so their anchors stay attributable.
+    previous_registries: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -176,6 +194,7 @@ class Settings:
             operator_name=_env("NOTARY_OPERATOR_NAME", "").strip() or DEV_OPERATOR_NAME,
             operator_registration=_env("NOTARY_OPERATOR_REGISTRATION", "").strip(),
             operator_country=_operator_country(),
+            previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
         )
 
     @property

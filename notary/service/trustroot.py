@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from notary.chain.errors import ChainError, ChainUnavailable
+from eth_hash.auto import keccak
+
+from notary.chain.errors import ChainError, ChainMismatch, ChainUnavailable
 from notary.chain.registry import Deployment, Registry
 from notary.chain.setup import DEV_CHAIN_IDS
 from notary.config import DEV_OPERATOR_NAME, Settings
@@ -30,6 +32,7 @@ from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey
 from notary.core.trustroot import (
     Operator,
+    PreviousRegistry,
     RegistryPin,
     TrustRoot,
     TrustRootKey,
@@ -92,6 +95,8 @@ def build_trust_root(settings: Settings, registry: Registry, deployment: Deploym
     if not notaries and registry.account is not None and registry.is_notary(
             registry.account.address):
         notaries = [registry.account.address]
+    previous = tuple(_previous_registry(registry, address, block)
+                     for address in settings.previous_registries)
     key_set, periods = parse_key_history(load_key_history(settings.keys_dir))
     keys = []
     for jwk in key_set["keys"]:
@@ -116,7 +121,27 @@ def build_trust_root(settings: Settings, registry: Registry, deployment: Deploym
         registry=pin,
         anchoring_accounts=anchoring_accounts(notaries),
         signing_keys=tuple(keys),
+        previous_registries=previous,
     )
+
+
+def _previous_registry(current: Registry, address: str, until: int | None) -> PreviousRegistry:
+    """An earlier registry as the chain shows it: its code hash and version ("1" when it has
+    no ``version()``); anchors there count until the current registry's deployment block."""
+    old = Registry(current.w3, address)
+    code = old.code_keccak()
+    if code == keccak(b""):
+        raise ChainMismatch(f"NOTARY_PREVIOUS_REGISTRIES names {old.address}, but there is no "
+                            f"contract there on chain {current.chain_id}", contract=old.address)
+    try:
+        version = old.version()
+    except ChainUnavailable:
+        raise
+    except ChainError:
+        version = "1"  # version 1 has no version() and reverts
+    return PreviousRegistry(chain_id=current.chain_id, address=old.address,
+                            code_keccak256="0x" + code.hex(), version=version,
+                            until_block=until)
 
 
 def issue_trust_root(settings: Settings, registry: Registry, deployment: Deployment,

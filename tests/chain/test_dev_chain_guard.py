@@ -89,6 +89,12 @@ def test_flag_and_operator_settings_from_env(monkeypatch: pytest.MonkeyPatch) ->
     assert s.allow_dev_chain is True
     assert (s.operator_name, s.operator_registration, s.operator_country) == (
         "上海某某数据科技有限公司", "91310000MA1FL0000X", "CN")
+    monkeypatch.setenv("NOTARY_PREVIOUS_REGISTRIES", f" 0x{'ab' * 20}, ,0x{'CD' * 20}")
+    assert Settings.from_env().previous_registries == ("0x" + "ab" * 20, "0x" + "CD" * 20)
+    monkeypatch.setenv("NOTARY_PREVIOUS_REGISTRIES", "0x1234")
+    with pytest.raises(InputError):
+        Settings.from_env()
+    monkeypatch.delenv("NOTARY_PREVIOUS_REGISTRIES")
     monkeypatch.setenv("NOTARY_OPERATOR_COUNTRY", "China")
     with pytest.raises(InputError) as err:
         Settings.from_env()

@@ -74,3 +74,28 @@ def test_reissued_only_when_content_changes(settings: Settings,
     assert renamed.fingerprint != verify_trust_root(doc).fingerprint
     assert renamed.root.issued_at > verify_trust_root(doc).root.issued_at
     assert renamed.root.development is True, "the embedded chain is still a development chain"
+
+
+def test_previous_registries_are_pinned_from_the_chain(
+    settings: Settings, make_server: Callable[..., LiveServer]
+) -> None:
+    """A deployment that moved from a version 1 registry lists it (docs/formats.md 9.9). The
+    old registry is stood in for by code without version(): it reverts, as version 1 does."""
+    first = make_server()
+    w3 = connect(first.service.settings.chain_url)
+    old = "0x" + "71" * 20
+    w3.provider.make_request("anvil_setCode", [old, "0x60006000fd"])  # always reverts
+    first.stop()
+
+    moved = make_server(previous_registries=(old,))
+    verified = verify_trust_root(moved.client().get(WELL_KNOWN).content)
+    [prev] = verified.root.previous_registries
+    assert prev.address.lower() == old and prev.version == "1" and prev.chain_id == 31337
+    assert prev.code_keccak256 == "0x" + keccak(bytes.fromhex("60006000fd")).hex()
+    assert prev.until_block == verified.root.registry.deployment_block
+    moved.stop()
+
+    empty = "0x" + "72" * 20
+    from notary.chain.errors import ChainMismatch
+    with pytest.raises(ChainMismatch):
+        trust_root_for(replace(settings, previous_registries=(empty,)))
