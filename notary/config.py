@@ -57,6 +57,20 @@ def _env_flag(name: str) -> bool:
     raise InputError(f"{name} must be 1 or 0, got {raw!r}", code="config_invalid")
 
 
+def _operator_text(name: str, max_len: int) -> str:
+    """An operator identity setting as the trust root will publish it (one line, no control
+    or bidi characters), or empty when not set."""
+    from notary.core.validate import validate_text
+
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        try:
+            validate_text(name, raw, max_len)
+        except InputError as exc:
+            raise InputError(exc.message, code="config_invalid") from None
+    return raw
+
+
 def _operator_country() -> str:
     """ISO 3166-1 alpha-2, upper case (CN, DE...), or empty when not set."""
     raw = os.environ.get("NOTARY_OPERATOR_COUNTRY", "").strip()
@@ -191,8 +205,8 @@ class Settings:
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
             allow_dev_chain=_env_flag("NOTARY_ALLOW_DEV_CHAIN"),
-            operator_name=_env("NOTARY_OPERATOR_NAME", "").strip() or DEV_OPERATOR_NAME,
-            operator_registration=_env("NOTARY_OPERATOR_REGISTRATION", "").strip(),
+            operator_name=_operator_text("NOTARY_OPERATOR_NAME", 300) or DEV_OPERATOR_NAME,
+            operator_registration=_operator_text("NOTARY_OPERATOR_REGISTRATION", 100),
             operator_country=_operator_country(),
             previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
         )

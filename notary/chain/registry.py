@@ -214,7 +214,8 @@ class Registry:
         if bytes(code) != expected:
             raise ChainMismatch(
                 f"the contract at {self.address} on chain {chain_id} is not this version of the "
-                "EvidenceRegistry (its code differs): refusing to anchor there",
+                "EvidenceRegistry (its code differs): refusing to anchor there (a version 1 "
+                "registry? deploy version 2, see docs/formats.md 9.9)",
                 contract=self.address,
             )
 

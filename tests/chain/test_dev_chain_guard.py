@@ -95,6 +95,14 @@ def test_flag_and_operator_settings_from_env(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(InputError):
         Settings.from_env()
     monkeypatch.delenv("NOTARY_PREVIOUS_REGISTRIES")
+    monkeypatch.setenv("NOTARY_OPERATOR_NAME", "Example Ltd\u202e")  # a bidi override
+    with pytest.raises(InputError) as bidi:
+        Settings.from_env()
+    assert "NOTARY_OPERATOR_NAME" in bidi.value.message
+    monkeypatch.setenv("NOTARY_OPERATOR_NAME", "x" * 301)
+    with pytest.raises(InputError):
+        Settings.from_env()
+    monkeypatch.setenv("NOTARY_OPERATOR_NAME", "Example Ltd")
     monkeypatch.setenv("NOTARY_OPERATOR_COUNTRY", "China")
     with pytest.raises(InputError) as err:
         Settings.from_env()
