@@ -152,3 +152,34 @@ def test_errors_name_the_field() -> None:
     with pytest.raises(TrustRootError) as err:
         parse_trust_root(GEN.resign(doc, GEN.CURRENT))
     assert err.value.details["field"] == "signing_keys"
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    """web3 (py_ecc) raises the recursion limit to 100000 on import; the stdlib decoder then
+    overflows the C stack on ~65000 nested brackets and the process dies (SIGSEGV) instead of
+    raising. Every strict parse (trust roots, statements, manifests) refuses the depth first;
+    run in a thread, like a request, in a child process so a regression fails the test
+    instead of killing the test run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading, web3\n"
+        "assert sys.getrecursionlimit() >= 100000\n"
+        "from notary.core.errors import NotaryError\n"
+        "from notary.core.statement import parse_strict_json\n"
+        "from notary.core.trustroot import parse_trust_root\n"
+        "out = []\n"
+        "def run():\n"
+        "    for parse in (lambda d: parse_strict_json(d, max_bytes=1 << 20), parse_trust_root):\n"
+        "        try:\n"
+        "            parse(b'[' * 200000)\n"
+        "        except NotaryError as exc:\n"
+        "            out.append(exc.code)\n"
+        "t = threading.Thread(target=run); t.start(); t.join()\n"
+        "print(out)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['json_invalid', 'trust_root_invalid']"
