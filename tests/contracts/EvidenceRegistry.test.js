@@ -63,7 +63,7 @@ describe("EvidenceRegistry", function () {
   });
 
   describe("deployment and roles", function () {
-    it("grants DEFAULT_ADMIN_ROLE to admin and NOTARY_ROLE to notary, nothing else", async function () {
+    it("grants DEFAULT_ADMIN_ROLE and KEY_ADMIN_ROLE to admin and NOTARY_ROLE to notary, nothing else", async function () {
       expect(NOTARY_ROLE).to.equal(ethers.id("NOTARY_ROLE"));
       expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
       expect(await registry.hasRole(NOTARY_ROLE, notary.address)).to.equal(true);
