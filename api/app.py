@@ -18,6 +18,7 @@ from api.routes import (
     pages,
     privacy,
     public,
+    trust,
 )
 from notary.config import Settings
 from notary.service.notary import NotaryService
@@ -63,4 +64,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(privacy.router)
     app.include_router(checks.router)
     app.include_router(docs.router)
+    app.include_router(trust.router)
     return app

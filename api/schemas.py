@@ -203,6 +203,9 @@ class KeysOut(BaseModel):
     keys: list[dict[str, Any]]
     chain_id: int | None
     contract: str | None
+    trust_root_fingerprint: str | None = Field(
+        default=None, description="fingerprint of /.well-known/notary-trust-root.json; null "
+        "while the chain cannot be asked")
 
 
 def dumps(obj: Any) -> str:

@@ -21,7 +21,13 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
  * {BatchAnchored} event.
  *
  * Nothing can be removed or rewritten once anchored: there is no function that deletes or alters a
- * batch. The `DEFAULT_ADMIN_ROLE` only manages who holds {NOTARY_ROLE}.
+ * batch. The `DEFAULT_ADMIN_ROLE` only manages who holds {NOTARY_ROLE} and {KEY_ADMIN_ROLE}.
+ *
+ * Version 2 also records the deployment's statement-signing keys, so that a verifier can ask the
+ * chain, not the bundle, which keys speak for this deployment and since when: each key is named by
+ * its RFC 7638 JWK thumbprint (the 32 bytes a `kid` base64url-decodes to) with the block time and
+ * number of its registration and of its retirement. A key is registered once and retired once; a
+ * retired key can never be registered again, so a leaked old key cannot be brought back to life.
  */
 contract EvidenceRegistry is AccessControl {
     /**
@@ -35,8 +41,25 @@ contract EvidenceRegistry is AccessControl {
         uint32 leafCount;
     }
 
+    /**
+     * @dev What the registry records for a statement-signing key. One storage slot (4 x 64 bits).
+     * A `registeredBlock` of 0 means the key was never registered (no transaction runs in block 0);
+     * a `retiredBlock` of 0 means it is not retired.
+     */
+    struct SigningKey {
+        uint64 registeredAt;
+        uint64 registeredBlock;
+        uint64 retiredAt;
+        uint64 retiredBlock;
+    }
+
     /// @notice Role allowed to call {anchor}.
     bytes32 public constant NOTARY_ROLE = keccak256("NOTARY_ROLE");
+
+    /// @notice Role allowed to call {registerSigningKey} and {retireSigningKey}. Its admin is
+    /// `DEFAULT_ADMIN_ROLE`, so an operator can let the service's own account register its keys
+    /// without giving it the power to appoint notaries.
+    bytes32 public constant KEY_ADMIN_ROLE = keccak256("KEY_ADMIN_ROLE");
 
     /// @dev Anchored batches by root.
     mapping(bytes32 root => Batch) private _batches;
@@ -44,6 +67,10 @@ contract EvidenceRegistry is AccessControl {
     /// @dev Root of the most recently anchored batch; zero before the first batch. The batch count is
     /// `_batches[_headRoot].batchId`, which is zero for the zero root, so it needs no storage of its own.
     bytes32 private _headRoot;
+
+    /// @dev Statement-signing keys by RFC 7638 thumbprint. Declared after `_headRoot`, so the storage
+    /// slots of version 1 (`_batches` at 1, `_headRoot` at 2) are unchanged.
+    mapping(bytes32 thumbprint => SigningKey) private _signingKeys;
 
     /**
      * @notice Emitted when a batch root is anchored.
@@ -53,6 +80,20 @@ contract EvidenceRegistry is AccessControl {
      * @param previousRoot Root of the batch this one extends; zero for the first batch.
      */
     event BatchAnchored(uint64 indexed batchId, bytes32 indexed root, uint32 leafCount, bytes32 previousRoot);
+
+    /**
+     * @notice Emitted when a statement-signing key is registered.
+     * @param thumbprint RFC 7638 JWK thumbprint (SHA-256) of the key.
+     * @param registeredAt Timestamp of the block that registered it.
+     */
+    event SigningKeyRegistered(bytes32 indexed thumbprint, uint64 registeredAt);
+
+    /**
+     * @notice Emitted when a statement-signing key is retired.
+     * @param thumbprint RFC 7638 JWK thumbprint (SHA-256) of the key.
+     * @param retiredAt Timestamp of the block that retired it.
+     */
+    event SigningKeyRetired(bytes32 indexed thumbprint, uint64 retiredAt);
 
     /// @notice The admin given to the constructor is the zero address.
     error EvidenceRegistryInvalidAdmin(address admin);
@@ -80,16 +121,50 @@ contract EvidenceRegistry is AccessControl {
      */
     error EvidenceRegistryStaleHead(bytes32 expected, bytes32 actual);
 
+    /// @notice {registerSigningKey} or {retireSigningKey} was called with the zero thumbprint.
+    error EvidenceRegistryZeroThumbprint();
+
+    /**
+     * @notice {registerSigningKey} was called for a key that is already registered.
+     * @param thumbprint The key's thumbprint.
+     * @param registeredBlock The block it was registered in.
+     */
+    error EvidenceRegistrySigningKeyAlreadyRegistered(bytes32 thumbprint, uint64 registeredBlock);
+
+    /**
+     * @notice {registerSigningKey} or {retireSigningKey} was called for a key that is retired.
+     * @param thumbprint The key's thumbprint.
+     * @param retiredBlock The block it was retired in.
+     */
+    error EvidenceRegistrySigningKeyRetired(bytes32 thumbprint, uint64 retiredBlock);
+
+    /**
+     * @notice {retireSigningKey} was called for a key that was never registered.
+     * @param thumbprint The key's thumbprint.
+     */
+    error EvidenceRegistrySigningKeyNotRegistered(bytes32 thumbprint);
+
     /**
      * @notice Sets up the roles.
-     * @param admin Account given `DEFAULT_ADMIN_ROLE` (grants and revokes {NOTARY_ROLE}).
+     * @param admin Account given `DEFAULT_ADMIN_ROLE` (grants and revokes {NOTARY_ROLE} and
+     * {KEY_ADMIN_ROLE}) and {KEY_ADMIN_ROLE}.
      * @param notary Account given {NOTARY_ROLE}.
      */
     constructor(address admin, address notary) {
         if (admin == address(0)) revert EvidenceRegistryInvalidAdmin(admin);
         if (notary == address(0)) revert EvidenceRegistryInvalidNotary(notary);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(KEY_ADMIN_ROLE, admin);
         _grantRole(NOTARY_ROLE, notary);
+    }
+
+    /**
+     * @notice The version of this contract's interface and storage: "2" (version 1 had no signing keys
+     * and no `version()`; calling it there reverts).
+     * @return The version string.
+     */
+    function version() external pure returns (string memory) {
+        return "2";
     }
 
     /**
@@ -128,6 +203,56 @@ contract EvidenceRegistry is AccessControl {
         });
         _headRoot = root;
         emit BatchAnchored(batchId, root, leafCount, previousRoot);
+    }
+
+    /**
+     * @notice Registers a statement-signing key from now on.
+     * @dev Records `block.timestamp` and `block.number` for `thumbprint` and emits
+     * {SigningKeyRegistered}. Fails for the zero thumbprint, a registered key, or a retired one.
+     * @param thumbprint RFC 7638 JWK thumbprint (SHA-256) of the key: the 32 bytes its `kid` encodes.
+     */
+    function registerSigningKey(bytes32 thumbprint) external onlyRole(KEY_ADMIN_ROLE) {
+        if (thumbprint == bytes32(0)) revert EvidenceRegistryZeroThumbprint();
+        SigningKey storage key = _signingKeys[thumbprint];
+        if (key.retiredBlock != 0) revert EvidenceRegistrySigningKeyRetired(thumbprint, key.retiredBlock);
+        if (key.registeredBlock != 0) {
+            revert EvidenceRegistrySigningKeyAlreadyRegistered(thumbprint, key.registeredBlock);
+        }
+        key.registeredAt = uint64(block.timestamp);
+        key.registeredBlock = uint64(block.number);
+        emit SigningKeyRegistered(thumbprint, uint64(block.timestamp));
+    }
+
+    /**
+     * @notice Retires a registered statement-signing key from now on, for good.
+     * @dev Records `block.timestamp` and `block.number` as its retirement and emits {SigningKeyRetired}.
+     * Statements the key signed before stay attributable to the deployment; anything it signs later
+     * must not be accepted. Fails for the zero thumbprint, an unknown key, or a retired one.
+     * @param thumbprint RFC 7638 JWK thumbprint (SHA-256) of the key.
+     */
+    function retireSigningKey(bytes32 thumbprint) external onlyRole(KEY_ADMIN_ROLE) {
+        if (thumbprint == bytes32(0)) revert EvidenceRegistryZeroThumbprint();
+        SigningKey storage key = _signingKeys[thumbprint];
+        if (key.registeredBlock == 0) revert EvidenceRegistrySigningKeyNotRegistered(thumbprint);
+        if (key.retiredBlock != 0) revert EvidenceRegistrySigningKeyRetired(thumbprint, key.retiredBlock);
+        key.retiredAt = uint64(block.timestamp);
+        key.retiredBlock = uint64(block.number);
+        emit SigningKeyRetired(thumbprint, uint64(block.timestamp));
+    }
+
+    /**
+     * @notice What is recorded for the statement-signing key `thumbprint`.
+     * @param thumbprint RFC 7638 JWK thumbprint (SHA-256) of a key.
+     * @return registeredAt Timestamp of the block that registered it, or 0 if never registered.
+     * @return registeredBlock That block's number, or 0.
+     * @return retiredAt Timestamp of the block that retired it, or 0 if not retired.
+     * @return retiredBlock That block's number, or 0.
+     */
+    function signingKeyOf(
+        bytes32 thumbprint
+    ) external view returns (uint64 registeredAt, uint64 registeredBlock, uint64 retiredAt, uint64 retiredBlock) {
+        SigningKey storage key = _signingKeys[thumbprint];
+        return (key.registeredAt, key.registeredBlock, key.retiredAt, key.retiredBlock);
     }
 
     /**

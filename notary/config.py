@@ -44,6 +44,57 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+#: The operator name of a deployment that was not given one (NOTARY_OPERATOR_NAME).
+DEV_OPERATOR_NAME = "开发部署，非正式运营方 / development deployment, no operator"
+
+
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise InputError(f"{name} must be 1 or 0, got {raw!r}", code="config_invalid")
+
+
+def _operator_text(name: str, max_len: int) -> str:
+    """An operator identity setting as the trust root will publish it (one line, no control
+    or bidi characters), or empty when not set."""
+    from notary.core.validate import validate_text
+
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        try:
+            validate_text(name, raw, max_len)
+        except InputError as exc:
+            raise InputError(exc.message, code="config_invalid") from None
+    return raw
+
+
+def _operator_country() -> str:
+    """ISO 3166-1 alpha-2, upper case (CN, DE...), or empty when not set."""
+    raw = os.environ.get("NOTARY_OPERATOR_COUNTRY", "").strip()
+    if raw and not (len(raw) == 2 and raw.isascii() and raw.isalpha()):
+        raise InputError("NOTARY_OPERATOR_COUNTRY must be an ISO 3166-1 alpha-2 code such as CN, "
+                         f"got {raw!r}", code="config_invalid")
+    return raw.upper()
+
+
+def _addresses(name: str) -> tuple[str, ...]:
+    """A comma-separated list of 0x-prefixed 20-byte addresses (empty when not set)."""
+    out = []
+    for part in os.environ.get(name, "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if len(part) != 42 or not part.startswith("0x") or not all(
+                c in "0123456789abcdefABCDEF" for c in part[2:]):
+            raise InputError(f"{name} must list 0x-prefixed addresses separated by commas, "
+                             f"got {part!r}", code="config_invalid")
+        out.append(part)
+    return tuple(out)
+
+
 def _chain_id() -> int:
     """The chain id we expect. For an external chain it must be stated, never assumed: anchoring
     on the wrong chain would hand courts proofs on a chain nobody checks."""
@@ -98,6 +149,18 @@ class Settings:
     tsa_url: str | None = None
     tsa_ca_file: Path | None = None
     tsa_timeout: float = 10.0
+    # An external chain with a development chain id (31337, 1337...) is refused unless this
+    # says the deployment is a test (NOTARY_ALLOW_DEV_CHAIN=1): anyone can run such a chain
+    # with any clock, so its anchors prove nothing to a court.
+    allow_dev_chain: bool = False
+    # Who operates this deployment, as published in its trust root (notary.core.trustroot).
+    # The defaults say plainly that it is a development set-up, never a real operator.
+    operator_name: str = DEV_OPERATOR_NAME
+    operator_registration: str = ""
+    operator_country: str = ""
+    # Earlier registries of this deployment on the same chain (e.g. a version 1 registry,
+    # docs/formats.md 9.9), listed in the trust root so their anchors stay attributable.
+    previous_registries: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -141,6 +204,11 @@ class Settings:
             tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
+            allow_dev_chain=_env_flag("NOTARY_ALLOW_DEV_CHAIN"),
+            operator_name=_operator_text("NOTARY_OPERATOR_NAME", 300) or DEV_OPERATOR_NAME,
+            operator_registration=_operator_text("NOTARY_OPERATOR_REGISTRATION", 100),
+            operator_country=_operator_country(),
+            previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
         )
 
     @property

@@ -85,10 +85,18 @@ def _read_form(reader: MultipartReader, limit: int) -> FileDigest | bytes:
 @router.get("/v1/keys", response_model=KeysOut)
 def keys(svc: ServiceDep) -> KeysOut:
     """The service's public signing keys (JWKS) and where its anchors live."""
+    from notary.core.errors import NotaryError
+    from notary.service.trustroot import current_trust_root
+
     chain = svc.chain
+    try:
+        fingerprint: str | None = current_trust_root(svc).fingerprint
+    except NotaryError:
+        fingerprint = None  # the chain is down: the keys are still served
     return KeysOut(keys=svc.jwks()["keys"],
                    chain_id=chain.deployment.chain_id if chain else None,
-                   contract=chain.registry.address if chain else None)
+                   contract=chain.registry.address if chain else None,
+                   trust_root_fingerprint=fingerprint)
 
 
 @router.get("/v1/health")

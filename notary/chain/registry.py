@@ -48,6 +48,25 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class KeyRecord:
+    """What the registry records for a statement-signing key (zeros: never / not yet)."""
+
+    thumbprint: bytes
+    registered_at: int
+    registered_block: int
+    retired_at: int
+    retired_block: int
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_block != 0
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_block != 0
+
+
+@dataclass(frozen=True)
 class SignedAnchor:
     """A signed anchor transaction, kept so that it can be re-sent or replaced after a crash."""
 
@@ -102,6 +121,12 @@ def node_errors(url: str) -> Iterator[None]:
         yield
     except (requests.exceptions.RequestException, OSError) as exc:
         raise ChainUnavailable(f"the chain node at {url} did not answer: {exc}", url=url) from exc
+
+
+def _check_thumbprint(thumbprint: bytes) -> None:
+    if not isinstance(thumbprint, bytes | bytearray) or len(thumbprint) != 32:
+        raise ChainError("a key thumbprint is 32 bytes (the SHA-256 its kid encodes)",
+                         code="thumbprint_invalid")
 
 
 def _error_selectors(abi: list[dict[str, Any]]) -> dict[str, str]:
@@ -189,7 +214,8 @@ class Registry:
         if bytes(code) != expected:
             raise ChainMismatch(
                 f"the contract at {self.address} on chain {chain_id} is not this version of the "
-                "EvidenceRegistry (its code differs): refusing to anchor there",
+                "EvidenceRegistry (its code differs): refusing to anchor there (a version 1 "
+                "registry? deploy version 2, see docs/formats.md 9.9)",
                 contract=self.address,
             )
 
@@ -230,6 +256,46 @@ class Registry:
             role = self.contract.functions.NOTARY_ROLE().call()
             return bool(self.contract.functions.hasRole(role, address).call())
         return self._call(check)
+
+    def has_key_admin(self, address: str) -> bool:
+        """Whether ``address`` holds KEY_ADMIN_ROLE (may register and retire signing keys)."""
+        def check() -> bool:
+            role = self.contract.functions.KEY_ADMIN_ROLE().call()
+            return bool(self.contract.functions.hasRole(role, address).call())
+        return self._call(check)
+
+    def notaries(self, from_block: int = 0) -> list[str]:
+        """The accounts holding NOTARY_ROLE now, replayed from RoleGranted/RoleRevoked logs
+        since ``from_block`` (the deployment block), confirmed by ``hasRole``."""
+        def read() -> list[str]:
+            role = self.contract.functions.NOTARY_ROLE().call()
+            seen: set[str] = set()
+            for event in (self.contract.events.RoleGranted(), self.contract.events.RoleRevoked()):
+                for log in event.get_logs(from_block=from_block, to_block="latest",
+                                          argument_filters={"role": role}):
+                    seen.add(Web3.to_checksum_address(log["args"]["account"]))
+            return sorted((a for a in seen if self.contract.functions.hasRole(role, a).call()),
+                          key=str.lower)
+        return self._call(read)
+
+    def code_keccak(self) -> bytes:
+        """keccak-256 of the runtime code at the registry's address (what a trust root pins)."""
+        return keccak(bytes(self._call(lambda: self.w3.eth.get_code(self.address))))
+
+    def block_hash(self, number: int) -> str:
+        """0x hash of block ``number`` (0: the genesis block, which names the chain)."""
+        block = self._call(lambda: self.w3.eth.get_block(number))
+        return "0x" + bytes(block["hash"]).hex()
+
+    def version(self) -> str:
+        """The registry's ``version()``: "2" for this contract (a version 1 registry has none)."""
+        return str(self._call(lambda: self.contract.functions.version().call()))
+
+    def signing_key(self, thumbprint: bytes) -> KeyRecord:
+        """What the registry records for the key with this RFC 7638 thumbprint (32 bytes)."""
+        _check_thumbprint(thumbprint)
+        out = self._call(lambda: self.contract.functions.signingKeyOf(thumbprint).call())
+        return KeyRecord(bytes(thumbprint), int(out[0]), int(out[1]), int(out[2]), int(out[3]))
 
     def balance(self, address: str) -> int:
         return self._call(lambda: int(self.w3.eth.get_balance(address)))
@@ -387,6 +453,50 @@ class Registry:
         tx_hash, raw = self.build_anchor(root, leaf_count, expected_previous_root)
         self.send_raw(raw)
         return self.wait_for_anchor(tx_hash)
+
+    # -- statement-signing keys -------------------------------------------------------------
+
+    def register_signing_key(self, thumbprint: bytes) -> KeyRecord:
+        """Register a statement-signing key (needs KEY_ADMIN_ROLE); the record once mined.
+
+        Refusals come out as AnchorRejected named by the registry's error
+        (``EvidenceRegistrySigningKeyAlreadyRegistered``, ``...Retired``,
+        ``AccessControlUnauthorizedAccount``...), found by the gas estimate before anything is sent.
+        """
+        _check_thumbprint(thumbprint)
+        self._transact(self.contract.functions.registerSigningKey(thumbprint), "registerSigningKey")
+        return self.signing_key(thumbprint)
+
+    def retire_signing_key(self, thumbprint: bytes) -> KeyRecord:
+        """Retire a registered key for good (needs KEY_ADMIN_ROLE); the record once mined."""
+        _check_thumbprint(thumbprint)
+        self._transact(self.contract.functions.retireSigningKey(thumbprint), "retireSigningKey")
+        return self.signing_key(thumbprint)
+
+    def _transact(self, call: Any, what: str) -> None:
+        """Sign, send and wait for one transaction of ours; raise on a revert."""
+        if self.account is None:
+            raise ChainError(f"no chain account configured to call {what}", code="no_account")
+        account = self.account
+
+        def run() -> None:
+            nonce = self.w3.eth.get_transaction_count(account.address, "pending")
+            tx = call.build_transaction({"from": account.address, "nonce": nonce,
+                                         "chainId": self.chain_id})
+            tx = self.fees.apply(self.w3, dict(tx))
+            signed = account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            try:
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    tx_hash, timeout=self.timeout, poll_latency=self.poll_interval)
+            except TimeExhausted as exc:
+                raise ChainError(f"{what} not mined within {self.timeout:.0f}s",
+                                 code="tx_timeout", tx_hash="0x" + bytes(tx_hash).hex()) from exc
+            if receipt["status"] != 1:
+                raise AnchorRejected(f"{what} transaction reverted", code="tx_reverted",
+                                     tx_hash="0x" + bytes(tx_hash).hex())
+
+        self._call(run)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ a second start attaches to the same contract and refuses to go on if the chain n
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,42 @@ from web3 import Web3
 from notary.chain.account import load_chain_account, load_keystore_file
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError, ChainMismatch
-from notary.chain.registry import Deployment, FeePolicy, Registry, connect, node_errors
+from notary.chain.registry import (
+    Deployment,
+    FeePolicy,
+    KeyRecord,
+    Registry,
+    connect,
+    node_errors,
+)
 from notary.config import Settings
 from notary.core.errors import KeyMaterialError
+from notary.core.trustroot import kid_thumbprint
+
+log = logging.getLogger("notary.chain")
 
 FUNDING_WEI = 1000 * 10**18
+
+#: Chain ids of development chains anyone can run locally with any clock and any accounts:
+#: 31337 Hardhat Network and anvil, 1337 geth --dev and Ganache, 5777 Ganache's default
+#: network, 17 the Parity/OpenEthereum dev chain. Anchors there prove nothing to a third party.
+DEV_CHAIN_IDS = frozenset({17, 1337, 5777, 31337})
+
+
+def refuse_dev_chain(settings: Settings) -> None:
+    """Production guard: an external chain (NOTARY_RPC_URL) with a development chain id is
+    refused unless NOTARY_ALLOW_DEV_CHAIN=1 says this deployment is a test. The embedded chain
+    is ours and plainly local, so it is not refused."""
+    if settings.embedded_chain or settings.allow_dev_chain:
+        return
+    if settings.chain_id in DEV_CHAIN_IDS:
+        raise ChainError(
+            f"NOTARY_CHAIN_ID {settings.chain_id} is a development chain that anyone can run with "
+            "any clock: refusing it for an external chain (NOTARY_RPC_URL); set "
+            "NOTARY_ALLOW_DEV_CHAIN=1 only for a test deployment / "
+            f"链 ID {settings.chain_id} 是任何人都可自行运行的开发链，外部链不接受；"
+            "仅测试部署可设置 NOTARY_ALLOW_DEV_CHAIN=1",
+            code="dev_chain_refused", chain_id=settings.chain_id, setting="NOTARY_ALLOW_DEV_CHAIN")
 
 
 @dataclass
@@ -98,6 +130,7 @@ def fee_policy(settings: Settings) -> FeePolicy:
 
 
 def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
+    refuse_dev_chain(settings)
     w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
     account = chain_account(settings)
     kwargs: dict[str, Any] = {"confirmations": settings.confirmations,
@@ -144,8 +177,10 @@ def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployme
     """``notary contract deploy``: deploy a new registry on the configured chain (operators).
 
     The notary account gets the notary role, ``admin`` (default the same account) the admin
-    role. Refuses a node on another chain than NOTARY_CHAIN_ID.
+    role. Refuses a node on another chain than NOTARY_CHAIN_ID, and a development chain id
+    unless NOTARY_ALLOW_DEV_CHAIN=1.
     """
+    refuse_dev_chain(settings)
     w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
     account = chain_account(settings)
     with node_errors(settings.chain_url):
@@ -158,3 +193,73 @@ def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployme
                                             timeout=settings.chain_timeout,
                                             fees=fee_policy(settings))
     return deployment
+
+
+@dataclass(frozen=True)
+class KeyRegistration:
+    """Where the service's statement-signing key stands on chain after start-up.
+
+    ``status``: ``registered`` (it already was), ``registered_now`` (we registered it),
+    ``not_registered`` (our account lacks KEY_ADMIN_ROLE, or the transaction failed: the
+    service runs, ``notary doctor`` reports it and ``message`` says what the admin does).
+    """
+
+    kid: str
+    status: str
+    record: KeyRecord | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("registered", "registered_now")
+
+
+def admin_instruction(registry: Registry, kid: str) -> str:
+    """What the registry's admin does to register ``kid`` (for doctor and the start-up log)."""
+    tp = "0x" + kid_thumbprint(kid).hex()
+    return (f"from an account holding KEY_ADMIN_ROLE call registerSigningKey({tp}) on "
+            f"{registry.address}, or grant KEY_ADMIN_ROLE to the notary account so that the "
+            "service registers its keys itself")
+
+
+def ensure_signing_key_registered(registry: Registry, kid: str) -> KeyRegistration:
+    """Register the statement-signing key ``kid`` on chain unless it already is.
+
+    A key retired on chain is refused (ChainError ``signing_key_retired``): nothing it signs
+    now would be accepted, so the service must not start with it. Without KEY_ADMIN_ROLE, or
+    when the registration transaction fails, the service still runs: anchoring does not
+    depend on it, and the operator's admin can register the key later.
+    """
+    thumbprint = kid_thumbprint(kid)
+    record = registry.signing_key(thumbprint)
+    if record.retired:
+        raise ChainError(
+            f"the signing key {kid} was retired on chain in block {record.retired_block} "
+            f"(registry {registry.address}): a retired key never signs again; move "
+            "keys/signing-key.pem aside so that a new key is made",
+            code="signing_key_retired", kid=kid, retired_block=record.retired_block)
+    if record.registered:
+        return KeyRegistration(kid, "registered", record,
+                               f"signing key {kid} registered on chain in block "
+                               f"{record.registered_block}")
+    account = registry.account
+    if account is None or not registry.has_key_admin(account.address):
+        message = (f"signing key {kid} is not registered on chain and "
+                   f"{account.address if account else 'no account'} lacks KEY_ADMIN_ROLE: "
+                   + admin_instruction(registry, kid))
+        log.warning("%s", message)
+        return KeyRegistration(kid, "not_registered", None, message)
+    try:
+        record = registry.register_signing_key(thumbprint)
+    except ChainError as exc:
+        again = registry.signing_key(thumbprint)  # another process may have registered it
+        if again.registered and not again.retired:
+            return KeyRegistration(kid, "registered", again, f"signing key {kid} registered "
+                                   f"on chain in block {again.registered_block}")
+        message = f"registering signing key {kid} on chain failed: {exc.message} [{exc.code}]"
+        log.warning("%s", message)
+        return KeyRegistration(kid, "not_registered", None, message)
+    log.info("registered signing key %s on chain in block %s", kid, record.registered_block)
+    return KeyRegistration(kid, "registered_now", record,
+                           f"signing key {kid} registered on chain in block "
+                           f"{record.registered_block} (now)")

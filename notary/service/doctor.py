@@ -97,6 +97,7 @@ def diagnose(settings: Settings) -> list[Finding]:
             ctx.close()
 
     findings.append(_check("chain and registry", chain))
+    findings.append(signing_key_finding(settings))
 
     def api_port() -> str:
         with socket.socket() as s:
@@ -110,3 +111,38 @@ def diagnose(settings: Settings) -> list[Finding]:
 
     findings.append(_check("API listener", api_port))
     return findings
+
+
+def signing_key_finding(settings: Settings) -> Finding:
+    """Is the service's statement-signing key registered on chain (issue 14)? Read only.
+
+    Not registered but our account holds KEY_ADMIN_ROLE: fine, the next start registers it.
+    Not registered and no KEY_ADMIN_ROLE: ``signing_key_not_registered``, with the call the
+    registry's admin makes. Retired on chain: ``signing_key_retired``.
+    """
+    def check() -> str:
+        from notary.chain.setup import admin_instruction, open_chain
+        from notary.core.trustroot import kid_thumbprint
+        from notary.keyfiles import load_signing_key
+
+        kid = load_signing_key(settings.keys_dir, settings.key_passphrase).kid
+        ctx = open_chain(settings)
+        try:
+            reg = ctx.registry
+            record = reg.signing_key(kid_thumbprint(kid))
+            if record.retired:
+                raise NotaryError(f"signing key {kid} was retired on chain in block "
+                                  f"{record.retired_block}: the service refuses to start with "
+                                  "it; move keys/signing-key.pem aside to make a new key",
+                                  code="signing_key_retired")
+            if record.registered:
+                return f"kid {kid} registered on {reg.address} in block {record.registered_block}"
+            if reg.account is not None and reg.has_key_admin(reg.account.address):
+                return (f"kid {kid} not registered yet; {reg.account.address} holds "
+                        "KEY_ADMIN_ROLE, so the service registers it when it starts")
+            raise NotaryError(f"signing key {kid} not registered on {reg.address}: "
+                              + admin_instruction(reg, kid), code="signing_key_not_registered")
+        finally:
+            ctx.close()
+
+    return _check("signing key on chain", check)

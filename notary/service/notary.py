@@ -20,7 +20,12 @@ from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
-from notary.chain.setup import ChainContext, open_chain
+from notary.chain.setup import (
+    ChainContext,
+    KeyRegistration,
+    ensure_signing_key_registered,
+    open_chain,
+)
 from notary.config import Settings
 from notary.core.bundle import BundleVerification
 from notary.core.custody import CustodyAct
@@ -117,6 +122,7 @@ class NotaryService:
     pin_flusher: SpoolFlusher | None = None
     retention: RetentionJob | None = None
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
+    key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
@@ -143,6 +149,14 @@ class NotaryService:
             svc.pin_flusher = SpoolFlusher(blobs, interval=PIN_FLUSH_SECONDS).start()
         if with_chain:
             svc.chain = open_chain(settings)
+            # Before the worker starts, so that our transaction and its anchors never race
+            # for a nonce. A key retired on chain stops the start (ChainError).
+            try:
+                svc.key_registration = ensure_signing_key_registered(svc.chain.registry,
+                                                                     signing_key.kid)
+            except BaseException:
+                svc.chain.close()
+                raise
             if settings.anchor_worker if run_worker is None else run_worker:
                 svc.worker = BatchWorker(engine, svc.chain.registry,
                                          interval=settings.batch_seconds,

@@ -63,14 +63,18 @@ describe("EvidenceRegistry", function () {
   });
 
   describe("deployment and roles", function () {
-    it("grants DEFAULT_ADMIN_ROLE to admin and NOTARY_ROLE to notary, nothing else", async function () {
+    it("grants DEFAULT_ADMIN_ROLE and KEY_ADMIN_ROLE to admin and NOTARY_ROLE to notary, nothing else", async function () {
       expect(NOTARY_ROLE).to.equal(ethers.id("NOTARY_ROLE"));
       expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
       expect(await registry.hasRole(NOTARY_ROLE, notary.address)).to.equal(true);
       expect(await registry.hasRole(NOTARY_ROLE, admin.address)).to.equal(false);
       expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, notary.address)).to.equal(false);
       expect(await registry.getRoleAdmin(NOTARY_ROLE)).to.equal(DEFAULT_ADMIN_ROLE);
+      expect(await registry.hasRole(ethers.id("KEY_ADMIN_ROLE"), admin.address)).to.equal(true);
+      expect(await registry.hasRole(ethers.id("KEY_ADMIN_ROLE"), notary.address)).to.equal(false);
+      expect(await registry.getRoleAdmin(ethers.id("KEY_ADMIN_ROLE"))).to.equal(DEFAULT_ADMIN_ROLE);
       expect(await registry.head()).to.deep.equal([ZERO, 0n]);
+      expect(await registry.version()).to.equal("2");
     });
 
     it("rejects a zero admin or a zero notary", async function () {
@@ -277,6 +281,88 @@ describe("EvidenceRegistry", function () {
       expect(word >> 192n).to.equal(123456n);
       expect(BigInt(await ethers.provider.getStorage(addr, slot + 1n))).to.equal(0n);
       expect(await ethers.provider.getStorage(addr, 2)).to.equal(h("packed"));
+    });
+  });
+
+  describe("statement-signing keys", function () {
+    let KEY_ADMIN_ROLE;
+    const kid = h("key/1");
+
+    beforeEach(async function () {
+      KEY_ADMIN_ROLE = await registry.KEY_ADMIN_ROLE();
+    });
+
+    it("registers a key with its block time and number, in one slot read by one call", async function () {
+      expect(await registry.signingKeyOf(kid)).to.deep.equal([0n, 0n, 0n, 0n]);
+      const tx = await registry.connect(admin).registerSigningKey(kid);
+      const receipt = await tx.wait();
+      const block = await ethers.provider.getBlock(receipt.blockNumber);
+      await expect(tx).to.emit(registry, "SigningKeyRegistered").withArgs(kid, block.timestamp);
+      expect(receipt.logs.length).to.equal(1);
+      expect(receipt.logs[0].topics[0]).to.equal(ethers.id("SigningKeyRegistered(bytes32,uint64)"));
+      expect(receipt.logs[0].topics[1]).to.equal(kid);
+      expect(await registry.signingKeyOf(kid)).to.deep.equal([BigInt(block.timestamp), BigInt(receipt.blockNumber), 0n, 0n]);
+    });
+
+    it("retires a key for good: it cannot be retired twice nor registered again", async function () {
+      const reg = await (await registry.connect(admin).registerSigningKey(kid)).wait();
+      const regBlock = await ethers.provider.getBlock(reg.blockNumber);
+      await network.provider.send("evm_increaseTime", [3600]);
+      const tx = await registry.connect(admin).retireSigningKey(kid);
+      const receipt = await tx.wait();
+      const block = await ethers.provider.getBlock(receipt.blockNumber);
+      await expect(tx).to.emit(registry, "SigningKeyRetired").withArgs(kid, block.timestamp);
+      expect(block.timestamp).to.be.greaterThan(regBlock.timestamp + 3599);
+      expect(await registry.signingKeyOf(kid)).to.deep.equal([
+        BigInt(regBlock.timestamp), BigInt(reg.blockNumber), BigInt(block.timestamp), BigInt(receipt.blockNumber),
+      ]);
+      await expect(registry.connect(admin).retireSigningKey(kid))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistrySigningKeyRetired")
+        .withArgs(kid, receipt.blockNumber);
+      await expect(registry.connect(admin).registerSigningKey(kid))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistrySigningKeyRetired")
+        .withArgs(kid, receipt.blockNumber);
+    });
+
+    it("refuses a second registration, the zero thumbprint and retiring an unknown key", async function () {
+      const reg = await (await registry.connect(admin).registerSigningKey(kid)).wait();
+      await expect(registry.connect(admin).registerSigningKey(kid))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistrySigningKeyAlreadyRegistered")
+        .withArgs(kid, reg.blockNumber);
+      await expect(registry.connect(admin).registerSigningKey(ZERO))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryZeroThumbprint");
+      await expect(registry.connect(admin).retireSigningKey(ZERO))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryZeroThumbprint");
+      await expect(registry.connect(admin).retireSigningKey(h("key/unknown")))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistrySigningKeyNotRegistered")
+        .withArgs(h("key/unknown"));
+    });
+
+    it("lets only KEY_ADMIN_ROLE write keys (not the notary), and the admin can delegate it", async function () {
+      for (const signer of [other, notary]) {
+        await expect(registry.connect(signer).registerSigningKey(kid))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(signer.address, KEY_ADMIN_ROLE);
+      }
+      await registry.connect(admin).registerSigningKey(kid);
+      await expect(registry.connect(notary).retireSigningKey(kid))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(notary.address, KEY_ADMIN_ROLE);
+      await registry.connect(admin).grantRole(KEY_ADMIN_ROLE, notary.address);
+      await expect(registry.connect(notary).registerSigningKey(h("key/2"))).to.emit(registry, "SigningKeyRegistered");
+      // Holding KEY_ADMIN_ROLE does not make one an admin: it cannot appoint notaries.
+      await expect(registry.connect(notary).grantRole(NOTARY_ROLE, other.address))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(notary.address, DEFAULT_ADMIN_ROLE);
+    });
+
+    it("keeps keys apart from batches: registering changes no anchor state", async function () {
+      await anchorOnHead(registry, notary, h("k/a"), 2);
+      await registry.connect(admin).registerSigningKey(h("k/a"));
+      expect(await registry.head()).to.deep.equal([h("k/a"), 1n]);
+      expect((await registry.batchOf(h("k/a")))[0]).to.equal(1n);
+      await anchorOnHead(registry, notary, h("k/b"), 1);
+      expect(await registry.head()).to.deep.equal([h("k/b"), 2n]);
     });
   });
 
