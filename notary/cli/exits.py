@@ -23,7 +23,7 @@ TABLE: list[tuple[int, str]] = [
     (Exit.OK, "success; the evidence or bundle is valid"),
     (Exit.FAILED, "invalid or unknown; or the service refused (its error code is printed)"),
     (Exit.BAD_INPUT, ("bad input or unusable: bad argument, unreadable file, unsafe archive, "
-                      "no initialised NOTARY_HOME")),
+                      "no initialised NOTARY_HOME, a request the service answers 400/413/415/422")),
     (Exit.UNREACHABLE, "the service at NOTARY_URL could not be reached"),
     (Exit.TIMED_OUT, "--wait: not anchored within --timeout seconds"),
     (Exit.INTERRUPTED, "interrupted (Ctrl-C)"),
