@@ -46,7 +46,7 @@ def evidence_lines(item: Mapping[str, Any]) -> list[str]:
     head = "已存证 / notarised" if anchored else "已受理，待上链 / received, not yet anchored"
     if item.get("shredded_at"):
         head = "已销毁内容，证明保留 / content shredded, proof kept"
-    lines = [f"{head}: {item.get('id')}",
+    lines = [f"{item.get('id')}  {head}",
              _line("case", f"{item.get('case_id')} #{item.get('case_seq')}"),
              _line("sha256", item.get("sha256")),
              _line("size", human_bytes(int(item.get("size") or 0)))]
