@@ -63,7 +63,7 @@ def verify_bundle(args: argparse.Namespace) -> int:
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})
-        error(exc.code, f"{path}: {exc.message} ({exc.reason})")
+        error(exc.code, f"{path}: {exc.message} (reason: {exc.reason})")
         return Exit.BAD_INPUT
     if args.json:
         print_json(checked.to_json())
