@@ -60,7 +60,7 @@ def evidence_lines(item: Mapping[str, Any]) -> list[str]:
                                     f"{anchor.get('chain_id')}, {moment})"))
         lines.append(_line("contract", anchor.get("contract")))
     else:
-        lines.append(_line("status", f"{item.get('status')}; anchored by "
+        lines.append(_line("status", f"{item.get('status')}; to be anchored by "
                                      f"{item.get('anchor_deadline')}"))
     if item.get("check_code"):
         lines.append(_line("check code", item["check_code"]))

@@ -103,7 +103,7 @@ def test_wait_times_out_with_4_and_spins_only_on_a_terminal(make_server: Any,
                      "--timeout", "1.5", env=client_env(server), cwd=tmp_path)
     assert run.returncode == Exit.TIMED_OUT, run.stderr
     assert run.stdout.splitlines()[0].endswith("  已受理，待上链 / received, not yet anchored")
-    assert "anchored by" in run.stdout
+    assert "to be anchored by" in run.stdout
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("error wait_timeout: ") and "notary status ev_" in last
     item_id = run.stdout.split()[0]
