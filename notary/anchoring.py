@@ -7,8 +7,6 @@ This is the smallest complete path through the proof core and the chain adapter;
 from __future__ import annotations
 
 import mimetypes
-import os
-import stat
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,33 +14,20 @@ from pathlib import Path
 
 from notary.chain.registry import Registry
 from notary.core.digest import FileDigest, digest_stream
-from notary.core.errors import InputError
 from notary.core.merkle import MerkleTree, statement_leaf, to_hex32
 from notary.core.signing import SigningKey, sign_statement
 from notary.core.statement import EvidenceKind, Statement
 from notary.core.validate import validate_file_name
 from notary.core.verdict import AnchorFacts
+from notary.localfiles import check_readable_file
+
+__all__ = ["AnchoredFile", "anchor_files", "check_readable_file", "rfc3339_now",
+           "statements_for_files"]
 
 
 def rfc3339_now() -> str:
     """The server clock as RFC 3339 UTC with microseconds (the statement's ``received_at``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def check_readable_file(path: Path) -> None:
-    """Raise InputError with a one-line reason unless ``path`` is a readable regular file."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", code="file_missing") from None
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror}", code="file_unreadable") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{path}: is a directory, not a file", code="file_is_directory")
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{path}: not a regular file", code="file_not_regular")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied", code="file_unreadable")
 
 
 @dataclass(frozen=True)

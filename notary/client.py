@@ -1,7 +1,9 @@
-"""A small HTTP client for a running notary service (the CLI's submit, status, verify).
+"""A small HTTP client for a running notary service (the CLI's client commands).
 
 ``NOTARY_URL`` (default http://127.0.0.1:8000) and ``NOTARY_API_KEY`` configure it. Uploads
-stream from disk with a progress bar on stderr; nothing is held whole in memory.
+stream from disk with a progress bar on stderr; nothing is held whole in memory. It imports
+neither web3 nor the database (an import-linter contract keeps it so): a collector's or a
+court's machine needs only httpx.
 """
 
 from __future__ import annotations
@@ -10,19 +12,26 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from notary.anchoring import check_readable_file
 from notary.core.digest import digest_stream
 from notary.core.errors import NotaryError
+from notary.localfiles import check_readable_file
 
 
 class ServiceError(NotaryError):
-    """The service answered with an error; ``code`` and ``message`` are its own."""
+    """The service answered with an error; ``code`` and ``message`` are its own and
+    ``http_status`` its HTTP status (0 when it could not be reached)."""
+
+    def __init__(self, message: str, *, code: str | None = None, http_status: int = 0,
+                 **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.http_status = http_status
 
 
 class Client:
@@ -41,18 +50,20 @@ class Client:
         if resp.status_code >= 400:
             try:
                 body = resp.json()
-                raise ServiceError(f"{body.get('message')} (HTTP {resp.status_code})",
-                                   code=body.get("code", "http_error"))
+                message, code = str(body.get("message")), str(body.get("code", "http_error"))
             except (ValueError, AttributeError):
                 raise ServiceError(f"HTTP {resp.status_code} from {self.url}",
-                                   code="http_error") from None
+                                   code="http_error", http_status=resp.status_code) from None
+            raise ServiceError(f"{message} (HTTP {resp.status_code})", code=code,
+                               http_status=resp.status_code)
         return resp.json()
 
     def _request(self, method: str, path: str, **kw: Any) -> Any:
         try:
             return self._check(self.http.request(method, path, **kw))
         except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.url}: {exc}", code="service_unavailable") from exc
+            raise ServiceError(f"cannot reach {self.url}: {exc}",
+                               code="service_unavailable") from exc
 
     def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
                idempotency_key: str | None = None) -> Any:
@@ -66,7 +77,20 @@ class Client:
             return self._request("POST", "/v1/evidence", files=files, headers=headers)
 
     def status(self, evidence_id: str) -> Any:
-        return self._request("GET", f"/v1/evidence/{evidence_id}")
+        return self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")
+
+    def create_share(self, case_id: str, *, expires_in: int, label: str | None) -> Any:
+        body: dict[str, Any] = {"expires_in": expires_in}
+        if label:
+            body["label"] = label
+        return self._request("POST", f"/v1/cases/{quote(case_id, safe='')}/shares", json=body)
+
+    def list_shares(self, case_id: str) -> Any:
+        return self._request("GET", f"/v1/cases/{quote(case_id, safe='')}/shares")
+
+    def revoke_share(self, case_id: str, share_id: str) -> Any:
+        return self._request("DELETE", f"/v1/cases/{quote(case_id, safe='')}/shares/"
+                                       f"{quote(share_id, safe='')}")
 
     def shred(self, evidence_id: str, reason: str, legal_basis: str | None = None) -> Any:
         body = {"reason": reason} | ({"legal_basis": legal_basis} if legal_basis else {})
@@ -90,12 +114,12 @@ class Client:
 
     def export_bundle(self, out: Path, *, case_id: str | None = None,
                       evidence_id: str | None = None, hashes_only: bool = False,
-                      certifier: dict[str, str] | None = None) -> int:
+                      certifier: dict[str, str] | None = None,
+                      received: Callable[[int], None] | None = None) -> int:
         """Stream a proof bundle into ``out`` (via ``out.part``, renamed when complete, so a
         broken download never looks like a bundle); returns its size in bytes. ``certifier``
-        (``name``, ``title``, ``organisation``, ``key``?) asks for a court certification."""
-        from urllib.parse import quote
-
+        (``name``, ``title``, ``organisation``, ``key``?, ``name_zh``...) asks for a court
+        certification; ``received(bytes_so_far)`` is called as the download progresses."""
         path = (f"/v1/evidence/{quote(evidence_id, safe='')}/bundle" if evidence_id is not None
                 else f"/v1/cases/{quote(str(case_id), safe='')}/bundle")
         params = {"hashes_only": "true"} if hashes_only else {}
@@ -111,9 +135,12 @@ class Client:
                     for chunk in resp.iter_bytes(1 << 20):
                         fh.write(chunk)
                         size += len(chunk)
+                        if received is not None:
+                            received(size)
             os.replace(part, out)
         except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.url}: {exc}", code="service_unavailable") from exc
+            raise ServiceError(f"cannot reach {self.url}: {exc}",
+                               code="service_unavailable") from exc
         finally:
             part.unlink(missing_ok=True)
         return size

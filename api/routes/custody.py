@@ -23,13 +23,14 @@ from notary.service.custody import custody_json
 from notary.service.tenancy import (
     actor_of,
     create_share,
+    list_shares,
     open_share,
     revoke_share,
     share_items,
     transfer_case,
     visible_evidence,
 )
-from storage.db import ApiKey, SubmitterKey, session
+from storage.db import ApiKey, SubmitterKey, session, utc
 
 router = APIRouter(tags=["custody and tenants"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -115,6 +116,25 @@ def post_share(case_id: CaseId, body: ShareIn, svc: ServiceDep, key: CaseManager
     return ShareOut(id=link.id, token=token,
                     url=f"{svc.settings.service_url}/v1/shared/{token}",
                     expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+class ShareListed(BaseModel):
+    id: str
+    label: str | None = None
+    created_at: str
+    expires_at: str
+    revoked: bool = False
+
+
+# Minimal listing (helper h2, for `notary share list`); another branch adds the real one.
+@router.get("/v1/cases/{case_id}/shares", response_model=list[ShareListed], responses=ERRORS)
+def get_shares(case_id: CaseId, svc: ServiceDep, key: CaseManagerKey) -> list[ShareListed]:
+    """The case's share links, newest last; never their tokens."""
+    return [ShareListed(id=link.id, label=link.label,
+                        created_at=utc(link.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        expires_at=utc(link.expires_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        revoked=link.revoked_at is not None)
+            for link in list_shares(svc.engine, key, case_id)]
 
 
 @router.delete("/v1/cases/{case_id}/shares/{share_id}", response_model=ShareOut,

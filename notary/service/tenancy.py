@@ -51,20 +51,56 @@ def actor_of(key: ApiKey) -> str:
     return f"apikey:{key.id} ({key.role}@{key.tenant})"
 
 
-def create_tenant(engine: Engine, name: str) -> Tenant:
-    """Register a tenant; its id is the lower-case slug of ``name``."""
-    tenant_id = name.strip().lower().replace(" ", "-")
-    if not _SLUG.fullmatch(tenant_id):
-        raise InputError("a tenant name is letters, digits, spaces or '-' (at most 63)",
+# -- minimal stand-ins (helper h2, for the CLI's `tenants create --slug` and `--tenant NAME`):
+# another branch reworks create_tenant/resolve_tenant; the integrator keeps that version.
+
+
+def create_tenant(engine: Engine, name: str, slug: str | None = None) -> Tenant:
+    """Register a tenant under its legal ``name`` (any script); its id is ``slug``, or the
+    lower-case slug of an ASCII name, or a short stable hash of the name."""
+    legal = name.strip()
+    if not legal or len(legal) > 128:
+        raise InputError("a tenant's legal name is 1 to 128 characters",
                          code="tenant_name_invalid")
-    row = Tenant(id=tenant_id, name=name.strip(), created_at=datetime.now(UTC))
+    tenant_id = slug.strip() if slug is not None else legal.lower().replace(" ", "-")
+    if slug is None and not _SLUG.fullmatch(tenant_id):
+        tenant_id = "t-" + hashlib.sha256(legal.encode()).hexdigest()[:12]
+    if not _SLUG.fullmatch(tenant_id):
+        raise InputError("a tenant slug is lower-case letters, digits or '-' (at most 63)",
+                         code="tenant_slug_invalid")
+    row = Tenant(id=tenant_id, name=legal, created_at=datetime.now(UTC))
     try:
         with session(engine) as s:
             s.add(row)
             s.commit()
+            s.refresh(row)
     except IntegrityError:
-        raise InputError(f"tenant {tenant_id!r} exists already", code="tenant_exists") from None
+        raise InputError(f"tenant {tenant_id!r} or {legal!r} exists already",
+                         code="tenant_exists") from None
     return row
+
+
+def resolve_tenant(engine: Engine, ref: str) -> Tenant:
+    """The tenant whose slug or legal name is ``ref``; InputError ``tenant_unknown`` if none."""
+    with session(engine) as s:
+        row = s.get(Tenant, ref) or s.exec(select(Tenant).where(Tenant.name == ref)).first()
+    if row is None:
+        raise InputError(f"no tenant {ref!r} (create it with `notary tenants create`)",
+                         code="tenant_unknown")
+    return row
+
+
+def list_shares(engine: Engine, key: ApiKey, case_id: str) -> list[ShareLink]:
+    """The share links of the case ``key``'s tenant holds (minimal, for GET .../shares)."""
+    with session(engine) as s:
+        case = s.exec(select(Case).where(Case.holder == key.tenant,
+                                         Case.case_id == case_id)).first()
+        if case is None:
+            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+        return list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid)
+                           .order_by(ShareLink.created_at)))  # type: ignore[arg-type]
+
+# -- end of stand-ins
 
 
 def ensure_default_tenant(engine: Engine) -> None:

@@ -102,6 +102,12 @@ def test_keys_are_private_and_never_printed(tmp_path: Path, anvil: EmbeddedChain
 def test_passphrase_encrypts_keys_at_rest(tmp_path: Path, anvil: EmbeddedChain) -> None:
     home = tmp_path / "home"
     env = {"NOTARY_KEY_PASSPHRASE": "correct horse battery staple"}
+    # `notary keys` only reads a home; `notary anchor` (a one-shot) may create one.
+    refused = run_cli(["keys"], home, anvil, extra_env=env)
+    assert refused.returncode == 2 and "home_not_initialised" in refused.stderr
+    doc = tmp_path / "doc.txt"
+    doc.write_text("instalment agreement")
+    assert run_cli(["anchor", str(doc)], home, anvil, extra_env=env).returncode == 0
     first = run_cli(["keys"], home, anvil, extra_env=env)
     assert first.returncode == 0, first.stderr
     pem = (home / "keys" / "signing-key.pem").read_text()

@@ -1,0 +1,29 @@
+"""Checks on local input files, shared by the CLI's client commands and ``notary anchor``.
+
+Kept apart from :mod:`notary.anchoring` (which needs web3) so that the client and the
+offline verifier run without the chain or database libraries installed or loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from notary.core.errors import InputError
+
+
+def check_readable_file(path: Path) -> None:
+    """Raise InputError with a one-line reason unless ``path`` is a readable regular file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", code="file_missing") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}", code="file_unreadable") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not a file", code="file_is_directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file", code="file_not_regular")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied", code="file_unreadable")
