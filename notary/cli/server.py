@@ -191,6 +191,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return Exit.FAILED if failed else Exit.OK
 
 
+def cmd_trust_root(args: argparse.Namespace) -> int:
+    """Print (or write) this deployment's signed trust root and its fingerprint, the value an
+    operator files with a court and a verifier pins (docs/formats.md §12)."""
+    from notary.service.trustroot import trust_root_for
+
+    issued = trust_root_for(server_settings())
+    if args.output:
+        Path(args.output).write_bytes(issued.document)
+        print(f"已写入 / wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(issued.document + b"\n")
+        sys.stdout.flush()
+    print(f"指纹 / fingerprint: {issued.fingerprint}", file=sys.stderr)
+    return Exit.OK
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the service (embedded chain, registry, API, worker)")
     p.add_argument("--no-worker", action="store_true", help="serve the API without anchoring")
@@ -215,6 +231,10 @@ def register(sub: Any) -> None:
     k.add_argument("--admin", help="address that may grant/revoke the notary role "
                                    "(default: the notary account)")
     k.set_defaults(handler=cmd_contract_deploy)
+
+    p = sub.add_parser("trust-root", help="this deployment's signed trust root and its fingerprint")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the document to FILE")
+    p.set_defaults(handler=cmd_trust_root)
 
     p = sub.add_parser("doctor", help="check the configuration and say what is wrong")
     p.set_defaults(handler=cmd_doctor)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from eth_utils import keccak
@@ -99,3 +100,20 @@ def test_previous_registries_are_pinned_from_the_chain(
     from notary.chain.errors import ChainMismatch
     with pytest.raises(ChainMismatch):
         trust_root_for(replace(settings, previous_registries=(empty,)))
+
+
+def test_cli_prints_the_served_document_and_its_fingerprint(server: LiveServer,
+                                                           tmp_path: Path) -> None:
+    """`notary trust-root` on the service's machine gives the operator the same bytes the
+    well-known URL serves, and the fingerprint a court compares."""
+    from tests.cli.conftest import run_notary, server_env
+
+    served = server.client().get(WELL_KNOWN)
+    env = {**server_env(server), "NOTARY_CHAIN_PORT": str(server.settings.chain_port),
+           "NOTARY_PORT": str(server.settings.port)}  # the same configuration as the service
+    out = tmp_path / "trust-root.json"
+    done = run_notary("trust-root", "-o", str(out), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == served.content
+    assert served.headers["x-notary-trust-root-fingerprint"] in done.stderr
+    assert verify_trust_root(out.read_bytes()).fingerprint in done.stderr
