@@ -44,7 +44,7 @@ def test_case_bundle_layout(exported: Exported) -> None:
     assert set(names(data)) == expected
     assert names(data)[-2:] == ["manifest.json", "manifest.jws"]
     manifest = json.loads(member(data, "manifest.json"))
-    assert manifest["bundle_version"] == 1 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
+    assert manifest["bundle_version"] == 2 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
     assert manifest["scope"] == "case" and manifest["case_id"] == CASE
     assert [i["evidence_id"] for i in manifest["items"]] == exported.evidence_ids
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
