@@ -358,3 +358,21 @@ def test_mangled_documents_never_raise_and_never_verify() -> None:
         except UnreadableBundle:
             continue
         assert verdict.result != "valid", (path, mangled[:200])
+
+
+def test_a_version_1_bundle_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bundles handed out before version 2 keep verifying: one is written here as the v1
+    writer did (the writer's version constants set back to 1; the layout is the same)."""
+    import notary.bundles.archive as archive_module
+    import notary.core.bundle as bundle_module
+
+    v1 = "application/vnd.notary.bundle.v1+zip"
+    monkeypatch.setattr(archive_module, "BUNDLE_MEDIA_TYPE", v1)
+    monkeypatch.setattr(bundle_module, "BUNDLE_MEDIA_TYPE", v1)
+    monkeypatch.setattr(bundle_module, "BUNDLE_VERSION", 1)
+    data = _write(_facts())
+    monkeypatch.undo()
+    assert read_archive(io.BytesIO(data)).documents["mimetype"] == v1.encode()
+    result = verify_bundle(open_bundle(read_archive(io.BytesIO(data))))
+    assert result.verdict.result == "valid", result.verdict.to_json()
+    assert result.facts["bundle_version"] == 1 and result.facts["media_type"] == v1
