@@ -118,6 +118,14 @@ class Submission:
             return replace(self, media_type_sent=None)
         return replace(self, media_type=derived)
 
+    @property
+    def may_be_duplicate(self) -> bool:
+        """Whether the same bytes already in the case answer this submission. Not when the
+        client says it is a distinct copy, nor when it brings what only a record of its own
+        can carry: a submitter's signature made at capture, or a check code printed on a
+        document other than the held one's (the held item's own code is the same request)."""
+        return not self.distinct and self.submitter_signature is None
+
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
         doc = {
@@ -368,9 +376,10 @@ class Notariser:
                 earlier = self.find_idempotent(submitter, idempotency_key)
                 if earlier is not None:
                     return self._replay(earlier, fingerprint)
-            if not sub.distinct:
+            if sub.may_be_duplicate:
                 held = self._held_copy(tenant, sub.case_id, sealed.digest.hex)
-                if held is not None:  # nothing is stored: the spool file goes, no blob is left
+                if held is not None and sub.check_code in (None, held.check_code):
+                    # Nothing is stored: the spool file goes, no blob is left behind.
                     return Accepted(held, duplicate=True)
             self._refuse_taken_code(sub.check_code)
             self.blobs.put_file(sealed.cid, sealed.path)

@@ -88,3 +88,19 @@ def test_idempotency_keys_replay_as_before(server: LiveServer) -> None:
     dup = http.post("/v1/evidence", files=form(meta, notice), headers={"Idempotency-Key": "k2"})
     assert dup.status_code == 200 and dup.json()["duplicate_of"] == first.json()["id"]
     assert len(_rows(server)) == 1
+
+
+def test_a_copy_with_its_own_check_code_is_its_own_record(server: LiveServer) -> None:
+    """A check code printed on another paper copy, or a signature made at capture, belongs
+    to a record of its own: such a submission is never folded into the held item."""
+    http = server.admin()
+    notice = pdf_bytes("Printed twice")
+    meta = {"case_id": "DUP-6", "kind": "notice"}
+    first = http.post("/v1/evidence", files=form(meta, notice)).json()
+    same_code = http.post("/v1/evidence", files=form({**meta, "check_code": first["check_code"]},
+                                                     notice))
+    assert same_code.status_code == 200 and same_code.json()["duplicate_of"] == first["id"]
+    code = http.post("/v1/check-codes").json()["check_code"]
+    own = http.post("/v1/evidence", files=form({**meta, "check_code": code}, notice))
+    assert own.status_code == 201, own.text
+    assert own.json()["check_code"] == code and own.json()["case_seq"] == 2
