@@ -246,8 +246,10 @@ def _ascii_lookalike(ch: str) -> str | None:
 def normalise_case_reference(
     value: object, *, field: str = "case_id", error: type[InputError] = InputError
 ) -> str:
-    """A new case reference in its one spelling, or ``error`` (code ``case_id_invalid``)
-    saying which character is wrong and where.
+    """A new case reference in its one spelling, or ``error`` saying which character is
+    wrong and where: code ``case_id_invalid`` for the rules new here (path-unsafe characters,
+    look-alikes), ``error``'s own code for what was refused before (invisible characters,
+    length, spaces at either end), so those answers keep their code.
 
     So that a reference that looks like another is the same one (issue 13 #9, #10):
 
@@ -264,18 +266,18 @@ def normalise_case_reference(
         raise error(f"Field '{field}' must be a string.", field=field, code="case_id_invalid")
     text = validate_identifier(field, unicodedata.normalize("NFKC", value), 128, error=error)
     for position, ch in enumerate(text):
-        reason = None
+        reason, code = None, "case_id_invalid"
         if ch in _CASE_UNSAFE:
             reason = f"the character {ch!r}, which cannot be part of a case reference"
-        elif _invisible(ch):
-            reason = f"the invisible or control character U+{ord(ch):04X}"
+        elif _invisible(ch):  # refused before this rule too: ``error``'s code, as then
+            reason, code = f"the invisible or control character U+{ord(ch):04X}", None
         elif not ch.isascii() and (like := _ascii_lookalike(ch)) is not None:
             reason = (f"the character {ch!r} (U+{ord(ch):04X}, "
                       f"{unicodedata.name(ch, 'unnamed')}), which looks like ASCII {like!r}")
         if reason is not None:
             raise error(f"Field '{field}' contains {reason} at position {position}; type "
                         "the reference with ordinary characters.", field=field,
-                        position=position, code="case_id_invalid")
+                        position=position, code=code)
     return text
 
 
