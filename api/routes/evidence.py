@@ -35,6 +35,9 @@ EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evid
 ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
                                               507)}
 MULTIPART_OVERHEAD = 1 << 20
+ANSWERED_200 = ("a retry with the same Idempotency-Key: the first answer again; or a file the "
+                "case already holds (same SHA-256, metadata without \"distinct\": true): that "
+                "item, with duplicate_of set and nothing new recorded")
 
 
 def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
@@ -79,10 +82,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
 
 @router.post(
     "", status_code=201, response_model=EvidenceCreated,
-    responses={200: {"model": EvidenceCreated, "description": "a retry with the same "  # type: ignore[dict-item]
-                     "Idempotency-Key: the first answer again; or a file the case already "
-                     "holds (same SHA-256, metadata without \"distinct\": true): that item, "
-                     "with duplicate_of set and nothing new recorded"}, **ERRORS},
+    responses={200: {"model": EvidenceCreated, "description": ANSWERED_200}, **ERRORS},  # type: ignore[dict-item]
     summary="Notarise a file",
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["metadata", "file"], "properties": {

@@ -233,7 +233,9 @@ def _invisible(ch: str) -> bool:
 
 def _ascii_lookalike(ch: str) -> str | None:
     """The ASCII character ``ch`` is a TR39 confusable of, or None."""
-    from confusable_homoglyphs import confusables  # loads its TR39 table once, on first use
+    from confusable_homoglyphs import (  # type: ignore[import-untyped]  # TR39 table, loaded once
+        confusables,
+    )
 
     found = confusables.is_confusable(ch, greedy=True, preferred_aliases=[]) or []
     for entry in found:
@@ -266,7 +268,8 @@ def normalise_case_reference(
         raise error(f"Field '{field}' must be a string.", field=field, code="case_id_invalid")
     text = validate_identifier(field, unicodedata.normalize("NFKC", value), 128, error=error)
     for position, ch in enumerate(text):
-        reason, code = None, "case_id_invalid"
+        reason: str | None = None
+        code: str | None = "case_id_invalid"
         if ch in _CASE_UNSAFE:
             reason = f"the character {ch!r}, which cannot be part of a case reference"
         elif _invisible(ch):  # refused before this rule too: ``error``'s code, as then

@@ -128,7 +128,7 @@ class Submission:
 
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
-        doc = {
+        doc: dict[str, Any] = {
             "sha256": sha256_hex, "case_id": self.case_id, "kind": self.kind.value,
             "captured_at": self.captured_at, "description": self.description,
             "parties": list(self.parties) if self.parties else None,
@@ -222,7 +222,7 @@ def derive_media_type(sent: str, head: bytes, file_name: str) -> str:
     one its extension names, else ``sent``. The content wins over the name."""
     if sent.split(";")[0].strip().lower() != "application/octet-stream":
         return sent
-    import filetype  # a maintained signature table; pure Python
+    import filetype  # type: ignore[import-untyped]  # a maintained signature table; pure Python
 
     kind = filetype.guess(head) if head else None
     if kind is not None:
@@ -246,7 +246,7 @@ def _check_code(value: object) -> str | None:
                             field="check_code", **exc.details) from None
 
 
-def _case_reference(case_id: object) -> object:
+def _case_reference(case_id: Any) -> Any:
     """This service's rule for new case references, stricter than statement format v1 (which
     compares code points and must not change): a case reference that looks like another one
     must be the same one (:func:`notary.core.validate.normalise_case_reference`: NFKC-folded,
@@ -412,7 +412,7 @@ class Notariser:
         None. Only the tenant's own case is searched: no other tenant's item is revealed."""
         with session(self.engine) as s:
             return s.exec(
-                select(Evidence).join(Case, Case.uid == Evidence.case_uid)
+                select(Evidence).join(Case, Case.uid == Evidence.case_uid)  # type: ignore[arg-type]
                 .where(Case.holder == tenant, Case.case_id == case_id,
                        Evidence.sha256 == sha256_hex, Evidence.shredded_at.is_(None))  # type: ignore[union-attr]
                 .order_by(Evidence.case_seq)  # type: ignore[arg-type]
