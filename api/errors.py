@@ -65,6 +65,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_shredded": 404,
     "reason_required": 422,
     "retention_invalid": 422,
+    "case_id_invalid": 422,
+    "captured_at_out_of_range": 422,
 }
 STATUS_BY_CLASS: list[tuple[type[NotaryError], int]] = [
     (AuthError, 401),

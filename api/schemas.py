@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, Field
 
+from notary.core.errors import InputError
 from notary.core.merkle import to_hex32
 from notary.core.signing import verify_statement
-from notary.core.validate import format_rfc3339_utc
+from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.core.verdict import AnchorFacts, Verdict
 from notary.service.documentcheck import DocumentCheck
 from notary.service.notary import utc
 from storage.db import Batch, Evidence, SupersededAnchor
+
+
+def _case_reference(value: str) -> str:
+    """The same rule as at submission, so a route finds the case a submission filed
+    (raises InputError ``case_id_invalid``, answered 422)."""
+    try:
+        return normalise_case_reference(value)
+    except InputError as exc:
+        raise InputError(exc.message, code="case_id_invalid", **exc.details) from None
+
+
+#: The one path parameter type of every ``/v1/cases/{case_id}/...`` route: one segment (never
+#: ``{case_id:path}``), normalised like a submitted case reference.
+CaseId = Annotated[str, Path(min_length=1, max_length=128, description="the case reference"),
+                   AfterValidator(_case_reference)]
 
 
 class ErrorOut(BaseModel):
@@ -56,6 +73,10 @@ class EvidenceCreated(BaseModel):
                                    "XXXX: the recipient checks the document with it at /verify "
                                    "(docs/debtor-check.md); null for items notarised before "
                                    "codes existed")
+    duplicate_of: str | None = Field(default=None, description="set (to this item's id) when "
+                                     "the case already held a file with this SHA-256: nothing "
+                                     "new was recorded and the answer is 200; send metadata "
+                                     "\"distinct\": true to file a second copy")
 
     @classmethod
     def of(cls, e: Evidence) -> EvidenceCreated:
@@ -220,12 +241,19 @@ _TEXT = {"type": "string", "minLength": 1}
 METADATA_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["case_id", "kind"],
     "properties": {
-        "case_id": {**_TEXT, "maxLength": 128, "description": "the case reference: no control, "
-                    "bidi-formatting or zero-width characters, no leading or trailing space, "
-                    "Unicode NFC"},
+        "case_id": {**_TEXT, "maxLength": 128, "description": "the case reference, recorded "
+                    "in Unicode NFKC form (full-width letters as ASCII); no '/', '\\', '?', "
+                    "'#', '%', control, invisible or default-ignorable characters, no non-ASCII "
+                    "look-alike of an ASCII character (TR39), no leading or trailing space "
+                    "(422 case_id_invalid)"},
         "kind": {"type": "string", "enum": ["call_recording", "notice", "agreement", "other"]},
         "captured_at": {"type": "string", "format": "date-time",
-                        "description": "RFC 3339, e.g. 2026-11-28T09:30:00+08:00"},
+                        "description": "RFC 3339, e.g. 2026-11-28T09:30:00+08:00; from "
+                        "1990-01-01T00:00:00Z to 5 minutes after receipt, offset within "
+                        "±14:00 (422 captured_at_out_of_range)"},
+        "distinct": {"type": "boolean", "default": False, "description": "file this upload "
+                     "even if the case already holds a file with the same SHA-256 (otherwise "
+                     "that item is the answer: 200, duplicate_of)"},
         "description": {**_TEXT, "maxLength": 4096},
         "parties": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
             "type": "object", "required": ["role", "name"], "minProperties": 2,

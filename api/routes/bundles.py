@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnyKey, ServiceDep
 from api.routes.evidence import ERRORS, EvidenceId
 from api.routes.pages import explorer_template
+from api.schemas import CaseId
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
 from notary.core.certification import QualifiedPerson
 from notary.service.apikeys import AuthError, Role
@@ -28,7 +29,6 @@ router = APIRouter(tags=["bundles"])
 HashesOnly = Annotated[bool, Query(
     description="leave the originals out (for privacy): statements, receipts, proofs, anchors, "
                 "keys and certificates only")]
-CaseId = Annotated[str, Path(min_length=1, max_length=128, description="the case reference")]
 
 
 def _certifier(
@@ -96,7 +96,7 @@ def evidence_bundle(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey, certi
                                      explorer_url=explorer_template(), certifier=certifier))
 
 
-@router.get("/v1/cases/{case_id:path}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
+@router.get("/v1/cases/{case_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
 def case_bundle(case_id: CaseId, svc: ServiceDep, key: AnyKey, certifier: Certifier,
                 hashes_only: HashesOnly = False) -> StreamingResponse:
     """The whole case's proof bundle, its items in case order (so the sequence can be

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import AnyKey, ServiceDep
 from api.routes.evidence import ERRORS, EvidenceId
 from api.routes.pages import explorer_template, security_headers
+from api.schemas import CaseId
 from notary.certificate import (
     CONTENT_SECURITY_POLICY,
     render_case_certificate,
@@ -26,7 +27,6 @@ from notary.service.notary import NotaryService
 router = APIRouter(tags=["certificates"])
 
 Format = Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html")]
-CaseId = Annotated[str, Path(min_length=1, max_length=128, description="the case reference")]
 CERTIFICATE_RESPONSES = {200: {"content": {"application/pdf": {}, "text/html": {}},
                                "description": "the certificate"}, **ERRORS}
 

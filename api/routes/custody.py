@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AnyKey, ServiceDep, VerifyLimit, require
-from api.schemas import ErrorOut
+from api.schemas import CaseId, ErrorOut
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError
 from notary.core.signing import public_key_from_jwk
@@ -37,7 +37,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 410, 422, 429)}
 
 EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$")]
-CaseId = Annotated[str, Path(min_length=1, max_length=128)]
 AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]
 CaseManagerKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.LAWYER))]
 CollectorKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]

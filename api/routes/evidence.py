@@ -35,6 +35,9 @@ EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evid
 ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
                                               507)}
 MULTIPART_OVERHEAD = 1 << 20
+ANSWERED_200 = ("a retry with the same Idempotency-Key: the first answer again; or a file the "
+                "case already holds (same SHA-256, metadata without \"distinct\": true): that "
+                "item, with duplicate_of set and nothing new recorded")
 
 
 def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
@@ -79,8 +82,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
 
 @router.post(
     "", status_code=201, response_model=EvidenceCreated,
-    responses={200: {"model": EvidenceCreated, "description": "a retry with the same "  # type: ignore[dict-item]
-                     "Idempotency-Key: the first answer again"}, **ERRORS},
+    responses={200: {"model": EvidenceCreated, "description": ANSWERED_200}, **ERRORS},  # type: ignore[dict-item]
     summary="Notarise a file",
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
@@ -95,7 +97,9 @@ async def submit(
 ) -> JSONResponse:
     """Hash, encrypt and store the file while it streams in, sign its statement, and answer
     with a receipt that promises anchoring by ``anchor_deadline``. A retry with the same
-    ``Idempotency-Key`` returns the first answer (200)."""
+    ``Idempotency-Key`` returns the first answer (200). A file whose SHA-256 the case
+    already holds is answered with that item (200, ``duplicate_of``) unless the metadata says
+    ``"distinct": true``."""
     boundary = boundary_of(request.headers.get("content-type"))
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > svc.settings.max_upload_bytes + MULTIPART_OVERHEAD:
@@ -107,11 +111,13 @@ async def submit(
     if svc.worker is not None:
         svc.worker.poke()
     out = EvidenceCreated.of(accepted.evidence)
+    if accepted.duplicate:
+        out.duplicate_of = out.id
     headers = {"Location": f"/v1/evidence/{out.id}"}
     if accepted.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(json.loads(out.model_dump_json()), 200 if accepted.replayed else 201,
-                        headers=headers)
+    status = 200 if accepted.replayed or accepted.duplicate else 201
+    return JSONResponse(json.loads(out.model_dump_json()), status, headers=headers)
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)  # type: ignore[arg-type]

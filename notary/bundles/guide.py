@@ -11,10 +11,13 @@ against any node of the anchoring chain.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Sequence
 
 from notary.core.bundle import (
     ANCHOR_NAME,
+    BUNDLE_MEDIA_TYPE,
     CUSTODY_NAME,
     DELETION_JSON_NAME,
     DELETION_NAME,
@@ -64,6 +67,19 @@ def batch_of_calldata(root: bytes) -> str:
     return _BATCH_OF + root.hex()
 
 
+_MD_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
+_MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def md(value: object) -> str:
+    """A value chosen by a submitter or certifier (file name, case id, name...) as inert
+    Markdown text: ``<``, ``>`` and ``&`` as entities (so never raw HTML), every other ASCII
+    punctuation backslash-escaped (no links, emphasis, code or table cells), line breaks as
+    spaces. What a reader sees is the value itself."""
+    text = re.sub(r"[\r\n\t\u2028\u2029]", " ", str(value))
+    return _MD_SPECIAL.sub(lambda m: _MD_ENTITIES.get(m.group(), "\\" + m.group()), text)
+
+
 def _rpc(method: str, params: list[object]) -> str:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
                       separators=(",", ":"))
@@ -101,7 +117,7 @@ def _files_section(facts: BundleFacts) -> list[str]:
         ]
         for item in facts.items:
             s = item.statement
-            out.append(f"| {item.directory} | {s.file_name} | {s.size} | `{s.sha256}` |")
+            out.append(f"| {item.directory} | {md(s.file_name)} | {s.size} | `{s.sha256}` |")
         return out + [""] + _shredded_section(facts)
     present = [item for item in facts.items if not item.shredded]
     if not present:
@@ -117,9 +133,12 @@ def _files_section(facts: BundleFacts) -> list[str]:
         "EOF",
     ]
     for item in present:
-        out.append(f"openssl dgst -sha256 '{item.original_path}' | grep -q "
-                   f"'{item.statement.sha256}' && echo '{item.directory} original: OK' "
-                   f"|| echo '{item.directory} original: FAILED'")
+        # Stored names are of the safe form (notary.core.bundle.SAFE_ORIGINAL); quoting them
+        # anyway means a rule slip could never turn a name into a command.
+        path = shlex.quote(item.original_path)
+        out.append(f"openssl dgst -sha256 {path} | grep -q "
+                   f"'{item.statement.sha256}' && echo {shlex.quote(item.directory + ' original: OK')} "
+                   f"|| echo {shlex.quote(item.directory + ' original: FAILED')}")
     out += ["```", ""]
     return out + _shredded_section(facts)
 
@@ -446,19 +465,20 @@ def _certification_section(certifier: QualifiedPerson | None) -> list[str]:
     if certifier is None:
         return []
     p, kid = certifier, certifier.key_thumbprint
+    name, organisation, title = md(p.name), md(p.organisation), md(p.title)
     out = [
         "## 法庭认证 / Court certification",
         "",
-        (f"`{CERTIFICATION_DIR}/` 中是供说明人{p.zh('name')}（{p.zh('organisation')}，"
-         f"{p.zh('title')}）签署的法庭"
+        (f"`{CERTIFICATION_DIR}/` 中是供说明人{md(p.zh('name'))}（{md(p.zh('organisation'))}，"
+         f"{md(p.zh('title'))}）签署的法庭"
          f"认证：`{CERTIFICATION_PATH}` 载明各项记录的事实（哈希值、接收时间、声明摘要、链上锚定、"
          f"保管事件数）、说明人及两份声明的全文；`{CERTIFICATION_EN_PATH}` 为英文认证（FRE "
          f"902(11)、902(14)，28 U.S.C. § 1746），`{CERTIFICATION_ZH_PATH}` 为中文电子数据存证情况"
          f"说明，`{CERTIFICATION_PDF_PATH}` 为可打印签字的双语文本。它们都列在 `{MANIFEST_PATH}` "
          "中（第 1 步已核对）；`notary verify` 另核对认证所载事实与本证据包各项一致。"),
         "",
-        (f"`{CERTIFICATION_DIR}/` holds a court certification for {p.name} ({p.title}, "
-         f"{p.organisation}) to sign: `{CERTIFICATION_PATH}` states the records' facts (hash "
+        (f"`{CERTIFICATION_DIR}/` holds a court certification for {name} ({title}, "
+         f"{organisation}) to sign: `{CERTIFICATION_PATH}` states the records' facts (hash "
          "values, receipt times, statement digests, anchors, custody event counts), the "
          f"qualified person and the full text of both declarations; `{CERTIFICATION_EN_PATH}` is "
          "the certification in English (FRE 902(11), 902(14), 28 U.S.C. § 1746), "
@@ -511,10 +531,11 @@ def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None,
     ``certifier`` the qualified person when the bundle carries a court certification."""
     first = facts.items[0]
     chain_id, contract = first.anchor.chain_id, first.anchor.contract
-    what = (f"案件 {facts.case_id} 的全部 {len(facts.items)} 项证据" if facts.scope == "case"
-            else f"案件 {facts.case_id} 的第 {first.case_seq} 项证据")
-    what_en = (f"all {len(facts.items)} item(s) of case {facts.case_id}" if facts.scope == "case"
-               else f"entry {first.case_seq} of case {facts.case_id}")
+    case = md(facts.case_id)
+    what = (f"案件 {case} 的全部 {len(facts.items)} 项证据" if facts.scope == "case"
+            else f"案件 {case} 的第 {first.case_seq} 项证据")
+    what_en = (f"all {len(facts.items)} item(s) of case {case}" if facts.scope == "case"
+               else f"entry {first.case_seq} of case {case}")
     lines = [
         "# 如何核验本证据包 / How to verify this proof bundle",
         "",
@@ -543,7 +564,7 @@ def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None,
         "",
         "| 路径 / path | 内容 / what |",
         "|---|---|",
-        "| `mimetype` | `application/vnd.notary.bundle.v1+zip` |",
+        f"| `mimetype` | `{BUNDLE_MEDIA_TYPE}` |",
         f"| `{MANIFEST_PATH}` | 文件清单及 SHA-256 / every file with its SHA-256 |",
         f"| `{MANIFEST_SIGNATURE_PATH}` | 清单的签名 (JWS) / the manifest's signature (JWS) |",
         f"| `{KEYS_PATH}` | 服务公钥及有效期 / the service's public keys with validity periods |",
@@ -564,7 +585,7 @@ def render_guide(facts: BundleFacts, *, rpc_hint: str | None = None,
     for item in facts.items:
         s = item.statement
         lines.append(f"| {item.directory} ({item.evidence_id}) | {s.kind.value} | "
-                     f"{s.file_name} | {s.received_at} |")
+                     f"{md(s.file_name)} | {s.received_at} |")
     lines += [""]
     lines += _files_section(facts)
     lines += [

@@ -187,19 +187,29 @@ def transaction_link(explorer_url: str | None, tx_hash: str) -> str | None:
 
 
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError):  # beyond year 1..9999 once converted
+        return moment.isoformat()
 
 
 def _beijing(moment: datetime) -> str:
-    return "北京时间 Beijing time " + moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    """Beijing time of ``moment``, or "" when it has none that Python can hold (a signed
+    ``9999-12-31T23:59:59Z`` is after 9999 in Beijing): a certificate never fails on a
+    date it only restates."""
+    try:
+        return "北京时间 Beijing time " + moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError):
+        return ""
 
 
 def _beijing_of(text: str) -> str:
     """Beijing time of an RFC 3339 date-time, or "" for one Python cannot represent (a leap
-    second ``:60``): the value itself is always printed as signed."""
+    second ``:60``, or one that leaves years 1..9999 when converted): the value itself is
+    always printed as signed."""
     try:
         return _beijing(datetime.fromisoformat(text))
-    except ValueError:
+    except (OverflowError, ValueError):
         return ""
 
 

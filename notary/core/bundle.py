@@ -1,4 +1,4 @@
-"""The proof bundle (format v1): every document of a bundle, how it is built, and how it is
+"""The proof bundle (format v2; v1 is still read): every document of a bundle, how it is built, and how it is
 verified from bytes already read.
 
 CONSENSUS-CRITICAL. Bundles are handed to courts and checked years later by this code and by
@@ -99,17 +99,22 @@ __all__ = [
     "anchor_queries",
     "build_manifest",
     "document_limit",
+    "is_safe_original",
     "key_history",
     "member_path_problem",
     "open_bundle",
     "original_name",
+    "original_path_problem",
     "parse_key_history",
     "timestamp_documents",
     "verify_bundle",
 ]
 
-BUNDLE_VERSION: Final = 1
-BUNDLE_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v1+zip"
+BUNDLE_VERSION: Final = 2
+BUNDLE_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v2+zip"
+#: Version 1 (same layout; any portable original name) is still read: see SAFE_ORIGINAL.
+BUNDLE_V1_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v1+zip"
+_READABLE: Final = {1: BUNDLE_V1_MEDIA_TYPE, 2: BUNDLE_MEDIA_TYPE}
 MANIFEST_MEDIA_TYPE: Final = "application/vnd.notary.bundle-manifest.v1+json"
 
 MIMETYPE_PATH: Final = "mimetype"
@@ -228,22 +233,51 @@ def document_limit(path: str) -> int | None:
     return None
 
 
+#: Extensions an original's stored name may carry (lower case); any other becomes ``bin``.
+SAFE_EXTENSIONS: Final = frozenset(
+    ["3gp", "7z", "aac", "amr", "avi", "bin", "bmp", "csv", "doc", "docx", "eml", "flac", "gif", "gz", "heic", "htm", "html", "jpeg", "jpg", "json", "m4a", "mkv", "mov", "mp3", "mp4", "msg", "odt", "ods", "ogg", "opus", "pdf", "png", "ppt", "pptx", "rar", "rtf", "tar", "tif", "tiff", "txt", "wav", "webm", "webp", "wma", "xls", "xlsx", "xml", "zip"]
+)
+#: Bundle v2: the stored name of an original is plain ASCII a shell needs no quoting for and
+#: a URL needs no escaping for (no quote, space, ``$``, ``;``, ``<``, ``:``...), starting with
+#: a letter or digit (never an option such as ``-rf``), with an extension from the list above.
+SAFE_ORIGINAL: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}(?:\.[A-Za-z0-9_-]{1,20})*"
+                                  r"\.([A-Za-z0-9]{1,10})")
+#: Bundle v1 allowed any portable name; it is read, but a name that breaks out of the single
+#: quotes or the Markdown of its own VERIFY.md (issue 13 #4) fails the ``manifest`` check.
+_V1_UNSAFE = re.compile(r"['`$;&|<>\[\]{}!\\\n\r\t]")
+
+
+def is_safe_original(name: str) -> bool:
+    """Whether ``name`` is a valid v2 stored name of an original (see SAFE_ORIGINAL)."""
+    m = SAFE_ORIGINAL.fullmatch(name)
+    if m is None or m.group(1).lower() not in SAFE_EXTENSIONS:
+        return False
+    stem = name.rpartition(".")[0].split(".")[0]
+    return stem.upper() not in _WINDOWS_DEVICES
+
+
 def original_name(file_name: str) -> str:
     """The name under which an original is stored in its item's ``original/`` folder: the
-    statement's ``file_name`` when it is portable to every common file system, otherwise
-    ``evidence`` plus its extension (the statement still records the real name)."""
-    stem, dot, ext = file_name.rpartition(".")
-    portable = (
-        _NOT_PORTABLE.search(file_name) is None
-        and not file_name.endswith((".", " "))
-        and (stem if dot else file_name).upper() not in _WINDOWS_DEVICES
-        and len(file_name.encode("utf-8")) <= 200
-        and member_path_problem(file_name) is None
-    )
-    if portable:
+    statement's ``file_name`` when it is already a safe name (:func:`is_safe_original`),
+    otherwise ``original.<ext>`` with the name's extension when it is on the list, else
+    ``original.bin``. The statement keeps the name as it was sent; a name chosen by a
+    submitter never reaches a shell command or a URL unescaped."""
+    if is_safe_original(file_name):
         return file_name
-    clean_ext = ext if dot and re.fullmatch(r"[A-Za-z0-9]{1,10}", ext) else "bin"
-    return f"evidence.{clean_ext}"
+    _stem, dot, ext = file_name.rpartition(".")
+    clean_ext = ext.lower() if dot and ext.lower() in SAFE_EXTENSIONS else "bin"
+    return f"original.{clean_ext}"
+
+
+def original_path_problem(path: str, version: int) -> str | None:
+    """Why ``path`` may not be where a bundle of ``version`` keeps an original, or None."""
+    name = path.rpartition("/")[2]
+    if version >= 2 and not is_safe_original(name):
+        return (f"the original's name {name!r} is not of the safe form (ASCII letters, digits, "
+                "'_', '-', '.', a listed extension)")
+    if version == 1 and (_V1_UNSAFE.search(name) or _NOT_PORTABLE.search(name)):
+        return f"the original's name {name!r} holds characters unsafe in a shell or Markdown"
+    return None
 
 
 def _item_dir(case_seq: int) -> str:
@@ -593,6 +627,7 @@ class _Manifest:
     hashes_only: bool
     items: tuple[_ManifestItem, ...]
     files: Mapping[str, FileDigest]
+    version: int = BUNDLE_VERSION
 
 
 @dataclass(frozen=True)
@@ -605,6 +640,8 @@ class Bundle:
     manifest: _Manifest | None
     manifest_problem: str | None
     items: tuple[_ManifestItem, ...]
+    #: The container's version (its ``mimetype``): 1 or 2.
+    version: int = BUNDLE_VERSION
 
     @property
     def hashes_only(self) -> bool:
@@ -617,7 +654,7 @@ def _fail(message: str, code: str = "manifest_invalid") -> NotaryError:
     return NotaryError(message, code=code)
 
 
-def _parse_manifest(doc: Any) -> _Manifest:
+def _parse_manifest(doc: Any, version: int = BUNDLE_VERSION) -> _Manifest:
     if not isinstance(doc, dict):
         raise _fail("It is not a JSON object.")
     unknown = sorted(set(doc) - _MANIFEST_FIELDS)
@@ -687,13 +724,16 @@ def _parse_manifest(doc: Any) -> _Manifest:
         ):
             raise _fail(f"Its items[{i}] names the original {original!r}, which is not a file "
                         f"of {entry['path']}/{ORIGINAL_DIR}/ listed in 'files'.")
+        if original is not None and (unsafe := original_path_problem(original, version)):
+            raise _fail(f"Its items[{i}]: {unsafe}.")
         items.append(_ManifestItem(entry["evidence_id"], seq, entry["path"], original,
                                    shredded))
     if len({i.path for i in items}) != len(items):
         raise _fail("It lists the same item twice.")
     if doc["scope"] == "evidence" and len(items) != 1:
         raise _fail("An evidence bundle holds exactly one item.")
-    return _Manifest(doc["scope"], case_id, created_at, doc["hashes_only"], tuple(items), files)
+    return _Manifest(doc["scope"], case_id, created_at, doc["hashes_only"], tuple(items), files,
+                     version)
 
 
 def _items_from_archive(order: Sequence[str]) -> tuple[_ManifestItem, ...]:
@@ -727,12 +767,13 @@ def open_bundle(contents: BundleContents) -> Bundle:
             reason="not_a_bundle",
         )
     media_type = contents.documents.get(MIMETYPE_PATH, b"")
-    if media_type != BUNDLE_MEDIA_TYPE.encode("ascii"):
+    container = next((v for v, m in _READABLE.items() if media_type == m.encode("ascii")), None)
+    if container is None:
         shown = media_type[:100].decode("utf-8", "replace")
         other = re.fullmatch(r"application/vnd\.notary\.bundle\.v[0-9]+\+zip", shown)
         raise UnreadableBundle(
             f"The archive declares the media type {shown!r}; this verifier reads "
-            f"{BUNDLE_MEDIA_TYPE} only.",
+            f"{BUNDLE_MEDIA_TYPE} and {BUNDLE_V1_MEDIA_TYPE} only.",
             reason="version_unsupported" if other else "not_a_bundle",
         )
 
@@ -751,11 +792,11 @@ def open_bundle(contents: BundleContents) -> Bundle:
             problem = f"{MANIFEST_PATH} is not strict JSON: {exc.message}"
         if isinstance(doc, dict):
             version = doc.get("bundle_version")
-            if version != BUNDLE_VERSION or doc.get("media_type") != BUNDLE_MEDIA_TYPE:
+            if version != container or doc.get("media_type") != _READABLE[container]:
                 raise UnreadableBundle(
                     f"{MANIFEST_PATH} declares bundle_version {version!r} and media type "
-                    f"{doc.get('media_type')!r}; this verifier reads version {BUNDLE_VERSION} "
-                    f"({BUNDLE_MEDIA_TYPE}) only.",
+                    f"{doc.get('media_type')!r}; this container is version {container} "
+                    f"({_READABLE[container]}).",
                     reason="version_unsupported",
                 )
             files, items = doc.get("files"), doc.get("items")
@@ -768,9 +809,9 @@ def open_bundle(contents: BundleContents) -> Bundle:
                     member=MANIFEST_PATH,
                 )
             try:
-                manifest = _parse_manifest(doc)
+                manifest = _parse_manifest(doc, container)
             except NotaryError as exc:
-                problem = f"{MANIFEST_PATH} is not a valid v1 manifest. {exc.message}"
+                problem = f"{MANIFEST_PATH} is not a valid v{container} manifest. {exc.message}"
             else:
                 try:
                     canonical = canonical_json(doc) == raw
@@ -781,7 +822,7 @@ def open_bundle(contents: BundleContents) -> Bundle:
         elif problem is None:
             problem = f"{MANIFEST_PATH} is not a JSON object."
     items = manifest.items if manifest is not None else _items_from_archive(contents.order)
-    return Bundle(contents, manifest, problem, items)
+    return Bundle(contents, manifest, problem, items, container)
 
 
 # -- verification ----------------------------------------------------------------------------
@@ -1576,8 +1617,8 @@ def verify_bundle(
         decisive.add("certification")
     manifest = bundle.manifest
     facts: dict[str, Any] = {
-        "bundle_version": BUNDLE_VERSION,
-        "media_type": BUNDLE_MEDIA_TYPE,
+        "bundle_version": bundle.version,
+        "media_type": _READABLE[bundle.version],
         "items": item_facts,
     }
     if manifest is not None:

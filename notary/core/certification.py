@@ -269,10 +269,9 @@ def _utc_seconds(timestamp: int) -> str:
 def _beijing(text: str) -> str:
     """``text`` (RFC 3339) in Beijing time, or "" when Python cannot represent it."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return datetime.fromisoformat(text).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError):  # a leap second, or beyond year 9999 in Beijing
         return ""
-    return moment.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)

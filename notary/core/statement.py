@@ -91,6 +91,7 @@ _OPTIONAL: dict[str, type] = {
     "description": str,
     "parties": list,
     "submitter_signature": str,
+    "media_type_sent": str,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -225,6 +226,10 @@ class Statement:
     prev_statement: str | None = None
     kind: EvidenceKind
     media_type: str
+    #: The Content-Type the client sent when notary recorded another ``media_type`` (read
+    #: from the content because the client sent ``application/octet-stream``). Optional, so
+    #: statements without it keep their bytes.
+    media_type_sent: str | None = None
     size: int
     sha256: str
     file_name: str
@@ -268,6 +273,8 @@ class Statement:
             _fail(f"Field 'kind' is {self.kind!r}; it must be one of: {allowed}.", "kind")
         object.__setattr__(self, "kind", kind)
         validate_media_type(self.media_type, error=err)
+        if self.media_type_sent is not None:
+            validate_media_type(self.media_type_sent, field="media_type_sent", error=err)
         validate_int("size", self.size, minimum=0, error=err)
         validate_hex_digest("sha256", self.sha256, error=err)
         validate_file_name(self.file_name, 255, error=err)
@@ -337,6 +344,7 @@ class Statement:
             "description": self.description,
             "parties": None if self.parties is None else [dict(p) for p in self.parties],
             "submitter_signature": self.submitter_signature,
+            "media_type_sent": self.media_type_sent,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -402,6 +410,7 @@ class Statement:
             prev_statement=obj.get("prev_statement"),
             kind=obj["kind"],
             media_type=obj["media_type"],
+            media_type_sent=obj.get("media_type_sent"),
             size=obj["size"],
             sha256=obj["sha256"],
             file_name=obj["file_name"],

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime
+import unicodedata
+from datetime import UTC, datetime, timedelta
 
 from .errors import InputError
 
 __all__ = [
     "MAX_SAFE_INTEGER",
     "format_rfc3339_utc",
+    "normalise_case_reference",
+    "validate_captured_at",
     "validate_file_name",
     "validate_hex_digest",
     "validate_identifier",
@@ -200,4 +203,132 @@ def validate_hex_digest(
             f"Field '{field}' must be a SHA-256 digest written as 64 lower-case hex characters.",
             field=field,
         )
+    return value
+
+
+# -- intake rules ------------------------------------------------------------------------------
+# Service policy for *new* case references, not statement format v1 (which compares code
+# points and must keep accepting what it accepted): they may use today's Unicode tables.
+
+#: Characters that are never part of a case reference: path separators and what a URL path
+#: segment, a shell or a file name cannot carry plainly.
+_CASE_UNSAFE = frozenset('/\\?#%')
+#: Default_Ignorable_Code_Point ranges (Unicode DerivedCoreProperties) that are not already
+#: Cf/Cc/Co/Cn: Hangul fillers, Mongolian and other variation selectors, tags, U+E0100..
+_DEFAULT_IGNORABLE = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def _invisible(ch: str) -> bool:
+    cp = ord(ch)
+    if any(lo <= cp <= hi for lo, hi in _DEFAULT_IGNORABLE):
+        return True
+    category = unicodedata.category(ch)
+    return category in ("Cf", "Cc", "Co", "Cn", "Cs", "Zl", "Zp") or (
+        category == "Zs" and ch != " ")
+
+
+def _ascii_lookalike(ch: str) -> str | None:
+    """The ASCII character ``ch`` is a TR39 confusable of, or None."""
+    from confusable_homoglyphs import (  # type: ignore[import-untyped]  # TR39 table, loaded once
+        confusables,
+    )
+
+    found = confusables.is_confusable(ch, greedy=True, preferred_aliases=[]) or []
+    for entry in found:
+        for glyph in entry["homoglyphs"]:
+            if len(glyph["c"]) == 1 and glyph["c"].isascii() and glyph["c"].isprintable():
+                return str(glyph["c"])
+    return None
+
+
+def normalise_case_reference(
+    value: object, *, field: str = "case_id", error: type[InputError] = InputError
+) -> str:
+    """A new case reference in its one spelling, or ``error`` saying which character is
+    wrong and where: code ``case_id_invalid`` for the rules new here (path-unsafe characters,
+    look-alikes), ``error``'s own code for what was refused before (invisible characters,
+    length, spaces at either end), so those answers keep their code.
+
+    So that a reference that looks like another is the same one (issue 13 #9, #10):
+
+    * folded: Unicode NFKC (full-width ``ＨＸ`` → ``HX``; NBSP and ideographic space → space);
+    * refused: ``/ \\ ? # %`` (a case is a URL path segment everywhere), control, format,
+      private-use, unassigned and other invisible or default-ignorable characters (tags
+      U+E0000–E007F, variation selectors U+FE00–FE0F and U+E0100–E01EF, Hangul fillers...),
+      spaces other than U+0020, and any non-ASCII character that Unicode TR39 lists as a
+      look-alike of an ASCII one (Cyrillic ``Н``, Greek ``Α``, the hyphen U+2010...);
+    * first, the identifier rules of the statement on the folded text (length, no control
+      characters, no leading/trailing space), with ``error``'s own code as before.
+    """
+    if not isinstance(value, str):
+        raise error(f"Field '{field}' must be a string.", field=field, code="case_id_invalid")
+    text = validate_identifier(field, unicodedata.normalize("NFKC", value), 128, error=error)
+    for position, ch in enumerate(text):
+        reason: str | None = None
+        code: str | None = "case_id_invalid"
+        if ch in _CASE_UNSAFE:
+            reason = f"the character {ch!r}, which cannot be part of a case reference"
+        elif _invisible(ch):  # refused before this rule too: ``error``'s code, as then
+            reason, code = f"the invisible or control character U+{ord(ch):04X}", None
+        elif not ch.isascii() and (like := _ascii_lookalike(ch)) is not None:
+            reason = (f"the character {ch!r} (U+{ord(ch):04X}, "
+                      f"{unicodedata.name(ch, 'unnamed')}), which looks like ASCII {like!r}")
+        if reason is not None:
+            raise error(f"Field '{field}' contains {reason} at position {position}; type "
+                        "the reference with ordinary characters.", field=field,
+                        position=position, code=code)
+    return text
+
+
+#: The earliest ``captured_at`` accepted: digital call recordings and notices of a debt
+#: still collected are younger than this; earlier values are typing errors.
+CAPTURED_AT_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+#: How far ``captured_at`` may lie after the moment of receipt: clock skew of the
+#: submitter's device, never a recording from the future.
+CAPTURED_AT_SKEW = timedelta(minutes=5)
+#: Largest UTC offset in use anywhere (UTC+14:00, Kiribati; UTC-12:00 is within it).
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def validate_captured_at(
+    value: str, received: datetime, *, field: str = "captured_at",
+    error: type[InputError] = InputError,
+) -> str:
+    """A submitter's ``captured_at`` (already RFC 3339, see :func:`validate_rfc3339`) that
+    makes sense for evidence received at ``received``: offset within ±14:00, not before
+    1990-01-01T00:00:00Z, not later than ``received`` + 5 minutes. Raises ``error`` with
+    code ``captured_at_out_of_range`` and the bounds in its details."""
+    bounds = {"earliest": "1990-01-01T00:00:00Z",
+              "latest": format_rfc3339_utc(received + CAPTURED_AT_SKEW),
+              "max_offset": "±14:00"}
+    m = _RFC3339.fullmatch(value)
+    if m is None:  # validate_rfc3339 comes first; this only guards a wrong call
+        raise error(f"Field '{field}' is not an RFC 3339 date-time.", field=field)
+    if m.group(8) != "Z":
+        offset = timedelta(hours=int(m.group(9)), minutes=int(m.group(10)))
+        if offset > MAX_UTC_OFFSET:
+            raise error(f"Field '{field}' has the UTC offset {m.group(8)}; offsets in use "
+                        "lie between -14:00 and +14:00.", field=field,
+                        code="captured_at_out_of_range", **bounds)
+    else:
+        offset = timedelta(0)
+    sign = -1 if m.group(8).startswith("-") else 1
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    try:
+        local = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        moment = local - sign * offset  # may leave years 1..9999: then it is out of range
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or moment < CAPTURED_AT_EARLIEST:
+        raise error(f"Field '{field}' is {value}, before 1990-01-01T00:00:00Z; send the time "
+                    "the evidence was captured.", field=field,
+                    code="captured_at_out_of_range", **bounds)
+    if moment > received + CAPTURED_AT_SKEW:
+        raise error(f"Field '{field}' is {value}, later than the moment of receipt (plus 5 "
+                    "minutes for clock skew); evidence cannot be captured in the future.",
+                    field=field, code="captured_at_out_of_range", **bounds)
     return value

@@ -11,8 +11,6 @@ never an acknowledged item the batch worker cannot find.
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -33,24 +31,27 @@ from notary.core.statement import (
     canonical_json,
     parse_strict_json,
 )
-from notary.core.validate import format_rfc3339_utc, validate_file_name, validate_media_type
+from notary.core.validate import (
+    format_rfc3339_utc,
+    normalise_case_reference,
+    validate_captured_at,
+    validate_file_name,
+    validate_media_type,
+)
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
 from notary.service.tenancy import case_for_submission
 from storage.blobs import BlobStore, StorageFull
-from storage.db import CaseHead, Evidence, session
+from storage.db import Case, CaseHead, Evidence, session
 
 METADATA_FIELDS = frozenset(
     {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature",
-     "check_code"}
+     "check_code", "distinct"}
 )
 MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
-# Zero-width and invisible formatting characters (not covered by the v1 statement rules).
-_INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d"
-                        "\u2060-\u2064\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 
 
 class MetadataError(InputError):
@@ -86,11 +87,18 @@ class Submission:
     check_code: str | None = None
     file_name: str = "upload.bin"
     media_type: str = "application/octet-stream"
+    #: The file part's Content-Type exactly as sent (validated), or None when it sent none;
+    #: ``media_type`` becomes the type read from the content when this says nothing useful.
+    media_type_sent: str | None = None
+    #: The client says this file is a distinct copy: file it even if the case already holds
+    #: the same bytes (otherwise the existing item is the answer, ``duplicate_of``).
+    distinct: bool = False
 
     def with_file(self, file_name: str | None, media_type: str | None) -> Submission:
         """This submission with the file part's name and type, each validated (InputError)."""
         name = file_name or "upload.bin"
-        mtype = (media_type or "application/octet-stream").strip()
+        sent = media_type.strip() if media_type is not None and media_type.strip() else None
+        mtype = sent or "application/octet-stream"
         try:
             validate_file_name(name, 255, error=InputError)
         except InputError as exc:
@@ -99,11 +107,28 @@ class Submission:
             validate_media_type(mtype, error=InputError)
         except InputError as exc:
             raise InputError(exc.message, code="media_type_invalid", **exc.details) from None
-        return replace(self, file_name=name, media_type=mtype)
+        return replace(self, file_name=name, media_type=mtype, media_type_sent=sent)
+
+    def with_content(self, head: bytes) -> Submission:
+        """This submission with the media type read from the file's first bytes (or its
+        name) when the client sent none or ``application/octet-stream``; the type as sent
+        is kept in ``media_type_sent`` when it differs (see docs/formats.md)."""
+        derived = derive_media_type(self.media_type, head, self.file_name)
+        if derived == self.media_type:
+            return replace(self, media_type_sent=None)
+        return replace(self, media_type=derived)
+
+    @property
+    def may_be_duplicate(self) -> bool:
+        """Whether the same bytes already in the case answer this submission. Not when the
+        client says it is a distinct copy, nor when it brings what only a record of its own
+        can carry: a submitter's signature made at capture, or a check code printed on a
+        document other than the held one's (the held item's own code is the same request)."""
+        return not self.distinct and self.submitter_signature is None
 
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
-        doc = {
+        doc: dict[str, Any] = {
             "sha256": sha256_hex, "case_id": self.case_id, "kind": self.kind.value,
             "captured_at": self.captured_at, "description": self.description,
             "parties": list(self.parties) if self.parties else None,
@@ -112,6 +137,8 @@ class Submission:
         }
         if self.check_code is not None:  # only then: earlier fingerprints stay the same
             doc["check_code"] = self.check_code
+        if self.distinct:
+            doc["distinct"] = True
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
@@ -140,18 +167,19 @@ def parse_metadata(raw: bytes | None) -> Submission:
         raise MetadataError(
             f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown", field="kind"
         )
-    _check_case_reference(obj["case_id"])
+    case_id = _case_reference(obj["case_id"])
     parties = obj.get("parties")
     if parties is not None and not isinstance(parties, list):
         raise MetadataError("Field 'parties' must be a list of objects.", field="parties")
     sub = Submission(
-        case_id=obj["case_id"],
+        case_id=case_id,
         kind=EvidenceKind(obj["kind"]),
         captured_at=obj.get("captured_at"),
         description=obj.get("description"),
         parties=tuple(parties) if isinstance(parties, list) else parties,
         submitter_signature=obj.get("submitter_signature"),
         check_code=_check_code(obj.get("check_code")),
+        distinct=_distinct(obj.get("distinct", False)),
     )
     # The statement is the one place that validates these fields: build a probe with
     # placeholder file facts so a bad field fails now, before the upload is read.
@@ -160,7 +188,47 @@ def parse_metadata(raw: bytes | None) -> Submission:
                    size=0, received_at="2000-01-01T00:00:00Z", submitter="probe", cid=None)
     except StatementError as exc:
         raise MetadataError(exc.message, **exc.details) from None
+    if sub.captured_at is not None:  # a real date-time now; is it a plausible one?
+        validate_captured_at(sub.captured_at, datetime.now(UTC), error=MetadataError)
     return sub
+
+
+def _distinct(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise MetadataError("Field 'distinct' must be true or false.", field="distinct")
+    return value
+
+
+#: What a file's extension says when its first bytes do not (formats without a signature).
+_TYPE_BY_EXTENSION = {
+    "txt": "text/plain", "csv": "text/csv", "json": "application/json", "xml": "application/xml",
+    "htm": "text/html", "html": "text/html", "eml": "message/rfc822", "rtf": "application/rtf",
+    "pdf": "application/pdf", "wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
+    "amr": "audio/amr", "ogg": "audio/ogg", "opus": "audio/ogg", "flac": "audio/flac",
+    "mp4": "video/mp4", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: filetype's names where a registered or common one exists.
+_CANONICAL_TYPE = {"audio/x-wav": "audio/wav", "audio/x-flac": "audio/flac",
+                   "audio/x-aac": "audio/aac", "audio/x-m4a": "audio/mp4"}
+#: How much of the stream is kept in memory to read the type from (filetype reads ≤ 8 KiB).
+SNIFF_BYTES = 8192
+
+
+def derive_media_type(sent: str, head: bytes, file_name: str) -> str:
+    """``sent`` unless it says nothing (``application/octet-stream``, any case and
+    parameters); then the type the content's signature shows (PyPI ``filetype``), else the
+    one its extension names, else ``sent``. The content wins over the name."""
+    if sent.split(";")[0].strip().lower() != "application/octet-stream":
+        return sent
+    import filetype  # type: ignore[import-untyped]  # a maintained signature table; pure Python
+
+    kind = filetype.guess(head) if head else None
+    if kind is not None:
+        return _CANONICAL_TYPE.get(kind.mime, kind.mime)
+    _stem, dot, ext = file_name.rpartition(".")
+    return _TYPE_BY_EXTENSION.get(ext.lower(), sent) if dot else sent
 
 
 def _check_code(value: object) -> str | None:
@@ -178,22 +246,15 @@ def _check_code(value: object) -> str | None:
                             field="check_code", **exc.details) from None
 
 
-def _check_case_reference(case_id: object) -> None:
+def _case_reference(case_id: Any) -> Any:
     """This service's rule for new case references, stricter than statement format v1 (which
     compares code points and must not change): a case reference that looks like another one
-    must be the same one. So no zero-width or invisible characters, and Unicode NFC only
-    ("é" as one code point, not "e" + combining accent). MetadataError naming ``case_id``."""
+    must be the same one (:func:`notary.core.validate.normalise_case_reference`: NFKC-folded,
+    no invisible, path-unsafe or ASCII look-alike characters). A non-string is passed on for
+    the statement's own validation to name. MetadataError (``case_id_invalid``)."""
     if not isinstance(case_id, str):
-        return  # the statement's own validation names the wrong type
-    invisible = _INVISIBLE.search(case_id)
-    if invisible is not None:
-        raise MetadataError(f"Field 'case_id' contains the invisible character "
-                            f"U+{ord(invisible.group()):04X} at position {invisible.start()}.",
-                            field="case_id", position=invisible.start())
-    if not unicodedata.is_normalized("NFC", case_id):
-        raise MetadataError("Field 'case_id' is not in Unicode NFC form; send the composed "
-                            "form so that it matches the same case however it was typed.",
-                            field="case_id")
+        return case_id
+    return normalise_case_reference(case_id, error=MetadataError)
 
 
 def _statement(
@@ -202,7 +263,8 @@ def _statement(
 ) -> Statement:
     return Statement(
         evidence_id=evidence_id, case_id=sub.case_id, case_seq=case_seq, prev_statement=prev,
-        kind=sub.kind, media_type=sub.media_type, size=size, sha256=sha256,
+        kind=sub.kind, media_type=sub.media_type, media_type_sent=sub.media_type_sent,
+        size=size, sha256=sha256,
         file_name=sub.file_name, captured_at=sub.captured_at, received_at=received_at,
         submitter=submitter, content_address=cid, description=sub.description,
         parties=list(sub.parties) if sub.parties else None,
@@ -223,14 +285,33 @@ class Sealed:
 
     upload: SealedUpload
     wrapped_key: str
+    #: The first :data:`SNIFF_BYTES` of the plaintext, in memory only, to read its type.
+    head: bytes = b""
+
+
+class _HeadKeeper:
+    """Passes reads through and keeps a copy of the first bytes: the type is read from the
+    stream as it goes by, without a second pass and without plaintext on disk."""
+
+    def __init__(self, read: Read) -> None:
+        self._read = read
+        self.head = bytearray()
+
+    def read(self, n: int) -> bytes:
+        data = self._read(n)
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+        return data
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """The answer to a submission (the 201 body), and whether it replays an earlier one."""
+    """The answer to a submission (the 201 body), and whether it replays an earlier one or
+    is an item the case already held (``duplicate``: the same SHA-256, answered 200)."""
 
     evidence: Evidence
     replayed: bool = False
+    duplicate: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -269,8 +350,9 @@ class Notariser:
     def seal(self, read: Read) -> Sealed:
         """Step 1: encrypt the upload to a new item key, into the spool (ciphertext only)."""
         identity, wrapped = self.master.new_item_identity()
-        return Sealed(seal(read, identity.to_public(), self.spool_dir, self.max_upload_bytes),
-                      wrapped)
+        keeper = _HeadKeeper(read)
+        upload = seal(keeper.read, identity.to_public(), self.spool_dir, self.max_upload_bytes)
+        return Sealed(upload, wrapped, bytes(keeper.head))
 
     def discard(self, sealed: Sealed) -> None:
         sealed.upload.path.unlink(missing_ok=True)
@@ -294,10 +376,16 @@ class Notariser:
                 earlier = self.find_idempotent(submitter, idempotency_key)
                 if earlier is not None:
                     return self._replay(earlier, fingerprint)
+            if sub.may_be_duplicate:
+                held = self._held_copy(tenant, sub.case_id, sealed.digest.hex)
+                if held is not None and sub.check_code in (None, held.check_code):
+                    # Nothing is stored: the spool file goes, no blob is left behind.
+                    return Accepted(held, duplicate=True)
             self._refuse_taken_code(sub.check_code)
             self.blobs.put_file(sealed.cid, sealed.path)
         finally:
             sealed.path.unlink(missing_ok=True)
+        sub = sub.with_content(sealed_item.head)
         for _attempt in range(20):
             try:
                 row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
@@ -318,6 +406,17 @@ class Notariser:
                                       "retry later", backend="database") from exc
                 raise
         raise NotaryError("the case is too busy; retry", code="case_contention")
+
+    def _held_copy(self, tenant: str, case_id: str, sha256_hex: str) -> Evidence | None:
+        """The first item of the case ``tenant`` holds as ``case_id`` with these bytes, or
+        None. Only the tenant's own case is searched: no other tenant's item is revealed."""
+        with session(self.engine) as s:
+            return s.exec(
+                select(Evidence).join(Case, Case.uid == Evidence.case_uid)  # type: ignore[arg-type]
+                .where(Case.holder == tenant, Case.case_id == case_id,
+                       Evidence.sha256 == sha256_hex, Evidence.shredded_at.is_(None))  # type: ignore[union-attr]
+                .order_by(Evidence.case_seq)  # type: ignore[arg-type]
+            ).first()
 
     def _refuse_taken_code(self, check_code: str | None) -> None:
         """Raise CheckCodeTaken when another document already has ``check_code``."""

@@ -44,7 +44,7 @@ def test_case_bundle_layout(exported: Exported) -> None:
     assert set(names(data)) == expected
     assert names(data)[-2:] == ["manifest.json", "manifest.jws"]
     manifest = json.loads(member(data, "manifest.json"))
-    assert manifest["bundle_version"] == 1 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
+    assert manifest["bundle_version"] == 2 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
     assert manifest["scope"] == "case" and manifest["case_id"] == CASE
     assert [i["evidence_id"] for i in manifest["items"]] == exported.evidence_ids
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
@@ -167,7 +167,11 @@ def test_cli_export_then_verify(exported: Exported, tmp_path: Path) -> None:
     assert not (tmp_path / "x.zip").exists() and not (tmp_path / "x.zip.part").exists()
 
 
-def test_case_ids_with_a_slash_reach_the_service(exported: Exported) -> None:
-    resp = exported.server.admin().get("/v1/cases/HX/2026/NONE/bundle")
-    assert resp.status_code == 404
-    assert resp.json()["message"] == "no case 'HX/2026/NONE'"
+def test_a_case_reference_is_one_path_segment(exported: Exported) -> None:
+    """Issue 13 #9: '/' is refused in case ids at submission (tests/intake), so the bundle
+    route, like every case route, takes one segment: 'HX/2026/NONE' matches no route."""
+    http = exported.server.admin()
+    resp = http.get("/v1/cases/HX/2026/NONE/bundle")
+    assert resp.status_code == 404 and resp.json()["code"] == "not_found"
+    resp = http.get("/v1/cases/NONE/bundle")
+    assert resp.status_code == 404 and resp.json()["message"] == "no case 'NONE'"

@@ -27,7 +27,7 @@ import pytest
 
 from notary.bundles.archive import read_archive
 from notary.bundles.check import verify_bundle_file
-from notary.core.bundle import BUNDLE_MEDIA_TYPE, MAX_MANIFEST_BYTES
+from notary.core.bundle import BUNDLE_MEDIA_TYPE, BUNDLE_VERSION, MAX_MANIFEST_BYTES
 from notary.core.errors import UnreadableBundle, UnsafeBundle
 from notary.core.statement import canonical_json
 from tests.support import REPO
@@ -142,14 +142,14 @@ def huge_manifest() -> bytes:
 
 def manifest_listing_too_many_files() -> bytes:
     files = [{"path": f"f/{i:06d}", "sha256": "0" * 64, "size": 0} for i in range(20_000)]
-    manifest = {"bundle_version": 1, "media_type": BUNDLE_MEDIA_TYPE, "scope": "case",
+    manifest = {"bundle_version": BUNDLE_VERSION, "media_type": BUNDLE_MEDIA_TYPE, "scope": "case",
                 "case_id": "C", "created_at": "2026-11-29T00:00:00.000000Z",
                 "hashes_only": True, "items": [], "files": files}
     return archive(("manifest.json", canonical_json(manifest)))
 
 
-def manifest_of_version_2() -> bytes:
-    return archive(("manifest.json", canonical_json({"bundle_version": 2,
+def manifest_of_version_3() -> bytes:
+    return archive(("manifest.json", canonical_json({"bundle_version": 3,
                                                      "media_type": BUNDLE_MEDIA_TYPE})))
 
 
@@ -226,9 +226,9 @@ HOSTILE = [
                                                   mimetype=None),
             UnreadableBundle, "not_a_bundle"),
     Hostile("unknown-bundle-version-mimetype",
-            lambda: archive(mimetype=b"application/vnd.notary.bundle.v2+zip"),
+            lambda: archive(mimetype=b"application/vnd.notary.bundle.v3+zip"),
             UnreadableBundle, "version_unsupported"),
-    Hostile("unknown-bundle-version-manifest", manifest_of_version_2, UnreadableBundle,
+    Hostile("unknown-bundle-version-manifest", manifest_of_version_3, UnreadableBundle,
             "version_unsupported"),
 ]
 

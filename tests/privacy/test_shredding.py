@@ -30,9 +30,10 @@ WAV = SAMPLES / "call-2026-11-28-0930.wav"
 
 
 def submit(http, path: Path, kind: str, case: str = CASE) -> dict:  # type: ignore[no-untyped-def]
+    # "distinct": these suites file the same recording more than once on purpose.
     with path.open("rb") as fh:
         resp = http.post("/v1/evidence", files={
-            "metadata": (None, json.dumps({"case_id": case, "kind": kind})),
+            "metadata": (None, json.dumps({"case_id": case, "kind": kind, "distinct": True})),
             "file": (path.name, fh, "application/octet-stream")})
     assert resp.status_code == 201, resp.text
     return resp.json()

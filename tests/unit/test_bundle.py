@@ -26,6 +26,7 @@ from notary.core.bundle import (
     KeyPeriod,
     anchor_queries,
     build_manifest,
+    is_safe_original,
     key_history,
     member_path_problem,
     open_bundle,
@@ -189,7 +190,7 @@ def test_unknown_manifest_field_and_non_canonical_manifest_fail_the_manifest() -
 
 def test_unknown_bundle_version_is_refused_unread() -> None:
     facts = _facts()
-    manifest = canonical_json({"bundle_version": 2, "media_type": BUNDLE_MEDIA_TYPE})
+    manifest = canonical_json({"bundle_version": 3, "media_type": BUNDLE_MEDIA_TYPE})
     with pytest.raises(UnreadableBundle) as caught:
         _verify(_write(facts, manifest=manifest))
     assert caught.value.reason == "version_unsupported"
@@ -257,15 +258,20 @@ def test_member_paths(path: str, problem: str | None) -> None:
 
 @pytest.mark.parametrize(("name", "stored"), [
     ("call-2026-11-28-0930.wav", "call-2026-11-28-0930.wav"),
-    ("催收通知 2026-11-28.pdf", "催收通知 2026-11-28.pdf"),
-    ("CON.pdf", "evidence.pdf"),
-    ("a:b.pdf", "evidence.pdf"),
-    ("what?.wav", "evidence.wav"),
-    ("trailing.", "evidence.bin"),
-    ("x" * 250 + ".tar.gz", "evidence.gz"),
+    ("notice.v2.PDF", "notice.v2.PDF"),
+    ("催收通知 2026-11-28.pdf", "original.pdf"),
+    ("CON.pdf", "original.pdf"),
+    ("a:b.pdf", "original.pdf"),
+    ("what?.wav", "original.wav"),
+    ("trailing.", "original.bin"),
+    ("-rf.wav", "original.wav"),
+    ("run.sh", "original.bin"),
+    ("rec'; touch PWNED_x; echo '.wav", "original.wav"),
+    ("x" * 250 + ".tar.gz", "original.gz"),
 ])
-def test_original_names_are_portable(name: str, stored: str) -> None:
+def test_original_names_are_safe_in_a_shell_and_a_url(name: str, stored: str) -> None:
     assert original_name(name) == stored
+    assert is_safe_original(stored)
 
 
 def test_registry_constants_match_the_contract_docs() -> None:
@@ -352,3 +358,21 @@ def test_mangled_documents_never_raise_and_never_verify() -> None:
         except UnreadableBundle:
             continue
         assert verdict.result != "valid", (path, mangled[:200])
+
+
+def test_a_version_1_bundle_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bundles handed out before version 2 keep verifying: one is written here as the v1
+    writer did (the writer's version constants set back to 1; the layout is the same)."""
+    import notary.bundles.archive as archive_module
+    import notary.core.bundle as bundle_module
+
+    v1 = "application/vnd.notary.bundle.v1+zip"
+    monkeypatch.setattr(archive_module, "BUNDLE_MEDIA_TYPE", v1)
+    monkeypatch.setattr(bundle_module, "BUNDLE_MEDIA_TYPE", v1)
+    monkeypatch.setattr(bundle_module, "BUNDLE_VERSION", 1)
+    data = _write(_facts())
+    monkeypatch.undo()
+    assert read_archive(io.BytesIO(data)).documents["mimetype"] == v1.encode()
+    result = verify_bundle(open_bundle(read_archive(io.BytesIO(data))))
+    assert result.verdict.result == "valid", result.verdict.to_json()
+    assert result.facts["bundle_version"] == 1 and result.facts["media_type"] == v1
