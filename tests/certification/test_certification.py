@@ -315,9 +315,9 @@ def test_one_item_export_in_chinese_terms(certified: Certified, tmp_path: Path) 
     zh = member(resp.content, CERTIFICATION_ZH_PATH).decode()
     assert "本人在华夏催收服务有限公司担任档案管理员，" in zh and "Records custodian，" not in zh
     assert "共 1 项" in zh and "第 1 项（本案第 2 项，items/002）" in zh and "第 2 项（" not in zh
-    # The fixture uploads as application/octet-stream: said as what it is, not left bare.
-    assert ("| 类型、媒体类型 | 催收通知（notice）；application/octet-stream（未识别格式的二进制数据）"
-            " |") in zh
+    # The fixture uploads the PDF as application/octet-stream: the type read from its content
+    # is named in Chinese, not left bare.
+    assert "| 类型、媒体类型 | 催收通知（notice）；application/pdf（PDF 文档） |" in zh
     en = member(resp.content, CERTIFICATION_EN_PATH).decode()
     assert "Record 1 (entry 2 of the case, items/002)" in en
     result = verify(resp.content)
