@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import ServiceDep, VerifyLimit
+from api.deps import LimitsDep, ServiceDep, VerifyLimit, bearer, get_key
 from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.digest import FileDigest, parse_sha256_hex
 from notary.core.errors import InputError
+from notary.service.apikeys import AuthError, Role
 from notary.service.sealing import UploadTooLarge
 
 router = APIRouter(tags=["public"])
@@ -91,10 +94,21 @@ def keys(svc: ServiceDep) -> KeysOut:
                    contract=chain.registry.address if chain else None)
 
 
-@router.get("/v1/health")
-def health(svc: ServiceDep) -> dict[str, Any]:
-    """Database, blob store and chain state (200 when all are up, 503 otherwise)."""
-    from fastapi.responses import JSONResponse
-
+@router.get("/v1/health", responses={  # type: ignore[dict-item]
+    s: {"model": ErrorOut} for s in (401, 403, 429, 503)})
+def health(request: Request, svc: ServiceDep, limits: LimitsDep,
+           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> JSONResponse:
+    """``{"status": "ok"|"degraded", "version"}``: 200 when the database, blob store, chain
+    and anchoring are all up, 503 otherwise. With an admin key (``Authorization``) the answer
+    also holds each part's state (paths, sizes, node URL, pending count, last error): those
+    help an attacker, so anonymous callers do not get them (issue 13)."""
     state = svc.health()
-    return JSONResponse(state, 200 if state["ok"] else 503)  # type: ignore[return-value]
+    summary: dict[str, Any] = {"status": "ok" if state["ok"] else "degraded",
+                               "version": request.app.version}
+    status = 200 if state["ok"] else 503
+    if request.headers.get("authorization") is None:
+        return JSONResponse(summary, status)
+    key = get_key(request, svc, limits, creds)
+    if key.role != Role.ADMIN.value:
+        raise AuthError("the health details need an admin key", code="forbidden")
+    return JSONResponse(summary | state, status)
