@@ -12,7 +12,7 @@ from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
 from storage.db import ApiKey
 
-bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer nk_...`")
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer nk_...`")
 
 
 def get_service(request: Request) -> NotaryService:
@@ -38,7 +38,7 @@ LimitsDep = Annotated[RateLimits, Depends(get_limits)]
 
 
 def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
-            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
     """The caller's key. A valid key is always let through; a failing attempt from an address
     that failed too often gets 429 instead of 401 (RateLimited), so keys cannot be guessed at
     speed, and a guesser sharing an address (a NAT, an office proxy) cannot lock out the

@@ -19,6 +19,10 @@ through untouched, chunk by chunk.
   upload holds a worker thread while it streams; the caps stay below anyio's 40 threads so
   that light routes (/v1/health, /v1/keys, the pages) always find one. Over a cap: 429 (this
   address) or 503 (overall) ``uploads_busy`` with ``Retry-After``, before the body is read.
+* :class:`ContainUnexpected` answers an unexpected exception with the 500 error body inside
+  the app, so that the keep-alive connection stays usable (see its docstring).
+
+An answer given before the request body was read whole carries ``Connection: close``.
 """
 
 from __future__ import annotations
