@@ -24,7 +24,8 @@ ServiceDep = Annotated[NotaryService, Depends(get_service)]
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as the server saw it (behind a trusted proxy: the forwarded one)."""
+    """The caller's address: the socket peer, or the forwarded one only when the peer is one of
+    ``NOTARY_TRUSTED_PROXIES`` (uvicorn rewrites ``client`` then, see Settings.uvicorn_options)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -38,13 +39,15 @@ LimitsDep = Annotated[RateLimits, Depends(get_limits)]
 
 def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
-    """The caller's key. An address that failed to authenticate too often gets 429 before its
-    key is looked at (RateLimited), so keys cannot be guessed at speed."""
+    """The caller's key. A valid key is always let through; a failing attempt from an address
+    that failed too often gets 429 instead of 401 (RateLimited), so keys cannot be guessed at
+    speed, and a guesser sharing an address (a NAT, an office proxy) cannot lock out the
+    holders of valid keys behind it (issue 13)."""
     address = client_address(request)
-    limits.auth_failures.check(address)
     try:
         return authenticate(svc.engine, creds.credentials if creds else None)
     except AuthError:
+        limits.auth_failures.check(address)
         limits.auth_failures.charge(address)
         raise
 

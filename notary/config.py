@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from notary.core.errors import InputError
 
@@ -144,6 +145,15 @@ class Settings:
     rate_verify_per_minute: int = 6_000
     rate_auth_failures_per_minute: int = 600
     max_json_bytes: int = 1024 * 1024
+    # Hostile transport (issue 13, api/middleware.py): a body that pauses longer than this is
+    # cut (408); concurrent public uploads are capped overall and per client address, below
+    # anyio's 40 worker threads, so that light routes always find a thread.
+    body_idle_timeout: float = 30.0
+    max_uploads: int = 24
+    max_uploads_per_address: int = 4
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated
+    # IPs or networks, or "*"). Empty: nobody's; the socket peer is the client.
+    trusted_proxies: str = ""
     # RFC 3161 timestamps of batch roots (notary.tsa): off unless a TSA URL is given. The CA
     # file holds the trust roots an answer must chain to before it is kept.
     tsa_url: str | None = None
@@ -200,6 +210,10 @@ class Settings:
             rate_verify_per_minute=_env_int("NOTARY_RATE_VERIFY_PER_MINUTE", 6_000),
             rate_auth_failures_per_minute=_env_int("NOTARY_RATE_AUTH_FAILURES_PER_MINUTE", 600),
             max_json_bytes=_env_int("NOTARY_MAX_JSON_BYTES", 1024 * 1024, minimum=4096),
+            body_idle_timeout=_env_float("NOTARY_BODY_IDLE_TIMEOUT", 30.0, minimum=0.1),
+            max_uploads=_env_int("NOTARY_MAX_UPLOADS", 24),
+            max_uploads_per_address=_env_int("NOTARY_MAX_UPLOADS_PER_ADDRESS", 4),
+            trusted_proxies=_env("NOTARY_TRUSTED_PROXIES", "").strip(),
             tsa_url=os.environ.get("NOTARY_TSA_URL") or None,
             tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
@@ -243,6 +257,15 @@ class Settings:
     @property
     def service_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """The proxy options for ``uvicorn.run``/``uvicorn.Config``. uvicorn believes
+        X-Forwarded-For from 127.0.0.1 unless told otherwise, which let any local caller (or
+        anything behind a local tunnel) pick its address and dodge the per-address limits; so
+        forwarded headers are read only from ``NOTARY_TRUSTED_PROXIES``."""
+        if not self.trusted_proxies:
+            return {"proxy_headers": False, "forwarded_allow_ips": ""}
+        return {"proxy_headers": True, "forwarded_allow_ips": self.trusted_proxies}
 
     def describe(self) -> dict[str, object]:
         """Settings as shown to operators: secrets are never included."""

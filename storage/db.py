@@ -281,15 +281,33 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def private_sqlite_files(database: str) -> None:
+    """Make the database file readable by this user only (0600; a folder made here: 0700).
+
+    The database holds statements, file names and wrapped keys: personal data. SQLite
+    creates ``-wal`` and ``-shm`` with the database file's own mode, so creating that file
+    0600 first covers all three; an older install's 0644 files are narrowed here too.
+    """
+    import os
+    from pathlib import Path
+
+    path = Path(database)
+    folder = path.parent
+    if not folder.exists():  # an existing folder is the operator's: its mode is kept
+        folder.mkdir(parents=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the durability settings above (the schema comes from
     :func:`storage.migrate.upgrade`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:":
+            private_sqlite_files(parsed.database)
         # hide_parameters: a database error's text (logged with its traceback) must not carry
         # the row it failed on: statements, file names and wrapped keys are personal data.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},

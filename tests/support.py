@@ -34,7 +34,8 @@ class LiveServer:
         self.service = NotaryService.open(settings)
         self.admin_key = self.service.admin_token_created or ""
         config = uvicorn.Config(create_app(service=self.service), host="127.0.0.1",
-                                port=settings.port, log_level="warning", lifespan="on")
+                                port=settings.port, log_level="warning", lifespan="on",
+                                **settings.uvicorn_options())  # as `notary run` does
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -6,12 +6,15 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import ServiceDep, VerifyLimit
+from api.deps import LimitsDep, ServiceDep, VerifyLimit, get_key
 from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.digest import FileDigest, parse_sha256_hex
 from notary.core.errors import InputError
+from notary.service.apikeys import AuthError, Role
 from notary.service.sealing import UploadTooLarge
 
 router = APIRouter(tags=["public"])
@@ -99,10 +102,24 @@ def keys(svc: ServiceDep) -> KeysOut:
                    trust_root_fingerprint=fingerprint)
 
 
-@router.get("/v1/health")
-def health(svc: ServiceDep) -> dict[str, Any]:
-    """Database, blob store and chain state (200 when all are up, 503 otherwise)."""
-    from fastapi.responses import JSONResponse
-
+@router.get("/v1/health", responses={  # type: ignore[dict-item]
+    s: {"model": ErrorOut} for s in (401, 403, 429, 503)})
+def health(request: Request, svc: ServiceDep, limits: LimitsDep) -> JSONResponse:
+    """``{"status": "ok"|"degraded", "version"}``: 200 when the database, blob store, chain
+    and anchoring are all up, 503 otherwise. With an admin key (``Authorization``) the answer
+    also holds each part's state (paths, sizes, node URL, pending count, last error): those
+    help an attacker, so anonymous callers do not get them (issue 13)."""
     state = svc.health()
-    return JSONResponse(state, 200 if state["ok"] else 503)  # type: ignore[return-value]
+    summary: dict[str, Any] = {"status": "ok" if state["ok"] else "degraded",
+                               "version": request.app.version}
+    status = 200 if state["ok"] else 503
+    authorization = request.headers.get("authorization")
+    if authorization is None:  # anonymous: the key is optional here, so not in the schema
+        return JSONResponse(summary, status)
+    scheme, _, token = authorization.partition(" ")
+    creds = (HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+             if scheme.lower() == "bearer" and token.strip() else None)
+    key = get_key(request, svc, limits, creds)
+    if key.role != Role.ADMIN.value:
+        raise AuthError("the health details need an admin key", code="forbidden")
+    return JSONResponse(summary | state, status)

@@ -113,10 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if many:
             uvicorn.run("api.app:create_app", factory=True, workers=args.workers,
                         host=settings.host, port=settings.port, log_level=log_level,
-                        access_log=False)
+                        access_log=False, **settings.uvicorn_options())
         else:
             uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
-                        log_level=log_level, access_log=False)
+                        log_level=log_level, access_log=False, **settings.uvicorn_options())
     finally:
         svc.close()
     return Exit.OK

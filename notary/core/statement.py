@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import rfc8785
 
 from .errors import StatementError
+from .jsonlimits import JsonTooDeep, check_depth
 from .validate import (
     validate_file_name,
     validate_hex_digest,
@@ -157,7 +158,8 @@ def parse_strict_json(data: bytes, *, max_bytes: int) -> Any:
     """Parse UTF-8 JSON strictly: size limit first, then no BOM or other encodings, no
     duplicate keys, no NaN/Infinity, no non-integer numbers, nothing but whitespace after
     the value. Raises :class:`StatementError`: ``statement_too_large``, ``json_invalid``,
-    or ``statement_not_canonical`` for trailing data."""
+    ``json_too_deep`` (nesting beyond :data:`~notary.core.jsonlimits.MAX_JSON_DEPTH`), or
+    ``statement_not_canonical`` for trailing data."""
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("data must be bytes")
     if len(data) > max_bytes:
@@ -170,6 +172,10 @@ def parse_strict_json(data: bytes, *, max_bytes: int) -> Any:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         _fail(f"The document is not valid UTF-8 ({exc.reason}).", code="json_invalid")
+    try:
+        check_depth(data)  # before the recursive parser: see notary.core.jsonlimits
+    except JsonTooDeep as exc:
+        _fail(f"The document is not accepted: {exc.message}.", code=exc.code, **exc.details)
     decoder = json.JSONDecoder(
         object_pairs_hook=_no_duplicates,
         parse_constant=_reject_constant,

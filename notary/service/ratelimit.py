@@ -5,8 +5,8 @@ Three limits protect the service (each configurable, ``0`` turns it off):
 * ``submit``: evidence submissions per API key (``NOTARY_RATE_SUBMIT_PER_MINUTE``);
 * ``verify``: public verifications per client address (``NOTARY_RATE_VERIFY_PER_MINUTE``);
 * ``auth_failures``: failed authentications per client address
-  (``NOTARY_RATE_AUTH_FAILURES_PER_MINUTE``); once spent, the address gets 429 before its key
-  is even looked at, so guessing keys is throttled.
+  (``NOTARY_RATE_AUTH_FAILURES_PER_MINUTE``); once spent, the address's failing attempts get
+  429, so guessing keys is throttled, while a valid key from it still passes.
 
 A bucket holds up to one minute's allowance and refills continuously. The state lives in the
 process: with several API processes (``notary run --workers N``) each enforces its own limit,

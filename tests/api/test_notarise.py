@@ -193,8 +193,12 @@ def test_keys_and_health_are_public(server: LiveServer) -> None:
     assert keys["chain_id"] == 31337 and keys["contract"].startswith("0x")
     health = public.get("/v1/health")
     assert health.status_code == 200
+    # Anonymous callers learn the state only; the details (paths, node URL) need an admin key.
+    assert health.json() == {"status": "ok", "version": "0.1.0"}
+    health = server.admin().get("/v1/health")
+    assert health.status_code == 200
     body = health.json()
-    assert body["ok"] and body["chain"]["contract"] == keys["contract"]
+    assert body["status"] == "ok" and body["ok"] and body["chain"]["contract"] == keys["contract"]
     expected_db = "postgresql" if os.environ.get("NOTARY_TEST_POSTGRES") else "sqlite"
     assert body["database"]["backend"] == expected_db
     assert body["chain"]["rpc_url"].startswith("http://127.0.0.1:")

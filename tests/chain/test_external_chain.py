@@ -85,7 +85,7 @@ def test_deploy_doctor_and_anchor_on_an_external_chain(
                           ["status"] == "anchored" and b)
         assert body["anchor"]["chain_id"] == EXTERNAL_CHAIN_ID  # type: ignore[index]
         assert body["anchor"]["contract"] == deployment["address"]  # type: ignore[index]
-        health = server.client().get("/v1/health").json()
+        health = server.admin().get("/v1/health").json()
         assert "rpc_url" not in health["chain"], "an external node's URL is not published"
     finally:
         server.stop()

@@ -68,7 +68,7 @@ def test_node_down_for_a_while_then_anchoring_catches_up(
     wait_until(lambda: all_anchored(http, first))
     node.stop()  # the node goes away (state dumped, as a clean stop would)
     during = submit(http, 5, "C-DOWN")  # submissions continue: receipts are still given
-    health = wait_until(lambda: (h := server.client().get("/v1/health")).status_code == 503 and h)
+    health = wait_until(lambda: (h := server.admin().get("/v1/health")).status_code == 503 and h)
     assert health.json()["chain"]["ok"] is False  # type: ignore[union-attr]
     assert all(http.get(f"/v1/evidence/{i}").json()["status"] == "pending" for i in during)
     node.start()  # back, with its state

@@ -85,7 +85,7 @@ def test_evidence_is_pinned_on_the_node_and_decrypts_to_the_original(
     content = http.get(f"/v1/evidence/{created['id']}/content")
     assert content.status_code == 200 and content.content == original
 
-    health = ipfs_server.client().get("/v1/health").json()["blob_store"]
+    health = ipfs_server.admin().get("/v1/health").json()["blob_store"]
     assert health["backend"] == "ipfs" and health["ok"] is True and health["spooled"] == 0
     home = ipfs_server.settings.home
     assert not (home / "blobs").exists(), "no local blob store in ipfs mode"
@@ -94,12 +94,12 @@ def test_evidence_is_pinned_on_the_node_and_decrypts_to_the_original(
 def test_node_down_and_back_loses_nothing(
     ipfs_server: LiveServer, restartable_node: IpfsDaemon, tmp_path: Path
 ) -> None:
-    http, public = ipfs_server.admin(), ipfs_server.client()
+    http = ipfs_server.admin()  # the health details need an admin key
     restartable_node.stop()
 
     # 1. Down: every submission still gets its 201 and receipt, from the local spool.
     created = {name: _submit(http, SAMPLES / name, kind) for name, kind in SAMPLE_FILES.items()}
-    resp = public.get("/v1/health")
+    resp = http.get("/v1/health")
     assert resp.status_code == 503
     blob_store = resp.json()["blob_store"]
     assert blob_store["ok"] is False and blob_store["reason"] == "ipfs_unavailable"
@@ -111,11 +111,11 @@ def test_node_down_and_back_loses_nothing(
 
     # 2. Back: the service's flusher pins everything and empties the spool by itself.
     restartable_node.start()
-    wait_until(lambda: public.get("/v1/health").json()["blob_store"]["spooled"] == 0,
+    wait_until(lambda: http.get("/v1/health").json()["blob_store"]["spooled"] == 0,
                timeout=30, interval=0.25)
     pins = restartable_node.pinned()
     for name, item in created.items():
         assert CID.decode(item["cid"]) in pins, name
         original = (SAMPLES / name).read_bytes()
         assert _opened_from_the_node(ipfs_server, restartable_node, item, tmp_path) == original
-    assert public.get("/v1/health").json()["blob_store"]["ok"] is True
+    assert http.get("/v1/health").json()["blob_store"]["ok"] is True

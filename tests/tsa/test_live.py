@@ -135,7 +135,7 @@ def test_the_worker_timestamps_the_anchored_root(stamped: Stamped, tmp_path: Pat
                           "-CAfile", str(stamped.tsa.ca)], cwd=tmp_path, capture_output=True,
                          text=True, check=False)
     assert run.returncode == 0 and "Verification: OK" in run.stdout, run.stderr
-    health = stamped.server.client().get("/v1/health").json()
+    health = stamped.server.admin().get("/v1/health").json()
     assert health["anchoring"]["timestamp_error"] is None, health
 
 

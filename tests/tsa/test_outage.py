@@ -29,7 +29,7 @@ def test_anchoring_goes_on_while_the_tsa_is_down(make_server: Callable[..., Live
         proof = http.get(f"/v1/evidence/{evidence_id}/proof").json()
         assert proof["anchor"]["tx_hash"].startswith("0x") and proof["timestamp"] is None
         # Step 5 of the cycle that anchored it tried the TSA after the anchor was recorded.
-        health = wait_until(lambda: (h := server.client().get("/v1/health").json())["anchoring"]
+        health = wait_until(lambda: (h := server.admin().get("/v1/health").json())["anchoring"]
                             ["timestamp_error"] and h)
         assert isinstance(health, dict)
         assert health["anchoring"]["ok"] is True, health  # anchoring itself is fine
@@ -47,5 +47,5 @@ def test_anchoring_goes_on_while_the_tsa_is_down(make_server: Callable[..., Live
                           "-in", "t.tsr", "-CAfile", str(tsa.ca)], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0 and "Verification: OK" in run.stdout, run.stderr
-    wait_until(lambda: server.client().get("/v1/health").json()["anchoring"]["timestamp_error"]
+    wait_until(lambda: server.admin().get("/v1/health").json()["anchoring"]["timestamp_error"]
                is None)
