@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from itertools import accumulate
 from types import MappingProxyType
 from typing import Any, NoReturn
 
@@ -131,28 +130,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _JSON_WS = " \t\n\r"
 
-#: Deepest nesting of arrays and objects any notary document may have. Checked before the
-#: stdlib decoder runs: it recurses in C, and with the recursion limit web3 sets on import
-#: (py_ecc: 100000) some 65000 nested brackets overflow the C stack and kill the process
-#: (a segfault, not a RecursionError) instead of failing the request.
-MAX_JSON_DEPTH = 64
-# A string literal, or an unterminated one running to the end (which the decoder refuses),
-# so that removing strings is one linear pass.
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-
-
-def _check_depth(text: str) -> None:
-    """Fail when arrays/objects nest deeper than MAX_JSON_DEPTH; brackets inside strings do
-    not count. Linear, and in C but for the final sum over brackets."""
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    if brackets.count("[") + brackets.count("{") <= MAX_JSON_DEPTH:
-        return
-    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH:
-        _fail(f"The document nests arrays and objects deeper than {MAX_JSON_DEPTH} levels.",
-              code="json_invalid", max_depth=MAX_JSON_DEPTH)
-
 
 def parse_strict_json(data: bytes, *, max_bytes: int) -> Any:
     """Parse UTF-8 JSON strictly: size limit first, then no BOM or other encodings, no
@@ -181,7 +158,6 @@ def parse_strict_json(data: bytes, *, max_bytes: int) -> Any:
         parse_constant=_reject_constant,
         parse_float=_reject_float,
     )
-    _check_depth(text)
     start = len(text) - len(text.lstrip(_JSON_WS))
     try:
         value, end = decoder.raw_decode(text, start)

@@ -182,4 +182,4 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "['json_invalid', 'trust_root_invalid']"
+    assert done.stdout.strip() == "['json_too_deep', 'trust_root_invalid']"
