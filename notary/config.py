@@ -98,6 +98,9 @@ class Settings:
     tsa_url: str | None = None
     tsa_ca_file: Path | None = None
     tsa_timeout: float = 10.0
+    # Proof bundle builds running at once (each costs about a second of CPU per item; one
+    # per API key or share link besides): more get 503/429 ``export_busy``.
+    export_builds: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -141,6 +144,7 @@ class Settings:
             tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
+            export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
         )
 
     @property

@@ -19,6 +19,7 @@ import pyrage
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
+import notary.core.errors as kinds
 from notary.chain.errors import ChainError
 from notary.chain.setup import ChainContext, open_chain
 from notary.config import Settings
@@ -60,11 +61,15 @@ PIN_FLUSH_SECONDS = 2.0
 class NotFound(NotaryError):
     """No such evidence (or not visible to the caller)."""
 
+    kind = kinds.NOT_FOUND
+
     default_code = "not_found"
 
 
 class Shredded(NotaryError):
     """The item's content was crypto-shredded: nobody can produce it any more."""
+
+    kind = kinds.GONE
 
     default_code = "shredded"
 
@@ -289,7 +294,8 @@ class NotaryService:
     def export_bundle(self, *, key: ApiKey, case_id: str | None = None,
                       evidence_id: str | None = None, hashes_only: bool = False,
                       explorer_url: str | None = None,
-                      certifier: QualifiedPerson | None = None) -> BundleDownload:
+                      certifier: QualifiedPerson | None = None,
+                      cancel: threading.Event | None = None) -> BundleDownload:
         """The proof bundle (ZIP stream) of one item or a whole case, as ``key``'s tenant sees
         it, with a court certification for ``certifier`` to sign when one is named; each
         export is audited. See :mod:`notary.service.bundles` for what is checked before the
@@ -298,7 +304,7 @@ class NotaryService:
 
         return export_bundle(self, key=key, case_id=case_id, evidence_id=evidence_id,
                              hashes_only=hashes_only, explorer_url=explorer_url,
-                             certifier=certifier)
+                             certifier=certifier, cancel=cancel)
 
     # -- privacy: shredding and legal holds ------------------------------------------------------
 
