@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import notary.core.errors as kinds
 from api.errors import render
 from notary.core.errors import InputError
 
@@ -38,6 +39,8 @@ _LIMITED_TYPES = (b"application/json", b"application/x-www-form-urlencoded", b"t
 
 class RequestTooLarge(InputError):
     """A JSON (or form, or text) body over ``NOTARY_MAX_JSON_BYTES``."""
+
+    kind = kinds.TOO_LARGE
 
     default_code = "request_too_large"
 

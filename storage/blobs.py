@@ -38,6 +38,7 @@ import ipfshttpclient  # type: ignore[import-untyped]
 import ipfshttpclient.exceptions as ipfs_exc  # type: ignore[import-untyped]
 from multiformats import CID
 
+import notary.core.errors as kinds
 from notary.core.cid import CidBuilder, validate_cid
 from notary.core.errors import NotaryError
 
@@ -60,6 +61,8 @@ _COPY_BUFFER = 1024 * 1024
 class StorageError(NotaryError):
     """A blob store failed. ``code`` says how (see the module docstring)."""
 
+    kind = kinds.UNAVAILABLE
+
     default_code = "storage_error"
 
 
@@ -77,6 +80,8 @@ class BlobStoreUnavailable(StorageError):
 
 class StorageFull(StorageError):
     """No space left on the device (ENOSPC) or quota exceeded (EDQUOT)."""
+
+    kind = kinds.STORAGE_FULL
 
     default_code = "storage_full"
 

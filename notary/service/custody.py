@@ -10,6 +10,7 @@ reordered or rewritten event no longer adds up to the root the chain recorded.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
-from notary.core.errors import NotaryError
+from notary.core.errors import Contention, NotaryError
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
@@ -26,6 +27,8 @@ from notary.core.verdict import Check, CheckStatus
 from storage.db import Batch, CustodyRecord, Evidence, session
 
 SERVICE_ACTOR = "notary-service"
+#: How often one append is retried when a concurrent transaction took its sequence number.
+APPEND_ATTEMPTS = 5
 
 
 class CustodyLog:
@@ -37,7 +40,28 @@ class CustodyLog:
 
     def append(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
                tenant: str, detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
-        """Add the next event of ``evidence`` in session ``s`` (the caller commits)."""
+        """Add the next event of ``evidence`` in session ``s`` (the caller commits).
+
+        Another transaction may take the same sequence number between our read and our write
+        (a shred or hold racing a read that records a ``viewed`` event, on PostgreSQL): the
+        insert is flushed in a savepoint, and on the unique ``(evidence_id, seq)`` conflict
+        it is undone alone and retried on the now visible last event. The caller's other
+        work in ``s`` stays. After :data:`APPEND_ATTEMPTS` raises ``custody_contention``
+        (503, retry)."""
+        for _attempt in range(APPEND_ATTEMPTS):
+            try:
+                with s.begin_nested():
+                    record = self._next_record(s, evidence, act, actor=actor, tenant=tenant,
+                                               detail=detail)
+                    s.add(record)
+                return record
+            except IntegrityError:
+                time.sleep(0.01 * (_attempt + 1))
+        raise Contention("the custody log of this item is busy; nothing was recorded: retry",
+                         code="custody_contention", evidence_id=evidence.id, retry_after=1)
+
+    def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
+                     tenant: str, detail: Mapping[str, str | int] | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
                       .order_by(CustodyRecord.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
         now = datetime.now(UTC)
@@ -45,11 +69,9 @@ class CustodyLog:
             evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor,
             tenant=tenant, at=format_rfc3339_utc(now), detail=dict(detail or {}),
             prev_event=last.digest if last else None)
-        record = CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
-                               jws=sign_event(event, self.signing_key),
-                               digest=event.digest().hex(), at=now)
-        s.add(record)
-        return record
+        return CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
+                             jws=sign_event(event, self.signing_key),
+                             digest=event.digest().hex(), at=now)
 
     def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
@@ -63,7 +85,8 @@ class CustodyLog:
                     return rec
             except IntegrityError:
                 continue
-        raise NotaryError("the custody log is busy; retry", code="custody_contention")
+        raise Contention("the custody log of this item is busy; nothing was recorded: retry",
+                         code="custody_contention", evidence_id=evidence.id, retry_after=1)
 
     def events(self, evidence_id: str) -> list[CustodyRecord]:
         with session(self.engine) as s:

@@ -22,9 +22,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
+import notary.core.errors as kinds
 from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
 from notary.core.custody import CustodyAct
-from notary.core.errors import InputError, NotaryError
+from notary.core.errors import Contention, InputError, NotaryError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.statement import (
     EvidenceKind,
@@ -53,6 +54,9 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200
                         "\u2060-\u2064\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 
 
+#: How often a submission is retried when concurrent ones took its case sequence number.
+CASE_ATTEMPTS = 20
+
 class MetadataError(InputError):
     """The ``metadata`` part is missing, not JSON, or has a wrong field (``details.field``)."""
 
@@ -62,12 +66,16 @@ class MetadataError(InputError):
 class IdempotencyConflict(NotaryError):
     """An Idempotency-Key reused for a different file or different metadata."""
 
+    kind = kinds.CONFLICT
+
     default_code = "idempotency_conflict"
 
 
 class CheckCodeTaken(NotaryError):
     """The check code in the metadata already belongs to another document: a code printed on
     a notice must lead to that notice alone."""
+
+    kind = kinds.CONFLICT
 
     default_code = "check_code_taken"
 
@@ -298,7 +306,7 @@ class Notariser:
             self.blobs.put_file(sealed.cid, sealed.path)
         finally:
             sealed.path.unlink(missing_ok=True)
-        for _attempt in range(20):
+        for _attempt in range(CASE_ATTEMPTS):
             try:
                 row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
                                    tenant=tenant, submitter_kid=submitter_kid)
@@ -317,7 +325,8 @@ class Notariser:
                     raise StorageFull("the database's disk is full; nothing was recorded, "
                                       "retry later", backend="database") from exc
                 raise
-        raise NotaryError("the case is too busy; retry", code="case_contention")
+        raise Contention("the case is too busy (other items took its next sequence numbers); "
+                         "nothing was recorded: retry", code="case_contention", retry_after=1)
 
     def _refuse_taken_code(self, check_code: str | None) -> None:
         """Raise CheckCodeTaken when another document already has ``check_code``."""

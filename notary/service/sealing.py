@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyrage
 
+import notary.core.errors as kinds
 from notary.core.cid import CidBuilder
 from notary.core.digest import FileDigest, StreamingDigest
 from notary.core.errors import InputError, NotaryError
@@ -30,6 +31,8 @@ Read = Callable[[int], bytes]
 
 class UploadTooLarge(InputError):
     """The upload is over ``NOTARY_MAX_UPLOAD_BYTES``."""
+
+    kind = kinds.TOO_LARGE
 
     default_code = "upload_too_large"
 
