@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
@@ -43,19 +43,25 @@ class CustodyLog:
         """Add the next event of ``evidence`` in session ``s`` (the caller commits).
 
         Another transaction may take the same sequence number between our read and our write
-        (a shred or hold racing a read that records a ``viewed`` event, on PostgreSQL): the
-        insert is flushed in a savepoint, and on the unique ``(evidence_id, seq)`` conflict
-        it is undone alone and retried on the now visible last event. The caller's other
-        work in ``s`` stays. After :data:`APPEND_ATTEMPTS` raises ``custody_contention``
-        (503, retry)."""
+        (a shred or hold racing a read that records a ``viewed`` event, on PostgreSQL). So
+        appends to one item queue on its evidence row (``SELECT ... FOR UPDATE``: a hold
+        holds that lock already, and a reader that took the number first would otherwise
+        wait for it while the hold waits for the reader's number, a deadlock), and the insert
+        is flushed in a savepoint: on a unique ``(evidence_id, seq)`` conflict or a deadlock
+        it is undone alone and retried. The caller's other work in ``s`` stays. After
+        :data:`APPEND_ATTEMPTS` raises ``custody_contention`` (503, retry)."""
         for _attempt in range(APPEND_ATTEMPTS):
             try:
                 with s.begin_nested():
+                    s.exec(select(Evidence.id).where(Evidence.id == evidence.id)
+                           .with_for_update())
                     record = self._next_record(s, evidence, act, actor=actor, tenant=tenant,
                                                detail=detail)
                     s.add(record)
                 return record
-            except IntegrityError:
+            except (IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _contended(exc):
+                    raise
                 time.sleep(0.01 * (_attempt + 1))
         raise Contention("the custody log of this item is busy; nothing was recorded: retry",
                          code="custody_contention", evidence_id=evidence.id, retry_after=1)
@@ -76,15 +82,17 @@ class CustodyLog:
     def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
         """Append one event in its own transaction (retrying if another append raced us)."""
-        for _ in range(10):
+        for attempt in range(10):
             try:
                 with session(self.engine) as s:
                     rec = self.append(s, evidence, act, actor=actor, tenant=tenant,
                                       detail=detail)
                     s.commit()
                     return rec
-            except IntegrityError:
-                continue
+            except (IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _contended(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
         raise Contention("the custody log of this item is busy; nothing was recorded: retry",
                          code="custody_contention", evidence_id=evidence.id, retry_after=1)
 
@@ -125,6 +133,11 @@ class CustodyLog:
         return Check("custody_anchored", CheckStatus.PASS,
                      f"The anchored custody events still add up to the Merkle roots of their "
                      f"{len(batch_ids)} batch(es).")
+
+
+def _contended(exc: OperationalError) -> bool:
+    """A deadlock or serialisation failure (PostgreSQL 40P01 / 40001): worth retrying."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
