@@ -101,6 +101,9 @@ class Settings:
     # Proof bundle builds running at once (each costs about a second of CPU per item; one
     # per API key or share link besides): more get 503/429 ``export_busy``.
     export_builds: int = 2
+    # A stored blob no evidence row references is crash debris once this old (an upload in
+    # progress stores its blob moments before recording it).
+    orphan_grace_seconds: float = 900.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -145,6 +148,7 @@ class Settings:
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
             export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
+            orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
         )
 
     @property

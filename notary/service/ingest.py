@@ -304,6 +304,7 @@ class Notariser:
                     return self._replay(earlier, fingerprint)
             self._refuse_taken_code(sub.check_code)
             self.blobs.put_file(sealed.cid, sealed.path)
+            crash_point("blob_stored")  # the fault tests' orphan blob: stored, not recorded
         finally:
             sealed.path.unlink(missing_ok=True)
         for _attempt in range(CASE_ATTEMPTS):

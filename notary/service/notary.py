@@ -36,6 +36,7 @@ from notary.keyfiles import load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
+from notary.service.doctor import sweep_debris
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
@@ -132,6 +133,7 @@ class NotaryService:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.home.chmod(0o700)
         engine = open_database(settings.db_url)
+        sweep_debris(settings, engine)  # what a crash (kill -9) left: see notary doctor
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
         custody = CustodyLog(engine, signing_key)

@@ -113,7 +113,7 @@ def seal(read: Read, recipient: pyrage.x25519.Recipient, spool_dir: Path,
     """
     try:
         spool_dir.mkdir(parents=True, exist_ok=True)
-        path = spool_dir / f"{secrets.token_hex(16)}.age"
+        path = spool_dir / f"{os.getpid()}-{secrets.token_hex(16)}.age"  # PID: see doctor
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise _spool_error(exc) from exc
