@@ -17,17 +17,36 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from notary.chain.errors import ChainError, ChainUnavailable
-from notary.core.errors import InputError, NotaryError, UnreadableBundle
-from notary.service.apikeys import AuthError
-from notary.service.ingest import IdempotencyConflict
-from notary.service.notary import NotFound
-from notary.service.ratelimit import RateLimited
-from storage.blobs import BlobStoreUnavailable, StorageError, StorageFull
+import notary.core.errors as kinds
+from notary.core.errors import NotaryError
 
 log = logging.getLogger("notary.api")
 
-# Specific codes first; otherwise the class decides.
+#: The status of each kind of error (``NotaryError.kind``): the one place where a kind
+#: becomes an HTTP status. ``internal`` is a bug, never raised on purpose.
+STATUS_BY_KIND: dict[str, int] = {
+    kinds.INVALID: 400,
+    kinds.UNPROCESSABLE: 422,
+    kinds.UNAUTHORISED: 401,
+    kinds.FORBIDDEN: 403,
+    kinds.NOT_FOUND: 404,
+    kinds.CONFLICT: 409,
+    kinds.GONE: 410,
+    kinds.TOO_LARGE: 413,
+    kinds.UNSUPPORTED: 415,
+    kinds.RATE_LIMITED: 429,
+    kinds.BUSY: 503,
+    kinds.UNAVAILABLE: 503,
+    kinds.UPSTREAM: 502,
+    kinds.STORAGE_FULL: 507,
+    kinds.INTERNAL: 500,
+}
+#: Kinds whose answer says when to try again (``Retry-After``, from ``details["retry_after"]``
+#: or this default).
+RETRY_KINDS: dict[str, int] = {kinds.RATE_LIMITED: 1, kinds.BUSY: 1, kinds.UNAVAILABLE: 5}
+
+# Codes whose status differs from their class's kind (kept as they were answered before
+# kinds existed: clients rely on them).
 STATUS_BY_CODE: dict[str, int] = {
     "upload_too_large": 413,
     "request_too_large": 413,
@@ -71,28 +90,25 @@ STATUS_BY_CODE: dict[str, int] = {
     "case_id_invalid": 422,
     "captured_at_out_of_range": 422,
 }
-STATUS_BY_CLASS: list[tuple[type[NotaryError], int]] = [
-    (AuthError, 401),
-    (NotFound, 404),
-    (IdempotencyConflict, 409),
-    (RateLimited, 429),
-    (StorageFull, 507),
-    (BlobStoreUnavailable, 503),
-    (StorageError, 503),
-    (ChainUnavailable, 503),
-    (ChainError, 502),
-    (UnreadableBundle, 422),  # and UnsafeBundle: a proof bundle refused unread
-    (InputError, 400),
-]
 
 
 def status_for(exc: NotaryError) -> int:
+    """The code's own status if it has one, else its kind's (an unknown kind: 500)."""
     if exc.code in STATUS_BY_CODE:
         return STATUS_BY_CODE[exc.code]
-    for cls, status in STATUS_BY_CLASS:
-        if isinstance(exc, cls):
-            return status
-    return 500
+    return STATUS_BY_KIND.get(getattr(exc, "kind", kinds.INTERNAL), 500)
+
+
+def retry_after(exc: NotaryError) -> int | None:
+    """Seconds after which the same request may succeed, for "try again" errors, else None."""
+    status = status_for(exc)
+    kind = getattr(exc, "kind", kinds.INTERNAL)
+    if kind not in RETRY_KINDS and status not in (429, 503):
+        return None
+    try:
+        return max(1, int(exc.details.get("retry_after", RETRY_KINDS.get(kind, 5))))
+    except (TypeError, ValueError):
+        return RETRY_KINDS.get(kind, 5)
 
 
 def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
@@ -110,15 +126,17 @@ class ErrorResponse(JSONResponse):
 
 def render(exc: NotaryError) -> JSONResponse:
     """The HTTP answer for ``exc``: its status, the error body, and the headers the status
-    needs (``WWW-Authenticate`` on 401, ``Retry-After`` on 429). Also used by middleware."""
+    needs (``WWW-Authenticate`` on 401, ``Retry-After`` on 429 and 503). Also used by
+    middleware."""
     status = status_for(exc)
     if status >= 500:
         log.warning("request failed: %s [%s]", exc.message, exc.code)
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
+    wait = retry_after(exc)
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
     return ErrorResponse(error_body(exc.code, exc.message, exc.details), status,
                          headers=headers or None)
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import notary.core.errors as kinds
 from api.errors import ErrorResponse, error_body, render
 from api.routes.docs import DOCS_SCRIPT_HASH
 from notary.core.errors import InputError
@@ -64,6 +65,8 @@ PUBLIC_UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({
 
 class RequestTooLarge(InputError):
     """A body over ``NOTARY_MAX_JSON_BYTES`` (anything but a streamed multipart upload)."""
+
+    kind = kinds.TOO_LARGE
 
     default_code = "request_too_large"
 

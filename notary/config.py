@@ -171,6 +171,12 @@ class Settings:
     # Earlier registries of this deployment on the same chain (e.g. a version 1 registry,
     # docs/formats.md 9.9), listed in the trust root so their anchors stay attributable.
     previous_registries: tuple[str, ...] = ()
+    # Proof bundle builds running at once (each costs about a second of CPU per item; one
+    # per API key or share link besides): more get 503/429 ``export_busy``.
+    export_builds: int = 2
+    # A stored blob no evidence row references is crash debris once this old (an upload in
+    # progress stores its blob moments before recording it).
+    orphan_grace_seconds: float = 900.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -223,6 +229,8 @@ class Settings:
             operator_registration=_operator_text("NOTARY_OPERATOR_REGISTRATION", 100),
             operator_country=_operator_country(),
             previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
+            export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
+            orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
         )
 
     @property

@@ -35,6 +35,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
+import notary.core.errors as kinds
 from notary.core.bundle import MAX_DOCUMENT_BYTES
 from notary.core.errors import InputError, NotaryError
 from notary.core.timestamp import (
@@ -71,6 +72,8 @@ class TimestampError(NotaryError):
     """The TSA gave no usable timestamp. Codes: ``tsa_unavailable`` (no answer, a network
     error or an HTTP error status), ``tsa_response_invalid`` (an answer that is not a granted
     token for our request: wrong imprint or nonce, no certificate, a bad signature)."""
+
+    kind = kinds.UNAVAILABLE
 
     default_code = "tsa_unavailable"
 

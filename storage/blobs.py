@@ -38,6 +38,7 @@ import ipfshttpclient  # type: ignore[import-untyped]
 import ipfshttpclient.exceptions as ipfs_exc  # type: ignore[import-untyped]
 from multiformats import CID
 
+import notary.core.errors as kinds
 from notary.core.cid import CidBuilder, validate_cid
 from notary.core.errors import NotaryError
 
@@ -60,6 +61,8 @@ _COPY_BUFFER = 1024 * 1024
 class StorageError(NotaryError):
     """A blob store failed. ``code`` says how (see the module docstring)."""
 
+    kind = kinds.UNAVAILABLE
+
     default_code = "storage_error"
 
 
@@ -77,6 +80,8 @@ class BlobStoreUnavailable(StorageError):
 
 class StorageFull(StorageError):
     """No space left on the device (ENOSPC) or quota exceeded (EDQUOT)."""
+
+    kind = kinds.STORAGE_FULL
 
     default_code = "storage_full"
 
@@ -187,7 +192,9 @@ class LocalBlobStore:
                 _fsync_dir(directory.parent)
 
     def _new_tmp(self) -> tuple[Path, int]:
-        path = self._tmp / secrets.token_hex(16)
+        # The writer's PID leads the name: a sweep can tell a dead writer's debris from a
+        # live concurrent process's write in progress (see :func:`writer_alive`).
+        path = self._tmp / f"{os.getpid()}-{secrets.token_hex(16)}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         return path, fd
 
@@ -385,6 +392,14 @@ class LocalBlobStore:
                     removed += 1
         return removed
 
+    def tmp_files(self) -> list[Path]:
+        """Every temporary file in ``.tmp`` (a write in progress, or a crashed write's)."""
+        if not self._tmp.is_dir():
+            return []
+        with self._io_errors("list temporary files"):
+            return sorted(Path(e.path) for e in os.scandir(self._tmp)
+                          if e.is_file(follow_symlinks=False))
+
     def health(self) -> dict[str, Any]:
         if not self._tmp.is_dir() or not os.access(self._tmp, os.W_OK | os.X_OK):
             raise BlobStoreUnavailable(
@@ -408,6 +423,22 @@ class LocalBlobStore:
 
 
 # --- IPFS ----------------------------------------------------------------------------------
+
+
+def writer_alive(path: Path) -> bool | None:
+    """Whether the process whose PID leads ``path``'s name (``<pid>-<random>...``) still runs
+    on this host; None when the name carries no PID (written before PIDs were recorded). A
+    reused PID only delays a sweep: it never makes a live writer's file look abandoned."""
+    head = path.name.split("-", 1)[0]
+    if not head.isdigit() or path.name == head:
+        return None
+    try:
+        os.kill(int(head), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _same_cid(reported: str, ours: str) -> bool:

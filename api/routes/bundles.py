@@ -4,14 +4,20 @@ Thin: check who may export, ask the service for the bundle, stream it. A bundle 
 originals holds evidence content, so it needs a key that may read content; a hashes-only
 bundle (``?hashes_only=true``) any valid key may fetch. ``certifier_*`` parameters add a
 court certification for the qualified person they name. Every export is audited.
+
+A build runs in a worker thread while the request watches its connection: when the client
+hangs up, before or during the stream, the build is cancelled and stops at its next item.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnyKey, ServiceDep
@@ -76,8 +82,57 @@ def _may_export(key: ApiKey, hashes_only: bool) -> None:
                         "(?hashes_only=true), not originals", code="forbidden")
 
 
+#: How often a preparing build looks whether its client is still there.
+DISCONNECT_POLL_SECONDS = 0.2
+
+Build = Callable[[threading.Event], BundleDownload]
+
+
+async def _prepare(request: Request, build: Build, cancel: threading.Event) -> BundleDownload:
+    """Run ``build`` in a worker thread; cancel it if the client disconnects meanwhile."""
+    outcome: list[BundleDownload] = []
+    failure: list[Exception] = []
+
+    async def watch() -> None:
+        while not cancel.is_set():
+            if await request.is_disconnected():
+                cancel.set()
+                return
+            await anyio.sleep(DISCONNECT_POLL_SECONDS)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            outcome.append(await anyio.to_thread.run_sync(build, cancel))
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the ExceptionGroup
+            failure.append(exc)
+        group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+async def _relay(download: BundleDownload) -> AsyncIterator[bytes]:
+    """The archive's chunks, each produced in a worker thread. When the response is cancelled
+    (Starlette cancels it when the client disconnects) the build stops and frees its slot."""
+    chunks: Iterator[bytes] = iter(download.chunks)
+    try:
+        while True:
+            chunk = await anyio.to_thread.run_sync(next, chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        download.close()
+
+
+async def export_response(request: Request, build: Build) -> StreamingResponse:
+    """The streamed bundle that ``build(cancel)`` prepares, cancelled with its client."""
+    return _stream(await _prepare(request, build, threading.Event()))
+
+
 def _stream(download: BundleDownload) -> StreamingResponse:
-    return StreamingResponse(download.chunks, media_type=download.media_type, headers={
+    return StreamingResponse(_relay(download), media_type=download.media_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
@@ -85,23 +140,28 @@ def _stream(download: BundleDownload) -> StreamingResponse:
 
 
 @router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
-def evidence_bundle(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey, certifier: Certifier,
-                    hashes_only: HashesOnly = False) -> StreamingResponse:
+async def evidence_bundle(request: Request, evidence_id: EvidenceId, svc: ServiceDep,
+                          key: AnyKey, certifier: Certifier,
+                          hashes_only: HashesOnly = False) -> StreamingResponse:
     """The item's proof bundle: original (unless ``hashes_only``), signed statement and
     receipt, inclusion proof, anchor with the raw transaction receipt, keys, signed
     manifest, ``VERIFY.md`` and certificates; with ``certifier_*``, a court certification
     for that person to sign. 404 ``not_anchored`` while pending."""
     _may_export(key, hashes_only)
-    return _stream(svc.export_bundle(key=key, evidence_id=evidence_id, hashes_only=hashes_only,
-                                     explorer_url=explorer_template(), certifier=certifier))
+    explorer = explorer_template()
+    return await export_response(request, lambda cancel: svc.export_bundle(
+        key=key, evidence_id=evidence_id, hashes_only=hashes_only, explorer_url=explorer,
+        certifier=certifier, cancel=cancel))
 
 
 @router.get("/v1/cases/{case_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
-def case_bundle(case_id: CaseId, svc: ServiceDep, key: AnyKey, certifier: Certifier,
-                hashes_only: HashesOnly = False) -> StreamingResponse:
+async def case_bundle(request: Request, case_id: CaseId, svc: ServiceDep, key: AnyKey,
+                      certifier: Certifier, hashes_only: HashesOnly = False) -> StreamingResponse:
     """The whole case's proof bundle, its items in case order (so the sequence can be
     checked without gaps), with a court certification when ``certifier_*`` name one. 404
     ``not_anchored`` while any item is pending."""
     _may_export(key, hashes_only)
-    return _stream(svc.export_bundle(key=key, case_id=case_id, hashes_only=hashes_only,
-                                     explorer_url=explorer_template(), certifier=certifier))
+    explorer = explorer_template()
+    return await export_response(request, lambda cancel: svc.export_bundle(
+        key=key, case_id=case_id, hashes_only=hashes_only, explorer_url=explorer,
+        certifier=certifier, cancel=cancel))

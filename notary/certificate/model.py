@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import notary.core.errors as kinds
 from notary.core.errors import NotaryError
 from notary.core.merkle import to_hex32
 from notary.core.signing import verify_jws
@@ -46,6 +47,8 @@ class CertificateError(NotaryError):
     there is nothing to certify), ``certificate_font_missing`` (no CJK font to embed),
     ``explorer_url_invalid`` (the transaction link template is not an http(s) URL with
     ``{tx}``)."""
+
+    kind = kinds.UNAVAILABLE
 
     default_code = "certificate_refused"
 

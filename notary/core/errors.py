@@ -8,6 +8,10 @@ values, ...), always JSON-friendly (str, int, bool, None, lists and dicts of tho
 
 The chain, storage and API layers add their own subclasses of :class:`NotaryError`
 outside this package.
+
+Each class also has a ``kind``: what sort of failure it is (the caller's bad input, a missing
+thing, a "try again" condition, ...). The API turns kinds into HTTP statuses in one place
+(``api/errors.py``), so a new code raised from a class with a kind never answers 500.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "KINDS",
+    "Contention",
     "InputError",
     "KeyMaterialError",
     "NotaryError",
@@ -27,15 +33,38 @@ __all__ = [
 ]
 
 
+# What sort of failure an error is; ``api/errors.py`` maps each to an HTTP status.
+INVALID = "invalid"            # the request is malformed or breaks a rule (400/422)
+UNPROCESSABLE = "unprocessable"  # well formed, but refused as it is (422)
+UNAUTHORISED = "unauthorised"  # no valid credentials (401)
+FORBIDDEN = "forbidden"        # valid credentials, not allowed (403)
+NOT_FOUND = "not_found"        # no such thing, or not this caller's (404)
+CONFLICT = "conflict"          # the state forbids it now (409)
+GONE = "gone"                  # it was there and is no more (410)
+TOO_LARGE = "too_large"        # over a size limit (413)
+UNSUPPORTED = "unsupported"    # a media type not accepted (415)
+RATE_LIMITED = "rate_limited"  # this caller asks too often (429, Retry-After)
+BUSY = "busy"                  # contention or a full queue: retry soon (503, Retry-After)
+UNAVAILABLE = "unavailable"    # a part the service needs is down or missing (503)
+UPSTREAM = "upstream"          # a part the service needs answered wrongly (502)
+STORAGE_FULL = "storage_full"  # no space to keep what was sent (507)
+INTERNAL = "internal"          # the service's own fault (500): a bug, never raised on purpose
+KINDS = (INVALID, UNPROCESSABLE, UNAUTHORISED, FORBIDDEN, NOT_FOUND, CONFLICT, GONE, TOO_LARGE, UNSUPPORTED,
+         RATE_LIMITED, BUSY, UNAVAILABLE, UPSTREAM, STORAGE_FULL, INTERNAL)
+
+
 class NotaryError(Exception):
     """Root of all notary errors.
 
     ``code`` is machine-readable and stable (API clients switch on it); ``message`` is one
     or more English sentences for a person; ``details`` are the structured facts.
-    Subclasses set ``default_code``; a raiser may pass a more specific ``code``.
+    Subclasses set ``default_code``; a raiser may pass a more specific ``code``. ``kind``
+    is the sort of failure (one of :data:`KINDS`): a plain NotaryError is the service's own
+    problem with a part it depends on (``unavailable``), not the caller's.
     """
 
     default_code: str = "notary_error"
+    kind: str = UNAVAILABLE
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -63,6 +92,7 @@ class InputError(NotaryError):
     name, ...). ``code`` says which kind; ``details["field"]`` names the field if any."""
 
     default_code = "input_invalid"
+    kind = INVALID
 
 
 class StatementError(InputError):
@@ -82,6 +112,7 @@ class SignatureError(NotaryError):
     ``wrong_typ``, ``bad_signature``, ``jwks_invalid``, ``payload_invalid``."""
 
     default_code = "signature_invalid"
+    kind = INVALID
 
     @property
     def reason(self) -> str:
@@ -95,6 +126,7 @@ class ProofError(NotaryError):
     ``proof_too_long``, ``root_invalid`` or ``root_mismatch``."""
 
     default_code = "proof_invalid"
+    kind = INVALID
 
     @property
     def reason(self) -> str:
@@ -135,6 +167,7 @@ class KeyMaterialError(NotaryError):
     malformed JWK. ``details["reason"]`` says which."""
 
     default_code = "key_invalid"
+    kind = INVALID
 
     @property
     def reason(self) -> str:
@@ -148,6 +181,7 @@ class UnreadableBundle(InputError):
     not know. Nothing inside it was checked; ``details["reason"]`` says why in a word."""
 
     default_code = "bundle_unreadable"
+    kind = UNPROCESSABLE
 
     @property
     def reason(self) -> str:
@@ -161,3 +195,12 @@ class UnsafeBundle(UnreadableBundle):
     ``details["reason"]`` names the rule, ``details["member"]`` the archive entry."""
 
     default_code = "bundle_unsafe"
+
+
+class Contention(NotaryError):
+    """Concurrent requests took what this one needed (a case sequence number, a custody
+    sequence number) more often than it retried: nothing was recorded, so the same request
+    may simply be sent again (``details["retry_after"]`` seconds later)."""
+
+    default_code = "contention"
+    kind = BUSY

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
+import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
 from notary.keyfiles import write_secret_once
 from storage.db import ApiKey, session
@@ -36,11 +37,15 @@ class Role(StrEnum):
 class NotFoundKey(InputError):
     """No such API key (or not one of this admin's tenant)."""
 
+    kind = kinds.NOT_FOUND
+
     default_code = "api_key_unknown"
 
 
 class AuthError(NotaryError):
     """No key, an unknown or revoked key (401), or a key whose role may not do this (403)."""
+
+    kind = kinds.UNAUTHORISED
 
     default_code = "unauthorized"
 

@@ -9,6 +9,12 @@ evidence is never written to disk (not even a temporary file) and memory stays b
 manifest, listing every file with the SHA-256 computed while it was written, and its
 signature close the archive. If an original does not decrypt to the notarised bytes the
 stream stops, and the truncated archive can never verify.
+
+A build is expensive (a case's certificates take about a second of CPU per item), so builds are
+bounded by an :class:`ExportGate`: at most ``NOTARY_EXPORT_BUILDS`` at once on the service and
+one per API key or share link (``export_busy`` otherwise, with ``Retry-After``). A build is
+given a cancel flag: when its client goes away it stops at the next item and frees its slot,
+so nobody waits (not even a shutting-down server) for a bundle nobody will read.
 """
 
 from __future__ import annotations
@@ -17,16 +23,21 @@ import base64
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import threading
+import weakref
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import render_guide
-from notary.certificate import CertificateFacts, render_certificates
+from notary.certificate import CertificateFacts, case_certificate
 from notary.certificate.declaration import certification_pdf
+from notary.certificate.html import case_html, item_html
+from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import observe_anchors
 from notary.core.bundle import (
@@ -60,7 +71,8 @@ from storage.db import ApiKey, Evidence
 if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
-__all__ = ["BundleDownload", "export_bundle", "verify_uploaded_bundle"]
+__all__ = ["BundleDownload", "ExportBusy", "ExportCancelled", "ExportGate", "export_bundle",
+           "export_gate", "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
@@ -68,13 +80,139 @@ UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 <<
 _ITEM_CERTIFICATE = re.compile(r"items/0*([0-9]+)/(certificate\.(?:html|pdf))")
 
 
+class ExportBusy(NotaryError):
+    """Too many bundle builds: this key or link already has one running (429), or the service
+    runs as many as it may (503). ``details["retry_after"]`` says when to try again."""
+
+    default_code = "export_busy"
+    kind = "busy"
+
+    def __init__(self, message: str, *, holder_busy: bool, retry_after: int = 10) -> None:
+        super().__init__(message, retry_after=retry_after,
+                         scope="holder" if holder_busy else "service")
+        if holder_busy:  # the asker's own limit, like a rate limit
+            self.kind = "rate_limited"
+
+
+class ExportCancelled(NotaryError):
+    """The build was stopped because its client went away (or the service is stopping)."""
+
+    default_code = "export_cancelled"
+    kind = "unavailable"
+
+
+@dataclass
+class ExportTicket:
+    """One build's slot in the gate and its cancel flag. ``release`` may be called any number
+    of times (by the stream's end, its close, or garbage collection)."""
+
+    gate: ExportGate
+    holder: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    steps: int = 0  # items and members done so far: how a test sees a build stop
+    released: bool = False
+
+    def check(self) -> None:
+        """Raise :class:`ExportCancelled` if the build was cancelled; else count a step."""
+        if self.cancel.is_set():
+            raise ExportCancelled("the bundle build was cancelled: its client went away",
+                                  holder=self.holder)
+        self.steps += 1
+
+    def release(self) -> None:
+        self.gate._leave(self)
+
+
+class ExportGate:
+    """At most ``limit`` bundle builds at once, and one per holder (API key or share link).
+
+    Non-blocking on purpose: a build waiting for a slot would hold a worker thread and its
+    client's connection for minutes; an immediate ``export_busy`` tells it when to retry."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._lock = threading.Lock()
+        self._running: dict[str, ExportTicket] = {}
+        self.started = 0
+        self.cancelled = 0
+        self.recent: deque[ExportTicket] = deque(maxlen=16)  # for `doctor`-style inspection
+
+    def enter(self, holder: str, cancel: threading.Event | None = None) -> ExportTicket:
+        with self._lock:
+            if holder in self._running:
+                raise ExportBusy("a bundle build for this key or link is already running; "
+                                 "wait for it to finish (or cancel it) and retry",
+                                 holder_busy=True, retry_after=10)
+            if len(self._running) >= self.limit:
+                raise ExportBusy(f"the service is building {self.limit} bundles already; "
+                                 "retry in a moment", holder_busy=False, retry_after=15)
+            ticket = ExportTicket(self, holder, cancel if cancel is not None
+                                  else threading.Event())
+            self._running[holder] = ticket
+            self.recent.append(ticket)
+            self.started += 1
+            return ticket
+
+    def _leave(self, ticket: ExportTicket) -> None:
+        with self._lock:
+            if ticket.released:
+                return
+            ticket.released = True
+            if ticket.cancel.is_set():
+                self.cancelled += 1
+            if self._running.get(ticket.holder) is ticket:
+                del self._running[ticket.holder]
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def cancel_all(self) -> None:
+        """Stop every running build at its next item (the service is closing)."""
+        with self._lock:
+            for ticket in self._running.values():
+                ticket.cancel.set()
+
+
+_GATES: dict[int, ExportGate] = {}  # by id() of the service (a dataclass: not hashable)
+_GATES_LOCK = threading.Lock()
+
+
+def export_gate(svc: NotaryService) -> ExportGate:
+    """The service's export gate (one per service object, sized by its settings)."""
+    with _GATES_LOCK:
+        gate = _GATES.get(id(svc))
+        if gate is None:
+            gate = _GATES[id(svc)] = ExportGate(svc.settings.export_builds)
+            weakref.finalize(svc, _GATES.pop, id(svc), None)
+        return gate
+
+
+def _holder(key: ApiKey) -> str:
+    return f"share:{key.id}" if key.role == "share" else f"key:{key.id}"
+
+
 @dataclass(frozen=True)
 class BundleDownload:
-    """A bundle ready to stream: its suggested file name, media type and bytes."""
+    """A bundle ready to stream: its suggested file name, media type and bytes. Call
+    :meth:`close` when the client is gone: it stops the build and frees its slot."""
 
     file_name: str
     chunks: Iterator[bytes]
     media_type: str = BUNDLE_MEDIA_TYPE
+    ticket: ExportTicket | None = None
+
+    def close(self) -> None:
+        if self.ticket is not None:
+            self.ticket.cancel.set()
+            self.ticket.release()
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:  # still running in another thread: the flag stops it
+                pass
 
 
 def _rows(svc: NotaryService, key: ApiKey, case_id: str | None,
@@ -102,12 +240,14 @@ def _raw_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str) ->
     return svc.chain.registry.raw_receipt(tx_hash)
 
 
-def _items(svc: NotaryService, rows: Sequence[Evidence]) -> tuple[BundleItem, ...]:
+def _items(svc: NotaryService, rows: Sequence[Evidence],
+           ticket: ExportTicket) -> tuple[BundleItem, ...]:
     from notary.service.notary import NotFound
 
     observed: dict[bytes, AnchorFacts | None] = {}
     items = []
     for row in rows:
+        ticket.check()
         proof = svc.proof_of(row)
         batch = svc.get_batch(row.batch_id)
         if proof is None or batch is None:
@@ -132,10 +272,28 @@ def _items(svc: NotaryService, rows: Sequence[Evidence]) -> tuple[BundleItem, ..
     return tuple(items)
 
 
+def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
+                         explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+    """What :func:`notary.certificate.render_certificates` renders, byte for byte, one PDF at
+    a time so that a cancelled build stops between them (each takes about a second)."""
+    cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
+                            explorer_url=explorer_url)
+    ticket.check()
+    out: dict[str, bytes] = {
+        "certificate.html": case_html(cert).encode(),
+        "certificate.pdf": case_pdf(cert),
+    }
+    for item in cert.items:
+        ticket.check()
+        out[f"items/{item.case_seq}/certificate.html"] = item_html(item).encode()
+        out[f"items/{item.case_seq}/certificate.pdf"] = item_pdf(item)
+    return out
+
+
 def _certificates(facts: BundleFacts, verify_url: str,
-                  explorer_url: str | None) -> dict[str, bytes]:
-    """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered by
-    :func:`notary.certificate.render_certificates` from the same facts, placed at the
+                  explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+    """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered as
+    :func:`notary.certificate.render_certificates` does from the same facts, placed at the
     reserved paths (``certificate.*`` and ``items/NNN/certificate.*``)."""
     key_set, _ = parse_key_history(facts.keys)
     certified = [
@@ -146,8 +304,8 @@ def _certificates(facts: BundleFacts, verify_url: str,
         )
         for item in facts.items
     ]
-    rendered = render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
-                                   explorer_url=explorer_url)
+    rendered = _render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
+                                    explorer_url=explorer_url, ticket=ticket)
     out: dict[str, bytes] = {}
     for path, data in rendered.items():
         match = _ITEM_CERTIFICATE.fullmatch(path)
@@ -163,7 +321,7 @@ def _certificates(facts: BundleFacts, verify_url: str,
 def export_bundle(
     svc: NotaryService, *, key: ApiKey, case_id: str | None = None,
     evidence_id: str | None = None, hashes_only: bool = False, explorer_url: str | None = None,
-    certifier: QualifiedPerson | None = None,
+    certifier: QualifiedPerson | None = None, cancel: threading.Event | None = None,
 ) -> BundleDownload:
     """Prepare the bundle of one item (``evidence_id``) or of a whole case (``case_id``), as
     the tenant of ``key`` sees it.
@@ -173,16 +331,31 @@ def export_bundle(
     (``certification/``: JSON facts, the English and Chinese declarations, a PDF) for that
     qualified person to sign. Records an ``exported`` audit event per item, as done by
     ``key``, before returning.
+    The build holds a slot of the service's :class:`ExportGate` until the stream ends or
+    :meth:`BundleDownload.close`; setting ``cancel`` stops it at the next item.
     Raises ``not_found`` (no such item or case for this tenant), NotFound ``not_anchored``
     (an item is still pending), InputError (``bundle_too_large``), NotaryError
-    (``receipt_unavailable``) and CertificateError.
+    (``receipt_unavailable``), CertificateError, ExportBusy and ExportCancelled.
     """
     if (case_id is None) == (evidence_id is None):
         raise InputError("export either one evidence item or one case", code="export_invalid")
     rows = _rows(svc, key, case_id, evidence_id)
+    ticket = export_gate(svc).enter(_holder(key), cancel)
+    try:
+        return _prepare(svc, key, rows, case_id=case_id, evidence_id=evidence_id,
+                        hashes_only=hashes_only, explorer_url=explorer_url,
+                        certifier=certifier, ticket=ticket)
+    except BaseException:
+        ticket.release()
+        raise
+
+
+def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
+             evidence_id: str | None, hashes_only: bool, explorer_url: str | None,
+             certifier: QualifiedPerson | None, ticket: ExportTicket) -> BundleDownload:
     actor = actor_of(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
-    items = _items(svc, rows)
+    items = _items(svc, rows, ticket)
     tokens = [item.timestamp for item in items if item.timestamp is not None]
     facts = BundleFacts(
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
@@ -191,7 +364,8 @@ def export_bundle(
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
-                                 explorer_url)
+                                 explorer_url, ticket)
+    ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
         certificates |= certification.files()
@@ -205,22 +379,43 @@ def export_bundle(
                                 f"{certified}")
     label = evidence_id if evidence_id is not None else f"case-{facts.case_id}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "bundle"
-    return BundleDownload(f"notary-{safe}.zip",
-                          _stream(svc, facts, rows, documents, guide, certificates))
+    chunks = _stream(svc, facts, rows, documents, guide, certificates, ticket)
+    # A stream that is dropped unread (its client gone before the first byte) frees its slot.
+    weakref.finalize(chunks, ticket.release)
+    return BundleDownload(f"notary-{safe}.zip", chunks, ticket=ticket)
+
+
+def _checked(chunks: Iterable[bytes], ticket: ExportTicket) -> Iterator[bytes]:
+    for chunk in chunks:
+        if ticket.cancel.is_set():
+            ticket.check()
+        yield chunk
 
 
 def _stream(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
             documents: Sequence[dict[str, bytes]], guide: bytes,
-            certificates: dict[str, bytes]) -> Iterator[bytes]:
+            certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
     """The archive, member by member: mimetype, items (documents, original), RFC 3161
-    timestamps, keys, guide, certificates, then the manifest and its signature."""
+    timestamps, keys, guide, certificates, then the manifest and its signature. Stops (an
+    incomplete archive, which can never verify) when the build is cancelled."""
+    try:
+        yield from _members(svc, facts, rows, documents, guide, certificates, ticket)
+    finally:
+        ticket.release()
+
+
+def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
+             documents: Sequence[dict[str, bytes]], guide: bytes,
+             certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
     writer = BundleWriter(facts.created_at)
     yield writer.take()
     for item, row, docs in zip(facts.items, rows, documents, strict=True):
+        ticket.check()
         for path, data in docs.items():
             yield writer.add(path, data)
         if not facts.hashes_only and not item.shredded:
-            yield from writer.add_stream(item.original_path, svc.open_content(row), row.size,
+            yield from writer.add_stream(item.original_path,
+                                         _checked(svc.open_content(row), ticket), row.size,
                                          expected_sha256=row.sha256)
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)

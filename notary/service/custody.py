@@ -10,15 +10,16 @@ reordered or rewritten event no longer adds up to the root the chain recorded.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
-from notary.core.errors import NotaryError
+from notary.core.errors import Contention, NotaryError
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
@@ -26,6 +27,8 @@ from notary.core.verdict import Check, CheckStatus
 from storage.db import Batch, CustodyRecord, Evidence, session
 
 SERVICE_ACTOR = "notary-service"
+#: How often one append is retried when a concurrent transaction took its sequence number.
+APPEND_ATTEMPTS = 5
 
 
 class CustodyLog:
@@ -37,7 +40,34 @@ class CustodyLog:
 
     def append(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
                tenant: str, detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
-        """Add the next event of ``evidence`` in session ``s`` (the caller commits)."""
+        """Add the next event of ``evidence`` in session ``s`` (the caller commits).
+
+        Another transaction may take the same sequence number between our read and our write
+        (a shred or hold racing a read that records a ``viewed`` event, on PostgreSQL). So
+        appends to one item queue on its evidence row (``SELECT ... FOR UPDATE``: a hold
+        holds that lock already, and a reader that took the number first would otherwise
+        wait for it while the hold waits for the reader's number, a deadlock), and the insert
+        is flushed in a savepoint: on a unique ``(evidence_id, seq)`` conflict or a deadlock
+        it is undone alone and retried. The caller's other work in ``s`` stays. After
+        :data:`APPEND_ATTEMPTS` raises ``custody_contention`` (503, retry)."""
+        for _attempt in range(APPEND_ATTEMPTS):
+            try:
+                with s.begin_nested():
+                    s.exec(select(Evidence.id).where(Evidence.id == evidence.id)
+                           .with_for_update())
+                    record = self._next_record(s, evidence, act, actor=actor, tenant=tenant,
+                                               detail=detail)
+                    s.add(record)
+                return record
+            except (IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _contended(exc):
+                    raise
+                time.sleep(0.01 * (_attempt + 1))
+        raise Contention("the custody log of this item is busy; nothing was recorded: retry",
+                         code="custody_contention", evidence_id=evidence.id, retry_after=1)
+
+    def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
+                     tenant: str, detail: Mapping[str, str | int] | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
                       .order_by(CustodyRecord.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
         now = datetime.now(UTC)
@@ -45,25 +75,26 @@ class CustodyLog:
             evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor,
             tenant=tenant, at=format_rfc3339_utc(now), detail=dict(detail or {}),
             prev_event=last.digest if last else None)
-        record = CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
-                               jws=sign_event(event, self.signing_key),
-                               digest=event.digest().hex(), at=now)
-        s.add(record)
-        return record
+        return CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
+                             jws=sign_event(event, self.signing_key),
+                             digest=event.digest().hex(), at=now)
 
     def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
         """Append one event in its own transaction (retrying if another append raced us)."""
-        for _ in range(10):
+        for attempt in range(10):
             try:
                 with session(self.engine) as s:
                     rec = self.append(s, evidence, act, actor=actor, tenant=tenant,
                                       detail=detail)
                     s.commit()
                     return rec
-            except IntegrityError:
-                continue
-        raise NotaryError("the custody log is busy; retry", code="custody_contention")
+            except (IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _contended(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise Contention("the custody log of this item is busy; nothing was recorded: retry",
+                         code="custody_contention", evidence_id=evidence.id, retry_after=1)
 
     def events(self, evidence_id: str) -> list[CustodyRecord]:
         with session(self.engine) as s:
@@ -102,6 +133,11 @@ class CustodyLog:
         return Check("custody_anchored", CheckStatus.PASS,
                      f"The anchored custody events still add up to the Merkle roots of their "
                      f"{len(batch_ids)} batch(es).")
+
+
+def _contended(exc: OperationalError) -> bool:
+    """A deadlock or serialisation failure (PostgreSQL 40P01 / 40001): worth retrying."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:

@@ -2,17 +2,31 @@
 
 Each check is independent and never raises: an operator sees every problem at once, not
 the first one. Nothing is changed except what a normal start would create (keys, schema).
+
+It also reports crash debris (:func:`find_debris`): partial upload files whose writer died
+(a ``kill -9`` mid-upload) and blobs no evidence row references (stored, then killed before
+the row was committed). A service start removes both (:func:`sweep_debris`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from notary.config import Settings
 from notary.core.errors import NotaryError
+from storage.blobs import LocalBlobStore, writer_alive
+from storage.db import Evidence, session
+
+log = logging.getLogger("notary.doctor")
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,92 @@ def _check(name: str, fn: Callable[[], str]) -> Finding:
         return Finding(name, False, f"{exc.message} [{exc.code}]")
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         return Finding(name, False, f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class Debris:
+    """What crashed processes left behind and nobody will ever use."""
+
+    partial: tuple[Path, ...]  # temporary / spool files of writers that are gone
+    orphans: tuple[Path, ...]  # blobs whose CID no evidence row references
+
+    def __bool__(self) -> bool:
+        return bool(self.partial or self.orphans)
+
+
+def _blob_stores(settings: Settings) -> list[LocalBlobStore]:
+    """The local stores of ``settings``: the blob store itself, or the IPFS spool."""
+    root = settings.blobs_dir if settings.blob_store == "local" else settings.home / "ipfs-spool"
+    return [LocalBlobStore(root)] if root.is_dir() else []
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return path.stat().st_mtime < time.time() - seconds
+    except FileNotFoundError:
+        return False
+
+
+def _abandoned(path: Path, grace: float) -> bool:
+    """A partial file is abandoned when its writer's PID is dead; a name without a PID
+    (older files) when it is older than the grace period."""
+    alive = writer_alive(path)
+    return _older_than(path, grace) if alive is None else not alive
+
+
+def find_debris(settings: Settings, engine: Engine) -> Debris:
+    """Crash debris under ``settings.home``; only what is provably abandoned, so that several
+    API processes sharing NOTARY_HOME never lose a write in progress: a partial file whose
+    writer process is gone, and a blob no row references that is older than
+    ``NOTARY_ORPHAN_GRACE_SECONDS`` (a concurrent upload stores its blob moments before it
+    commits its row). Writer PIDs are this host's: NOTARY_HOME on a network file system
+    shared between hosts is not supported."""
+    grace = settings.orphan_grace_seconds
+    stores = _blob_stores(settings)
+    candidates: list[Path] = []
+    if settings.spool_dir.is_dir():
+        candidates += sorted(p for p in settings.spool_dir.iterdir() if p.is_file())
+    for store in stores:
+        candidates += store.tmp_files()
+    partial = tuple(p for p in candidates if _abandoned(p, grace))
+    orphans: list[Path] = []
+    if stores:
+        with session(engine) as s:
+            referenced = set(s.exec(select(Evidence.cid)))
+        for store in stores:
+            orphans += [store.path_for(cid) for cid in store.cids()
+                        if cid not in referenced and _older_than(store.path_for(cid), grace)]
+    return Debris(partial, tuple(orphans))
+
+
+def sweep_debris(settings: Settings, engine: Engine) -> Debris:
+    """Remove :func:`find_debris`'s findings (at start-up); returns what was removed. An
+    orphan's CID is looked up once more just before it goes, in case a row arrived."""
+    found = find_debris(settings, engine)
+    removed_partial = [p for p in found.partial if _unlink(p)]
+    removed_orphans = []
+    for path in found.orphans:
+        with session(engine) as s:
+            if s.exec(select(Evidence.id).where(Evidence.cid == path.name)).first() is None \
+                    and _unlink(path):
+                removed_orphans.append(path)
+    if removed_partial or removed_orphans:
+        log.warning("removed crash debris: %d partial upload file(s), %d orphan blob(s)",
+                    len(removed_partial), len(removed_orphans))
+    return Debris(tuple(removed_partial), tuple(removed_orphans))
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _listing(paths: tuple[Path, ...]) -> str:
+    shown = ", ".join(str(p) for p in paths[:5])
+    return shown + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
 
 
 def diagnose(settings: Settings) -> list[Finding]:
@@ -72,6 +172,28 @@ def diagnose(settings: Settings) -> list[Finding]:
         return f"{settings.blob_store} ({settings.blobs_dir if settings.blob_store == 'local' else settings.ipfs_api})"
 
     findings.append(_check("blob store", blob_store))
+
+    def debris() -> tuple[Finding, Finding]:
+        engine = open_database(settings.db_url)
+        try:
+            found = find_debris(settings, engine)
+        finally:
+            engine.dispose()
+        partial = Finding("partial uploads", not found.partial, (
+            f"{len(found.partial)} file(s) left by crashed uploads (removed at the next "
+            f"start): {_listing(found.partial)}") if found.partial else
+            "no partial upload files of crashed processes")
+        orphans = Finding("orphan blobs", not found.orphans, (
+            f"{len(found.orphans)} blob(s) that no evidence references (stored, then the "
+            f"service died before recording them; removed at the next start): "
+            f"{_listing(found.orphans)}") if found.orphans else
+            "every stored blob belongs to an evidence item")
+        return partial, orphans
+
+    try:
+        findings.extend(debris())
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        findings.append(Finding("crash debris", False, f"{type(exc).__name__}: {exc}"))
 
     def account() -> str:
         return f"anchors are signed by {chain_account(settings).address}"

@@ -20,9 +20,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
+import notary.core.errors as kinds
 from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
 from notary.core.custody import CustodyAct
-from notary.core.errors import InputError, NotaryError
+from notary.core.errors import Contention, InputError, NotaryError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.statement import (
     EvidenceKind,
@@ -54,6 +55,9 @@ MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
 
 
+#: How often a submission is retried when concurrent ones took its case sequence number.
+CASE_ATTEMPTS = 20
+
 class MetadataError(InputError):
     """The ``metadata`` part is missing, not JSON, or has a wrong field (``details.field``)."""
 
@@ -63,12 +67,16 @@ class MetadataError(InputError):
 class IdempotencyConflict(NotaryError):
     """An Idempotency-Key reused for a different file or different metadata."""
 
+    kind = kinds.CONFLICT
+
     default_code = "idempotency_conflict"
 
 
 class CheckCodeTaken(NotaryError):
     """The check code in the metadata already belongs to another document: a code printed on
     a notice must lead to that notice alone."""
+
+    kind = kinds.CONFLICT
 
     default_code = "check_code_taken"
 
@@ -383,10 +391,11 @@ class Notariser:
                     return Accepted(held, duplicate=True)
             self._refuse_taken_code(sub.check_code)
             self.blobs.put_file(sealed.cid, sealed.path)
+            crash_point("blob_stored")  # the fault tests' orphan blob: stored, not recorded
         finally:
             sealed.path.unlink(missing_ok=True)
         sub = sub.with_content(sealed_item.head)
-        for _attempt in range(20):
+        for _attempt in range(CASE_ATTEMPTS):
             try:
                 row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
                                    tenant=tenant, submitter_kid=submitter_kid)
@@ -405,7 +414,8 @@ class Notariser:
                     raise StorageFull("the database's disk is full; nothing was recorded, "
                                       "retry later", backend="database") from exc
                 raise
-        raise NotaryError("the case is too busy; retry", code="case_contention")
+        raise Contention("the case is too busy (other items took its next sequence numbers); "
+                         "nothing was recorded: retry", code="case_contention", retry_after=1)
 
     def _held_copy(self, tenant: str, case_id: str, sha256_hex: str) -> Evidence | None:
         """The first item of the case ``tenant`` holds as ``case_id`` with these bytes, or

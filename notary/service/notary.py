@@ -19,6 +19,7 @@ import pyrage
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
+import notary.core.errors as kinds
 from notary.chain.errors import ChainError
 from notary.chain.setup import (
     ChainContext,
@@ -40,6 +41,7 @@ from notary.keyfiles import load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
+from notary.service.doctor import sweep_debris
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
@@ -65,11 +67,15 @@ PIN_FLUSH_SECONDS = 2.0
 class NotFound(NotaryError):
     """No such evidence (or not visible to the caller)."""
 
+    kind = kinds.NOT_FOUND
+
     default_code = "not_found"
 
 
 class Shredded(NotaryError):
     """The item's content was crypto-shredded: nobody can produce it any more."""
+
+    kind = kinds.GONE
 
     default_code = "shredded"
 
@@ -133,6 +139,7 @@ class NotaryService:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.home.chmod(0o700)
         engine = open_database(settings.db_url)
+        sweep_debris(settings, engine)  # what a crash (kill -9) left: see notary doctor
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
         custody = CustodyLog(engine, signing_key)
@@ -303,7 +310,8 @@ class NotaryService:
     def export_bundle(self, *, key: ApiKey, case_id: str | None = None,
                       evidence_id: str | None = None, hashes_only: bool = False,
                       explorer_url: str | None = None,
-                      certifier: QualifiedPerson | None = None) -> BundleDownload:
+                      certifier: QualifiedPerson | None = None,
+                      cancel: threading.Event | None = None) -> BundleDownload:
         """The proof bundle (ZIP stream) of one item or a whole case, as ``key``'s tenant sees
         it, with a court certification for ``certifier`` to sign when one is named; each
         export is audited. See :mod:`notary.service.bundles` for what is checked before the
@@ -312,7 +320,7 @@ class NotaryService:
 
         return export_bundle(self, key=key, case_id=case_id, evidence_id=evidence_id,
                              hashes_only=hashes_only, explorer_url=explorer_url,
-                             certifier=certifier)
+                             certifier=certifier, cancel=cancel)
 
     # -- privacy: shredding and legal holds ------------------------------------------------------
 

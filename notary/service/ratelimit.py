@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import notary.core.errors as kinds
 from notary.core.errors import NotaryError
 
 __all__ = ["RateLimited", "RateLimits", "TokenBuckets"]
@@ -30,6 +31,8 @@ __all__ = ["RateLimited", "RateLimits", "TokenBuckets"]
 
 class RateLimited(NotaryError):
     """Too many requests; ``details["retry_after"]`` is the number of seconds to wait."""
+
+    kind = kinds.RATE_LIMITED
 
     default_code = "rate_limited"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyrage
 
+import notary.core.errors as kinds
 from notary.core.cid import CidBuilder
 from notary.core.digest import FileDigest, StreamingDigest
 from notary.core.errors import InputError, NotaryError
@@ -30,6 +31,8 @@ Read = Callable[[int], bytes]
 
 class UploadTooLarge(InputError):
     """The upload is over ``NOTARY_MAX_UPLOAD_BYTES``."""
+
+    kind = kinds.TOO_LARGE
 
     default_code = "upload_too_large"
 
@@ -110,7 +113,7 @@ def seal(read: Read, recipient: pyrage.x25519.Recipient, spool_dir: Path,
     """
     try:
         spool_dir.mkdir(parents=True, exist_ok=True)
-        path = spool_dir / f"{secrets.token_hex(16)}.age"
+        path = spool_dir / f"{os.getpid()}-{secrets.token_hex(16)}.age"  # PID: see doctor
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise _spool_error(exc) from exc

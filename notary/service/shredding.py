@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+import notary.core.errors as kinds
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody
 from notary.core.deletion import (
     DESTROYED_IPFS_PIN,
@@ -47,11 +48,15 @@ log = logging.getLogger("notary.shredding")
 class LegalHold(NotaryError):
     """The item is under a legal hold: it cannot be shredded until the hold is lifted."""
 
+    kind = kinds.CONFLICT
+
     default_code = "legal_hold"
 
 
 class AlreadyShredded(NotaryError):
     """The item's content was shredded already (its deletion certificate stands)."""
+
+    kind = kinds.CONFLICT
 
     default_code = "already_shredded"
 
@@ -245,6 +250,8 @@ def shred_many(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blo
 
 class NotShredded(NotaryError):
     """The item was not shredded, so it has no deletion certificate."""
+
+    kind = kinds.NOT_FOUND
 
     default_code = "not_shredded"
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.service.custody import CustodyLog
@@ -30,11 +31,15 @@ MAX_SHARE_TTL = timedelta(days=365)
 class NotVisible(NotaryError):
     """Not found, or not this caller's to see (the two are answered alike)."""
 
+    kind = kinds.NOT_FOUND
+
     default_code = "not_found"
 
 
 class ShareUnavailable(NotaryError):
     """A share link that expired or was revoked (410)."""
+
+    kind = kinds.GONE
 
     default_code = "share_expired"
 
