@@ -46,6 +46,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,  # e.g. tenancy.NotVisible: not there, or not this tenant's
     "api_key_unknown": 404,
     "tenant_unknown": 422,
+    "tenant_not_found": 404,
+    "case_contention": 503,  # retryable: Retry-After
     "submitter_signature_invalid": 422,
     "jwk_invalid": 422,
     "case_id_conflict": 409,
@@ -112,8 +114,9 @@ def render(exc: NotaryError) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)  # RateLimited, CaseContention
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return ErrorResponse(error_body(exc.code, exc.message, exc.details), status,
                          headers=headers or None)
 

@@ -179,8 +179,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     engine = open_database(settings.db_url)
     ensure_default_tenant(engine)
-    require_tenant(engine, args.tenant)
-    row, token = create_key(engine, args.role, label=args.label, tenant=args.tenant)
+    tenant = require_tenant(engine, args.tenant).id  # slug or legal name
+    row, token = create_key(engine, args.role, label=args.label, tenant=tenant)
     print(token)
     print(f"created {row.role} key {row.id}; store it now, it cannot be shown again",
           file=sys.stderr)

@@ -11,6 +11,7 @@ never an acknowledged item the batch worker cannot find.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 import uuid
@@ -53,6 +54,9 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200
                         "\u2060-\u2064\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 
 
+log = logging.getLogger(__name__)
+
+
 class MetadataError(InputError):
     """The ``metadata`` part is missing, not JSON, or has a wrong field (``details.field``)."""
 
@@ -63,6 +67,13 @@ class IdempotencyConflict(NotaryError):
     """An Idempotency-Key reused for a different file or different metadata."""
 
     default_code = "idempotency_conflict"
+
+
+class CaseContention(NotaryError):
+    """Too many submissions raced for one case; nothing was recorded (503, Retry-After)."""
+
+    default_code = "case_contention"
+    retry_after = 1
 
 
 class CheckCodeTaken(NotaryError):
@@ -298,26 +309,45 @@ class Notariser:
             self.blobs.put_file(sealed.cid, sealed.path)
         finally:
             sealed.path.unlink(missing_ok=True)
-        for _attempt in range(20):
-            try:
-                row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
-                                   tenant=tenant, submitter_kid=submitter_kid)
+        try:
+            for _attempt in range(20):
+                try:
+                    row = self._record(sub, sealed, wrapped, submitter, idempotency_key,
+                                       fingerprint, tenant=tenant, submitter_kid=submitter_kid)
+                except IntegrityError:
+                    # Another request took the same case sequence number or idempotency key
+                    # at the same moment: re-read and try again (or replay the winner's answer).
+                    if idempotency_key is not None:
+                        earlier = self.find_idempotent(submitter, idempotency_key)
+                        if earlier is not None:
+                            self._drop_blob(sealed.cid)
+                            return self._replay(earlier, fingerprint)
+                    self._refuse_taken_code(sub.check_code)  # taken at the same moment
+                    continue
+                except OperationalError as exc:
+                    if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
+                        raise StorageFull("the database's disk is full; nothing was recorded, "
+                                          "retry later", backend="database") from exc
+                    raise
                 crash_point("after_commit")
                 return Accepted(row)
-            except IntegrityError:
-                # Another request took the same case sequence number or idempotency key at the
-                # same moment: re-read and try again (or replay the winner's answer).
-                if idempotency_key is not None:
-                    earlier = self.find_idempotent(submitter, idempotency_key)
-                    if earlier is not None:
-                        return self._replay(earlier, fingerprint)
-                self._refuse_taken_code(sub.check_code)  # taken at the same moment
-            except OperationalError as exc:
-                if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
-                    raise StorageFull("the database's disk is full; nothing was recorded, "
-                                      "retry later", backend="database") from exc
-                raise
-        raise NotaryError("the case is too busy; retry", code="case_contention")
+            raise CaseContention("the case is too busy; nothing was recorded, retry in a moment",
+                                 code="case_contention")
+        except BaseException:
+            self._drop_blob(sealed.cid)
+            raise
+
+    def _drop_blob(self, cid: str) -> None:
+        """Delete the ciphertext just stored for a submission that recorded nothing, so a
+        failed submission leaves no orphan blob. Kept when any row names it (a commit that
+        reported an error but happened)."""
+        try:
+            with session(self.engine) as s:
+                if s.exec(select(Evidence.id).where(Evidence.cid == cid)).first() is not None:
+                    return
+            self.blobs.delete(cid)
+        except Exception:  # noqa: BLE001 - best effort; the sweep of unreferenced blobs remains
+            log.warning("could not delete the unreferenced blob of a failed submission")
 
     def _refuse_taken_code(self, check_code: str | None) -> None:
         """Raise CheckCodeTaken when another document already has ``check_code``."""
