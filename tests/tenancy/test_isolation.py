@@ -183,3 +183,24 @@ def test_custody_tampering_in_the_database_is_detected(server: LiveServer, world
         s.commit()
     checks = {c["name"]: c for c in admin.get(f"/v1/evidence/{eid}/custody").json()["checks"]}
     assert "fail" in {checks["custody"]["status"], checks["custody_anchored"]["status"]}, checks
+
+
+def test_export_rule_for_each_role(server: LiveServer, world: dict) -> None:
+    """README, Roles: bundles with originals for admin and lawyer; collectors and auditors get
+    hashes-only bundles (the same proofs, no file)."""
+    keys, eid, case = world["keys"], world["id"], world["case"]
+    seen = {}
+    for role in ROLES:
+        http = server.client(keys[("lender-a", role)])
+        for path in (f"/v1/evidence/{eid}/bundle", f"/v1/cases/{case}/bundle"):
+            full = http.get(path)
+            hashes = http.get(path, params={"hashes_only": "true"})
+            seen[(role, path.split("/")[2], "originals")] = full.status_code
+            seen[(role, path.split("/")[2], "hashes")] = hashes.status_code
+            assert hashes.content[:2] == b"PK"
+            if full.status_code == 403:
+                assert full.json()["code"] == "forbidden"
+    expected = {(role, scope, what): 200 if what == "hashes" or role in ("admin", "lawyer")
+                else 403 for role in ROLES for scope in ("evidence", "cases")
+                for what in ("originals", "hashes")}
+    assert seen == expected
