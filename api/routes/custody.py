@@ -33,7 +33,7 @@ from notary.service.tenancy import (
     transfer_case,
     visible_evidence,
 )
-from storage.db import ApiKey, SubmitterKey, session
+from storage.db import ApiKey, SubmitterKey, Tenant, session
 
 router = APIRouter(tags=["custody and tenants"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -266,6 +266,7 @@ class SharedItem(BaseModel):
 class SharedCase(BaseModel):
     case_id: str
     shared_by: str = Field(description="the tenant that made the link (the case's holder)")
+    shared_by_name: str = Field(description="that tenant's legal name")
     expires_at: str
     items: list[SharedItem]
     bundle_url: str
@@ -301,7 +302,10 @@ def shared_case(svc: Any, token: str) -> SharedCase:
                 "%Y-%m-%dT%H:%M:%SZ") if b and b.block_timestamp is not None else None),
             transaction=b.tx_hash if b else None,
             certificate_url=f"{base}/v1/shared/{token}/items/{r.id}/certificate"))
+    with session(svc.engine) as s:
+        holder = s.get(Tenant, link.tenant)
     return SharedCase(case_id=case.case_id, shared_by=link.tenant,
+                      shared_by_name=holder.name if holder else link.tenant,
                       expires_at=_t(link.expires_at) or "", items=out,
                       bundle_url=f"{base}/v1/shared/{token}/bundle", verify_url=f"{base}/verify")
 

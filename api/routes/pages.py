@@ -118,7 +118,8 @@ def render_share_page(view: Any) -> str:
 <dl>
   <dt>案件编号 <span class="en" lang="en">Case reference</span></dt>
   <dd class="mono" id="case-id">{_e(view.case_id)}</dd>
-  <dt>分享机构 <span class="en" lang="en">Shared by</span></dt><dd>{_e(view.shared_by)}</dd>
+  <dt>分享机构 <span class="en" lang="en">Shared by</span></dt><dd>{_e(view.shared_by_name)}
+    <span class="mono">({_e(view.shared_by)})</span></dd>
   <dt>有效期至 <span class="en" lang="en">Valid until</span></dt>
   <dd class="mono">{_e(view.expires_at)}</dd>
   <dt>存证数量 <span class="en" lang="en">Items</span></dt><dd>{len(view.items)}</dd>
