@@ -68,6 +68,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,  # e.g. tenancy.NotVisible: not there, or not this tenant's
     "api_key_unknown": 404,
     "tenant_unknown": 422,
+    "tenant_not_found": 404,
+    "case_contention": 503,  # retryable: Retry-After
     "submitter_signature_invalid": 422,
     "jwk_invalid": 422,
     "case_id_conflict": 409,

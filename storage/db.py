@@ -18,7 +18,8 @@ from sqlmodel import Field, Session, SQLModel, create_engine
 
 class Tenant(SQLModel, table=True):
     """An agency, lender or law firm sharing this deployment. Nothing crosses tenants unless a
-    case is transferred or shared."""
+    case is transferred or shared. ``id`` is its ASCII slug (in keys, URLs, custody events);
+    ``name`` its legal name in any script (NFC), e.g. 华夏催收有限公司."""
 
     __tablename__ = "tenants"
 
@@ -58,7 +59,8 @@ class SubmitterKey(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     """A case as the service knows it: the tenant that holds it now and the one that opened it.
-    ``case_id`` is the holder's own reference (what statements carry)."""
+    ``case_id`` is the holder's own reference (what statements carry); ``uid`` is random, so
+    a tenant that handed a case over can open a new one under the same reference."""
 
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("holder", "case_id", name="uq_cases_holder_case_id"),)
@@ -86,7 +88,9 @@ class Transfer(SQLModel, table=True):
 
 
 class ShareLink(SQLModel, table=True):
-    """A read-only, expiring, revocable link to one case's bundle and verification page."""
+    """A read-only, expiring, revocable link to one case's bundle and verification page. It
+    belongs to ``tenant``, the case's holder when it was made, and works only while that
+    tenant holds the case (a transfer revokes it: ``revoked_reason`` says so)."""
 
     __tablename__ = "share_links"
 
@@ -99,6 +103,7 @@ class ShareLink(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
+    revoked_reason: str | None = Field(default=None, max_length=64)
 
 
 class CustodyRecord(SQLModel, table=True):
@@ -118,6 +123,9 @@ class CustodyRecord(SQLModel, table=True):
     batch_id: int | None = Field(default=None, foreign_key="batches.id", index=True)
     leaf: str | None = Field(default=None, max_length=66)
     proof: str | None = Field(default=None, sa_column=Column(Text))
+    # Repeated reads by one share link are coalesced (notary.service.custody): the link and
+    # act, so the next read in the window finds this event instead of adding one.
+    coalesce_key: str | None = Field(default=None, index=True, max_length=96)
 
 
 class CaseHead(SQLModel, table=True):

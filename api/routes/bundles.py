@@ -1,7 +1,7 @@
 """Proof bundle endpoints: one item's or a whole case's bundle, streamed as a ZIP archive.
 
 Thin: check who may export, ask the service for the bundle, stream it. A bundle with the
-originals holds evidence content, so it needs a key that may read content; a hashes-only
+originals holds evidence content, so it needs an admin or lawyer key; a hashes-only
 bundle (``?hashes_only=true``) any valid key may fetch. ``certifier_*`` parameters add a
 court certification for the qualified person they name. Every export is audited.
 
@@ -73,13 +73,19 @@ Certifier = Annotated[QualifiedPerson | None, Depends(_certifier)]
 BUNDLE_RESPONSES = {200: {"content": {BUNDLE_MEDIA_TYPE: {}},
                           "description": "the proof bundle (ZIP), see docs/bundle-format.md"},
                     **ERRORS}
-CONTENT_ROLES = frozenset({Role.ADMIN.value, Role.COLLECTOR.value, Role.LAWYER.value})
+# Who may take the originals away in a bundle (README, "Roles"): the tenant's admin and its
+# lawyers, who put evidence before a court. A collector's key sits on call-centre machines and
+# field devices, the most exposed keys; it reads one item it needs through /content (each read
+# audited), but a bundle of originals is a bulk export, so it gets hashes-only bundles, as
+# auditors do.
+ORIGINALS_ROLES = frozenset({Role.ADMIN.value, Role.LAWYER.value})
 
 
 def _may_export(key: ApiKey, hashes_only: bool) -> None:
-    if not hashes_only and key.role not in CONTENT_ROLES:
+    if not hashes_only and key.role not in ORIGINALS_ROLES:
         raise AuthError(f"a {key.role} key may export hashes-only bundles "
-                        "(?hashes_only=true), not originals", code="forbidden")
+                        "(?hashes_only=true); bundles with originals are for admin and lawyer "
+                        "keys / 该角色只能导出不含原件的证据包", code="forbidden")
 
 
 #: How often a preparing build looks whether its client is still there.

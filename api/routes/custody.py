@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AnyKey, ServiceDep, VerifyLimit, require
@@ -21,16 +21,19 @@ from notary.core.signing import public_key_from_jwk
 from notary.service.apikeys import Role, create_key, list_keys, revoke_key
 from notary.service.custody import custody_json
 from notary.service.tenancy import (
+    MAX_SHARE_TTL,
     actor_of,
+    case_shares,
     create_share,
-    list_shares,
     open_share,
     revoke_share,
+    share_anchors,
     share_items,
+    shared_item,
     transfer_case,
     visible_evidence,
 )
-from storage.db import ApiKey, SubmitterKey, session, utc
+from storage.db import ApiKey, SubmitterKey, Tenant, session
 
 router = APIRouter(tags=["custody and tenants"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -69,7 +72,8 @@ def get_custody(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> Custod
 
 class TransferIn(BaseModel):
     model_config = {"extra": "forbid"}
-    to_tenant: str = Field(min_length=1, max_length=64)
+    to_tenant: str = Field(min_length=1, max_length=128,
+                           description="the receiving tenant: its slug or exact legal name")
     reason: str | None = Field(default=None, max_length=1024)
 
 
@@ -92,17 +96,36 @@ def post_transfer(case_id: CaseId, body: TransferIn, svc: ServiceDep,
 
 class ShareIn(BaseModel):
     model_config = {"extra": "forbid"}
-    expires_in: int = Field(default=7 * 86400, ge=60, le=365 * 86400,
-                            description="seconds until the link stops working")
+    expires_in: int = Field(default=7 * 86400, ge=60, le=int(MAX_SHARE_TTL.total_seconds()),
+                            description="seconds until the link stops working (at most 90 "
+                                        "days; it also stops when the case is transferred)")
     label: str | None = Field(default=None, max_length=256)
 
 
 class ShareOut(BaseModel):
     id: str
     token: str | None = Field(default=None, description="shown once")
-    url: str | None = None
+    url: str | None = Field(default=None, description="the judge's page (zh/en) to send")
+    api_url: str | None = Field(default=None, description="the same as JSON, for programs")
     expires_at: str
     revoked: bool = False
+
+
+class ShareListed(BaseModel):
+    """A link as its case's holder sees it later: never the token."""
+
+    id: str
+    label: str | None
+    tenant: str = Field(description="the tenant that made the link")
+    created_by: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    revoked_reason: str | None
+
+
+def _t(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 @router.post("/v1/cases/{case_id}/shares", response_model=ShareOut, status_code=201,
@@ -112,28 +135,20 @@ def post_share(case_id: CaseId, body: ShareIn, svc: ServiceDep, key: CaseManager
     no account needed, expiring and revocable. Every use is a custody event."""
     link, token = create_share(svc.engine, svc.custody, key, case_id,
                                ttl=timedelta(seconds=body.expires_in), label=body.label)
-    return ShareOut(id=link.id, token=token,
-                    url=f"{svc.settings.service_url}/v1/shared/{token}",
+    base = svc.settings.service_url.rstrip("/")
+    return ShareOut(id=link.id, token=token, url=f"{base}/s/{token}",
+                    api_url=f"{base}/v1/shared/{token}",
                     expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-class ShareListed(BaseModel):
-    id: str
-    label: str | None = None
-    created_at: str
-    expires_at: str
-    revoked: bool = False
-
-
-# Minimal listing (helper h2, for `notary share list`); another branch adds the real one.
 @router.get("/v1/cases/{case_id}/shares", response_model=list[ShareListed], responses=ERRORS)
 def get_shares(case_id: CaseId, svc: ServiceDep, key: CaseManagerKey) -> list[ShareListed]:
-    """The case's share links, newest last; never their tokens."""
-    return [ShareListed(id=link.id, label=link.label,
-                        created_at=utc(link.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        expires_at=utc(link.expires_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        revoked=link.revoked_at is not None)
-            for link in list_shares(svc.engine, key, case_id)]
+    """Every share link of the case this tenant holds, also those an earlier holder made
+    (a transfer revoked them); tokens are never shown again."""
+    return [ShareListed(id=r.id, label=r.label, tenant=r.tenant, created_by=r.created_by,
+                        created_at=_t(r.created_at) or "", expires_at=_t(r.expires_at) or "",
+                        revoked_at=_t(r.revoked_at), revoked_reason=r.revoked_reason)
+            for r in case_shares(svc.engine, key, case_id)]
 
 
 @router.delete("/v1/cases/{case_id}/shares/{share_id}", response_model=ShareOut,
@@ -241,53 +256,110 @@ class SharedItem(BaseModel):
     sha256: str
     status: str
     received_at: str
+    block_number: int | None = Field(default=None, description="the anchor's block, once anchored")
+    anchored_at: str | None = Field(default=None, description="the anchor block's time")
+    transaction: str | None = None
+    certificate_url: str
 
 
 class SharedCase(BaseModel):
     case_id: str
+    shared_by: str = Field(description="the tenant that made the link (the case's holder)")
+    shared_by_name: str = Field(description="that tenant's legal name")
     expires_at: str
     items: list[SharedItem]
     bundle_url: str
     verify_url: str
 
 
-def _share_key(link: Any, case: Any) -> ApiKey:
-    """A stand-in key for a share link's reader: read-only, the case holder's tenant."""
-    return ApiKey(id=link.id, key_hash="", role="share", tenant=case.holder,
+def share_key(link: Any) -> ApiKey:
+    """A stand-in key for a share link's reader: read-only, in the tenant that made the link
+    (which holds the case: open_share checked)."""
+    return ApiKey(id=link.id, key_hash="", role="share", tenant=link.tenant,
                   created_at=link.created_at)
+
+
+def shared_case(svc: Any, token: str) -> SharedCase:
+    """What a share link opens, recorded as viewed in each item's custody log (once per link
+    and item per hour: notary.service.custody.COALESCE_WINDOW)."""
+    link, case = open_share(svc.engine, token)
+    items = share_items(svc.engine, case)
+    anchors = share_anchors(svc.engine, items)
+    actor = actor_of(share_key(link))
+    for row in items:
+        svc.record_audit(row.id, "viewed", actor, "case opened by share link",
+                         tenant=link.tenant)
+    base = svc.settings.service_url.rstrip("/")
+    out = []
+    for r in items:
+        b = anchors.get(r.id)
+        out.append(SharedItem(
+            evidence_id=r.id, case_seq=r.case_seq, kind=r.kind, file_name=r.file_name,
+            sha256=r.sha256, status=r.status, received_at=_t(r.received_at) or "",
+            block_number=b.block_number if b else None,
+            anchored_at=(datetime.fromtimestamp(b.block_timestamp, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ") if b and b.block_timestamp is not None else None),
+            transaction=b.tx_hash if b else None,
+            certificate_url=f"{base}/v1/shared/{token}/items/{r.id}/certificate"))
+    with session(svc.engine) as s:
+        holder = s.get(Tenant, link.tenant)
+    return SharedCase(case_id=case.case_id, shared_by=link.tenant,
+                      shared_by_name=holder.name if holder else link.tenant,
+                      expires_at=_t(link.expires_at) or "", items=out,
+                      bundle_url=f"{base}/v1/shared/{token}/bundle", verify_url=f"{base}/verify")
+
+
+ShareToken = Annotated[str, Path(max_length=128)]
 
 
 @router.get("/v1/shared/{token}", response_model=SharedCase, responses=ERRORS,
             dependencies=[VerifyLimit])
-def get_shared(token: Annotated[str, Path(max_length=128)], svc: ServiceDep) -> SharedCase:
+def get_shared(token: ShareToken, svc: ServiceDep, request: Request) -> Any:
     """What a share link opens (no account needed): the case's items and where to get and
-    check its bundle. Each use is recorded in the items' custody logs."""
-    link, case = open_share(svc.engine, token)
-    items = share_items(svc.engine, case)
-    for row in items:
-        svc.record_audit(row.id, "viewed", f"share:{link.id}", "case opened by share link",
-                         tenant=case.holder)
-    base = svc.settings.service_url.rstrip("/")
-    return SharedCase(
-        case_id=case.case_id, expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        items=[SharedItem(evidence_id=r.id, case_seq=r.case_seq, kind=r.kind,
-                          file_name=r.file_name, sha256=r.sha256, status=r.status,
-                          received_at=r.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
-               for r in items],
-        bundle_url=f"{base}/v1/shared/{token}/bundle", verify_url=f"{base}/verify")
+    check its bundle. A browser (``Accept: text/html`` before JSON) is sent to the page
+    ``/s/{token}``; programs get JSON. Reads are recorded in the items' custody logs."""
+    if _wants_html(request.headers.get("accept", "")):
+        return RedirectResponse(f"/s/{token}", status_code=303,
+                                headers={"Cache-Control": "no-store"})
+    return shared_case(svc, token)
+
+
+def _wants_html(accept: str) -> bool:
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    html = kinds.index("text/html") if "text/html" in kinds else None
+    json_at = kinds.index("application/json") if "application/json" in kinds else None
+    return html is not None and (json_at is None or html < json_at)
 
 
 @router.get("/v1/shared/{token}/bundle", responses=ERRORS, dependencies=[VerifyLimit])
-def get_shared_bundle(token: Annotated[str, Path(max_length=128)],
-                      svc: ServiceDep) -> StreamingResponse:
-    """The shared case's proof bundle (with originals), for the court holding the link."""
+def get_shared_bundle(token: ShareToken, svc: ServiceDep) -> StreamingResponse:
+    """The shared case's proof bundle (with originals), for the court holding the link.
+    Recorded as exported once per link and item per hour."""
     from urllib.parse import quote
 
     from api.routes.pages import explorer_template
 
     link, case = open_share(svc.engine, token)
-    download = svc.export_bundle(key=_share_key(link, case), case_id=case.case_id,
+    download = svc.export_bundle(key=share_key(link), case_id=case.case_id,
                                  explorer_url=explorer_template())
     return StreamingResponse(download.chunks, media_type=download.media_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
         "Cache-Control": "no-store"})
+
+
+@router.get("/v1/shared/{token}/items/{evidence_id}/certificate", responses=ERRORS,
+            dependencies=[VerifyLimit])
+def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: ServiceDep,
+                           format: Literal["pdf", "html"] = "pdf") -> Response:
+    """One item's certificate (zh/en) of the shared case, PDF or HTML."""
+    from api.routes.certificates import _answer, _verify_url
+    from api.routes.pages import explorer_template
+    from notary.certificate import render_item_certificate
+    from notary.service.certificates import item_certificate_facts
+
+    link, case = open_share(svc.engine, token)
+    row = shared_item(svc.engine, case, evidence_id)
+    facts = item_certificate_facts(svc, row.id, key=share_key(link))
+    html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
+                                        explorer_url=explorer_template())
+    return _answer(html, pdf, format, f"certificate-{row.id}")

@@ -183,8 +183,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_share_create(args: argparse.Namespace) -> int:
     seconds = duration_seconds(args.expires_in)
-    if not 60 <= seconds <= 365 * 86400:
-        raise InputError("--expires-in must be between 1 minute and 365 days",
+    if not 60 <= seconds <= 90 * 86400:  # the service's MAX_SHARE_TTL
+        raise InputError("--expires-in must be between 1 minute and 90 days",
                          code="share_ttl_invalid")
     share = _client().create_share(args.case, expires_in=seconds, label=args.label)
     if args.json:

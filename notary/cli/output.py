@@ -70,9 +70,12 @@ def evidence_lines(item: Mapping[str, Any]) -> list[str]:
 
 
 def share_lines(share: Mapping[str, Any]) -> list[str]:
-    state = "已撤销 / revoked" if share.get("revoked") else "有效 / active"
+    revoked = share.get("revoked_at") or share.get("revoked")
+    state = "已撤销 / revoked" if revoked else "有效 / active"
     lines = [f"share {share.get('id')}  {state}  expires {share.get('expires_at')}"
              + (f"  {share['label']}" if share.get("label") else "")]
+    if share.get("revoked_reason"):
+        lines.append(f"  撤销原因 / revoked because: {share['revoked_reason']}")
     if share.get("url"):
         lines.append(f"  {share['url']}")
     return lines

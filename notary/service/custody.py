@@ -5,6 +5,11 @@ Events are appended inside the caller's database transaction where the act itsel
 checks the signatures and links (notary.core.custody) and, for every anchored batch that holds
 an event, recomputes the batch's Merkle root from the leaves the database still has: a deleted,
 reordered or rewritten event no longer adds up to the root the chain recorded.
+
+Reads through a share link are anonymous and can be repeated at will; so that they cannot grow
+a log without bound, a link's ``viewed`` and ``exported`` events are coalesced: at most one per
+link, act and item per :data:`COALESCE_WINDOW` (the first read of the window is recorded, with
+its time; later reads in that window are covered by it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,6 +34,16 @@ from storage.db import Batch, CustodyRecord, Evidence, session
 SERVICE_ACTOR = "notary-service"
 #: How often one append is retried when a concurrent transaction took its sequence number.
 APPEND_ATTEMPTS = 5
+COALESCE_WINDOW = timedelta(hours=1)
+_COALESCED_ACTS = frozenset({CustodyAct.VIEWED, CustodyAct.EXPORTED})
+
+
+def coalesce_key(act: CustodyAct, actor: str) -> str | None:
+    """The key repeated events share, or None for an event that is always recorded: only
+    reads by a share link (actor ``share:<id> (link@<tenant>)``) are coalesced."""
+    if act in _COALESCED_ACTS and actor.startswith("share:"):
+        return f"{act.value}|{actor.split(' ', 1)[0]}"[:96]
+    return None
 
 
 class CustodyLog:
@@ -39,7 +54,8 @@ class CustodyLog:
         self.signing_key = signing_key
 
     def append(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
-               tenant: str, detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
+               tenant: str, detail: Mapping[str, str | int] | None = None,
+               coalesce: str | None = None) -> CustodyRecord:
         """Add the next event of ``evidence`` in session ``s`` (the caller commits).
 
         Another transaction may take the same sequence number between our read and our write
@@ -56,7 +72,7 @@ class CustodyLog:
                     s.exec(select(Evidence.id).where(Evidence.id == evidence.id)
                            .with_for_update())
                     record = self._next_record(s, evidence, act, actor=actor, tenant=tenant,
-                                               detail=detail)
+                                               detail=detail, coalesce=coalesce)
                     s.add(record)
                 return record
             except (IntegrityError, OperationalError) as exc:
@@ -67,7 +83,8 @@ class CustodyLog:
                          code="custody_contention", evidence_id=evidence.id, retry_after=1)
 
     def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
-                     tenant: str, detail: Mapping[str, str | int] | None) -> CustodyRecord:
+                     tenant: str, detail: Mapping[str, str | int] | None,
+                     coalesce: str | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
                       .order_by(CustodyRecord.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
         now = datetime.now(UTC)
@@ -77,16 +94,26 @@ class CustodyLog:
             prev_event=last.digest if last else None)
         return CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
                              jws=sign_event(event, self.signing_key),
-                             digest=event.digest().hex(), at=now)
+                             digest=event.digest().hex(), at=now, coalesce_key=coalesce)
 
     def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
-        """Append one event in its own transaction (retrying if another append raced us)."""
+        """Append one event in its own transaction (retrying if another append raced us).
+        A share link's repeated read within the window returns the window's event instead."""
+        key = coalesce_key(act, actor)
         for attempt in range(10):
             try:
                 with session(self.engine) as s:
+                    if key is not None:
+                        since = datetime.now(UTC) - COALESCE_WINDOW
+                        earlier = s.exec(select(CustodyRecord).where(
+                            CustodyRecord.evidence_id == evidence.id,
+                            CustodyRecord.coalesce_key == key,
+                            CustodyRecord.at >= since)).first()
+                        if earlier is not None:
+                            return earlier
                     rec = self.append(s, evidence, act, actor=actor, tenant=tenant,
-                                      detail=detail)
+                                      detail=detail, coalesce=key)
                     s.commit()
                     return rec
             except (IntegrityError, OperationalError) as exc:

@@ -11,6 +11,7 @@ never an acknowledged item the batch worker cannot find.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ _PROBE_SHA = "0" * 64
 
 #: How often a submission is retried when concurrent ones took its case sequence number.
 CASE_ATTEMPTS = 20
+
+log = logging.getLogger(__name__)
 
 class MetadataError(InputError):
     """The ``metadata`` part is missing, not JSON, or has a wrong field (``details.field``)."""
@@ -395,27 +398,46 @@ class Notariser:
         finally:
             sealed.path.unlink(missing_ok=True)
         sub = sub.with_content(sealed_item.head)
-        for _attempt in range(CASE_ATTEMPTS):
-            try:
-                row = self._record(sub, sealed, wrapped, submitter, idempotency_key, fingerprint,
-                                   tenant=tenant, submitter_kid=submitter_kid)
+        try:
+            for _attempt in range(CASE_ATTEMPTS):
+                try:
+                    row = self._record(sub, sealed, wrapped, submitter, idempotency_key,
+                                       fingerprint, tenant=tenant, submitter_kid=submitter_kid)
+                except IntegrityError:
+                    # Another request took the same case sequence number or idempotency key
+                    # at the same moment: re-read and try again (or replay the winner's answer).
+                    if idempotency_key is not None:
+                        earlier = self.find_idempotent(submitter, idempotency_key)
+                        if earlier is not None:
+                            self._drop_blob(sealed.cid)
+                            return self._replay(earlier, fingerprint)
+                    self._refuse_taken_code(sub.check_code)  # taken at the same moment
+                    continue
+                except OperationalError as exc:
+                    if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
+                        raise StorageFull("the database's disk is full; nothing was recorded, "
+                                          "retry later", backend="database") from exc
+                    raise
                 crash_point("after_commit")
                 return Accepted(row)
-            except IntegrityError:
-                # Another request took the same case sequence number or idempotency key at the
-                # same moment: re-read and try again (or replay the winner's answer).
-                if idempotency_key is not None:
-                    earlier = self.find_idempotent(submitter, idempotency_key)
-                    if earlier is not None:
-                        return self._replay(earlier, fingerprint)
-                self._refuse_taken_code(sub.check_code)  # taken at the same moment
-            except OperationalError as exc:
-                if _disk_full(exc):  # nothing was recorded: refuse, as for a full blob store
-                    raise StorageFull("the database's disk is full; nothing was recorded, "
-                                      "retry later", backend="database") from exc
-                raise
-        raise Contention("the case is too busy (other items took its next sequence numbers); "
-                         "nothing was recorded: retry", code="case_contention", retry_after=1)
+            raise Contention("the case is too busy (other items took its next sequence "
+                             "numbers); nothing was recorded: retry", code="case_contention",
+                             retry_after=1)
+        except BaseException:
+            self._drop_blob(sealed.cid)
+            raise
+
+    def _drop_blob(self, cid: str) -> None:
+        """Delete the ciphertext just stored for a submission that recorded nothing, so a
+        failed submission leaves no orphan blob. Kept when any row names it (a commit that
+        reported an error but happened)."""
+        try:
+            with session(self.engine) as s:
+                if s.exec(select(Evidence.id).where(Evidence.cid == cid)).first() is not None:
+                    return
+            self.blobs.delete(cid)
+        except Exception:  # noqa: BLE001 - best effort; the sweep of unreferenced blobs remains
+            log.warning("could not delete the unreferenced blob of a failed submission")
 
     def _held_copy(self, tenant: str, case_id: str, sha256_hex: str) -> Evidence | None:
         """The first item of the case ``tenant`` holds as ``case_id`` with these bytes, or

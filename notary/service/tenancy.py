@@ -4,6 +4,15 @@ Visibility rule: a tenant sees an evidence item when it holds the item's case no
 submitted the item itself (its own records stay its own after it hands a case over). Anything
 else is answered as *not found*, never *forbidden*, so that another tenant's evidence does not
 even leak its existence.
+
+Case identity: a case's ``uid`` is random, not derived from the reference, so the tenant that
+handed a case over may use the same reference again: its next submission opens a new case of
+its own (issue 13 #7).
+
+Share links belong to the tenant that held the case when the link was made. A link opens the
+case only while that tenant still holds it; a transfer revokes every live link of the case, with
+a ``share_revoked`` custody event (reason ``case transferred``), so a seller's link can never
+show what the buyer adds (issue 13 #1).
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, or_
@@ -21,11 +31,19 @@ import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.service.custody import CustodyLog
-from storage.db import ApiKey, Case, Evidence, ShareLink, Tenant, Transfer, session
+from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_TENANT = "default"
-MAX_SHARE_TTL = timedelta(days=365)
+MAX_TENANT_NAME = 128
+# A link is a bearer secret sent by e-mail to a court: 90 days covers a hearing's preparation
+# (a new link is one call away), while a leaked or forgotten link stops working within a quarter.
+MAX_SHARE_TTL = timedelta(days=90)
+# Ordinary spaces are allowed in a legal name; other separators, control, format (zero-width,
+# bidi overrides), private-use and unassigned characters are not: they make names that look
+# alike but differ, or that reorder text on a certificate.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+TRANSFER_REASON = "case transferred"
 
 
 class NotVisible(NotaryError):
@@ -44,68 +62,91 @@ class ShareUnavailable(NotaryError):
     default_code = "share_expired"
 
 
-def case_uid_for(tenant: str, case_id: str) -> str:
-    """The stable internal id of the case a tenant opened under its own reference."""
-    return "case_" + hashlib.sha256(f"{tenant}\0{case_id}".encode()).hexdigest()[:32]
+class TenantNotFound(NotVisible):
+    """No tenant with this slug or legal name."""
+
+    default_code = "tenant_not_found"
+
+
+def new_case_uid() -> str:
+    """A new case's internal id: random, so no reference or tenant can ever collide with it."""
+    return "case_" + secrets.token_hex(16)
 
 
 def actor_of(key: ApiKey) -> str:
-    """How custody events name who acted: the key and its role and tenant (never a secret)."""
+    """How custody events name who acted: the key and its role and tenant (never a secret).
+    A share link's reader is named by the link and the tenant that made it."""
     if key.role == "share":
-        return f"share:{key.id} (link of {key.tenant})"
+        return f"share:{key.id} (link@{key.tenant})"
     return f"apikey:{key.id} ({key.role}@{key.tenant})"
 
 
-# -- minimal stand-ins (helper h2, for the CLI's `tenants create --slug` and `--tenant NAME`):
-# another branch reworks create_tenant/resolve_tenant; the integrator keeps that version.
+def legal_name(name: str) -> str:
+    """``name`` as stored: NFC, trimmed, inner runs of spaces collapsed; InputError
+    ``tenant_name_invalid`` when empty, too long, or with control or invisible characters."""
+    value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
+    bad = [c for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES
+           or (unicodedata.category(c) == "Zs" and c != " ")]
+    if not value or len(value) > MAX_TENANT_NAME or bad:
+        what = (f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}" if bad
+                else "it is empty" if not value else f"it is longer than {MAX_TENANT_NAME}")
+        raise InputError(f"a tenant's legal name is 1 to {MAX_TENANT_NAME} printable characters"
+                         f" in any script ({what}) / 租户法定名称须为1至{MAX_TENANT_NAME}个可打印字符",
+                         code="tenant_name_invalid")
+    return value
+
+
+def slug_for(name: str) -> str:
+    """An ASCII slug for a legal name: its Latin letters and digits, or (a name in another
+    script) ``t-`` and a hash of the name, stable for the same name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
+    if not re.search(r"[a-z]", slug):
+        slug = "t-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return slug
 
 
 def create_tenant(engine: Engine, name: str, slug: str | None = None) -> Tenant:
-    """Register a tenant under its legal ``name`` (any script); its id is ``slug``, or the
-    lower-case slug of an ASCII name, or a short stable hash of the name."""
-    legal = name.strip()
-    if not legal or len(legal) > 128:
-        raise InputError("a tenant's legal name is 1 to 128 characters",
-                         code="tenant_name_invalid")
-    tenant_id = slug.strip() if slug is not None else legal.lower().replace(" ", "-")
-    if slug is None and not _SLUG.fullmatch(tenant_id):
-        tenant_id = "t-" + hashlib.sha256(legal.encode()).hexdigest()[:12]
+    """Register a tenant under its legal name (any script); ``slug`` (its id in keys, URLs
+    and custody events) is generated from the name unless given. InputError
+    ``tenant_name_invalid``, ``tenant_slug_invalid`` or ``tenant_exists``."""
+    name = legal_name(name)
+    tenant_id = slug if slug is not None else slug_for(name)
     if not _SLUG.fullmatch(tenant_id):
-        raise InputError("a tenant slug is lower-case letters, digits or '-' (at most 63)",
-                         code="tenant_slug_invalid")
-    row = Tenant(id=tenant_id, name=legal, created_at=datetime.now(UTC))
+        raise InputError("a tenant slug is 1 to 63 lower-case ASCII letters, digits or '-', "
+                         "starting with a letter or digit / 租户标识须为小写ASCII字母、数字或'-'",
+                         code="tenant_slug_invalid", slug=tenant_id)
+    row = Tenant(id=tenant_id, name=name, created_at=datetime.now(UTC))
     try:
         with session(engine) as s:
+            # A name must not be another tenant's slug (or the reverse): a reference would
+            # then name two tenants.
+            clash = s.exec(select(Tenant).where(or_(
+                Tenant.id == tenant_id, Tenant.name == name, Tenant.id == name,
+                Tenant.name == tenant_id))).first()
+            if clash is not None:
+                raise InputError(f"a tenant {clash.id!r} ({clash.name}) exists already; choose "
+                                 "another name or slug / 租户已存在", code="tenant_exists",
+                                 tenant=clash.id)
             s.add(row)
             s.commit()
             s.refresh(row)
     except IntegrityError:
-        raise InputError(f"tenant {tenant_id!r} or {legal!r} exists already",
+        raise InputError(f"tenant {tenant_id!r} exists already / 租户已存在",
                          code="tenant_exists") from None
     return row
 
 
 def resolve_tenant(engine: Engine, ref: str) -> Tenant:
-    """The tenant whose slug or legal name is ``ref``; InputError ``tenant_unknown`` if none."""
+    """The tenant ``ref`` names: its slug, or exactly its legal name (after NFC).
+    TenantNotFound (404 ``tenant_not_found``) otherwise."""
+    normal = unicodedata.normalize("NFC", ref.strip())
     with session(engine) as s:
-        row = s.get(Tenant, ref) or s.exec(select(Tenant).where(Tenant.name == ref)).first()
+        row = s.get(Tenant, normal) or s.exec(select(Tenant).where(Tenant.name == normal)).first()
     if row is None:
-        raise InputError(f"no tenant {ref!r} (create it with `notary tenants create`)",
-                         code="tenant_unknown")
+        raise TenantNotFound(f"no tenant {ref!r} (a slug or the exact legal name; see "
+                             "`notary tenants list`) / 找不到该租户", tenant=ref[:128])
     return row
-
-
-def list_shares(engine: Engine, key: ApiKey, case_id: str) -> list[ShareLink]:
-    """The share links of the case ``key``'s tenant holds (minimal, for GET .../shares)."""
-    with session(engine) as s:
-        case = s.exec(select(Case).where(Case.holder == key.tenant,
-                                         Case.case_id == case_id)).first()
-        if case is None:
-            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
-        return list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid)
-                           .order_by(ShareLink.created_at)))  # type: ignore[arg-type]
-
-# -- end of stand-ins
 
 
 def ensure_default_tenant(engine: Engine) -> None:
@@ -118,13 +159,14 @@ def ensure_default_tenant(engine: Engine) -> None:
                 pass
 
 
-def require_tenant(engine: Engine, tenant_id: str) -> Tenant:
-    with session(engine) as s:
-        row = s.get(Tenant, tenant_id)
-    if row is None:
-        raise InputError(f"no tenant {tenant_id!r} (create it with `notary tenants create`)",
-                         code="tenant_unknown")
-    return row
+def require_tenant(engine: Engine, ref: str) -> Tenant:
+    """Like :func:`resolve_tenant`, for a tenant named in a request body or command line: an
+    unknown one is the caller's input error (``tenant_unknown``)."""
+    try:
+        return resolve_tenant(engine, ref)
+    except TenantNotFound:
+        raise InputError(f"no tenant {ref!r} (create it with `notary tenants create`)",
+                         code="tenant_unknown") from None
 
 
 def list_tenants(engine: Engine) -> list[Tenant]:
@@ -133,10 +175,15 @@ def list_tenants(engine: Engine) -> list[Tenant]:
 
 
 def case_for_submission(s: Session, tenant: str, case_id: str) -> Case:
-    """The case ``tenant`` holds under ``case_id``, opened now if it has none (caller commits)."""
-    case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)).first()
+    """The case ``tenant`` holds under ``case_id``, opened now if it has none (caller commits).
+
+    The row is locked, so a transfer of the case waits for this submission (or this
+    submission, once the transfer committed, no longer finds the case and opens a new one of
+    the tenant's own)."""
+    case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)
+                  .with_for_update()).first()
     if case is None:
-        case = Case(uid=case_uid_for(tenant, case_id), case_id=case_id, holder=tenant,
+        case = Case(uid=new_case_uid(), case_id=case_id, holder=tenant,
                     opened_by=tenant, created_at=datetime.now(UTC))
         s.add(case)
         s.flush()
@@ -185,9 +232,10 @@ def case_items(engine: Engine, tenant: str, case_id: str) -> list[Evidence]:
 
 def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                   to_tenant: str, reason: str | None) -> Transfer:
-    """Hand the case to ``to_tenant``: it holds the case (and reads its items) from now on.
-    Each item's custody log records the handover, in the same transaction."""
-    require_tenant(engine, to_tenant)
+    """Hand the case to ``to_tenant`` (slug or legal name): it holds the case (and reads its
+    items) from now on. Every live share link of the case is revoked. Each item's custody log
+    records the revocations and the handover, in the same transaction."""
+    to_tenant = require_tenant(engine, to_tenant).id
     if to_tenant == key.tenant:
         raise InputError("the case is already held by this tenant", code="transfer_to_self")
     with session(engine) as s:
@@ -203,14 +251,26 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
         now = datetime.now(UTC)
         transfer = Transfer(case_uid=case.uid, from_tenant=key.tenant, to_tenant=to_tenant,
                             actor=actor_of(key), reason=reason, at=now)
+        items = list(s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
+                            .order_by(Evidence.case_seq)))  # type: ignore[arg-type]
+        live = list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid,
+                                                   ShareLink.revoked_at.is_(None))  # type: ignore[union-attr]
+                           .order_by(ShareLink.created_at)))  # type: ignore[arg-type]
+        for link in live:
+            link.revoked_at, link.revoked_reason = now, TRANSFER_REASON
+            s.add(link)
+            for item in items:
+                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=actor_of(key),
+                               tenant=key.tenant,
+                               detail={"share_id": link.id, "reason": TRANSFER_REASON,
+                                       "share_tenant": link.tenant})
         case.holder = to_tenant
         s.add(case)
         s.add(transfer)
         detail: dict[str, str | int] = {"from_tenant": key.tenant, "to_tenant": to_tenant}
         if reason:
             detail["reason"] = reason[:1024]
-        for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
-                           .order_by(Evidence.case_seq)):  # type: ignore[arg-type]
+        for item in items:
             custody.append(s, item, CustodyAct.TRANSFERRED, actor=actor_of(key),
                            tenant=key.tenant, detail=detail)
         s.commit()
@@ -232,7 +292,7 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                  ttl: timedelta, label: str | None) -> tuple[ShareLink, str]:
     """A read-only link to one case's bundle and verification page; the token is shown once."""
     if not timedelta(minutes=1) <= ttl <= MAX_SHARE_TTL:
-        raise InputError("a share link lives between one minute and one year",
+        raise InputError(f"a share link lives between one minute and {MAX_SHARE_TTL.days} days",
                          code="share_ttl_invalid")
     share_id = secrets.token_hex(8)
     token = f"ns_{share_id}_{secrets.token_urlsafe(24)}"
@@ -257,6 +317,7 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
 
 def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                  share_id: str) -> ShareLink:
+    """Revoke a link of the case ``key``'s tenant holds (whoever made it)."""
     with session(engine) as s:
         case = s.exec(select(Case).where(Case.holder == key.tenant,
                                          Case.case_id == case_id)).first()
@@ -264,30 +325,47 @@ def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
         if case is None or link is None or link.case_uid != case.uid:
             raise NotVisible(f"no share link {share_id!r}", share_id=share_id)
         if link.revoked_at is None:
-            link.revoked_at = datetime.now(UTC)
+            link.revoked_at, link.revoked_reason = datetime.now(UTC), "revoked"
             s.add(link)
             for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)):
                 custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=actor_of(key),
-                               tenant=key.tenant, detail={"share_id": share_id})
+                               tenant=key.tenant, detail={"share_id": share_id,
+                                                          "share_tenant": link.tenant})
             s.commit()
         return link
 
 
+def case_shares(engine: Engine, key: ApiKey, case_id: str) -> list[ShareLink]:
+    """Every link ever made to the case ``key``'s tenant holds, also those its earlier
+    holders made (revoked by the transfer), oldest first."""
+    case = held_case(engine, key.tenant, case_id)
+    with session(engine) as s:
+        return list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid)
+                           .order_by(ShareLink.created_at, ShareLink.id)))  # type: ignore[arg-type]
+
+
 def open_share(engine: Engine, token: str) -> tuple[ShareLink, Case]:
     """The link and its case for a token; NotVisible if unknown, ShareUnavailable (410) if it
-    was revoked or has expired."""
+    was revoked, has expired, or its tenant no longer holds the case."""
     m = re.fullmatch(r"ns_([0-9a-f]{16})_[A-Za-z0-9_-]{32}", token)
     with session(engine) as s:
         link = s.get(ShareLink, m.group(1)) if m else None
         if link is None or not secrets.compare_digest(link.token_hash, _hash(token)):
             raise NotVisible("no such share link")
         if link.revoked_at is not None:
-            raise ShareUnavailable("this share link was revoked", code="share_revoked")
-        expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=UTC)
-        if expires <= datetime.now(UTC):
-            raise ShareUnavailable("this share link has expired", code="share_expired")
+            why = "because the case was transferred" if link.revoked_reason == TRANSFER_REASON \
+                else ""
+            raise ShareUnavailable(f"this share link was revoked {why}".strip()
+                                   + " / 此分享链接已撤销", code="share_revoked")
+        if utc(link.expires_at) <= datetime.now(UTC):
+            raise ShareUnavailable("this share link has expired / 此分享链接已过期",
+                                   code="share_expired")
         case = s.get(Case, link.case_uid)
-        assert case is not None
+        if case is None or case.holder != link.tenant:
+            # Belt and braces: a transfer revokes links; a link never outlives its tenant's
+            # hold on the case, even one a migration or a crash left behind.
+            raise ShareUnavailable("this share link was revoked because the case was "
+                                   "transferred / 此分享链接已撤销", code="share_revoked")
         return link, case
 
 
@@ -295,6 +373,26 @@ def share_items(engine: Engine, case: Case) -> list[Evidence]:
     with session(engine) as s:
         return list(s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
                            .order_by(Evidence.case_seq)))  # type: ignore[arg-type]
+
+
+def share_anchors(engine: Engine, items: list[Evidence]) -> dict[str, Batch]:
+    """The anchored batch of each anchored item (by evidence id), for the judge's page."""
+    ids = {r.batch_id for r in items if r.batch_id is not None and r.status == "anchored"}
+    if not ids:
+        return {}
+    with session(engine) as s:
+        batches = {b.id: b for b in s.exec(select(Batch).where(Batch.id.in_(ids)))}  # type: ignore[union-attr]
+    return {r.id: batches[r.batch_id] for r in items
+            if r.batch_id in batches and batches[r.batch_id].status == "anchored"}
+
+
+def shared_item(engine: Engine, case: Case, evidence_id: str) -> Evidence:
+    """An item of the shared case (NotVisible for any other item, whoever holds it)."""
+    with session(engine) as s:
+        row = s.get(Evidence, evidence_id)
+    if row is None or row.case_uid != case.uid:
+        raise NotVisible(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
+    return row
 
 
 def evidence_of_tenant_query(tenant: str):  # type: ignore[no-untyped-def]

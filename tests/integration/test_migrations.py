@@ -46,3 +46,35 @@ def test_0004_moves_cases_into_tenants_and_case_uids(tmp_path: Path,
         assert heads[cases["C-1"].uid].last_statement_digest == "b" * 64
         assert heads[cases["C-2"].uid].last_statement_digest == "c" * 64
     engine.dispose()
+
+
+def test_0006_revokes_links_of_transferred_cases_and_caps_their_life(
+        tmp_path: Path, database_url: str | None) -> None:
+    from datetime import timedelta
+
+    from storage.db import ShareLink
+
+    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0005")
+    now = datetime.now(UTC).replace(microsecond=0)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (id, name, created_at) VALUES ('lender-a', "
+                          "'lender-a', :n), ('agency-b', 'agency-b', :n)"), {"n": now})
+        conn.execute(text("INSERT INTO cases (uid, case_id, holder, opened_by, created_at) "
+                          "VALUES ('case_x', 'C-1', 'agency-b', 'lender-a', :n)"), {"n": now})
+        for link, tenant, days in [("a" * 16, "lender-a", 30), ("b" * 16, "agency-b", 365),
+                                   ("c" * 16, "agency-b", 7)]:
+            conn.execute(text(
+                "INSERT INTO share_links (id, token_hash, case_uid, tenant, created_by, "
+                "created_at, expires_at) VALUES (:i, :h, 'case_x', :t, 'apikey:k', :n, :e)"),
+                {"i": link, "h": link * 4, "t": tenant, "n": now,
+                 "e": now + timedelta(days=days)})
+    upgrade(engine)
+    with session(engine) as s:
+        links = {r.id[0]: r for r in s.exec(select(ShareLink))}
+    assert links["a"].revoked_at is not None and links["a"].revoked_reason == "case transferred"
+    assert links["b"].revoked_at is None and links["c"].revoked_at is None
+    def life(r: ShareLink) -> timedelta:
+        return r.expires_at.replace(tzinfo=None) - r.created_at.replace(tzinfo=None)
+    assert life(links["b"]) == timedelta(days=90) and life(links["c"]) == timedelta(days=7)
+    engine.dispose()

@@ -17,7 +17,8 @@ from sqlmodel import select
 from notary.service.apikeys import create_key
 from notary.service.tenancy import create_tenant
 from storage.db import CustodyRecord, session
-from tests.support import REPO, SAMPLES, LiveServer, wait_until
+from tests.support import REPO, LiveServer, wait_until
+from tests.tenancy.files import call_wav, notice_pdf
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -28,8 +29,8 @@ ALLOWED = {
     "proof": set(ROLES),
     "custody": set(ROLES),
     "content": {"admin", "collector", "lawyer"},
-    "bundle": {"admin", "collector", "lawyer"},  # originals; auditors get hashes only
-    "case_bundle": {"admin", "collector", "lawyer"},
+    "bundle": {"admin", "lawyer"},  # originals; collectors and auditors get hashes only
+    "case_bundle": {"admin", "lawyer"},
     "certificate": set(ROLES),
 }
 
@@ -44,10 +45,9 @@ def world(server: LiveServer) -> dict[str, object]:
         for role in ROLES:
             keys[(tenant, role)] = create_key(engine, role, tenant=tenant)[1]
     http = server.client(keys[("lender-a", "collector")])
-    with (SAMPLES / "notice-2026-11-28.pdf").open("rb") as fh:
-        created = http.post("/v1/evidence", files={
-            "metadata": (None, json.dumps({"case_id": "HX-2026-1128-ZW", "kind": "notice"})),
-            "file": ("notice.pdf", fh, "application/pdf")}).json()
+    created = http.post("/v1/evidence", files={
+        "metadata": (None, json.dumps({"case_id": "HX-2026-1128-ZW", "kind": "notice"})),
+        "file": ("notice.pdf", notice_pdf(), "application/pdf")}).json()
     wait_until(lambda: http.get(f"/v1/evidence/{created['id']}").json()["status"] == "anchored")
     return {"keys": keys, "id": created["id"], "case": "HX-2026-1128-ZW"}
 
@@ -96,10 +96,9 @@ def test_a_case_travels_lender_to_agency_to_law_firm(server: LiveServer, world: 
     assert moved.status_code == 200, moved.text
     assert agency.get(f"/v1/evidence/{eid}").status_code == 200
     # the agency adds a recording to the case it now holds: the sequence continues
-    with (SAMPLES / "call-2026-11-28-0930.wav").open("rb") as fh:
-        added = server.client(keys[("agency-b", "collector")]).post("/v1/evidence", files={
-            "metadata": (None, json.dumps({"case_id": case, "kind": "call_recording"})),
-            "file": ("call.wav", fh, "audio/wav")}).json()
+    added = server.client(keys[("agency-b", "collector")]).post("/v1/evidence", files={
+        "metadata": (None, json.dumps({"case_id": case, "kind": "call_recording"})),
+        "file": ("call.wav", call_wav(), "audio/wav")}).json()
     assert added["case_seq"] == 2
     moved = agency.post(f"/v1/cases/{case}/transfer", json={"to_tenant": "lawfirm-c"})
     assert moved.status_code == 200, moved.text
@@ -184,3 +183,24 @@ def test_custody_tampering_in_the_database_is_detected(server: LiveServer, world
         s.commit()
     checks = {c["name"]: c for c in admin.get(f"/v1/evidence/{eid}/custody").json()["checks"]}
     assert "fail" in {checks["custody"]["status"], checks["custody_anchored"]["status"]}, checks
+
+
+def test_export_rule_for_each_role(server: LiveServer, world: dict) -> None:
+    """README, Roles: bundles with originals for admin and lawyer; collectors and auditors get
+    hashes-only bundles (the same proofs, no file)."""
+    keys, eid, case = world["keys"], world["id"], world["case"]
+    seen = {}
+    for role in ROLES:
+        http = server.client(keys[("lender-a", role)])
+        for path in (f"/v1/evidence/{eid}/bundle", f"/v1/cases/{case}/bundle"):
+            full = http.get(path)
+            hashes = http.get(path, params={"hashes_only": "true"})
+            seen[(role, path.split("/")[2], "originals")] = full.status_code
+            seen[(role, path.split("/")[2], "hashes")] = hashes.status_code
+            assert hashes.content[:2] == b"PK"
+            if full.status_code == 403:
+                assert full.json()["code"] == "forbidden"
+    expected = {(role, scope, what): 200 if what == "hashes" or role in ("admin", "lawyer")
+                else 403 for role in ROLES for scope in ("evidence", "cases")
+                for what in ("originals", "hashes")}
+    assert seen == expected
