@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnyKey, ServiceDep, VerifyLimit, require
 from api.schemas import CaseId, ErrorOut
@@ -332,19 +333,18 @@ def _wants_html(accept: str) -> bool:
 
 
 @router.get("/v1/shared/{token}/bundle", responses=ERRORS, dependencies=[VerifyLimit])
-def get_shared_bundle(token: ShareToken, svc: ServiceDep) -> StreamingResponse:
+async def get_shared_bundle(token: ShareToken, svc: ServiceDep,
+                            request: Request) -> StreamingResponse:
     """The shared case's proof bundle (with originals), for the court holding the link.
-    Recorded as exported once per link and item per hour."""
-    from urllib.parse import quote
-
+    Recorded as exported once per link and item per hour; bounded and cancelled with its
+    client like every export."""
+    from api.routes.bundles import export_response
     from api.routes.pages import explorer_template
 
-    link, case = open_share(svc.engine, token)
-    download = svc.export_bundle(key=share_key(link), case_id=case.case_id,
-                                 explorer_url=explorer_template())
-    return StreamingResponse(download.chunks, media_type=download.media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
-        "Cache-Control": "no-store"})
+    link, case = await run_in_threadpool(open_share, svc.engine, token)
+    explorer = explorer_template()
+    return await export_response(request, lambda cancel: svc.export_bundle(
+        key=share_key(link), case_id=case.case_id, explorer_url=explorer, cancel=cancel))
 
 
 @router.get("/v1/shared/{token}/items/{evidence_id}/certificate", responses=ERRORS,

@@ -6,6 +6,7 @@ a transfer never answer 500 nor leave an orphan blob (#7)."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import threading
 from datetime import timedelta
@@ -14,8 +15,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from notary.core.errors import Contention
 from notary.service.apikeys import create_key
-from notary.service.ingest import CaseContention, parse_metadata
+from notary.service.ingest import parse_metadata
 from notary.service.tenancy import create_tenant
 from storage.db import Case, CustodyRecord, Evidence, session
 from tests.support import LiveServer, wait_until
@@ -44,9 +46,15 @@ def two(server: LiveServer) -> dict[str, str]:
     return keys
 
 
+_CALLS = itertools.count(1)
+
+
 def _submit(server: LiveServer, key: str, case: str, kind: str = "call_recording"):  # type: ignore[no-untyped-def]
-    data, name, media = ((notice_pdf(), "notice.pdf", "application/pdf") if kind == "notice"
-                         else (call_wav(), "call.wav", "audio/wav"))
+    """A new document each time (another call's tone): the same file twice would be answered
+    as a duplicate of the first."""
+    n = next(_CALLS)
+    data, name, media = ((notice_pdf(f"Payment notice {n}"), "notice.pdf", "application/pdf")
+                         if kind == "notice" else (call_wav(hz=300 + n), "call.wav", "audio/wav"))
     return server.client(key).post("/v1/evidence", files={
         "metadata": (None, json.dumps({"case_id": case, "kind": kind})),
         "file": (name, data, media)})
@@ -224,9 +232,9 @@ def test_a_submission_that_records_nothing_leaves_no_blob(server: LiveServer,
     sub = parse_metadata(json.dumps({"case_id": CASE, "kind": "notice"}).encode()) \
         .with_file("notice.pdf", "application/pdf")
     data = io.BytesIO(notice_pdf())
-    with pytest.raises(CaseContention) as raised:
+    with pytest.raises(Contention) as raised:
         notariser.accept(sub, data.read, submitter="apikey:test")
-    assert raised.value.retry_after >= 1
+    assert raised.value.code == "case_contention" and raised.value.details["retry_after"] >= 1
     assert len(stored) == 1 and not notariser.blobs.exists(stored[0])
     with session(server.service.engine) as s:
         assert s.exec(select(Evidence)).first() is None
