@@ -35,11 +35,11 @@ def cmd_keys_jwks(args: argparse.Namespace) -> int:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the token is printed once (stdout) and never stored."""
     from notary.service.apikeys import create_key
-    from notary.service.tenancy import ensure_default_tenant, resolve_tenant
+    from notary.service.tenancy import ensure_default_tenant, require_tenant
 
     engine = _engine()
     ensure_default_tenant(engine)
-    tenant = resolve_tenant(engine, args.tenant)
+    tenant = require_tenant(engine, args.tenant)
     row, token = create_key(engine, args.role, label=args.label, tenant=tenant.id)
     if args.json:
         print_json({"id": row.id, "role": row.role, "tenant": row.tenant, "label": row.label,

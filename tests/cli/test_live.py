@@ -138,7 +138,7 @@ def test_share_create_list_revoke(server: LiveServer, notice: Path) -> None:
                       "Judge Li, Pudong court", env=env, cwd=cwd)
     assert made.returncode == Exit.OK, made.stderr
     url = made.stdout.split("shown once: ")[1].split()[0]
-    assert "/v1/shared/ns_" in url and "分享链接" in made.stdout
+    assert "/s/ns_" in url and "分享链接" in made.stdout  # the judge's page
     assert httpx.get(url, timeout=30).status_code == 200, "the link opens without an account"
     as_json = run_notary("share", "create", "--case", CASE, "--expires-in", "90m", "--json",
                          env=env, cwd=cwd)

@@ -3,9 +3,7 @@ the CLI, in a transfer); names that only look alike, or hide characters, are ref
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,8 @@ from notary.service.tenancy import (
 )
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.support import REPO
+from tests.cli.conftest import run_notary, server_env
+from tests.support import REPO, LiveServer
 
 HUAXIA = "华夏催收有限公司"
 
@@ -87,15 +86,13 @@ def test_an_unknown_tenant(engine) -> None:  # type: ignore[no-untyped-def]
     assert unknown.value.code == "tenant_unknown"
 
 
-def test_the_cli_creates_a_chinese_tenant_and_a_key_by_its_legal_name(tmp_path: Path,
-                                                                       database_url) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "NOTARY_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
-    if database_url:
-        env["NOTARY_DATABASE_URL"] = database_url
+def test_the_cli_creates_a_chinese_tenant_and_a_key_by_its_legal_name(
+        server: LiveServer) -> None:
+    """On the service's machine (its NOTARY_HOME and database), as an operator would."""
+    env = server_env(server)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "notary.cli", *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return run_notary(*args, env=env, cwd=REPO)
 
     made = cli("tenants", "create", HUAXIA)
     assert made.returncode == 0, made.stderr
