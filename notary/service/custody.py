@@ -98,30 +98,23 @@ class CustodyLog:
 
     def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
-        """Append one event in its own transaction (retrying if another append raced us).
-        A share link's repeated read within the window returns the window's event instead."""
+        """Append one event in its own transaction (:meth:`append` retries a raced sequence
+        number). A share link's repeated read within the window returns the window's event
+        instead."""
         key = coalesce_key(act, actor)
-        for attempt in range(10):
-            try:
-                with session(self.engine) as s:
-                    if key is not None:
-                        since = datetime.now(UTC) - COALESCE_WINDOW
-                        earlier = s.exec(select(CustodyRecord).where(
-                            CustodyRecord.evidence_id == evidence.id,
-                            CustodyRecord.coalesce_key == key,
-                            CustodyRecord.at >= since)).first()
-                        if earlier is not None:
-                            return earlier
-                    rec = self.append(s, evidence, act, actor=actor, tenant=tenant,
-                                      detail=detail, coalesce=key)
-                    s.commit()
-                    return rec
-            except (IntegrityError, OperationalError) as exc:
-                if isinstance(exc, OperationalError) and not _contended(exc):
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise Contention("the custody log of this item is busy; nothing was recorded: retry",
-                         code="custody_contention", evidence_id=evidence.id, retry_after=1)
+        with session(self.engine) as s:
+            if key is not None:
+                since = datetime.now(UTC) - COALESCE_WINDOW
+                earlier = s.exec(select(CustodyRecord).where(
+                    CustodyRecord.evidence_id == evidence.id,
+                    CustodyRecord.coalesce_key == key,
+                    CustodyRecord.at >= since)).first()
+                if earlier is not None:
+                    return earlier
+            rec = self.append(s, evidence, act, actor=actor, tenant=tenant, detail=detail,
+                              coalesce=key)
+            s.commit()
+            return rec
 
     def events(self, evidence_id: str) -> list[CustodyRecord]:
         with session(self.engine) as s:
