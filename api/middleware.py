@@ -39,7 +39,7 @@ import notary.core.errors as kinds
 from api.errors import ErrorResponse, error_body, render
 from api.routes.docs import DOCS_SCRIPT_HASH
 from notary.core.errors import InputError
-from notary.core.jsonlimits import JsonTooDeep, check_depth
+from notary.core.jsonlimits import check_depth
 
 log = logging.getLogger("notary.api")
 
@@ -223,8 +223,8 @@ class BodyLimit:
             more = bool(message.get("more_body", False))
         if body and parsed_as_json(_media_type(scope)):
             try:
-                check_depth(body)
-            except JsonTooDeep as exc:
+                check_depth(body)  # also refuses UTF-16/32 bodies (json_invalid)
+            except InputError as exc:
                 await render(exc)(scope, receive, send)
                 return
         done: Message = {"type": "http.request", "body": bytes(body), "more_body": False}

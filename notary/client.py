@@ -131,7 +131,9 @@ class Client:
                 if resp.status_code >= 400:
                     resp.read()
                     self._check(resp)
-                with part.open("wb") as fh:
+                # A bundle may hold decrypted originals: readable by its owner alone.
+                with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                               "wb") as fh:
                     for chunk in resp.iter_bytes(1 << 20):
                         fh.write(chunk)
                         size += len(chunk)

@@ -50,6 +50,11 @@ def check_depth(data: bytes | bytearray | memoryview, max_depth: int = MAX_JSON_
     at once. Brackets inside strings (escapes included) are not counted. Works on any bytes:
     it does not validate JSON, the parser that runs afterwards does."""
     view = bytes(data)
+    # The scan reads UTF-8 bytes, but json.loads also reads UTF-16 and UTF-32, in which a
+    # quote or backslash byte inside a character would hide the brackets after it. JSON that
+    # is exchanged must be UTF-8 (RFC 8259 §8.1): refuse anything a parser would decode else.
+    if view and json.detect_encoding(view).startswith(("utf-16", "utf-32")):
+        raise InputError("a JSON document must be UTF-8 (RFC 8259 §8.1)", code="json_invalid")
     # Fast path: a document with fewer brackets than the limit cannot be too deep.
     if view.count(b"[") + view.count(b"{") <= max_depth:
         return

@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 
 import rfc8785
 
-from .errors import StatementError
-from .jsonlimits import JsonTooDeep, check_depth
+from .errors import InputError, StatementError
+from .jsonlimits import check_depth
 from .validate import (
     validate_file_name,
     validate_hex_digest,
@@ -151,7 +151,7 @@ def parse_strict_json(data: bytes, *, max_bytes: int) -> Any:
         _fail(f"The document is not valid UTF-8 ({exc.reason}).", code="json_invalid")
     try:
         check_depth(data)  # before the recursive parser: see notary.core.jsonlimits
-    except JsonTooDeep as exc:
+    except InputError as exc:  # JsonTooDeep, or a UTF-16/32 document
         _fail(f"The document is not accepted: {exc.message}.", code=exc.code, **exc.details)
     decoder = json.JSONDecoder(
         object_pairs_hook=_no_duplicates,

@@ -393,11 +393,11 @@ class Notariser:
                     # Nothing is stored: the spool file goes, no blob is left behind.
                     return Accepted(held, duplicate=True)
             self._refuse_taken_code(sub.check_code)
+            sub = sub.with_content(sealed_item.head)  # before the blob: nothing left if it fails
             self.blobs.put_file(sealed.cid, sealed.path)
             crash_point("blob_stored")  # the fault tests' orphan blob: stored, not recorded
         finally:
             sealed.path.unlink(missing_ok=True)
-        sub = sub.with_content(sealed_item.head)
         try:
             for _attempt in range(CASE_ATTEMPTS):
                 try:

@@ -106,6 +106,18 @@ def test_brackets_inside_strings_are_not_nesting(server: LiveServer) -> None:
     assert resp.status_code == 401  # parsed as it should be, then refused for want of a key
 
 
+def test_a_utf16_body_cannot_hide_its_depth(server: LiveServer) -> None:
+    """json.loads also reads UTF-16, where U+5C4E is the bytes 4E 5C: a backslash to a byte
+    scanner, which then takes the rest for a string and counts none of its brackets. A JSON
+    body must be UTF-8, so it is refused before any parser sees it."""
+    text = '{"a":"\u5c4e","b":' + "[" * 5000 + "]" * 5000 + "}"
+    body = text.encode("utf-16-le")
+    resp = server.client().post(TRANSFER, content=body,
+                                headers={"content-type": "application/json"})
+    assert resp.status_code == 400 and resp.json()["code"] == "json_invalid", resp.text[:300]
+    answers_fast(server)
+
+
 def deep_manifest_bundle() -> bytes:
     """A 'bundle' whose manifest.json nests 200,000 levels (stored: no ratio limit trips)."""
     out = io.BytesIO()
