@@ -246,6 +246,7 @@ def test_export_prints_one_final_line_off_a_terminal(server: LiveServer, notice:
                           "--json", env=client_env(server), cwd=notice.parent)
     assert exported.returncode == Exit.OK, exported.stderr
     assert json.loads(exported.stdout) == {"file": str(out), "size": out.stat().st_size}
+    assert out.stat().st_mode & 0o777 == 0o600, "a bundle may hold originals: owner only"
     lines = exported.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"已保存 / wrote {out} (")
     checked = run_notary("verify", str(out), "--json", env=client_env(server), cwd=notice.parent)
