@@ -454,6 +454,12 @@ def custody_vectors() -> dict[str, Any]:
         log("custody-first-event-not-registration", "A log that begins with 'stored'.",
             [sign_event(e, NOTARY) for e in _log(S1, [_stored(S1)])], fail(1, "registration")),
         log("custody-empty", "No events at all.", [], fail(0, "empty")),
+        log("custody-event-dated-before-the-previous", "Event 4 (viewed) dated a day before "
+            "event 1, the log re-signed and re-linked by the notary. ACCEPTED: check_custody "
+            "checks numbers and links, not that the times follow each other.",
+            [sign_event(e, NOTARY) for e in _log(S1, [
+                (e.act, e.actor, "2026-11-28T12:00:00.000000Z" if e.seq == 4 else e.at,
+                 dict(e.detail)) for e in EVENTS1])], {"status": "pass", "events": 5}),
         log("custody-last-event-dropped", "The last event (exported) removed. ACCEPTED: a log "
             "alone cannot show that nothing follows its last event; only the anchored custody "
             "leaves (docs/formats.md section 10, check custody_anchored) can.", tokens[:4],
@@ -635,6 +641,11 @@ def certification_vectors() -> dict[str, Any]:
              "key without the signed_at header.",
              {"certification": "pass", "certification_signature": "fail"},
              jws=sign_detached(data, "application/vnd.notary.certification.v1+json", PERSON)),
+        case("certification-signed-before-the-bundle-was-made", "A detached signature by the "
+             "right key whose signed_at is a year before the bundle's created_at. ACCEPTED: "
+             "signed_at is checked to be an RFC 3339 UTC time, not to follow the bundle.",
+             {"certification": "pass", "certification_signature": "pass"},
+             jws=sign_certification(data, PERSON, signed_at=datetime(2025, 12, 1, tzinfo=UTC))),
         case("certification-unsigned", "No certification.json.jws: to be signed by hand.",
              {"certification": "pass", "certification_signature": "skip"}, jws=None),
         case("certification-declaration-file-differs", "certification-en.md is not the English "
