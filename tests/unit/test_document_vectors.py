@@ -191,7 +191,9 @@ def test_valid_deletion_certificate() -> None:
 
 
 _DELETION_BECAUSE = {"statement": "about another evidence item",
-                     "custody": "custody log has no 'shredded' event"}
+                     "custody": "custody log has no 'shredded' event",
+                     "time": "but its custody event",
+                     "restated": "restates the statement wrongly"}
 
 
 @pytest.mark.parametrize("vector", _no_duplicate_names(DELETION["rejects"]),

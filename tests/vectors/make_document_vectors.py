@@ -547,22 +547,19 @@ def deletion_vectors() -> dict[str, Any]:
              NOTARY.sign(json.dumps(doc, indent=1, ensure_ascii=False).encode(),
                          DELETION_MEDIA_TYPE), {"code": "statement_not_canonical"}, "fail"),
         case("deletion-shredded-at-differs-from-event", "shredded_at a day before the "
-             "'shredded' event's at, re-signed. ACCEPTED: check_deletion compares the event's "
-             "number and digest but not its time (docs/formats.md section 11 says shredded_at "
-             "is the event's at).", resigned(shredded_at="2026-11-29T10:00:00.000000Z"), "valid",
-             "pass"),
+             "'shredded' event's at, re-signed (docs/formats.md section 11: shredded_at is the "
+             "event's at).", resigned(shredded_at="2026-11-29T10:00:00.000000Z"), "valid",
+             "fail", because="time"),
         case("deletion-file-size-differs-from-statement", "file_size one byte more than the "
-             "statement's size, re-signed. ACCEPTED: check_deletion compares the evidence id, "
-             "file SHA-256 and statement digest only.", resigned(file_size=S2.size + 1), "valid",
-             "pass"),
+             "statement's size, re-signed: the certificate restates the statement wrongly.",
+             resigned(file_size=S2.size + 1), "valid", "fail", because="restated"),
         case("deletion-anchor-values-unchecked", "anchor.chain_id the string '31337' and "
-             "anchor.root not hex, re-signed. ACCEPTED: the parser checks the anchor's member "
-             "names, not their values, and check_deletion does not compare them with the "
-             "item's anchor.", resigned(anchor={**doc["anchor"], "chain_id": "31337",
-                                                "root": "not a root"}), "valid", "pass"),
-        case("deletion-destroyed-twice", "destroyed lists item_key twice, re-signed. ACCEPTED: "
-             "the list is not checked for repeats.",
-             resigned(destroyed=["item_key", "item_key"]), "valid", "pass"),
+             "anchor.root not hex, re-signed: the parser checks the anchor's values.",
+             resigned(anchor={**doc["anchor"], "chain_id": "31337", "root": "not a root"}),
+             {"code": "statement_invalid", "field": "anchor.chain_id"}, "fail"),
+        case("deletion-destroyed-twice", "destroyed lists item_key twice, re-signed: refused.",
+             resigned(destroyed=["item_key", "item_key"]),
+             {"code": "statement_invalid", "field": "destroyed"}, "fail"),
     ]
     return {
         "description": "Deletion certificate format v1 (notary.deletion/v1, JWS typ "
