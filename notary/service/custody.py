@@ -29,7 +29,7 @@ from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
-from storage.db import Batch, CustodyRecord, Evidence, session
+from storage.db import Batch, CustodyRecord, Evidence, session, utc
 
 SERVICE_ACTOR = "notary-service"
 #: How often one append is retried when a concurrent transaction took its sequence number.
@@ -87,7 +87,9 @@ class CustodyLog:
                      coalesce: str | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
                       .order_by(CustodyRecord.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
-        now = datetime.now(UTC)
+        # Never dated before the event it follows, even if the clock stepped back: the order
+        # is proven by the links, and the times should not seem to contradict it.
+        now = datetime.now(UTC) if last is None else max(datetime.now(UTC), utc(last.at))
         event = CustodyEvent(
             evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor,
             tenant=tenant, at=format_rfc3339_utc(now), detail=dict(detail or {}),
