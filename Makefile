@@ -71,8 +71,11 @@ contracts: install
 run: install contracts run-packages
 	$(VENV)/bin/notary run
 
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade: pyproject.toml), mypy (strict for the
+# core and the bundle reader; the migrations are not type-checked), the import contracts.
 lint: install
 	$(VENV)/bin/ruff check notary api storage tests
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 # The Python suite runs twice: on SQLite (the default) and on PostgreSQL. When no PostgreSQL

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -181,10 +182,10 @@ def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
 
 
 
-def custody_json(records: list[CustodyRecord]) -> list[dict[str, object]]:
+def custody_json(records: list[CustodyRecord]) -> list[dict[str, Any]]:
     """The log as the API shows it: the signed event and its decoded payload (an event whose
     payload no longer decodes is shown as unreadable; the checks say why)."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for r in records:
         try:
             event = json.loads(jws_payload(r.jws))
