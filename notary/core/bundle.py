@@ -62,6 +62,7 @@ from .timestamp import (
     root_path,
     token_path,
 )
+from .trustroot import MAX_TRUST_ROOT_BYTES
 from .validate import format_rfc3339_utc, validate_identifier, validate_rfc3339
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 from .verify import verify_evidence
@@ -88,6 +89,7 @@ __all__ = [
     "RESERVED_CERTIFICATE_NAMES",
     "STATEMENT_JSON_NAME",
     "STATEMENT_NAME",
+    "TRUST_ROOT_PATH",
     "AnchorQuery",
     "Bundle",
     "BundleContents",
@@ -121,6 +123,9 @@ MIMETYPE_PATH: Final = "mimetype"
 MANIFEST_PATH: Final = "manifest.json"
 MANIFEST_SIGNATURE_PATH: Final = "manifest.jws"
 KEYS_PATH: Final = "keys/jwks.json"
+#: The exporter's trust root (notary.core.trustroot), a copy the bundle carries: never trusted
+#: by itself, only compared with a trust root or fingerprint the verifier was given.
+TRUST_ROOT_PATH: Final = "keys/trust-root.json"
 GUIDE_PATH: Final = "VERIFY.md"
 STATEMENT_NAME: Final = "statement.jws"
 STATEMENT_JSON_NAME: Final = "statement.json"
@@ -228,6 +233,8 @@ def document_limit(path: str) -> int | None:
         return certification_limit(path)
     if path in (MIMETYPE_PATH, MANIFEST_SIGNATURE_PATH, KEYS_PATH):
         return MAX_DOCUMENT_BYTES
+    if path == TRUST_ROOT_PATH:
+        return MAX_TRUST_ROOT_BYTES
     if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None

@@ -40,6 +40,7 @@ from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import observe_anchors
+from notary.chain.setup import DEV_CHAIN_IDS
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -49,6 +50,7 @@ from notary.core.bundle import (
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
     RESERVED_CERTIFICATE_NAMES,
+    TRUST_ROOT_PATH,
     AnchorQuery,
     BundleFacts,
     BundleItem,
@@ -61,10 +63,12 @@ from notary.core.bundle import (
 )
 from notary.core.certification import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
+from notary.core.trustroot import verify_trust_root
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.trustroot import TRUST_ROOT_FILE, current_trust_root
 from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
@@ -370,8 +374,10 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         certification = facts.certification(certifier)
         certificates |= certification.files()
         certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
-    rpc_hint = svc.settings.chain_url if svc.settings.embedded_chain else None
-    guide = render_guide(facts, rpc_hint=rpc_hint, certifier=certifier)
+    trust_root = _trust_root_document(svc)
+    chain_id = facts.items[0].anchor.chain_id
+    guide = render_guide(facts, trust_root=trust_root, certifier=certifier,
+                         local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
         svc.record_audit(row.id, "exported", actor,
@@ -379,10 +385,28 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
                                 f"{certified}")
     label = evidence_id if evidence_id is not None else f"case-{facts.case_id}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "bundle"
-    chunks = _stream(svc, facts, rows, documents, guide, certificates, ticket)
+    chunks = _stream(svc, facts, rows, documents, guide, certificates, trust_root, ticket)
     # A stream that is dropped unread (its client gone before the first byte) frees its slot.
     weakref.finalize(chunks, ticket.release)
     return BundleDownload(f"notary-{safe}.zip", chunks, ticket=ticket)
+
+
+def _trust_root_document(svc: NotaryService) -> bytes | None:
+    """The trust root the bundle carries (``keys/trust-root.json``): this deployment's
+    current one; the one last issued (kept under NOTARY_HOME) when the node does not answer
+    now; None for a service without a chain, which has none (VERIFY.md then says the issuer
+    cannot be established by the bundle)."""
+    if svc.chain is None:
+        return None
+    try:
+        return current_trust_root(svc).document
+    except ChainError:
+        try:
+            document = (svc.settings.home / TRUST_ROOT_FILE).read_bytes()
+            verify_trust_root(document)
+        except (OSError, NotaryError):
+            return None
+        return document
 
 
 def _checked(chunks: Iterable[bytes], ticket: ExportTicket) -> Iterator[bytes]:
@@ -394,19 +418,23 @@ def _checked(chunks: Iterable[bytes], ticket: ExportTicket) -> Iterator[bytes]:
 
 def _stream(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
             documents: Sequence[dict[str, bytes]], guide: bytes,
-            certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
+            certificates: dict[str, bytes], trust_root: bytes | None,
+            ticket: ExportTicket) -> Iterator[bytes]:
     """The archive, member by member: mimetype, items (documents, original), RFC 3161
-    timestamps, keys, guide, certificates, then the manifest and its signature. Stops (an
-    incomplete archive, which can never verify) when the build is cancelled."""
+    timestamps, keys and the trust root, guide, certificates, then the manifest and its
+    signature. Stops (an incomplete archive, which can never verify) when the build is
+    cancelled."""
     try:
-        yield from _members(svc, facts, rows, documents, guide, certificates, ticket)
+        yield from _members(svc, facts, rows, documents, guide, certificates, trust_root,
+                            ticket)
     finally:
         ticket.release()
 
 
 def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
              documents: Sequence[dict[str, bytes]], guide: bytes,
-             certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
+             certificates: dict[str, bytes], trust_root: bytes | None,
+             ticket: ExportTicket) -> Iterator[bytes]:
     writer = BundleWriter(facts.created_at)
     yield writer.take()
     for item, row, docs in zip(facts.items, rows, documents, strict=True):
@@ -420,6 +448,8 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)
     yield writer.add(KEYS_PATH, facts.keys)
+    if trust_root is not None:
+        yield writer.add(TRUST_ROOT_PATH, trust_root)
     yield writer.add(GUIDE_PATH, guide)
     for path in sorted(certificates):
         yield writer.add(path, certificates[path])
