@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 from notary.core.bundle import (
     ANCHOR_NAME,
-    BATCH_ANCHORED_TOPIC,
     BUNDLE_MEDIA_TYPE,
     BUNDLE_V1_MEDIA_TYPE,
     CUSTODY_NAME,
@@ -717,7 +716,7 @@ def _notice(root: TrustRoot | None, facts: BundleFacts, local_chain: bool) -> li
     if root is None:
         out += [
             ("> **本证据包不含信任根**（导出时服务未连接区块链）：仅凭本证据包无法确定签发者。请向运营者"
-             f"索取其信任根文件（其指纹应与运营者向法院提交的一致），并设置 `TRUST_ROOT`。"),
+             "索取其信任根文件（其指纹应与运营者向法院提交的一致），并设置 `TRUST_ROOT`。"),
             ">",
             ("> **This bundle carries no trust root** (the service had no chain when it was "
              "exported): the issuer cannot be established by it. Obtain the operator's trust "
@@ -806,6 +805,51 @@ def _tools() -> list[str]:
          "so they are the same for every bundle."),
         "",
     ]
+
+
+def _contents(facts: BundleFacts) -> list[str]:
+    """What the bundle holds: a reading aid (the steps take nothing from it)."""
+    out = [
+        "## 内容 / Contents",
+        "",
+        "| 路径 / path | 内容 / what |",
+        "|---|---|",
+        f"| `{MIMETYPE_PATH}` | `{BUNDLE_MEDIA_TYPE}` |",
+        f"| `{MANIFEST_PATH}` | 文件清单及 SHA-256 / every file with its SHA-256 |",
+        f"| `{MANIFEST_SIGNATURE_PATH}` | 清单的签名 (JWS) / the manifest's signature (JWS) |",
+        f"| `{KEYS_PATH}` | 签名公钥 / the signing keys used |",
+        (f"| `{TRUST_ROOT_PATH}` | 导出时的信任根副本（须按指纹核对） / a copy of the exporter's "
+         "trust root (to be checked by its fingerprint) |"),
+        f"| `items/NNN/{STATEMENT_NAME}` | 签名声明 / the signed statement (JWS) |",
+        f"| `items/NNN/{STATEMENT_JSON_NAME}` | 声明原文（规范 JSON） / its canonical bytes |",
+        f"| `items/NNN/{RECEIPT_NAME}` | 签名回执 / the signed receipt (JWS) |",
+        f"| `items/NNN/{PROOF_NAME}` | 默克尔包含证明 / the Merkle inclusion proof |",
+        (f"| `items/NNN/{ANCHOR_NAME}` | 链上锚定（所称） / the anchor (as claimed) and the "
+         "raw transaction receipt |"),
+        f"| `items/NNN/{CUSTODY_NAME}` | 保管链事件 / the signed chain-of-custody events |",
+        "| `items/NNN/original/` | 原始文件（若包含） / the original file (unless hashes only) |",
+        (f"| `items/NNN/{DELETION_NAME}` | 删除证明（仅已销毁的证据） / the signed deletion "
+         "certificate (shredded items only) |"),
+        "",
+        "| 证据 / item | 类型 / kind | 文件名 / file name | 收到时间 (UTC) / received |",
+        "|---|---|---|---|",
+    ]
+    for item in facts.items:
+        s = item.statement
+        out.append(f"| {item.directory} ({item.evidence_id}) | {s.kind.value} | "
+                   f"{md(s.file_name)} | {s.received_at} |")
+    out.append("")
+    if facts.hashes_only:
+        out += [
+            ("本证据包不含原始文件（仅哈希，保护隐私）。第 2 步打印每项签名声明所记载的 SHA-256："
+             "请用 `sha256sum 文件` 或 `openssl dgst -sha256 文件` 核对您持有的原件。"),
+            "",
+            ("This bundle carries no originals (hashes only, for privacy). Step 2 prints the "
+             "SHA-256 each signed statement records: check your own copy with `sha256sum FILE` "
+             "or `openssl dgst -sha256 FILE`."),
+            "",
+        ]
+    return out
 
 
 def _timestamp_section(facts: BundleFacts) -> list[str]:
@@ -989,6 +1033,7 @@ def render_guide(facts: BundleFacts, *, trust_root: bytes | None = None,
         *_notice(root, facts, local_chain),
         *_about(root, fingerprint, facts),
         *_tools(),
+        *_contents(facts),
     ]
     lines += _block([
         "## 0. 解压前检查归档 / Check the archive before unpacking",

@@ -263,7 +263,7 @@ def test_guide_steps_stop_at_the_right_block(exported: Exported, fingerprint: st
     run = run_guide(bundle, tmp_path / "work", rpc=exported.chain_url, fingerprint=wanted,
                     tamper=tamper)
     assert run.failed is not None and run.failed.startswith(block), (run.failed, run.text)
-    assert run.returncode != 0 and f"FAILED: " in run.text
+    assert run.returncode != 0 and "FAILED: " in run.text
     assert reason in run.text, run.text
     if block == "## 0.":  # refused before anything was extracted
         assert not run.folder.exists() and not (tmp_path / "x").exists()
