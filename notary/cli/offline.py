@@ -44,22 +44,22 @@ def verify_bundle(args: argparse.Namespace) -> int:
     """Verify a proof bundle with nothing but the bundle (and, with --rpc, a chain node).
     Exit 0 valid (qualified when checks were skipped), 1 invalid or unknown, 2 unreadable
     or unsafe archive."""
-    from notary.bundles.check import Observe, verify_bundle_file
+    from notary.bundles.check import ChainReader, verify_bundle_file
     from notary.core.errors import UnreadableBundle
     from notary.tsa import load_trust_roots
 
     path = Path(args.file)
     if not path.is_file():
         raise InputError(f"{path}: no such file", code="file_missing")
-    observe: Observe | None = None
+    chain: ChainReader | None = None
     if args.rpc:
-        from notary.cli.chainview import observer
+        from notary.cli.chainview import reader
 
-        observe = observer(args.rpc)
+        chain = reader(args.rpc)
     tsa_roots = load_trust_roots(Path(args.tsa_ca)) if args.tsa_ca else []
     try:
         with path.open("rb") as fh:
-            checked = verify_bundle_file(fh, observe=observe, tsa_roots=tsa_roots)
+            checked = verify_bundle_file(fh, chain=chain, tsa_roots=tsa_roots)
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})
@@ -69,7 +69,7 @@ def verify_bundle(args: argparse.Namespace) -> int:
         print_json(checked.to_json())
     else:
         print_bundle_verdict(checked.to_json(), rpc=args.rpc)
-    return Exit.OK if checked.verdict.result == "valid" else Exit.FAILED
+    return Exit.OK if checked.result == "valid" else Exit.FAILED
 
 
 def print_bundle_verdict(report: dict[str, Any], *, rpc: str | None) -> None:
