@@ -1,14 +1,14 @@
 """The one door from the offline verifier to a chain node: ``notary verify BUNDLE --rpc URL``.
-Loaded only when --rpc is given, so verifying a bundle offline never imports web3."""
+Loaded only when --rpc is given, so verifying a bundle offline never imports web3. The node is
+the one the verifier names, never one taken from the bundle."""
 
 from __future__ import annotations
 
-from notary.bundles.check import Observe
+from notary.bundles.check import ChainReader
 
 
-def observer(rpc_url: str) -> Observe:
-    from notary.chain.observe import observe_anchors
+def reader(rpc_url: str) -> ChainReader:
+    from notary.chain.observe import chain_reader
     from notary.chain.registry import connect
 
-    w3 = connect(rpc_url)
-    return lambda queries: observe_anchors(w3, queries)
+    return chain_reader(connect(rpc_url), rpc_url)
