@@ -26,7 +26,7 @@ import re
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -39,7 +39,6 @@ from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
-from notary.chain.observe import observe_anchors
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -49,11 +48,9 @@ from notary.core.bundle import (
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
     RESERVED_CERTIFICATE_NAMES,
-    AnchorQuery,
     BundleFacts,
     BundleItem,
     BundleVerification,
-    ChainObservation,
     Scope,
     build_manifest,
     parse_key_history,
@@ -61,6 +58,7 @@ from notary.core.bundle import (
 )
 from notary.core.certification import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
+from notary.core.trustroot import VerifiedTrustRoot
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
@@ -72,7 +70,7 @@ if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
 __all__ = ["BundleDownload", "ExportBusy", "ExportCancelled", "ExportGate", "export_bundle",
-           "export_gate", "verify_uploaded_bundle"]
+           "export_gate", "this_service", "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
@@ -431,26 +429,94 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
 
 
 def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerification:
-    """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, with the anchors
-    looked up on this service's chain node. An anchor on another chain is left unchecked (its
-    ``chain_anchor`` is skipped with the reason): only ``notary verify --rpc`` with a node of
-    that chain can check it. RFC 3161 timestamps are checked against the TSA trust roots of
-    ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
-    chain = svc.chain
+    """Verify a bundle uploaded to ``POST /v1/verify`` (held in memory only) against THIS
+    deployment's trust root and this service's own chain node: the keys, registry, chain and
+    anchoring accounts are ours, never the bundle's. A bundle whose key, registry or chain is
+    not ours fails its issuer checks (see :func:`this_service`). RFC 3161 timestamps are checked
+    against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle;
+    ChainUnavailable when this service has no trust root at all (no chain, nothing stored)."""
+    from notary.chain.observe import chain_reader
+
     tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
-    if chain is None:
-        return verify_bundle_file(io.BytesIO(data), limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
-    ours = chain.deployment.chain_id
+    root = _our_trust_root(svc)
+    chain = svc.chain
+    reader = chain_reader(chain.registry.w3, "this service's node") if chain is not None else None
+    return verify_bundle_file(io.BytesIO(data), trust_root=root, chain=reader,
+                              limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
 
-    def observe(queries: Sequence[AnchorQuery]) -> dict[AnchorQuery, ChainObservation]:
-        out = observe_anchors(chain.registry.w3, [q for q in queries if q.chain_id == ours])
-        for q in queries:
-            if q.chain_id != ours:
-                out[q] = ChainObservation(
-                    node="this service", error=f"this service's node is on chain {ours}, not "
-                    f"{q.chain_id}; verify with a node of chain {q.chain_id} (notary verify "
-                    "--rpc URL).")
-        return out
 
-    return verify_bundle_file(io.BytesIO(data), observe=observe, limits=UPLOAD_LIMITS,
-                              tsa_roots=tsa_roots)
+def _our_trust_root(svc: NotaryService) -> VerifiedTrustRoot:
+    """This deployment's trust root: the one served at the well-known URL; while the node is
+    down, the last one issued (NOTARY_HOME/trust-root.json): the time question is then
+    unknown, but a key or registry that is not ours is still told apart."""
+    from notary.chain.errors import ChainUnavailable
+    from notary.core.trustroot import verify_trust_root
+    from notary.service.trustroot import TRUST_ROOT_FILE, current_trust_root
+
+    try:
+        return current_trust_root(svc).verified
+    except ChainUnavailable:
+        try:
+            document = (svc.settings.home / TRUST_ROOT_FILE).read_bytes()
+        except OSError:
+            raise ChainUnavailable("this service cannot reach its chain node and has issued "
+                                   "no trust root yet: bundles cannot be checked against it "
+                                   "now") from None
+        return verify_trust_root(document)
+
+
+#: The parts of a deployment a failed issuer check can name, by a word of the check's name.
+_PARTS: tuple[tuple[str, str, str], ...] = (
+    ("key", "签名密钥", "signing key"),
+    ("registr", "登记合约", "registry"),
+    ("code", "登记合约代码", "registry code"),
+    ("chain", "区块链", "chain"),
+    ("block", "区块链", "chain"),
+    ("sender", "锚定账户", "anchoring account"),
+    ("account", "锚定账户", "anchoring account"),
+    ("anchor", "锚定记录", "anchor"),
+    ("trust_root", "信任根", "trust root"),
+)
+
+
+def this_service(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Whether a bundle checked against our trust root was notarised by this service: from
+    its issuer answer. Failed: "not notarised by this service" naming the parts (from the
+    failed checks the issuer answer lists), in both languages. Passed: notarised here, by
+    the operator the trust root names. Unknown (the node could not be asked) or no issuer
+    answer: None."""
+    answers = report.get("answers") or []
+    issuer = next((a for a in answers if isinstance(a, Mapping)
+                   and a.get("question") == "issuer"), None)
+    if issuer is None or issuer.get("status") not in ("pass", "fail"):
+        return None
+    if issuer.get("status") == "pass":
+        operator = (issuer.get("operator") or {}).get("name") or "this service's operator"
+        return {"notarised_here": True, "parts": [], "reason": {
+            "zh": f"是本服务存证的：签名密钥、登记合约和区块链均属本服务（运营方：{operator}）。",
+            "en": f"Notarised by this service: its keys, registry and chain are this "
+                  f"service's (operator: {operator})."}}
+    failed = {c["name"]: c for c in report.get("checks") or [] if c.get("status") == "fail"}
+    names = [n for n in issuer.get("checks") or [] if n in failed] or sorted(failed)
+    zh_parts: list[str] = []
+    en_parts: list[str] = []
+    for name in names:
+        base = name.rsplit(".", 1)[-1].lower()
+        for word, zh, en in _PARTS:
+            if word in base:
+                if en not in en_parts:
+                    zh_parts.append(zh)
+                    en_parts.append(en)
+                break
+    parts = [{"check": n, "reason": failed[n]["reason"]} for n in names if n in failed]
+    zh_list = "、".join(zh_parts) or "签发方"
+    en_list = ", ".join(en_parts) or "issuer"
+    return {
+        "notarised_here": False,
+        "parts": parts,
+        "reason": {
+            "zh": f"不是本服务存证的：证据包的{zh_list}不是本服务的。",
+            "en": f"Not notarised by this service: the bundle's {en_list} "
+                  f"{'is' if len(en_parts) <= 1 else 'are'} not this service's.",
+        },
+    }
