@@ -164,9 +164,6 @@
       'Integrity, existence time and issuer are established; completeness or custody could not be confirmed, see why below.'],
     notours: ['不是本服务存证的', 'Not notarised by this service',
       '', ''], // the words come from the answer (this_service.reason): they name the part
-    invalid: ['证据包无效', 'Invalid bundle',
-      '至少一项检查未通过，详见下方。不应采信这个证据包。',
-      'At least one check failed; see below. Do not rely on this bundle.'],
     unknown: ['无法确定', 'Cannot be determined',
       '有问题未能回答（例如本服务暂时无法查询区块链），详见下方；请稍后再试。',
       'A question could not be answered (for instance this service could not ask its chain node); see below and try again later.'],

@@ -10,14 +10,10 @@ session's anvil, named by the verifier (``--rpc``), never taken from the bundle.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +21,10 @@ import httpx
 import pytest
 
 from notary.cli.exits import Exit
-from notary.core.bundle import (
-    KEYS_PATH,
-    MANIFEST_MEDIA_TYPE,
-    MANIFEST_PATH,
-    MANIFEST_SIGNATURE_PATH,
-    KeyPeriod,
-    key_history,
-)
-from notary.core.signing import SigningKey, jws_payload
-from notary.core.statement import canonical_json
+from notary.core.signing import SigningKey
 from notary.core.trustroot import MAX_TRUST_ROOT_BYTES
 from tests.bundle.conftest import Exported
+from tests.bundle.repack import resigned
 from tests.support import REPO
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -206,43 +194,6 @@ def test_an_unusable_trust_root_is_bad_input_exit_2(exported: Exported, files: d
 
 
 # -- a bundle re-signed with another key --------------------------------------------------------
-
-
-def resigned(data: bytes, key: SigningKey) -> bytes:
-    """The genuine bundle with its key history replaced by ``key`` and every JWS re-signed
-    by it, the manifest rewritten and re-signed: internally consistent, not ours."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        files = {i.filename: z.read(i.filename) for i in z.infolist()}
-    for path, content in list(files.items()):
-        if path.endswith(".jws") and path != MANIFEST_SIGNATURE_PATH:
-            token = content.decode("ascii")
-            segment = token.split(".")[0]
-            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-            extra = {k: v for k, v in header.items() if k not in ("alg", "kid", "typ")}
-            files[path] = key.sign(jws_payload(token), header["typ"], extra or None).encode()
-        elif path.endswith("/custody.jsonl"):
-            lines = []
-            for token in content.decode("ascii").splitlines():
-                segment = token.split(".")[0]
-                header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-                extra = {k: v for k, v in header.items() if k not in ("alg", "kid", "typ")}
-                lines.append(key.sign(jws_payload(token), header["typ"], extra or None) + "\n")
-            files[path] = "".join(lines).encode("ascii")
-    files[KEYS_PATH] = key_history([(key.public_jwk(),
-                                     KeyPeriod(key.kid, "2020-01-01T00:00:00Z", None))])
-    doc = json.loads(files[MANIFEST_PATH])
-    listed = {p: d for p, d in files.items() if p not in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH)}
-    doc["files"] = [{"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
-                    for p, d in sorted(listed.items())]
-    files[MANIFEST_PATH] = canonical_json(doc)
-    files[MANIFEST_SIGNATURE_PATH] = key.sign(files[MANIFEST_PATH], MANIFEST_MEDIA_TYPE).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for path, content in files.items():
-            method = zipfile.ZIP_STORED if path == "mimetype" else zipfile.ZIP_DEFLATED
-            z.writestr(zipfile.ZipInfo(path, (2026, 12, 4, 10, 0, 0)), content,
-                       compress_type=method)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
