@@ -1,6 +1,5 @@
 """The one door from the offline verifier to a chain node: ``notary verify BUNDLE --rpc URL``.
-Loaded only when --rpc is given, so verifying a bundle offline never imports web3. The node is
-the one the verifier names, never one taken from the bundle."""
+Loaded only when --rpc is given, so verifying a bundle offline never imports web3."""
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ from notary.bundles.check import ChainReader
 
 
 def reader(rpc_url: str) -> ChainReader:
+    """A chain reader for the node the user named (never one the bundle names)."""
     from notary.chain.observe import chain_reader
     from notary.chain.registry import connect
 

@@ -39,6 +39,7 @@ from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
+from notary.chain.observe import chain_reader
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -48,6 +49,7 @@ from notary.core.bundle import (
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
     RESERVED_CERTIFICATE_NAMES,
+    TRUST_ROOT_PATH,
     BundleFacts,
     BundleItem,
     BundleVerification,
@@ -58,11 +60,15 @@ from notary.core.bundle import (
 )
 from notary.core.certification import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
-from notary.core.trustroot import VerifiedTrustRoot
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.trustroot import (
+    IssuedTrustRoot,
+    current_trust_root,
+    read_stored_trust_root,
+)
 from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
@@ -359,6 +365,7 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
         hashes_only=hashes_only, items=items, keys=load_key_history(svc.settings.keys_dir),
         tsa_chain=certificate_chain(tokens, svc.tsa.trust_roots if svc.tsa else ()),
+        trust_root=_trust_root_document(svc),
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
@@ -418,6 +425,8 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)
     yield writer.add(KEYS_PATH, facts.keys)
+    if facts.trust_root is not None:
+        yield writer.add(TRUST_ROOT_PATH, facts.trust_root)
     yield writer.add(GUIDE_PATH, guide)
     for path in sorted(certificates):
         yield writer.add(path, certificates[path])
@@ -428,41 +437,37 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
     yield writer.finish()
 
 
-def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerification:
-    """Verify a bundle uploaded to ``POST /v1/verify`` (held in memory only) against THIS
-    deployment's trust root and this service's own chain node: the keys, registry, chain and
-    anchoring accounts are ours, never the bundle's. A bundle whose key, registry or chain is
-    not ours fails its issuer checks (see :func:`this_service`). RFC 3161 timestamps are checked
-    against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle;
-    ChainUnavailable when this service has no trust root at all (no chain, nothing stored)."""
-    from notary.chain.observe import chain_reader
-
-    tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
-    root = _our_trust_root(svc)
-    chain = svc.chain
-    reader = chain_reader(chain.registry.w3, "this service's node") if chain is not None else None
-    return verify_bundle_file(io.BytesIO(data), trust_root=root, chain=reader,
-                              limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
+def _trust_root_document(svc: NotaryService) -> bytes | None:
+    """This deployment's signed trust root, carried in the bundles it exports (only reported
+    by a verifier, never trusted by itself); None without a chain."""
+    issued = _our_trust_root(svc)
+    return issued.document if issued is not None else None
 
 
-def _our_trust_root(svc: NotaryService) -> VerifiedTrustRoot:
-    """This deployment's trust root: the one served at the well-known URL; while the node is
-    down, the last one issued (NOTARY_HOME/trust-root.json): the time question is then
-    unknown, but a key or registry that is not ours is still told apart."""
-    from notary.chain.errors import ChainUnavailable
-    from notary.core.trustroot import verify_trust_root
-    from notary.service.trustroot import TRUST_ROOT_FILE, current_trust_root
-
+def _our_trust_root(svc: NotaryService) -> IssuedTrustRoot | None:
+    """The deployment's trust root: as the chain says now, or, while the node does not
+    answer, the one last issued (NOTARY_HOME/trust-root.json)."""
+    if svc.chain is None:
+        return None
     try:
-        return current_trust_root(svc).verified
-    except ChainUnavailable:
-        try:
-            document = (svc.settings.home / TRUST_ROOT_FILE).read_bytes()
-        except OSError:
-            raise ChainUnavailable("this service cannot reach its chain node and has issued "
-                                   "no trust root yet: bundles cannot be checked against it "
-                                   "now") from None
-        return verify_trust_root(document)
+        return current_trust_root(svc)
+    except ChainError:
+        return read_stored_trust_root(svc.settings)
+
+
+def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerification:
+    """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, against THIS
+    deployment's trust root, with the chain questions asked of this service's own node: a
+    bundle with a key, registry, chain or anchoring account that is not ours is answered
+    "invalid", naming the part (issue 14 item 6). A service without a chain has no trust
+    root: the result is then at best ``not_established``. RFC 3161 timestamps are checked
+    against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
+    tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
+    issued = _our_trust_root(svc)
+    reader = (chain_reader(svc.chain.registry.w3, "this service's chain node")
+              if svc.chain is not None else None)
+    return verify_bundle_file(io.BytesIO(data), trust_root=issued.verified if issued else None,
+                              chain=reader, limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
 
 
 #: The parts of a deployment a failed issuer check names: (pattern on "name: reason",
