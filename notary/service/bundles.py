@@ -26,7 +26,7 @@ import re
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import render_guide
-from notary.certificate import CertificateFacts, case_certificate
+from notary.certificate import CertificateFacts, Deployment, case_certificate
 from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
@@ -63,6 +63,7 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
+from notary.service.identity import deployment_of
 from notary.service.tenancy import actor_of, case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
 __all__ = ["BundleDownload", "ExportBusy", "ExportCancelled", "ExportGate", "export_bundle",
-           "export_gate", "verify_uploaded_bundle"]
+           "export_gate", "this_service", "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
@@ -277,11 +278,12 @@ def _items(svc: NotaryService, rows: Sequence[Evidence],
 
 
 def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
-                         explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+                         explorer_url: str | None, ticket: ExportTicket,
+                         deployment: Deployment | None = None) -> dict[str, bytes]:
     """What :func:`notary.certificate.render_certificates` renders, byte for byte, one PDF at
     a time so that a cancelled build stops between them (each takes about a second)."""
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url)
+                            explorer_url=explorer_url, deployment=deployment)
     ticket.check()
     out: dict[str, bytes] = {
         "certificate.html": case_html(cert).encode(),
@@ -294,8 +296,8 @@ def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, ver
     return out
 
 
-def _certificates(facts: BundleFacts, verify_url: str,
-                  explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
+                  ticket: ExportTicket, deployment: Deployment | None = None) -> dict[str, bytes]:
     """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered as
     :func:`notary.certificate.render_certificates` does from the same facts, placed at the
     reserved paths (``certificate.*`` and ``items/NNN/certificate.*``)."""
@@ -309,7 +311,8 @@ def _certificates(facts: BundleFacts, verify_url: str,
         for item in facts.items
     ]
     rendered = _render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
-                                    explorer_url=explorer_url, ticket=ticket)
+                                    explorer_url=explorer_url, ticket=ticket,
+                                    deployment=deployment)
     out: dict[str, bytes] = {}
     for path, data in rendered.items():
         match = _ITEM_CERTIFICATE.fullmatch(path)
@@ -369,7 +372,7 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
-                                 explorer_url, ticket)
+                                 explorer_url, ticket, deployment_of(svc))
     ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
@@ -468,3 +471,67 @@ def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerificatio
               if svc.chain is not None else None)
     return verify_bundle_file(io.BytesIO(data), trust_root=issued.verified if issued else None,
                               chain=reader, limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
+
+
+#: The parts of a deployment a failed issuer check names: (pattern on "name: reason",
+#: Chinese, English), the first that matches. The issuer checks are docs/bundle-format.md §6's
+#: ``keys``, ``issuer.keys``, ``issuer.trust_root``, ``issuer.chain``, ``items[i].issuer``.
+_PARTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^(issuer\.)?keys:|registered on chain|retired on chain|signed by key",
+                re.IGNORECASE), "签名密钥", "signing key"),
+    (re.compile(r"^issuer\.trust_root:", re.IGNORECASE), "信任根", "trust root"),
+    (re.compile(r"\bcode\b", re.IGNORECASE), "登记合约代码", "registry code"),
+    (re.compile(r"registr", re.IGNORECASE), "登记合约", "registry"),
+    (re.compile(r"sent by|anchoring account", re.IGNORECASE), "锚定账户", "anchoring account"),
+    (re.compile(r"chain|block hash|genesis", re.IGNORECASE), "区块链", "chain"),
+    (re.compile(r"anchor", re.IGNORECASE), "锚定记录", "anchor"),
+)
+
+
+def _part(name: str, reason: str) -> tuple[str, str]:
+    text = f"{name}: {reason}"
+    for pattern, zh, en in _PARTS:
+        if pattern.search(text):
+            return zh, en
+    return "签发方", "issuer"
+
+
+def this_service(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Whether a bundle checked against our trust root was notarised by this service: from
+    its issuer answer. Failed: "not notarised by this service" naming the parts (from the
+    failed checks the issuer answer lists), in both languages. Passed: notarised here, by
+    the operator the trust root names. Unknown (the node could not be asked) or no issuer
+    answer: None."""
+    answers = report.get("answers") or []
+    issuer = next((a for a in answers if isinstance(a, Mapping)
+                   and a.get("question") == "issuer"), None)
+    if issuer is None or issuer.get("status") not in ("pass", "fail"):
+        return None
+    if issuer.get("status") == "pass":
+        operator = (issuer.get("operator") or {}).get("name") or "this service's operator"
+        return {"notarised_here": True, "parts": [], "reason": {
+            "zh": f"是本服务存证的：签名密钥、登记合约和区块链均属本服务（运营方：{operator}）。",
+            "en": f"Notarised by this service: its keys, registry and chain are this "
+                  f"service's (operator: {operator})."}}
+    failed = {c["name"]: c for c in report.get("checks") or [] if c.get("status") == "fail"}
+    names = [n for n in issuer.get("checks") or [] if n in failed] or sorted(failed)
+    zh_parts: list[str] = []
+    en_parts: list[str] = []
+    for name in names:
+        zh, en = _part(name, str(failed[name].get("reason") or ""))
+        if en not in en_parts:
+            zh_parts.append(zh)
+            en_parts.append(en)
+    parts = [{"check": n, "part": _part(n, str(failed[n].get("reason") or ""))[1],
+              "reason": failed[n]["reason"]} for n in names]
+    zh_list = "、".join(zh_parts) or "签发方"
+    en_list = ", ".join(en_parts) or "issuer"
+    return {
+        "notarised_here": False,
+        "parts": parts,
+        "reason": {
+            "zh": f"不是本服务存证的：证据包的{zh_list}不是本服务的。",
+            "en": f"Not notarised by this service: the bundle's {en_list} "
+                  f"{'is' if len(en_parts) <= 1 else 'are'} not this service's.",
+        },
+    }
