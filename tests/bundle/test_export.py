@@ -159,9 +159,15 @@ def test_cli_export_then_verify(exported: Exported, tmp_path: Path) -> None:
     assert again.returncode == 2 and "output_exists" in again.stderr
     assert out.read_bytes() == exported.case_bundle
     checked = notary_cli(exported.server, "verify", str(out), "--json", cwd=tmp_path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.returncode == 5, checked.stdout + checked.stderr  # no trust root pinned
     report = json.loads(checked.stdout)
-    assert report["result"] == "valid" and report["facts"]["chain_checked"] is False
+    assert report["result"] == "not_established" and report["facts"]["chain_checked"] is False
+    fingerprint = exported.trust_root().fingerprint
+    assert report["facts"]["bundled_trust_root_fingerprint"] == fingerprint
+    pinned = notary_cli(exported.server, "verify", str(out), "--json", "--rpc",
+                        exported.chain_url, "--trust-root-fingerprint", fingerprint, cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert json.loads(pinned.stdout)["result"] == "valid"
     missing = notary_cli(exported.server, "export", "--evidence", f"ev_{'1' * 32}", "-o",
                          str(tmp_path / "x.zip"), cwd=tmp_path)
     assert missing.returncode == 1 and "not_found" in missing.stderr
