@@ -1014,17 +1014,17 @@ def _certification_section(certifier: QualifiedPerson | None) -> list[str]:
     ]
 
 
-def render_guide(facts: BundleFacts, *, trust_root: bytes | None = None,
-                 local_chain: bool = False,
+def render_guide(facts: BundleFacts, *, local_chain: bool = False,
                  certifier: QualifiedPerson | None = None) -> bytes:
     """The bundle's ``VERIFY.md`` (UTF-8).
 
-    ``trust_root`` is the signed trust-root document the bundle carries (``keys/trust-root.json``,
-    None when the exporting service has no chain: the guide then says the issuer cannot be
-    established by the bundle); ``local_chain`` says the anchors are on a local development
+    ``facts.trust_root`` is the signed trust-root document the bundle carries
+    (``keys/trust-root.json``; None when the exporting service has no chain: the guide then
+    says the issuer cannot be established by the bundle); ``local_chain`` says the anchors are on a local development
     chain nobody else can query (the embedded chain, or a development chain id); ``certifier``
     the qualified person when the bundle carries a court certification. The steps take no
     node from the bundle: the expert's own ``RPC`` is always asked for."""
+    trust_root = facts.trust_root
     root = _trust_root(trust_root)
     fingerprint = verify_trust_root(trust_root).fingerprint if trust_root is not None else None
     lines = [

@@ -33,8 +33,9 @@ def test_case_bundle_layout(exported: Exported) -> None:
         infos = z.infolist()
     assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
     assert member(data, "mimetype") == BUNDLE_MEDIA_TYPE.encode()
-    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json", "VERIFY.md",
-                "keys/trust-root.json", "certificate.html", "certificate.pdf"}
+    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json",
+                "keys/trust-root.json", "VERIFY.md",
+                "certificate.html", "certificate.pdf"}
     for seq, (sample, _, _) in enumerate(SAMPLE_FILES, start=1):
         d = f"items/{seq:03d}"
         expected |= {f"{d}/{n}" for n in ITEM_FILES}
@@ -157,9 +158,15 @@ def test_cli_export_then_verify(exported: Exported, tmp_path: Path) -> None:
     assert again.returncode == 2 and "output_exists" in again.stderr
     assert out.read_bytes() == exported.case_bundle
     checked = notary_cli(exported.server, "verify", str(out), "--json", cwd=tmp_path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.returncode == 5, checked.stdout + checked.stderr  # no trust root pinned
     report = json.loads(checked.stdout)
-    assert report["result"] == "valid" and report["facts"]["chain_checked"] is False
+    assert report["result"] == "not_established" and report["facts"]["chain_checked"] is False
+    fingerprint = exported.trust_root().fingerprint
+    assert report["facts"]["bundled_trust_root_fingerprint"] == fingerprint
+    pinned = notary_cli(exported.server, "verify", str(out), "--json", "--rpc",
+                        exported.chain_url, "--trust-root-fingerprint", fingerprint, cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert json.loads(pinned.stdout)["result"] == "valid"
     missing = notary_cli(exported.server, "export", "--evidence", f"ev_{'1' * 32}", "-o",
                          str(tmp_path / "x.zip"), cwd=tmp_path)
     assert missing.returncode == 1 and "not_found" in missing.stderr
