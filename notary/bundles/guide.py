@@ -325,6 +325,8 @@ if os.path.exists(target):
     fail("./" + target + " exists already: unpack into a fresh folder")
 if shutil.disk_usage(".").free < total:
     fail("not enough disk space for " + str(total) + " bytes")
+for info in members:
+    print("  %12d  %s" % (info.file_size, info.filename))
 print("archive: OK,", len(members), "regular files,", total, "bytes, every name safe and in the manifest")
 os.mkdir(target)
 for info in members:
@@ -805,8 +807,11 @@ def _tools() -> list[str]:
         ("| `TRUST_ROOT_FINGERPRINT` | 运营者向法院提交的信任根指纹（**不要**从本证据包中抄取） / the "
          "trust-root fingerprint the operator filed with the court (**not** copied from this "
          "bundle) |"),
-        ("| `TRUST_ROOT` | 可选：从别处取得的信任根文件，默认用包内副本 / optional: a trust-root "
-         f"file obtained elsewhere; by default the bundle's copy `{TRUST_ROOT_PATH}` |"),
+        ("| `TRUST_ROOT` | 可选：从别处取得的信任根文件（如运营者网站的 "
+         "`/.well-known/notary-trust-root.json`），默认用包内副本；无论哪份都须指纹相符 / optional: "
+         "a trust-root file obtained elsewhere (such as the operator's "
+         "`/.well-known/notary-trust-root.json`); by default the bundle's copy "
+         f"`{TRUST_ROOT_PATH}`; either way its fingerprint must match |"),
         ("| `RPC` | 您自己选择的该链节点地址（绝不用证据包或运营者给出的节点） / the URL of a node of "
          "the chain that you chose yourself (never one named by the bundle or the operator) |"),
         "",
