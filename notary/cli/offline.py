@@ -57,13 +57,14 @@ def verify_bundle(args: argparse.Namespace) -> int:
     --rpc, the verifier's own chain node. Exit 0 valid, 1 invalid or unknown, 2 unreadable
     bundle or unusable trust root, 5 not established (no trust root pinned)."""
     from notary.bundles.check import ChainReader, verify_bundle_file
-    from notary.cli.trustsource import pin_trust_root
+    from notary.cli.trustsource import expected_fingerprint, pin_trust_root
     from notary.core.errors import UnreadableBundle
     from notary.tsa import load_trust_roots
 
     path = Path(args.file)
     if not path.is_file():
         raise InputError(f"{path}: no such file", code="file_missing")
+    expected_fingerprint(args.trust_root_fingerprint)  # a malformed one is refused first
     tsa_roots = load_trust_roots(Path(args.tsa_ca)) if args.tsa_ca else []
     try:
         bundled = (_bundled_trust_root(path)
