@@ -70,6 +70,11 @@ def test_submit_wait_then_status_read_as_lines_and_as_json(server: LiveServer,
     verified = run_notary("verify", str(notice), env=client_env(server), cwd=notice.parent)
     assert verified.returncode == Exit.OK, verified.stderr
     assert verified.stdout.startswith("有效 VALID") and sha in verified.stdout
+    assert "computed on this machine" in verified.stdout
+    by_hash = run_notary("verify", "--sha256", sha, env=client_env(server), cwd=notice.parent)
+    assert by_hash.returncode == Exit.OK, by_hash.stderr
+    assert by_hash.stdout.startswith("已存证（仅查询了哈希）NOTARISED, HASH ONLY")
+    assert "the file itself was not compared" in by_hash.stdout
     other = notice.with_name("other.pdf")
     other.write_bytes(b"%PDF-1.7 never notarised")
     unknown = run_notary("verify", "--sha256", hashlib.sha256(other.read_bytes()).hexdigest()
