@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import render_guide
-from notary.certificate import CertificateFacts, case_certificate
+from notary.certificate import CertificateFacts, Deployment, case_certificate
 from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
@@ -63,6 +63,7 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
+from notary.service.identity import deployment_of
 from notary.service.tenancy import actor_of, case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
@@ -277,11 +278,12 @@ def _items(svc: NotaryService, rows: Sequence[Evidence],
 
 
 def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
-                         explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+                         explorer_url: str | None, ticket: ExportTicket,
+                         deployment: Deployment | None = None) -> dict[str, bytes]:
     """What :func:`notary.certificate.render_certificates` renders, byte for byte, one PDF at
     a time so that a cancelled build stops between them (each takes about a second)."""
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url)
+                            explorer_url=explorer_url, deployment=deployment)
     ticket.check()
     out: dict[str, bytes] = {
         "certificate.html": case_html(cert).encode(),
@@ -294,8 +296,8 @@ def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, ver
     return out
 
 
-def _certificates(facts: BundleFacts, verify_url: str,
-                  explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
+                  ticket: ExportTicket, deployment: Deployment | None = None) -> dict[str, bytes]:
     """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered as
     :func:`notary.certificate.render_certificates` does from the same facts, placed at the
     reserved paths (``certificate.*`` and ``items/NNN/certificate.*``)."""
@@ -309,7 +311,8 @@ def _certificates(facts: BundleFacts, verify_url: str,
         for item in facts.items
     ]
     rendered = _render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
-                                    explorer_url=explorer_url, ticket=ticket)
+                                    explorer_url=explorer_url, ticket=ticket,
+                                    deployment=deployment)
     out: dict[str, bytes] = {}
     for path, data in rendered.items():
         match = _ITEM_CERTIFICATE.fullmatch(path)
@@ -369,7 +372,7 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
-                                 explorer_url, ticket)
+                                 explorer_url, ticket, deployment_of(svc))
     ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)

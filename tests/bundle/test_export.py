@@ -33,7 +33,8 @@ def test_case_bundle_layout(exported: Exported) -> None:
         infos = z.infolist()
     assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
     assert member(data, "mimetype") == BUNDLE_MEDIA_TYPE.encode()
-    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json", "VERIFY.md",
+    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json",
+                "keys/trust-root.json", "VERIFY.md",
                 "certificate.html", "certificate.pdf"}
     for seq, (sample, _, _) in enumerate(SAMPLE_FILES, start=1):
         d = f"items/{seq:03d}"

@@ -17,7 +17,7 @@ import pytest
 
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
-from notary.chain.observe import observe_anchors
+from notary.chain.observe import chain_reader
 from notary.chain.registry import connect
 from notary.config import Settings
 from notary.core.statement import canonical_json
@@ -42,7 +42,7 @@ class Hostile:
 
     def verify(self, data: bytes):  # type: ignore[no-untyped-def]
         w3 = connect(self.chain_url)
-        return verify_bundle_file(io.BytesIO(data), observe=lambda q: observe_anchors(w3, q))
+        return verify_bundle_file(io.BytesIO(data), chain=chain_reader(w3))
 
 
 @pytest.fixture(scope="module")

@@ -300,12 +300,12 @@ def test_cli_tampered_bundle_exit_1(exported: Exported, tmp_path: Path, name: st
 
 def test_unreachable_node_skips_the_chain_and_says_so(exported: Exported) -> None:
     from notary.bundles.check import verify_bundle_file
-    from notary.chain.observe import observe_anchors
+    from notary.chain.observe import chain_reader
     from notary.chain.registry import connect
 
     w3 = connect("http://127.0.0.1:9", timeout=2)
     result = verify_bundle_file(io.BytesIO(exported.case_bundle),
-                                observe=lambda queries: observe_anchors(w3, queries))
+                                chain=chain_reader(w3))
     verdict = result.verdict
     assert verdict.result == "valid" and verdict.qualified
     assert [c.name for c in verdict.skipped] == [f"items[{i}].chain_anchor" for i in range(3)]
