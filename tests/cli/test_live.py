@@ -254,5 +254,12 @@ def test_export_prints_one_final_line_off_a_terminal(server: LiveServer, notice:
     assert out.stat().st_mode & 0o777 == 0o600, "a bundle may hold originals: owner only"
     lines = exported.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"已保存 / wrote {out} (")
-    checked = run_notary("verify", str(out), "--json", env=client_env(server), cwd=notice.parent)
+    well_known = f"{server.url}/.well-known/notary-trust-root.json"
+    assert lines[0].endswith(f"notary verify {out} --trust-root {well_known} --rpc URL")
+    checked = run_notary("verify", str(out), "--json", "--trust-root", well_known,
+                         "--rpc", server.settings.chain_url, env=client_env(server),
+                         cwd=notice.parent)
     assert checked.returncode == Exit.OK, checked.stdout
+    assert json.loads(checked.stdout)["result"] == "valid"
+    unpinned = run_notary("verify", str(out), env=client_env(server), cwd=notice.parent)
+    assert unpinned.returncode == Exit.NOT_ESTABLISHED, unpinned.stdout
