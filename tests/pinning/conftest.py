@@ -32,10 +32,7 @@ import pytest
 
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
-try:  # SHIM (main's old verifier, before h1): remove
-    from notary.chain.observe import chain_reader
-except ImportError:
-    chain_reader = None
+from notary.chain.observe import chain_reader
 from notary.chain.registry import Registry, connect
 from notary.config import Settings
 from notary.core.trustroot import VerifiedTrustRoot, verify_trust_root
@@ -124,7 +121,8 @@ def start_deployment(home: Path, anvil: EmbeddedChain, files: list[tuple[str, by
         engine = server.service.engine
         tenant = create_tenant(engine, TENANT).id
         _, admin = create_key(engine, "admin", tenant=tenant, label="法务 张三")
-        _, collector = create_key(engine, "collector", tenant=tenant, label=SUBMITTER)
+        _, collector = create_key(engine, "collector", tenant=tenant, label="dialer",
+                                  name=SUBMITTER)
         ids = notarise(server, collector, files)
         trust_root = server.client().get(WELL_KNOWN)
         assert trust_root.status_code == 200, trust_root.text
@@ -176,12 +174,6 @@ def verify(data: bytes, *, trust_root: bytes | None = None,
            rpc: str | None = None) -> dict[str, Any]:
     """The report of ``verify_bundle_file`` (as ``--json`` prints it), pinned to
     ``trust_root`` (the document's bytes) when given, asking the node at ``rpc`` when given."""
-    if chain_reader is None:  # SHIM
-        from notary.chain.observe import observe_anchors
-        w3 = connect(rpc, timeout=5.0) if rpc else None
-        rep = verify_bundle_file(io.BytesIO(data), observe=(lambda q: observe_anchors(w3, q)) if w3 else None).to_json()
-        rep.setdefault("answers", [])
-        return rep
     root = verify_trust_root(trust_root) if trust_root is not None else None
     chain = chain_reader(connect(rpc, timeout=5.0), rpc) if rpc is not None else None
     report: dict[str, Any] = verify_bundle_file(io.BytesIO(data), trust_root=root,
@@ -191,11 +183,11 @@ def verify(data: bytes, *, trust_root: bytes | None = None,
 
 def cli_verify(tmp: Path, data: bytes, *, trust_root: bytes | str | None = None,
                rpc: str | None = None) -> tuple[int, dict[str, Any]]:
-    """`python -m notary verify BUNDLE [--trust-root FILE|URL] [--rpc URL] --json` as a
+    """`python -m notary.cli verify BUNDLE [--trust-root FILE|URL] [--rpc URL] --json` as a
     process with a clean environment; its exit code and its JSON report."""
     bundle = tmp / f"bundle-{len(list(tmp.iterdir()))}.zip"
     bundle.write_bytes(data)
-    args = [sys.executable, "-m", "notary", "verify", str(bundle), "--json"]
+    args = [sys.executable, "-m", "notary.cli", "verify", str(bundle), "--json"]
     if isinstance(trust_root, bytes):
         path = tmp / f"trust-root-{len(list(tmp.iterdir()))}.json"
         path.write_bytes(trust_root)

@@ -20,6 +20,7 @@ from typing import Any
 from notary.chain.registry import Registry
 from notary.core.bundle import (
     KEYS_PATH,
+    TRUST_ROOT_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -32,9 +33,6 @@ from notary.core.signing import SigningKey, jws_payload, sign_receipt, sign_stat
 from notary.core.statement import Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc
 
-#: Where bundles carry the exporter's trust root (issue 14 interface §1); a forger
-#: replaces it with one of their own or leaves it out.
-TRUST_ROOT_PATH = "keys/trust-root.json"
 _RESERVED = ("alg", "kid", "typ")
 
 
