@@ -97,12 +97,6 @@ def run_guide(bundle: bytes, workdir: Path, *, rpc: str, fingerprint: str,
     return GuideRun(outputs, folder)
 
 
-def unpack(data: bytes, folder: Path) -> Path:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:  # our own bundle: safe to extract here
-        z.extractall(folder)
-    return folder
-
-
 def reseal(folder: Path, key: SigningKey) -> None:
     """What a forger holding ``key`` does after changing files: put every file's SHA-256 and
     size in manifest.json again and sign it anew."""
