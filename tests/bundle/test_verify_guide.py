@@ -29,7 +29,7 @@ from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import STATEMENT_MEDIA_TYPE, canonical_json
 from tests.bundle.conftest import Exported
 from tests.bundle.repack import member, rezip
-from tests.support import LiveServer
+from tests.support import SAMPLES, LiveServer
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 WELL_KNOWN = "/.well-known/notary-trust-root.json"
@@ -266,3 +266,15 @@ def test_guide_steps_stop_at_the_right_block(exported: Exported, fingerprint: st
     if block == "## 0.":  # refused before anything was extracted
         assert not run.folder.exists() and not (tmp_path / "x").exists()
     assert re.search(r"^FAILED: ", run.outputs[-1][1].stderr, flags=re.MULTILINE)
+
+
+def test_guide_steps_pass_on_a_hashes_only_item_bundle(exported: Exported, item_bundle: bytes,
+                                                      fingerprint: str, tmp_path: Path) -> None:
+    """Without originals, step 2 prints the SHA-256 the signed statement records, for the
+    expert to compare with their own copy."""
+    run = run_guide(item_bundle, tmp_path, rpc=exported.chain_url, fingerprint=fingerprint)
+    assert run.failed is None, run.text
+    sha = hashlib.sha256((SAMPLES / "notice-2026-11-28.pdf").read_bytes()).hexdigest()
+    assert (f"items/002: no original in this bundle; your copy of 'notice-2026-11-28.pdf' "
+            f"must have SHA-256 {sha}") in run.stdout
+    assert "items/002 on chain: OK" in run.stdout
