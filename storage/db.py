@@ -38,6 +38,8 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=32)
     tenant: str = Field(default="default", max_length=128)
     label: str | None = Field(default=None, max_length=256)
+    #: Who or what the key belongs to (an agent's 工号, a dialer): statements carry it.
+    name: str | None = Field(default=None, max_length=100)
     created_at: datetime
     revoked_at: datetime | None = None
     expires_at: datetime | None = None

@@ -164,6 +164,10 @@ def delete_share(case_id: CaseId, share_id: Annotated[str, Path(pattern=r"^[0-9a
 class ApiKeyIn(BaseModel):
     model_config = {"extra": "forbid"}
     role: Role
+    name: str | None = Field(default=None, min_length=1, max_length=100,
+                             description="who or what uses the key, in any script (an agent's "
+                                         "工号, a dialer); statements it submits carry it as "
+                                         "submitter_name, the tenant's own claim")
     label: str | None = Field(default=None, max_length=256)
     expires_in: int | None = Field(default=None, ge=60, le=10 * 365 * 86400,
                                    description="seconds (at most ten years); none = no expiry")
@@ -173,6 +177,7 @@ class ApiKeyOut(BaseModel):
     id: str
     role: str
     tenant: str
+    name: str | None
     label: str | None
     created_at: str
     expires_at: str | None
@@ -182,8 +187,8 @@ class ApiKeyOut(BaseModel):
     @classmethod
     def of(cls, row: ApiKey, token: str | None = None) -> ApiKeyOut:
         fmt = "%Y-%m-%dT%H:%M:%SZ"
-        return cls(id=row.id, role=row.role, tenant=row.tenant, label=row.label,
-                   created_at=row.created_at.strftime(fmt),
+        return cls(id=row.id, role=row.role, tenant=row.tenant, name=row.name,
+                   label=row.label, created_at=row.created_at.strftime(fmt),
                    expires_at=row.expires_at.strftime(fmt) if row.expires_at else None,
                    revoked=row.revoked_at is not None, token=token)
 
@@ -192,8 +197,8 @@ class ApiKeyOut(BaseModel):
 def post_api_key(body: ApiKeyIn, svc: ServiceDep, key: AdminKey) -> ApiKeyOut:
     """A new key for the admin's own tenant; the token is in this answer only."""
     expires = datetime.now(UTC) + timedelta(seconds=body.expires_in) if body.expires_in else None
-    row, token = create_key(svc.engine, body.role, label=body.label, tenant=key.tenant,
-                            expires_at=expires)
+    row, token = create_key(svc.engine, body.role, label=body.label, name=body.name,
+                            tenant=key.tenant, expires_at=expires)
     return ApiKeyOut.of(row, token)
 
 
@@ -356,10 +361,12 @@ def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: Serv
     from api.routes.pages import explorer_template
     from notary.certificate import render_item_certificate
     from notary.service.certificates import item_certificate_facts
+    from notary.service.identity import deployment_of
 
     link, case = open_share(svc.engine, token)
     row = shared_item(svc.engine, case, evidence_id)
     facts = item_certificate_facts(svc, row.id, key=share_key(link))
     html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
-                                        explorer_url=explorer_template())
+                                        explorer_url=explorer_template(),
+                                        deployment=deployment_of(svc))
     return _answer(html, pdf, format, f"certificate-{row.id}")

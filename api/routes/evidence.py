@@ -72,6 +72,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
         kid = verify_submitter_signature(svc.engine, key, sub, sealed)
         accepted = svc.notariser.commit(sub, sealed, submitter=f"apikey:{key.id}",
                                         tenant=key.tenant, submitter_kid=kid,
+                                        submitter_name=key.name,
                                         idempotency_key=idempotency_key)
         sealed = None
         return accepted

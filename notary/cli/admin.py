@@ -43,10 +43,11 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     engine = _engine()
     ensure_default_tenant(engine)
     tenant = require_tenant(engine, args.tenant)
-    row, token = create_key(engine, args.role, label=args.label, tenant=tenant.id)
+    row, token = create_key(engine, args.role, label=args.label, name=args.name,
+                            tenant=tenant.id)
     if args.json:
-        print_json({"id": row.id, "role": row.role, "tenant": row.tenant, "label": row.label,
-                    "token": token})
+        print_json({"id": row.id, "role": row.role, "tenant": row.tenant, "name": row.name,
+                    "label": row.label, "token": token})
     else:
         print(token)
     print(f"已创建 / created {row.role} key {row.id} of tenant {tenant.id}; store it now, "
@@ -67,14 +68,15 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
     rows = list_keys(_engine())
     if args.json:
-        print_json([{"id": r.id, "tenant": r.tenant, "role": r.role, "label": r.label,
+        print_json([{"id": r.id, "tenant": r.tenant, "role": r.role, "name": r.name,
+                     "label": r.label,
                      "revoked": r.revoked_at is not None,
                      "created_at": f"{r.created_at:%Y-%m-%dT%H:%M:%SZ}"} for r in rows])
         return Exit.OK
     for row in rows:
         state = "revoked" if row.revoked_at else "active"
         print(f"{row.id}  {row.tenant:<16}  {row.role:<9}  {state:<7}  "
-              f"{row.created_at:%Y-%m-%d %H:%M}  {row.label or ''}")
+              f"{row.created_at:%Y-%m-%d %H:%M}  {row.name or '-'}  {row.label or ''}")
     return Exit.OK
 
 
@@ -136,7 +138,9 @@ def register(sub: Any) -> None:
     k = keys.add_parser("create", help="create an API key (printed once)")
     k.add_argument("--role", required=True, choices=ROLES)
     k.add_argument("--tenant", default="default", help="the tenant: its slug or legal name")
-    k.add_argument("--label", help="what the key is for (shown in listings)")
+    k.add_argument("--name", help="who or what uses the key, in any script (an agent's 工号, "
+                   "a dialer): the statements it submits carry this name, as the tenant's claim")
+    k.add_argument("--label", help="what the key is for (shown in listings only)")
     k.add_argument("--json", action="store_true", help="print the key as JSON")
     k.set_defaults(handler=cmd_keys_create)
     k = keys.add_parser("revoke", help="revoke an API key by its id")

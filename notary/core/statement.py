@@ -59,6 +59,9 @@ _PARTY_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CID_V1_BASE32 = re.compile(r"b[a-z2-7]{10,255}")
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 MAX_SUBMITTER_SIGNATURE = 16 * 1024
+#: Lengths of the identity fields (code points): a legal name, a key's name.
+MAX_TENANT_NAME = 256
+MAX_SUBMITTER_NAME = 256
 
 
 class EvidenceKind(StrEnum):
@@ -92,6 +95,8 @@ _OPTIONAL: dict[str, type] = {
     "parties": list,
     "submitter_signature": str,
     "media_type_sent": str,
+    "tenant_name": str,
+    "submitter_name": str,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -218,6 +223,12 @@ class Statement:
     captured_at: str | None = None
     received_at: str
     submitter: str
+    #: The tenant's legal name when the item was received (any script, e.g. 某某资产管理有限公司)
+    #: and the name of the API key that submitted it (an agent's 工号, a dialer). Both are what
+    #: the tenant told the deployment (claims, not verified identities). Optional, so
+    #: statements without them keep their bytes.
+    tenant_name: str | None = None
+    submitter_name: str | None = None
     content_address: str | None = None
     description: str | None = None
     parties: Sequence[Mapping[str, str]] | None = None
@@ -264,6 +275,11 @@ class Statement:
             validate_rfc3339("captured_at", self.captured_at, error=err)
         validate_rfc3339("received_at", self.received_at, require_utc=True, error=err)
         validate_identifier("submitter", self.submitter, 256, error=err)
+        if self.tenant_name is not None:
+            validate_identifier("tenant_name", self.tenant_name, MAX_TENANT_NAME, error=err)
+        if self.submitter_name is not None:
+            validate_identifier("submitter_name", self.submitter_name, MAX_SUBMITTER_NAME,
+                                error=err)
         if self.content_address is not None and (
             not isinstance(self.content_address, str)
             or _CID_V1_BASE32.fullmatch(self.content_address) is None
@@ -327,6 +343,8 @@ class Statement:
             "parties": None if self.parties is None else [dict(p) for p in self.parties],
             "submitter_signature": self.submitter_signature,
             "media_type_sent": self.media_type_sent,
+            "tenant_name": self.tenant_name,
+            "submitter_name": self.submitter_name,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -399,6 +417,8 @@ class Statement:
             captured_at=obj.get("captured_at"),
             received_at=obj["received_at"],
             submitter=obj["submitter"],
+            tenant_name=obj.get("tenant_name"),
+            submitter_name=obj.get("submitter_name"),
             content_address=obj.get("content_address"),
             description=obj.get("description"),
             parties=obj.get("parties"),

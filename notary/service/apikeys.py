@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +26,12 @@ from notary.keyfiles import write_secret_once
 from storage.db import ApiKey, session
 
 _TOKEN = re.compile(r"nk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+#: Longest name a key may carry (an agent's 工号 with their name, a dialer system's name).
+MAX_KEY_NAME = 100
+# As for a tenant's legal name: ordinary spaces only; no control, format (zero-width, bidi
+# overrides), private-use or unassigned characters, which would make a name on a certificate
+# look like another or reorder its line.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 class Role(StrEnum):
@@ -54,19 +61,44 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def key_name(name: str) -> str:
+    """A key's ``name`` as stored and as statements carry it (``submitter_name``): NFC,
+    trimmed, inner runs of spaces collapsed. InputError ``api_key_name_invalid`` when empty,
+    longer than :data:`MAX_KEY_NAME`, or holding control or invisible characters."""
+    if not isinstance(name, str):
+        raise InputError("a key's name must be text / 密钥名称须为文本", code="api_key_name_invalid")
+    value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
+    bad = [c for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES
+           or (unicodedata.category(c) == "Zs" and c != " ")]
+    if not value or len(value) > MAX_KEY_NAME or bad:
+        what = (f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}" if bad
+                else "it is empty" if not value else f"it is longer than {MAX_KEY_NAME}")
+        raise InputError(f"a key's name (who or what uses it: an agent's 工号, a dialer) is 1 to "
+                         f"{MAX_KEY_NAME} printable characters in any script ({what}) / "
+                         f"密钥名称须为1至{MAX_KEY_NAME}个可打印字符", code="api_key_name_invalid")
+    return value
+
+
 def create_key(engine: Engine, role: Role | str, *, label: str | None = None,
-               tenant: str = "default", expires_at: datetime | None = None
-               ) -> tuple[ApiKey, str]:
-    """Make a key; returns the row and the token, which is shown once and never stored."""
+               name: str | None = None, tenant: str = "default",
+               expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Make a key; returns the row and the token, which is shown once and never stored.
+
+    ``name`` names the person or system the key belongs to (an agent's 工号, a dialer); the
+    statements the key submits carry it as ``submitter_name``: the tenant's claim, which
+    notary records but does not verify. ``label`` is an administrator's note, kept private.
+    """
     try:
         role = Role(role)
     except ValueError:
         raise InputError(f"unknown role {role!r}; use one of: "
                          + ", ".join(r.value for r in Role), code="role_unknown") from None
+    if name is not None:
+        name = key_name(name)
     key_id = secrets.token_hex(6)
     token = f"nk_{key_id}_{secrets.token_urlsafe(32)}"
     row = ApiKey(id=key_id, key_hash=_hash(token), role=role.value, tenant=tenant, label=label,
-                 created_at=datetime.now(UTC), expires_at=expires_at)
+                 name=name, created_at=datetime.now(UTC), expires_at=expires_at)
     with session(engine) as s:
         s.add(row)
         s.commit()

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 import notary.core.errors as kinds
 from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
@@ -43,9 +43,9 @@ from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
-from notary.service.tenancy import case_for_submission
+from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
 from storage.blobs import BlobStore, StorageFull
-from storage.db import Case, CaseHead, Evidence, session
+from storage.db import Case, CaseHead, Evidence, Tenant, session
 
 METADATA_FIELDS = frozenset(
     {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature",
@@ -270,16 +270,27 @@ def _case_reference(case_id: Any) -> Any:
 def _statement(
     sub: Submission, *, evidence_id: str, case_seq: int, prev: str | None, sha256: str,
     size: int, received_at: str, submitter: str, cid: str | None,
+    tenant_name: str | None = None, submitter_name: str | None = None,
 ) -> Statement:
     return Statement(
         evidence_id=evidence_id, case_id=sub.case_id, case_seq=case_seq, prev_statement=prev,
         kind=sub.kind, media_type=sub.media_type, media_type_sent=sub.media_type_sent,
         size=size, sha256=sha256,
         file_name=sub.file_name, captured_at=sub.captured_at, received_at=received_at,
-        submitter=submitter, content_address=cid, description=sub.description,
+        submitter=submitter, tenant_name=tenant_name, submitter_name=submitter_name,
+        content_address=cid, description=sub.description,
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
     )
+
+
+def _tenant_name(s: Session, tenant: str) -> str | None:
+    """The tenant's registered legal name for its statements; None for the unnamed
+    ``default`` tenant (its "name" is its id, not a legal name)."""
+    row = s.get(Tenant, tenant)
+    if row is None or (row.id == DEFAULT_TENANT and row.name == DEFAULT_TENANT):
+        return None
+    return row.name
 
 
 def _disk_full(exc: OperationalError) -> bool:
@@ -351,11 +362,12 @@ class Notariser:
 
     def accept(
         self, sub: Submission, read: Read, *, submitter: str, idempotency_key: str | None = None,
-        tenant: str = "default",
+        tenant: str = "default", submitter_name: str | None = None,
     ) -> Accepted:
         """Seal the bytes ``read`` yields and record them (both steps below)."""
         return self.commit(sub, self.seal(read), submitter=submitter,
-                           idempotency_key=idempotency_key, tenant=tenant)
+                           idempotency_key=idempotency_key, tenant=tenant,
+                           submitter_name=submitter_name)
 
     def seal(self, read: Read) -> Sealed:
         """Step 1: encrypt the upload to a new item key, into the spool (ciphertext only)."""
@@ -370,9 +382,13 @@ class Notariser:
     def commit(
         self, sub: Submission, sealed_item: Sealed, *, submitter: str,
         idempotency_key: str | None = None, tenant: str = "default",
-        submitter_kid: str | None = None,
+        submitter_kid: str | None = None, submitter_name: str | None = None,
     ) -> Accepted:
         """Step 2: store the ciphertext by CID, then record the statement; see module docstring.
+
+        The statement names the tenant by its registered legal name (``tenant_name``) and the
+        submitting key by its ``name`` (``submitter_name``, from the caller): both are the
+        tenant's own claims, recorded as it made them.
 
         Raises InputError (empty file: ``file_empty``), IdempotencyConflict, StorageError from
         the blob store; nothing is recorded when it raises, and the spool file is always removed.
@@ -401,7 +417,8 @@ class Notariser:
             for _attempt in range(CASE_ATTEMPTS):
                 try:
                     row = self._record(sub, sealed, wrapped, submitter, idempotency_key,
-                                       fingerprint, tenant=tenant, submitter_kid=submitter_kid)
+                                       fingerprint, tenant=tenant, submitter_kid=submitter_kid,
+                                       submitter_name=submitter_name)
                 except IntegrityError:
                     # Another request took the same case sequence number or idempotency key
                     # at the same moment: re-read and try again (or replay the winner's answer).
@@ -471,7 +488,7 @@ class Notariser:
     def _record(
         self, sub: Submission, sealed: SealedUpload, wrapped: str, submitter: str,
         idempotency_key: str | None, fingerprint: str, *, tenant: str,
-        submitter_kid: str | None,
+        submitter_kid: str | None, submitter_name: str | None = None,
     ) -> Evidence:
         now = datetime.now(UTC)
         received_at = format_rfc3339_utc(now)
@@ -487,7 +504,8 @@ class Notariser:
             statement = _statement(
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,
-                cid=sealed.cid,
+                cid=sealed.cid, tenant_name=_tenant_name(s, tenant),
+                submitter_name=submitter_name,
             )
             digest = statement.digest().hex()
             jws = sign_statement(statement, self.signing_key)

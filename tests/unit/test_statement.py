@@ -95,6 +95,33 @@ def test_optional_fields_are_omitted_not_null() -> None:
     assert b"null" not in statement.canonical_bytes()
 
 
+def test_identity_fields_are_optional_and_round_trip() -> None:
+    """tenant_name and submitter_name (issue 14): absent, a statement keeps its old bytes;
+    present, they are signed like any field and survive bytes -> statement -> bytes."""
+    old = GOLDEN["second-in-case"]
+    plain = Statement.from_json(old["json"])
+    assert plain.tenant_name is None and plain.submitter_name is None
+    assert plain.canonical_bytes().hex() == old["canonical_hex"]
+    assert b"tenant_name" not in plain.canonical_bytes()
+    golden = GOLDEN["with-identity"]
+    named = Statement.from_bytes(bytes.fromhex(golden["canonical_hex"]))
+    assert named.tenant_name == "华信资产管理有限公司"
+    assert named.submitter_name == "催收员 工号 1024"
+    assert named.prev_statement == plain.digest_hex()
+    assert named.canonical_bytes().hex() == golden["canonical_hex"]
+    assert Statement.from_json(named.to_json()) == named
+    without = Statement.from_json({k: v for k, v in golden["json"].items()
+                                   if k not in ("tenant_name", "submitter_name")})
+    assert without.digest() != named.digest()  # the names are part of what is signed
+    for field, value in [("tenant_name", "n" * 257), ("submitter_name", "工" * 257),
+                         ("tenant_name", 7), ("submitter_name", "a\u0000b"),
+                         ("submitter_name", " 工号 1024")]:
+        with pytest.raises(StatementError) as err:
+            Statement.from_json({**golden["json"], field: value})
+        assert err.value.details["field"] == field
+    assert Statement.from_json({**golden["json"], "tenant_name": "T" * 256}).tenant_name
+
+
 # --- rejections ------------------------------------------------------------------------
 
 REJECTS = {c["name"]: c for c in VECTORS["rejects"]}

@@ -62,6 +62,27 @@ def _second(first: Statement) -> dict[str, Any]:
     }
 
 
+def _with_identity(second: Statement) -> dict[str, Any]:
+    """A statement with the optional identity fields (issue 14): the tenant's legal name and
+    the name of the API key that submitted it, both as the tenant stated them."""
+    return {
+        "schema": "notary.statement/v1",
+        "evidence_id": "ev-0003",
+        "case_id": "HX-2026-1128-ZW",
+        "case_seq": 3,
+        "prev_statement": second.digest_hex(),
+        "kind": "agreement",
+        "media_type": "application/pdf",
+        "size": 41210,
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "file_name": "repayment-agreement.pdf",
+        "received_at": "2026-11-29T12:00:02Z",
+        "submitter": "apikey:76a891f7fa09",
+        "tenant_name": "华信资产管理有限公司",
+        "submitter_name": "催收员 工号 1024",
+    }
+
+
 def _golden(name: str, fields: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     statement = Statement.from_json(fields)
     canonical = statement.canonical_bytes()
@@ -172,6 +193,24 @@ def _rejects(first: Statement) -> list[dict[str, Any]]:
         "hex": canonical.encode("utf-8").replace(b"Agent 17", b"Agent \xff7").hex(),
         "code": "json_invalid",
     })
+    # Added with the identity fields; the rejects above are unchanged.
+    identity = _with_identity(Statement.from_json(second))
+    for name, description, changes, field in [
+        ("null-tenant-name", "'tenant_name' is null instead of omitted.",
+         {"tenant_name": None}, "tenant_name"),
+        ("empty-submitter-name", "'submitter_name' is the empty string (omit it instead).",
+         {"submitter_name": ""}, "submitter_name"),
+        ("trailing-space-in-tenant-name", ("'tenant_name' ends with a space (two spellings of "
+          "one name)."), {"tenant_name": identity["tenant_name"] + " "}, "tenant_name"),
+        ("control-character-in-submitter-name", ("'submitter_name' contains a line feed (a "
+          "second line on a certificate)."), {"submitter_name": "工号 1024\n审核通过"},
+         "submitter_name"),
+        ("bidi-override-in-tenant-name", ("U+202E in 'tenant_name' reorders the name as "
+          "displayed."), {"tenant_name": "华信\u202e司公限有"}, "tenant_name"),
+    ]:
+        out.append({"name": name, "description": description,
+                    "text": _text({**identity, **changes}), "code": "statement_invalid",
+                    "field": field})
     return out
 
 
@@ -189,7 +228,11 @@ def main() -> None:
             "seed": f"SHA-256 of the ASCII string {KEY_LABEL!r}",
             "public_jwk": key.public_jwk(),
         },
-        "statements": [_golden("full", FULL, key), _golden("second-in-case", _second(first), key)],
+        "statements": [
+            _golden("full", FULL, key),
+            _golden("second-in-case", _second(first), key),
+            _golden("with-identity", _with_identity(Statement.from_json(_second(first))), key),
+        ],
         "receipt": {
             "payload": {
                 "schema": "notary.receipt/v1",
