@@ -40,6 +40,7 @@ from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import chain_reader
+from notary.chain.setup import DEV_CHAIN_IDS
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -378,8 +379,9 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         certification = facts.certification(certifier)
         certificates |= certification.files()
         certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
-    rpc_hint = svc.settings.chain_url if svc.settings.embedded_chain else None
-    guide = render_guide(facts, rpc_hint=rpc_hint, certifier=certifier)
+    chain_id = facts.items[0].anchor.chain_id
+    guide = render_guide(facts, certifier=certifier,
+                         local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
         svc.record_audit(row.id, "exported", actor,

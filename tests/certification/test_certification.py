@@ -23,6 +23,7 @@ import pytest
 from jwcrypto import jwk, jws
 
 from notary.bundles.check import verify_bundle_file
+from notary.bundles.guide import guide_blocks
 from notary.core.bundle import BundleVerification
 from notary.core.certification import (
     CERTIFICATION_EN_PATH,
@@ -200,8 +201,7 @@ def test_verify_md_checks_the_signature_with_jwcrypto_and_openssl(signed: bytes,
         z.extractall(tmp_path)
     text = (tmp_path / "VERIFY.md").read_text("utf-8")
     assert "法庭认证 / Court certification" in text
-    blocks = [b for b in re.findall(r"^```sh\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
-              if CERTIFICATION_SIGNATURE_PATH in b]
+    blocks = [b for h, b in guide_blocks(text) if h.startswith("## 法庭认证")]
     assert len(blocks) == 2
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(blocks)], cwd=tmp_path,
