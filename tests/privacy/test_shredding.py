@@ -150,7 +150,9 @@ def test_held_item_cannot_be_shredded_then_shred_leaves_only_proof(
     assert "items/001/deletion.jws" in names
     path = tmp_path / "case.zip"
     path.write_bytes(bundle.content)
-    run = subprocess.run([sys.executable, "-m", "notary.cli", "verify", str(path), "--json"],
+    run = subprocess.run([sys.executable, "-m", "notary.cli", "verify", str(path), "--json",
+                          "--trust-root", f"{server.url}/.well-known/notary-trust-root.json",
+                          "--rpc", server.settings.chain_url],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
