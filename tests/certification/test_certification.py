@@ -169,7 +169,9 @@ def test_signed_by_the_named_key_verifies(certified: Certified, signed: bytes,
     assert names(signed)[-1] == CERTIFICATION_SIGNATURE_PATH
     bundle = tmp_path / "signed.zip"
     bundle.write_bytes(signed)
-    run = certified.cli("verify", str(bundle), "--json", cwd=tmp_path)
+    run = certified.cli("verify", str(bundle), "--json", "--trust-root",
+                        f"{certified.server.url}/.well-known/notary-trust-root.json",
+                        "--rpc", certified.chain_url, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     checks = {c["name"]: c for c in report["checks"]}
