@@ -82,6 +82,12 @@ class Deployment:
     public_url: str | None = None
     trust_root_fingerprint: str | None = None
     development: bool = False
+    chain_id: int | None = None
+
+    @property
+    def local_chain(self) -> bool:
+        """Anchored on a local development chain that nobody else can query."""
+        return self.chain_id in DEV_CHAIN_IDS
 
     @classmethod
     def of(cls, trust_root: VerifiedTrustRoot) -> Deployment:
@@ -89,7 +95,8 @@ class Deployment:
         op = root.operator
         return cls(operator_name=op.name, operator_registration=op.registration,
                    operator_country=op.country, operator_url=op.url, public_url=root.public_url,
-                   trust_root_fingerprint=trust_root.fingerprint, development=root.development)
+                   trust_root_fingerprint=trust_root.fingerprint, development=root.development,
+                   chain_id=root.chain_id)
 
     def to_json(self) -> dict[str, object]:
         """As the public answers (the hash check, the document check) carry it."""
@@ -98,6 +105,8 @@ class Deployment:
                          "country": self.operator_country, "url": self.operator_url},
             "trust_root_fingerprint": self.trust_root_fingerprint,
             "development": self.development,
+            "local_chain": self.local_chain,
+            "chain_id": self.chain_id,
             "public_url": self.public_url,
         }
 
@@ -161,7 +170,9 @@ def identity_lines(statement: Statement, deployment: Deployment | None) -> tuple
     submitted_by = statement.submitter_name or "未命名 / unnamed"
     lines.append(IdentityLine(
         Bilingual("提交人", "Submitted by"), submitted_by,
-        Bilingual(f"API 密钥 {statement.submitter} · 名称由租户填写（声明），notary 未核实",
-                  f"key {statement.submitter} · named by the tenant, not verified by notary"),
+        Bilingual(f"API 密钥 {statement.submitter} · {CLAIM_NOTE.zh}（名称由租户为密钥填写）",
+                  f"API key {statement.submitter} · {CLAIM_NOTE.en} (the name the tenant gave "
+                  "the key)") if statement.submitter_name else Bilingual(
+            f"API 密钥 {statement.submitter}", f"API key {statement.submitter}"),
         claim=statement.submitter_name is not None))
     return tuple(lines)
