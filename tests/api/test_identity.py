@@ -53,7 +53,7 @@ def anchored(http: httpx.Client, evidence_id: str) -> dict[str, Any]:
 
 
 def visible(html: str) -> str:
-    text = re.sub(r"<style>.*?</style>|<title>.*?</title>", " ", html, flags=re.S)
+    text = re.sub(r"<style>.*?</style>|<title>.*?</title>", " ", html, flags=re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
 
 
