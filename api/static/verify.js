@@ -231,10 +231,9 @@
   // Who operated, for which tenant, submitted by whom (issue 14): the operator from the signed
   // trust root, with its fingerprint to compare with the court filing; the tenant's and the
   // submitter's names are the tenant's own claims and are marked so.
-  function issuerRows(issuer) {
-    if (!issuer || !issuer.operator) return [];
+  function devWarningRows(issuer) {
     const rows = [];
-    const claim = '声明：租户自述，notary 未核实 / stated by the tenant, not verified by notary';
+    if (!issuer) return rows;
     if (issuer.local_chain) {
       rows.push(el('dt', { class: 'dev-warning' }, ...bilingual('注意', 'Note')),
         el('dd', { class: 'dev-warning' }, ...bilingual(
@@ -246,6 +245,13 @@
           '这是开发部署：没有登记的运营方，不代表任何机构。',
           'This is a development deployment: it has no registered operator and speaks for no organisation.')));
     }
+    return rows;
+  }
+
+  function issuerRows(issuer, withWarning) {
+    if (!issuer || !issuer.operator) return [];
+    const rows = withWarning ? devWarningRows(issuer) : [];
+    const claim = '声明：租户自述，notary 未核实 / stated by the tenant, not verified by notary';
     const op = issuer.operator;
     const opNote = [];
     if (op.registration) opNote.push('登记号 / registration ' + op.registration);
@@ -379,7 +385,7 @@
     showSubject(subject, body.facts);
     showChecks(body.checks || []);
     showAnchor(body.facts || {});
-    const issuer = issuerRows((body.facts || {}).issuer);
+    const issuer = issuerRows((body.facts || {}).issuer, true);
     $('issuer').replaceChildren(...issuer);
     $('issuer-block').hidden = issuer.length === 0;
     $('details').hidden = false;
@@ -591,7 +597,8 @@
       }
       zh += '运营方：' + issuer.operator.name + '。';
       en += ' Operator: ' + issuer.operator.name + '.';
-      rows.push(...issuerRows(issuer));
+      rows.unshift(...devWarningRows(issuer)); // the first lines say it
+      rows.push(...issuerRows(issuer, false));
     }
     showCheck(outcome, title, zh, en, rows);
     $('check-result').dataset.anchored = String(Boolean(body.anchored));

@@ -63,6 +63,7 @@ try {
         checks: Array.from(document.querySelectorAll('#checks li')).map((li) => ({
           name: li.dataset.check, status: li.dataset.status, text: li.innerText })),
         anchor: document.getElementById('anchor-block').hidden ? '' : text('anchor'),
+        issuer: document.getElementById('issuer-block').hidden ? '' : text('issuer'),
         links: Array.from(document.querySelectorAll('#anchor a')).map((a) => a.href),
         hashInput: document.getElementById('hash-input').value,
         progressHidden: document.getElementById('progress').hidden,
