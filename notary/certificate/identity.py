@@ -30,6 +30,7 @@ __all__ = [
     "CLAIM_NOTE",
     "DEV_CHAIN_IDS",
     "DEV_CHAIN_NOTICE",
+    "DEV_CHAIN_PAGE_NOTICE",
     "DEV_DEPLOYMENT_NOTICE",
     "FINGERPRINT_NOTE",
     "Deployment",
@@ -47,6 +48,13 @@ DEV_CHAIN_NOTICE = Bilingual(
     "本证书锚定于本地开发链，他人无法查询：其区块时间不能向任何人证明文件的存在时间。",
     "Anchored on a local development chain that nobody else can query: its block times "
     "prove the file's existence time to nobody.",
+)
+
+#: The same for a page (the judge's page of a share link), which is not a certificate.
+DEV_CHAIN_PAGE_NOTICE = Bilingual(
+    "本页的存证锚定于本地开发链，他人无法查询：其区块时间不能向任何人证明文件的存在时间。",
+    "These records are anchored on a local development chain that nobody else can query: its "
+    "block times prove the files' existence time to nobody.",
 )
 
 #: The first lines of a certificate of a development deployment on a public chain.
