@@ -33,7 +33,9 @@ def deployment_of(svc: NotaryService) -> Deployment:
     try:
         return Deployment.of(current_trust_root(svc).verified)
     except NotaryError as exc:
-        log.warning("certificate without a trust root: %s", exc.message)
+        log.warning("answering without a trust root: %s", exc.message)
+    except OSError as exc:  # the trust root could not be stored under NOTARY_HOME
+        log.warning("answering without a trust root: %s", type(exc).__name__)
     s = svc.settings
     chain_id = svc.chain.deployment.chain_id if svc.chain is not None else s.chain_id
     return Deployment(operator_name=s.operator_name,

@@ -7,10 +7,12 @@ first that the chain is a local development chain."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,16 @@ def test_a_named_key_of_a_chinese_tenant_is_named_in_statements_certificates_and
     summary = visible(case.text.split('<section class="sheet" id="ev_')[0])
     for needed in (DEV_LINE, OPERATOR, fingerprint, TENANT, CLAIM):
         assert needed in summary, needed
+
+    # The proof bundle's certificates, rendered at export, say the same.
+    bundle = collector.get(f"/v1/cases/{CASE}/bundle", params={"hashes_only": "true"})
+    assert bundle.status_code == 200, bundle.text
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as z:
+        names = z.namelist()
+        cert_name = next(n for n in names if n.endswith("certificate.html") and "/" in n)
+        bundled = visible(z.read(cert_name).decode())
+    for needed in (DEV_LINE, OPERATOR, fingerprint, TENANT, AGENT, CLAIM):
+        assert needed in bundled, needed
 
     # The hash check (the certificate's QR code) and the document check name them as well.
     public = named.client()
