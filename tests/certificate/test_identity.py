@@ -66,8 +66,8 @@ def test_a_statement_without_names_and_a_deployment_without_trust_root(case: Sig
     assert lines["Trust-root fingerprint"][0] == "暂不可得 / unavailable"
     assert lines["Tenant (on whose behalf)"][0] == "存证声明未记录 / not recorded in the statement"
     assert CLAIM_NOTE.zh not in (lines["Tenant (on whose behalf)"][1] or "")
-    assert lines["Submitted by"] == ("未命名 / unnamed", "API 密钥 apikey:0f3c9a7e / "
-                                                       "API key apikey:0f3c9a7e")
+    key_note = "API 密钥 apikey:0f3c9a7e / API key apikey:0f3c9a7e"
+    assert lines["Submitted by"] == ("未命名 / unnamed", key_note)
     nobody = item_certificate(case.facts(0), verify_url=VERIFY_URL)
     assert rows(nobody)["Operator"][0] == "未提供 / not given"
 
