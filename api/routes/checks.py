@@ -28,7 +28,7 @@ PUBLIC_ERRORS = {s: {"model": ErrorOut} for s in (400, 404, 413, 415, 422, 429)}
 MAX_FIELD_BYTES = 256
 
 
-@router.post("/v1/check-codes", response_model=CheckCodeOut, responses={  # type: ignore[dict-item]
+@router.post("/v1/check-codes", response_model=CheckCodeOut, responses={
     s: {"model": ErrorOut} for s in (401, 403, 429)})
 def issue_check_code(_key: CollectorKey) -> CheckCodeOut:
     """A fresh random check code to print on a notice, then send as the metadata's

@@ -74,7 +74,7 @@ def shred_evidence(evidence_id: EvidenceId, body: ShredIn, svc: ServiceDep,
                        ciphertext_deleted=result.blob_deleted)
 
 
-@router.get("/v1/evidence/{evidence_id}/deletion-certificate", responses={  # type: ignore[dict-item]
+@router.get("/v1/evidence/{evidence_id}/deletion-certificate", responses={
     200: {"content": {"application/json": {}, "application/pdf": {}, "text/html": {}},
           "description": "the deletion certificate"}, **ERRORS})
 def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notary.cli.exits import Exit
 from notary.cli.home import server_settings
 from notary.cli.output import print_json
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 ROLES = ["admin", "collector", "lawyer", "auditor"]
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from storage.migrate import open_database
 
     return open_database(server_settings().db_url)
