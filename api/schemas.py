@@ -171,17 +171,43 @@ class CheckOut(BaseModel):
 
 
 class VerdictOut(BaseModel):
-    result: Literal["valid", "invalid", "unknown"]
+    result: Literal["valid", "invalid", "unknown", "not_established"] = Field(
+        description="a bundle is checked against this deployment's trust root: any failed "
+        "check is invalid; a question that could not be answered is unknown "
+        "(docs/bundle-format.md §6)")
     qualified: bool = Field(description="valid, but some checks were skipped (see them)")
+    answers: list[dict[str, Any]] = Field(
+        default_factory=list, description="a bundle: the five questions (integrity, "
+        "existence_time, issuer, completeness, custody), each pass/fail/unknown with its "
+        "reason in Chinese and English; the issuer names the operator, tenants and submitters")
+    this_service: dict[str, Any] | None = Field(
+        default=None, description="a bundle: whether this service notarised it "
+        "(notarised_here), and if not which parts are not ours (a key, the registry, the "
+        "chain...), with the reason in both languages; null when it could not be told")
+    file_compared: bool | None = Field(
+        default=None, description="a hash check: false when only a SHA-256 was sent (the "
+        "file itself was not compared, only its hash was looked up), true when the file was "
+        "sent and hashed here; null for a bundle")
     checks: list[CheckOut]
     facts: dict[str, Any] = Field(default_factory=dict,
                                   description="public facts: when received and anchored")
 
     @classmethod
-    def of(cls, v: Verdict, facts: dict[str, Any] | None = None) -> VerdictOut:
+    def of(cls, v: Verdict, facts: dict[str, Any] | None = None, *,
+           file_compared: bool | None = None) -> VerdictOut:
         data = v.to_json()
         return cls(result=data["result"], qualified=data["qualified"],
-                   checks=[CheckOut(**c) for c in data["checks"]], facts=facts or {})
+                   checks=[CheckOut(**c) for c in data["checks"]], facts=facts or {},
+                   file_compared=file_compared)
+
+    @classmethod
+    def of_report(cls, report: dict[str, Any],
+                  this_service: dict[str, Any] | None = None) -> VerdictOut:
+        """A bundle's report (``BundleVerification.to_json()``) as the API answers it."""
+        return cls(result=report["result"], qualified=report["qualified"],
+                   answers=list(report.get("answers") or []), this_service=this_service,
+                   checks=[CheckOut(**c) for c in report["checks"]],
+                   facts=report.get("facts") or {})
 
 
 class CheckCodeOut(BaseModel):

@@ -15,6 +15,7 @@ from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.digest import FileDigest, parse_sha256_hex
 from notary.core.errors import InputError
 from notary.service.apikeys import AuthError, Role
+from notary.service.bundles import this_service
 from notary.service.sealing import UploadTooLarge
 
 router = APIRouter(tags=["public"])
@@ -37,8 +38,12 @@ MAX_BUNDLE_UPLOAD_BYTES = 128 * 1024 * 1024
             "description": "exactly one part: 'file' or 'bundle'"}}}}})
 async def verify(request: Request, svc: ServiceDep) -> VerdictOut:
     """Was this file (or SHA-256) notarised here, unaltered, and anchored? The file is hashed
-    as it streams and then forgotten. The answer lists every check with its reason. A proof
-    bundle (form part ``bundle``) gets every bundle check, with per-item facts; a bundle
+    as it streams and then forgotten. A SHA-256 alone (JSON) is looked up: the file itself is
+    not compared (``file_compared`` false, ``file_hash`` not checked). The answer lists every
+    check with its reason. A proof bundle (form part ``bundle``) is checked against this
+    deployment's trust root and chain node: the five answers first, then whether this service
+    notarised it (``this_service``: a key, registry or chain that is not ours is "not
+    notarised by this service", naming the part), every check and per-item facts; a bundle
     refused unread answers 422 ``bundle_unsafe`` or ``bundle_unreadable``."""
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() == "application/json":
@@ -52,14 +57,15 @@ async def verify(request: Request, svc: ServiceDep) -> VerdictOut:
                              code="sha256_invalid") from None
         sha = parse_sha256_hex(query.sha256).hex()
         verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, sha, None)
-        return VerdictOut.of(verdict, facts)
+        return VerdictOut.of(verdict, facts, file_compared=False)
     reader = MultipartReader(body_puller(request), boundary_of(ctype))
     result = await anyio.to_thread.run_sync(_read_form, reader, svc.settings.max_upload_bytes)
     if isinstance(result, bytes):
         checked = await anyio.to_thread.run_sync(svc.verify_bundle, result)
-        return VerdictOut.of(checked.verdict, checked.facts)
+        report = checked.to_json()
+        return VerdictOut.of_report(report, this_service(report))
     verdict, facts = await anyio.to_thread.run_sync(svc.verify_digest, result.hex, result.size)
-    return VerdictOut.of(verdict, facts)
+    return VerdictOut.of(verdict, facts, file_compared=True)
 
 
 def _read_form(reader: MultipartReader, limit: int) -> FileDigest | bytes:

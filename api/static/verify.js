@@ -47,7 +47,7 @@
         'The file\'s SHA-256 equals the one in the statement: it is the file that was notarised.'],
       fail: ['文件与存证声明记载的不一致：不是当时存证的文件。',
         'The file differs from the one in the statement: it is not the notarised file.'],
-      skip: ['没有文件可与存证声明比较。', 'There was no file to compare with the statement.'],
+      skip: ['只查询了哈希，没有比对文件本身。', 'Only the hash was looked up; the file itself was not compared.'],
     },
     merkle_proof: {
       pass: ['存证声明包含在一个已上链的批次中（默克尔证明成立）。',
@@ -148,6 +148,10 @@
       'At least one check failed; see below. Do not treat it as the notarised original.'],
     unknown: ['无法确定', 'Cannot be determined',
       '关键检查未能完成，详见下方。', 'A decisive check could not be made; see below.'],
+    // A SHA-256 alone (typed, or the QR code's /verify?sha256=): no file was compared.
+    hashonly: ['已存证（仅核对了哈希）', 'Notarised (only the hash was checked)',
+      '这个 SHA-256 已在本服务存证并已锚定在区块链上。本次只查询了哈希，没有比对文件本身：请计算您手中文件的 SHA-256（或在上方选择该文件），与这里的数值相同才是存证的那份文件。',
+      'This SHA-256 was notarised by this service and is anchored on the blockchain. Only the hash was looked up; the file itself was not compared: compute the SHA-256 of the file you hold (or choose it above); only an equal value shows it is the notarised file.'],
   };
 
   // A bundle holds several items: the same verdicts, said of each item in it.
@@ -155,10 +159,26 @@
     valid: ['证据包有效', 'Valid bundle',
       '证据包中的每件证据都已在本服务存证，内容与存证时一致，并已锚定在区块链上。',
       'Every item in the bundle was notarised by this service, is exactly as notarised, and is anchored on the blockchain.'],
-    qualified: ['证据包有效（部分检查未进行）', 'Valid bundle, except for the checks not made',
-      '已完成的检查全部通过；未进行的检查及原因见下。',
-      'Every check made passed; the checks not made, and why, are listed below.'],
+    qualified: ['证据包有效（部分问题未能回答）', 'Valid bundle, with questions left open',
+      '完整性、存在时间和签发方均已确立；齐全性或保管链未能确认，原因见下。',
+      'Integrity, existence time and issuer are established; completeness or custody could not be confirmed, see why below.'],
+    notours: ['不是本服务存证的', 'Not notarised by this service',
+      '', ''], // the words come from the answer (this_service.reason): they name the part
+    unknown: ['无法确定', 'Cannot be determined',
+      '有问题未能回答（例如本服务暂时无法查询区块链），详见下方；请稍后再试。',
+      'A question could not be answered (for instance this service could not ask its chain node); see below and try again later.'],
+    notestablished: ['签发方未确立', 'Issuer not established',
+      '没有发现问题，但未能按信任根确认签发方。', 'Nothing failed, but the issuer could not be established against a trust root.'],
   };
+
+  const QUESTIONS = {
+    integrity: ['完整性', 'Integrity'],
+    existence_time: ['存在时间', 'Existence time'],
+    issuer: ['签发方', 'Issuer'],
+    completeness: ['齐全性', 'Completeness'],
+    custody: ['保管链', 'Custody'],
+  };
+  const ANSWER_STATUS = { pass: ['通过', 'pass'], fail: ['未通过', 'fail'], unknown: ['未知', 'unknown'] };
 
   const $ = (id) => document.getElementById(id);
   let current = 0; // the latest request; older answers are ignored
@@ -282,10 +302,28 @@
     p.replaceChildren(...bilingual(zh, en));
   }
 
-  function classify(body) {
-    const registered = (body.checks || []).find((c) => c.name === 'registered');
+  // A hash sent by this page after hashing the chosen file: the file was compared, here.
+  function hashedHere(body, subject) {
+    return body.file_compared === false && Boolean(subject.fileName) && !subject.bundle;
+  }
+
+  function classify(body, subject) {
+    const checks = body.checks || [];
+    if (subject.bundle) {
+      if (body.this_service && body.this_service.notarised_here === false) return 'notours';
+      if (body.result === 'not_established') return 'notestablished';
+      if (body.result === 'valid') return body.qualified ? 'qualified' : 'valid';
+      return body.result === 'invalid' ? 'invalid' : 'unknown';
+    }
+    const registered = checks.find((c) => c.name === 'registered');
     if (body.result !== 'invalid' && registered && registered.status !== 'pass') return 'notfound';
     if (body.result === 'valid' && body.facts && body.facts.status === 'pending') return 'pending';
+    if (body.result === 'valid' && body.file_compared === false) {
+      // Only the hash was looked up: the file is compared only when this browser hashed it.
+      if (!hashedHere(body, subject)) return 'hashonly';
+      const others = checks.filter((c) => c.name !== 'file_hash' && c.status === 'skip');
+      return others.length ? 'qualified' : 'valid';
+    }
     if (body.result === 'valid') return body.qualified ? 'qualified' : 'valid';
     return body.result === 'invalid' ? 'invalid' : 'unknown';
   }
@@ -310,8 +348,18 @@
     $('subject').replaceChildren(...rows);
   }
 
-  function showChecks(checks) {
+  function showChecks(checks, hashed) {
     const items = checks.map((c) => {
+      if (hashed && c.name === 'file_hash' && c.status === 'skip') {
+        // The service saw only the hash; this page computed it from the chosen file.
+        const li = el('li', { class: 'check pass', 'data-check': c.name, 'data-status': 'pass',
+          'data-where': 'browser' });
+        li.append(el('span', { class: 'badge' }, ...bilingual('通过', 'passed')));
+        li.append(el('div', { class: 'words' }, ...bilingual(
+          '您的浏览器计算了所选文件的 SHA-256，与存证声明记载的一致：正是当时存证的文件。',
+          'Your browser computed the SHA-256 of the file you chose, and it equals the one in the statement: it is the file that was notarised.', 'p')));
+        return li;
+      }
       // items[2].merkle_proof: the third item's merkle_proof check
       const part = /^items\[(\d+)\]\.(.+)$/.exec(c.name);
       const base = part ? part[2] : c.name;
@@ -372,18 +420,73 @@
     $('anchor-block').hidden = rows.length === 0;
   }
 
+  function answerItem(a) {
+    const q = QUESTIONS[a.question] || [a.question, a.question];
+    const st = ANSWER_STATUS[a.status] || [a.status, a.status];
+    const reason = a.reason || {};
+    const li = el('li', { class: 'answer ' + a.status, 'data-question': a.question, 'data-status': a.status });
+    li.append(el('span', { class: 'badge' }, ...bilingual(st[0], st[1])));
+    const words = el('div', { class: 'words' });
+    words.append(el('p', { class: 'question' }, ...bilingual(q[0] + ' ', q[1])));
+    words.append(...bilingual(reason.zh || '', reason.en || '', 'p'));
+    li.append(words);
+    return li;
+  }
+
+  function whoRows(issuer) {
+    const rows = [];
+    const op = issuer.operator;
+    if (op) {
+      const extra = [op.registration, op.country, op.url].filter(Boolean).join(' · ');
+      rows.push(...factRow('运营方', 'Operator', op.name, { note: extra || null }));
+    }
+    const dep = issuer.deployment;
+    if (dep) {
+      rows.push(...factRow('部署', 'Deployment', dep.public_url || '',
+        { note: '链 chain ' + dep.chain_id + (dep.development ? ' · 开发部署，非生产 / development deployment' : '') }));
+      if (dep.registry) rows.push(...factRow('登记合约', 'Registry', dep.registry, { mono: true, copy: true }));
+    }
+    const tenants = issuer.tenants || [];
+    if (tenants.length) {
+      rows.push(...factRow('租户', 'Tenant', tenants.join('；'),
+        { note: '本服务记录的租户自述名称 / the name the tenant gave this service' }));
+    }
+    const subs = (issuer.submitters || []).map((s) => (s.name ? s.name + ' (' + s.submitter + ')' : s.submitter));
+    if (subs.length) rows.push(...factRow('提交人', 'Submitted by', subs.join('；')));
+    const fp = issuer.trust_root_fingerprint || issuer.bundled_trust_root_fingerprint;
+    if (fp) {
+      rows.push(...factRow('信任根指纹', 'Trust root', fp, { mono: true, copy: true,
+        note: issuer.pinned ? '本服务的信任根，可与证书和备案比对 / this service\'s trust root: compare it with the certificate and the filing'
+          : '证据包自带，未固定 / carried by the bundle, not pinned' }));
+    }
+    if (issuer.claims && (issuer.claims.zh || issuer.claims.en)) {
+      rows.push(el('dt', {}, ...bilingual('说明', 'Note')), el('dd', {}, ...bilingual(issuer.claims.zh || '', issuer.claims.en || '', 'p')));
+    }
+    return rows;
+  }
+
+  function showAnswers(body) {
+    const answers = Array.isArray(body.answers) ? body.answers : [];
+    $('answers').replaceChildren(...answers.map(answerItem));
+    const issuer = answers.find((a) => a.question === 'issuer') || {};
+    $('who').replaceChildren(...whoRows(issuer));
+    $('answers-block').hidden = answers.length === 0;
+  }
+
   function showVerdict(body, subject) {
-    const kind = classify(body);
+    const kind = classify(body, subject);
     const words = (subject.bundle && BUNDLE_VERDICTS[kind]) || VERDICTS[kind];
     const box = $('verdict');
     box.className = 'verdict ' + kind;
     box.dataset.verdict = kind;
     box.dataset.result = body.result;
     $('verdict-title').replaceChildren(...bilingual(words[0], words[1]));
-    $('verdict-zh').textContent = words[2];
-    $('verdict-en').textContent = words[3];
+    const said = kind === 'notours' && body.this_service ? body.this_service.reason || {} : null;
+    $('verdict-zh').textContent = said ? said.zh || '' : words[2];
+    $('verdict-en').textContent = said ? said.en || '' : words[3];
+    showAnswers(body);
     showSubject(subject, body.facts);
-    showChecks(body.checks || []);
+    showChecks(body.checks || [], hashedHere(body, subject));
     showAnchor(body.facts || {});
     const issuer = issuerRows((body.facts || {}).issuer, true);
     $('issuer').replaceChildren(...issuer);
@@ -404,6 +507,11 @@
     $('verdict-en').textContent = en + (detail ? ' (' + detail + ')' : '');
     $('subject').replaceChildren();
     $('checks').replaceChildren();
+    $('answers').replaceChildren();
+    $('who').replaceChildren();
+    $('answers-block').hidden = true;
+    $('issuer').replaceChildren();
+    $('issuer-block').hidden = true;
     $('details').hidden = true;
     $('anchor-block').hidden = true;
     $('result').hidden = false;

@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evidence notarisation: signed statements anchored on an EVM chain. "
                     "证据存证：签名声明锚定于区块链。",
         epilog="exit codes: 0 ok/valid, 1 invalid or failed, 2 bad input or unusable, "
-               "3 service unreachable, 4 timed out waiting (--wait)",
+               "3 service unreachable, 4 timed out waiting (--wait), 5 verify: issuer not "
+               "established (no trust root pinned)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server.register(sub)

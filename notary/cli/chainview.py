@@ -3,12 +3,12 @@ Loaded only when --rpc is given, so verifying a bundle offline never imports web
 
 from __future__ import annotations
 
-from notary.bundles.check import Observe
+from notary.bundles.check import ChainReader
 
 
-def observer(rpc_url: str) -> Observe:
-    from notary.chain.observe import observe_anchors
+def reader(rpc_url: str) -> ChainReader:
+    """A chain reader for the node the user named (never one the bundle names)."""
+    from notary.chain.observe import chain_reader
     from notary.chain.registry import connect
 
-    w3 = connect(rpc_url)
-    return lambda queries: observe_anchors(w3, queries)
+    return chain_reader(connect(rpc_url), rpc_url)

@@ -174,7 +174,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(out), "size": size})
     note(f"已保存 / wrote {out} ({human_bytes(size)}, {size} bytes); check it with: "
-         f"notary verify {out} --rpc URL")
+         f"notary verify {out} --trust-root {str(client.url).rstrip('/')}"
+         "/.well-known/notary-trust-root.json --rpc URL")
     return Exit.OK
 
 
@@ -239,14 +240,41 @@ def verify_with_service(args: argparse.Namespace) -> int:
     if args.json:
         print_json(verdict)
     else:
-        result = str(verdict.get("result"))
-        word = {"valid": "有效 VALID", "invalid": "无效 INVALID"}.get(result,
-                                                                   f"无法判定 {result.upper()}")
-        print(f"{word}{' (with skipped checks)' if verdict.get('qualified') else ''}: "
-              f"sha256 {digest}")
-        for check in verdict.get("checks", []):
-            print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
+        for line in hash_verdict_lines(verdict, digest, hashed_here=args.file):
+            print(line)
     return Exit.OK if verdict.get("result") == "valid" else Exit.FAILED
+
+
+def hash_verdict_lines(verdict: dict[str, Any], digest: str, *,
+                       hashed_here: str | None) -> list[str]:
+    """The service's answer about a hash. Only the hash was sent, so the service compared no
+    file: with FILE it was hashed here (so it is that file's hash that was found); with
+    --sha256 nobody compared any file, and the answer says so instead of "identical"."""
+    result = str(verdict.get("result"))
+    checks = verdict.get("checks", [])
+    found = not any(c.get("name") == "registered" and c.get("status") != "pass" for c in checks)
+    if result == "valid" and found:
+        if hashed_here:
+            head = (f"有效 VALID: {hashed_here} 在本机计算的 SHA-256 已在本服务存证 / the SHA-256 "
+                    f"of {hashed_here}, computed on this machine, was notarised by the service")
+        else:
+            head = ("已存证（仅查询了哈希）NOTARISED, HASH ONLY: 未比对文件本身，只查询了哈希 / the "
+                    "file itself was not compared, only its hash was looked up; compute the "
+                    "SHA-256 of the file you hold (sha256sum) and compare")
+    elif result == "invalid":
+        head = "无效 INVALID: 至少一项检查未通过 / at least one check failed"
+    elif not found:
+        head = "未找到 NOT FOUND: 本服务没有这个 SHA-256 的存证 / the service has no record of it"
+    else:
+        head = f"无法判定 {result.upper()}: 关键检查未能完成 / a decisive check could not be made"
+    lines = [f"{head}", f"  sha256 {digest}"]
+    for check in checks:
+        if check.get("name") == "file_hash" and check.get("status") == "skip" and hashed_here:
+            lines.append(f"  [hash] file_hash: the SHA-256 was computed here from {hashed_here} "
+                         "and looked up; the service was sent the hash only")
+            continue
+        lines.append(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
+    return lines
 
 
 # -- other client commands ---------------------------------------------------------------------

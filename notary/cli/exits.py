@@ -12,9 +12,10 @@ from enum import IntEnum
 class Exit(IntEnum):
     OK = 0  # done; or the thing checked is valid
     FAILED = 1  # the thing checked is invalid/unknown, or the service refused the request
-    BAD_INPUT = 2  # bad argument or file, unsafe archive, no initialised NOTARY_HOME
+    BAD_INPUT = 2  # bad argument or file, unsafe archive, unusable trust root, no NOTARY_HOME
     UNREACHABLE = 3  # the service (NOTARY_URL) could not be reached
     TIMED_OUT = 4  # --wait: not anchored before --timeout
+    NOT_ESTABLISHED = 5  # verify: nothing failed, but no trust root was pinned (issuer unknown)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -23,9 +24,12 @@ TABLE: list[tuple[int, str]] = [
     (Exit.OK, "success; the evidence or bundle is valid"),
     (Exit.FAILED, "invalid or unknown; or the service refused (its error code is printed)"),
     (Exit.BAD_INPUT, ("bad input or unusable: bad argument, unreadable file, unsafe archive, "
+                      "a trust root that cannot be read or is not the pinned one, "
                       "no initialised NOTARY_HOME, a request the service answers 400/413/415/422")),
     (Exit.UNREACHABLE, "the service at NOTARY_URL could not be reached"),
     (Exit.TIMED_OUT, "--wait: not anchored within --timeout seconds"),
+    (Exit.NOT_ESTABLISHED, ("verify: nothing failed, but the issuer is not established: no trust "
+                            "root was pinned (give --trust-root or --trust-root-fingerprint)")),
     (Exit.INTERRUPTED, "interrupted (Ctrl-C)"),
 ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,69 +34,236 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise InputError("verify needs a FILE or --sha256", code="argument_missing")
     if args.file and args.sha256:
         raise InputError("give a FILE or --sha256, not both", code="argument_conflict")
-    if args.file and (args.bundle or args.rpc or args.tsa_ca or _is_bundle(Path(args.file))):
+    pins = args.trust_root or args.trust_root_fingerprint
+    if args.sha256 and (pins or args.rpc or args.tsa_ca):
+        raise InputError("--trust-root, --trust-root-fingerprint, --rpc and --tsa-ca verify a "
+                         "proof bundle; --sha256 asks the service", code="argument_conflict")
+    if args.file and (args.bundle or args.rpc or args.tsa_ca or pins
+                      or _is_bundle(Path(args.file))):
         return verify_bundle(args)
     from notary.cli.client import verify_with_service
 
     return verify_with_service(args)
 
 
+#: The exit code of each bundle result (docs/bundle-format.md §6, README "Commands").
+RESULT_EXIT = {"valid": Exit.OK, "invalid": Exit.FAILED, "unknown": Exit.FAILED,
+               "not_established": Exit.NOT_ESTABLISHED}
+
+
 def verify_bundle(args: argparse.Namespace) -> int:
-    """Verify a proof bundle with nothing but the bundle (and, with --rpc, a chain node).
-    Exit 0 valid (qualified when checks were skipped), 1 invalid or unknown, 2 unreadable
-    or unsafe archive."""
-    from notary.bundles.check import Observe, verify_bundle_file
+    """Verify a proof bundle with nothing but the bundle, the trust root the verifier pins
+    (--trust-root FILE|URL, or --trust-root-fingerprint against the bundle's copy) and, with
+    --rpc, the verifier's own chain node. Exit 0 valid, 1 invalid or unknown, 2 unreadable
+    bundle or unusable trust root, 5 not established (no trust root pinned)."""
+    from notary.bundles.check import ChainReader, verify_bundle_file
+    from notary.cli.trustsource import expected_fingerprint, pin_trust_root
     from notary.core.errors import UnreadableBundle
     from notary.tsa import load_trust_roots
 
     path = Path(args.file)
     if not path.is_file():
         raise InputError(f"{path}: no such file", code="file_missing")
-    observe: Observe | None = None
-    if args.rpc:
-        from notary.cli.chainview import observer
-
-        observe = observer(args.rpc)
+    expected_fingerprint(args.trust_root_fingerprint)  # a malformed one is refused first
     tsa_roots = load_trust_roots(Path(args.tsa_ca)) if args.tsa_ca else []
     try:
+        bundled = (_bundled_trust_root(path)
+                   if args.trust_root_fingerprint and not args.trust_root else None)
+        pinned = pin_trust_root(args.trust_root, args.trust_root_fingerprint, bundled)
+        chain: ChainReader | None = None
+        if args.rpc:
+            from notary.cli.chainview import reader
+
+            chain = reader(args.rpc)
         with path.open("rb") as fh:
-            checked = verify_bundle_file(fh, observe=observe, tsa_roots=tsa_roots)
+            checked = verify_bundle_file(fh, trust_root=pinned.verified if pinned else None,
+                                         chain=chain, tsa_roots=tsa_roots)
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})
         error(exc.code, f"{path}: {exc.message} (reason: {exc.reason})")
         return Exit.BAD_INPUT
+    report = checked.to_json()
     if args.json:
-        print_json(checked.to_json())
+        print_json(report)
     else:
-        print_bundle_verdict(checked.to_json(), rpc=args.rpc)
-    return Exit.OK if checked.verdict.result == "valid" else Exit.FAILED
+        print_bundle_report(report, rpc=args.rpc,
+                            source=pinned.source if pinned else None)
+    return RESULT_EXIT.get(str(report["result"]), Exit.FAILED)
 
 
-def print_bundle_verdict(report: dict[str, Any], *, rpc: str | None) -> None:
-    facts = report["facts"]
-    checks = report["checks"]
-    skipped = [c for c in checks if c["status"] == "skip"]
-    failed = [c for c in checks if c["status"] == "fail"]
-    headline = {
-        "valid": "有效 VALID: every check passed",
-        "invalid": f"无效 INVALID: {len(failed)} check(s) failed",
-        "unknown": "无法判定 UNKNOWN: a decisive check could not be made",
-    }[str(report["result"])]
-    if report["qualified"]:
-        headline = (f"有效（有保留）VALID, EXCEPT FOR THE {len(skipped)} SKIPPED CHECK(S) BELOW: "
-                    "they were not verified")
+def _bundled_trust_root(path: Path) -> bytes | None:
+    """The bundle's own copy of a trust root (keys/trust-root.json), read under the archive
+    limits; trusted only when its fingerprint is the one given."""
+    from notary.bundles.archive import read_archive
+    from notary.core.bundle import TRUST_ROOT_PATH
+
+    with path.open("rb") as fh:
+        return read_archive(fh).documents.get(TRUST_ROOT_PATH)
+
+
+# -- the human report ---------------------------------------------------------------------------
+
+QUESTIONS = {
+    "integrity": ("完整性", "Integrity"),
+    "existence_time": ("存在时间", "Existence time"),
+    "issuer": ("签发方", "Issuer"),
+    "completeness": ("齐全性", "Completeness"),
+    "custody": ("保管链", "Custody"),
+}
+ANSWER_WORDS = {"pass": "通过 pass", "fail": "未通过 fail", "unknown": "未知 unknown"}
+HEADLINES = {
+    "valid": "有效 VALID: 完整性、存在时间和签发方均已确立 / integrity, existence time and "
+             "issuer are established",
+    "invalid": "无效 INVALID: 至少一项检查未通过，不应采信 / at least one check failed: do not "
+               "rely on this bundle",
+    "unknown": "无法判定 UNKNOWN: 关键问题未能回答 / a decisive question could not be answered",
+    "not_established": "签发方未确立 NOT ESTABLISHED: 未固定信任根，无法确认是谁签发的 / no "
+                       "trust root was pinned, so who issued this bundle is not established",
+}
+
+
+def _reason(answer: Mapping[str, Any]) -> tuple[str, str]:
+    reason = answer.get("reason") or {}
+    if isinstance(reason, Mapping):
+        return str(reason.get("zh") or ""), str(reason.get("en") or "")
+    return str(reason), str(reason)
+
+
+def _short(answer: Mapping[str, Any]) -> str:
+    """A few words after a question's status: the time and chain, the operator, a count."""
+    question = answer.get("question")
+    if question == "existence_time" and answer.get("time"):
+        return f"不晚于 no later than {answer['time']}, chain {answer.get('chain_id')}"
+    if question == "issuer":
+        operator = answer.get("operator") or {}
+        if answer.get("status") == "pass" and operator.get("name"):
+            return str(operator["name"])
+        if not answer.get("pinned"):
+            return "未固定信任根 no trust root pinned"
+    return ""
+
+
+def answer_lines(answers: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per question (its status and a few words), then why, in both languages."""
+    lines = []
+    for answer in answers:
+        zh_q, en_q = QUESTIONS.get(str(answer.get("question")),
+                                   (str(answer.get("question")), str(answer.get("question"))))
+        status = ANSWER_WORDS.get(str(answer.get("status")), str(answer.get("status")))
+        label = f"{zh_q} {en_q}"
+        # CJK characters take two columns: pad by display width, not by len().
+        pad = 24 - sum(2 if ord(ch) > 0x2E80 else 1 for ch in label)
+        lines.append(f"  {label}{' ' * max(pad, 1)}[{status}]  {_short(answer)}".rstrip())
+    lines.append("理由 / Why:")
+    for answer in answers:
+        zh_q, en_q = QUESTIONS.get(str(answer.get("question")),
+                                   (str(answer.get("question")), str(answer.get("question"))))
+        zh, en = _reason(answer)
+        lines.append(f"  {zh_q}：{zh}")
+        lines.append(f"  {en_q}: {en}")
+    return lines
+
+
+def _operator_text(operator: Mapping[str, Any]) -> str:
+    extra = [str(operator[k]) for k in ("registration", "country", "url") if operator.get(k)]
+    return str(operator.get("name")) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def who_lines(issuer: Mapping[str, Any], *, source: str | None) -> list[str]:
+    """Who operated, for which tenant, who submitted, and which trust root says so."""
+    pinned = bool(issuer.get("pinned"))
+    lines = ["谁 / Who:"]
+    said = ("据固定的信任根 / per the pinned trust root" if pinned
+            else "仅为证据包自称，未确立 / only claimed by the bundle, not established")
+    operator = issuer.get("operator")
+    lines.append(f"  运营方 operator:      "
+                 f"{_operator_text(operator) if operator else '未知 unknown'}"
+                 + (f"  [{said}]" if operator else ""))
+    deployment = issuer.get("deployment")
+    if deployment:
+        dev = ("; 开发部署，非生产 / DEVELOPMENT deployment" if deployment.get("development")
+               else "")
+        lines.append(f"  部署 deployment:      {deployment.get('public_url')}, chain "
+                     f"{deployment.get('chain_id')}, registry {deployment.get('registry')}{dev}")
+    tenants = issuer.get("tenants") or []
+    lines.append("  租户 tenant:          " + ("; ".join(map(str, tenants)) if tenants
+                                             else "未记载 not recorded"))
+    submitters = issuer.get("submitters") or []
+    names = [f"{s.get('name')} ({s.get('submitter')})" if s.get("name") else str(s.get("submitter"))
+             for s in submitters if isinstance(s, Mapping)]
+    lines.append("  提交人 submitter:     " + ("; ".join(names) if names else "未记载 not recorded"))
+    claims = issuer.get("claims")
+    if isinstance(claims, Mapping) and (claims.get("zh") or claims.get("en")):
+        lines.append(f"  说明：{claims.get('zh', '')}")
+        lines.append(f"  Note: {claims.get('en', '')}")
+    fp = issuer.get("trust_root_fingerprint")
+    bundled = issuer.get("bundled_trust_root_fingerprint")
+    if pinned and fp:
+        lines.append(f"  信任根 trust root:    {fp}  已固定 pinned"
+                     + (f" (from {source})" if source else ""))
+        if bundled and bundled != fp:
+            lines.append(f"  证据包所附信任根 bundle's own: {bundled} (not used)")
+    elif bundled:
+        lines.append(f"  信任根 trust root:    未固定 NOT pinned; 证据包自带 the bundle carries "
+                     f"{bundled}: 请与运营方向法院备案或证书上印的指纹比较 / compare it with the "
+                     "fingerprint the operator filed or printed on the certificate")
+    else:
+        lines.append("  信任根 trust root:    未固定 NOT pinned; 证据包未附信任根 the bundle "
+                     "carries none")
+    return lines
+
+
+def how_to_pin() -> list[str]:
+    """How to pin, with placeholders only: the bundle's own fingerprint is never offered as
+    the one to pin (pasting it would pin whatever trust root a forger put in the bundle)."""
+    return [
+        ("要确立签发方，请固定该部署的信任根（向运营方获取，而不是取自证据包）/ To establish the "
+        "issuer, pin the deployment's trust root, obtained from the operator, not from the "
+        "bundle:"),
+        ("  notary verify BUNDLE --trust-root trust-root.json    (运营方以 `notary trust-root -o "
+        "trust-root.json` 导出的文件 / the file the operator exports with `notary trust-root`)"),
+        ("  notary verify BUNDLE --trust-root https://<运营方网站 operator's site>"
+        "/.well-known/notary-trust-root.json"),
+        ("  notary verify BUNDLE --trust-root-fingerprint <证书上印的或向法院备案的指纹 the "
+        "fingerprint printed on the certificate or filed with the court>"),
+        ("  并加上 --rpc URL（您自己选择的链节点）以确认存在时间 / add --rpc URL (a chain node you "
+        "choose) to establish the existence time"),
+    ]
+
+
+def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
+                        source: str | None = None) -> None:
+    """The answers first (both languages), then who, then every check."""
+    result = str(report.get("result"))
+    answers = [a for a in report.get("answers") or [] if isinstance(a, Mapping)]
+    issuer = next((a for a in answers if a.get("question") == "issuer"), {})
+    headline = HEADLINES.get(result, result.upper())
+    if result == "valid" and report.get("qualified"):
+        headline += ("（有保留 qualified: 齐全性或保管链未知，见下 / completeness or custody "
+                     "is unknown, see below）")
     print(headline)
+    print("五个问题 / The five questions:")
+    for line in answer_lines(answers):
+        print(line)
+    if result == "not_established":
+        for line in how_to_pin():
+            print(line)
+    for line in who_lines(issuer, source=source):
+        print(line)
+    facts = report.get("facts") or {}
+    checks = report.get("checks") or []
     items = facts.get("items", [])
-    scope = facts.get("scope", "?")
-    print(f"bundle: {scope} bundle of case {facts.get('case_id', '?')!r}, {len(items)} item(s), "
-          f"created {facts.get('created_at', '?')}, "
+    print(f"证据包 bundle: {facts.get('scope', '?')} bundle of case {facts.get('case_id', '?')!r}, "
+          f"{len(items)} item(s), created {facts.get('created_at', '?')}, "
           f"{'hashes only' if facts.get('hashes_only') else 'originals included'}; chain "
-          f"{'checked at ' + rpc if rpc else 'NOT checked (offline; use --rpc URL)'}")
+          f"{'asked at ' + rpc if rpc else 'NOT asked (offline; use --rpc URL)'}")
+    print("各项检查 / Every check:")
     for check in checks:
         print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
+    skipped = [c for c in checks if c["status"] == "skip"]
     if skipped:
-        print("skipped (not verified):")
+        print("未核验 skipped (not verified):")
         for check in skipped:
             print(f"  - {check['name']}")
 
@@ -133,8 +301,19 @@ def register(sub: Any) -> None:
     p.add_argument("--sha256", help="verify by hash (64 hex digits) instead of a file")
     p.add_argument("--bundle", action="store_true",
                    help="read FILE as a proof bundle even if it does not look like one")
+    p.add_argument("--trust-root", metavar="FILE|URL",
+                   help="bundle: the deployment's trust root to pin (a file from `notary "
+                        "trust-root`, or its https URL, e.g. https://notary.example.com/"
+                        ".well-known/notary-trust-root.json); the bundle's own keys and "
+                        "registry are then never used")
+    p.add_argument("--trust-root-fingerprint", metavar="FP",
+                   help="bundle: the trust root's fingerprint (xxxx-xxxx-..., printed on the "
+                        "certificate, filed with the court); with --trust-root it must match, "
+                        "alone it pins the bundle's own copy only if that copy matches")
     p.add_argument("--rpc", metavar="URL",
-                   help="bundle: also check the anchors against this node of the anchoring chain")
+                   help="bundle: a node of the anchoring chain you choose (never taken from "
+                        "the bundle): the anchors, block hash, registry code, senders and key "
+                        "registrations are asked of it")
     p.add_argument("--tsa-ca", metavar="FILE",
                    help="bundle: the RFC 3161 time-stamping authority's root certificate(s) you "
                         "trust (PEM); without it a timestamp is only a partial check")

@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from .answers import BundleVerification
 from .certification import (
     CERTIFICATION_DIR,
     CERTIFICATION_SIGNATURE_PATH,
@@ -32,7 +33,6 @@ from .certification import (
     CertifiedItem,
     QualifiedPerson,
     certification_limit,
-    check_certification,
 )
 from .custody import CustodyAct, check_custody
 from .deletion import check_deletion
@@ -46,6 +46,7 @@ from .merkle import (
     statement_leaf,
     to_hex32,
 )
+from .pinning import AnchorQuery, ChainObservation, ChainReading
 from .signing import (
     jwk_thumbprint,
     jws_payload,
@@ -62,8 +63,9 @@ from .timestamp import (
     root_path,
     token_path,
 )
+from .trustroot import MAX_TRUST_ROOT_BYTES, VerifiedTrustRoot
 from .validate import format_rfc3339_utc, validate_identifier, validate_rfc3339
-from .verdict import AnchorFacts, Check, CheckStatus, Verdict
+from .verdict import AnchorFacts, Check, CheckStatus
 from .verify import verify_evidence
 
 __all__ = [
@@ -88,6 +90,7 @@ __all__ = [
     "RESERVED_CERTIFICATE_NAMES",
     "STATEMENT_JSON_NAME",
     "STATEMENT_NAME",
+    "TRUST_ROOT_PATH",
     "AnchorQuery",
     "Bundle",
     "BundleContents",
@@ -121,6 +124,10 @@ MIMETYPE_PATH: Final = "mimetype"
 MANIFEST_PATH: Final = "manifest.json"
 MANIFEST_SIGNATURE_PATH: Final = "manifest.jws"
 KEYS_PATH: Final = "keys/jwks.json"
+#: A copy of the exporter's trust root (notary.core.trustroot), carried from issue 14 on. It
+#: is only reported ("the bundle carries trust root <fingerprint>"), never trusted by itself:
+#: a verifier pins its own trust root (``verify_bundle(trust_root=...)``).
+TRUST_ROOT_PATH: Final = "keys/trust-root.json"
 GUIDE_PATH: Final = "VERIFY.md"
 STATEMENT_NAME: Final = "statement.jws"
 STATEMENT_JSON_NAME: Final = "statement.json"
@@ -228,6 +235,8 @@ def document_limit(path: str) -> int | None:
         return certification_limit(path)
     if path in (MIMETYPE_PATH, MANIFEST_SIGNATURE_PATH, KEYS_PATH):
         return MAX_DOCUMENT_BYTES
+    if path == TRUST_ROOT_PATH:
+        return MAX_TRUST_ROOT_BYTES
     if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None
@@ -519,6 +528,8 @@ class BundleFacts:
     items: tuple[BundleItem, ...]
     keys: bytes  # the key history document (keys/jwks.json)
     tsa_chain: bytes | None = None  # the TSAs' certificates (PEM), when there are timestamps
+    #: The exporter's signed trust root (TRUST_ROOT_PATH), when it has one.
+    trust_root: bytes | None = None
 
     @property
     def created_at_text(self) -> str:
@@ -828,32 +839,6 @@ def open_bundle(contents: BundleContents) -> Bundle:
 # -- verification ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AnchorQuery:
-    """One anchor a bundle claims: the caller asks a chain node about it."""
-
-    chain_id: int
-    contract: str  # lower case
-    root: bytes
-
-
-@dataclass(frozen=True)
-class ChainObservation:
-    """What a chain node said about one :class:`AnchorQuery`, read by the caller.
-
-    ``error`` is set when the node could not be asked (the check is then skipped with that
-    reason); otherwise ``chain_id`` is the node's chain, ``registry_found`` whether there is
-    contract code at the address, and ``anchor`` the anchor of the root as the registry
-    records it (None when it does not).
-    """
-
-    node: str
-    chain_id: int | None = None
-    registry_found: bool = False
-    anchor: AnchorFacts | None = None
-    error: str | None = None
-
-
 def anchor_queries(bundle: Bundle) -> list[AnchorQuery]:
     """The distinct anchors the bundle's items claim (for the caller to look up)."""
     out: dict[AnchorQuery, None] = {}
@@ -867,18 +852,6 @@ def anchor_queries(bundle: Bundle) -> list[AnchorQuery]:
             continue
         out[AnchorQuery(anchor.chain_id, anchor.contract.lower(), anchor.root)] = None
     return list(out)
-
-
-@dataclass
-class BundleVerification:
-    """The verdict on a bundle and the facts it establishes (per item, from verified
-    statements only: an item whose statement did not verify shows only its path)."""
-
-    verdict: Verdict
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.verdict.to_json(), "facts": self.facts}
 
 
 def _hex_quantity(value: object) -> int | None:
@@ -1560,69 +1533,12 @@ def verify_bundle(
     *,
     observations: Mapping[AnchorQuery, ChainObservation] | None = None,
     timestamps: Mapping[str, TimestampReading] | None = None,
+    trust_root: VerifiedTrustRoot | None = None,
+    chain: ChainReading | None = None,
 ) -> BundleVerification:
-    """Verify every claim of a bundle; return one verdict and the facts it establishes.
+    """Verify every claim of a bundle; see :func:`notary.core.bundle_verify.verify_bundle`
+    (kept here so that ``from notary.core.bundle import verify_bundle`` goes on working)."""
+    from .bundle_verify import verify_bundle as verify
 
-    ``observations`` are the chain node's answers for :func:`anchor_queries` (None when no
-    node was asked: every ``chain_anchor`` is then skipped and a valid result is qualified).
-    ``timestamps`` are the readings of the bundle's ``timestamps/<root>.tsr`` tokens, by
-    path (see notary.tsa; None when none were read).
-    Checks, in order: ``keys``, ``manifest``, ``manifest_signature``, then for each item
-    ``items[i].statement_signature``, ``receipt_signature``, ``key_validity``,
-    ``file_hash``, ``merkle_proof``, ``anchor_record``, ``chain_anchor``, ``custody``,
-    ``rfc3161_timestamp`` (only in a bundle that carries RFC 3161 timestamps: one without
-    claims none, and is judged as before), and last ``case_sequence``. ``file_hash``
-    (hashes-only bundles), ``chain_anchor`` (offline), ``rfc3161_timestamp`` (no token for
-    the item's root, or its TSA not checked against a trust root) and ``case_sequence``
-    (one-item bundles) may be skipped without making the result unknown. A bundle with files
-    under ``certification/`` adds ``certification`` (decisive) and
-    ``certification_signature`` (skipped while the qualified person has not signed), see
-    :func:`notary.core.certification.check_certification`.
-    """
-    docs = bundle.contents.documents
-
-    # Step 1: the keys the bundle carries, with their validity periods.
-    keys_check, key_set, periods = _check_keys(docs.get(KEYS_PATH))
-    checks = [keys_check]
-    # Step 2: every file of the archive is in the manifest with its SHA-256, and vice versa.
-    checks.append(_check_manifest(bundle))
-    # Step 3: the manifest is signed by one of those keys, valid when the bundle was made.
-    checks.append(_check_manifest_signature(bundle, key_set, periods))
-    decisive = {"keys", "manifest", "manifest_signature"}
-    if not bundle.items:
-        checks.append(Check("items", _FAIL, "The bundle holds no items."))
-    # Step 4: each item on its own (signatures, key validity, file, proof, anchor, chain,
-    # custody, and its RFC 3161 timestamp when the bundle carries timestamps).
-    stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
-    statements: list[Statement | None] = []
-    item_facts = []
-    for i, ref in enumerate(bundle.items):
-        result = _verify_item(i, ref, bundle, key_set, periods, observations, timestamps,
-                              stamped)
-        checks.extend(result.checks)
-        statements.append(result.statement)
-        item_facts.append(result.facts)
-        decisive |= {f"items[{i}].{n}" for n in ("statement_signature", "receipt_signature",
-                                                 "key_validity", "merkle_proof",
-                                                 "anchor_record")}
-    # Step 5: the case's entries follow each other without gaps, linked by digest.
-    if bundle.items:
-        checks.append(_check_case_sequence(bundle, statements))
-    # Step 6: a court certification, when the bundle carries one, restates its facts, and
-    # the qualified person's signature (added later, outside the manifest) is by their key.
-    if any(p.startswith(f"{CERTIFICATION_DIR}/") for p in bundle.contents.digests):
-        checks.extend(check_certification(
-            docs, bundle.contents.digests.keys(), items=_certified_items(bundle, statements),
-            bundle=_summary(bundle)))
-        decisive.add("certification")
-    manifest = bundle.manifest
-    facts: dict[str, Any] = {
-        "bundle_version": bundle.version,
-        "media_type": _READABLE[bundle.version],
-        "items": item_facts,
-    }
-    if manifest is not None:
-        facts.update({"scope": manifest.scope, "case_id": manifest.case_id,
-                      "created_at": manifest.created_at, "hashes_only": manifest.hashes_only})
-    facts["chain_checked"] = observations is not None
-    return BundleVerification(Verdict(checks, decisive=frozenset(decisive)), facts)
+    return verify(bundle, observations=observations, timestamps=timestamps,
+                  trust_root=trust_root, chain=chain)

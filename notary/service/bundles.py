@@ -26,7 +26,7 @@ import re
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -39,7 +39,8 @@ from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
-from notary.chain.observe import observe_anchors
+from notary.chain.observe import chain_reader
+from notary.chain.setup import DEV_CHAIN_IDS
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -49,11 +50,10 @@ from notary.core.bundle import (
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
     RESERVED_CERTIFICATE_NAMES,
-    AnchorQuery,
+    TRUST_ROOT_PATH,
     BundleFacts,
     BundleItem,
     BundleVerification,
-    ChainObservation,
     Scope,
     build_manifest,
     parse_key_history,
@@ -66,6 +66,11 @@ from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.identity import deployment_of
 from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.trustroot import (
+    IssuedTrustRoot,
+    current_trust_root,
+    read_stored_trust_root,
+)
 from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
@@ -73,7 +78,7 @@ if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
 __all__ = ["BundleDownload", "ExportBusy", "ExportCancelled", "ExportGate", "export_bundle",
-           "export_gate", "verify_uploaded_bundle"]
+           "export_gate", "this_service", "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
@@ -364,6 +369,7 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
         hashes_only=hashes_only, items=items, keys=load_key_history(svc.settings.keys_dir),
         tsa_chain=certificate_chain(tokens, svc.tsa.trust_roots if svc.tsa else ()),
+        trust_root=_trust_root_document(svc),
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
@@ -373,8 +379,9 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         certification = facts.certification(certifier)
         certificates |= certification.files()
         certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
-    rpc_hint = svc.settings.chain_url if svc.settings.embedded_chain else None
-    guide = render_guide(facts, rpc_hint=rpc_hint, certifier=certifier)
+    chain_id = facts.items[0].anchor.chain_id
+    guide = render_guide(facts, certifier=certifier,
+                         local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
         svc.record_audit(row.id, "exported", actor,
@@ -423,6 +430,8 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)
     yield writer.add(KEYS_PATH, facts.keys)
+    if facts.trust_root is not None:
+        yield writer.add(TRUST_ROOT_PATH, facts.trust_root)
     yield writer.add(GUIDE_PATH, guide)
     for path in sorted(certificates):
         yield writer.add(path, certificates[path])
@@ -433,27 +442,98 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
     yield writer.finish()
 
 
+def _trust_root_document(svc: NotaryService) -> bytes | None:
+    """This deployment's signed trust root, carried in the bundles it exports (only reported
+    by a verifier, never trusted by itself); None without a chain."""
+    issued = _our_trust_root(svc)
+    return issued.document if issued is not None else None
+
+
+def _our_trust_root(svc: NotaryService) -> IssuedTrustRoot | None:
+    """The deployment's trust root: as the chain says now, or, while the node does not
+    answer, the one last issued (NOTARY_HOME/trust-root.json)."""
+    if svc.chain is None:
+        return None
+    try:
+        return current_trust_root(svc)
+    except ChainError:
+        return read_stored_trust_root(svc.settings)
+
+
 def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerification:
-    """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, with the anchors
-    looked up on this service's chain node. An anchor on another chain is left unchecked (its
-    ``chain_anchor`` is skipped with the reason): only ``notary verify --rpc`` with a node of
-    that chain can check it. RFC 3161 timestamps are checked against the TSA trust roots of
-    ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
-    chain = svc.chain
+    """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, against THIS
+    deployment's trust root, with the chain questions asked of this service's own node: a
+    bundle with a key, registry, chain or anchoring account that is not ours is answered
+    "invalid", naming the part (issue 14 item 6). A service without a chain has no trust
+    root: the result is then at best ``not_established``. RFC 3161 timestamps are checked
+    against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
     tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
-    if chain is None:
-        return verify_bundle_file(io.BytesIO(data), limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
-    ours = chain.deployment.chain_id
+    issued = _our_trust_root(svc)
+    reader = (chain_reader(svc.chain.registry.w3, "this service's chain node")
+              if svc.chain is not None else None)
+    return verify_bundle_file(io.BytesIO(data), trust_root=issued.verified if issued else None,
+                              chain=reader, limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
 
-    def observe(queries: Sequence[AnchorQuery]) -> dict[AnchorQuery, ChainObservation]:
-        out = observe_anchors(chain.registry.w3, [q for q in queries if q.chain_id == ours])
-        for q in queries:
-            if q.chain_id != ours:
-                out[q] = ChainObservation(
-                    node="this service", error=f"this service's node is on chain {ours}, not "
-                    f"{q.chain_id}; verify with a node of chain {q.chain_id} (notary verify "
-                    "--rpc URL).")
-        return out
 
-    return verify_bundle_file(io.BytesIO(data), observe=observe, limits=UPLOAD_LIMITS,
-                              tsa_roots=tsa_roots)
+#: The parts of a deployment a failed issuer check names: (pattern on "name: reason",
+#: Chinese, English), the first that matches. The issuer checks are docs/bundle-format.md §6's
+#: ``keys``, ``issuer.keys``, ``issuer.trust_root``, ``issuer.chain``, ``items[i].issuer``.
+_PARTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^(issuer\.)?keys:|registered on chain|retired on chain|signed by key",
+                re.IGNORECASE), "签名密钥", "signing key"),
+    (re.compile(r"^issuer\.trust_root:", re.IGNORECASE), "信任根", "trust root"),
+    (re.compile(r"\bcode\b", re.IGNORECASE), "登记合约代码", "registry code"),
+    (re.compile(r"registr", re.IGNORECASE), "登记合约", "registry"),
+    (re.compile(r"sent by|anchoring account", re.IGNORECASE), "锚定账户", "anchoring account"),
+    (re.compile(r"chain|block hash|genesis", re.IGNORECASE), "区块链", "chain"),
+    (re.compile(r"anchor", re.IGNORECASE), "锚定记录", "anchor"),
+)
+
+
+def _part(name: str, reason: str) -> tuple[str, str]:
+    text = f"{name}: {reason}"
+    for pattern, zh, en in _PARTS:
+        if pattern.search(text):
+            return zh, en
+    return "签发方", "issuer"
+
+
+def this_service(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Whether a bundle checked against our trust root was notarised by this service: from
+    its issuer answer. Failed: "not notarised by this service" naming the parts (from the
+    failed checks the issuer answer lists), in both languages. Passed: notarised here, by
+    the operator the trust root names. Unknown (the node could not be asked) or no issuer
+    answer: None."""
+    answers = report.get("answers") or []
+    issuer = next((a for a in answers if isinstance(a, Mapping)
+                   and a.get("question") == "issuer"), None)
+    if issuer is None or issuer.get("status") not in ("pass", "fail"):
+        return None
+    if issuer.get("status") == "pass":
+        operator = (issuer.get("operator") or {}).get("name") or "this service's operator"
+        return {"notarised_here": True, "parts": [], "reason": {
+            "zh": f"是本服务存证的：签名密钥、登记合约和区块链均属本服务（运营方：{operator}）。",
+            "en": f"Notarised by this service: its keys, registry and chain are this "
+                  f"service's (operator: {operator})."}}
+    failed = {c["name"]: c for c in report.get("checks") or [] if c.get("status") == "fail"}
+    names = [n for n in issuer.get("checks") or [] if n in failed] or sorted(failed)
+    zh_parts: list[str] = []
+    en_parts: list[str] = []
+    for name in names:
+        zh, en = _part(name, str(failed[name].get("reason") or ""))
+        if en not in en_parts:
+            zh_parts.append(zh)
+            en_parts.append(en)
+    parts = [{"check": n, "part": _part(n, str(failed[n].get("reason") or ""))[1],
+              "reason": failed[n]["reason"]} for n in names]
+    zh_list = "、".join(zh_parts) or "签发方"
+    en_list = ", ".join(en_parts) or "issuer"
+    return {
+        "notarised_here": False,
+        "parts": parts,
+        "reason": {
+            "zh": f"不是本服务存证的：证据包的{zh_list}不是本服务的。",
+            "en": f"Not notarised by this service: the bundle's {en_list} "
+                  f"{'is' if len(en_parts) <= 1 else 'are'} not this service's.",
+        },
+    }

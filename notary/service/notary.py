@@ -61,6 +61,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("notary.service")
 
 PIN_FLUSH_SECONDS = 2.0
+#: The ``file_hash`` reason of a check by hash alone (the QR code, /verify?sha256=,
+#: ``notary verify --sha256``): the file was not compared, only its hash was looked up.
+HASH_ONLY = ("Only the SHA-256 {sha256} was given, so the file itself was not compared: its "
+             "hash was looked up. Whoever holds the file computes its SHA-256 (sha256sum) and "
+             "compares it with this value; only an equal value shows it is the notarised file.")
 """How often blobs spooled while the IPFS node was down are retried (NOTARY_BLOB_STORE=ipfs)."""
 
 
@@ -343,6 +348,9 @@ class NotaryService:
 
     def verify_digest(self, sha256_hex: str, size: int | None = None) -> tuple[Verdict, dict[str, Any]]:
         """Public check of a file (by its SHA-256): was it notarised here, unaltered, anchored?
+        With ``size`` the file itself was hashed here and is compared with the statement;
+        without it only the hash was sent: ``file_hash`` is not checked (HASH_ONLY says so),
+        never "content identical".
 
         Returns the verdict and the few public facts a debtor or judge may see (when it was
         received and anchored), never the case or the parties.
@@ -362,7 +370,8 @@ class NotaryService:
             except ChainError as exc:
                 chain_note = Check("chain_anchor", CheckStatus.SKIP,
                                    f"The chain node could not be asked: {exc.message}")
-        digest = FileDigest(bytes.fromhex(sha256_hex), size if size is not None else row.size)
+        # A hash alone (size None) is looked up, not compared: nobody here saw the file.
+        digest = FileDigest(bytes.fromhex(sha256_hex), size) if size is not None else None
         verdict = verify_evidence(
             statement_jws=row.statement_jws, jwks=self.jwks(), file_digest=digest,
             proof=proof[0] if proof else None, root=proof[1] if proof else None,
@@ -373,6 +382,8 @@ class NotaryService:
         for c in verdict.checks:
             if chain_note is not None and c.name == "chain_anchor":
                 c = chain_note
+            elif c.name == "file_hash" and digest is None:
+                c = Check(c.name, CheckStatus.SKIP, HASH_ONLY.format(sha256=sha256_hex))
             elif c.name == "statement_signature" and c.status is CheckStatus.PASS:
                 # The core names the case and entry; a public answer must not.
                 c = Check(c.name, c.status, "The statement is validly signed by a published "
@@ -392,6 +403,11 @@ class NotaryService:
             facts["anchor"] = {"chain_id": a.chain_id, "contract": a.contract,
                                "tx_hash": a.tx_hash, "block_number": a.block_number,
                                "block_timestamp": a.block_timestamp}
+        if digest is None:
+            # Only a hash: what is established is that this hash was notarised and anchored
+            # (valid, qualified by the file_hash check not made); that a file is identical
+            # is for whoever holds it to see, by computing its SHA-256.
+            return Verdict(checks, decisive=frozenset({"statement_signature"})), facts
         return Verdict(checks), facts
 
     # -- health ---------------------------------------------------------------------------------

@@ -159,6 +159,11 @@ def issue_trust_root(settings: Settings, registry: Registry, deployment: Deploym
     return IssuedTrustRoot(document, verify_trust_root(document))
 
 
+def read_stored_trust_root(settings: Settings) -> IssuedTrustRoot | None:
+    """The trust root last issued (NOTARY_HOME/trust-root.json), when it is sound."""
+    return _read_stored(settings.home / TRUST_ROOT_FILE)
+
+
 def _read_stored(path: Path) -> IssuedTrustRoot | None:
     try:
         document = path.read_bytes()

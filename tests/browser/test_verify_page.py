@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from notary.config import DEV_OPERATOR_NAME
+from notary.core.signing import SigningKey
+from tests.bundle.repack import resigned
 from tests.support import REPO, SAMPLES, LiveServer, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.api, pytest.mark.chain]
@@ -99,6 +101,8 @@ def test_page_verifies_original_rejects_changed_copy_and_opens_from_qr(
     assert ok["verdict"] == "valid" and ok["result"] == "valid", ok
     assert "存证有效" in ok["title"] and "Valid" in ok["title"]
     assert ok["hashInput"] == sha and sha in ok["subject"] and original.name in ok["subject"]
+    compared = next(c for c in ok["checks"] if c["name"] == "file_hash")
+    assert "您的浏览器计算了所选文件的 SHA-256" in compared["text"], compared
     assert statuses(ok) == {"registered": "pass", "statement_signature": "pass",
                             "file_hash": "pass", "merkle_proof": "pass", "anchor_root": "pass",
                             "chain_anchor": "pass"}
@@ -115,9 +119,14 @@ def test_page_verifies_original_rejects_changed_copy_and_opens_from_qr(
     assert statuses(bad) == {"registered": "skip"}
     assert bad["hashInput"] != sha and bad["anchor"] == ""
 
-    # The QR code's URL verifies on load, without choosing anything.
+    # The QR code's URL verifies on load, without choosing anything; only a hash was looked
+    # up, so the page says the file itself was not compared, never "content identical".
     qr = steps["qr-link"]
-    assert qr["verdict"] == "valid" and qr["hashInput"] == sha and sha in qr["subject"]
+    assert qr["verdict"] == "hashonly" and qr["hashInput"] == sha and sha in qr["subject"]
+    assert "仅核对了哈希" in qr["title"] and "only the hash was checked" in qr["title"]
+    assert "没有比对文件本身" in qr["summary"] and "the file itself was not compared" in qr["summary"]
+    assert "完全一致" not in qr["summary"] and "exactly as it was" not in qr["summary"]
+    assert statuses(qr)["file_hash"] == "skip"
     # Who operated (the trust root), with its fingerprint and the sentence to compare it; the
     # default tenant has no legal name; the chain is a local development chain (issue 14).
     fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
@@ -127,7 +136,7 @@ def test_page_verifies_original_rejects_changed_copy_and_opens_from_qr(
     assert bad["issuer"] == ""  # nothing was found: nobody is named
 
     assert steps["unknown-hash"]["verdict"] == "notfound"
-    assert steps["phone"]["verdict"] == "valid"
+    assert steps["phone"]["verdict"] == "hashonly"
     malformed = steps["malformed-hash"]
     assert malformed["verdict"] == "error" and "64" in malformed["summary"]
     assert not any(s["overflow"] for s in report["steps"]), "the page scrolls sideways"
@@ -167,14 +176,26 @@ def test_page_checks_a_proof_bundle_and_a_tampered_one(server: LiveServer, tmp_p
     tampered = tmp_path / "case-bundle-tampered.zip"
     tampered.write_bytes(with_member_changed(resp.content, original))
 
+    forged = tmp_path / "case-bundle-resigned.zip"  # every signature re-made with another key
+    forged.write_bytes(resigned(resp.content, SigningKey.from_seed(b"\x42" * 32)))
+
     report = drive(server, [{"name": "bundle", "open": "/verify", "bundle": str(bundle)},
-                            {"name": "bundle-tampered", "bundle": str(tampered)}],
+                            {"name": "bundle-tampered", "bundle": str(tampered)},
+                            {"name": "bundle-not-ours", "bundle": str(forged)}],
                    tmp_path / "screenshots")
     steps = by_name(report)
     good = steps["bundle"]
     assert good["verdict"] == "valid" and good["result"] == "valid", good
     assert "证据包有效" in good["title"] and "Valid bundle" in good["title"]
     assert all(c["status"] == "pass" for c in good["checks"]), good["checks"]
+    # The five answers first, in both languages, then who: this service's operator.
+    assert good["answersFirst"] is True
+    assert [(a["question"], a["status"]) for a in good["answers"]][:3] == [
+        ("integrity", "pass"), ("existence_time", "pass"), ("issuer", "pass")]
+    assert "完整性" in good["answers"][0]["text"] and "Integrity" in good["answers"][0]["text"]
+    assert server.settings.operator_name in good["who"] and "运营方" in good["who"]
+    fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
+    assert fingerprint in good["who"]
     names = {c["name"] for c in good["checks"]}
     assert {"manifest", "manifest_signature", "items[0].chain_anchor", "items[1].merkle_proof",
             "case_sequence"} <= names
@@ -191,8 +212,15 @@ def test_page_checks_a_proof_bundle_and_a_tampered_one(server: LiveServer, tmp_p
     assert "核验未通过" in bad["title"] and "Invalid" in bad["title"]
     failed = {c["name"] for c in bad["checks"] if c["status"] == "fail"}
     assert "manifest" in failed or "items[0].file_hash" in failed, bad["checks"]
+    # Re-signed with somebody else's key: internally consistent, but not ours, and the page
+    # says so first, naming the part.
+    alien = steps["bundle-not-ours"]
+    assert alien["verdict"] == "notours" and alien["result"] == "invalid", alien
+    assert "不是本服务存证的" in alien["title"] and "Not notarised by this service" in alien["title"]
+    assert "签名密钥" in alien["summary"] and "signing key" in alien["summary"]
+    assert ("issuer", "fail") in [(a["question"], a["status"]) for a in alien["answers"]]
     uploads = [r for r in report["requests"] if r["method"] == "POST"]
-    assert len(uploads) == 2 and all(r["type"].startswith("multipart/form-data") for r in uploads)
+    assert len(uploads) == 3 and all(r["type"].startswith("multipart/form-data") for r in uploads)
     assert report["console"] == [], report["console"]
 
 

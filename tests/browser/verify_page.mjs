@@ -64,6 +64,13 @@ try {
           name: li.dataset.check, status: li.dataset.status, text: li.innerText })),
         anchor: document.getElementById('anchor-block').hidden ? '' : text('anchor'),
         issuer: document.getElementById('issuer-block').hidden ? '' : text('issuer'),
+        answers: document.getElementById('answers-block').hidden ? [] : Array.from(
+          document.querySelectorAll('#answers li')).map((li) => ({
+          question: li.dataset.question, status: li.dataset.status, text: li.innerText })),
+        who: document.getElementById('answers-block').hidden ? '' : text('who'),
+        // The answers are shown before the detailed checks.
+        answersFirst: Boolean(document.getElementById('answers-block').compareDocumentPosition(
+          document.getElementById('checks')) & Node.DOCUMENT_POSITION_FOLLOWING),
         links: Array.from(document.querySelectorAll('#anchor a')).map((a) => a.href),
         hashInput: document.getElementById('hash-input').value,
         progressHidden: document.getElementById('progress').hidden,

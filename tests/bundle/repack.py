@@ -3,9 +3,23 @@ removed, added or renamed, with Python's zipfile."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
+
+from notary.core.bundle import (
+    KEYS_PATH,
+    MANIFEST_MEDIA_TYPE,
+    MANIFEST_PATH,
+    MANIFEST_SIGNATURE_PATH,
+    KeyPeriod,
+    key_history,
+)
+from notary.core.signing import SigningKey, jws_payload
+from notary.core.statement import canonical_json
 
 
 def rezip(data: bytes, changes: dict[str, bytes | None] | None = None, *,
@@ -44,3 +58,39 @@ def write(tmp: Path, name: str, data: bytes) -> Path:
     path = tmp / name
     path.write_bytes(data)
     return path
+
+
+def _resign(token: str, key: SigningKey) -> str:
+    """The same payload, type and extra header parameters, signed by ``key`` instead."""
+    segment = token.split(".")[0]
+    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    extra = {k: v for k, v in header.items() if k not in ("alg", "kid", "typ")}
+    return key.sign(jws_payload(token), header["typ"], extra or None)
+
+
+def resigned(data: bytes, key: SigningKey) -> bytes:
+    """The genuine bundle with its key history replaced by ``key`` and every JWS re-signed
+    by it, the manifest rewritten and re-signed: internally consistent, not ours."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        files = {i.filename: z.read(i.filename) for i in z.infolist()}
+    for path, content in list(files.items()):
+        if path.endswith(".jws") and path != MANIFEST_SIGNATURE_PATH:
+            files[path] = _resign(content.decode("ascii"), key).encode("ascii")
+        elif path.endswith("/custody.jsonl"):
+            files[path] = "".join(_resign(t, key) + "\n" for t in
+                                  content.decode("ascii").splitlines() if t).encode("ascii")
+    files[KEYS_PATH] = key_history([(key.public_jwk(),
+                                     KeyPeriod(key.kid, "2020-01-01T00:00:00Z", None))])
+    doc = json.loads(files[MANIFEST_PATH])
+    listed = {p: d for p, d in files.items() if p not in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH)}
+    doc["files"] = [{"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+                    for p, d in sorted(listed.items())]
+    files[MANIFEST_PATH] = canonical_json(doc)
+    files[MANIFEST_SIGNATURE_PATH] = key.sign(files[MANIFEST_PATH], MANIFEST_MEDIA_TYPE).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for path, content in files.items():
+            method = zipfile.ZIP_STORED if path == "mimetype" else zipfile.ZIP_DEFLATED
+            z.writestr(zipfile.ZipInfo(path, (2026, 12, 4, 10, 0, 0)), content,
+                       compress_type=method)
+    return out.getvalue()
