@@ -288,9 +288,12 @@ def verify_bundle(
     if manifest is not None:
         facts.update({"scope": manifest.scope, "case_id": manifest.case_id,
                       "created_at": manifest.created_at, "hashes_only": manifest.hashes_only})
-    facts["chain_checked"] = observed is not None
+    # A node was asked and answered (one that could not be asked checked nothing).
+    facts["chain_checked"] = chain.error is None if chain is not None else observed is not None
     if chain is not None:
         facts["chain_node"] = chain.node
+        if chain.error is not None:
+            facts["chain_error"] = chain.error
     bundled, bundled_problem = _bundled_trust_root(bundle)
     facts["pinned"] = trust_root is not None
     if trust_root is not None:
