@@ -11,7 +11,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from notary.chain.setup import (
     open_chain,
 )
 from notary.config import Settings
-from notary.core.bundle import BundleVerification
+from notary.core.bundle import BundleVerification, parse_key_history
 from notary.core.custody import CustodyAct
 from notary.core.digest import FileDigest
 from notary.core.errors import InputError, NotaryError
@@ -37,7 +37,7 @@ from notary.core.signing import SigningKey, jwks
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
 from notary.core.verify import verify_evidence
-from notary.keyfiles import load_signing_key
+from notary.keyfiles import KEY_HISTORY_FILE, load_key_history, load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
@@ -134,6 +134,8 @@ class NotaryService:
     retention: RetentionJob | None = None
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
     key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
+    #: (the key history file's mtime, the JWK Set made from it): see :meth:`jwks`.
+    _jwks_cache: tuple[int | None, dict[str, Any]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
@@ -199,7 +201,31 @@ class NotaryService:
     # -- reads ----------------------------------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
-        return jwks([self.signing_key.public_jwk()])
+        """Every statement-signing key this deployment has had (the key history under
+        NOTARY_HOME/keys), current one included: what it signed before a rotation must still
+        verify here (its own pages, the debtor's check, certificates). When a key was valid is
+        judged by the trust root and the chain, not by this set."""
+        path = self.settings.keys_dir / KEY_HISTORY_FILE
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        cached = self._jwks_cache
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        keys = [self.signing_key.public_jwk()]
+        if stamp is not None:
+            try:
+                history, _ = parse_key_history(load_key_history(self.settings.keys_dir))
+            except NotaryError as exc:
+                log.warning("the key history cannot be read (%s): only the current key is used",
+                            exc.code)
+            else:
+                current = keys[0]["kid"]
+                keys += [k for k in history["keys"] if k["kid"] != current]
+        out = jwks(keys)
+        self._jwks_cache = (stamp, out)
+        return out
 
     def get_evidence(self, evidence_id: str) -> Evidence:
         with session(self.engine) as s:
