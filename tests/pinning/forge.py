@@ -20,10 +20,10 @@ from typing import Any
 from notary.chain.registry import Registry
 from notary.core.bundle import (
     KEYS_PATH,
-    TRUST_ROOT_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
+    TRUST_ROOT_PATH,
     BundleItem,
     KeyPeriod,
     key_history,

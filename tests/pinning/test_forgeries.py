@@ -36,7 +36,6 @@ from tests.pinning.forge import (
     forge_item,
     kid_of,
     members,
-    own_history,
     resign_everything,
     seal,
     statement_of,
