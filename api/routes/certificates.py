@@ -22,6 +22,7 @@ from notary.certificate import (
     render_item_certificate,
 )
 from notary.service.certificates import case_certificate_facts, item_certificate_facts
+from notary.service.identity import deployment_of
 from notary.service.notary import NotaryService
 
 router = APIRouter(tags=["certificates"])
@@ -54,7 +55,8 @@ def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
     ``not_found`` for evidence the key's tenant may not see."""
     facts = item_certificate_facts(svc, evidence_id, key=key)
     html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
-                                        explorer_url=explorer_template())
+                                        explorer_url=explorer_template(),
+                                        deployment=deployment_of(svc))
     return _answer(html, pdf, format, f"certificate-{evidence_id}")
 
 
@@ -67,5 +69,6 @@ def case_certificate(case_id: CaseId, svc: ServiceDep, key: AnyKey,
     items, not_included = case_certificate_facts(svc, case_id, key=key)
     html, pdf = render_case_certificate(items, case_id=case_id, verify_url=_verify_url(svc),
                                         explorer_url=explorer_template(),
-                                        not_included=not_included)
+                                        not_included=not_included,
+                                        deployment=deployment_of(svc))
     return _answer(html, pdf, format, f"certificate-{case_id}")

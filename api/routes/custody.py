@@ -361,10 +361,12 @@ def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: Serv
     from api.routes.pages import explorer_template
     from notary.certificate import render_item_certificate
     from notary.service.certificates import item_certificate_facts
+    from notary.service.identity import deployment_of
 
     link, case = open_share(svc.engine, token)
     row = shared_item(svc.engine, case, evidence_id)
     facts = item_certificate_facts(svc, row.id, key=share_key(link))
     html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
-                                        explorer_url=explorer_template())
+                                        explorer_url=explorer_template(),
+                                        deployment=deployment_of(svc))
     return _answer(html, pdf, format, f"certificate-{row.id}")

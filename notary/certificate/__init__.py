@@ -15,6 +15,7 @@ from .model import (
     CaseCertificate,
     CertificateError,
     CertificateFacts,
+    Deployment,
     ItemCertificate,
     case_certificate,
     item_certificate,
@@ -27,6 +28,7 @@ __all__ = [
     "CaseCertificate",
     "CertificateError",
     "CertificateFacts",
+    "Deployment",
     "ItemCertificate",
     "case_certificate",
     "item_certificate",
@@ -39,35 +41,40 @@ __all__ = [
 
 
 def render_item_certificate(
-    facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None
+    facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None,
+    deployment: Deployment | None = None,
 ) -> tuple[str, bytes]:
     """One item's certificate as ``(html, pdf)``.
 
     ``verify_url`` is the public verification page (``https://host/verify``); the QR code
     holds ``{verify_url}?sha256=<file sha256>``. ``explorer_url`` is an optional transaction
-    link template containing ``{tx}``. Raises :class:`CertificateError`
-    (``certificate_font_missing``, ``explorer_url_invalid``).
+    link template containing ``{tx}``. ``deployment`` is the issuing deployment as its trust
+    root states it: the certificate names its operator and prints the trust-root fingerprint.
+    Raises :class:`CertificateError` (``certificate_font_missing``, ``explorer_url_invalid``).
     """
-    cert = item_certificate(facts, verify_url=verify_url, explorer_url=explorer_url)
+    cert = item_certificate(facts, verify_url=verify_url, explorer_url=explorer_url,
+                            deployment=deployment)
     return item_html(cert), item_pdf(cert)
 
 
 def render_case_certificate(
     items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
     explorer_url: str | None = None, not_included: int = 0,
+    deployment: Deployment | None = None,
 ) -> tuple[str, bytes]:
     """A case's certificate as ``(html, pdf)``: a summary of the items in case order, then
     each item's certificate. ``not_included`` counts items left out (not anchored yet); the
     certificate says so. Raises :class:`CertificateError` (``certificate_empty``,
     ``certificate_case_mismatch``, and as :func:`render_item_certificate`)."""
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url, not_included=not_included)
+                            explorer_url=explorer_url, not_included=not_included,
+                            deployment=deployment)
     return case_html(cert), case_pdf(cert)
 
 
 def render_certificates(
     items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
-    explorer_url: str | None = None,
+    explorer_url: str | None = None, deployment: Deployment | None = None,
 ) -> dict[str, bytes]:
     """All certificates for a proof bundle, as bundle path -> bytes.
 
@@ -85,7 +92,7 @@ def render_certificates(
     :class:`CertificateError` as :func:`render_case_certificate`.
     """
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url)
+                            explorer_url=explorer_url, deployment=deployment)
     out: dict[str, bytes] = {
         "certificate.html": case_html(cert).encode(),
         "certificate.pdf": case_pdf(cert),

@@ -11,6 +11,7 @@ from html import escape
 
 import segno
 
+from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
 from .model import CaseCertificate, CheckLine, ItemCertificate, Row, Section
 from .wording import Bilingual
 
@@ -53,6 +54,9 @@ ul.checks .status span { font-weight: normal; }
 .skip .status, .holder .status { background: #eef1f4; color: #3d4a5a; }
 .en-line { display: block; color: #444; font-size: 8.5pt; }
 .reason { display: block; color: #555; font-size: 7.5pt; }
+.notice { margin: 3mm 0; padding: 2mm 3mm; border: 2px solid #9b1c1c; background: #fbe3e3;
+  color: #7a1414; font-weight: bold; }
+.notice .en-line { color: #7a1414; font-weight: normal; }
 .conclusion { margin: 3mm 0; padding: 2mm 3mm; border: 1px solid #1f3a5f; background: #f4f7fb; }
 footer { margin-top: 3mm; font-size: 7.5pt; color: #555; }
 a { color: #1f3a5f; }
@@ -101,14 +105,32 @@ def _check(line: CheckLine) -> str:
             f"</span>{reason}</li>")
 
 
+def _notices(notices: tuple[Bilingual, ...]) -> str:
+    """The first lines (a local development chain...), before anything else is read."""
+    return "".join(f'<p class="notice" role="alert">{escape(n.zh)}<span class="en-line" '
+                   f'lang="en">{escape(n.en)}</span></p>' for n in notices)
+
+
+def _issuer(operator: str | None, fingerprint: str | None) -> str:
+    """The header's second line: the operator and the trust-root fingerprint."""
+    parts = []
+    if operator:
+        parts.append(f"运营方 Operator {escape(operator)}")
+    if fingerprint:
+        parts.append(f'信任根指纹 Trust root <span class="mono">{escape(fingerprint)}</span>')
+    return f'<p class="meta">{" · ".join(parts)}</p>' if parts else ""
+
+
 def _sheet(cert: ItemCertificate) -> str:
     qr = qr_code(cert.verify_url).svg_inline(scale=4, border=2, omitsize=True,
                                             title=cert.verify_url)
     checks = "".join(_check(c) for c in cert.checks)
     return f"""<section class="sheet" id="{escape(cert.evidence_id)}">
+{_notices(cert.notices)}
 <header><div><h1>{_label(cert.title)}</h1>
 <p class="meta">签发 Issued {escape(cert.issued_at)} · notary · 证据编号 Evidence
- <span class="mono">{escape(cert.evidence_id)}</span></p></div>
+ <span class="mono">{escape(cert.evidence_id)}</span></p>
+{_issuer(cert.operator, cert.fingerprint)}</div>
 <div class="qr">{qr}扫码核验 Scan to verify</div></header>
 <p class="conclusion">{escape(cert.conclusion.zh)}<span class="en-line" lang="en">
 {escape(cert.conclusion.en)}</span></p>
@@ -144,6 +166,23 @@ def item_html(cert: ItemCertificate) -> str:
     return _page(f"{cert.title.zh} {cert.title.en} · {cert.evidence_id}", _sheet(cert))
 
 
+def _case_identity(cert: CaseCertificate) -> list[tuple[Bilingual, str, str]]:
+    """The case summary's operator, fingerprint and tenant rows: (label, HTML value, note)."""
+    rows = []
+    if cert.operator:
+        rows.append((Bilingual("运营方", "Operator"), escape(cert.operator),
+                     "取自已签名的信任根 / from the signed trust root"
+                     if cert.fingerprint else "取自服务设置 / from the service's settings"))
+    if cert.fingerprint:
+        rows.append((Bilingual("信任根指纹", "Trust-root fingerprint"),
+                     f'<span class="mono">{escape(cert.fingerprint)}</span>',
+                     f"{FINGERPRINT_NOTE.zh} / {FINGERPRINT_NOTE.en}"))
+    if cert.tenants:
+        rows.append((Bilingual("租户（委托方）", "Tenant (on whose behalf)"),
+                     escape("；".join(cert.tenants)), f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
+    return rows
+
+
 def case_html(cert: CaseCertificate) -> str:
     """A case's certificate: a summary sheet, then one sheet per item."""
     rows = "".join(
@@ -156,11 +195,17 @@ def case_html(cert: CaseCertificate) -> str:
     missing = (f'<p class="meta">另有 {cert.not_included} 件证据尚未上链，未列入本证书。 / '
                f"{cert.not_included} more item(s) of the case are not anchored yet and are "
                "not included.</p>" if cert.not_included else "")
+    identity = "".join(
+        f"<tr><th>{_label(label)}</th><td>{value}<span class=\"note\">{escape(note)}</span>"
+        "</td></tr>" for label, value, note in _case_identity(cert))
     summary = f"""<section class="sheet" id="case">
+{_notices(cert.notices)}
 <header><div><h1>{_label(cert.title)}</h1>
-<p class="meta">签发 Issued {escape(cert.issued_at)} · notary</p></div></header>
+<p class="meta">签发 Issued {escape(cert.issued_at)} · notary</p>
+{_issuer(cert.operator, cert.fingerprint)}</div></header>
 <table><tr><th>{_label(Bilingual("案件编号", "Case"))}</th><td>{escape(cert.case_id)}</td></tr>
-<tr><th>{_label(Bilingual("证据数量", "Items"))}</th><td>{len(cert.items)}</td></tr></table>
+<tr><th>{_label(Bilingual("证据数量", "Items"))}</th><td>{len(cert.items)}</td></tr>
+{identity}</table>
 {missing}
 <h2>{_label(Bilingual("证据清单", "Items of the case"))}</h2>
 <table class="summary"><tr><th>序号<span class="en" lang="en">#</span></th>

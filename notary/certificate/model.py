@@ -24,6 +24,7 @@ from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus
 from notary.core.verify import verify_evidence
 
+from .identity import Deployment, identity_lines, notices
 from .wording import CASE_TITLE, CHECK_WORDS, KIND_NAMES, STATUS_WORDS, TITLE, Bilingual, chain_name
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "CertificateError",
     "CertificateFacts",
     "CheckLine",
+    "Deployment",
     "ItemCertificate",
     "Row",
     "Section",
@@ -154,6 +156,11 @@ class ItemCertificate:
     checks: tuple[CheckLine, ...]
     conclusion: Bilingual
     complete: bool
+    #: The first lines: a local development chain, a development deployment (issue 14).
+    notices: tuple[Bilingual, ...] = ()
+    #: The operator as the trust root names it, and that trust root's fingerprint.
+    operator: str | None = None
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,11 @@ class CaseCertificate:
     issued_at: str
     items: tuple[ItemCertificate, ...]
     not_included: int
+    notices: tuple[Bilingual, ...] = ()
+    operator: str | None = None
+    fingerprint: str | None = None
+    #: The tenants' legal names as the items' statements state them, in case order.
+    tenants: tuple[str, ...] = ()
 
 
 def verification_url(verify_url: str, sha256: str) -> str:
@@ -230,13 +242,23 @@ def _check_lines(checks: Sequence[Check]) -> tuple[CheckLine, ...]:
     return tuple(lines)
 
 
+def identity_section(statement: Statement, deployment: Deployment | None) -> Section:
+    """Who operated, for which tenant, submitted by whom; each row says how it is known."""
+    return Section(Bilingual("运营方、租户与提交人", "Operator, tenant and submitter"), tuple(
+        Row(line.label, line.value, mono=line.mono, note=f"{line.note.zh} / {line.note.en}")
+        for line in identity_lines(statement, deployment)))
+
+
 def item_certificate(
-    facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None
+    facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None,
+    deployment: Deployment | None = None,
 ) -> ItemCertificate:
     """Lay out what ``facts`` certify: sections of labelled rows, checks, a conclusion.
 
     ``verify_url`` is the public verification page (``.../verify``); the item's own URL adds
     ``?sha256=``. ``explorer_url`` is an optional transaction link template (``{tx}``).
+    ``deployment`` is the issuing deployment as its trust root states it (operator, trust-root
+    fingerprint); without it the certificate says the operator was not given.
     """
     s, a = facts.statement, facts.anchor
     kind = KIND_NAMES.get(s.kind.value, Bilingual(s.kind.value, s.kind.value))
@@ -258,7 +280,6 @@ def item_certificate(
         captured,
         Row(Bilingual("接收时间", "Received at"), s.received_at,
             note="notary 服务器时钟 / notary's clock · " + _beijing_of(s.received_at)),
-        Row(Bilingual("提交方", "Submitter"), s.submitter),
         Row(Bilingual("存储地址", "Storage address (CID)"),
             s.content_address or "未记录 / not recorded", mono=bool(s.content_address),
             note="加密存储的文件 / the encrypted stored file" if s.content_address else None),
@@ -298,14 +319,19 @@ def item_certificate(
         title=TITLE, evidence_id=s.evidence_id, case_id=s.case_id, case_seq=s.case_seq,
         kind=kind, file_name=s.file_name, sha256=s.sha256, received_at=s.received_at,
         block_time=_utc_text(block_moment), verify_url=url,
-        issued_at=format_rfc3339_utc(facts.checked_at), sections=(evidence, anchor),
+        issued_at=format_rfc3339_utc(facts.checked_at),
+        sections=(identity_section(s, deployment), evidence, anchor),
         checks=checks, conclusion=conclusion, complete=chain_checked,
+        notices=notices(a.chain_id, deployment),
+        operator=deployment.operator_name if deployment else None,
+        fingerprint=deployment.trust_root_fingerprint if deployment else None,
     )
 
 
 def case_certificate(
     items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
     explorer_url: str | None = None, not_included: int = 0,
+    deployment: Deployment | None = None,
 ) -> CaseCertificate:
     """The case's certificate: its items in case order (``case_seq``). Raises
     :class:`CertificateError` if an item belongs to another case or there is none."""
@@ -318,9 +344,17 @@ def case_certificate(
                                code="certificate_case_mismatch", case_id=case_id)
     ordered = sorted(items, key=lambda f: f.statement.case_seq)
     issued = max(f.checked_at for f in ordered)
+    certs = tuple(item_certificate(f, verify_url=verify_url, explorer_url=explorer_url,
+                                   deployment=deployment) for f in ordered)
+    first_lines: list[Bilingual] = []
+    for cert in certs:
+        first_lines += [n for n in cert.notices if n not in first_lines]
+    tenants = tuple(dict.fromkeys(f.statement.tenant_name for f in ordered
+                                  if f.statement.tenant_name))
     return CaseCertificate(
         title=CASE_TITLE, case_id=case_id, issued_at=format_rfc3339_utc(issued),
-        items=tuple(item_certificate(f, verify_url=verify_url, explorer_url=explorer_url)
-                    for f in ordered),
-        not_included=not_included,
+        items=certs, not_included=not_included, notices=tuple(first_lines),
+        operator=deployment.operator_name if deployment else None,
+        fingerprint=deployment.trust_root_fingerprint if deployment else None,
+        tenants=tenants,
     )

@@ -14,6 +14,7 @@ from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 from .fonts import CertificateFonts, find_fonts
 from .html import qr_code
+from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
 from .model import CaseCertificate, CheckLine, ItemCertificate, Row, Section
 from .wording import Bilingual
 
@@ -112,8 +113,32 @@ def _draw_qr(pdf: _Document, url: str, x: float, y: float, size: float) -> None:
                 i += 1
 
 
-def _header(pdf: _Document, title: Bilingual, meta: str, url: str | None) -> None:
-    y = TOP
+def _notices(pdf: _Document, notices: tuple[Bilingual, ...]) -> None:
+    """The first lines of the page (a local development chain...), in a red box."""
+    for text in notices:
+        _style(pdf, "sans", 9.5, bold=True)
+        zh_h = pdf.text_height(WIDTH - 6, text.zh, 4.4)
+        _style(pdf, "sans", 8)
+        en_h = pdf.text_height(WIDTH - 6, text.en, 3.6)
+        y = pdf.get_y()
+        height = zh_h + en_h + 3
+        pdf.set_fill_color(251, 227, 227)
+        pdf.set_draw_color(155, 28, 28)
+        pdf.set_line_width(0.6)
+        pdf.rect(LEFT, y, WIDTH, height, style="DF")
+        _style(pdf, "sans", 9.5, (122, 20, 20), bold=True)
+        ty = pdf.write_at(LEFT + 3, y + 1.5, WIDTH - 6, text.zh, 4.4)
+        _style(pdf, "sans", 8, (122, 20, 20))
+        pdf.write_at(LEFT + 3, ty, WIDTH - 6, text.en, 3.6)
+        pdf.set_y(y + height + 2)
+
+
+def _header(pdf: _Document, title: Bilingual, meta: str, url: str | None,
+            notices: tuple[Bilingual, ...] = ()) -> None:
+    pdf.set_y(TOP - 1)
+    _notices(pdf, notices)
+    top = pdf.get_y() + 1 if notices else TOP
+    y = top
     text_w = WIDTH - (QR_SIZE + 6 if url else 0)
     _style(pdf, "sans", 20, NAVY, bold=True)
     pdf.set_char_spacing(1.5)
@@ -131,10 +156,10 @@ def _header(pdf: _Document, title: Bilingual, meta: str, url: str | None) -> Non
         y = pdf.write_at(LEFT, y, text_w, url, 3.4, wrap=WrapMode.CHAR)
         pdf.link(LEFT, top, text_w, y - top, url)
         qr_x = LEFT + WIDTH - QR_SIZE
-        _draw_qr(pdf, url, qr_x, TOP - 1, QR_SIZE)
+        _draw_qr(pdf, url, qr_x, top - 1, QR_SIZE)
         _style(pdf, "sans", 6.5, GREY)
-        pdf.write_at(qr_x, TOP - 1 + QR_SIZE, QR_SIZE, "扫码核验 Scan to verify", 3, align="C")
-        y = max(y, TOP - 1 + QR_SIZE + 3)
+        pdf.write_at(qr_x, top - 1 + QR_SIZE, QR_SIZE, "扫码核验 Scan to verify", 3, align="C")
+        y = max(y, top - 1 + QR_SIZE + 3)
     pdf.set_draw_color(*NAVY)
     pdf.set_line_width(0.6)
     pdf.line(LEFT, y + 1.5, LEFT + WIDTH, y + 1.5)
@@ -263,10 +288,20 @@ def _conclusion(pdf: _Document, text: Bilingual) -> None:
     pdf.set_y(y + height + 1)
 
 
+def _issuer(operator: str | None, fingerprint: str | None) -> str:
+    parts = []
+    if operator:
+        parts.append(f"运营方 Operator {operator}")
+    if fingerprint:
+        parts.append(f"信任根指纹 Trust root {fingerprint}")
+    return ("\n" + " · ".join(parts)) if parts else ""
+
+
 def _item_pages(pdf: _Document, cert: ItemCertificate) -> None:
     pdf.add_page()
     _header(pdf, cert.title, f"签发 Issued {cert.issued_at} · notary · 证据编号 Evidence "
-                             f"{cert.evidence_id}", cert.verify_url)
+                             f"{cert.evidence_id}" + _issuer(cert.operator, cert.fingerprint),
+            cert.verify_url, cert.notices)
     _conclusion(pdf, cert.conclusion)
     for section in cert.sections:
         _section(pdf, section)
@@ -325,11 +360,22 @@ def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None) -> by
                     issued)
     pdf.set_title(f"{cert.title.zh} {cert.title.en} {cert.case_id}")
     pdf.add_page()
-    _header(pdf, cert.title, f"签发 Issued {cert.issued_at} · notary", None)
+    _header(pdf, cert.title, f"签发 Issued {cert.issued_at} · notary"
+            + _issuer(cert.operator, cert.fingerprint), None, cert.notices)
     _row(pdf, Row(Bilingual("案件编号", "Case"), cert.case_id))
     _row(pdf, Row(Bilingual("证据数量", "Items"), str(len(cert.items)),
                   note=(f"另有 {cert.not_included} 件尚未上链，未列入 / {cert.not_included} more "
                         "not anchored yet, not included") if cert.not_included else None))
+    if cert.operator:
+        _row(pdf, Row(Bilingual("运营方", "Operator"), cert.operator,
+                      note="取自已签名的信任根 / from the signed trust root" if cert.fingerprint
+                      else "取自服务设置 / from the service's settings"))
+    if cert.fingerprint:
+        _row(pdf, Row(Bilingual("信任根指纹", "Trust-root fingerprint"), cert.fingerprint,
+                      mono=True, note=f"{FINGERPRINT_NOTE.zh} / {FINGERPRINT_NOTE.en}"))
+    if cert.tenants:
+        _row(pdf, Row(Bilingual("租户（委托方）", "Tenant (on whose behalf)"),
+                      "；".join(cert.tenants), note=f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
     _heading(pdf, Bilingual("证据清单", "Items of the case"))
     y = pdf.get_y() + 0.5
     for x, w, text in ((LEFT, 10, Bilingual("序号", "#")), (LEFT + 10, 30, Bilingual("类型", "Kind")),

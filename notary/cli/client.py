@@ -174,7 +174,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(out), "size": size})
     note(f"已保存 / wrote {out} ({human_bytes(size)}, {size} bytes); check it with: "
-         f"notary verify {out} --rpc URL")
+         f"notary verify {out} --trust-root {str(client.url).rstrip('/')}"
+         "/.well-known/notary-trust-root.json --rpc URL")
     return Exit.OK
 
 

@@ -57,13 +57,14 @@ def verify_bundle(args: argparse.Namespace) -> int:
     --rpc, the verifier's own chain node. Exit 0 valid, 1 invalid or unknown, 2 unreadable
     bundle or unusable trust root, 5 not established (no trust root pinned)."""
     from notary.bundles.check import ChainReader, verify_bundle_file
-    from notary.cli.trustsource import pin_trust_root
+    from notary.cli.trustsource import expected_fingerprint, pin_trust_root
     from notary.core.errors import UnreadableBundle
     from notary.tsa import load_trust_roots
 
     path = Path(args.file)
     if not path.is_file():
         raise InputError(f"{path}: no such file", code="file_missing")
+    expected_fingerprint(args.trust_root_fingerprint)  # a malformed one is refused first
     tsa_roots = load_trust_roots(Path(args.tsa_ca)) if args.tsa_ca else []
     try:
         bundled = (_bundled_trust_root(path)
@@ -129,15 +130,38 @@ def _reason(answer: Mapping[str, Any]) -> tuple[str, str]:
     return str(reason), str(reason)
 
 
+def _short(answer: Mapping[str, Any]) -> str:
+    """A few words after a question's status: the time and chain, the operator, a count."""
+    question = answer.get("question")
+    if question == "existence_time" and answer.get("time"):
+        return f"不晚于 no later than {answer['time']}, chain {answer.get('chain_id')}"
+    if question == "issuer":
+        operator = answer.get("operator") or {}
+        if answer.get("status") == "pass" and operator.get("name"):
+            return str(operator["name"])
+        if not answer.get("pinned"):
+            return "未固定信任根 no trust root pinned"
+    return ""
+
+
 def answer_lines(answers: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per question: status, the question in both languages, the reason in both."""
+    """One line per question (its status and a few words), then why, in both languages."""
     lines = []
     for answer in answers:
         zh_q, en_q = QUESTIONS.get(str(answer.get("question")),
                                    (str(answer.get("question")), str(answer.get("question"))))
-        zh, en = _reason(answer)
         status = ANSWER_WORDS.get(str(answer.get("status")), str(answer.get("status")))
-        lines.append(f"  [{status:<10}] {zh_q} {en_q}: {zh} / {en}")
+        label = f"{zh_q} {en_q}"
+        # CJK characters take two columns: pad by display width, not by len().
+        pad = 24 - sum(2 if ord(ch) > 0x2E80 else 1 for ch in label)
+        lines.append(f"  {label}{' ' * max(pad, 1)}[{status}]  {_short(answer)}".rstrip())
+    lines.append("理由 / Why:")
+    for answer in answers:
+        zh_q, en_q = QUESTIONS.get(str(answer.get("question")),
+                                   (str(answer.get("question")), str(answer.get("question"))))
+        zh, en = _reason(answer)
+        lines.append(f"  {zh_q}：{zh}")
+        lines.append(f"  {en_q}: {en}")
     return lines
 
 
@@ -171,7 +195,8 @@ def who_lines(issuer: Mapping[str, Any], *, source: str | None) -> list[str]:
     lines.append("  提交人 submitter:     " + ("; ".join(names) if names else "未记载 not recorded"))
     claims = issuer.get("claims")
     if isinstance(claims, Mapping) and (claims.get("zh") or claims.get("en")):
-        lines.append(f"  说明 note:            {claims.get('zh', '')} / {claims.get('en', '')}")
+        lines.append(f"  说明：{claims.get('zh', '')}")
+        lines.append(f"  Note: {claims.get('en', '')}")
     fp = issuer.get("trust_root_fingerprint")
     bundled = issuer.get("bundled_trust_root_fingerprint")
     if pinned and fp:
@@ -189,17 +214,19 @@ def who_lines(issuer: Mapping[str, Any], *, source: str | None) -> list[str]:
     return lines
 
 
-def how_to_pin(issuer: Mapping[str, Any]) -> list[str]:
-    bundled = issuer.get("bundled_trust_root_fingerprint") or "xxxx-xxxx-…"
+def how_to_pin() -> list[str]:
+    """How to pin, with placeholders only: the bundle's own fingerprint is never offered as
+    the one to pin (pasting it would pin whatever trust root a forger put in the bundle)."""
     return [
-        ("要确立签发方，请固定该部署的信任根 / To establish the issuer, pin the deployment's "
-        "trust root, obtained from the operator, not from the bundle:"),
+        ("要确立签发方，请固定该部署的信任根（向运营方获取，而不是取自证据包）/ To establish the "
+        "issuer, pin the deployment's trust root, obtained from the operator, not from the "
+        "bundle:"),
         ("  notary verify BUNDLE --trust-root trust-root.json    (运营方以 `notary trust-root -o "
         "trust-root.json` 导出的文件 / the file the operator exports with `notary trust-root`)"),
         ("  notary verify BUNDLE --trust-root https://<运营方网站 operator's site>"
         "/.well-known/notary-trust-root.json"),
-        (f"  notary verify BUNDLE --trust-root-fingerprint {bundled}    (证书上印的或向法院备案的"
-        "指纹 / the fingerprint printed on the certificate or filed with the court)"),
+        ("  notary verify BUNDLE --trust-root-fingerprint <证书上印的或向法院备案的指纹 the "
+        "fingerprint printed on the certificate or filed with the court>"),
         ("  并加上 --rpc URL（您自己选择的链节点）以确认存在时间 / add --rpc URL (a chain node you "
         "choose) to establish the existence time"),
     ]
@@ -220,7 +247,7 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
     for line in answer_lines(answers):
         print(line)
     if result == "not_established":
-        for line in how_to_pin(issuer):
+        for line in how_to_pin():
             print(line)
     for line in who_lines(issuer, source=source):
         print(line)

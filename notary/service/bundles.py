@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any, cast
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import render_guide
-from notary.certificate import CertificateFacts, case_certificate
+from notary.certificate import CertificateFacts, Deployment, case_certificate
 from notary.certificate.declaration import certification_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import chain_reader
+from notary.chain.setup import DEV_CHAIN_IDS
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -63,6 +64,7 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
+from notary.service.identity import deployment_of
 from notary.service.tenancy import actor_of, case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
@@ -277,11 +279,12 @@ def _items(svc: NotaryService, rows: Sequence[Evidence],
 
 
 def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
-                         explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+                         explorer_url: str | None, ticket: ExportTicket,
+                         deployment: Deployment | None = None) -> dict[str, bytes]:
     """What :func:`notary.certificate.render_certificates` renders, byte for byte, one PDF at
     a time so that a cancelled build stops between them (each takes about a second)."""
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url)
+                            explorer_url=explorer_url, deployment=deployment)
     ticket.check()
     out: dict[str, bytes] = {
         "certificate.html": case_html(cert).encode(),
@@ -294,8 +297,8 @@ def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, ver
     return out
 
 
-def _certificates(facts: BundleFacts, verify_url: str,
-                  explorer_url: str | None, ticket: ExportTicket) -> dict[str, bytes]:
+def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
+                  ticket: ExportTicket, deployment: Deployment | None = None) -> dict[str, bytes]:
     """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered as
     :func:`notary.certificate.render_certificates` does from the same facts, placed at the
     reserved paths (``certificate.*`` and ``items/NNN/certificate.*``)."""
@@ -309,7 +312,8 @@ def _certificates(facts: BundleFacts, verify_url: str,
         for item in facts.items
     ]
     rendered = _render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
-                                    explorer_url=explorer_url, ticket=ticket)
+                                    explorer_url=explorer_url, ticket=ticket,
+                                    deployment=deployment)
     out: dict[str, bytes] = {}
     for path, data in rendered.items():
         match = _ITEM_CERTIFICATE.fullmatch(path)
@@ -369,14 +373,15 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
     )
     documents = [item.documents() for item in facts.items]
     certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
-                                 explorer_url, ticket)
+                                 explorer_url, ticket, deployment_of(svc))
     ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
         certificates |= certification.files()
         certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
-    rpc_hint = svc.settings.chain_url if svc.settings.embedded_chain else None
-    guide = render_guide(facts, rpc_hint=rpc_hint, certifier=certifier)
+    chain_id = facts.items[0].anchor.chain_id
+    guide = render_guide(facts, certifier=certifier,
+                         local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
         svc.record_audit(row.id, "exported", actor,

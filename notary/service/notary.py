@@ -399,6 +399,11 @@ class NotaryService:
             facts["anchor"] = {"chain_id": a.chain_id, "contract": a.contract,
                                "tx_hash": a.tx_hash, "block_number": a.block_number,
                                "block_timestamp": a.block_timestamp}
+        if digest is None:
+            # Only a hash: what is established is that this hash was notarised and anchored
+            # (valid, qualified by the file_hash check not made); that a file is identical
+            # is for whoever holds it to see, by computing its SHA-256.
+            return Verdict(checks, decisive=frozenset({"statement_signature"})), facts
         return Verdict(checks), facts
 
     # -- health ---------------------------------------------------------------------------------

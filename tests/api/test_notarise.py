@@ -175,8 +175,12 @@ def test_public_verify_by_file_and_hash(server: LiveServer, tmp_path: Path) -> N
         "registered": "pass", "statement_signature": "pass", "file_hash": "pass",
         "merkle_proof": "pass", "anchor_root": "pass", "chain_anchor": "pass"}
     assert CASE not in json.dumps(by_file), "the public answer must not reveal the case"
+    assert by_file["file_compared"] is True
     by_hash = public.post("/v1/verify", json={"sha256": created["sha256"]}).json()
-    assert by_hash["result"] == "valid"
+    # Only the hash was sent: it is looked up, the file itself is not compared.
+    assert by_hash["result"] == "valid" and by_hash["file_compared"] is False
+    file_hash = next(c for c in by_hash["checks"] if c["name"] == "file_hash")
+    assert file_hash["status"] == "skip" and "file itself was not compared" in file_hash["reason"]
     changed = tmp_path / "changed.pdf"
     changed.write_bytes(sample.read_bytes() + b" ")
     with changed.open("rb") as fh:

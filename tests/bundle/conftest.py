@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from notary.bundles.check import Observe, verify_bundle_file
+from notary.bundles.check import ChainReader, verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
-from notary.chain.observe import observe_anchors
+from notary.chain.observe import chain_reader
 from notary.chain.registry import connect
 from notary.config import Settings
 from notary.core.bundle import BundleVerification
+from notary.core.trustroot import VerifiedTrustRoot, verify_trust_root
 from tests.support import REPO, SAMPLES, LiveServer, free_port, wait_until
 
 CASE = "HX-2026-1128-ZW"
@@ -41,13 +42,23 @@ class Exported:
     evidence_ids: list[str]
     case_bundle: bytes  # the whole case, with originals
 
-    def observe(self) -> Observe:
-        w3 = connect(self.chain_url)
-        return lambda queries: observe_anchors(w3, queries)
+    def chain(self) -> ChainReader:
+        return chain_reader(connect(self.chain_url), self.chain_url)
 
-    def verify(self, data: bytes, *, online: bool = True) -> BundleVerification:
-        """Verify bundle bytes as `notary verify` does, with the chain (default) or offline."""
-        return verify_bundle_file(io.BytesIO(data), observe=self.observe() if online else None)
+    def trust_root(self) -> VerifiedTrustRoot:
+        """The service's trust root as a verifier gets it: the well-known URL, checked
+        against the fingerprint /v1/keys gives."""
+        http = self.server.client()
+        fingerprint = http.get("/v1/keys").json()["trust_root_fingerprint"]
+        return verify_trust_root(http.get("/.well-known/notary-trust-root.json").content,
+                                 fingerprint)
+
+    def verify(self, data: bytes, *, online: bool = True,
+               pinned: bool = False) -> BundleVerification:
+        """Verify bundle bytes as `notary verify` does, with the chain (default) or offline,
+        against the service's trust root when ``pinned``."""
+        return verify_bundle_file(io.BytesIO(data), chain=self.chain() if online else None,
+                                  trust_root=self.trust_root() if pinned else None)
 
 
 def submit_case(server: LiveServer, case_id: str = CASE) -> list[str]:

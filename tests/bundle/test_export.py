@@ -33,7 +33,8 @@ def test_case_bundle_layout(exported: Exported) -> None:
         infos = z.infolist()
     assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
     assert member(data, "mimetype") == BUNDLE_MEDIA_TYPE.encode()
-    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json", "VERIFY.md",
+    expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json",
+                "keys/trust-root.json", "VERIFY.md",
                 "certificate.html", "certificate.pdf"}
     for seq, (sample, _, _) in enumerate(SAMPLE_FILES, start=1):
         d = f"items/{seq:03d}"
@@ -73,8 +74,7 @@ def test_item_bundle_hashes_only(exported: Exported, item_bundle: bytes) -> None
     assert "without originals" in verdict.check("items[0].file_hash").reason
     assert "partial check" in verdict.check("case_sequence").reason
     guide = member(item_bundle, "VERIFY.md").decode()
-    notice = SAMPLES / "notice-2026-11-28.pdf"
-    assert hashlib.sha256(notice.read_bytes()).hexdigest() in guide
+    assert "hashes only" in guide and "sha256sum FILE" in guide  # step 2 prints the signed hash
 
 
 def test_exports_are_audited_and_originals_need_a_content_key(exported: Exported,
@@ -158,9 +158,15 @@ def test_cli_export_then_verify(exported: Exported, tmp_path: Path) -> None:
     assert again.returncode == 2 and "output_exists" in again.stderr
     assert out.read_bytes() == exported.case_bundle
     checked = notary_cli(exported.server, "verify", str(out), "--json", cwd=tmp_path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.returncode == 5, checked.stdout + checked.stderr  # no trust root pinned
     report = json.loads(checked.stdout)
-    assert report["result"] == "valid" and report["facts"]["chain_checked"] is False
+    assert report["result"] == "not_established" and report["facts"]["chain_checked"] is False
+    fingerprint = exported.trust_root().fingerprint
+    assert report["facts"]["bundled_trust_root_fingerprint"] == fingerprint
+    pinned = notary_cli(exported.server, "verify", str(out), "--json", "--rpc",
+                        exported.chain_url, "--trust-root-fingerprint", fingerprint, cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert json.loads(pinned.stdout)["result"] == "valid"
     missing = notary_cli(exported.server, "export", "--evidence", f"ev_{'1' * 32}", "-o",
                          str(tmp_path / "x.zip"), cwd=tmp_path)
     assert missing.returncode == 1 and "not_found" in missing.stderr

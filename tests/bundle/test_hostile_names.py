@@ -17,12 +17,12 @@ import pytest
 
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
-from notary.chain.observe import observe_anchors
+from notary.chain.observe import chain_reader
 from notary.chain.registry import connect
 from notary.config import Settings
 from notary.core.statement import canonical_json
 from tests.bundle.repack import member, names, rezip
-from tests.bundle.test_verify_guide import run_guide, unpack
+from tests.bundle.test_verify_guide import run_guide, served_fingerprint
 from tests.intake.files import form, pdf_bytes, statement_of, wav_bytes
 from tests.support import LiveServer, free_port, wait_until
 
@@ -42,7 +42,7 @@ class Hostile:
 
     def verify(self, data: bytes):  # type: ignore[no-untyped-def]
         w3 = connect(self.chain_url)
-        return verify_bundle_file(io.BytesIO(data), observe=lambda q: observe_anchors(w3, q))
+        return verify_bundle_file(io.BytesIO(data), chain=chain_reader(w3))
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +82,10 @@ def test_originals_are_stored_under_safe_names(hostile: Hostile) -> None:
 
 
 def test_running_verify_md_as_printed_creates_nothing(hostile: Hostile, tmp_path: Path) -> None:
-    folder = unpack(hostile.bundle, tmp_path / "bundle")
-    out = run_guide(folder, hostile.chain_url)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "items/001 original: OK" in out.stdout and "FAILED" not in out.stdout
+    out = run_guide(hostile.bundle, tmp_path / "work", rpc=hostile.chain_url,
+                    fingerprint=served_fingerprint(hostile.server))
+    assert out.failed is None, out.text
+    assert "items/001/original/original.wav: OK" in out.stdout and "FAILED" not in out.text
     assert not list(tmp_path.rglob("PWNED*"))
 
 
@@ -97,10 +97,9 @@ def test_verify_md_shows_user_values_as_inert_text(hostile: Hostile) -> None:
     assert "&lt;img src\\=x onerror\\=alert\\(1\\)&gt;" in text  # shown, escaped
     assert "rec\\'\\; touch PWNED\\_x\\; echo \\'\\.wav" in text
     assert "&lt;img src\\=x onerror\\=alert\\(2\\)&gt;" in text
-    # Every shell line names originals only by their safe, quoted path.
+    # No shell line names an original: the steps read every path from the signed manifest.
     shell = "\n".join(re.findall(r"^```sh\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE))
-    assert "PWNED" not in shell
-    assert "openssl dgst -sha256 items/001/original/original.wav" in shell
+    assert "PWNED" not in shell and "items/001/original" not in shell
 
 
 def test_notary_verify_accepts_the_bundle(hostile: Hostile) -> None:

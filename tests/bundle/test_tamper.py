@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,50 @@ def test_the_exported_case_verifies_fully(exported: Exported) -> None:
         assert check.reason.endswith("."), check
 
 
+def test_the_exported_case_verifies_valid_against_the_services_trust_root(
+        exported: Exported) -> None:
+    """The genuine bundle, pinned to the service's trust root with a node of its chain: valid,
+    every signature checked with the trust root's keys, and the answers say who and when."""
+    root = exported.trust_root()
+    result = exported.verify(exported.case_bundle, pinned=True)
+    assert result.result == "valid" and not result.qualified, result.to_json()
+    names = [c.name for c in result.verdict.checks]
+    assert names[-6:] == ["issuer.trust_root", "issuer.keys", "issuer.chain",
+                          "items[0].issuer", "items[1].issuer", "items[2].issuer"]
+    assert all(c.status.value == "pass" for c in result.verdict.checks), result.to_json()
+    assert "keys/jwks.json" not in result.verdict.check("items[0].statement_signature").reason
+    report = result.to_json()
+    assert [(a["question"], a["status"]) for a in report["answers"]] == [
+        (q, "pass") for q in ("integrity", "existence_time", "issuer", "completeness",
+                              "custody")]
+    time, issuer = report["answers"][1], report["answers"][2]
+    latest = max(i["anchor"]["block_timestamp"] for i in result.facts["items"])
+    assert time["time"] == datetime.fromtimestamp(latest, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert time["chain_id"] == 31337
+    assert issuer["pinned"] is True and issuer["trust_root_fingerprint"] == root.fingerprint
+    assert issuer["bundled_trust_root_fingerprint"] == root.fingerprint
+    assert issuer["operator"]["name"] == root.root.operator.name
+    assert issuer["deployment"]["registry"] == root.root.registry.address
+    assert issuer["deployment"]["development"] is True
+    assert "DEVELOPMENT" in issuer["reason"]["en"]
+    assert issuer["submitters"] and all(s["submitter"] for s in issuer["submitters"])
+    account = root.root.anchoring_accounts[0]
+    assert account in result.verdict.check("items[0].issuer").reason
+
+
+def test_pinned_but_offline_is_unknown_and_unpinned_is_not_established(
+        exported: Exported) -> None:
+    offline = exported.verify(exported.case_bundle, online=False, pinned=True)
+    assert offline.result == "unknown"
+    statuses = {a.question: a.status for a in offline.answers}
+    assert statuses["existence_time"] == "unknown" and statuses["issuer"] == "unknown"
+    assert statuses["integrity"] == "pass"
+    assert offline.verdict.check("issuer.chain").status.value == "skip"
+    unpinned = exported.verify(exported.case_bundle)
+    assert unpinned.result == "not_established" and unpinned.answer("issuer").status == "unknown"
+    assert "no later than" in unpinned.answer("issuer").reason_en
+
+
 def test_offline_verification_is_qualified(exported: Exported) -> None:
     verdict = exported.verify(exported.case_bundle, online=False).verdict
     assert verdict.result == "valid" and verdict.qualified
@@ -247,6 +292,8 @@ def test_tampered_bundle_fails_naming_the_part(exported: Exported, tamper: Tampe
         check = verdict.check(name)
         assert check.status.value == "fail", (name, check.reason)
         assert words.lower() in check.reason.lower(), (name, check.reason)
+    pinned = exported.verify(tampered, pinned=True)
+    assert pinned.result == "invalid", pinned.to_json()
 
 
 def test_every_named_part_of_the_issue_is_covered() -> None:
@@ -268,18 +315,21 @@ def run_verify(path: Path, *args: str, cwd: Path | None = None,
 
 
 def test_cli_valid_bundle_exit_0(exported: Exported, tmp_path: Path) -> None:
+    """Valid (exit 0) only with the deployment's trust root pinned and a node asked; the
+    same bundle without a trust root is "not established" (exit 5), offline with one "unknown"
+    (exit 1): nothing but the chain says when it existed and that the keys were registered."""
     path = tmp_path / "case.zip"
     path.write_bytes(exported.case_bundle)
-    online = run_verify(path, "--rpc", exported.chain_url)
+    root = f"{exported.server.url}/.well-known/notary-trust-root.json"
+    online = run_verify(path, "--trust-root", root, "--rpc", exported.chain_url)
     assert online.returncode == 0, online.stdout + online.stderr
-    assert online.stdout.startswith("有效 VALID: every check passed")
-    assert f"chain checked at {exported.chain_url}" in online.stdout
-    offline = run_verify(path)
-    assert offline.returncode == 0, offline.stderr
-    assert offline.stdout.startswith("有效（有保留）VALID, EXCEPT FOR THE 3 SKIPPED CHECK(S)")
-    assert "NOT checked (offline; use --rpc URL)" in offline.stdout
-    assert offline.stdout.endswith("skipped (not verified):\n" + "".join(
-        f"  - items[{i}].chain_anchor\n" for i in range(3)))
+    assert online.stdout.startswith("有效 VALID")
+    unpinned = run_verify(path, "--rpc", exported.chain_url)
+    assert unpinned.returncode == 5, unpinned.stdout + unpinned.stderr
+    assert unpinned.stdout.startswith("签发方未确立 NOT ESTABLISHED")
+    offline = run_verify(path, "--trust-root", root)
+    assert offline.returncode == 1, offline.stdout + offline.stderr
+    assert offline.stdout.startswith("无法判定 UNKNOWN")
 
 
 @pytest.mark.parametrize(("name", "online"), [("modified-original[0]-byte-@0", False),
@@ -300,14 +350,22 @@ def test_cli_tampered_bundle_exit_1(exported: Exported, tmp_path: Path, name: st
 
 def test_unreachable_node_skips_the_chain_and_says_so(exported: Exported) -> None:
     from notary.bundles.check import verify_bundle_file
-    from notary.chain.observe import observe_anchors
+    from notary.chain.observe import chain_reader
     from notary.chain.registry import connect
 
     w3 = connect("http://127.0.0.1:9", timeout=2)
     result = verify_bundle_file(io.BytesIO(exported.case_bundle),
-                                observe=lambda queries: observe_anchors(w3, queries))
+                                chain=chain_reader(w3))
     verdict = result.verdict
     assert verdict.result == "valid" and verdict.qualified
     assert [c.name for c in verdict.skipped] == [f"items[{i}].chain_anchor" for i in range(3)]
     assert all("could not be asked" in c.reason and "127.0.0.1:9" in c.reason
                for c in verdict.skipped)
+    assert result.result == "not_established"
+    pinned = verify_bundle_file(io.BytesIO(exported.case_bundle), chain=chain_reader(w3),
+                                trust_root=exported.trust_root())
+    assert pinned.result == "unknown", "a node that does not answer is never skipped-and-valid"
+    time = pinned.answer("existence_time")
+    assert time.status == "unknown" and "127.0.0.1:9" in time.reason_en
+    assert pinned.answer("issuer").status == "unknown"
+    assert "127.0.0.1:9" in pinned.verdict.check("issuer.chain").reason

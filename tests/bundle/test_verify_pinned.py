@@ -130,7 +130,11 @@ def test_without_a_trust_root_it_is_not_established_exit_5(exported: Exported,
     assert "VALID" not in run.stdout.splitlines()[0]
     # how to pin: the file from `notary trust-root`, the well-known URL, the fingerprint
     assert "notary trust-root" in run.stdout and WELL_KNOWN in run.stdout
-    assert "--trust-root-fingerprint" in run.stdout
+    assert "--trust-root-fingerprint <" in run.stdout
+    # the bundle's own fingerprint is reported, never offered as the one to pin
+    bundled = answers(json.loads(notary_verify(files["bundle"], "--json").stdout))["issuer"][
+        "bundled_trust_root_fingerprint"]
+    assert bundled and f"--trust-root-fingerprint {bundled}" not in run.stdout
     assert "未固定 NOT pinned" in run.stdout
     report = json.loads(notary_verify(files["bundle"], *rpc, "--json").stdout)
     assert report["result"] == "not_established"

@@ -16,6 +16,8 @@ from notary.core.verdict import AnchorFacts
 CASE = "HX-2026-1128-ZW"
 CHECKED_AT = datetime(2026, 11, 29, 12, 5, 0, tzinfo=UTC)
 VERIFY_URL = "https://notary.example.cn/verify"
+TENANT = "华信资产管理有限公司"
+SUBMITTER = "催收员 工号 1024"
 FILES = [
     ("call-2026-11-28-0930.wav", "call_recording", "audio/wav", b"RIFF....WAVE synthetic call"),
     ("notice-2026-11-28.pdf", "notice", "application/pdf", b"%PDF-1.4 synthetic notice"),
@@ -56,6 +58,9 @@ def signed_case() -> SignedCase:
             captured_at="2026-11-28T09:30:00+08:00" if seq == 1 else None,
             received_at=f"2026-11-29T12:00:0{seq}.123456Z", submitter="apikey:0f3c9a7e",
             content_address="bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+            # The first item predates the identity fields (issue 14): it has neither.
+            tenant_name=TENANT if seq > 1 else None,
+            submitter_name=SUBMITTER if seq > 1 else None,
         )
         statements.append(statement)
         prev = statement.digest_hex()

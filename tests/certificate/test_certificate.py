@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 LABELS = ["证据编号", "Evidence ID", "案件编号", "Case", "证据类型", "Kind", "文件名", "File name",
           "文件大小", "Size", "文件哈希", "File SHA-256", "采集时间", "Captured at", "接收时间",
-          "Received at", "提交方", "Submitter", "存储地址", "Storage address (CID)", "区块链",
+          "Received at", "提交人", "Submitted by", "运营方", "Operator", "租户（委托方）", "存储地址", "Storage address (CID)", "区块链",
           "Chain", "合约地址", "Contract", "交易哈希", "Transaction", "区块", "Block", "区块时间",
           "Block time", "核验网址", "Verification URL", "签发时已核验", "Verified when issued"]
 
@@ -143,7 +143,8 @@ def test_pdf_text_is_real_text_in_an_embedded_cjk_font(
         assert "CJK" in line and re.search(r"\byes\s+yes\s+yes\b", line), line
     info = subprocess.run([tool("pdfinfo"), str(tmp_path / "c.pdf")], capture_output=True,
                           text=True, check=True).stdout
-    assert re.search(r"Pages:\s+1\n", info), info  # one item, one A4 page
+    # One item: two A4 pages at most (the first holds the operator, tenant and conclusion).
+    assert re.search(r"Pages:\s+[12]\n", info), info
     assert "595.2 x 841.68 pts (A4)" in info or "595.28 x 841.89 pts (A4)" in info, info
 
 

@@ -23,6 +23,7 @@ import pytest
 from jwcrypto import jwk, jws
 
 from notary.bundles.check import verify_bundle_file
+from notary.bundles.guide import guide_blocks
 from notary.core.bundle import BundleVerification
 from notary.core.certification import (
     CERTIFICATION_EN_PATH,
@@ -168,7 +169,9 @@ def test_signed_by_the_named_key_verifies(certified: Certified, signed: bytes,
     assert names(signed)[-1] == CERTIFICATION_SIGNATURE_PATH
     bundle = tmp_path / "signed.zip"
     bundle.write_bytes(signed)
-    run = certified.cli("verify", str(bundle), "--json", cwd=tmp_path)
+    run = certified.cli("verify", str(bundle), "--json", "--trust-root",
+                        f"{certified.server.url}/.well-known/notary-trust-root.json",
+                        "--rpc", certified.chain_url, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     checks = {c["name"]: c for c in report["checks"]}
@@ -200,8 +203,7 @@ def test_verify_md_checks_the_signature_with_jwcrypto_and_openssl(signed: bytes,
         z.extractall(tmp_path)
     text = (tmp_path / "VERIFY.md").read_text("utf-8")
     assert "法庭认证 / Court certification" in text
-    blocks = [b for b in re.findall(r"^```sh\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
-              if CERTIFICATION_SIGNATURE_PATH in b]
+    blocks = [b for h, b in guide_blocks(text) if h.startswith("## 法庭认证")]
     assert len(blocks) == 2
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(blocks)], cwd=tmp_path,

@@ -56,6 +56,11 @@ def test_argument_errors_exit_2(args: list[str], tmp_path: Path,
     (["verify", "{missing}"], "file_missing", "no such file"),
     (["verify", "{doc}", "--sha256", "a" * 64], "argument_conflict", "not both"),
     (["verify", "{doc}", "--bundle"], "bundle_unreadable", "{doc}"),
+    (["verify", "{doc}", "--trust-root-fingerprint", "abcd"], "fingerprint_invalid",
+     "32 hex digits"),
+    (["verify", "{doc}", "--trust-root", "{missing}"], "trust_root_missing", "no such file"),
+    (["verify", "--sha256", "a" * 64, "--trust-root", "{doc}"], "argument_conflict",
+     "--sha256 asks the service"),
     (["export", "--evidence", "42", "-o", "x.zip"], "evidence_id_invalid", "evidence id"),
     (["export", "--case", "C", "-o", "{doc}"], "output_exists", "--force"),
     (["share", "create", "--case", "C", "--expires-in", "a week"], "duration_invalid", "7d"),
@@ -128,3 +133,11 @@ def test_the_readme_lists_the_exit_code_table() -> None:
     readme = (REPO / "README.md").read_text("utf-8")
     for code, meaning in TABLE:
         assert f"| {int(code)} | {meaning} |" in readme
+
+
+def test_not_established_has_its_own_code_5() -> None:
+    # nothing failed but no trust root was pinned: neither valid (0) nor invalid (1)
+    assert Exit.NOT_ESTABLISHED == 5
+    meaning = dict(TABLE)[Exit.NOT_ESTABLISHED]
+    assert "not established" in meaning and "--trust-root" in meaning
+    assert len({int(code) for code, _ in TABLE}) == len(TABLE)

@@ -28,8 +28,8 @@ def loaded_after(code: str, cwd: Path) -> list[str]:
 
 def test_importing_the_client_and_offline_commands_loads_no_chain_or_database(
         tmp_path: Path) -> None:
-    assert loaded_after("import notary.cli.client, notary.cli.offline, notary.client",
-                        tmp_path) == []
+    assert loaded_after("import notary.cli.client, notary.cli.offline, notary.client, "
+                        "notary.cli.trustsource", tmp_path) == []
 
 
 def test_running_client_and_offline_paths_loads_no_chain_or_database(tmp_path: Path) -> None:
@@ -43,6 +43,8 @@ os.environ["NOTARY_URL"] = "http://127.0.0.1:9"
 from notary.cli import main
 assert main(["verify", "--sha256", "ab" * 32]) == 3
 assert main(["verify", {str(garbage)!r}, "--bundle"]) == 2
+assert main(["verify", {str(garbage)!r}, "--trust-root", {str(tmp_path / "root.json")!r}]) == 2
+assert main(["verify", {str(garbage)!r}, "--trust-root-fingerprint", "0" * 32]) == 2
 assert main(["status", "ev_" + "0" * 32, "--wait", "--timeout", "1"]) == 3
 assert main(["export", "--case", "C-1", "-o", {str(tmp_path / "out.zip")!r}]) == 3
 """

@@ -70,6 +70,11 @@ def test_submit_wait_then_status_read_as_lines_and_as_json(server: LiveServer,
     verified = run_notary("verify", str(notice), env=client_env(server), cwd=notice.parent)
     assert verified.returncode == Exit.OK, verified.stderr
     assert verified.stdout.startswith("有效 VALID") and sha in verified.stdout
+    assert "computed on this machine" in verified.stdout
+    by_hash = run_notary("verify", "--sha256", sha, env=client_env(server), cwd=notice.parent)
+    assert by_hash.returncode == Exit.OK, by_hash.stderr
+    assert by_hash.stdout.startswith("已存证（仅查询了哈希）NOTARISED, HASH ONLY")
+    assert "the file itself was not compared" in by_hash.stdout
     other = notice.with_name("other.pdf")
     other.write_bytes(b"%PDF-1.7 never notarised")
     unknown = run_notary("verify", "--sha256", hashlib.sha256(other.read_bytes()).hexdigest()
@@ -249,5 +254,12 @@ def test_export_prints_one_final_line_off_a_terminal(server: LiveServer, notice:
     assert out.stat().st_mode & 0o777 == 0o600, "a bundle may hold originals: owner only"
     lines = exported.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"已保存 / wrote {out} (")
-    checked = run_notary("verify", str(out), "--json", env=client_env(server), cwd=notice.parent)
+    well_known = f"{server.url}/.well-known/notary-trust-root.json"
+    assert lines[0].endswith(f"notary verify {out} --trust-root {well_known} --rpc URL")
+    checked = run_notary("verify", str(out), "--json", "--trust-root", well_known,
+                         "--rpc", server.settings.chain_url, env=client_env(server),
+                         cwd=notice.parent)
     assert checked.returncode == Exit.OK, checked.stdout
+    assert json.loads(checked.stdout)["result"] == "valid"
+    unpinned = run_notary("verify", str(out), env=client_env(server), cwd=notice.parent)
+    assert unpinned.returncode == Exit.NOT_ESTABLISHED, unpinned.stdout

@@ -20,7 +20,7 @@ from sqlmodel import select
 from notary.core.deletion import verify_deletion
 from notary.core.signing import jws_payload
 from storage.db import Evidence, session
-from tests.bundle.test_verify_guide import run_guide, unpack
+from tests.bundle.test_verify_guide import run_guide, served_fingerprint
 from tests.support import REPO, SAMPLES, LiveServer, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -150,7 +150,9 @@ def test_held_item_cannot_be_shredded_then_shred_leaves_only_proof(
     assert "items/001/deletion.jws" in names
     path = tmp_path / "case.zip"
     path.write_bytes(bundle.content)
-    run = subprocess.run([sys.executable, "-m", "notary.cli", "verify", str(path), "--json"],
+    run = subprocess.run([sys.executable, "-m", "notary.cli", "verify", str(path), "--json",
+                          "--trust-root", f"{server.url}/.well-known/notary-trust-root.json",
+                          "--rpc", server.settings.chain_url],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -159,9 +161,9 @@ def test_held_item_cannot_be_shredded_then_shred_leaves_only_proof(
     assert checks["items[0].deletion"]["status"] == "pass"
     assert checks["items[0].file_hash"]["status"] == "skip"
     assert "shredded" in checks["items[0].file_hash"]["reason"]
-    folder = unpack(bundle.content, tmp_path / "unpacked")
-    guide = run_guide(folder, server.settings.chain_url)
-    assert guide.returncode == 0, guide.stdout + guide.stderr
+    guide = run_guide(bundle.content, tmp_path / "guide", rpc=server.settings.chain_url,
+                      fingerprint=served_fingerprint(server))
+    assert guide.failed is None, guide.text
     assert "items/001 deletion certificate: OK" in guide.stdout
 
     # 8. A deletion certificate edited after signing fails, even with the manifest fixed up.
