@@ -152,6 +152,26 @@ def _names(checks: Sequence[Check]) -> tuple[str, ...]:
     return tuple(c.name for c in checks)
 
 
+def _zh(check: Check | None, fallback: str) -> str:
+    """A check's reason for a Chinese reader: what happened in Chinese, then the check's own
+    sentence (English) labelled as such, so nothing is lost in translation."""
+    if check is None:
+        return fallback
+    r = check.reason
+    if check.status is _SKIP:
+        if "offline" in r:
+            lead = "未询问区块链节点（离线验证）；请用 --rpc 指定您自己选择的节点"
+        elif "could not be asked" in r:
+            lead = "区块链节点无法访问"
+        elif "no custody log" in r:
+            lead = "证据包未附保管日志"
+        else:
+            lead = f"检查项 {check.name} 未能进行"
+    else:
+        lead = f"检查项 {check.name} 未通过"
+    return f"{lead}（英文详情：{r}）"
+
+
 def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -168,12 +188,12 @@ def _integrity(checks: Sequence[Check], facts: Mapping[str, Any], pinned: bool) 
         bad = _first(own, _FAIL)
         assert bad is not None
         en = f"The bundle is not as it was made: {bad.name} failed. {bad.reason}"
-        zh = f"证据包已被改动或不完整：检查项 {bad.name} 未通过（详见英文说明）。{bad.reason}"
+        zh = f"证据包已被改动或不完整：{_zh(bad, '')}"
     elif status == "unknown":
         gap = _first(own, _SKIP)
         why = gap.reason if gap is not None else "no check was made."
         en = f"Integrity could not be established: {why}"
-        zh = f"无法确认完整性：{why}"
+        zh = f"无法确认完整性：{_zh(gap, '未进行任何检查。')}"
     else:
         by_whom = ("keys of the pinned trust root" if pinned
                    else "the keys the bundle itself carries (not compared with any trust root)")
@@ -213,7 +233,7 @@ def _existence_time(checks: Sequence[Check], facts: Mapping[str, Any]) -> Answer
         return Answer("existence_time", "fail",
                       f"The time of the evidence is not as the bundle claims: {bad.name} failed. "
                       f"{bad.reason}",
-                      f"证据时间与证据包所述不符：检查项 {bad.name} 未通过。{bad.reason}",
+                      f"证据时间与证据包所述不符：{_zh(bad, '')}",
                       _names(own), extra)
     if not anchors or any(c.status is not _PASS for c in anchors) or not times:
         gap = next((c for c in anchors if c.status is not _PASS), None)
@@ -221,7 +241,8 @@ def _existence_time(checks: Sequence[Check], facts: Mapping[str, Any]) -> Answer
         return Answer("existence_time", "unknown",
                       f"The existence time is unknown: no chain node confirmed every anchor. "
                       f"{why}{tsa_en}",
-                      f"存在时间未知：没有区块链节点确认全部锚定。{why}{tsa_zh}",
+                      f"存在时间未知：没有区块链节点确认全部锚定。{_zh(gap, '没有可核对的锚定。')}"
+                      f"{tsa_zh}",
                       _names(own), extra)
     latest = _utc(max(times))
     extra["time"] = latest
@@ -316,14 +337,14 @@ def _issuer(checks: Sequence[Check], trust_root: VerifiedTrustRoot | None,
         en = (f"Not notarised by the deployment of trust root {trust_root.fingerprint} "
               f"({root.operator.name}): {bad.name} failed. {bad.reason}")
         zh = (f"并非由信任根 {trust_root.fingerprint} 对应的部署（{root.operator.name}）存证："
-              f"检查项 {bad.name} 未通过。{bad.reason}")
+              f"{_zh(bad, '')}")
     elif status == "unknown":
         gap = _first(own, _SKIP)
         why = gap.reason if gap is not None else "nothing was checked."
         en = (f"The bundle's keys are those of trust root {trust_root.fingerprint} "
               f"({root.operator.name}), but the issuer is not fully established: {why}")
         zh = (f"证据包的密钥属于信任根 {trust_root.fingerprint}（{root.operator.name}），但签发方未能"
-              f"完全确认：{why}")
+              f"完全确认：{_zh(gap, '未进行任何检查。')}")
     else:
         dev = (" This is a DEVELOPMENT deployment (its trust root says so): its chain may be a "
                "local chain nobody else can query." if root.development else "")
@@ -351,7 +372,7 @@ def _completeness(checks: Sequence[Check], facts: Mapping[str, Any], pinned: boo
     if status == "fail":
         bad = own[0]
         return Answer("completeness", "fail", f"The case's entries are not complete or not in "
-                      f"order. {bad.reason}", f"案件条目不完整或顺序有误。{bad.reason}",
+                      f"order. {bad.reason}", f"案件条目不完整或顺序有误：{_zh(bad, '')}",
                       _names(own))
     if status == "unknown":
         if facts.get("scope") == "evidence":
@@ -362,7 +383,8 @@ def _completeness(checks: Sequence[Check], facts: Mapping[str, Any], pinned: boo
                           "证据包判断。", _names(own))
         why = own[0].reason if own else "the case sequence was not checked."
         return Answer("completeness", "unknown", f"Completeness is unknown: {why}",
-                      f"完整性未知：{why}", _names(own))
+                      f"齐全性未知：{_zh(own[0] if own else None, '未检查案件序列。')}",
+                      _names(own))
     signer = ("the deployment's key" if pinned
               else "the bundle's own key (whose owner is not established)")
     signer_zh = "该部署的密钥" if pinned else "证据包自带的密钥（其持有者未经确认）"
@@ -383,14 +405,15 @@ def _custody(checks: Sequence[Check]) -> Answer:
         bad = _first(own, _FAIL)
         assert bad is not None
         return Answer("custody", "fail", f"The custody record is broken: {bad.name} failed. "
-                      f"{bad.reason}", f"保管记录有误：检查项 {bad.name} 未通过。{bad.reason}",
+                      f"{bad.reason}", f"保管记录有误：{_zh(bad, '')}",
                       _names(own))
     if status == "unknown":
         gap = _first(own, _SKIP)
         why = gap.reason if gap is not None else "there is no custody log."
         return Answer("custody", "unknown", f"What happened to the evidence since it was "
                       f"notarised is not recorded in the bundle: {why}",
-                      f"证据包未记录证据存证之后的保管情况：{why}", _names(own))
+                      f"证据包未记录证据存证之后的保管情况：{_zh(gap, '没有保管日志。')}",
+                      _names(own))
     return Answer("custody", "pass",
                   "Each item's custody log is signed, numbered and linked from its registration "
                   "to the export: no event was removed, inserted or changed.",

@@ -95,10 +95,15 @@ def _text(bundle: Bundle, path: str) -> str | None:
 def bundle_questions(bundle: Bundle, trust_root: VerifiedTrustRoot | None = None
                      ) -> ChainQuestions:
     """What to ask a chain node about ``bundle`` (see :func:`notary.core.pinning.chain_questions`):
-    the anchors its items claim and the keys its statements name."""
+    the anchors its items claim and the keys its signatures name (statements, receipts, custody
+    events, deletion certificates, the manifest)."""
     anchors = [a for ref in bundle.items if (a := _anchor(bundle, ref.path)) is not None]
-    kids = [k for ref in bundle.items
-            if (k := _kid(_text(bundle, f"{ref.path}/{STATEMENT_NAME}"))) is not None]
+    tokens = [_text(bundle, MANIFEST_SIGNATURE_PATH)]
+    for ref in bundle.items:
+        tokens += [_text(bundle, f"{ref.path}/{n}") for n in (STATEMENT_NAME, RECEIPT_NAME,
+                                                               DELETION_NAME)]
+        tokens += (_text(bundle, f"{ref.path}/{CUSTODY_NAME}") or "").splitlines()
+    kids = [k for t in tokens if (k := _kid(t)) is not None]
     return chain_questions(anchors, kids, trust_root.root if trust_root is not None else None)
 
 
@@ -283,9 +288,12 @@ def verify_bundle(
     if manifest is not None:
         facts.update({"scope": manifest.scope, "case_id": manifest.case_id,
                       "created_at": manifest.created_at, "hashes_only": manifest.hashes_only})
-    facts["chain_checked"] = observed is not None
+    # A node was asked and answered (one that could not be asked checked nothing).
+    facts["chain_checked"] = chain.error is None if chain is not None else observed is not None
     if chain is not None:
         facts["chain_node"] = chain.node
+        if chain.error is not None:
+            facts["chain_error"] = chain.error
     bundled, bundled_problem = _bundled_trust_root(bundle)
     facts["pinned"] = trust_root is not None
     if trust_root is not None:

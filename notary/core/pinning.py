@@ -207,8 +207,10 @@ def chain_questions(anchors: Sequence[AnchorFacts], kids: Sequence[str],
     block, block_hash = _pinned_block(trust_root)
     registries = (trust_root.registry.address,) + tuple(
         p.address for p in trust_root.previous_registries if p.chain_id == trust_root.chain_id)
+    pinned_kids = {k.kid for k in trust_root.signing_keys}  # others fail without asking
     return ChainQuestions(
-        anchors=tuple(seen), tx_hashes=tuple(txs), kids=tuple(dict.fromkeys(kids)),
+        anchors=tuple(seen), tx_hashes=tuple(txs),
+        kids=tuple(k for k in dict.fromkeys(kids) if k in pinned_kids),
         chain_id=trust_root.chain_id, pinned_block=block, pinned_block_hash=block_hash,
         registries=registries)
 
@@ -279,7 +281,32 @@ def _covers(key: TrustRootKey, moment: str) -> bool | None:
     return start <= at and (end is None or at < end)
 
 
-def _keys_check(root: VerifiedTrustRoot, uses: Sequence[SignatureUse]) -> Check:
+def _on_chain_problem(use: SignatureUse, reading: ChainReading | None) -> str | None:
+    """What the registry says against a signature: its key never registered, or retired on
+    chain before the time the signature claims (a key retired on chain signs nothing after)."""
+    if reading is None or reading.error is not None:
+        return None
+    record = reading.keys.get(use.kid)
+    if record is None:
+        return None
+    if not record.registered:
+        return (f"{use.part} is signed by key {use.kid}, which is not registered on chain in "
+                "the pinned registry")
+    if record.retired and record.retired_at:
+        try:
+            moment = _instant(use.moment).timestamp()
+        except ValueError:
+            return None
+        if moment >= record.retired_at:
+            retired = datetime.fromtimestamp(record.retired_at, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+            return (f"{use.part} says it was signed at {use.moment} by key {use.kid}, retired "
+                    f"on chain at {retired} (block {record.retired_block})")
+    return None
+
+
+def _keys_check(root: VerifiedTrustRoot, uses: Sequence[SignatureUse],
+                reading: ChainReading | None = None) -> Check:
     problems, kids = [], []
     for use in uses:
         key = _root_key(root.root, use.kid)
@@ -288,10 +315,13 @@ def _keys_check(root: VerifiedTrustRoot, uses: Sequence[SignatureUse]) -> Check:
                             "root")
             continue
         covered = _covers(key, use.moment)
+        chain_problem = _on_chain_problem(use, reading)
         if not covered:
             until = f"until {key.not_after}" if key.not_after else "with no end yet"
             problems.append(f"{use.part} says it was signed at {use.moment} by key {use.kid}, "
                             f"which the trust root makes valid from {key.not_before} {until}")
+        elif chain_problem is not None:
+            problems.append(chain_problem)
         elif use.kid not in kids:
             kids.append(use.kid)
     if problems:
@@ -301,9 +331,13 @@ def _keys_check(root: VerifiedTrustRoot, uses: Sequence[SignatureUse]) -> Check:
     if not uses:
         return Check("issuer.keys", _SKIP, "No signature of the bundle verified, so no signing "
                                            "key could be compared with the trust root.")
+    on_chain = ("" if reading is None or reading.error is not None else
+                " The registry confirms each key it was asked about was registered and not "
+                "retired when it signed.")
     return Check("issuer.keys", _PASS,
                  f"All {len(uses)} signature(s) of the bundle are by key(s) of the trust root "
-                 f"({', '.join(kids)}), each within its validity period at the time it signed.")
+                 f"({', '.join(kids)}), each within its validity period at the time it "
+                 f"signed.{on_chain}")
 
 
 def _trust_root_check(root: VerifiedTrustRoot) -> Check:
@@ -435,7 +469,8 @@ def _item_check(pin: ItemPin, root: VerifiedTrustRoot, reading: ChainReading | N
 def issuer_checks(root: VerifiedTrustRoot, reading: ChainReading | None,
                   uses: Sequence[SignatureUse], items: Sequence[ItemPin]) -> list[Check]:
     """The checks that tie a bundle to the pinned deployment: ``issuer.trust_root``,
-    ``issuer.keys`` (every signature by a trust-root key within its period), ``issuer.chain``
+    ``issuer.keys`` (every signature by a trust-root key within its period and, when the node
+    was asked, registered and not retired on chain before it signed), ``issuer.chain``
     (the node's chain id and pinned block hash, the registries' code) and per item
     ``items[i].issuer`` (pinned registry and chain, pinned sender, key registered on chain at
     the anchor block). Checks needing a node are skipped when there is none."""
@@ -443,5 +478,6 @@ def issuer_checks(root: VerifiedTrustRoot, reading: ChainReading | None,
     for pin in items:
         if pin.anchor is not None and (found := registry_for(root.root, pin.anchor)):
             used.append(found[0])
-    return [_trust_root_check(root), _keys_check(root, uses), _chain_check(root, reading, used),
+    return [_trust_root_check(root), _keys_check(root, uses, reading),
+            _chain_check(root, reading, used),
             *(_item_check(pin, root, reading) for pin in items)]

@@ -133,6 +133,7 @@ def test_any_failed_check_is_invalid_pinned_or_not() -> None:
         integrity = result.answer("integrity")
         assert integrity.status == "fail" and "items[1].merkle_proof" in integrity.reason_en
         assert "items[1].merkle_proof" in integrity.reason_zh
+        assert "英文详情" in integrity.reason_zh, "an English detail is labelled as such"
 
 
 @pytest.mark.parametrize("check, question", [
@@ -153,6 +154,7 @@ def test_offline_with_a_trust_root_is_unknown_never_valid() -> None:
     assert by(result)["existence_time"] == "unknown" and by(result)["issuer"] == "unknown"
     assert result.answer("existence_time").extra["time"] is None
     assert "reason of items[0].chain_anchor" in result.answer("existence_time").reason_en
+    assert result.answer("existence_time").reason_zh.startswith("存在时间未知")
 
 
 def test_an_unknown_issuer_alone_is_unknown() -> None:

@@ -99,12 +99,13 @@ def test_pinned_questions_never_ask_at_an_address_the_bundle_chose() -> None:
     q = chain_questions([anchor(), anchor(STRANGER, root=b"\x02" * 32),
                          anchor(PREVIOUS, block=20999999, root=b"\x03" * 32),
                          anchor(PREVIOUS, block=21000001, root=b"\x04" * 32)],
-                        [CURRENT, CURRENT, OLD], ROOT)
+                        [CURRENT, CURRENT, OLD, MALLORY], ROOT)
     assert q.pinned and q.chain_id == 8453
     assert (q.pinned_block, q.pinned_block_hash) == (21000000, ROOT.registry.deployment_block_hash)
     assert q.registries == (REGISTRY, PREVIOUS) and q.key_registry == REGISTRY
     assert [a.root[0] for a in q.anchors] == [1, 3], "the stranger's and the late v1 anchor"
-    assert q.kids == (CURRENT, OLD) and q.tx_hashes == (TX,)
+    assert q.kids == (CURRENT, OLD), "a key outside the trust root is never asked about"
+    assert q.tx_hashes == (TX,)
 
 
 def test_without_a_deployment_block_the_genesis_block_is_pinned() -> None:
@@ -268,3 +269,19 @@ def test_the_anchor_observations_are_kept_for_the_chain_anchor_check() -> None:
 def test_a_development_trust_root_says_so() -> None:
     dev = VerifiedTrustRoot(replace(ROOT, development=True), "f" * 4, CURRENT)
     assert "DEVELOPMENT" in checks(reading(), root=dev)["issuer.trust_root"].reason
+
+
+def test_a_key_retired_on_chain_signs_nothing_after_its_retirement_time() -> None:
+    """The trust root pinned may predate the retirement: the chain's record decides."""
+    retired = KeyRegistration(CURRENT, 21499990, 21600000, retired_at=1_783_440_800)
+    uses = [SignatureUse("manifest.jws", CURRENT, "2026-07-05T00:00:00.000000Z")]
+    before = checks(reading(keys={CURRENT: retired}), uses=uses)["issuer.keys"]
+    assert before.status is CheckStatus.PASS, before.reason  # 2026-07-05 < retired_at
+    after = [SignatureUse("items/001/custody.jsonl event 3", CURRENT,
+                          "2026-07-10T00:00:00.000000Z")]
+    bad = checks(reading(keys={CURRENT: retired}), uses=after)["issuer.keys"]
+    assert bad.status is CheckStatus.FAIL and "custody.jsonl event 3" in bad.reason
+    assert "retired on chain" in bad.reason and "21600000" in bad.reason
+    unregistered = checks(reading(keys={CURRENT: KeyRegistration(CURRENT)}), uses=uses)
+    assert unregistered["issuer.keys"].status is CheckStatus.FAIL
+    assert "not registered on chain" in unregistered["issuer.keys"].reason
