@@ -302,11 +302,13 @@ def cmd_certify_sign(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("verify", help="verify a proof bundle offline, or ask the service "
-                                      "whether a file was notarised")
+    p = sub.add_parser("verify", help="verify a proof bundle against a trust root you pin "
+                                      "(offline, or with --rpc), or ask the service whether a "
+                                      "file was notarised")
     p.add_argument("file", nargs="?", help="a proof bundle (.zip starting with 'mimetype') or "
                                            "any file (hashed locally; only the hash is sent)")
-    p.add_argument("--sha256", help="verify by hash (64 hex digits) instead of a file")
+    p.add_argument("--sha256", help="verify by hash (64 hex digits) instead of a file: only "
+                                    "the hash is looked up, the file itself is not compared")
     p.add_argument("--bundle", action="store_true",
                    help="read FILE as a proof bundle even if it does not look like one")
     p.add_argument("--trust-root", metavar="FILE|URL",
