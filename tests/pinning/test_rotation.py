@@ -15,12 +15,14 @@ inside the key's period; only the chain's record of the retirement tells."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from notary.chain.errors import ChainError
 from notary.chain.registry import Registry, connect
@@ -30,6 +32,7 @@ from notary.core.signing import SigningKey
 from notary.core.trustroot import kid_thumbprint, verify_trust_root
 from notary.core.validate import format_rfc3339_utc
 from notary.service.notary import NotaryService
+from storage.db import CustodyRecord, Evidence, session
 from tests.pinning.conftest import (
     CASE,
     TENANT,
@@ -46,7 +49,7 @@ from tests.pinning.conftest import (
     verify,
 )
 from tests.pinning.forge import forge_item, json_of, members, seal, statement_of
-from tests.support import LiveServer, free_port
+from tests.support import LiveServer, free_port, wait_until
 
 pytestmark = [pytest.mark.chain]
 
@@ -74,10 +77,18 @@ def rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-
     old_key = first.server.service.signing_key
     before, before_root = first.case_bundle, first.trust_root
     address = first.registry.address
+    with session(first.server.service.engine) as s:
+        last_event = max(r.at for r in s.exec(select(CustodyRecord)))
     first.server.stop()
 
     # 1. The admin retires the key on chain; the service then refuses to start with it.
+    # The retirement is mined after the key's last genuine signature (the last custody event,
+    # an export), in a block stamped with that second: block times are whole seconds and
+    # never later than the block was made (on a public chain, the slot's start).
     w3 = connect(anvil.url)
+    signed = int(last_event.replace(tzinfo=UTC).timestamp())
+    stamp = max(signed, int(w3.eth.get_block("latest")["timestamp"]) + 1)
+    w3.provider.make_request("evm_setNextBlockTimestamp", [stamp])
     registry = Registry(w3, address, chain_account(settings))
     record = registry.retire_signing_key(kid_thumbprint(old_key.kid))
     assert record.retired
@@ -167,3 +178,75 @@ def test_the_retired_key_signs_nothing_accepted_after_its_retirement(
     code, report = cli_verify(tmp_path, rotation.forged, trust_root=rotation.after_root,
                               rpc=rotation.chain_url)
     assert code == 1, describe(report)
+
+
+@pytest.fixture(scope="module")
+def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-untyped-def]
+                        ) -> tuple[str, bytes, bytes, list[tuple[int, str]]]:
+    """The same rotation with an item still waiting for its batch: signed by the old key
+    before the rotation, anchored by the restarted service after the old key's retirement
+    (the service anchors what is pending when it starts). Returns the chain URL, the case
+    bundle exported after the rotation, the trust root, and the service's answers (status,
+    body) to GET /v1/evidence/{id} for both items after the rotation."""
+    first = start_deployment(tmp_path_factory.mktemp("pending-home"), anvil, sample_files()[:1])
+    settings = first.server.settings
+    old_kid = first.server.service.signing_key.kid
+    first.server.stop()
+    quiet = LiveServer(replace(settings, port=free_port(), anchor_worker=False))
+    try:
+        http = quiet.client(first.collector)
+        name, content, kind, captured = sample_files()[1]
+        resp = http.post("/v1/evidence", files={
+            "metadata": (None, json.dumps({"case_id": CASE, "kind": kind,
+                                           "captured_at": captured}), "application/json"),
+            "file": (name, content, "application/octet-stream")})
+        assert resp.status_code == 201, resp.text
+        pending = resp.json()["id"]
+        assert http.get(f"/v1/evidence/{pending}").json()["status"] != "anchored"
+    finally:
+        quiet.stop()
+    w3 = connect(anvil.url)
+    Registry(w3, first.registry.address, chain_account(settings)).retire_signing_key(
+        kid_thumbprint(old_kid))
+    pem = settings.keys_dir / "signing-key.pem"
+    pem.rename(pem.with_name("signing-key.pem.retired"))
+    server = LiveServer(replace(settings, port=free_port(), batch_seconds=0.5))
+    try:
+        def anchored() -> bool:
+            with session(server.service.engine) as s:
+                row = s.get(Evidence, pending)
+                return row is not None and row.status == "anchored"
+
+        wait_until(anchored, timeout=60)
+        # What the service answers about an item the old key signed (anchored before the
+        # rotation) and the one anchored after it.
+        answers = [server.client(first.collector).get(f"/v1/evidence/{i}")
+                   for i in (first.evidence_ids[0], pending)]
+        bundle = server.client(first.admin).get(f"/v1/cases/{CASE}/bundle")
+        assert bundle.status_code == 200, bundle.text
+        root = server.client().get(WELL_KNOWN).content
+    finally:
+        server.stop()
+    return anvil.url, bundle.content, root, [(r.status_code, r.text) for r in answers]
+
+
+def test_an_item_signed_before_the_rotation_and_anchored_after_it_verifies(
+        pending_at_rotation: tuple[str, bytes, bytes, list[tuple[int, str]]]) -> None:
+    """Signed before the rotation, so it must still verify (issue 14, "Done when"); the
+    service anchored it after the retirement only because it was still waiting for its
+    batch. If the verifier must refuse anchors after retiredBlock (it must: a leaked retired
+    key could sign anything back-dated), then the service must not let this happen: anchor
+    what the old key signed before the key is retired."""
+    chain_url, bundle, root, _ = pending_at_rotation
+    report = verify(bundle, trust_root=root, rpc=chain_url)
+    assert report["result"] == "valid", describe(report)
+
+
+def test_the_service_still_answers_for_items_the_old_key_signed(
+        pending_at_rotation: tuple[str, bytes, bytes, list[tuple[int, str]]]) -> None:
+    """After a rotation, GET /v1/evidence/{id} of an item signed by the previous key is
+    answered as before (its statement verifies with the key history, not only the key in
+    use)."""
+    *_, answers = pending_at_rotation
+    for code, body in answers:
+        assert code == 200, body
