@@ -15,6 +15,7 @@ inside the key's period; only the chain's record of the retirement tells."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -187,7 +188,8 @@ def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type:
     before the rotation, anchored by the restarted service after the old key's retirement
     (the service anchors what is pending when it starts). Returns the chain URL, the case
     bundle exported after the rotation, the trust root, and the service's answers (status,
-    body) to GET /v1/evidence/{id} for both items after the rotation."""
+    body) to GET /v1/evidence/{id} for both items after the rotation and to POST /v1/verify
+    with the first file's SHA-256."""
     first = start_deployment(tmp_path_factory.mktemp("pending-home"), anvil, sample_files()[:1])
     settings = first.server.settings
     old_kid = first.server.service.signing_key.kid
@@ -222,6 +224,9 @@ def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type:
         # rotation) and the one anchored after it.
         answers = [server.client(first.collector).get(f"/v1/evidence/{i}")
                    for i in (first.evidence_ids[0], pending)]
+        # And the public check by hash (the QR code, the debtor's check) of the first file.
+        digest = hashlib.sha256(sample_files()[0][1]).hexdigest()
+        answers.append(server.client().post("/v1/verify", json={"sha256": digest}))
         bundle = server.client(first.admin).get(f"/v1/cases/{CASE}/bundle")
         assert bundle.status_code == 200, bundle.text
         root = server.client().get(WELL_KNOWN).content
@@ -244,9 +249,9 @@ def test_an_item_signed_before_the_rotation_and_anchored_after_it_verifies(
 
 def test_the_service_still_answers_for_items_the_old_key_signed(
         pending_at_rotation: tuple[str, bytes, bytes, list[tuple[int, str]]]) -> None:
-    """After a rotation, GET /v1/evidence/{id} of an item signed by the previous key is
-    answered as before (its statement verifies with the key history, not only the key in
-    use)."""
+    """After a rotation, GET /v1/evidence/{id} of an item signed by the previous key, and the
+    public check of its hash, are answered as before (its statement verifies with the key
+    history, not only the key in use)."""
     *_, answers = pending_at_rotation
-    for code, body in answers:
-        assert code == 200, body
+    assert [code for code, _ in answers] == [200, 200, 200], [b[:300] for _, b in answers]
+    assert json.loads(answers[-1][1])["result"] == "valid", answers[-1][1]
