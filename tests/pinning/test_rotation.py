@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,9 @@ def rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-
     registry = Registry(w3, address, chain_account(settings))
     record = registry.retire_signing_key(kid_thumbprint(old_key.kid))
     assert record.retired
+    # The session's chain keeps its clock: the next block is stamped with the wall clock again.
+    now = max(int(time.time()), int(w3.eth.get_block("latest")["timestamp"]) + 1)
+    w3.provider.make_request("evm_mine", [now])
     with pytest.raises(ChainError) as refused:
         NotaryService.open(settings, run_worker=False)
     assert refused.value.code == "signing_key_retired"
