@@ -141,8 +141,9 @@ def _verified(document: bytes, fingerprint: str | None, source: str) -> Verified
     try:
         return verify_trust_root(document, fingerprint)
     except NotaryError as exc:
-        raise TrustRootUnusable(f"the trust root from {source} cannot be used: {exc.message}",
-                                code=exc.code, **exc.details) from exc
+        raise TrustRootUnusable(f"the trust root from {source} cannot be used ({exc.code}): "
+                                f"{exc.message}", code="trust_root_unusable",
+                                **{**exc.details, "reason": exc.code}) from exc
 
 
 def pin_trust_root(source: str | None, fingerprint: str | None,

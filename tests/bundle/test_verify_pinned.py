@@ -152,7 +152,8 @@ def test_a_wrong_fingerprint_is_bad_input_exit_2(files: dict[str, Path]) -> None
                         "--trust-root-fingerprint", wrong)
     assert run.returncode == Exit.BAD_INPUT, run.stdout + run.stderr
     assert run.stdout == ""
-    assert run.stderr.startswith("error trust_root_fingerprint_mismatch: ")
+    assert run.stderr.startswith("error trust_root_unusable: ")
+    assert "trust_root_fingerprint_mismatch" in run.stderr
     assert wrong in run.stderr and "Traceback" not in run.stderr
     alone = notary_verify(files["bundle"], "--trust-root-fingerprint", wrong)
     assert alone.returncode == Exit.BAD_INPUT, alone.stdout + alone.stderr

@@ -89,7 +89,8 @@ def test_a_site_url_means_its_well_known_document_which_must_be_a_trust_root(bas
     assert well_known_url(base + "/roots/a.json") == base + "/roots/a.json"
     with pytest.raises(TrustRootUnusable) as caught:
         pin_trust_root(base, None)
-    assert caught.value.code == "trust_root_invalid"
+    assert caught.value.code == "trust_root_unusable"
+    assert caught.value.details["reason"] == "trust_root_invalid"
     assert f"from {base}/.well-known/notary-trust-root.json" in caught.value.message
 
 

@@ -112,8 +112,9 @@ def sample_files() -> list[tuple[str, bytes, str, str]]:
 def start_deployment(home: Path, anvil: EmbeddedChain, files: list[tuple[str, bytes, str, str]],
                      **settings: Any) -> Deployment:
     """A service with a named operator and a tenant, the case notarised and exported."""
+    settings.setdefault("batch_max", len(files))
     config = Settings(home=home, port=free_port(), chain_port=anvil.port,
-                      batch_seconds=3600, batch_max=len(files), chain_timeout=20.0,
+                      batch_seconds=3600, chain_timeout=20.0,
                       operator_name=OPERATOR, operator_registration=OPERATOR_REGISTRATION,
                       operator_country="CN", **settings)
     server = LiveServer(config)
