@@ -101,13 +101,13 @@ def test_rotate_anchors_what_waits_then_swaps_the_keys(
 
 
 def test_the_command_says_so_when_it_cannot_rotate(tmp_path: Path) -> None:
-    """No key yet: refused in both languages, exit 2, nothing created."""
-    env = {"PATH": "/usr/bin:/bin", "NOTARY_HOME": str(tmp_path / "home"),
-           "NOTARY_CHAIN_URL": "http://127.0.0.1:9"}
+    """A home that was never initialised: refused in both languages, exit 2, nothing made."""
+    env = {"PATH": "/usr/bin:/bin", "NOTARY_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
     done = subprocess.run([sys.executable, "-m", "notary.cli", "signing-key", "rotate"],
                           cwd=REPO, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode in (1, 2, 3), (done.returncode, done.stdout, done.stderr)
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert done.stderr.startswith("error home_not_initialised: 未找到")
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / "home" / "keys" / "signing-key.pem.next").exists()
+    assert list((tmp_path / "home").iterdir()) == []
