@@ -122,6 +122,10 @@ _FORMAT = {
     "MAX_MANIFEST": str(MAX_MANIFEST_BYTES),
 }
 
+# In the scripts below, a line that ends in a backslash is continued by the Python string
+# literal: the script in VERIFY.md gets the one long line (read as shell or Python, it means the
+# same).
+
 #: Shared by every Python step that needs keys: strict JSON, the trust root read and checked
 #: (canonical form, the fingerprint filed with the court, its own signature by its current
 #: key), and a JWS check that takes keys only from that trust root.
@@ -327,7 +331,8 @@ if shutil.disk_usage(".").free < total:
     fail("not enough disk space for " + str(total) + " bytes")
 for info in members:
     print("  %12d  %s" % (info.file_size, info.filename))
-print("archive: OK,", len(members), "regular files,", total, "bytes, every name safe and in the manifest")
+print("archive: OK,", len(members), "regular files,", total, \
+"bytes, every name safe and in the manifest")
 os.mkdir(target)
 for info in members:
     path = os.path.join(target, *info.filename.split("/"))
@@ -341,7 +346,8 @@ _TRUST_ROOT_SCRIPT = '''set -euo pipefail
 python3 - <<'PY'
 @PRELUDE@
 doc, KEYS, fingerprint = trust_root()
-print("trust root: OK, fingerprint", fingerprint, "(the one filed with the court), its signature verifies")
+print("trust root: OK, fingerprint", fingerprint, \
+"(the one filed with the court), its signature verifies")
 op = doc["operator"]
 print("  operator / 运营者:", shown(op["name"]), "|", shown(op.get("registration", "-")), "|",
       shown(op.get("country", "-")))
@@ -351,7 +357,8 @@ reg = doc["registry"]
 print("  registry:", reg["address"], "v" + reg["version"], "code keccak-256", reg["code_keccak256"],
       "deployed in block", reg.get("deployment_block", "?"))
 for previous in doc.get("previous_registries", []):
-    print("  previous registry:", previous["address"], "until block", previous.get("until_block", "-"))
+    print("  previous registry:", previous["address"], "until block", \
+previous.get("until_block", "-"))
 print("  anchoring accounts:", ", ".join(doc["anchoring_accounts"]))
 for kid, key in KEYS.items():
     print("  signing key", kid, "from", key["not_before"], "to", key.get("not_after", "now"),
@@ -361,7 +368,8 @@ if doc["development"]:
 PY'''
 
 _SIGNATURE_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 python3 - <<'PY'
 @PRELUDE@
 doc, KEYS, fingerprint = trust_root()
@@ -433,7 +441,8 @@ for item in manifest["items"]:
 PY'''
 
 _CUSTODY_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 python3 - <<'PY'
 @PRELUDE@
 doc, KEYS, fingerprint = trust_root()
@@ -457,22 +466,27 @@ for item in load("@MANIFEST@")["items"]:
         if event["evidence_id"] != item["evidence_id"]:
             fail(where + " is about another item")
         if event["seq"] != seq:
-            fail(where + " carries number " + str(event["seq"]) + ": an event is missing or reordered")
+            fail(where + " carries number " + str(event["seq"]) + \
+": an event is missing or reordered")
         if event.get("prev_event") != previous:
-            fail(where + " does not link to the event before it: one was removed, inserted or changed")
+            fail(where + \
+" does not link to the event before it: one was removed, inserted or changed")
         if seq == 1 and (event["act"] != "registered" or event.get("detail", {}).get(
                 "statement_sha256") != hashlib.sha256(statement).hexdigest()):
             fail(where + " does not register this item's statement")
         in_period(KEYS, kid, event["at"], where)
         previous = hashlib.sha256(payload).hexdigest()
-        acts.append(str(seq) + " " + event["act"] + " " + event["at"] + " by " + shown(event["actor"]))
-    print(d, "custody:", "OK,", len(acts), "events signed by the trust root's keys and linked in order")
+        acts.append(str(seq) + " " + event["act"] + " " + event["at"] + " by " + \
+shown(event["actor"]))
+    print(d, "custody:", "OK,", len(acts), \
+"events signed by the trust root's keys and linked in order")
     for act in acts:
         print("   ", act)
 PY'''
 
 _MERKLE_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 python3 - <<'PY'
 import hashlib, json, sys
 from Crypto.Hash import keccak
@@ -509,7 +523,8 @@ for item in json.load(open("@MANIFEST@"))["items"]:
 PY'''
 
 _CHAIN_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 RPC="${RPC:?set RPC to the URL of a node of the chain of the trust root, chosen by yourself}"
 python3 - <<'PY'
 @PRELUDE@
@@ -553,7 +568,8 @@ if rpc("eth_getBlockByNumber", "0x0", False)["hash"] != doc["chain"]["genesis_ha
 reg = doc["registry"]
 if "deployment_block" in reg and rpc("eth_getBlockByNumber", hex(reg["deployment_block"]),
                                      False)["hash"] != reg["deployment_block_hash"]:
-    fail("the node's block " + str(reg["deployment_block"]) + " is not the trust root's: another chain")
+    fail("the node's block " + str(reg["deployment_block"]) + \
+" is not the trust root's: another chain")
 print("node: OK, chain", chain_id, "with the trust root's pinned blocks")
 pins = {reg["address"].lower(): dict(reg, until_block=None, current=True)}
 for p in doc.get("previous_registries", []):
@@ -566,7 +582,8 @@ checked_code, txs = set(), {}
 
 def key_record(kid):
     thumb = base64.urlsafe_b64decode(kid + "=")
-    out = rpc("eth_call", {"to": reg["address"], "data": "@SIGNING_KEY_OF@" + thumb.hex()}, "latest")
+    out = rpc("eth_call", {"to": reg["address"], \
+"data": "@SIGNING_KEY_OF@" + thumb.hex()}, "latest")
     return [int(out[2 + 64 * i: 2 + 64 * (i + 1)], 16) for i in range(4)]
 
 
@@ -589,7 +606,8 @@ for item in manifest["items"]:
     if pin.get("until_block") is not None and a["block_number"] > pin["until_block"]:
         fail(d + " is anchored in a previous registry after the trust root's last block for it")
     if contract not in checked_code:
-        if "0x" + k(bytes.fromhex(rpc("eth_getCode", pin["address"], "latest")[2:])).hex() != pin["code_keccak256"]:
+        if "0x" + k(bytes.fromhex(rpc("eth_getCode", pin["address"], "latest")[2:])).hex() \
+!= pin["code_keccak256"]:
             fail("the code at " + pin["address"] + " is not the trust root's registry code")
         checked_code.add(contract)
         print("registry", pin["address"] + ": OK, its code is the pinned code")
@@ -599,20 +617,24 @@ for item in manifest["items"]:
             fail(d + ": the node knows no successful transaction " + tx)
         sender = rpc("eth_getTransactionByHash", tx)["from"].lower()
         if sender not in accounts:
-            fail(d + ": transaction " + tx + " was sent by " + sender + ", not an anchoring account of the trust root")
+            fail(d + ": transaction " + tx + " was sent by " + sender + \
+", not an anchoring account of the trust root")
         txs[tx] = (receipt, sender)
     receipt, sender = txs[tx]
-    if int(receipt["blockNumber"], 16) != a["block_number"] or receipt["blockHash"] != a["block_hash"].lower():
+    if int(receipt["blockNumber"], 16) != a["block_number"] \
+or receipt["blockHash"] != a["block_hash"].lower():
         fail(d + ": the transaction is in another block than " + d + "/@ANCHOR@ says")
     logs = [log for log in receipt["logs"] if log["address"].lower() == contract
             and log["topics"][:3] == [TOPIC, "0x" + word(a["batch_id"]), root]]
     if not logs:
-        fail(d + ": the transaction emitted no BatchAnchored(batch " + str(a["batch_id"]) + ", root " + root + ") of the registry")
+        fail(d + ": the transaction emitted no BatchAnchored(batch " + str(a["batch_id"]) + \
+", root " + root + ") of the registry")
     block = rpc("eth_getBlockByNumber", hex(a["block_number"]), False)
     if block["hash"] != a["block_hash"].lower():
         fail(d + ": the node's block " + str(a["block_number"]) + " has another hash")
     batch = rpc("eth_call", {"to": a["contract"], "data": "@BATCH_OF@" + root[2:]}, "latest")
-    if [int(batch[2 + 64 * i: 2 + 64 * (i + 1)], 16) for i in range(2)] != [a["batch_id"], a["block_number"]]:
+    if [int(batch[2 + 64 * i: 2 + 64 * (i + 1)], 16) for i in range(2)] \
+!= [a["batch_id"], a["block_number"]]:
         fail(d + ": the registry's batchOf(root) is not this batch and block")
     leaf = proof["leaf"][2:]
     steps = [s[2:] for s in proof["proof"]]
@@ -624,11 +646,14 @@ for item in manifest["items"]:
         kid = header_kid(open(d + "/" + name).read())
         registered_at, registered_block, retired_at, retired_block = key_record(kid)
         if registered_block == 0:
-            fail(d + "/" + name + ": key " + kid + " is not registered in the trust root's registry")
+            fail(d + "/" + name + ": key " + kid + \
+" is not registered in the trust root's registry")
         if pin["current"] and registered_block > a["block_number"]:
-            fail(d + "/" + name + ": key " + kid + " was registered in block " + str(registered_block) + ", after the anchor")
+            fail(d + "/" + name + ": key " + kid + " was registered in block " + \
+str(registered_block) + ", after the anchor")
         if retired_block and retired_block <= a["block_number"]:
-            fail(d + "/" + name + ": key " + kid + " was retired in block " + str(retired_block) + ", before the anchor")
+            fail(d + "/" + name + ": key " + kid + " was retired in block " + \
+str(retired_block) + ", before the anchor")
     print(d, "on chain: OK, block", a["block_number"], "at",
           datetime.fromtimestamp(at, timezone.utc).isoformat(), "(the file existed no later),",
           "batch", a["batch_id"], "of registry", pin["address"], "sent by anchoring account",
@@ -648,11 +673,13 @@ for where, token, moment in later:
         fail(where + ": key " + kid + " is not registered in the trust root's registry")
     if retired_block and when(moment).timestamp() >= retired_at:
         fail(where + ": signed at " + moment + " by key " + kid + ", retired on chain before")
-print("signing keys on chain: OK, every key of the manifest and the custody logs is registered and was not retired when it signed")
+print("signing keys on chain: OK, every key of the manifest and the custody logs is registered \
+and was not retired when it signed")
 PY'''
 
 _DELETION_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 python3 - <<'PY'
 @PRELUDE@
 doc, KEYS, fingerprint = trust_root()
@@ -670,17 +697,23 @@ for item in load("@MANIFEST@")["items"]:
             cert["file_sha256"] != json.loads(statement)["sha256"]:
         fail(d + ": the deletion certificate is about another statement")
     events = open(d + "/@CUSTODY@").read().split()
-    _, event = signed(events[cert["custody_event_seq"] - 1], "@CUSTODY_TYP@", KEYS, d + "/@CUSTODY@")
+    _, event = signed(events[cert["custody_event_seq"] - 1], "@CUSTODY_TYP@", KEYS, \
+d + "/@CUSTODY@")
     if json.loads(event)["act"] != "shredded" or \\
             hashlib.sha256(event).hexdigest() != cert["custody_event_sha256"]:
         fail(d + ": the deletion certificate does not match the custody log's 'shredded' event")
-    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", shown(cert["reason"]))
+    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", \
+shown(cert["reason"]))
 PY'''
 
 _TIMESTAMP_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 TSA_CA="${TSA_CA:?set TSA_CA to the TSA root certificate (PEM), obtained from the TSA}"
-roots=$(python3 -c 'import json, re; m = json.load(open("@MANIFEST@")); print(" ".join(sorted({r[2:] for r in (json.load(open(i["path"] + "/@PROOF@"))["root"] for i in m["items"]) if re.fullmatch("0x[0-9a-f]{64}", r)})))')
+roots=$(python3 -c 'import json, re; m = json.load(open("@MANIFEST@")); \
+print(" ".join(sorted({r[2:] for r in \
+(json.load(open(i["path"] + "/@PROOF@"))["root"] for i in m["items"]) \
+if re.fullmatch("0x[0-9a-f]{64}", r)})))')
 for root in $roots; do
   tsr="@TIMESTAMPS@/$root.tsr"; bin="@TIMESTAMPS@/$root.bin"
   if [ ! -f "$tsr" ]; then echo "root $root: no RFC 3161 timestamp"; continue; fi
@@ -720,9 +753,10 @@ def _notice(root: TrustRoot | None, facts: BundleFacts, local_chain: bool) -> li
     out: list[str] = []
     if local_chain:
         out += [
-            (f"> **⚠ 本地开发链。** 本证据包锚定在本地开发链（链 ID {chain_id}）上：这条链只在运营者"
-             "自己的机器上运行，其他任何人都无法查询，其区块时间也由运行者随意设定。因此它不能向任何"
-             "第三方证明任何时间，不能作为区块链存证提交法院。"),
+            (f"> **⚠ 本地开发链。** 本证据包锚定在本地开发链（链 ID {chain_id}）上："
+             "这条链只在运营者自己的机器上运行，其他任何人都无法查询，"
+             "其区块时间也由运行者随意设定。因此它不能向任何第三方证明任何时间，"
+             "不能作为区块链存证提交法院。"),
             ">",
             (f"> **⚠ Local development chain.** This bundle is anchored on a local development "
              f"chain (chain id {chain_id}) that runs only on the operator's own machine: nobody "
@@ -741,8 +775,9 @@ def _notice(root: TrustRoot | None, facts: BundleFacts, local_chain: bool) -> li
         ]
     if root is None:
         out += [
-            ("> **本证据包不含信任根**（导出时服务未连接区块链）：仅凭本证据包无法确定签发者。请向运营者"
-             "索取其信任根文件（其指纹应与运营者向法院提交的一致），并设置 `TRUST_ROOT`。"),
+            ("> **本证据包不含信任根**（导出时服务未连接区块链）：仅凭本证据包无法确定签发者。"
+             "请向运营者索取其信任根文件（其指纹应与运营者向法院提交的一致），并设置 "
+             "`TRUST_ROOT`。"),
             ">",
             ("> **This bundle carries no trust root** (the service had no chain when it was "
              "exported): the issuer cannot be established by it. Obtain the operator's trust "
@@ -804,29 +839,31 @@ def _tools() -> list[str]:
         "| 变量 / variable | 内容 / what |",
         "|---|---|",
         "| `BUNDLE` | 证据包文件 (.zip) / the bundle file (.zip) |",
-        ("| `TRUST_ROOT_FINGERPRINT` | 运营者向法院提交的信任根指纹（**不要**从本证据包中抄取） / the "
-         "trust-root fingerprint the operator filed with the court (**not** copied from this "
+        ("| `TRUST_ROOT_FINGERPRINT` | 运营者向法院提交的信任根指纹（**不要**从本证据包中抄取） / "
+         "the trust-root fingerprint the operator filed with the court (**not** copied from this "
          "bundle) |"),
         ("| `TRUST_ROOT` | 可选：从别处取得的信任根文件（如运营者网站的 "
-         "`/.well-known/notary-trust-root.json`），默认用包内副本；无论哪份都须指纹相符 / optional: "
-         "a trust-root file obtained elsewhere (such as the operator's "
+         "`/.well-known/notary-trust-root.json`），默认用包内副本；无论哪份都须指纹相符 / "
+         "optional: a trust-root file obtained elsewhere (such as the operator's "
          "`/.well-known/notary-trust-root.json`); by default the bundle's copy "
          f"`{TRUST_ROOT_PATH}`; either way its fingerprint must match |"),
-        ("| `RPC` | 您自己选择的该链节点地址（绝不用证据包或运营者给出的节点） / the URL of a node of "
-         "the chain that you chose yourself (never one named by the bundle or the operator) |"),
+        ("| `RPC` | 您自己选择的该链节点地址（绝不用证据包或运营者给出的节点） / the URL of a node "
+         "of the chain that you chose yourself (never one named by the bundle or the operator) |"),
         "",
-        ("每一段都是独立的脚本：把它粘贴进 `bash`（或存为 `bundle` 目录以外的文件后 `bash 文件`）运行。每段打印 `OK` 行，"
-         "或在第一处不符时以 `FAILED: 原因` 停止并返回非零状态。请按顺序运行：后面的步骤以前面的步骤"
-         "通过为前提。第 0 段在证据包所在目录运行，其余各段在解压目录 `bundle` 中运行。"),
+        ("每一段都是独立的脚本：把它粘贴进 `bash`（或存为 `bundle` 目录以外的文件后 `bash 文件`）"
+         "运行。每段打印 `OK` 行，或在第一处不符时以 `FAILED: 原因` 停止并返回非零状态。"
+         "请按顺序运行：后面的步骤以前面的步骤通过为前提。第 0 段在证据包所在目录运行，"
+         "其余各段在解压目录 `bundle` 中运行。"),
         "",
         ("Each block is a script of its own: paste it into `bash` (or save it outside the folder "
-         "`bundle` and run `bash FILE`). It prints `OK` lines, or stops at the first mismatch with `FAILED: reason` and "
-         "a non-zero exit status. Run them in order: each relies on the ones before it having "
-         "passed. Block 0 runs in the folder of the bundle file, the others inside the unpacked "
-         "folder `bundle`."),
+         "`bundle` and run `bash FILE`). It prints `OK` lines, or stops at the first mismatch with "
+         "`FAILED: reason` and a non-zero exit status. Run them in order: each relies on the ones "
+         "before it having passed. Block 0 runs in the folder of the bundle file, the others "
+         "inside the unpacked folder `bundle`."),
         "",
-        ("读 VERIFY.md 本身无需解压：`unzip -p \"$BUNDLE\" VERIFY.md`。各段不含任何本证据包的预期值："
-         "所有比对值都取自信任根、验签后的签名文件或区块链，因此每个证据包的这些步骤都相同。"),
+        ("读 VERIFY.md 本身无需解压：`unzip -p \"$BUNDLE\" VERIFY.md`。"
+         "各段不含任何本证据包的预期值：所有比对值都取自信任根、验签后的签名文件或区块链，"
+         "因此每个证据包的这些步骤都相同。"),
         "",
         ("Reading VERIFY.md needs no unpacking: `unzip -p \"$BUNDLE\" VERIFY.md`. The blocks "
          "hold no expected value of this bundle: everything they compare against comes from the "
@@ -888,11 +925,12 @@ def _timestamp_section(facts: BundleFacts) -> list[str]:
     return _block([
         "## RFC 3161 时间戳 / RFC 3161 timestamps",
         "",
-        ("时间戳机构（TSA）按 RFC 3161 签署证明：默克尔根 32 个字节的 SHA-256 在其签署时间（genTime）"
-         f"已经存在——这是独立于区块链的时间证明。`{TIMESTAMPS_DIR}/<根>.tsr` 是 TSA 的完整应答 (DER)，"
-         f"`{TIMESTAMPS_DIR}/<根>.bin` 是根的 32 个字节。请从 TSA 本身获取其根证书 (PEM)，并把 "
-         f"`TSA_CA` 设为该文件；包内 `{TSA_CHAIN_PATH}` 中的证书只用于构建证书链，不能替代可信根。"
-         "若 TSA 证书届时已过期，请加上 `-attime <genTime 的 Unix 秒数>`，按签署时间核验。"),
+        ("时间戳机构（TSA）按 RFC 3161 签署证明：默克尔根 32 个字节的 SHA-256 "
+         "在其签署时间（genTime）已经存在——这是独立于区块链的时间证明。"
+         f"`{TIMESTAMPS_DIR}/<根>.tsr` 是 TSA 的完整应答 (DER)，`{TIMESTAMPS_DIR}/<根>.bin` 是根的 "
+         "32 个字节。请从 TSA 本身获取其根证书 (PEM)，并把 `TSA_CA` 设为该文件；包内 "
+         f"`{TSA_CHAIN_PATH}` 中的证书只用于构建证书链，不能替代可信根。若 TSA 证书届时已过期，"
+         "请加上 `-attime <genTime 的 Unix 秒数>`，按签署时间核验。"),
         "",
         ("A time-stamping authority (TSA) signed, under RFC 3161, that the SHA-256 of the Merkle "
          "root's 32 bytes existed at its time (genTime): evidence of time independent of the "
@@ -914,10 +952,11 @@ def _shredded_section(facts: BundleFacts) -> list[str]:
     return _block([
         "## 已销毁的证据 / Shredded items",
         "",
-        (f"{dirs} 的内容已按数据保护规则被销毁（加密销毁：密钥与存储的密文均已删除），任何人都无法再"
-         "还原原始文件。其签名声明、默克尔证明和链上锚定仍然证明：该 SHA-256 的文件在上链时已存在，"
-         f"且直至销毁时未被改动。`{DELETION_NAME}` 是签名的删除证明；下面核验它（用信任根中的密钥），"
-         f"并核对它与保管链（`{CUSTODY_NAME}`）中的 shredded 记录一致。"),
+        (f"{dirs} 的内容已按数据保护规则被销毁（加密销毁：密钥与存储的密文均已删除），"
+         "任何人都无法再还原原始文件。其签名声明、默克尔证明和链上锚定仍然证明：该 SHA-256 "
+         f"的文件在上链时已存在，且直至销毁时未被改动。`{DELETION_NAME}` 是签名的删除证明；"
+         f"下面核验它（用信任根中的密钥），并核对它与保管链（`{CUSTODY_NAME}`）中的 shredded "
+         "记录一致。"),
         "",
         (f"The content of {dirs} was shredded under data-protection rules (crypto-shredding: its "
          "key and the stored ciphertext were deleted); nobody can reproduce the original any "
@@ -947,7 +986,8 @@ if not key.thumbprint() == person["key_thumbprint"] == KID:
 token = jws.JWS()
 token.deserialize(open("{CERTIFICATION_SIGNATURE_PATH}").read().strip())
 header = token.jose_header
-if header["alg"] != "EdDSA" or header["kid"] != KID or header["typ"] != "{CERTIFICATION_MEDIA_TYPE}":
+if header["alg"] != "EdDSA" or header["kid"] != KID \
+or header["typ"] != "{CERTIFICATION_MEDIA_TYPE}":
     fail("not a certification signature by that key")
 try:
     token.verify(key, alg="EdDSA", detached_payload=data)
@@ -1049,10 +1089,11 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
 
     ``facts.trust_root`` is the signed trust-root document the bundle carries
     (``keys/trust-root.json``; None when the exporting service has no chain: the guide then
-    says the issuer cannot be established by the bundle); ``local_chain`` says the anchors are on a local development
-    chain nobody else can query (the embedded chain, or a development chain id); ``certifier``
-    the qualified person when the bundle carries a court certification. The steps take no
-    node from the bundle: the expert's own ``RPC`` is always asked for."""
+    says the issuer cannot be established by the bundle); ``local_chain`` says the anchors are
+    on a local development chain nobody else can query (the embedded chain, or a development
+    chain id); ``certifier`` the qualified person when the bundle carries a court
+    certification. The steps take no node from the bundle: the expert's own ``RPC`` is always
+    asked for."""
     trust_root = facts.trust_root
     root = _trust_root(trust_root)
     fingerprint = verify_trust_root(trust_root).fingerprint if trust_root is not None else None
@@ -1082,10 +1123,10 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     lines += _block([
         "## 1. 信任根：谁签发了本证据包 / The trust root: who issued this bundle",
         "",
-        ("信任根是运营者签署的一份规范 JSON 文件，载明运营者身份、链 ID、登记合约（registry）地址及其"
-         "代码哈希、锚定账户和全部签名密钥。其指纹为去掉 `signature` 后规范字节的 SHA-256 的前 16 "
-         "字节。本步骤核对：指纹等于运营者向法院提交的指纹、文件为规范形式、其签名由其当前密钥作出，"
-         "并列出其内容。"),
+        ("信任根是运营者签署的一份规范 JSON 文件，载明运营者身份、链 ID、登记合约（registry）"
+         "地址及其代码哈希、锚定账户和全部签名密钥。其指纹为去掉 `signature` 后规范字节的 SHA-256 "
+         "的前 16 字节。本步骤核对：指纹等于运营者向法院提交的指纹、文件为规范形式、"
+         "其签名由其当前密钥作出，并列出其内容。"),
         "",
         ("The trust root is a canonical JSON document signed by the operator: the operator's "
          "identity, the chain id, the registry contract's address and code hash, the anchoring "
@@ -1098,11 +1139,12 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     lines += _block([
         "## 2. 密钥、签名与文件 / Keys, signatures and files",
         "",
-        (f"`{KEYS_PATH}` 中的每个密钥 ID（RFC 7638 指纹）都必须在信任根中；清单 `{MANIFEST_SIGNATURE_PATH}`、"
-         "每份声明（statement）和回执（receipt）都必须由信任根中的密钥、在其有效期内签名。清单所列的"
-         "每个文件的 SHA-256 和大小必须相符，目录中不得有清单以外的文件；每个原始文件的 SHA-256 取自"
-         "验签后的声明内容。本步骤同时核对案件顺序：第 n 项声明的 `prev_statement` 等于第 n−1 项 "
-         "`statement.json` 的 SHA-256。"),
+        (f"`{KEYS_PATH}` 中的每个密钥 ID（RFC 7638 指纹）都必须在信任根中；清单 "
+         f"`{MANIFEST_SIGNATURE_PATH}`、每份声明（statement）和回执（receipt）"
+         "都必须由信任根中的密钥、在其有效期内签名。清单所列的每个文件的 SHA-256 和大小必须相符，"
+         "目录中不得有清单以外的文件；每个原始文件的 SHA-256 取自验签后的声明内容。"
+         "本步骤同时核对案件顺序：第 n 项声明的 `prev_statement` 等于第 n−1 项 `statement.json` 的 "
+         "SHA-256。"),
         "",
         (f"Every key id (RFC 7638 thumbprint) in `{KEYS_PATH}` must be in the trust root; the "
          f"manifest's signature `{MANIFEST_SIGNATURE_PATH}`, every statement and every receipt "
@@ -1117,8 +1159,8 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
         "## 3. 保管链 / Chain of custody",
         "",
         (f"`items/NNN/{CUSTODY_NAME}` 每行是一条签名的保管事件（登记、存储、锚定、查看、导出……）。"
-         "每条都必须由信任根中的密钥签名，编号从 1 连续递增，并以 `prev_event` 记载前一条的 SHA-256；"
-         "第一条登记的必须是该项证据的声明。删除、插入或改动任何一条都会被发现。"),
+         "每条都必须由信任根中的密钥签名，编号从 1 连续递增，并以 `prev_event` 记载前一条的 "
+         "SHA-256；第一条登记的必须是该项证据的声明。删除、插入或改动任何一条都会被发现。"),
         "",
         (f"Each line of `items/NNN/{CUSTODY_NAME}` is a signed custody event (registered, stored, "
          "anchored, viewed, exported...). Each must be signed by a key of the trust root, "
@@ -1142,12 +1184,13 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     lines += _block([
         "## 5. 链上锚定 / The anchor on chain",
         "",
-        ("以下用 `curl` 向您自己选择的节点（`RPC`）发送标准 JSON-RPC 请求，并与信任根比对：`eth_chainId` "
-         "等于信任根的链 ID；节点的创世区块及登记合约部署区块的哈希等于信任根所记；`eth_getCode` 的 "
-         "keccak-256 等于信任根所记的合约代码哈希；交易回执中 BatchAnchored 日志的地址是信任根的登记"
-         "合约，topic0 为 BatchAnchored 事件，topic1 为批次号，topic2 为默克尔根；交易发送者"
-         "（`eth_getTransactionByHash` 的 `from`）是信任根所列的锚定账户；`signingKeyOf(密钥指纹)` "
-         "表明签名密钥在锚定区块之前（含）已在链上登记、且未在其前撤销。区块时间即该文件存在的最晚时间。"),
+        ("以下用 `curl` 向您自己选择的节点（`RPC`）发送标准 JSON-RPC 请求，并与信任根比对："
+         "`eth_chainId` 等于信任根的链 ID；节点的创世区块及登记合约部署区块的哈希等于信任根所记；"
+         "`eth_getCode` 的 keccak-256 等于信任根所记的合约代码哈希；交易回执中 BatchAnchored "
+         "日志的地址是信任根的登记合约，topic0 为 BatchAnchored 事件，topic1 为批次号，topic2 "
+         "为默克尔根；交易发送者（`eth_getTransactionByHash` 的 `from`）是信任根所列的锚定账户；"
+         "`signingKeyOf(密钥指纹)` 表明签名密钥在锚定区块之前（含）已在链上登记、且未在其前撤销。"
+         "区块时间即该文件存在的最晚时间。"),
         "",
         ("This sends standard JSON-RPC requests with `curl` to the node you chose (`RPC`) and "
          "compares the answers with the trust root: `eth_chainId` is the trust root's chain id; "
@@ -1174,9 +1217,9 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     lines += [
         "## 结论 / Conclusion",
         "",
-        ("以上各段全部通过，即证明：这些文件（按 SHA-256）由指纹所指信任根中的运营者的密钥签名，在声明"
-         "记载的时间被接收，且不晚于第 5 步打印的区块时间被锚定在该信任根所指的链和登记合约上。"
-         "提交者、租户名称是其本人向服务所作的陈述，并非经核实的身份。"),
+        ("以上各段全部通过，即证明：这些文件（按 SHA-256）由指纹所指信任根中的运营者的密钥签名，"
+         "在声明记载的时间被接收，且不晚于第 5 步打印的区块时间被锚定在该信任根所指的链和登记合约"
+         "上。提交者、租户名称是其本人向服务所作的陈述，并非经核实的身份。"),
         "",
         ("If every block above passed, these files (by SHA-256) were signed with the keys of the "
          "operator of the trust root with that fingerprint, received at the times their "
