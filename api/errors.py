@@ -113,7 +113,8 @@ def retry_after(exc: NotaryError) -> int | None:
         return RETRY_KINDS.get(kind, 5)
 
 
-def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+def error_body(code: str, message: str,
+               details: dict[str, object] | None = None) -> dict[str, object]:
     return {"code": code, "message": message, "details": details or {}}
 
 

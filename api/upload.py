@@ -115,7 +115,8 @@ class MultipartReader:
     def _count_header(self, n: int) -> None:
         self._header_bytes += n
         if self._header_bytes > self.MAX_HEADER_BYTES:
-            raise MultipartError("a part's headers are too large", code="multipart_headers_too_large")
+            raise MultipartError("a part's headers are too large",
+                                 code="multipart_headers_too_large")
 
     def _on_header_end(self) -> None:
         name = self._header_field.decode("latin-1").strip().lower()

@@ -95,7 +95,8 @@ def anchor_files(
     paths: list[Path], key: SigningKey, registry: Registry, *, case_id: str,
     kind: EvidenceKind = EvidenceKind.OTHER, submitter: str = "cli",
 ) -> list[AnchoredFile]:
-    """Notarise ``paths`` as one batch anchored on ``registry``; nothing is anchored on bad input."""
+    """Notarise ``paths`` as one batch anchored on ``registry``; nothing is anchored on bad
+    input."""
     signed = statements_for_files(paths, key, case_id=case_id, kind=kind, submitter=submitter)
     leaves = [statement_leaf(st.digest(), digest.sha256) for _, digest, st, _ in signed]
     tree = MerkleTree.build(leaves)

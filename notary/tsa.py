@@ -221,8 +221,9 @@ def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate]
     return replace(facts, trust=TokenTrust.SELF_DECLARED, trust_detail=_describe(top))
 
 
-def read_bundle_timestamps(documents: Mapping[str, bytes],
-                           trust_roots: Sequence[x509.Certificate] = ()) -> dict[str, TimestampReading]:
+def read_bundle_timestamps(
+    documents: Mapping[str, bytes], trust_roots: Sequence[x509.Certificate] = (),
+) -> dict[str, TimestampReading]:
     """A reading of every ``timestamps/<root>.tsr`` among a bundle's documents, by path, with
     the bundle's ``tsa-chain.pem`` as the certificates it offers (see :func:`read_token`)."""
     try:

@@ -59,7 +59,8 @@ class LiveServer:
         self.service.close()
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1) -> object:
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0,
+               interval: float = 0.1) -> object:
     """Poll ``predicate`` until it returns something truthy; fail the test on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

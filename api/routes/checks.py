@@ -55,7 +55,8 @@ def _answer(svc: NotaryService, result: DocumentCheck) -> DocumentCheckOut:
 
 
 @router.post("/v1/check", response_model=DocumentCheckOut, responses=PUBLIC_ERRORS,  # type: ignore[arg-type]
-             dependencies=[VerifyLimit], openapi_extra={"requestBody": {"required": True, "content": {
+             dependencies=[VerifyLimit],
+             openapi_extra={"requestBody": {"required": True, "content": {
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
                      "code": {"type": "string", "description": "the check code on the document"},
                      "file": {"type": "string", "format": "binary",

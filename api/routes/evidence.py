@@ -32,8 +32,8 @@ from storage.db import ApiKey
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
 EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evidence id")]
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
-                                              507)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 507)}
 MULTIPART_OVERHEAD = 1 << 20
 ANSWERED_200 = ("a retry with the same Idempotency-Key: the first answer again; or a file the "
                 "case already holds (same SHA-256, metadata without \"distinct\": true): that "
@@ -50,7 +50,8 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
         while (part := reader.next_part()) is not None:
             if part.name == "metadata":
                 if sub is not None:
-                    raise MultipartError("the form has two 'metadata' parts", code="metadata_invalid")
+                    raise MultipartError("the form has two 'metadata' parts",
+                                         code="metadata_invalid")
                 sub = parse_metadata(reader.read_all(64 * 1024))
                 if file_info is not None:  # file came first: its name and type apply now
                     sub = sub.with_file(*file_info)
@@ -103,7 +104,8 @@ async def submit(
     ``"distinct": true``."""
     boundary = boundary_of(request.headers.get("content-type"))
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > svc.settings.max_upload_bytes + MULTIPART_OVERHEAD:
+    if (length and length.isdigit()
+            and int(length) > svc.settings.max_upload_bytes + MULTIPART_OVERHEAD):
         raise UploadTooLarge(f"the upload is larger than the limit of "
                              f"{svc.settings.max_upload_bytes} bytes",
                              limit=svc.settings.max_upload_bytes)

@@ -109,7 +109,8 @@ def _operator_rows(deployment: Deployment | None) -> tuple[str, str]:
                                           deployment.operator_country) if x)
     fingerprint = deployment.trust_root_fingerprint or "暂不可得 / unavailable"
     rows = f"""
-  <dt>运营方 <span class="en" lang="en">Operator</span></dt><dd id="operator">{_e(deployment.operator_name)}
+  <dt>运营方 <span class="en" lang="en">Operator</span></dt>\
+<dd id="operator">{_e(deployment.operator_name)}
     {f'<span class="mono">({_e(registration)})</span>' if registration else ""}
     <span class="note-line">取自已签名的信任根 / from the signed trust root</span></dd>
   <dt>信任根指纹 <span class="en" lang="en">Trust-root fingerprint</span></dt>

@@ -109,8 +109,8 @@ def certification_pdf(cert: Certification, fonts: CertificateFonts | None = None
     ``CertificateError`` (``certificate_font_missing``) when no CJK font is installed."""
     b, p = cert.bundle, cert.person
     created = datetime.fromisoformat(b.created_at)
-    pdf = _Document(fonts or find_fonts(), f"notary 存证说明 Certification of records · {b.case_id}",
-                    created)
+    pdf = _Document(fonts or find_fonts(),
+                    f"notary 存证说明 Certification of records · {b.case_id}", created)
     pdf.set_title(f"{TITLE.zh} {TITLE.en} {b.case_id}")
     pdf.set_subject(f"{p.name}, {p.title}, {p.organisation}")
     pdf.add_page()

@@ -35,7 +35,8 @@ h1 .en { font-size: 11pt; color: #333; }
 h2 { font-size: 11pt; margin: 4mm 0 1mm; color: #1f3a5f; border-bottom: 1px solid #c8d2de; }
 h2 .en { display: inline; font-size: 9pt; color: #555; margin-left: .5em; }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; vertical-align: top; padding: 1.2mm 1.5mm; border-bottom: 1px solid #e3e7ec; }
+th, td { text-align: left; vertical-align: top; padding: 1.2mm 1.5mm; \
+border-bottom: 1px solid #e3e7ec; }
 th { width: 42mm; font-weight: bold; }
 table.summary th { width: auto; font-size: 8.5pt; }
 table.summary td { font-size: 9pt; }

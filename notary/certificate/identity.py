@@ -70,7 +70,8 @@ FINGERPRINT_NOTE = Bilingual(
     "operator, keys and contract shown here its own",
 )
 
-CLAIM_NOTE = Bilingual("声明：租户自述，notary 未核实", "stated by the tenant, not verified by notary")
+CLAIM_NOTE = Bilingual("声明：租户自述，notary 未核实",
+                       "stated by the tenant, not verified by notary")
 
 _FROM_TRUST_ROOT = Bilingual("取自已签名的信任根", "from the signed trust root")
 _FROM_SETTINGS = Bilingual("信任根暂不可得，取自服务设置，未签名",
@@ -173,7 +174,8 @@ def identity_lines(statement: Statement, deployment: Deployment | None) -> tuple
         Bilingual("租户（委托方）", "Tenant (on whose behalf)"),
         statement.tenant_name or "存证声明未记录 / not recorded in the statement",
         CLAIM_NOTE if statement.tenant_name else Bilingual(
-            "该声明签发时尚未记录租户名称", "statements made before names were recorded carry none"),
+            "该声明签发时尚未记录租户名称",
+            "statements made before names were recorded carry none"),
         claim=statement.tenant_name is not None))
     submitted_by = statement.submitter_name or "未命名 / unnamed"
     lines.append(IdentityLine(

@@ -235,7 +235,8 @@ def _grouped(n: int) -> str:
 def _check_lines(checks: Sequence[Check]) -> tuple[CheckLine, ...]:
     lines = []
     for c in checks:
-        status = "holder" if c.name == "file_hash" and c.status is CheckStatus.SKIP else c.status.value
+        status = ("holder" if c.name == "file_hash" and c.status is CheckStatus.SKIP
+                  else c.status.value)
         words = CHECK_WORDS.get(c.name, Bilingual(c.name, c.name))
         reason = c.reason if status in ("fail", "skip") else None
         lines.append(CheckLine(c.name, status, words, STATUS_WORDS[status], reason))

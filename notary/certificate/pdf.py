@@ -24,8 +24,10 @@ NAVY = (31, 58, 95)
 GREY = (85, 85, 85)
 RULE = (200, 210, 222)
 FAINT = (227, 231, 236)
-STATUS_COLOURS = {"pass": ((227, 243, 230), (23, 99, 42)), "fail": ((251, 227, 227), (155, 28, 28)),
-                  "skip": ((238, 241, 244), (61, 74, 90)), "holder": ((238, 241, 244), (61, 74, 90))}
+STATUS_COLOURS = {"pass": ((227, 243, 230), (23, 99, 42)),
+                  "fail": ((251, 227, 227), (155, 28, 28)),
+                  "skip": ((238, 241, 244), (61, 74, 90)),
+                  "holder": ((238, 241, 244), (61, 74, 90))}
 
 LEFT, TOP, BOTTOM = 15.0, 13.0, 15.0
 WIDTH = 180.0
@@ -65,8 +67,8 @@ class _Document(FPDF):
         self.set_font("sans", "", 7)
         self.set_text_color(*GREY)
         self.cell(WIDTH / 2, 4, self.footer_text)
-        self.cell(WIDTH / 2, 4, f"第 {self.page_no()} / {{nb}} 页 · page {self.page_no()} of {{nb}}",
-                  align="R")
+        self.cell(WIDTH / 2, 4,
+                  f"第 {self.page_no()} / {{nb}} 页 · page {self.page_no()} of {{nb}}", align="R")
 
     # -- measuring and writing ----------------------------------------------------------------
 
@@ -378,7 +380,8 @@ def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None) -> by
                       "；".join(cert.tenants), note=f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
     _heading(pdf, Bilingual("证据清单", "Items of the case"))
     y = pdf.get_y() + 0.5
-    for x, w, text in ((LEFT, 10, Bilingual("序号", "#")), (LEFT + 10, 30, Bilingual("类型", "Kind")),
+    for x, w, text in ((LEFT, 10, Bilingual("序号", "#")),
+                       (LEFT + 10, 30, Bilingual("类型", "Kind")),
                        (LEFT + 40, 100, Bilingual("文件名 · SHA-256", "File name · SHA-256")),
                        (LEFT + 140, 40, Bilingual("接收 · 区块时间", "Received · block time"))):
         _style(pdf, "sans", 7, GREY, bold=True)

@@ -187,7 +187,8 @@ class Registry:
             tx = (kwargs.get("fees") or FeePolicy()).apply(w3, dict(tx))
             signed = account.sign_transaction(tx)
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=kwargs.get("timeout", 60))
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash,
+                                                          timeout=kwargs.get("timeout", 60))
         if receipt["status"] != 1 or not receipt["contractAddress"]:
             raise ChainError("the registry deployment reverted", code="deploy_failed")
         deployment = Deployment(
@@ -306,7 +307,8 @@ class Registry:
     def verify_inclusion(self, root: bytes, proof: Sequence[bytes], leaf: bytes) -> bool:
         """The contract's own answer: is ``root`` anchored and does ``proof`` lead to it."""
         return bool(
-            self._call(lambda: self.contract.functions.verifyInclusion(root, list(proof), leaf).call())
+            self._call(lambda: self.contract.functions.verifyInclusion(
+                root, list(proof), leaf).call())
         )
 
     def find_anchor(self, root: bytes) -> AnchorFacts | None:
@@ -349,7 +351,8 @@ class Registry:
     # -- anchoring --------------------------------------------------------------------------
 
     def build_anchor(
-        self, root: bytes, leaf_count: int, expected_previous_root: bytes, *, nonce: int | None = None
+        self, root: bytes, leaf_count: int, expected_previous_root: bytes, *,
+        nonce: int | None = None,
     ) -> tuple[str, bytes]:
         """Sign an anchor transaction without sending it: (tx hash, raw bytes).
 
@@ -425,8 +428,8 @@ class Registry:
                 raise ChainError(f"{tx_hash} not mined within {self.timeout:.0f}s",
                                  code="anchor_timeout", tx_hash=tx_hash) from exc
             if receipt["status"] != 1:
-                raise AnchorRejected(f"anchor transaction {tx_hash} reverted", code="anchor_reverted",
-                                     tx_hash=tx_hash)
+                raise AnchorRejected(f"anchor transaction {tx_hash} reverted",
+                                     code="anchor_reverted", tx_hash=tx_hash)
             target = receipt["blockNumber"] + self.confirmations - 1
             deadline = time.monotonic() + self.timeout
             while self.w3.eth.block_number < target:
@@ -450,8 +453,10 @@ class Registry:
                 return None
         return self._call(status)
 
-    def anchor(self, root: bytes, leaf_count: int, expected_previous_root: bytes | None = None) -> AnchorFacts:
-        """Anchor ``root`` now and wait for it: build, send, wait (for one-shot use like the CLI)."""
+    def anchor(self, root: bytes, leaf_count: int,
+               expected_previous_root: bytes | None = None) -> AnchorFacts:
+        """Anchor ``root`` now and wait for it: build, send, wait (for one-shot use like the
+        CLI)."""
         if expected_previous_root is None:
             expected_previous_root, _ = self.head()
         tx_hash, raw = self.build_anchor(root, leaf_count, expected_previous_root)

@@ -1,7 +1,8 @@
 """Attach the service to its registry: start the embedded chain if needed, deploy once, reuse.
 
-The deployment (chain id, address, tx, block) is remembered in ``NOTARY_HOME/chain/deployment.json``;
-a second start attaches to the same contract and refuses to go on if the chain no longer has it.
+The deployment (chain id, address, tx, block) is remembered in
+``NOTARY_HOME/chain/deployment.json``; a second start attaches to the same contract and refuses to
+go on if the chain no longer has it.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
         tmp.replace(path)
     else:
         raise ChainError(
-            "an external chain needs NOTARY_CONTRACT_ADDRESS (deploy with `notary contract deploy`)",
+            "an external chain needs NOTARY_CONTRACT_ADDRESS "
+            "(deploy with `notary contract deploy`)",
             code="contract_not_configured",
         )
     return ChainContext(registry=registry, deployment=deployment, embedded=embedded)

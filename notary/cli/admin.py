@@ -139,8 +139,8 @@ def register(sub: Any) -> None:
     k.add_argument("--role", required=True, choices=ROLES)
     k.add_argument("--tenant", default="default", help="the tenant: its slug or legal name")
     k.add_argument("--name", help="who or what uses the key, in any script (an agent's 工号, "
-                   "a dialer): the statements it submits carry this name, as the tenant's claim, and "
-                   "certificates and public checks print it")
+                   "a dialer): the statements it submits carry this name, as the tenant's "
+                   "claim, and certificates and public checks print it")
     k.add_argument("--label", help="what the key is for (shown in listings only)")
     k.add_argument("--json", action="store_true", help="print the key as JSON")
     k.set_defaults(handler=cmd_keys_create)

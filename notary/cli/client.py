@@ -258,8 +258,8 @@ def hash_verdict_lines(verdict: dict[str, Any], digest: str, *,
             head = (f"有效 VALID: {hashed_here} 在本机计算的 SHA-256 已在本服务存证 / the SHA-256 "
                     f"of {hashed_here}, computed on this machine, was notarised by the service")
         else:
-            head = ("已存证（仅查询了哈希）NOTARISED, HASH ONLY: 未比对文件本身，只查询了哈希 / the "
-                    "file itself was not compared, only its hash was looked up; compute the "
+            head = ("已存证（仅查询了哈希）NOTARISED, HASH ONLY: 未比对文件本身，只查询了哈希 / "
+                    "the file itself was not compared, only its hash was looked up; compute the "
                     "SHA-256 of the file you hold (sha256sum) and compare")
     elif result == "invalid":
         head = "无效 INVALID: 至少一项检查未通过 / at least one check failed"

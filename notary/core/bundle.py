@@ -1,5 +1,5 @@
-"""The proof bundle (format v2; v1 is still read): every document of a bundle, how it is built, and how it is
-verified from bytes already read.
+"""The proof bundle (format v2; v1 is still read): every document of a bundle, how it is built,
+and how it is verified from bytes already read.
 
 CONSENSUS-CRITICAL. Bundles are handed to courts and checked years later by this code and by
 the steps of their own ``VERIFY.md``; the paths, document fields and rules below are the
@@ -244,7 +244,10 @@ def document_limit(path: str) -> int | None:
 
 #: Extensions an original's stored name may carry (lower case); any other becomes ``bin``.
 SAFE_EXTENSIONS: Final = frozenset(
-    ["3gp", "7z", "aac", "amr", "avi", "bin", "bmp", "csv", "doc", "docx", "eml", "flac", "gif", "gz", "heic", "htm", "html", "jpeg", "jpg", "json", "m4a", "mkv", "mov", "mp3", "mp4", "msg", "odt", "ods", "ogg", "opus", "pdf", "png", "ppt", "pptx", "rar", "rtf", "tar", "tif", "tiff", "txt", "wav", "webm", "webp", "wma", "xls", "xlsx", "xml", "zip"]
+    ["3gp", "7z", "aac", "amr", "avi", "bin", "bmp", "csv", "doc", "docx", "eml", "flac", "gif",
+     "gz", "heic", "htm", "html", "jpeg", "jpg", "json", "m4a", "mkv", "mov", "mp3", "mp4", "msg",
+     "odt", "ods", "ogg", "opus", "pdf", "png", "ppt", "pptx", "rar", "rtf", "tar", "tif", "tiff",
+     "txt", "wav", "webm", "webp", "wma", "xls", "xlsx", "xml", "zip"]
 )
 #: Bundle v2: the stored name of an original is plain ASCII a shell needs no quoting for and
 #: a URL needs no escaping for (no quote, space, ``$``, ``;``, ``<``, ``:``...), starting with

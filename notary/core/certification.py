@@ -497,10 +497,10 @@ class Certification:
                                f"service at {b.created_at}, holding {_count_en(n)}."),
             Block("paragraph", f"I, {p.name}, declare as follows:"),
             Block("numbered", f"I am {p.title} at {_stop(p.organisation)} By my position and "
-                              "duties I am a custodian of the records described below or am otherwise "
-                              "qualified to make this certification, and I am familiar with "
-                              "how the notary evidence-notarisation service receives, records "
-                              "and keeps them.", number="1."),
+                              "duties I am a custodian of the records described below or am "
+                              "otherwise qualified to make this certification, and I am "
+                              "familiar with how the notary evidence-notarisation service "
+                              "receives, records and keeps them.", number="1."),
             Block("numbered", f"The records. The {_count_en(n)} listed in Schedule A are "
                               f"records of case {b.case_id}. For each record, Schedule A gives "
                               "its file name, size, SHA-256 hash value, the time the notary "

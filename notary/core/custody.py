@@ -196,4 +196,5 @@ def check_custody(
         return Check("custody", CheckStatus.FAIL, "The custody log is empty."), events
     acts = ", ".join(e.act.value for e in events)
     return Check("custody", CheckStatus.PASS,
-                 f"All {len(events)} custody events are signed and linked in order ({acts})."), events
+                 f"All {len(events)} custody events are signed and linked in order "
+                 f"({acts})."), events

@@ -52,7 +52,8 @@ _ANCHOR_FIELDS = ("chain_id", "contract", "batch_id", "root", "tx_hash", "block_
 
 _ANCHOR_INTS = ("chain_id", "batch_id", "block_number", "block_timestamp")
 _ANCHOR_HEX = {"contract": re.compile(r"0x[0-9a-fA-F]{40}"),
-               "root": re.compile(r"0x[0-9a-fA-F]{64}"), "tx_hash": re.compile(r"0x[0-9a-fA-F]{64}")}
+               "root": re.compile(r"0x[0-9a-fA-F]{64}"),
+               "tx_hash": re.compile(r"0x[0-9a-fA-F]{64}")}
 
 
 def _check_anchor(anchor: Mapping[str, Any]) -> None:

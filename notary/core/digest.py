@@ -101,7 +101,8 @@ def digest_stream(stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Fil
         while True:
             n = readinto(view)
             if n is None:
-                raise InputError("The stream has no data ready (non-blocking).", code="stream_blocked")
+                raise InputError("The stream has no data ready (non-blocking).",
+                                 code="stream_blocked")
             if n == 0:
                 break
             acc.update(view[:n])
@@ -110,7 +111,8 @@ def digest_stream(stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Fil
         while True:
             chunk = stream.read(chunk_size)
             if chunk is None:  # pragma: no cover - non-blocking raw stream
-                raise InputError("The stream has no data ready (non-blocking).", code="stream_blocked")
+                raise InputError("The stream has no data ready (non-blocking).",
+                                 code="stream_blocked")
             if not chunk:
                 break
             acc.update(chunk)

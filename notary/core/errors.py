@@ -49,8 +49,8 @@ UNAVAILABLE = "unavailable"    # a part the service needs is down or missing (50
 UPSTREAM = "upstream"          # a part the service needs answered wrongly (502)
 STORAGE_FULL = "storage_full"  # no space to keep what was sent (507)
 INTERNAL = "internal"          # the service's own fault (500): a bug, never raised on purpose
-KINDS = (INVALID, UNPROCESSABLE, UNAUTHORISED, FORBIDDEN, NOT_FOUND, CONFLICT, GONE, TOO_LARGE, UNSUPPORTED,
-         RATE_LIMITED, BUSY, UNAVAILABLE, UPSTREAM, STORAGE_FULL, INTERNAL)
+KINDS = (INVALID, UNPROCESSABLE, UNAUTHORISED, FORBIDDEN, NOT_FOUND, CONFLICT, GONE, TOO_LARGE,
+         UNSUPPORTED, RATE_LIMITED, BUSY, UNAVAILABLE, UPSTREAM, STORAGE_FULL, INTERNAL)
 
 
 class NotaryError(Exception):

@@ -523,9 +523,10 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
     ``expected_fingerprint`` (any spelling of it), that the document is that one.
 
     The signature is checked first (a document that is wrong in itself says so), then the
-    fingerprint. Without an expected fingerprint the document is only self-consistent: anybody can sign a
-    trust root with their own key. What makes it the deployment's is comparing its fingerprint
-    with one obtained another way (the operator's filing with a court, a certificate).
+    fingerprint. Without an expected fingerprint the document is only self-consistent: anybody
+    can sign a trust root with their own key. What makes it the deployment's is comparing its
+    fingerprint with one obtained another way (the operator's filing with a court, a
+    certificate).
     """
     expected = format_fingerprint(expected_fingerprint) if expected_fingerprint is not None \
         else None

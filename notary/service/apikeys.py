@@ -66,7 +66,8 @@ def key_name(name: str) -> str:
     trimmed, inner runs of spaces collapsed. InputError ``api_key_name_invalid`` when empty,
     longer than :data:`MAX_KEY_NAME`, or holding control or invisible characters."""
     if not isinstance(name, str):
-        raise InputError("a key's name must be text / 密钥名称须为文本", code="api_key_name_invalid")
+        raise InputError("a key's name must be text / 密钥名称须为文本",
+                         code="api_key_name_invalid")
     value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
     bad = [c for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES
            or (unicodedata.category(c) == "Zs" and c != " ")]

@@ -41,7 +41,8 @@ def _facts(svc: NotaryService, row: Evidence, checked_at: datetime) -> Certifica
     )
 
 
-def item_certificate_facts(svc: NotaryService, evidence_id: str, *, key: ApiKey) -> CertificateFacts:
+def item_certificate_facts(svc: NotaryService, evidence_id: str, *,
+                           key: ApiKey) -> CertificateFacts:
     """The facts for one item's certificate, recorded in the audit trail as issued to
     ``key``. Raises ``not_found`` (no such item, or not visible to the key's tenant),
     :class:`NotFound` ``not_anchored`` while pending, and :class:`CertificateError` (the

@@ -173,7 +173,8 @@ def diagnose(settings: Settings) -> list[Finding]:
         if settings.blob_store not in ("local", "ipfs"):
             raise NotaryError(f"NOTARY_BLOB_STORE={settings.blob_store!r}: use local or ipfs",
                               code="config_invalid")
-        return f"{settings.blob_store} ({settings.blobs_dir if settings.blob_store == 'local' else settings.ipfs_api})"
+        where = settings.blobs_dir if settings.blob_store == "local" else settings.ipfs_api
+        return f"{settings.blob_store} ({where})"
 
     findings.append(_check("blob store", blob_store))
 
@@ -232,8 +233,8 @@ def diagnose(settings: Settings) -> list[Finding]:
             except OSError:
                 return f"{settings.host}:{settings.port} is in use (a running notary?)"
         exposed = settings.host not in ("127.0.0.1", "localhost", "::1")
-        return f"{settings.host}:{settings.port}" + (" (listens beyond loopback: put a "
-                                                     "reverse proxy with TLS in front)" if exposed else "")
+        return f"{settings.host}:{settings.port}" + (
+            " (listens beyond loopback: put a reverse proxy with TLS in front)" if exposed else "")
 
     findings.append(_check("API listener", api_port))
     return findings

@@ -69,7 +69,8 @@ def issuer_answer(svc: NotaryService, tenant_name: str | None,
         **deployment_of(svc).to_json(),
         "tenant_name": tenant_name,
         "submitter_name": submitter_name,
-        "claims": {"zh": "租户名称与提交人名称为租户自述（声明），notary 未核实；运营方身份取自已签名的信任根。",
+        "claims": {"zh": "租户名称与提交人名称为租户自述（声明），notary 未核实；"
+                         "运营方身份取自已签名的信任根。",
                    "en": "The tenant's and the submitter's names are stated by the tenant, not "
                          "verified by notary; the operator's identity is from the signed trust "
                          "root."},

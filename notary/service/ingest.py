@@ -159,7 +159,8 @@ def parse_metadata(raw: bytes | None) -> Submission:
     with ``details.field`` naming the field, before a single byte of the file is stored.
     """
     if raw is None:
-        raise MetadataError("the form needs a 'metadata' part (a JSON object)", code="metadata_missing")
+        raise MetadataError("the form needs a 'metadata' part (a JSON object)",
+                            code="metadata_missing")
     try:
         obj = parse_strict_json(raw, max_bytes=MAX_METADATA_BYTES)
     except StatementError as exc:
@@ -168,14 +169,16 @@ def parse_metadata(raw: bytes | None) -> Submission:
         raise MetadataError("metadata must be a JSON object")
     unknown = sorted(set(obj) - METADATA_FIELDS)
     if unknown:
-        raise MetadataError(f"metadata has unknown field(s): {', '.join(unknown)}", field=unknown[0])
+        raise MetadataError(f"metadata has unknown field(s): {', '.join(unknown)}",
+                            field=unknown[0])
     for required in ("case_id", "kind"):
         if required not in obj:
             raise MetadataError(f"metadata needs '{required}'", field=required)
     if obj["kind"] not in {k.value for k in EvidenceKind}:
         allowed = ", ".join(k.value for k in EvidenceKind)
         raise MetadataError(
-            f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown", field="kind"
+            f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown",
+            field="kind",
         )
     case_id = _case_reference(obj["case_id"])
     parties = obj.get("parties")
@@ -396,7 +399,8 @@ class Notariser:
         sealed, wrapped = sealed_item.upload, sealed_item.wrapped_key
         try:
             if sealed.digest.size == 0:
-                raise InputError("the file is empty; there is nothing to notarise", code="file_empty")
+                raise InputError("the file is empty; there is nothing to notarise",
+                                 code="file_empty")
             fingerprint = sub.fingerprint(sealed.digest.hex)
             if idempotency_key is not None:
                 earlier = self.find_idempotent(submitter, idempotency_key)

@@ -60,4 +60,5 @@ class MasterKey:
             text = pyrage.decrypt(wrapped.encode(), [self._identity]).decode()
             return pyrage.x25519.Identity.from_str(text)
         except (pyrage.DecryptError, pyrage.IdentityError, UnicodeDecodeError) as exc:
-            raise KeyMaterialError("an item key cannot be unwrapped", code="item_key_unreadable") from exc
+            raise KeyMaterialError("an item key cannot be unwrapped",
+                                   code="item_key_unreadable") from exc

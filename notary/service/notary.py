@@ -372,7 +372,8 @@ class NotaryService:
 
         return verify_uploaded_bundle(self, data)
 
-    def verify_digest(self, sha256_hex: str, size: int | None = None) -> tuple[Verdict, dict[str, Any]]:
+    def verify_digest(self, sha256_hex: str,
+                      size: int | None = None) -> tuple[Verdict, dict[str, Any]]:
         """Public check of a file (by its SHA-256): was it notarised here, unaltered, anchored?
         With ``size`` the file itself was hashed here and is compared with the statement;
         without it only the hash was sent: ``file_hash`` is not checked (HASH_ONLY says so),
@@ -386,7 +387,8 @@ class NotaryService:
                          .order_by(Evidence.received_at)).first()  # type: ignore[arg-type]
         if row is None:
             return Verdict([Check("registered", CheckStatus.SKIP,
-                                  "No evidence with this SHA-256 was notarised by this service.")]), {}
+                                  "No evidence with this SHA-256 was notarised by this "
+                                  "service.")]), {}
         proof = self.proof_of(row)
         observed: AnchorFacts | None = None
         chain_note: Check | None = None

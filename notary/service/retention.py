@@ -108,7 +108,8 @@ class RetentionReport:
                 "ciphertexts_swept": self.ciphertexts_swept}
 
 
-def due_items(engine: Engine, now: datetime, tenant: str | None = None) -> list[tuple[Evidence, str]]:
+def due_items(engine: Engine, now: datetime,
+              tenant: str | None = None) -> list[tuple[Evidence, str]]:
     """(item, holder) pairs whose retention period under their holder's rule has ended."""
     out: list[tuple[Evidence, str]] = []
     with session(engine) as s:

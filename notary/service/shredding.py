@@ -256,8 +256,9 @@ class NotShredded(NotaryError):
     default_code = "not_shredded"
 
 
-def deletion_certificate_of(row: Evidence, custody: CustodyLog,
-                            jwks: Mapping[str, Any]) -> tuple[DeletionCertificate, str, list[Check]]:
+def deletion_certificate_of(
+    row: Evidence, custody: CustodyLog, jwks: Mapping[str, Any],
+) -> tuple[DeletionCertificate, str, list[Check]]:
     """The item's deletion certificate, its JWS, and the checks made on it now: its signature,
     that it is about this statement, and that the custody log (itself checked) holds the
     ``shredded`` event it names."""

@@ -91,7 +91,8 @@ def legal_name(name: str) -> str:
         what = (f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}" if bad
                 else "it is empty" if not value else f"it is longer than {MAX_TENANT_NAME}")
         raise InputError(f"a tenant's legal name is 1 to {MAX_TENANT_NAME} printable characters"
-                         f" in any script ({what}) / 租户法定名称须为1至{MAX_TENANT_NAME}个可打印字符",
+                         f" in any script ({what}) / "
+                         f"租户法定名称须为1至{MAX_TENANT_NAME}个可打印字符",
                          code="tenant_name_invalid")
     return value
 

@@ -85,7 +85,8 @@ def test_recording_is_notarised_anchored_and_checkable_by_third_parties(
     assert registry.verify_inclusion(from_hex32(proof["root"]),
                                      [from_hex32(p) for p in proof["proof"]],
                                      from_hex32(proof["leaf"]))
-    oz = node("tests/node/oz_verify.mjs", {"root": proof["root"], "encoding": proof["leaf_encoding"],
+    oz = node("tests/node/oz_verify.mjs", {"root": proof["root"],
+                                           "encoding": proof["leaf_encoding"],
                                            "value": proof["leaf_values"], "proof": proof["proof"]})
     assert oz == {"valid": True, "leaf": proof["leaf"]}
     facts = registry.find_anchor(from_hex32(proof["root"]))
@@ -140,7 +141,8 @@ def test_case_items_are_linked_in_sequence(server: LiveServer) -> None:
         else:
             assert statement["prev_statement"] == digests[-1]
         digests.append(hashlib.sha256(jws_payload(created["statement"])).hexdigest())
-    other = submit(http, SAMPLES / "notice-2026-11-28.pdf", {"case_id": "OTHER-1", "kind": "notice"})
+    other = submit(http, SAMPLES / "notice-2026-11-28.pdf",
+                   {"case_id": "OTHER-1", "kind": "notice"})
     assert json.loads(jws_payload(other.json()["statement"]))["case_seq"] == 1
 
 

@@ -45,8 +45,8 @@ def test_lease_has_one_holder_and_passes_on_when_it_expires(settings: Settings) 
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "NOTARY_HOME": str(settings.home), "NOTARY_CHAIN_PORT": str(settings.chain_port),
-           "NOTARY_LOG_LEVEL": "warning", **extra}
+    env = {**os.environ, "NOTARY_HOME": str(settings.home),
+           "NOTARY_CHAIN_PORT": str(settings.chain_port), "NOTARY_LOG_LEVEL": "warning", **extra}
     if settings.database_url:
         env["NOTARY_DATABASE_URL"] = settings.database_url
     return env

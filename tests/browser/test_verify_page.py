@@ -124,7 +124,8 @@ def test_page_verifies_original_rejects_changed_copy_and_opens_from_qr(
     qr = steps["qr-link"]
     assert qr["verdict"] == "hashonly" and qr["hashInput"] == sha and sha in qr["subject"]
     assert "仅核对了哈希" in qr["title"] and "only the hash was checked" in qr["title"]
-    assert "没有比对文件本身" in qr["summary"] and "the file itself was not compared" in qr["summary"]
+    assert "没有比对文件本身" in qr["summary"]
+    assert "the file itself was not compared" in qr["summary"]
     assert "完全一致" not in qr["summary"] and "exactly as it was" not in qr["summary"]
     assert statuses(qr)["file_hash"] == "skip"
     # Who operated (the trust root), with its fingerprint and the sentence to compare it; the
@@ -172,7 +173,8 @@ def test_page_checks_a_proof_bundle_and_a_tampered_one(server: LiveServer, tmp_p
     bundle = tmp_path / "case-bundle.zip"
     bundle.write_bytes(resp.content)
     with zipfile.ZipFile(bundle) as z:
-        original = next(n for n in z.namelist() if "/original/" in n and n.endswith("notice-2026-11-28.pdf"))
+        original = next(n for n in z.namelist()
+                        if "/original/" in n and n.endswith("notice-2026-11-28.pdf"))
     tampered = tmp_path / "case-bundle-tampered.zip"
     tampered.write_bytes(with_member_changed(resp.content, original))
 
@@ -216,7 +218,8 @@ def test_page_checks_a_proof_bundle_and_a_tampered_one(server: LiveServer, tmp_p
     # says so first, naming the part.
     alien = steps["bundle-not-ours"]
     assert alien["verdict"] == "notours" and alien["result"] == "invalid", alien
-    assert "不是本服务存证的" in alien["title"] and "Not notarised by this service" in alien["title"]
+    assert "不是本服务存证的" in alien["title"]
+    assert "Not notarised by this service" in alien["title"]
     assert "签名密钥" in alien["summary"] and "signing key" in alien["summary"]
     assert ("issuer", "fail") in [(a["question"], a["status"]) for a in alien["answers"]]
     uploads = [r for r in report["requests"] if r["method"] == "POST"]

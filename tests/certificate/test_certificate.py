@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 
 LABELS = ["证据编号", "Evidence ID", "案件编号", "Case", "证据类型", "Kind", "文件名", "File name",
           "文件大小", "Size", "文件哈希", "File SHA-256", "采集时间", "Captured at", "接收时间",
-          "Received at", "提交人", "Submitted by", "运营方", "Operator", "租户（委托方）", "存储地址", "Storage address (CID)", "区块链",
+          "Received at", "提交人", "Submitted by", "运营方", "Operator", "租户（委托方）",
+          "存储地址", "Storage address (CID)", "区块链",
           "Chain", "合约地址", "Contract", "交易哈希", "Transaction", "区块", "Block", "区块时间",
           "Block time", "核验网址", "Verification URL", "签发时已核验", "Verified when issued"]
 
@@ -105,7 +106,8 @@ def test_item_html_states_every_required_field(case: SignedCase, first: tuple[st
     assert "北京时间 Beijing time 2026-11-30 20:00:05" in text
     assert "本地开发链" in text  # chain 31337 is named as not public
     assert "<script" not in html and "<svg" in html  # the QR code, inline, no script
-    for check in ("statement_signature", "file_hash", "merkle_proof", "anchor_root", "chain_anchor"):
+    for check in ("statement_signature", "file_hash", "merkle_proof", "anchor_root",
+                  "chain_anchor"):
         assert f'data-check="{check}"' in html
     assert 'class="holder" data-check="file_hash"' in html
     assert text.count("通过") >= 4 and "最迟于区块时间 2026-11-30 12:00:05 UTC 已经存在" in text
@@ -124,7 +126,8 @@ def test_html_policy_allows_exactly_its_own_style(first: tuple[str, bytes]) -> N
     style = first[0].split("<style>", 1)[1].split("</style>", 1)[0]
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert f"style-src 'sha256-{digest}'" in CONTENT_SECURITY_POLICY
-    assert "script-src" not in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY
+    assert "script-src" not in CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
 
 
 def test_pdf_text_is_real_text_in_an_embedded_cjk_font(
@@ -204,7 +207,8 @@ def test_no_certificate_for_evidence_that_does_not_verify(case: SignedCase) -> N
         CertificateFacts.verified(statement_jws=case.tokens[0], jwks=case.key_set, proof=tampered,
                                   anchor=case.anchor, observed_anchor=case.anchor,
                                   checked_at=case.facts(0).checked_at)
-    assert err.value.code == "certificate_refused" and err.value.details["failed"] == ["merkle_proof"]
+    assert err.value.code == "certificate_refused"
+    assert err.value.details["failed"] == ["merkle_proof"]
     # chain-disagrees: the chain records another transaction for the root
     elsewhere = dataclasses.replace(case.anchor, tx_hash="0x" + "ee" * 32)
     with pytest.raises(CertificateError) as err:

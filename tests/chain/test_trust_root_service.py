@@ -38,7 +38,8 @@ def test_served_trust_root_matches_the_chain(server: LiveServer) -> None:
     assert root.registry.code_keccak256 == "0x" + keccak(w3.eth.get_code(keys["contract"])).hex()
     block = server.service.chain.deployment.block_number  # type: ignore[union-attr]
     assert root.registry.deployment_block == block
-    assert root.registry.deployment_block_hash == "0x" + bytes(w3.eth.get_block(block)["hash"]).hex()
+    block_hash = "0x" + bytes(w3.eth.get_block(block)["hash"]).hex()
+    assert root.registry.deployment_block_hash == block_hash
     account = server.service.chain.registry.account.address  # type: ignore[union-attr]
     assert root.anchoring_accounts == (account,)
     [key] = root.signing_keys

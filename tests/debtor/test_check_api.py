@@ -98,7 +98,8 @@ def test_codes_are_issued_supplied_refused_when_taken_and_answer_only_the_allowe
     assert made.status_code == 201, made.text
     notice = made.json()
     assert PRINTED.fullmatch(notice["check_code"]) and notice["check_code"] != printed
-    assert collector.get(f"/v1/evidence/{notice['id']}").json()["check_code"] == notice["check_code"]
+    stored = collector.get(f"/v1/evidence/{notice['id']}").json()
+    assert stored["check_code"] == notice["check_code"]
     assert "check_code" not in json.dumps(anchored(collector, notice["id"])["statement_json"])
 
     # A retry of the same request (same Idempotency-Key) replays, its code is not "taken".

@@ -102,7 +102,8 @@ def test_a_deep_body_is_refused_and_the_server_lives(server: LiveServer, ctype: 
 
 def test_brackets_inside_strings_are_not_nesting(server: LiveServer) -> None:
     body = json.dumps({"to_tenant": "[" * 5000, "reason": "{" * 5000}).encode()
-    resp = server.client().post(TRANSFER, content=body, headers={"content-type": "application/json"})
+    resp = server.client().post(TRANSFER, content=body,
+                                headers={"content-type": "application/json"})
     assert resp.status_code == 401  # parsed as it should be, then refused for want of a key
 
 

@@ -60,7 +60,8 @@ def test_proxy_options_follow_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_p
         "proxy_headers": True, "forwarded_allow_ips": "10.0.0.5,10.0.1.0/24"}
 
 
-def test_a_throttled_address_still_admits_a_valid_key(make_server: Callable[..., LiveServer]) -> None:
+def test_a_throttled_address_still_admits_a_valid_key(
+        make_server: Callable[..., LiveServer]) -> None:
     server = make_server(rate_auth_failures_per_minute=3)  # every caller is 127.0.0.1 here
     eid = "/v1/evidence/ev_" + "0" * 32
     bad = server.client("nk_000000000000_" + "A" * 43)

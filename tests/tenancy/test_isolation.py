@@ -120,7 +120,8 @@ def test_a_case_travels_lender_to_agency_to_law_firm(server: LiveServer, world: 
     verdict = json.loads(out.stdout)
     custody_checks = {c["name"]: c for c in verdict["checks"] if c["name"].endswith(".custody")}
     assert custody_checks and all(c["status"] == "pass" for c in custody_checks.values())
-    assert "lender-a → agency-b; agency-b → lawfirm-c" in custody_checks["items[0].custody"]["reason"]
+    reason = custody_checks["items[0].custody"]["reason"]
+    assert "lender-a → agency-b; agency-b → lawfirm-c" in reason
 
 
 def test_share_link_for_a_court(server: LiveServer, world: dict) -> None:

@@ -216,7 +216,8 @@ def _modified_gen_time(token: bytes) -> bytes:
     """The TSTInfo's genTime (a GeneralizedTime, the token's only one) one second later."""
     (at,) = [m.start() for m in re.finditer(rb"\x18\x0f[0-9]{14}Z", token)]
     digit = at + 2 + 13
-    return token[:digit] + bytes([ord("0") + (token[digit] - ord("0") + 1) % 10]) + token[digit + 1:]
+    bumped = ord("0") + (token[digit] - ord("0") + 1) % 10
+    return token[:digit] + bytes([bumped]) + token[digit + 1:]
 
 
 def _modified_signature(token: bytes) -> bytes:

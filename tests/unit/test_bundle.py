@@ -119,8 +119,8 @@ def _write(facts: BundleFacts, *, manifest: bytes | None = None,
         out += writer.add(path, data)
     body = manifest if manifest is not None else build_manifest(facts, writer.digests)
     out += writer.add("manifest.json", body)
-    out += writer.add("manifest.jws", KEY.sign(body, "application/vnd.notary.bundle-manifest.v1+json")
-                      .encode())
+    out += writer.add("manifest.jws",
+                      KEY.sign(body, "application/vnd.notary.bundle-manifest.v1+json").encode())
     return out + writer.finish()
 
 

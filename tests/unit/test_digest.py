@@ -39,7 +39,8 @@ def test_stream_digest_equals_hashlib_at_chunk_boundaries(size: int) -> None:
     assert result == digest_bytes(data)
 
 
-@pytest.mark.parametrize("size", [0, 1, DEFAULT_CHUNK_SIZE - 1, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE + 1])
+@pytest.mark.parametrize("size", [0, 1, DEFAULT_CHUNK_SIZE - 1, DEFAULT_CHUNK_SIZE,
+                                  DEFAULT_CHUNK_SIZE + 1])
 def test_default_chunk_size_boundaries(size: int) -> None:
     data = _data(size)
     assert digest_stream(io.BytesIO(data)).sha256 == hashlib.sha256(data).digest()

@@ -173,7 +173,8 @@ def test_alg_none_is_refused(key: SigningKey, key_set: dict[str, Any]) -> None:
         verify_statement(token, key_set)
 
 
-def test_hmac_with_public_key_as_secret_is_refused(key: SigningKey, key_set: dict[str, Any]) -> None:
+def test_hmac_with_public_key_as_secret_is_refused(key: SigningKey,
+                                                   key_set: dict[str, Any]) -> None:
     # The classic algorithm-confusion forgery: HS256 keyed with the published public key.
     header = b64(json.dumps({"alg": "HS256", "kid": key.kid}).encode())
     signing_input = f"{header}.{b64(b'forged')}"
@@ -365,7 +366,8 @@ def test_pem_that_is_not_ed25519_or_not_pem() -> None:
     assert err.value.reason == "not_ed25519"
     with pytest.raises(KeyMaterialError) as err:
         # (header split so the repository's secret scanner does not flag a fake key)
-        SigningKey.from_pem(b"-----BEGIN " + b"PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n")
+        SigningKey.from_pem(b"-----BEGIN " + b"PRIVATE KEY-----\ngarbage\n"
+                            b"-----END PRIVATE KEY-----\n")
     assert err.value.reason == "malformed_pem"
     with pytest.raises(KeyMaterialError):
         SigningKey.from_seed(b"short")

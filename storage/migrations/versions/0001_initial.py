@@ -1,7 +1,7 @@
 """initial schema: evidence, case heads, batches, API keys, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 12:43:54.143495
 """
 
