@@ -159,9 +159,9 @@
     valid: ['证据包有效', 'Valid bundle',
       '证据包中的每件证据都已在本服务存证，内容与存证时一致，并已锚定在区块链上。',
       'Every item in the bundle was notarised by this service, is exactly as notarised, and is anchored on the blockchain.'],
-    qualified: ['证据包有效（部分问题未能回答）', 'Valid bundle, with questions left open',
-      '完整性、存在时间和签发方均已确立；齐全性或保管链未能确认，原因见下。',
-      'Integrity, existence time and issuer are established; completeness or custody could not be confirmed, see why below.'],
+    qualified: ['证据包有效（有保留）', 'Valid bundle, with reservations',
+      '完整性、存在时间和签发方均已确立；有的问题或检查未能确认（例如齐全性、保管链，或证据包不含原件），原因见下。',
+      'Integrity, existence time and issuer are established; some questions or checks could not be confirmed (completeness, custody, or originals not in the bundle), see why below.'],
     notours: ['不是本服务存证的', 'Not notarised by this service',
       '', ''], // the words come from the answer (this_service.reason): they name the part
     unknown: ['无法确定', 'Cannot be determined',

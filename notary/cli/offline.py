@@ -240,8 +240,16 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
     issuer = next((a for a in answers if a.get("question") == "issuer"), {})
     headline = HEADLINES.get(result, result.upper())
     if result == "valid" and report.get("qualified"):
-        headline += ("（有保留 qualified: 齐全性或保管链未知，见下 / completeness or custody "
-                     "is unknown, see below）")
+        open_questions = [QUESTIONS[str(a.get("question"))] for a in answers
+                          if a.get("status") == "unknown" and a.get("question") in QUESTIONS]
+        skipped = sum(1 for c in report.get("checks") or [] if c.get("status") == "skip")
+        zh = "、".join(q[0] for q in open_questions)
+        en = ", ".join(q[1].lower() for q in open_questions)
+        if open_questions:
+            headline += f"（有保留 qualified: {zh}未知 / {en} unknown, see below）"
+        else:
+            headline += (f"（有保留 qualified: {skipped} 项检查未进行，见下 / {skipped} check(s) "
+                         "not made, listed below）")
     print(headline)
     print("五个问题 / The five questions:")
     for line in answer_lines(answers):
@@ -294,11 +302,13 @@ def cmd_certify_sign(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("verify", help="verify a proof bundle offline, or ask the service "
-                                      "whether a file was notarised")
+    p = sub.add_parser("verify", help="verify a proof bundle against a trust root you pin "
+                                      "(offline, or with --rpc), or ask the service whether a "
+                                      "file was notarised")
     p.add_argument("file", nargs="?", help="a proof bundle (.zip starting with 'mimetype') or "
                                            "any file (hashed locally; only the hash is sent)")
-    p.add_argument("--sha256", help="verify by hash (64 hex digits) instead of a file")
+    p.add_argument("--sha256", help="verify by hash (64 hex digits) instead of a file: only "
+                                    "the hash is looked up, the file itself is not compared")
     p.add_argument("--bundle", action="store_true",
                    help="read FILE as a proof bundle even if it does not look like one")
     p.add_argument("--trust-root", metavar="FILE|URL",

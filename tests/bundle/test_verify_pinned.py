@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from notary.core.signing import SigningKey
 from notary.core.trustroot import MAX_TRUST_ROOT_BYTES
 from tests.bundle.conftest import Exported
 from tests.bundle.repack import resigned
-from tests.support import REPO
+from tests.support import REPO, LiveServer, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -81,8 +82,10 @@ def test_pinned_by_file_with_a_node_is_valid_and_says_who(exported: Exported,
     for line, (zh, en) in zip(lines[2:7], [("完整性", "Integrity"), ("存在时间", "Existence time"),
                                            ("签发方", "Issuer"), ("齐全性", "Completeness"),
                                            ("保管链", "Custody")], strict=True):
-        assert f"{zh} {en}:" in line and " / " in line, line
-    assert "[通过 pass" in lines[2] and "[通过 pass" in lines[3] and "[通过 pass" in lines[4]
+        assert line.startswith(f"  {zh} {en} ") and "[通过 pass]" in line, line
+    assert lines[4].endswith(exported.server.settings.operator_name)  # the issuer's line
+    assert lines[7] == "理由 / Why:"
+    assert lines[8].startswith("  完整性：") and lines[9].startswith("  Integrity: ")
     who = run.stdout.index("谁 / Who:")
     assert run.stdout.index("五个问题") < who < run.stdout.index("各项检查 / Every check:")
     operator = exported.server.settings.operator_name
@@ -224,12 +227,16 @@ def test_a_resigned_bundle_fails_with_the_trust_root_and_is_not_established_with
 # -- POST /v1/verify ----------------------------------------------------------------------------
 
 
-def post_bundle(exported: Exported, data: bytes) -> dict[str, Any]:
-    resp = exported.server.client().post("/v1/verify", files={
+def post_bundle_to(server: LiveServer, data: bytes) -> dict[str, Any]:
+    resp = server.client().post("/v1/verify", files={
         "bundle": ("case.zip", data, "application/zip")})
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body
+
+
+def post_bundle(exported: Exported, data: bytes) -> dict[str, Any]:
+    return post_bundle_to(exported.server, data)
 
 
 def test_the_service_verifies_its_own_bundle_against_its_trust_root(exported: Exported) -> None:
@@ -268,3 +275,39 @@ def test_a_check_by_hash_says_the_file_was_not_compared(exported: Exported) -> N
     assert file_hash["status"] == "skip"
     assert "the file itself was not compared" in file_hash["reason"]
     assert "its hash was looked up" in file_hash["reason"]
+
+
+def test_another_deployments_bundle_is_not_ours_naming_key_and_registry(
+        exported: Exported, make_server: Callable[..., LiveServer]) -> None:
+    # Somebody else runs the same code: their own key, account and registry on the same chain.
+    other = make_server()
+    created = other.admin().post("/v1/evidence", files={
+        "metadata": (None, json.dumps({"case_id": "HX-2026-1128-ZW", "kind": "agreement"}),
+                     "application/json"),
+        "file": ("agreement.pdf", b"%PDF-1.4 an agreement nobody signed", "application/pdf")})
+    assert created.status_code == 201, created.text
+    item = created.json()["id"]
+    wait_until(lambda: other.admin().get(f"/v1/evidence/{item}").json()["status"] == "anchored")
+    bundle = other.admin().get(f"/v1/evidence/{item}/bundle")
+    assert bundle.status_code == 200, bundle.text
+    # Their own service calls it theirs; ours says it is not, naming what is not ours.
+    assert post_bundle_to(other, bundle.content)["this_service"]["notarised_here"] is True
+    body = post_bundle(exported, bundle.content)
+    assert body["result"] == "invalid"
+    ours = body["this_service"]
+    assert ours["notarised_here"] is False, ours
+    named = {p["part"] for p in ours["parts"]}
+    assert {"signing key", "registry"} <= named, ours
+    assert "登记合约" in ours["reason"]["zh"] and "registry" in ours["reason"]["en"]
+    other_registry = other.service.chain.registry.address  # type: ignore[union-attr]
+    assert any(other_registry in p["reason"] for p in ours["parts"])
+
+
+def test_a_node_that_does_not_answer_makes_the_time_unknown_exit_1(
+        files: dict[str, Path]) -> None:
+    run = notary_verify(files["bundle"], "--trust-root", str(files["root"]),
+                        "--rpc", "http://127.0.0.1:9", "--json")
+    assert run.returncode == Exit.FAILED, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["result"] == "unknown"
+    assert answers(report)["existence_time"]["status"] == "unknown"
