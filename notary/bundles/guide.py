@@ -134,6 +134,14 @@ def fail(message):
     sys.exit("FAILED: " + message)
 
 
+def unexpected(kind, error, trace):  # a malformed document: say so, exit 1, no traceback
+    print("FAILED: a document is malformed (" + kind.__name__ + ": " + str(error) + ")",
+          file=sys.stderr)
+
+
+sys.excepthook = unexpected
+
+
 def strict(pairs):
     names = [name for name, _ in pairs]
     if len(names) != len(set(names)):
@@ -161,6 +169,10 @@ def canonical(value):  # RFC 8785 for documents of strings, integers, booleans a
 
 def when(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def shown(value):  # a value someone chose, printed without control characters
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
 
 
 def sha256_file(path):
@@ -259,6 +271,11 @@ import json, os, shutil, stat, sys, unicodedata, zipfile
 def fail(message):
     sys.exit("FAILED: " + message)
 
+def unexpected(kind, error, trace):  # a malformed archive: say so, exit 1, no traceback
+    print("FAILED: the archive is malformed (" + kind.__name__ + ": " + str(error) + ")",
+          file=sys.stderr)
+
+sys.excepthook = unexpected
 UNLISTED = {"@MANIFEST@", "@MANIFEST_JWS@", "@CERT_SIG@"}
 try:
     archive = zipfile.ZipFile(sys.argv[1])
@@ -308,6 +325,8 @@ if os.path.exists(target):
     fail("./" + target + " exists already: unpack into a fresh folder")
 if shutil.disk_usage(".").free < total:
     fail("not enough disk space for " + str(total) + " bytes")
+for info in members:
+    print("  %12d  %s" % (info.file_size, info.filename))
 print("archive: OK,", len(members), "regular files,", total, "bytes, every name safe and in the manifest")
 os.mkdir(target)
 for info in members:
@@ -324,8 +343,9 @@ python3 - <<'PY'
 doc, KEYS, fingerprint = trust_root()
 print("trust root: OK, fingerprint", fingerprint, "(the one filed with the court), its signature verifies")
 op = doc["operator"]
-print("  operator / 运营者:", op["name"], "|", op.get("registration", "-"), "|", op.get("country", "-"))
-print("  public URL:", doc["public_url"], "| development / 开发部署:", doc["development"])
+print("  operator / 运营者:", shown(op["name"]), "|", shown(op.get("registration", "-")), "|",
+      shown(op.get("country", "-")))
+print("  public URL:", shown(doc["public_url"]), "| development / 开发部署:", doc["development"])
 print("  chain id:", doc["chain"]["chain_id"], "| genesis:", doc["chain"]["genesis_hash"])
 reg = doc["registry"]
 print("  registry:", reg["address"], "v" + reg["version"], "code keccak-256", reg["code_keccak256"],
@@ -403,12 +423,12 @@ for item in manifest["items"]:
     elif item.get("shredded"):
         print(d + ": content shredded (see the deletion step); signed SHA-256", s["sha256"])
     else:
-        print(d + ": no original in this bundle; your copy of", repr(s["file_name"]),
+        print(d + ": no original in this bundle; your copy of", shown(repr(s["file_name"])),
               "must have SHA-256", s["sha256"], "and", s["size"], "bytes (sha256sum FILE)")
     who = s["submitter"] + (" (" + s["submitter_name"] + ")" if s.get("submitter_name") else "")
-    print(d, "statement, receipt, key period, case link: OK;", repr(s["file_name"]), s["kind"],
-          "received", s["received_at"], "from", who,
-          "for " + s["tenant_name"] if s.get("tenant_name") else "",
+    print(d, "statement, receipt, key period, case link: OK;", shown(repr(s["file_name"])),
+          s["kind"], "received", s["received_at"], "from", shown(who),
+          "for " + shown(s["tenant_name"]) if s.get("tenant_name") else "",
           "| statement SHA-256", digest, "| key", kid)
 PY'''
 
@@ -445,7 +465,7 @@ for item in load("@MANIFEST@")["items"]:
             fail(where + " does not register this item's statement")
         in_period(KEYS, kid, event["at"], where)
         previous = hashlib.sha256(payload).hexdigest()
-        acts.append(str(seq) + " " + event["act"] + " " + event["at"] + " by " + event["actor"])
+        acts.append(str(seq) + " " + event["act"] + " " + event["at"] + " by " + shown(event["actor"]))
     print(d, "custody:", "OK,", len(acts), "events signed by the trust root's keys and linked in order")
     for act in acts:
         print("   ", act)
@@ -459,6 +479,12 @@ from Crypto.Hash import keccak
 
 def fail(message):
     sys.exit("FAILED: " + message)
+
+def unexpected(kind, error, trace):  # a malformed document: say so, exit 1, no traceback
+    print("FAILED: a document is malformed (" + kind.__name__ + ": " + str(error) + ")",
+          file=sys.stderr)
+
+sys.excepthook = unexpected
 
 def k(data):
     return keccak.new(digest_bits=256, data=data).digest()
@@ -648,7 +674,7 @@ for item in load("@MANIFEST@")["items"]:
     if json.loads(event)["act"] != "shredded" or \\
             hashlib.sha256(event).hexdigest() != cert["custody_event_sha256"]:
         fail(d + ": the deletion certificate does not match the custody log's 'shredded' event")
-    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", cert["reason"])
+    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", shown(cert["reason"]))
 PY'''
 
 _TIMESTAMP_SCRIPT = '''set -euo pipefail
@@ -781,17 +807,20 @@ def _tools() -> list[str]:
         ("| `TRUST_ROOT_FINGERPRINT` | 运营者向法院提交的信任根指纹（**不要**从本证据包中抄取） / the "
          "trust-root fingerprint the operator filed with the court (**not** copied from this "
          "bundle) |"),
-        ("| `TRUST_ROOT` | 可选：从别处取得的信任根文件，默认用包内副本 / optional: a trust-root "
-         f"file obtained elsewhere; by default the bundle's copy `{TRUST_ROOT_PATH}` |"),
+        ("| `TRUST_ROOT` | 可选：从别处取得的信任根文件（如运营者网站的 "
+         "`/.well-known/notary-trust-root.json`），默认用包内副本；无论哪份都须指纹相符 / optional: "
+         "a trust-root file obtained elsewhere (such as the operator's "
+         "`/.well-known/notary-trust-root.json`); by default the bundle's copy "
+         f"`{TRUST_ROOT_PATH}`; either way its fingerprint must match |"),
         ("| `RPC` | 您自己选择的该链节点地址（绝不用证据包或运营者给出的节点） / the URL of a node of "
          "the chain that you chose yourself (never one named by the bundle or the operator) |"),
         "",
-        ("每一段都是独立的脚本：把它粘贴进 `bash`（或存为文件后 `bash 文件`）运行。每段打印 `OK` 行，"
+        ("每一段都是独立的脚本：把它粘贴进 `bash`（或存为 `bundle` 目录以外的文件后 `bash 文件`）运行。每段打印 `OK` 行，"
          "或在第一处不符时以 `FAILED: 原因` 停止并返回非零状态。请按顺序运行：后面的步骤以前面的步骤"
          "通过为前提。第 0 段在证据包所在目录运行，其余各段在解压目录 `bundle` 中运行。"),
         "",
-        ("Each block is a script of its own: paste it into `bash` (or save it and run `bash "
-         "FILE`). It prints `OK` lines, or stops at the first mismatch with `FAILED: reason` and "
+        ("Each block is a script of its own: paste it into `bash` (or save it outside the folder "
+         "`bundle` and run `bash FILE`). It prints `OK` lines, or stops at the first mismatch with `FAILED: reason` and "
          "a non-zero exit status. Run them in order: each relies on the ones before it having "
          "passed. Block 0 runs in the folder of the bundle file, the others inside the unpacked "
          "folder `bundle`."),
@@ -1040,13 +1069,13 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
         "",
         ("在解压任何内容之前，先列出归档并拒绝：符号链接等非普通文件、重名（含仅大小写不同）、"
          f"`..` 或绝对路径、以及 `{MANIFEST_PATH}` 未列出的文件；然后才解压到新目录 `bundle`。"
-         "（`unzip` 会照做归档要求的一切，所以不要用它解压来历不明的归档。）"),
+         "（`unzip` 会照归档所写解出符号链接等，所以请用此脚本而不是 `unzip` 解压。）"),
         "",
         ("Before anything is extracted, the archive is listed and refused if it holds links or "
          "other non-regular files, duplicate names (also names equal but for case), `..` or "
          f"absolute names, or files `{MANIFEST_PATH}` does not list; only then is it unpacked "
-         "into a fresh folder `bundle`. (`unzip` does whatever an archive asks, so do not use it "
-         "to unpack an archive of unknown origin.)"),
+         "into a fresh folder `bundle`. (`unzip` extracts links and the like as the archive says: "
+         "unpack with this script, not with `unzip`.)"),
         "",
     ], _script(_ARCHIVE_SCRIPT))
     lines += ["```text", "cd bundle", "```", ""]
@@ -1155,7 +1184,8 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
          "chain and in the registry that trust root names. The submitter's and the tenant's "
          "names are what they told the service, not verified identities."),
         "",
-        f"格式规范 / Format specification: docs/bundle-format.md, docs/formats.md ({GUIDE_PATH}).",
+        ("格式规范 / Format specification: docs/bundle-format.md §5 (this "
+         f"{GUIDE_PATH}), docs/formats.md (notary)."),
         "",
     ]
     return "\n".join(lines).encode("utf-8")

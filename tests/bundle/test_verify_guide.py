@@ -29,7 +29,7 @@ from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import STATEMENT_MEDIA_TYPE, canonical_json
 from tests.bundle.conftest import Exported
 from tests.bundle.repack import member, rezip
-from tests.support import LiveServer
+from tests.support import SAMPLES, LiveServer
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 WELL_KNOWN = "/.well-known/notary-trust-root.json"
@@ -97,12 +97,6 @@ def run_guide(bundle: bytes, workdir: Path, *, rpc: str, fingerprint: str,
     return GuideRun(outputs, folder)
 
 
-def unpack(data: bytes, folder: Path) -> Path:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:  # our own bundle: safe to extract here
-        z.extractall(folder)
-    return folder
-
-
 def reseal(folder: Path, key: SigningKey) -> None:
     """What a forger holding ``key`` does after changing files: put every file's SHA-256 and
     size in manifest.json again and sign it anew."""
@@ -153,8 +147,12 @@ def test_guide_names_the_trust_root_and_pastes_no_expected_value(
 
 def test_guide_steps_pass_on_the_case_bundle(exported: Exported, fingerprint: str,
                                             tmp_path: Path) -> None:
-    run = run_guide(exported.case_bundle, tmp_path, rpc=exported.chain_url,
-                    fingerprint=fingerprint)
+    # The trust root as the expert may get it: the operator's well-known document (the other
+    # suites that run VERIFY.md use the bundle's copy); either must have the filed fingerprint.
+    served = tmp_path / "operator-trust-root.json"
+    served.write_bytes(exported.server.client().get(WELL_KNOWN).content)
+    run = run_guide(exported.case_bundle, tmp_path / "work", rpc=exported.chain_url,
+                    fingerprint=fingerprint, env={"TRUST_ROOT": str(served)})
     assert run.failed is None, run.text
     assert len(run.outputs) == 6 and "FAILED" not in run.text
     anchor = json.loads((run.folder / "items/003/anchor.json").read_text())
@@ -268,3 +266,15 @@ def test_guide_steps_stop_at_the_right_block(exported: Exported, fingerprint: st
     if block == "## 0.":  # refused before anything was extracted
         assert not run.folder.exists() and not (tmp_path / "x").exists()
     assert re.search(r"^FAILED: ", run.outputs[-1][1].stderr, flags=re.MULTILINE)
+
+
+def test_guide_steps_pass_on_a_hashes_only_item_bundle(exported: Exported, item_bundle: bytes,
+                                                      fingerprint: str, tmp_path: Path) -> None:
+    """Without originals, step 2 prints the SHA-256 the signed statement records, for the
+    expert to compare with their own copy."""
+    run = run_guide(item_bundle, tmp_path, rpc=exported.chain_url, fingerprint=fingerprint)
+    assert run.failed is None, run.text
+    sha = hashlib.sha256((SAMPLES / "notice-2026-11-28.pdf").read_bytes()).hexdigest()
+    assert (f"items/002: no original in this bundle; your copy of 'notice-2026-11-28.pdf' "
+            f"must have SHA-256 {sha}") in run.stdout
+    assert "items/002 on chain: OK" in run.stdout

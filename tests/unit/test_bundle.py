@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from notary.bundles.archive import BundleWriter, read_archive
-from notary.bundles.guide import batch_of_calldata, verify_inclusion_calldata
+from notary.bundles.guide import batch_of_calldata, render_guide, verify_inclusion_calldata
 from notary.core.bundle import (
     BATCH_ANCHORED_TOPIC,
     BUNDLE_MEDIA_TYPE,
@@ -376,3 +376,14 @@ def test_a_version_1_bundle_is_still_read(monkeypatch: pytest.MonkeyPatch) -> No
     result = verify_bundle(open_bundle(read_archive(io.BytesIO(data))))
     assert result.verdict.result == "valid", result.verdict.to_json()
     assert result.facts["bundle_version"] == 1 and result.facts["media_type"] == v1
+
+
+def test_verify_md_without_a_trust_root_says_the_issuer_cannot_be_established() -> None:
+    """A service without a chain exports no trust root: VERIFY.md says so in its first lines
+    (and, on a development chain, first that nobody else can query it)."""
+    head = render_guide(_facts(), local_chain=True).decode().splitlines()[:10]
+    assert head[0] == "# 如何核验本证据包 / How to verify this proof bundle"
+    assert "本地开发链" in head[2] and "nobody" in head[4]
+    plain = "\n".join(head)
+    assert "本证据包不含信任根" in plain and "the issuer cannot be established by it" in plain
+    assert "本地开发链" not in render_guide(_facts()).decode()
