@@ -20,10 +20,10 @@ from typing import Any
 from notary.chain.registry import Registry
 from notary.core.bundle import (
     KEYS_PATH,
-    TRUST_ROOT_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
+    TRUST_ROOT_PATH,
     BundleItem,
     KeyPeriod,
     key_history,
@@ -153,11 +153,12 @@ class ForgedItem:
 
 def forge_item(template: Statement, *, content: bytes, file_name: str, key: SigningKey,
                registry: Registry, case_seq: int, prev_statement: str,
-               kind: str = "agreement") -> ForgedItem:
+               kind: str = "agreement", received_at: str | None = None) -> ForgedItem:
     """A statement in the style of ``template`` (same case, tenant, submitter) for ``content``,
     entry ``case_seq`` of the case linked to ``prev_statement``, signed by ``key`` and anchored
-    in ``registry`` (the forger's own copy of EvidenceRegistry) as a one-leaf batch."""
-    now = datetime.now(UTC)
+    in ``registry`` (the forger's own copy of EvidenceRegistry) as a one-leaf batch, now.
+    ``received_at`` (default now) is what the statement and its receipt claim."""
+    now = datetime.now(UTC) if received_at is None else datetime.fromisoformat(received_at)
     obj = template.to_json()
     obj.update({
         "evidence_id": f"ev_forged{case_seq:03d}{hashlib.sha256(content).hexdigest()[:12]}",
@@ -185,3 +186,7 @@ def forge_item(template: Statement, *, content: bytes, file_name: str, key: Sign
 
 def statement_of(files: Mapping[str, bytes], item_dir: str) -> Statement:
     return Statement.from_bytes(jws_payload(files[f"{item_dir}/statement.jws"].decode("ascii")))
+
+
+def json_of(raw: bytes) -> Any:
+    return json.loads(raw)

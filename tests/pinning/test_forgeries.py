@@ -36,7 +36,6 @@ from tests.pinning.forge import (
     forge_item,
     kid_of,
     members,
-    own_history,
     resign_everything,
     seal,
     statement_of,
@@ -268,3 +267,21 @@ def test_service_endpoint_refuses_a_bundle_that_is_not_ours(genuine: Deployment,
     ours = http.post("/v1/verify", files={"bundle": ("b.zip", genuine.case_bundle,
                                                      "application/zip")})
     assert ours.status_code == 200 and ours.json()["result"] == "valid", ours.text
+
+
+def test_only_the_fingerprint_tells_two_deployments_with_the_same_names_apart(
+        genuine: Deployment, attacker: Deployment) -> None:
+    """The attacker's bundle is valid against the attacker's own trust root, which claims the
+    genuine operator's name and registration number (a trust root's identity fields are its
+    signer's claims). What differs, and what the answer carries for a court to compare with
+    the fingerprint the operator filed, is the fingerprint."""
+    report = verify(attacker.case_bundle, trust_root=attacker.trust_root, rpc=genuine.chain_url)
+    assert report["result"] == "valid", describe(report)
+    issuer = answer(report, "issuer")
+    assert issuer["operator"] == answer(
+        verify(genuine.case_bundle, trust_root=genuine.trust_root, rpc=genuine.chain_url),
+        "issuer")["operator"]
+    assert issuer["trust_root_fingerprint"] == attacker.root.fingerprint
+    assert attacker.root.fingerprint != genuine.root.fingerprint
+    for lang in ("en", "zh"):
+        assert attacker.root.fingerprint in issuer["reason"][lang], issuer["reason"]

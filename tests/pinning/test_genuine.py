@@ -86,3 +86,31 @@ def test_cli_verifies_the_genuine_bundle(genuine: Deployment, tmp_path: Path) ->
     assert code == 0 and report["result"] == "valid", describe(report)
     code, report = cli_verify(tmp_path, genuine.case_bundle, rpc=genuine.chain_url)
     assert code == 5 and report["result"] == "not_established", describe(report)
+
+
+def test_another_tenant_of_the_deployment_is_named_as_itself(genuine: Deployment) -> None:
+    """Someone else who is a customer of the same deployment gets bundles the trust root
+    accepts (they are notarised here), but the issuer answer names that tenant by its own
+    legal name, and the agent by the name its admin gave the key: never the genuine
+    tenant. A debtor shown a scam notice sees whose notice it is."""
+    from notary.service.apikeys import create_key
+    from notary.service.tenancy import create_tenant
+    from tests.pinning.conftest import notarise
+
+    engine = genuine.server.service.engine
+    other = create_tenant(engine, "深圳某某信息咨询有限公司").id
+    _, collector = create_key(engine, "collector", tenant=other, name="外呼系统 7")
+    _, admin = create_key(engine, "admin", tenant=other)
+    # Three notices: the deployment's worker anchors as soon as three wait (batch_max).
+    notices = [(f"notice-{i}.pdf", b"%PDF-1.4\n% notice " + bytes([48 + i]) + b"\n%%EOF\n",
+                "notice", "2026-11-28T10:00:00+08:00") for i in range(3)]
+    evidence = notarise(genuine.server, collector, notices, case_id="SZ-2026-0001")[0]
+    bundle = genuine.server.client(admin).get(f"/v1/evidence/{evidence}/bundle")
+    assert bundle.status_code == 200, bundle.text
+    report = verify(bundle.content, trust_root=genuine.trust_root, rpc=genuine.chain_url)
+    assert report["result"] == "valid", describe(report)
+    issuer = answer(report, "issuer")
+    assert issuer["tenants"] == ["深圳某某信息咨询有限公司"]
+    assert [s["name"] for s in issuer["submitters"]] == ["外呼系统 7"]
+    assert TENANT not in issuer["reason"]["zh"] and TENANT not in issuer["reason"]["en"]
+    assert "深圳某某信息咨询有限公司" in issuer["reason"]["zh"]
