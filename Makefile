@@ -8,12 +8,13 @@ STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARTIFACT := notary/chain/artifacts/EvidenceRegistry.json
 
-.PHONY: help install system-packages run-packages soak run test test-py test-contracts lint contracts clean bench \
+.PHONY: help install system-packages run-packages soak run test test-unit test-py test-contracts lint contracts clean bench \
         audit load
 
 help:
 	@echo "make run    install what is missing, then run the service (chain, registry, API)"
 	@echo "make test   run every suite (lint, import contracts, Python, contracts)"
+	@echo "make test-unit  the fast tier: the pure core and its vectors (about 10 s)"
 	@echo "make bench  measure throughput, memory, gas, trees, verification (bench/results.md)"
 	@echo "make audit  known vulnerabilities in the locked Python and npm dependencies"
 	@echo "make load   submit small files at a fixed rate for a bounded time (load/results.json)"
@@ -70,8 +71,11 @@ contracts: install
 run: install contracts run-packages
 	$(VENV)/bin/notary run
 
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade: pyproject.toml), mypy (strict for the
+# core and the bundle reader; the migrations are not type-checked), the import contracts.
 lint: install
 	$(VENV)/bin/ruff check notary api storage tests
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 # The Python suite runs twice: on SQLite (the default) and on PostgreSQL. When no PostgreSQL
@@ -89,6 +93,11 @@ test-py: install system-packages
 	  echo "!!  (set NOTARY_TEST_POSTGRES to a server with trust auth to run them)"; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
 	fi
+
+# The fast tier: the pure core (formats, proofs, verification) and the golden vectors; no
+# chain, database or network.
+test-unit: install
+	$(VENV)/bin/pytest -q tests/unit tests/vectors
 
 test-contracts: install
 	npx hardhat test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -52,7 +53,7 @@ def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
         raise
 
 
-def require(*roles: Role):  # type: ignore[no-untyped-def]
+def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
     """A dependency that admits keys holding one of ``roles``."""
     allowed = {r.value for r in roles}
 

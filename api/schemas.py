@@ -216,9 +216,38 @@ class CheckCodeOut(BaseModel):
                             "notarised; nothing is reserved or stored")
 
 
+class OperatorOut(BaseModel):
+    name: str = Field(description="the operator's legal name, any script")
+    registration: str | None = Field(description="its registration number (e.g. 统一社会信用代码)")
+    country: str | None = Field(description="ISO 3166-1 alpha-2")
+    url: str | None = None
+
+
+class IssuerOut(BaseModel):
+    """Who notarised the document: the operator from the signed trust root (with its
+    fingerprint, to compare with the one filed with the court), and the tenant's and the
+    submitter's names as the signed statement states them (the tenant's own claims)."""
+
+    operator: OperatorOut
+    trust_root_fingerprint: str | None = Field(description="null while the trust root cannot "
+                                               "be made (the chain does not answer)")
+    development: bool = Field(description="a development deployment or chain")
+    local_chain: bool = Field(description="anchored on a local development chain that nobody "
+                              "else can query")
+    chain_id: int | None = None
+    public_url: str | None = None
+    tenant_name: str | None = Field(description="the tenant's legal name; stated by the tenant, "
+                                    "not verified by notary (null for older statements)")
+    submitter_name: str | None = Field(description="the name of the key that submitted it; "
+                                       "stated by the tenant, not verified by notary")
+    claims: dict[str, str] = Field(description="zh/en: which of these facts are claims")
+    claim_note: dict[str, str] = Field(description="zh/en: the words that mark a claim")
+
+
 class DocumentCheckOut(BaseModel):
     """The public answer about a document a person received. Exactly these fields: never the
-    case, kind, file name, agency, parties, description, custody or evidence id."""
+    case, kind, file name, parties, description, custody or evidence id. ``issuer`` names the
+    operator and the tenant (agency) that had it notarised (issue 14)."""
 
     notarised: Literal[True] = Field(description="a document matched (otherwise 404)")
     sha256: str = Field(description="SHA-256 of the notarised document, hex")
@@ -230,15 +259,17 @@ class DocumentCheckOut(BaseModel):
     removed_at: str | None = Field(description="when its content was removed under data-"
                                    "protection rules; it was notarised and unaltered until "
                                    "then (null if it was not removed)")
+    issuer: IssuerOut = Field(description="who operated, for which tenant, submitted by whom")
 
     @classmethod
-    def of(cls, c: DocumentCheck) -> DocumentCheckOut:
+    def of(cls, c: DocumentCheck, issuer: dict[str, Any]) -> DocumentCheckOut:
         def when(moment: datetime | None) -> str | None:
             return format_rfc3339_utc(moment) if moment is not None else None
 
         return cls(notarised=True, sha256=c.sha256, received_at=format_rfc3339_utc(c.received_at),
                    anchored=c.anchored_at is not None, anchored_at=when(c.anchored_at),
-                   unaltered=c.unaltered, removed_at=when(c.removed_at))
+                   unaltered=c.unaltered, removed_at=when(c.removed_at),
+                   issuer=IssuerOut(**issuer))
 
 
 class HashQuery(BaseModel):

@@ -145,7 +145,7 @@ def _stream(download: BundleDownload) -> StreamingResponse:
     })
 
 
-@router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
+@router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)
 async def evidence_bundle(request: Request, evidence_id: EvidenceId, svc: ServiceDep,
                           key: AnyKey, certifier: Certifier,
                           hashes_only: HashesOnly = False) -> StreamingResponse:
@@ -160,7 +160,7 @@ async def evidence_bundle(request: Request, evidence_id: EvidenceId, svc: Servic
         certifier=certifier, cancel=cancel))
 
 
-@router.get("/v1/cases/{case_id}/bundle", responses=BUNDLE_RESPONSES)  # type: ignore[arg-type]
+@router.get("/v1/cases/{case_id}/bundle", responses=BUNDLE_RESPONSES)
 async def case_bundle(request: Request, case_id: CaseId, svc: ServiceDep, key: AnyKey,
                       certifier: Certifier, hashes_only: HashesOnly = False) -> StreamingResponse:
     """The whole case's proof bundle, its items in case order (so the sequence can be

@@ -46,7 +46,7 @@ def _answer(html: str, pdf: bytes, fmt: str, name: str) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-@router.get("/v1/evidence/{evidence_id}/certificate", responses=CERTIFICATE_RESPONSES)  # type: ignore[arg-type]
+@router.get("/v1/evidence/{evidence_id}/certificate", responses=CERTIFICATE_RESPONSES)
 def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
                      format: Format = "pdf") -> Response:
     """The item's certificate, bilingual (zh/en): the file's SHA-256, the signed statement,
@@ -60,7 +60,7 @@ def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
     return _answer(html, pdf, format, f"certificate-{evidence_id}")
 
 
-@router.get("/v1/cases/{case_id}/certificate", responses=CERTIFICATE_RESPONSES)  # type: ignore[arg-type]
+@router.get("/v1/cases/{case_id}/certificate", responses=CERTIFICATE_RESPONSES)
 def case_certificate(case_id: CaseId, svc: ServiceDep, key: AnyKey,
                      format: Format = "pdf") -> Response:
     """The case's certificate: a summary of its anchored items in case order, then each

@@ -17,7 +17,9 @@ from api.deps import CollectorKey, ServiceDep, VerifyLimit
 from api.schemas import CheckCodeOut, DocumentCheckOut, ErrorOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.checkcode import new_check_code
-from notary.service.documentcheck import check_document
+from notary.service.documentcheck import DocumentCheck, check_document
+from notary.service.identity import issuer_answer
+from notary.service.notary import NotaryService
 
 router = APIRouter(tags=["check"])
 
@@ -26,7 +28,7 @@ PUBLIC_ERRORS = {s: {"model": ErrorOut} for s in (400, 404, 413, 415, 422, 429)}
 MAX_FIELD_BYTES = 256
 
 
-@router.post("/v1/check-codes", response_model=CheckCodeOut, responses={  # type: ignore[dict-item]
+@router.post("/v1/check-codes", response_model=CheckCodeOut, responses={
     s: {"model": ErrorOut} for s in (401, 403, 429)})
 def issue_check_code(_key: CollectorKey) -> CheckCodeOut:
     """A fresh random check code to print on a notice, then send as the metadata's
@@ -44,7 +46,12 @@ def check_by_code(svc: ServiceDep, code: Annotated[str, Path(
     """Was the document with this check code notarised, when, and is it anchored? 404
     ``document_not_found`` when no document has the code; 422 ``check_code_invalid`` for
     text that cannot be a code."""
-    return DocumentCheckOut.of(check_document(svc.engine, check_code=code))
+    return _answer(svc, check_document(svc.engine, check_code=code))
+
+
+def _answer(svc: NotaryService, result: DocumentCheck) -> DocumentCheckOut:
+    return DocumentCheckOut.of(result, issuer_answer(svc, result.tenant_name,
+                                                     result.submitter_name))
 
 
 @router.post("/v1/check", response_model=DocumentCheckOut, responses=PUBLIC_ERRORS,  # type: ignore[arg-type]
@@ -66,7 +73,7 @@ async def check_document_form(request: Request, svc: ServiceDep) -> DocumentChec
     code, sha = await anyio.to_thread.run_sync(_read_form, reader, svc.settings.max_upload_bytes)
     result = await anyio.to_thread.run_sync(
         lambda: check_document(svc.engine, check_code=code, sha256_hex=sha))
-    return DocumentCheckOut.of(result)
+    return await anyio.to_thread.run_sync(_answer, svc, result)
 
 
 def _read_form(reader: MultipartReader, limit: int) -> tuple[str | None, str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Path, Request
@@ -32,7 +32,7 @@ from storage.db import ApiKey
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
 EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$", description="evidence id")]
-ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503,
                                               507)}
 MULTIPART_OVERHEAD = 1 << 20
 ANSWERED_200 = ("a retry with the same Idempotency-Key: the first answer again; or a file the "
@@ -83,7 +83,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
 
 @router.post(
     "", status_code=201, response_model=EvidenceCreated,
-    responses={200: {"model": EvidenceCreated, "description": ANSWERED_200}, **ERRORS},  # type: ignore[dict-item]
+    responses={200: {"model": EvidenceCreated, "description": ANSWERED_200}, **ERRORS},
     summary="Notarise a file",
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
@@ -121,7 +121,7 @@ async def submit(
     return JSONResponse(json.loads(out.model_dump_json()), status, headers=headers)
 
 
-@router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)  # type: ignore[arg-type]
+@router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)
 def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> EvidenceOut:
     """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
     row = visible_evidence(svc.engine, key.tenant, evidence_id)
@@ -129,7 +129,7 @@ def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> Evide
                             svc.superseded_of(row))
 
 
-@router.get("/{evidence_id}/proof", response_model=ProofOut, responses=ERRORS)  # type: ignore[arg-type]
+@router.get("/{evidence_id}/proof", response_model=ProofOut, responses=ERRORS)
 def get_proof(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> ProofOut:
     """The Merkle inclusion proof and the anchor; 404 ``not_anchored`` while pending."""
     row = visible_evidence(svc.engine, key.tenant, evidence_id)
@@ -146,7 +146,7 @@ def get_proof(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> ProofOut
                     timestamp=TimestampOut.of(svc.get_batch(row.batch_id)))
 
 
-@router.get("/{evidence_id}/content", responses={  # type: ignore[dict-item]
+@router.get("/{evidence_id}/content", responses={
     200: {"content": {"application/octet-stream": {}}, "description": "the original bytes"},
     **ERRORS})
 def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> StreamingResponse:

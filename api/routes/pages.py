@@ -18,6 +18,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.deps import ServiceDep, VerifyLimit
+from notary.certificate.identity import (
+    DEV_CHAIN_PAGE_NOTICE,
+    DEV_DEPLOYMENT_NOTICE,
+    FINGERPRINT_NOTE,
+    Deployment,
+)
 from notary.certificate.model import transaction_link
 from notary.core.errors import NotaryError
 from notary.service.notary import NotFound
@@ -88,9 +94,36 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def render_share_page(view: Any) -> str:
+def _operator_rows(deployment: Deployment | None) -> tuple[str, str]:
+    """(the dev-chain notice, the operator and fingerprint rows) of the judge's page."""
+    if deployment is None:
+        return "", ""
+    notice = ""
+    if deployment.local_chain:
+        notice = (f'<p class="dev-notice" role="alert">{_e(DEV_CHAIN_PAGE_NOTICE.zh)}<span '
+                  f'class="en" lang="en">{_e(DEV_CHAIN_PAGE_NOTICE.en)}</span></p>')
+    elif deployment.development:
+        notice = (f'<p class="dev-notice" role="alert">{_e(DEV_DEPLOYMENT_NOTICE.zh)}<span '
+                  f'class="en" lang="en">{_e(DEV_DEPLOYMENT_NOTICE.en)}</span></p>')
+    registration = " · ".join(x for x in (deployment.operator_registration,
+                                          deployment.operator_country) if x)
+    fingerprint = deployment.trust_root_fingerprint or "暂不可得 / unavailable"
+    rows = f"""
+  <dt>运营方 <span class="en" lang="en">Operator</span></dt><dd id="operator">{_e(deployment.operator_name)}
+    {f'<span class="mono">({_e(registration)})</span>' if registration else ""}
+    <span class="note-line">取自已签名的信任根 / from the signed trust root</span></dd>
+  <dt>信任根指纹 <span class="en" lang="en">Trust-root fingerprint</span></dt>
+  <dd><span class="mono" id="fingerprint">{_e(fingerprint)}</span>
+    <span class="note-line">{_e(FINGERPRINT_NOTE.zh)} / {_e(FINGERPRINT_NOTE.en)}</span></dd>"""
+    return notice, rows
+
+
+def render_share_page(view: Any, deployment: Deployment | None = None) -> str:
     """The judge's page for a share link (zh/en), server-rendered: every value is escaped
-    (file names, case references and labels come from users)."""
+    (file names, case references and labels come from users). ``deployment`` names the
+    operator, prints the trust-root fingerprint and says first when the chain is a local
+    development chain (issue 14)."""
+    notice, operator = _operator_rows(deployment)
     rows = []
     for item in view.items:
         if item.status == "anchored" and item.block_number is not None:
@@ -108,7 +141,7 @@ def render_share_page(view: Any) -> str:
             f'<td class="mono">{_e(item.received_at)}</td><td>{verdict}</td>'
             f'<td><a href="{_e(item.certificate_url)}">证书 PDF</a> · '
             f'<a href="{_e(item.certificate_url)}?format=html" lang="en">HTML</a></td></tr>')
-    body = f"""<header class="top">
+    body = f"""{notice}<header class="top">
   <h1>案件存证 <span class="en" lang="en">Case evidence</span></h1>
   <p>本页面由持有案件的机构分享，只读，到期或撤销后失效。</p>
   <p class="en" lang="en">Shared read-only by the organisation holding the case; it stops
@@ -122,7 +155,7 @@ def render_share_page(view: Any) -> str:
     <span class="mono">({_e(view.shared_by)})</span></dd>
   <dt>有效期至 <span class="en" lang="en">Valid until</span></dt>
   <dd class="mono">{_e(view.expires_at)}</dd>
-  <dt>存证数量 <span class="en" lang="en">Items</span></dt><dd>{len(view.items)}</dd>
+  <dt>存证数量 <span class="en" lang="en">Items</span></dt><dd>{len(view.items)}</dd>{operator}
 </dl>
 </section>
 <table class="items" id="items">
@@ -174,5 +207,8 @@ def share_page(token: Annotated[str, PathParam(max_length=128)], svc: ServiceDep
             raise
         return Response(render_share_error(exc.code, exc.message), status_code=status,
                         media_type="text/html; charset=utf-8", headers=headers)
-    return Response(render_share_page(view), media_type="text/html; charset=utf-8",
+    from notary.service.identity import deployment_of
+
+    return Response(render_share_page(view, deployment_of(svc)),
+                    media_type="text/html; charset=utf-8",
                     headers=headers)

@@ -17,6 +17,7 @@ from api.routes.certificates import _answer, _verify_url
 from api.routes.custody import ERRORS, CaseId, EvidenceId
 from notary.certificate.deletion import render_deletion_certificate
 from notary.service.apikeys import Role
+from notary.service.identity import deployment_of
 from notary.service.retention import delete_rule, rules, run_retention, set_case_closed, set_rule
 from notary.service.shredding import deletion_certificate_of, lift_hold, set_hold
 from notary.service.tenancy import actor_of, case_items, visible_evidence
@@ -73,7 +74,7 @@ def shred_evidence(evidence_id: EvidenceId, body: ShredIn, svc: ServiceDep,
                        ciphertext_deleted=result.blob_deleted)
 
 
-@router.get("/v1/evidence/{evidence_id}/deletion-certificate", responses={  # type: ignore[dict-item]
+@router.get("/v1/evidence/{evidence_id}/deletion-certificate", responses={
     200: {"content": {"application/json": {}, "application/pdf": {}, "text/html": {}},
           "description": "the deletion certificate"}, **ERRORS})
 def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
@@ -86,7 +87,8 @@ def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
         return DeletionOut(evidence_id=row.id, shredded_at=cert.shredded_at,
                            certificate=cert.to_json(), jws=jws,
                            checks=[c.to_json() for c in checks])
-    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=_verify_url(svc))
+    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=_verify_url(svc),
+                                            deployment=deployment_of(svc))
     return _answer(html, pdf, format, f"deletion-certificate-{evidence_id}")
 
 

@@ -24,7 +24,7 @@ router = APIRouter(tags=["public"])
 MAX_BUNDLE_UPLOAD_BYTES = 128 * 1024 * 1024
 
 
-@router.post("/v1/verify", response_model=VerdictOut, responses={  # type: ignore[dict-item]
+@router.post("/v1/verify", response_model=VerdictOut, responses={
     s: {"model": ErrorOut} for s in (400, 413, 415, 422, 429)}, dependencies=[VerifyLimit],
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": HashQuery.model_json_schema()},
@@ -108,7 +108,7 @@ def keys(svc: ServiceDep) -> KeysOut:
                    trust_root_fingerprint=fingerprint)
 
 
-@router.get("/v1/health", responses={  # type: ignore[dict-item]
+@router.get("/v1/health", responses={
     s: {"model": ErrorOut} for s in (401, 403, 429, 503)})
 def health(request: Request, svc: ServiceDep, limits: LimitsDep) -> JSONResponse:
     """``{"status": "ok"|"degraded", "version"}``: 200 when the database, blob store, chain

@@ -248,6 +248,49 @@
     return [el('dt', {}, ...bilingual(zh, en)), dd];
   }
 
+  // Who operated, for which tenant, submitted by whom (issue 14): the operator from the signed
+  // trust root, with its fingerprint to compare with the court filing; the tenant's and the
+  // submitter's names are the tenant's own claims and are marked so.
+  function devWarningRows(issuer) {
+    const rows = [];
+    if (!issuer) return rows;
+    if (issuer.local_chain) {
+      rows.push(el('dt', { class: 'dev-warning' }, ...bilingual('注意', 'Note')),
+        el('dd', { class: 'dev-warning' }, ...bilingual(
+          '本服务锚定于本地开发链，他人无法查询：其区块时间不能向任何人证明文件的存在时间。',
+          'Anchored on a local development chain that nobody else can query: its block times prove the file\'s existence time to nobody.')));
+    } else if (issuer.development) {
+      rows.push(el('dt', { class: 'dev-warning' }, ...bilingual('注意', 'Note')),
+        el('dd', { class: 'dev-warning' }, ...bilingual(
+          '这是开发部署：没有登记的运营方，不代表任何机构。',
+          'This is a development deployment: it has no registered operator and speaks for no organisation.')));
+    }
+    return rows;
+  }
+
+  function issuerRows(issuer, withWarning) {
+    if (!issuer || !issuer.operator) return [];
+    const rows = withWarning ? devWarningRows(issuer) : [];
+    const claim = '声明：租户自述，notary 未核实 / stated by the tenant, not verified by notary';
+    const op = issuer.operator;
+    const opNote = [];
+    if (op.registration) opNote.push('登记号 / registration ' + op.registration);
+    if (op.country) opNote.push('国家 / country ' + op.country);
+    opNote.push(issuer.trust_root_fingerprint ? '取自已签名的信任根 / from the signed trust root'
+      : '信任根暂不可得，取自服务设置 / the trust root was unavailable: from the service\'s settings');
+    rows.push(...factRow('运营方', 'Operator', op.name, { note: opNote.join(' · ') }));
+    if (issuer.trust_root_fingerprint) {
+      rows.push(...factRow('信任根指纹', 'Trust-root fingerprint', issuer.trust_root_fingerprint, {
+        mono: true, copy: true,
+        note: '请与运营方向法院备案的指纹核对，一致时运营方、密钥与合约方属于该运营方 / compare it with the one the operator filed with the court; only if they match are the operator, keys and contract its own' }));
+    }
+    rows.push(...factRow('机构（租户）', 'Agency (tenant)',
+      issuer.tenant_name || '未记录 / not recorded', { note: issuer.tenant_name ? claim : null }));
+    rows.push(...factRow('提交人', 'Submitted by',
+      issuer.submitter_name || '未命名 / unnamed', { note: issuer.submitter_name ? claim : null }));
+    return rows;
+  }
+
   function setProgress(zh, en) {
     const p = $('progress');
     if (zh === null) {
@@ -445,6 +488,9 @@
     showSubject(subject, body.facts);
     showChecks(body.checks || [], hashedHere(body, subject));
     showAnchor(body.facts || {});
+    const issuer = issuerRows((body.facts || {}).issuer, true);
+    $('issuer').replaceChildren(...issuer);
+    $('issuer-block').hidden = issuer.length === 0;
     $('details').hidden = false;
     $('result').hidden = false;
     setProgress(null);
@@ -464,6 +510,8 @@
     $('answers').replaceChildren();
     $('who').replaceChildren();
     $('answers-block').hidden = true;
+    $('issuer').replaceChildren();
+    $('issuer-block').hidden = true;
     $('details').hidden = true;
     $('anchor-block').hidden = true;
     $('result').hidden = false;
@@ -647,6 +695,18 @@
     rows.push(...factRow('存证文件指纹', 'Notarised SHA-256', body.sha256, { mono: true, copy: true }));
     if (ownSha && ownSha !== body.sha256) {
       rows.push(...factRow('您的文件指纹', 'Your file\'s SHA-256', ownSha, { mono: true }));
+    }
+    const issuer = body.issuer;
+    if (issuer && issuer.operator) {
+      const agency = issuer.tenant_name || '';
+      if (agency) {
+        zh += '存证机构（租户自述）：' + agency + '。';
+        en += ' It was notarised for ' + agency + ' (as the agency states it).';
+      }
+      zh += '运营方：' + issuer.operator.name + '。';
+      en += ' Operator: ' + issuer.operator.name + '.';
+      rows.unshift(...devWarningRows(issuer)); // the first lines say it
+      rows.push(...issuerRows(issuer, false));
     }
     showCheck(outcome, title, zh, en, rows);
     $('check-result').dataset.anchored = String(Boolean(body.anchored));

@@ -16,6 +16,7 @@ from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check
 
 from .html import item_html
+from .identity import FINGERPRINT_NOTE, Deployment, notices
 from .model import ItemCertificate, Row, Section, _beijing_of, _check_lines, verification_url
 from .pdf import item_pdf
 from .wording import DELETION_TITLE, KIND_NAMES, Bilingual
@@ -28,8 +29,10 @@ _DESTROYED = {
 
 
 def deletion_document(cert: DeletionCertificate, jws: str, checks: Sequence[Check], *,
-                      verify_url: str, issued_at: datetime | None = None) -> ItemCertificate:
-    """Lay out ``cert`` (already verified into ``checks``) as a certificate document."""
+                      verify_url: str, issued_at: datetime | None = None,
+                      deployment: Deployment | None = None) -> ItemCertificate:
+    """Lay out ``cert`` (already verified into ``checks``) as a certificate document;
+    ``deployment`` names the operator and prints the trust-root fingerprint."""
     kind = KIND_NAMES.get(cert.kind, Bilingual(cert.kind, cert.kind))
     d = cert.disclosed_before
     subject = Section(Bilingual("被销毁的证据", "The evidence shredded"), (
@@ -72,6 +75,17 @@ def deletion_document(cert: DeletionCertificate, jws: str, checks: Sequence[Chec
                 note=f"unix {a['block_timestamp']}"),
             Row(Bilingual("默克尔根", "Merkle root"), str(a["root"]), mono=True),
         )))
+    if deployment is not None:
+        sections.append(Section(Bilingual("运营方", "Operator"), (
+            Row(Bilingual("运营方", "Operator"), deployment.operator_name,
+                note="取自已签名的信任根 / from the signed trust root"
+                if deployment.trust_root_fingerprint else
+                "信任根暂不可得，取自服务设置 / trust root unavailable: from the settings"),
+            Row(Bilingual("信任根指纹", "Trust-root fingerprint"),
+                deployment.trust_root_fingerprint or "暂不可得 / unavailable",
+                mono=deployment.trust_root_fingerprint is not None,
+                note=f"{FINGERPRINT_NOTE.zh} / {FINGERPRINT_NOTE.en}"),
+        )))
     sections.append(Section(Bilingual("签名记录", "The signed record"), (
         Row(Bilingual("签名记录摘要", "SHA-256 of the JWS"),
             hashlib.sha256(jws.encode("ascii")).hexdigest(), mono=True,
@@ -94,11 +108,16 @@ def deletion_document(cert: DeletionCertificate, jws: str, checks: Sequence[Chec
         kind=kind, file_name="", sha256=cert.file_sha256, received_at=cert.received_at,
         block_time="", verify_url=verification_url(verify_url, cert.file_sha256),
         issued_at=format_rfc3339_utc(moment), sections=tuple(sections), checks=lines,
-        conclusion=conclusion, complete=complete)
+        conclusion=conclusion, complete=complete,
+        notices=notices(int(cert.anchor["chain_id"]) if cert.anchor else
+                        (deployment.chain_id or -1) if deployment else -1, deployment),
+        operator=deployment.operator_name if deployment else None,
+        fingerprint=deployment.trust_root_fingerprint if deployment else None)
 
 
 def render_deletion_certificate(cert: DeletionCertificate, jws: str, checks: Sequence[Check],
-                                *, verify_url: str) -> tuple[str, bytes]:
+                                *, verify_url: str, deployment: Deployment | None = None
+                                ) -> tuple[str, bytes]:
     """``(html, pdf)`` of a deletion certificate."""
-    doc = deletion_document(cert, jws, checks, verify_url=verify_url)
+    doc = deletion_document(cert, jws, checks, verify_url=verify_url, deployment=deployment)
     return item_html(doc), item_pdf(doc, footer="notary 数据销毁证明 Certificate of Deletion")

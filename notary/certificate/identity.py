@@ -30,6 +30,7 @@ __all__ = [
     "CLAIM_NOTE",
     "DEV_CHAIN_IDS",
     "DEV_CHAIN_NOTICE",
+    "DEV_CHAIN_PAGE_NOTICE",
     "DEV_DEPLOYMENT_NOTICE",
     "FINGERPRINT_NOTE",
     "Deployment",
@@ -47,6 +48,13 @@ DEV_CHAIN_NOTICE = Bilingual(
     "本证书锚定于本地开发链，他人无法查询：其区块时间不能向任何人证明文件的存在时间。",
     "Anchored on a local development chain that nobody else can query: its block times "
     "prove the file's existence time to nobody.",
+)
+
+#: The same for a page (the judge's page of a share link), which is not a certificate.
+DEV_CHAIN_PAGE_NOTICE = Bilingual(
+    "本页的存证锚定于本地开发链，他人无法查询：其区块时间不能向任何人证明文件的存在时间。",
+    "These records are anchored on a local development chain that nobody else can query: its "
+    "block times prove the files' existence time to nobody.",
 )
 
 #: The first lines of a certificate of a development deployment on a public chain.
@@ -82,6 +90,12 @@ class Deployment:
     public_url: str | None = None
     trust_root_fingerprint: str | None = None
     development: bool = False
+    chain_id: int | None = None
+
+    @property
+    def local_chain(self) -> bool:
+        """Anchored on a local development chain that nobody else can query."""
+        return self.chain_id in DEV_CHAIN_IDS
 
     @classmethod
     def of(cls, trust_root: VerifiedTrustRoot) -> Deployment:
@@ -89,7 +103,8 @@ class Deployment:
         op = root.operator
         return cls(operator_name=op.name, operator_registration=op.registration,
                    operator_country=op.country, operator_url=op.url, public_url=root.public_url,
-                   trust_root_fingerprint=trust_root.fingerprint, development=root.development)
+                   trust_root_fingerprint=trust_root.fingerprint, development=root.development,
+                   chain_id=root.chain_id)
 
     def to_json(self) -> dict[str, object]:
         """As the public answers (the hash check, the document check) carry it."""
@@ -98,6 +113,8 @@ class Deployment:
                          "country": self.operator_country, "url": self.operator_url},
             "trust_root_fingerprint": self.trust_root_fingerprint,
             "development": self.development,
+            "local_chain": self.local_chain,
+            "chain_id": self.chain_id,
             "public_url": self.public_url,
         }
 
@@ -161,7 +178,9 @@ def identity_lines(statement: Statement, deployment: Deployment | None) -> tuple
     submitted_by = statement.submitter_name or "未命名 / unnamed"
     lines.append(IdentityLine(
         Bilingual("提交人", "Submitted by"), submitted_by,
-        Bilingual(f"API 密钥 {statement.submitter} · 名称由租户填写（声明），notary 未核实",
-                  f"key {statement.submitter} · named by the tenant, not verified by notary"),
+        Bilingual(f"API 密钥 {statement.submitter} · {CLAIM_NOTE.zh}（名称由租户为密钥填写）",
+                  f"API key {statement.submitter} · {CLAIM_NOTE.en} (the name the tenant gave "
+                  "the key)") if statement.submitter_name else Bilingual(
+            f"API 密钥 {statement.submitter}", f"API key {statement.submitter}"),
         claim=statement.submitter_name is not None))
     return tuple(lines)

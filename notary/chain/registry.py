@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -29,6 +29,9 @@ from web3.exceptions import (
 from notary.chain.compile import load_artifact
 from notary.chain.errors import AnchorRejected, ChainError, ChainMismatch, ChainUnavailable
 from notary.core.verdict import AnchorFacts
+
+if TYPE_CHECKING:
+    from web3.types import TxParams
 
 ZERO_ROOT = b"\x00" * 32
 T = TypeVar("T")
@@ -298,7 +301,7 @@ class Registry:
         return KeyRecord(bytes(thumbprint), int(out[0]), int(out[1]), int(out[2]), int(out[3]))
 
     def balance(self, address: str) -> int:
-        return self._call(lambda: int(self.w3.eth.get_balance(address)))
+        return self._call(lambda: int(self.w3.eth.get_balance(Web3.to_checksum_address(address))))
 
     def verify_inclusion(self, root: bytes, proof: Sequence[bytes], leaf: bytes) -> bool:
         """The contract's own answer: is ``root`` anchored and does ``proof`` lead to it."""
@@ -371,10 +374,11 @@ class Registry:
             n = replacing.nonce if replacing is not None else nonce
             if n is None:
                 n = self.w3.eth.get_transaction_count(account.address, "pending")
-            tx = self.contract.functions.anchor(root, leaf_count, expected_previous_root).build_transaction(
-                {"from": account.address, "nonce": n, "chainId": self.chain_id}
-            )
-            tx = self.fees.apply(self.w3, dict(tx))
+            params = cast("TxParams", {"from": account.address, "nonce": n,
+                                       "chainId": self.chain_id})
+            built = self.contract.functions.anchor(root, leaf_count, expected_previous_root
+                                                   ).build_transaction(params)
+            tx: dict[str, Any] = self.fees.apply(self.w3, dict(built))
             if replacing is not None and "maxFeePerGas" in tx:
                 tx["maxFeePerGas"] = max(int(tx["maxFeePerGas"]), replacing.max_fee * 5 // 4 + 1)
                 tx["maxPriorityFeePerGas"] = max(int(tx["maxPriorityFeePerGas"]),

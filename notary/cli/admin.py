@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notary.cli.exits import Exit
 from notary.cli.home import server_settings
 from notary.cli.output import print_json
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 ROLES = ["admin", "collector", "lawyer", "auditor"]
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from storage.migrate import open_database
 
     return open_database(server_settings().db_url)
@@ -136,7 +139,8 @@ def register(sub: Any) -> None:
     k.add_argument("--role", required=True, choices=ROLES)
     k.add_argument("--tenant", default="default", help="the tenant: its slug or legal name")
     k.add_argument("--name", help="who or what uses the key, in any script (an agent's 工号, "
-                   "a dialer): the statements it submits carry this name, as the tenant's claim")
+                   "a dialer): the statements it submits carry this name, as the tenant's claim, and "
+                   "certificates and public checks print it")
     k.add_argument("--label", help="what the key is for (shown in listings only)")
     k.add_argument("--json", action="store_true", help="print the key as JSON")
     k.set_defaults(handler=cmd_keys_create)

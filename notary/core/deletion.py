@@ -13,8 +13,10 @@ when its statement was anchored and was unaltered until it was shredded at ``shr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from notary.core.custody import CustodyAct, CustodyEvent
@@ -46,6 +48,22 @@ _FIELDS = ("schema", "evidence_id", "file_sha256", "file_size", "statement_sha25
 _DISCLOSURES = ("content_views", "exports", "key_exports")
 _ANCHOR_FIELDS = ("chain_id", "contract", "batch_id", "root", "tx_hash", "block_number",
                   "block_timestamp")
+
+
+_ANCHOR_INTS = ("chain_id", "batch_id", "block_number", "block_timestamp")
+_ANCHOR_HEX = {"contract": re.compile(r"0x[0-9a-fA-F]{40}"),
+               "root": re.compile(r"0x[0-9a-fA-F]{64}"), "tx_hash": re.compile(r"0x[0-9a-fA-F]{64}")}
+
+
+def _check_anchor(anchor: Mapping[str, Any]) -> None:
+    """The anchor's values: integers where the chain has numbers, 0x-hex where it has hashes."""
+    for name in _ANCHOR_INTS:
+        validate_int(f"anchor.{name}", anchor[name], error=StatementError)
+    for name, pattern in _ANCHOR_HEX.items():
+        value = anchor[name]
+        if not isinstance(value, str) or pattern.fullmatch(value) is None:
+            raise StatementError(f"Field 'anchor.{name}' must be 0x followed by hex digits.",
+                                 field=f"anchor.{name}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +116,8 @@ class DeletionCertificate:
             raise err("Field 'destroyed' must name at least the item key.", field="destroyed")
         for what in destroyed:
             validate_identifier("destroyed", what, 64, error=err)
+        if len(set(destroyed)) != len(destroyed):
+            raise err("Field 'destroyed' names an entry twice.", field="destroyed")
         object.__setattr__(self, "destroyed", destroyed)
         validate_int("custody_event_seq", self.custody_event_seq, minimum=2, error=err)
         validate_hex_digest("custody_event_sha256", self.custody_event_sha256, error=err)
@@ -113,6 +133,7 @@ class DeletionCertificate:
             if sorted(anchor) != sorted(_ANCHOR_FIELDS):
                 raise err(f"Field 'anchor' must hold {', '.join(_ANCHOR_FIELDS)}.",
                           field="anchor")
+            _check_anchor(anchor)
             object.__setattr__(self, "anchor", dict(sorted(anchor.items())))
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +182,14 @@ def verify_deletion(token: str, jwks: Mapping[str, Any]) -> DeletionCertificate:
     return DeletionCertificate.from_bytes(payload)
 
 
+def _same_instant(a: str, b: str) -> bool:
+    """The same moment, however the two RFC 3339 texts spell it (both were validated)."""
+    try:
+        return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+    except ValueError:
+        return a == b
+
+
 def check_deletion(
     token: str, jwks: Mapping[str, Any], *, statement: Statement | None,
     custody: Sequence[CustodyEvent] | None,
@@ -182,6 +211,18 @@ def check_deletion(
         return Check("deletion", CheckStatus.FAIL,
                      "The deletion certificate is about another evidence item, file or "
                      "statement than this one."), cert
+    if statement is not None:
+        differing = [name for name, ours, theirs in (
+            ("file_size", cert.file_size, statement.size),
+            ("case_id", cert.case_id, statement.case_id),
+            ("kind", cert.kind, statement.kind.value),
+        ) if ours != theirs]
+        if not _same_instant(cert.received_at, statement.received_at):
+            differing.append("received_at")
+        if differing:
+            return Check("deletion", CheckStatus.FAIL,
+                         "The deletion certificate restates the statement wrongly: "
+                         f"{', '.join(differing)} differ(s) from the signed statement."), cert
     if custody is not None:
         event = next((e for e in custody if e.seq == cert.custody_event_seq), None)
         if (event is None or event.act is not CustodyAct.SHREDDED
@@ -189,6 +230,10 @@ def check_deletion(
             return Check("deletion", CheckStatus.FAIL,
                          f"The custody log has no 'shredded' event {cert.custody_event_seq} "
                          "with the digest the deletion certificate names."), cert
+        if not _same_instant(cert.shredded_at, event.at):
+            return Check("deletion", CheckStatus.FAIL,
+                         f"The deletion certificate says it was shredded at {cert.shredded_at}, "
+                         f"but its custody event {event.seq} records {event.at}."), cert
     why = f" under {cert.legal_basis}" if cert.legal_basis else ""
     return Check("deletion", CheckStatus.PASS,
                  f"Shredded at {cert.shredded_at} by {cert.actor} ({cert.reason}{why}): "

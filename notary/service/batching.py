@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from notary.chain.errors import AnchorRejected, ChainError
 from notary.chain.registry import Registry, SignedAnchor
@@ -194,14 +194,14 @@ class BatchWorker:
         with session(self.engine) as s:
             items = list(s.exec(
                 select(Evidence).where(Evidence.status == "pending", Evidence.batch_id.is_(None))  # type: ignore[union-attr]
-                .order_by(Evidence.received_at, Evidence.id).limit(self.batch_max)
+                .order_by(col(Evidence.received_at), col(Evidence.id)).limit(self.batch_max)
                 .with_for_update(skip_locked=True)
             ))
             events = list(s.exec(
                 select(CustodyRecord, Evidence.sha256)
                 .join(Evidence, CustodyRecord.evidence_id == Evidence.id)  # type: ignore[arg-type]
                 .where(CustodyRecord.batch_id.is_(None))  # type: ignore[union-attr]
-                .order_by(CustodyRecord.id).limit(self.batch_max - len(items))
+                .order_by(col(CustodyRecord.id)).limit(self.batch_max - len(items))
                 .with_for_update(skip_locked=True, of=CustodyRecord)
             )) if len(items) < self.batch_max else []
             if not items and not events:
@@ -383,9 +383,9 @@ class BatchWorker:
             if re_anchored is None:
                 row.status, row.raw_tx = "built", None
                 s.add(row)
-                s.exec(update(Evidence).where(Evidence.batch_id == batch.id)  # type: ignore[call-overload]
+                s.exec(update(Evidence).where(col(Evidence.batch_id) == batch.id)
                        .values(status="pending"))
-                s.exec(update(CustodyRecord).where(CustodyRecord.batch_id == batch.id)  # type: ignore[call-overload]
+                s.exec(update(CustodyRecord).where(col(CustodyRecord.batch_id) == batch.id)
                        .values(status="pending"))
             s.commit()
         if re_anchored is not None:
@@ -408,9 +408,9 @@ class BatchWorker:
             row.anchored_at = datetime.now(UTC)
             row.raw_receipt = raw_receipt
             s.add(row)
-            result = s.exec(update(Evidence).where(Evidence.batch_id == batch.id)  # type: ignore[call-overload]
+            result = s.exec(update(Evidence).where(col(Evidence.batch_id) == batch.id)
                             .values(status="anchored"))
-            s.exec(update(CustodyRecord).where(CustodyRecord.batch_id == batch.id)  # type: ignore[call-overload]
+            s.exec(update(CustodyRecord).where(col(CustodyRecord.batch_id) == batch.id)
                    .values(status="anchored"))
             if self.custody is not None:
                 # Each statement's custody log records the anchor (anchored in the next batch).

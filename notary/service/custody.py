@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,7 +30,7 @@ from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
-from storage.db import Batch, CustodyRecord, Evidence, session
+from storage.db import Batch, CustodyRecord, Evidence, session, utc
 
 SERVICE_ACTOR = "notary-service"
 #: How often one append is retried when a concurrent transaction took its sequence number.
@@ -87,7 +88,9 @@ class CustodyLog:
                      coalesce: str | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
                       .order_by(CustodyRecord.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
-        now = datetime.now(UTC)
+        # Never dated before the event it follows, even if the clock stepped back: the order
+        # is proven by the links, and the times should not seem to contradict it.
+        now = datetime.now(UTC) if last is None else max(datetime.now(UTC), utc(last.at))
         event = CustodyEvent(
             evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor,
             tenant=tenant, at=format_rfc3339_utc(now), detail=dict(detail or {}),
@@ -179,10 +182,10 @@ def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
 
 
 
-def custody_json(records: list[CustodyRecord]) -> list[dict[str, object]]:
+def custody_json(records: list[CustodyRecord]) -> list[dict[str, Any]]:
     """The log as the API shows it: the signed event and its decoded payload (an event whose
     payload no longer decodes is shown as unreadable; the checks say why)."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for r in records:
         try:
             event = json.loads(jws_payload(r.jws))

@@ -149,8 +149,12 @@ def diagnose(settings: Settings) -> list[Finding]:
     findings.append(_check("data directory", home))
     findings.append(_check("signing key", lambda: (
         f"kid {load_signing_key(settings.keys_dir, settings.key_passphrase).kid}, file mode 0600")))
-    findings.append(_check("master key", lambda: (
-        MasterKey.load(settings.keys_dir, settings.key_passphrase) and "opens")))
+
+    def master_key() -> str:
+        MasterKey.load(settings.keys_dir, settings.key_passphrase)
+        return "opens"
+
+    findings.append(_check("master key", master_key))
 
     def database() -> str:
         engine = open_database(settings.db_url)

@@ -4,9 +4,12 @@ agreement), by the check code printed on it, by the document's bytes, or both.
 The caller is anonymous, so the answer holds only what the document itself already tells
 its holder, plus the notary's own facts about it: that it was notarised, when it was
 received, when its anchor's block was made, whether the file in hand is the notarised one,
-and when its content was removed under data-protection rules. Never the case, the kind of
-evidence, the file name, the agency (tenant), the parties, the description, the custody log
-or the evidence id: :class:`DocumentCheck` has no field for them, on purpose.
+and when its content was removed under data-protection rules; and who had it notarised (issue
+14): the agency's (tenant's) legal name and the name of the key that submitted it, as the
+signed statement states them (the agency's own claims), so that a notice notarised by someone
+else does not read like the agency's. The operator is added by the caller, from the trust
+root. Never the case, the kind of evidence, the file name, the parties, the description, the
+custody log or the evidence id: :class:`DocumentCheck` has no field for them, on purpose.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from sqlmodel import select
 
 from notary.core.checkcode import normalise_check_code
 from notary.core.digest import parse_sha256_hex
-from notary.core.errors import InputError
+from notary.core.errors import InputError, NotaryError
+from notary.core.signing import jws_payload
+from notary.core.statement import Statement
 from notary.service.notary import NotFound, utc
 from storage.db import Batch, Evidence, session
 
@@ -50,6 +55,10 @@ class DocumentCheck:
     unaltered: bool | None
     #: When the content was removed under data-protection rules (crypto-shredded), if it was.
     removed_at: datetime | None
+    #: The tenant's legal name and the submitting key's name from the signed statement (the
+    #: tenant's claims); None for statements made before they were recorded.
+    tenant_name: str | None = None
+    submitter_name: str | None = None
 
 
 def check_document(engine: Engine, *, check_code: str | None = None,
@@ -81,8 +90,19 @@ def check_document(engine: Engine, *, check_code: str | None = None,
     if (row.status == "anchored" and batch is not None and batch.status == "anchored"
             and batch.block_timestamp is not None):
         anchored_at = datetime.fromtimestamp(batch.block_timestamp, UTC)
+    tenant_name, submitter_name = _names(row.statement_jws)
     return DocumentCheck(
         sha256=row.sha256, received_at=utc(row.received_at), anchored_at=anchored_at,
         unaltered=None if sha is None else sha == row.sha256,
         removed_at=utc(row.shredded_at) if row.shredded_at is not None else None,
+        tenant_name=tenant_name, submitter_name=submitter_name,
     )
+
+
+def _names(statement_jws: str) -> tuple[str | None, str | None]:
+    """(tenant_name, submitter_name) of the service's own stored statement."""
+    try:
+        statement = Statement.from_bytes(jws_payload(statement_jws))
+    except NotaryError:
+        return None, None
+    return statement.tenant_name, statement.submitter_name

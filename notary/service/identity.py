@@ -21,7 +21,7 @@ from notary.core.signing import verify_statement
 if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
-__all__ = ["deployment_of", "statement_names", "submission_identity"]
+__all__ = ["deployment_of", "issuer_answer", "statement_names", "submission_identity"]
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,16 @@ def deployment_of(svc: NotaryService) -> Deployment:
     try:
         return Deployment.of(current_trust_root(svc).verified)
     except NotaryError as exc:
-        log.warning("certificate without a trust root: %s", exc.message)
+        log.warning("answering without a trust root: %s", exc.message)
+    except OSError as exc:  # the trust root could not be stored under NOTARY_HOME
+        log.warning("answering without a trust root: %s", type(exc).__name__)
     s = svc.settings
     chain_id = svc.chain.deployment.chain_id if svc.chain is not None else s.chain_id
     return Deployment(operator_name=s.operator_name,
                       operator_registration=s.operator_registration or None,
                       operator_country=s.operator_country or None, public_url=s.service_url,
                       trust_root_fingerprint=None,
-                      development=is_development(s, chain_id))
+                      development=is_development(s, chain_id), chain_id=chain_id)
 
 
 def statement_names(svc: NotaryService, statement_jws: str) -> tuple[str | None, str | None]:
@@ -55,10 +57,14 @@ def statement_names(svc: NotaryService, statement_jws: str) -> tuple[str | None,
 
 
 def submission_identity(svc: NotaryService, statement_jws: str) -> dict[str, Any]:
-    """The identity block of a public answer (the hash check, the check of a received
-    document): the operator with the trust-root fingerprint, and the tenant's and
-    submitter's names marked as their own claims."""
-    tenant_name, submitter_name = statement_names(svc, statement_jws)
+    """The identity block of a public answer (the hash check): the operator with the
+    trust-root fingerprint, and the tenant's and submitter's names marked as claims."""
+    return issuer_answer(svc, *statement_names(svc, statement_jws))
+
+
+def issuer_answer(svc: NotaryService, tenant_name: str | None,
+                  submitter_name: str | None) -> dict[str, Any]:
+    """As :func:`submission_identity`, from names already read (the document check)."""
     return {
         **deployment_of(svc).to_json(),
         "tenant_name": tenant_name,

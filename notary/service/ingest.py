@@ -24,12 +24,11 @@ from sqlmodel import Session, select
 import notary.core.errors as kinds
 from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
 from notary.core.custody import CustodyAct
-from notary.core.errors import Contention, InputError, NotaryError
+from notary.core.errors import Contention, InputError, NotaryError, StatementError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.statement import (
     EvidenceKind,
     Statement,
-    StatementError,
     canonical_json,
     parse_strict_json,
 )

@@ -389,8 +389,12 @@ class NotaryService:
                 c = Check(c.name, c.status, "The statement is validly signed by a published "
                                             "notary key.")
             checks.append(c)
+        from notary.service.identity import submission_identity
+
         facts: dict[str, Any] = {"received_at": format_rfc3339_utc(utc(row.received_at)),
-                                 "status": row.status}
+                                 "status": row.status,
+                                 # Who operated, for which tenant, submitted by whom (issue 14).
+                                 "issuer": submission_identity(self, row.statement_jws)}
         if row.shredded_at is not None:
             # Existed and unaltered until then; the content itself is gone.
             facts["shredded_at"] = format_rfc3339_utc(utc(row.shredded_at))

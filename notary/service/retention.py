@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
@@ -70,7 +70,7 @@ def delete_rule(engine: Engine, *, tenant: str, kind: str) -> None:
 
 def rules(engine: Engine, tenant: str | None = None) -> list[RetentionRule]:
     with session(engine) as s:
-        query = select(RetentionRule).order_by(RetentionRule.tenant, RetentionRule.kind)  # type: ignore[arg-type]
+        query = select(RetentionRule).order_by(col(RetentionRule.tenant), col(RetentionRule.kind))
         if tenant is not None:
             query = query.where(RetentionRule.tenant == tenant)
         return list(s.exec(query))
@@ -122,7 +122,7 @@ def due_items(engine: Engine, now: datetime, tenant: str | None = None) -> list[
                                     Case.closed_at <= cutoff)  # type: ignore[operator]
             else:
                 query = query.where(Evidence.received_at <= cutoff)
-            out += [(e, c.holder) for e, c in s.exec(query.order_by(Evidence.received_at))]
+            out += [(e, c.holder) for e, c in s.exec(query.order_by(col(Evidence.received_at)))]
     return out
 
 

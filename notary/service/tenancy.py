@@ -23,9 +23,9 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import ColumnElement, Engine, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
@@ -122,8 +122,8 @@ def create_tenant(engine: Engine, name: str, slug: str | None = None) -> Tenant:
             # A name must not be another tenant's slug (or the reverse): a reference would
             # then name two tenants.
             clash = s.exec(select(Tenant).where(or_(
-                Tenant.id == tenant_id, Tenant.name == name, Tenant.id == name,
-                Tenant.name == tenant_id))).first()
+                col(Tenant.id) == tenant_id, col(Tenant.name) == name, col(Tenant.id) == name,
+                col(Tenant.name) == tenant_id))).first()
             if clash is not None:
                 raise InputError(f"a tenant {clash.id!r} ({clash.name}) exists already; choose "
                                  "another name or slug / 租户已存在", code="tenant_exists",
@@ -171,7 +171,7 @@ def require_tenant(engine: Engine, ref: str) -> Tenant:
 
 def list_tenants(engine: Engine) -> list[Tenant]:
     with session(engine) as s:
-        return list(s.exec(select(Tenant).order_by(Tenant.id)))  # type: ignore[arg-type]
+        return list(s.exec(select(Tenant).order_by(col(Tenant.id))))
 
 
 def case_for_submission(s: Session, tenant: str, case_id: str) -> Case:
@@ -395,7 +395,7 @@ def shared_item(engine: Engine, case: Case, evidence_id: str) -> Evidence:
     return row
 
 
-def evidence_of_tenant_query(tenant: str):  # type: ignore[no-untyped-def]
+def evidence_of_tenant_query(tenant: str) -> ColumnElement[bool]:
     """A filter for listings: what ``tenant`` may see."""
     held = select(Case.uid).where(Case.holder == tenant)
-    return or_(Evidence.tenant == tenant, Evidence.case_uid.in_(held))  # type: ignore[union-attr]
+    return or_(col(Evidence.tenant) == tenant, col(Evidence.case_uid).in_(held))

@@ -32,6 +32,10 @@ try {
       links: [...document.querySelectorAll('a')].map((a) => a.getAttribute('href')),
       bundle: document.getElementById('bundle')?.getAttribute('href') ?? null,
       gone: document.getElementById('gone')?.innerText ?? null,
+      operator: document.getElementById('operator')?.innerText ?? null,
+      fingerprint: document.getElementById('fingerprint')?.textContent ?? null,
+      devNotice: document.querySelector('.dev-notice')?.innerText ?? null,
+      firstText: document.body.innerText.trim().split('\n')[0],
       injected: document.querySelectorAll('#items b, #items img, #items script').length,
       stylesheets: document.styleSheets.length,
     }));

@@ -60,6 +60,10 @@ def test_a_judge_opens_a_share_link(server: LiveServer, tmp_path: Path) -> None:
     assert HOSTILE_NAME in page["rows"][1][1], "the file name is shown as text"
     assert page["injected"] == 0 and not report["console"], report
     assert page["bundle"].endswith(f"/v1/shared/{token}/bundle")
+    # Issue 14: the operator (trust root) and its fingerprint; the dev-chain line comes first.
+    fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
+    assert page["fingerprint"] == fingerprint and "信任根" in page["operator"]
+    assert page["firstText"].startswith("本页的存证锚定于本地开发链，他人无法查询"), page["firstText"]
     certificate = next(h for h in page["links"] if h.endswith("/certificate"))
     pdf = server.client().get(certificate)
     assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from notary.config import DEV_OPERATOR_NAME
 from notary.core.signing import SigningKey
 from tests.bundle.repack import resigned
 from tests.support import REPO, SAMPLES, LiveServer, wait_until
@@ -126,6 +127,13 @@ def test_page_verifies_original_rejects_changed_copy_and_opens_from_qr(
     assert "没有比对文件本身" in qr["summary"] and "the file itself was not compared" in qr["summary"]
     assert "完全一致" not in qr["summary"] and "exactly as it was" not in qr["summary"]
     assert statuses(qr)["file_hash"] == "skip"
+    # Who operated (the trust root), with its fingerprint and the sentence to compare it; the
+    # default tenant has no legal name; the chain is a local development chain (issue 14).
+    fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
+    assert fingerprint and fingerprint in qr["issuer"] and "信任根指纹" in qr["issuer"]
+    assert "filed with the court" in qr["issuer"] and DEV_OPERATOR_NAME in qr["issuer"]
+    assert "本地开发链，他人无法查询" in qr["issuer"] and "未记录 / not recorded" in qr["issuer"]
+    assert bad["issuer"] == ""  # nothing was found: nobody is named
 
     assert steps["unknown-hash"]["verdict"] == "notfound"
     assert steps["phone"]["verdict"] == "hashonly"

@@ -63,6 +63,7 @@ try {
         checks: Array.from(document.querySelectorAll('#checks li')).map((li) => ({
           name: li.dataset.check, status: li.dataset.status, text: li.innerText })),
         anchor: document.getElementById('anchor-block').hidden ? '' : text('anchor'),
+        issuer: document.getElementById('issuer-block').hidden ? '' : text('issuer'),
         answers: document.getElementById('answers-block').hidden ? [] : Array.from(
           document.querySelectorAll('#answers li')).map((li) => ({
           question: li.dataset.question, status: li.dataset.status, text: li.innerText })),

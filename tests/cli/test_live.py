@@ -186,7 +186,7 @@ def test_tenants_and_keys_on_the_services_own_data(server: LiveServer, tmp_path:
 
     # --tenant takes the legal name; the key works against the running service at once
     key = run_notary("keys", "create", "--role", "collector", "--tenant", "华信资产管理有限公司",
-                     "--label", "dialer 7", env=env, cwd=tmp_path)
+                     "--label", "dialer 7", "--name", "外呼系统 7号", env=env, cwd=tmp_path)
     assert key.returncode == Exit.OK, key.stderr
     token = key.stdout.strip()
     assert "\n" not in token and "of tenant huaxin" in key.stderr
@@ -196,6 +196,7 @@ def test_tenants_and_keys_on_the_services_own_data(server: LiveServer, tmp_path:
     keys = json.loads(run_notary("keys", "list", "--json", env=env, cwd=tmp_path).stdout)
     mine = next(k for k in keys if k["label"] == "dialer 7")
     assert mine["tenant"] == "huaxin" and mine["role"] == "collector" and not mine["revoked"]
+    assert mine["name"] == "外呼系统 7号"  # statements it submits carry it (submitter_name)
     assert token not in json.dumps(keys)
     unknown = run_notary("keys", "create", "--role", "lawyer", "--tenant", "Nobody Ltd",
                          env=env, cwd=tmp_path)

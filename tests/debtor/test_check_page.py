@@ -105,3 +105,34 @@ def test_recipient_checks_a_notice_by_code_and_file_in_the_browser(
     assert unexpected == [] and len(report["console"]) == 2, report["console"]
     for step in report["steps"]:
         assert Path(step["screenshot"]).stat().st_size > 5_000
+
+
+def test_recipient_sees_who_notarised_the_notice(make_server: Any, tmp_path: Path) -> None:
+    """Issue 14: the answer names the operator (trust root, with the fingerprint to compare
+    with the court filing), the agency by its Chinese legal name and the submitting key's name,
+    both marked as the agency's own claims, and says the chain is a local development chain."""
+    from notary.service.apikeys import create_key
+    from notary.service.tenancy import create_tenant
+
+    server = make_server(operator_name="华信数据科技有限公司",
+                         operator_registration="91310000MA1FL0XX1X", operator_country="CN")
+    create_tenant(server.service.engine, "华信资产管理有限公司", slug="huaxin")
+    _row, token = create_key(server.service.engine, "collector", tenant="huaxin",
+                             name="催收员 工号 1024")
+    collector = server.client(token)
+    created = submit(collector, NOTICE, "notice", check_code=CODE)
+    assert created.status_code == 201, created.text
+    anchored(collector, created.json()["id"])
+    fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
+
+    report = drive(server, [{"name": "named", "open": f"/verify?code={CODE}", "fullPage": True}],
+                   tmp_path / "screenshots")
+    seen = report["steps"][0]
+    assert seen["outcome"] == "notarised", seen
+    assert "华信资产管理有限公司" in seen["words"] and "华信数据科技有限公司" in seen["words"]
+    for needed in ("华信数据科技有限公司", "91310000MA1FL0XX1X", fingerprint,
+                   "请与运营方向法院备案的指纹核对", "华信资产管理有限公司", "催收员 工号 1024",
+                   "声明：租户自述，notary 未核实", "stated by the tenant, not verified by notary",
+                   "本服务锚定于本地开发链，他人无法查询"):
+        assert needed in seen["facts"], needed
+    assert not seen["overflow"] and report["console"] == [], report["console"]

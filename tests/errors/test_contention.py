@@ -98,3 +98,33 @@ def test_submissions_racing_on_one_case_answer_503_not_500(
     with session(server.service.engine) as s:  # nothing recorded for a refused submission
         seqs = [e.case_seq for e in s.exec(select(Evidence).where(Evidence.case_id == "RACE-2"))]
     assert sorted(seqs) == list(range(1, statuses[201] + 1))
+
+
+def test_an_event_is_never_dated_before_the_one_it_follows(server: LiveServer) -> None:
+    """A clock that stepped back (simulated by dating the last stored event a day ahead: the
+    only fault here that cannot be caused for real) does not date the next event earlier."""
+    from datetime import UTC, datetime, timedelta
+
+    from notary.core.custody import CustodyEvent
+    from notary.core.signing import jws_payload
+    from storage.db import utc
+
+    http = server.admin()
+    item = http.post("/v1/evidence", files={
+        "metadata": (None, json.dumps({"case_id": "CLOCK-1", "kind": "notice"})),
+        "file": ("n.txt", os.urandom(300))}).json()["id"]
+    ahead = datetime.now(UTC) + timedelta(days=1)
+    with session(server.service.engine) as s:
+        last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == item)
+                      .order_by(CustodyRecord.seq.desc())).first()  # type: ignore[attr-defined]
+        assert last is not None
+        last.at = ahead
+        s.add(last)
+        s.commit()
+    assert http.post(f"/v1/evidence/{item}/legal-hold", json={"reason": "clock"}).status_code == 200
+    with session(server.service.engine) as s:
+        newest = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == item)
+                        .order_by(CustodyRecord.seq.desc())).first()  # type: ignore[attr-defined]
+    assert newest is not None and utc(newest.at) >= ahead
+    event = CustodyEvent.from_bytes(jws_payload(newest.jws))
+    assert datetime.fromisoformat(event.at) >= ahead

@@ -78,3 +78,27 @@ def test_0006_revokes_links_of_transferred_cases_and_caps_their_life(
         return r.expires_at.replace(tzinfo=None) - r.created_at.replace(tzinfo=None)
     assert life(links["b"]) == timedelta(days=90) and life(links["c"]) == timedelta(days=7)
     engine.dispose()
+
+
+def test_0007_adds_key_names_and_keeps_existing_keys(tmp_path: Path,
+                                                     database_url: str | None) -> None:
+    from notary.service.apikeys import authenticate, create_key, list_keys
+    from storage.db import ApiKey
+
+    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO api_keys (id, key_hash, role, tenant, label, created_at) "
+                          "VALUES ('0123456789ab', :h, 'collector', 'default', 'old', :n)"),
+                     {"h": "f" * 64, "n": now})
+    upgrade(engine)
+    with session(engine) as s:
+        old = s.get(ApiKey, "0123456789ab")
+    assert old is not None and old.name is None and old.label == "old"
+    named = "外呼系统 7号 · 工号 1024 " + "长" * 82
+    assert len(named) == 100  # 100 characters, any script
+    row, token = create_key(engine, "collector", name=named)
+    assert authenticate(engine, token).name == named
+    assert {k.id: k.name for k in list_keys(engine)}[row.id] == named
+    engine.dispose()

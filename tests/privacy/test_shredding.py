@@ -122,6 +122,10 @@ def test_held_item_cannot_be_shredded_then_shred_leaves_only_proof(
     html = admin.get(f"/v1/evidence/{eid}/deletion-certificate?format=html")
     assert html.status_code == 200 and "数据销毁证明" in html.text
     assert "Certificate of Deletion" in html.text and created["sha256"] in html.text
+    # Like every certificate: the operator, the trust-root fingerprint, the dev-chain line.
+    fingerprint = server.client().get("/v1/keys").json()["trust_root_fingerprint"]
+    assert fingerprint and fingerprint in html.text and "信任根指纹" in html.text
+    assert html.text.index("本证书锚定于本地开发链") < html.text.index("<h1>")
     pdf = admin.get(f"/v1/evidence/{eid}/deletion-certificate?format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (tmp_path / "deletion.pdf").write_bytes(pdf.content)
