@@ -283,3 +283,11 @@ def test_every_signing_key_must_be_registered_on_chain() -> None:
         "items/001/custody.jsonl event 3", CURRENT, "2026-07-10T00:00:00.000000Z")])
     assert later["issuer.keys"].status is CheckStatus.PASS, (
         "a claimed time is the signer's word: retirement is judged by the anchor's block")
+
+
+def test_questions_from_a_hostile_bundle_never_raise() -> None:
+    """Headers that are not JSON objects, not base64, or name no kid give no question."""
+    from notary.core.bundle_verify import _kid
+
+    for token in ("", "W10.e30.sig", "!!!.e30.sig", "eyJraWQiOjF9", "e30.e30.x", "WzFd"):
+        assert _kid(token) in (None, "1")
