@@ -28,7 +28,7 @@ from notary.chain.setup import (
     open_chain,
 )
 from notary.config import Settings
-from notary.core.bundle import BundleVerification
+from notary.core.bundle import BundleVerification, parse_key_history
 from notary.core.custody import CustodyAct
 from notary.core.digest import FileDigest
 from notary.core.errors import InputError, NotaryError
@@ -37,7 +37,7 @@ from notary.core.signing import SigningKey, jwks
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
 from notary.core.verify import verify_evidence
-from notary.keyfiles import load_signing_key
+from notary.keyfiles import load_key_history, load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
@@ -199,7 +199,16 @@ class NotaryService:
     # -- reads ----------------------------------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
-        return jwks([self.signing_key.public_jwk()])
+        """The public keys this service has signed with: the key in use and, after a rotation,
+        the earlier ones of its key history (NOTARY_HOME/keys), so that what an earlier key
+        signed still verifies here."""
+        current = self.signing_key.public_jwk()
+        try:
+            history = parse_key_history(load_key_history(self.settings.keys_dir))[0]["keys"]
+        except (NotaryError, OSError):
+            history = []
+        earlier = [k for k in history if k.get("kid") != current["kid"]]
+        return jwks([current, *earlier])
 
     def get_evidence(self, evidence_id: str) -> Evidence:
         with session(self.engine) as s:
