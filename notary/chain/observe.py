@@ -10,6 +10,7 @@ it will not answer is left out of the reading (the check that needs it is then s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TypeVar
 
 from eth_utils import keccak
@@ -115,14 +116,14 @@ def _read(w3: Web3, node: str, chain_id: int, questions: ChainQuestions) -> Chai
         if questions.pinned_block is not None:
             block_hash = _soft(lambda: _block_hash(w3, node, questions.pinned_block or 0))
         for address in questions.registries:
-            codes_out[address.lower()] = _soft(lambda a=address: _code_keccak(w3, node, a))
+            codes_out[address.lower()] = _soft(partial(_code_keccak, w3, node, address))
         for tx in questions.tx_hashes:
-            senders[tx.lower()] = _soft(lambda t=tx: _sender(w3, node, t))
+            senders[tx.lower()] = _soft(partial(_sender, w3, node, tx))
         registry = questions.key_registry
         if registry is not None and questions.kids:
             reg = Registry(w3, registry)
             for kid in questions.kids:
-                keys[kid] = _soft(lambda k=kid: _registration(reg, k))
+                keys[kid] = _soft(partial(_registration, reg, kid))
     return ChainReading(node=node, chain_id=chain_id, pinned_block_hash=block_hash,
                         code_keccak256=codes_out, senders=senders, keys=keys, anchors=anchors)
 

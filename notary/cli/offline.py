@@ -269,10 +269,10 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
     print("各项检查 / Every check:")
     for check in checks:
         print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
-    skipped = [c for c in checks if c["status"] == "skip"]
-    if skipped:
+    not_made = [c for c in checks if c["status"] == "skip"]
+    if not_made:
         print("未核验 skipped (not verified):")
-        for check in skipped:
+        for check in not_made:
             print(f"  - {check['name']}")
 
 

@@ -73,7 +73,7 @@ def _kid(token: str | None) -> str | None:
         return None
     try:
         return _header_kid(token)
-    except (NotaryError, KeyError, ValueError, IndexError):
+    except (NotaryError, KeyError, ValueError, IndexError, TypeError):
         return None
 
 

@@ -137,7 +137,7 @@ def test_any_failed_check_is_invalid_pinned_or_not() -> None:
 
 
 @pytest.mark.parametrize("check, question", [
-    ("keys", "issuer"), ("issuer_chain", "issuer"), ("items_0_issuer", "issuer"),
+    ("keys", "issuer"), ("items_0_issuer", "issuer"),
     ("items_0_chain_anchor", "existence_time"), ("case_sequence", "completeness"),
     ("items_1_custody", "custody"), ("manifest_signature", "integrity")])
 def test_a_failure_is_the_answer_of_its_question(check: str, question: str) -> None:
@@ -200,3 +200,15 @@ def test_a_trusted_rfc3161_time_is_reported() -> None:
     time = next(a for a in answers if a.question == "existence_time")
     assert time.extra["rfc3161_time"] == "2026-12-04T10:00:05.000000Z"
     assert "RFC 3161" in time.reason_en and "RFC 3161" in time.reason_zh
+
+
+def test_a_node_not_on_the_pinned_chain_gives_no_time() -> None:
+    """A private copy of the chain confirms the anchors, but its block times are not the
+    pinned chain's: the time fails with the issuer."""
+    result = verify(all_checks(issuer_chain=F))
+    assert result.result == "invalid"
+    assert by(result)["existence_time"] == "fail" and by(result)["issuer"] == "fail"
+    assert "issuer.chain" in result.answer("existence_time").checks
+    assert result.answer("existence_time").extra["time"] is None
+    unknown = verify(all_checks(issuer_chain=S))
+    assert by(unknown)["existence_time"] == "unknown" and unknown.result == "unknown"
