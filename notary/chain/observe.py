@@ -50,7 +50,8 @@ def _observe(w3: Web3, url: str, node_chain: int, q: AnchorQuery) -> ChainObserv
     return ChainObservation(node=url, chain_id=node_chain, registry_found=True, anchor=anchor)
 
 
-def observe_anchors(w3: Web3, queries: Iterable[AnchorQuery]) -> dict[AnchorQuery, ChainObservation]:
+def observe_anchors(w3: Web3, queries: Iterable[AnchorQuery]
+                    ) -> dict[AnchorQuery, ChainObservation]:
     """For each claimed anchor: the node's chain id, whether a registry is at the address,
     and the anchor of the root as that registry records it (via
     :meth:`Registry.find_anchor`: the registry's view, the BatchAnchored log, the block)."""

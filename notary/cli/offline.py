@@ -192,7 +192,8 @@ def who_lines(issuer: Mapping[str, Any], *, source: str | None) -> list[str]:
     submitters = issuer.get("submitters") or []
     names = [f"{s.get('name')} ({s.get('submitter')})" if s.get("name") else str(s.get("submitter"))
              for s in submitters if isinstance(s, Mapping)]
-    lines.append("  提交人 submitter:     " + ("; ".join(names) if names else "未记载 not recorded"))
+    named = "; ".join(names) if names else "未记载 not recorded"
+    lines.append("  提交人 submitter:     " + named)
     claims = issuer.get("claims")
     if isinstance(claims, Mapping) and (claims.get("zh") or claims.get("en")):
         lines.append(f"  说明：{claims.get('zh', '')}")
@@ -248,7 +249,8 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         if open_questions:
             headline += f"（有保留 qualified: {zh}未知 / {en} unknown, see below）"
         else:
-            headline += (f"（有保留 qualified: {n_skipped} 项检查未进行，见下 / {n_skipped} check(s) "
+            headline += (f"（有保留 qualified: {n_skipped} 项检查未进行，见下 / "
+                         f"{n_skipped} check(s) "
                          "not made, listed below）")
     print(headline)
     print("五个问题 / The five questions:")

@@ -208,8 +208,8 @@ def _integrity(checks: Sequence[Check], facts: Mapping[str, Any], pinned: bool) 
         en = (f"Every file of the bundle is listed in its signed manifest, and each of the {n} "
               f"item(s) matches its signed statement, receipt, Merkle proof and anchor record; "
               f"the signatures verify with {by_whom}.{hashes}")
-        zh = (f"证据包中每个文件都列于已签名的清单中，{n} 项证据均与其已签名的声明、回执、默克尔证明"
-              f"和锚定记录一致；签名经{by_whom_zh}验证。{hashes_zh}")
+        zh = (f"证据包中每个文件都列于已签名的清单中，{n} 项证据均与其已签名的声明、回执、"
+              f"默克尔证明和锚定记录一致；签名经{by_whom_zh}验证。{hashes_zh}")
     return Answer("integrity", status, en, zh, _names(own))
 
 
@@ -295,8 +295,8 @@ def _issuer(checks: Sequence[Check], trust_root: VerifiedTrustRoot | None,
     carried = (f" The bundle carries trust root {bundled_fingerprint}; it is not trusted by "
                "itself: compare it with the fingerprint the operator publishes or filed."
                if bundled_fingerprint else "")
-    carried_zh = (f"证据包自带信任根 {bundled_fingerprint}；它本身不可信，请与运营方公布或向法院提交"
-                  "的指纹比对。" if bundled_fingerprint else "")
+    carried_zh = (f"证据包自带信任根 {bundled_fingerprint}；它本身不可信，请与运营方公布或"
+                  "向法院提交的指纹比对。" if bundled_fingerprint else "")
     if trust_root is None:
         extra["claims"] = {
             "en": "The tenant and submitter names are what the bundle's signer wrote in the "
@@ -330,8 +330,8 @@ def _issuer(checks: Sequence[Check], trust_root: VerifiedTrustRoot | None,
               "The tenant's legal name and the submitter's name are the deployment's record of "
               "what the tenant told it when the evidence was submitted: claims, not verified "
               "identities.",
-        "zh": f"运营方身份以信任根 {trust_root.fingerprint} 所载为准。租户法定名称和提交人名称是该部署"
-              "记录的租户在提交证据时的自述：属于声明，并非经核验的身份。"}
+        "zh": f"运营方身份以信任根 {trust_root.fingerprint} 所载为准。租户法定名称和提交人名称"
+              "是该部署记录的租户在提交证据时的自述：属于声明，并非经核验的身份。"}
     own = [c for c in checks if c.name == "keys" or c.name.startswith("issuer.")
            or (_ITEM.fullmatch(c.name) and _part(c.name) == "issuer")]
     status = _status(own)
@@ -347,8 +347,8 @@ def _issuer(checks: Sequence[Check], trust_root: VerifiedTrustRoot | None,
         why = gap.reason if gap is not None else "nothing was checked."
         en = (f"The bundle's keys are those of trust root {trust_root.fingerprint} "
               f"({root.operator.name}), but the issuer is not fully established: {why}")
-        zh = (f"证据包的密钥属于信任根 {trust_root.fingerprint}（{root.operator.name}），但签发方未能"
-              f"完全确认：{_zh(gap, '未进行任何检查。')}")
+        zh = (f"证据包的密钥属于信任根 {trust_root.fingerprint}（{root.operator.name}），"
+              f"但签发方未能完全确认：{_zh(gap, '未进行任何检查。')}")
     else:
         dev = (" This is a DEVELOPMENT deployment (its trust root says so): its chain may be a "
                "local chain nobody else can query." if root.development else "")
@@ -362,8 +362,9 @@ def _issuer(checks: Sequence[Check], trust_root: VerifiedTrustRoot | None,
               f"Submitted by: {who}.{dev}")
         zh = (f"由部署 {root.public_url} 存证，运营方为 {root.operator.name}"
               + (f"（{root.operator.registration}）" if root.operator.registration else "")
-              + f"，依据所固定的信任根 {trust_root.fingerprint}：每个签名均出自其密钥，且该密钥在签名前"
-              f"已在链 {root.chain_id} 上登记；每个锚定都在其登记合约中，由其锚定账户发送。租户："
+              + f"，依据所固定的信任根 {trust_root.fingerprint}：每个签名均出自其密钥，"
+              f"且该密钥在签名前已在链 {root.chain_id} 上登记；每个锚定都在其登记合约中，"
+              "由其锚定账户发送。租户："
               f"{'、'.join(tenants) or '（未具名）'}。提交人：{who}。{dev_zh}")
     return Answer("issuer", status, en + (carried if status != "pass" else ""),
                   zh + (carried_zh if status != "pass" else ""), _names(own), extra)
@@ -383,8 +384,8 @@ def _completeness(checks: Sequence[Check], facts: Mapping[str, Any], pinned: boo
             return Answer("completeness", "unknown",
                           f"This bundle holds one entry of case {case!r}; whether the case has "
                           "other entries can only be told from a bundle of the whole case.",
-                          f"本证据包只含案件 {case!r} 的一项；案件是否还有其他条目，只能由整个案件的"
-                          "证据包判断。", _names(own))
+                          f"本证据包只含案件 {case!r} 的一项；案件是否还有其他条目，"
+                          "只能由整个案件的证据包判断。", _names(own))
         why = own[0].reason if own else "the case sequence was not checked."
         return Answer("completeness", "unknown", f"Completeness is unknown: {why}",
                       f"齐全性未知：{_zh(own[0] if own else None, '未检查案件序列。')}",
@@ -397,7 +398,8 @@ def _completeness(checks: Sequence[Check], facts: Mapping[str, Any], pinned: boo
                   f"The bundle holds all {n} entries of case {case!r} when it was made "
                   f"({facts.get('created_at')}), as its manifest signed by {signer} says: "
                   "numbered without gaps, each linked to the one before by its digest.",
-                  f"证据包包含案件 {case!r} 在制作时（{facts.get('created_at')}）的全部 {n} 个条目，"
+                  f"证据包包含案件 {case!r} 在制作时（{facts.get('created_at')}）的"
+                  f"全部 {n} 个条目，"
                   f"与经{signer_zh}签名的清单一致：编号连续无缺，每项均以摘要链接前一项。",
                   _names(own))
 

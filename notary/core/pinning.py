@@ -167,7 +167,8 @@ class ItemPin:
 # -- questions ----------------------------------------------------------------------------------
 
 
-def registry_for(root: TrustRoot, anchor: AnchorFacts) -> tuple[str, PreviousRegistry | None] | None:
+def registry_for(root: TrustRoot, anchor: AnchorFacts
+                 ) -> tuple[str, PreviousRegistry | None] | None:
     """The pinned registry an anchor is in: ``(address, None)`` for the current one,
     ``(address, previous)`` for an earlier one it may still be in, None when neither."""
     if anchor.chain_id != root.chain_id:
