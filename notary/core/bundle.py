@@ -46,7 +46,7 @@ from .merkle import (
     statement_leaf,
     to_hex32,
 )
-from .pinning import AnchorQuery, ChainObservation, ChainReading
+from .pinning import AnchorQuery, ChainObservation
 from .signing import (
     jwk_thumbprint,
     jws_payload,
@@ -63,7 +63,7 @@ from .timestamp import (
     root_path,
     token_path,
 )
-from .trustroot import MAX_TRUST_ROOT_BYTES, VerifiedTrustRoot
+from .trustroot import MAX_TRUST_ROOT_BYTES
 from .validate import format_rfc3339_utc, validate_identifier, validate_rfc3339
 from .verdict import AnchorFacts, Check, CheckStatus
 from .verify import verify_evidence
@@ -110,7 +110,6 @@ __all__ = [
     "original_path_problem",
     "parse_key_history",
     "timestamp_documents",
-    "verify_bundle",
 ]
 
 BUNDLE_VERSION: Final = 2
@@ -1529,19 +1528,3 @@ def _certified_items(bundle: Bundle,
             anchor=item.anchor, custody_events=len(item.custody_tokens or ()), path=ref.path,
             original=ref.original))
     return out
-
-
-def verify_bundle(
-    bundle: Bundle,
-    *,
-    observations: Mapping[AnchorQuery, ChainObservation] | None = None,
-    timestamps: Mapping[str, TimestampReading] | None = None,
-    trust_root: VerifiedTrustRoot | None = None,
-    chain: ChainReading | None = None,
-) -> BundleVerification:
-    """Verify every claim of a bundle; see :func:`notary.core.bundle_verify.verify_bundle`
-    (kept here so that ``from notary.core.bundle import verify_bundle`` goes on working)."""
-    from .bundle_verify import verify_bundle as verify
-
-    return verify(bundle, observations=observations, timestamps=timestamps,
-                  trust_root=trust_root, chain=chain)

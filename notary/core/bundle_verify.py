@@ -39,6 +39,9 @@ from .bundle import (
     _verify_item,
     parse_key_history,
 )
+from .bundle import (
+    _text as _document_text,
+)
 from .certification import CERTIFICATION_DIR, check_certification
 from .custody import CustodyEvent
 from .deletion import DeletionCertificate
@@ -88,8 +91,7 @@ def _anchor(bundle: Bundle, path: str) -> AnchorFacts | None:
 
 
 def _text(bundle: Bundle, path: str) -> str | None:
-    raw = bundle.contents.documents.get(path)
-    return raw.decode("ascii", "replace") if raw is not None else None
+    return _document_text(bundle.contents.documents.get(path))
 
 
 def bundle_questions(bundle: Bundle, trust_root: VerifiedTrustRoot | None = None

@@ -332,3 +332,25 @@ def validate_captured_at(
                     "minutes for clock skew); evidence cannot be captured in the future.",
                     field=field, code="captured_at_out_of_range", **bounds)
     return value
+
+
+#: Unicode categories no printed name may hold: controls, format characters (zero-width, bidi
+#: overrides), surrogates, private use, unassigned, line and paragraph separators: they make
+#: names that look alike but differ, or that reorder text on a certificate.
+_NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def normalise_name(name: str, limit: int) -> tuple[str, str | None]:
+    """A name people read (a tenant's legal name, an API key's name) as stored: NFC, trimmed,
+    inner runs of spaces collapsed; and what is wrong with it (None when nothing): empty,
+    longer than ``limit``, or holding control, invisible or odd space characters."""
+    value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
+    bad = [c for c in value if unicodedata.category(c) in _NAME_REFUSED_CATEGORIES
+           or (unicodedata.category(c) == "Zs" and c != " ")]
+    if bad:
+        return value, f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}"
+    if not value:
+        return value, "it is empty"
+    if len(value) > limit:
+        return value, f"it is longer than {limit}"
+    return value, None

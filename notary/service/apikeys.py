@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -22,16 +21,13 @@ from sqlmodel import select
 
 import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
+from notary.core.validate import normalise_name
 from notary.keyfiles import write_secret_once
 from storage.db import ApiKey, session
 
 _TOKEN = re.compile(r"nk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 #: Longest name a key may carry (an agent's 工号 with their name, a dialer system's name).
 MAX_KEY_NAME = 100
-# As for a tenant's legal name: ordinary spaces only; no control, format (zero-width, bidi
-# overrides), private-use or unassigned characters, which would make a name on a certificate
-# look like another or reorder its line.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 class Role(StrEnum):
@@ -68,12 +64,8 @@ def key_name(name: str) -> str:
     if not isinstance(name, str):
         raise InputError("a key's name must be text / 密钥名称须为文本",
                          code="api_key_name_invalid")
-    value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
-    bad = [c for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES
-           or (unicodedata.category(c) == "Zs" and c != " ")]
-    if not value or len(value) > MAX_KEY_NAME or bad:
-        what = (f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}" if bad
-                else "it is empty" if not value else f"it is longer than {MAX_KEY_NAME}")
+    value, what = normalise_name(name, MAX_KEY_NAME)
+    if what is not None:
         raise InputError(f"a key's name (who or what uses it: an agent's 工号, a dialer) is 1 to "
                          f"{MAX_KEY_NAME} printable characters in any script ({what}) / "
                          f"密钥名称须为1至{MAX_KEY_NAME}个可打印字符", code="api_key_name_invalid")

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
+from notary.core.validate import normalise_name
 from notary.service.custody import CustodyLog
 from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
 
@@ -39,10 +40,6 @@ MAX_TENANT_NAME = 128
 # A link is a bearer secret sent by e-mail to a court: 90 days covers a hearing's preparation
 # (a new link is one call away), while a leaked or forgotten link stops working within a quarter.
 MAX_SHARE_TTL = timedelta(days=90)
-# Ordinary spaces are allowed in a legal name; other separators, control, format (zero-width,
-# bidi overrides), private-use and unassigned characters are not: they make names that look
-# alike but differ, or that reorder text on a certificate.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 TRANSFER_REASON = "case transferred"
 
 
@@ -84,12 +81,8 @@ def actor_of(key: ApiKey) -> str:
 def legal_name(name: str) -> str:
     """``name`` as stored: NFC, trimmed, inner runs of spaces collapsed; InputError
     ``tenant_name_invalid`` when empty, too long, or with control or invisible characters."""
-    value = re.sub(" +", " ", unicodedata.normalize("NFC", name).strip(" "))
-    bad = [c for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES
-           or (unicodedata.category(c) == "Zs" and c != " ")]
-    if not value or len(value) > MAX_TENANT_NAME or bad:
-        what = (f"it holds {', '.join(f'U+{ord(c):04X}' for c in bad[:3])}" if bad
-                else "it is empty" if not value else f"it is longer than {MAX_TENANT_NAME}")
+    value, what = normalise_name(name, MAX_TENANT_NAME)
+    if what is not None:
         raise InputError(f"a tenant's legal name is 1 to {MAX_TENANT_NAME} printable characters"
                          f" in any script ({what}) / "
                          f"租户法定名称须为1至{MAX_TENANT_NAME}个可打印字符",

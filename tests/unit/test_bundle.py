@@ -32,8 +32,8 @@ from notary.core.bundle import (
     open_bundle,
     original_name,
     parse_key_history,
-    verify_bundle,
 )
+from notary.core.bundle_verify import verify_bundle
 from notary.core.custody import CustodyAct, CustodyEvent, sign_event
 from notary.core.digest import digest_bytes
 from notary.core.errors import KeyMaterialError, NotaryError, UnreadableBundle
