@@ -19,8 +19,7 @@ from typing import BinaryIO
 
 from notary.bundles.archive import read_archive
 from notary.bundles.check import verify_bundle_file
-from notary.core.bundle import open_bundle
-from notary.core.bundle_verify import verify_bundle
+from notary.core.bundle import open_bundle, verify_bundle
 from notary.core.certification import (
     CERTIFICATION_PATH,
     CERTIFICATION_SIGNATURE_PATH,

@@ -27,7 +27,8 @@ from typing import Any, NoReturn
 from eth_hash.auto import keccak
 
 from notary.core.errors import NotaryError, SignatureError, StatementError
-from notary.core.signing import SigningKey, jwk_thumbprint, sign_detached, verify_detached_jws
+from notary.core.jws import jwk_thumbprint, verify_detached_jws
+from notary.core.signing import SigningKey, sign_detached
 from notary.core.statement import canonical_json, parse_strict_json
 from notary.core.validate import validate_int, validate_rfc3339, validate_text
 

@@ -10,17 +10,18 @@ Exceptions are only for programmer errors (wrong argument types).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .digest import FileDigest
-from .errors import NotaryError, ProofError, RootMismatchError
+from .errors import NotaryError, ProofError, RootMismatchError, SignatureError
 from .merkle import LeafType, statement_leaf, to_hex32, verify_proof
-from .signing import verify_jws
-from .statement import STATEMENT_MEDIA_TYPE, Statement
+from .signing import STATEMENT, Signed
+from .statement import Statement
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 
-__all__ = ["AnchorFacts", "verify_evidence"]
+__all__ = ["AnchorFacts", "VerifiedEvidence", "verified_evidence", "verify_evidence"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
@@ -36,19 +37,30 @@ def _utc(timestamp: int) -> str:
         return f"unix time {timestamp}"
 
 
+@dataclass(frozen=True)
+class VerifiedEvidence:
+    """The checks of :func:`verified_evidence` and what they verified, so that a caller with
+    more to check (a bundle) builds on them instead of verifying the statement again.
+    ``statement``, ``statement_kid`` and ``payload`` are None unless the statement's
+    signature verified; ``payload`` is the signed bytes."""
+
+    verdict: Verdict
+    statement: Statement | None = None
+    statement_kid: str | None = None
+    payload: bytes | None = None
+
+
 def _check_signature(
     statement_jws: str, jwks: Mapping[str, Any]
-) -> tuple[Check, Statement | None]:
+) -> tuple[Check, Signed[Statement] | None]:
     try:
-        header, payload = verify_jws(statement_jws, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
-    except NotaryError as exc:
+        signed = STATEMENT.verify(statement_jws, jwks)
+    except SignatureError as exc:
         return Check(
             "statement_signature",
             _FAIL,
             f"The statement is not validly signed by a published notary key. {exc.message}",
         ), None
-    try:
-        statement = Statement.from_bytes(payload)
     except NotaryError as exc:
         return Check(
             "statement_signature",
@@ -56,13 +68,14 @@ def _check_signature(
             "The signature is valid, but the signed content is not a well-formed notary "
             f"statement. {exc.message}",
         ), None
+    statement = signed.document
     return Check(
         "statement_signature",
         _PASS,
         f"The statement for evidence {statement.evidence_id!r} (case {statement.case_id!r}, "
         f"entry {statement.case_seq}) carries a valid Ed25519 signature by the published "
-        f"notary key {header['kid']}.",
-    ), statement
+        f"notary key {signed.kid}.",
+    ), signed
 
 
 def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
@@ -224,12 +237,33 @@ def verify_evidence(
     ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order. Missing inputs
     make the corresponding check SKIP with the reason; they never raise.
     """
+    return verified_evidence(
+        statement_jws=statement_jws, jwks=jwks, file_digest=file_digest, proof=proof,
+        root=root, claimed_anchor=claimed_anchor, observed_anchor=observed_anchor,
+        leaf_type=leaf_type,
+    ).verdict
+
+
+def verified_evidence(
+    *,
+    statement_jws: str,
+    jwks: Mapping[str, Any],
+    file_digest: FileDigest | None,
+    proof: Sequence[bytes] | None,
+    root: bytes | None,
+    claimed_anchor: AnchorFacts | None,
+    observed_anchor: AnchorFacts | None,
+    leaf_type: LeafType = LeafType.STATEMENT,
+) -> VerifiedEvidence:
+    """:func:`verify_evidence`, handing back with the verdict the statement it verified, the
+    key that signed it and the signed bytes."""
     checks: list[Check] = []
 
     # Step 1: the statement must be signed by one of the published notary keys, and its
     # signed bytes must be a canonical v1 statement. Everything about the file and the
     # tree is read from this statement, so if it fails, steps 2 and 3 cannot be made.
-    signature_check, statement = _check_signature(statement_jws, jwks)
+    signature_check, signed = _check_signature(statement_jws, jwks)
+    statement = signed.document if signed is not None else None
     checks.append(signature_check)
 
     if statement is None:
@@ -250,4 +284,6 @@ def verify_evidence(
     # claimed one in every fact: chain, contract, batch, root, block, time, transaction.
     checks.append(_check_chain(claimed_anchor, observed_anchor))
 
-    return Verdict(checks)
+    if signed is None:
+        return VerifiedEvidence(Verdict(checks))
+    return VerifiedEvidence(Verdict(checks), signed.document, signed.kid, signed.payload)
