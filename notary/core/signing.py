@@ -234,11 +234,12 @@ class Signed(Generic[D]):
 
 @dataclass(frozen=True)
 class SignedFormat(Generic[D]):
-    """One kind of signed document (statement, receipt, custody event, deletion
-    certificate): a compact JWS over the document's canonical bytes (RFC 8785) whose ``typ``
-    is the kind's media type. ``parse`` reads the payload strictly, within ``max_bytes``, and
-    accepts only the canonical bytes of a valid document, so one document has one form. Every
-    kind is signed and verified here, by the same rules (:func:`verify_jws`)."""
+    """One kind of signed document (statement, receipt, custody event, deletion certificate,
+    trust root): a compact JWS over the document's canonical bytes (RFC 8785) whose ``typ``
+    is the kind's media type (detached, for a document that carries its signature).
+    ``parse`` reads the payload strictly, within ``max_bytes``, and accepts only the
+    canonical bytes of a valid document, so one document has one form. Every kind is signed
+    and verified here, by the same rules (:func:`verify_jws`)."""
 
     media_type: str
     max_bytes: int
@@ -253,6 +254,17 @@ class SignedFormat(Generic[D]):
         :class:`SignatureError` (see :func:`verify_jws`) or the parser's error."""
         header, payload = verify_jws(token, key_set, expected_typ=self.media_type)
         return Signed(self.parse(payload), str(header["kid"]), payload)
+
+    def sign_detached(self, canonical: bytes, key: SigningKey) -> str:
+        """A detached signature (``header..signature``, RFC 7515 Appendix F) of
+        ``canonical``, for a document that carries its own signature (the trust root)."""
+        return sign_detached(canonical, self.media_type, key)
+
+    def verify_detached(self, token: str, canonical: bytes, key_set: Mapping[str, Any]) -> str:
+        """Verify a detached signature of ``canonical``; return the ``kid`` that signed.
+        Raises :class:`SignatureError` (see :func:`verify_detached_jws`)."""
+        header = verify_detached_jws(token, canonical, key_set, expected_typ=self.media_type)
+        return str(header["kid"])
 
 
 #: The statement (notary.core.statement): its canonical bytes, signed.
