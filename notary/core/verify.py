@@ -21,7 +21,7 @@ from .signing import STATEMENT, Signed
 from .statement import Statement
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 
-__all__ = ["AnchorFacts", "VerifiedEvidence", "verified_evidence", "verify_evidence"]
+__all__ = ["AnchorFacts", "VerifiedEvidence", "verify_evidence"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
@@ -37,14 +37,13 @@ def _utc(timestamp: int) -> str:
         return f"unix time {timestamp}"
 
 
-@dataclass(frozen=True)
-class VerifiedEvidence:
-    """The checks of :func:`verified_evidence` and what they verified, so that a caller with
-    more to check (a bundle) builds on them instead of verifying the statement again.
-    ``statement``, ``statement_kid`` and ``payload`` are None unless the statement's
-    signature verified; ``payload`` is the signed bytes."""
+@dataclass
+class VerifiedEvidence(Verdict):
+    """The verdict of :func:`verify_evidence` and what it verified, so that a caller with
+    more to check (a bundle, a certificate) builds on it instead of verifying the statement
+    again. ``statement``, ``statement_kid`` (the key that signed it) and ``payload`` (the
+    signed bytes) are None unless the statement's signature verified."""
 
-    verdict: Verdict
     statement: Statement | None = None
     statement_kid: str | None = None
     payload: bytes | None = None
@@ -230,33 +229,14 @@ def verify_evidence(
     claimed_anchor: AnchorFacts | None,
     observed_anchor: AnchorFacts | None,
     leaf_type: LeafType = LeafType.STATEMENT,
-) -> Verdict:
+) -> VerifiedEvidence:
     """Verify a statement, its file, its Merkle inclusion and its anchor.
 
     Returns a :class:`Verdict` with the checks ``statement_signature``, ``file_hash``,
-    ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order. Missing inputs
-    make the corresponding check SKIP with the reason; they never raise.
+    ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order, and what it
+    verified (:class:`VerifiedEvidence`). Missing inputs make the corresponding check SKIP
+    with the reason; they never raise.
     """
-    return verified_evidence(
-        statement_jws=statement_jws, jwks=jwks, file_digest=file_digest, proof=proof,
-        root=root, claimed_anchor=claimed_anchor, observed_anchor=observed_anchor,
-        leaf_type=leaf_type,
-    ).verdict
-
-
-def verified_evidence(
-    *,
-    statement_jws: str,
-    jwks: Mapping[str, Any],
-    file_digest: FileDigest | None,
-    proof: Sequence[bytes] | None,
-    root: bytes | None,
-    claimed_anchor: AnchorFacts | None,
-    observed_anchor: AnchorFacts | None,
-    leaf_type: LeafType = LeafType.STATEMENT,
-) -> VerifiedEvidence:
-    """:func:`verify_evidence`, handing back with the verdict the statement it verified, the
-    key that signed it and the signed bytes."""
     checks: list[Check] = []
 
     # Step 1: the statement must be signed by one of the published notary keys, and its
@@ -285,5 +265,6 @@ def verified_evidence(
     checks.append(_check_chain(claimed_anchor, observed_anchor))
 
     if signed is None:
-        return VerifiedEvidence(Verdict(checks))
-    return VerifiedEvidence(Verdict(checks), signed.document, signed.kid, signed.payload)
+        return VerifiedEvidence(checks)
+    return VerifiedEvidence(checks, statement=signed.document, statement_kid=signed.kid,
+                            payload=signed.payload)

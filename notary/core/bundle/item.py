@@ -5,7 +5,7 @@ transaction receipt in ``anchor.json``, the chain node's answers, the custody lo
 3161 timestamp, the deletion certificate).
 
 CONSENSUS-CRITICAL and pure. Each document is verified once: what
-:func:`~notary.core.verify.verified_evidence` verified (the statement, its key, its bytes)
+:func:`~notary.core.verify.verify_evidence` verified (the statement, its key, its bytes)
 and what a check verified (the receipt, the custody events) is handed to the checks after it.
 """
 
@@ -26,7 +26,7 @@ from ..statement import Statement
 from ..timestamp import TimestampReading, check_timestamp, root_path, token_path
 from ..validate import utc_instant
 from ..verdict import Check, CheckStatus
-from ..verify import VerifiedEvidence, verified_evidence
+from ..verify import VerifiedEvidence, verify_evidence
 from .anchor import tx_receipt_differences
 from .layout import (
     ANCHOR_NAME,
@@ -66,10 +66,10 @@ _UNVERIFIED = "Not checked, because the statement could not be verified."
 
 def _statement_check(item: ItemDocuments, evidence: VerifiedEvidence) -> Check:
     """statement_signature: signed by a key of the bundle, a canonical v1 statement (as
-    :func:`~notary.core.verify.verified_evidence` found), and statement.json is exactly the
+    :func:`~notary.core.verify.verify_evidence` found), and statement.json is exactly the
     signed bytes."""
     d = item.path
-    core = evidence.verdict.check("statement_signature")
+    core = evidence.check("statement_signature")
     if item.statement_token is None:
         return Check("statement_signature", _FAIL, f"{d}/{STATEMENT_NAME} is missing.")
     statement = evidence.statement
@@ -312,23 +312,22 @@ def verify_item(
     )
     # Step 4b: the single-evidence verification of notary.core.verify (statement signature,
     # file, Merkle proof, anchor root, chain) on what the item holds ...
-    evidence = verified_evidence(
+    core = verify_evidence(
         statement_jws=item.statement_token or "", jwks=key_set, file_digest=item.file_digest,
         proof=item.proof, root=item.root, claimed_anchor=anchor,
         observed_anchor=trusted_observation,
     )
-    core = evidence.verdict
     # Step 4c: ... completed by what only a bundle holds: statement.json, the receipt, the
     # keys' periods, proof.json's stated leaf, the node's transaction receipt, the node's
     # answers, the custody log, the timestamp, the deletion certificate.
-    signature = _statement_check(item, evidence)
-    statement = evidence.statement if signature.status is _PASS else None
+    signature = _statement_check(item, core)
+    statement = core.statement if signature.status is _PASS else None
     receipt_check, receipt = _receipt_check(item, statement, key_set)
     custody_check, events = _custody_check(item, statement, key_set)
     checks = [
         signature,
         receipt_check,
-        _key_validity_check(evidence, statement, receipt, periods),
+        _key_validity_check(core, statement, receipt, periods),
         _file_check(item, statement, core.check("file_hash"), bundle.hashes_only),
         _merkle_check(item, statement, core.check("merkle_proof")),
         _anchor_record_check(item, receipt, core.check("anchor_root")),
@@ -340,7 +339,7 @@ def verify_item(
     if item.shredded:
         checks.append(_deletion_check(item, statement, events, key_set))
     named = [Check(f"items[{index}].{c.name}", c.status, c.reason) for c in checks]
-    kid = evidence.statement_kid if statement is not None else None
+    kid = core.statement_kid if statement is not None else None
     return ItemResult(named, statement, kid, receipt, events, item, _item_facts(item, statement))
 
 
