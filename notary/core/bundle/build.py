@@ -2,7 +2,7 @@
 ``timestamps/`` documents and the manifest (the archive itself is written by
 ``notary.bundles.archive``; ``VERIFY.md`` and the certificates by ``notary.bundles``).
 
-CONSENSUS-CRITICAL: what is built here is what :mod:`notary.core.bundle_verify` checks, byte
+CONSENSUS-CRITICAL: what is built here is what :mod:`notary.core.bundle.verify` checks, byte
 for byte (docs/bundle-format.md).
 """
 

@@ -6,12 +6,8 @@ CONSENSUS-CRITICAL. Bundles are handed to courts and checked years later by this
 the steps of their own ``VERIFY.md``; the paths, document fields and rules of the bundle are
 the format (``docs/bundle-format.md``). Change them only by adding a version next to this one.
 
-The bundle's other concepts have their own modules: the key history
-(:mod:`notary.core.keyhistory`), the inclusion proof and anchor record
-(:mod:`notary.core.anchor`), building (:mod:`notary.core.bundle_build`), reading
-(:mod:`notary.core.bundle_read`), the checks (:mod:`notary.core.bundle_checks`) and
-verification (:mod:`notary.core.bundle_verify`). All of them are pure: the archive is read
-and written elsewhere (``notary.bundles.archive``).
+The bundle's other concepts have their own modules (see :mod:`notary.core.bundle`). All of
+them are pure: the archive is read and written elsewhere (``notary.bundles.archive``).
 """
 
 from __future__ import annotations
