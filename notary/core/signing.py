@@ -65,7 +65,6 @@ __all__ = [
     "verify_detached_jws",
     "verify_jws",
     "verify_receipt",
-    "verify_receipt_document",
     "verify_statement",
 ]
 
@@ -343,13 +342,8 @@ def sign_receipt(
     return RECEIPT.sign(canonical_json(payload), key)
 
 
-def verify_receipt_document(token: str, jwks: Mapping[str, Any]) -> Signed[dict[str, str]]:
-    """Verify a receipt JWS: its payload and the key that signed it. Raises
-    :class:`SignatureError` (``payload_invalid`` for a signed payload that is not a canonical
-    v1 receipt)."""
-    return RECEIPT.verify(token, jwks)
-
-
 def verify_receipt(token: str, jwks: Mapping[str, Any]) -> dict[str, str]:
-    """Verify a receipt JWS; return its payload (see :func:`verify_receipt_document`)."""
+    """Verify a receipt JWS; return its payload. Raises :class:`SignatureError`
+    (``payload_invalid`` for a signed payload that is not a canonical v1 receipt); with the
+    key that signed it: ``RECEIPT.verify``."""
     return RECEIPT.verify(token, jwks).document

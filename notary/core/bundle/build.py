@@ -16,8 +16,8 @@ from typing import Any
 from ..certification import BundleSummary, Certification, CertifiedItem, QualifiedPerson
 from ..digest import FileDigest
 from ..errors import NotaryError
+from ..jws import claimed_kid, jws_payload
 from ..merkle import leaf_values
-from ..signing import claimed_kid, jws_payload
 from ..statement import Statement, canonical_json
 from ..timestamp import TSA_CHAIN_PATH, root_path, token_path
 from ..validate import format_rfc3339_utc

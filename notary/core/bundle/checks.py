@@ -12,8 +12,8 @@ from typing import Any
 
 from ..certification import BundleSummary, CertifiedItem
 from ..errors import NotaryError
+from ..jws import verify_jws
 from ..keyhistory import KeyPeriod, parse_key_history
-from ..signing import verify_jws
 from ..statement import Statement
 from ..verdict import Check, CheckStatus
 from .item import ItemResult

@@ -21,7 +21,7 @@ from ..errors import NotaryError
 from ..keyhistory import KeyPeriod
 from ..merkle import leaf_values, statement_leaf, to_hex32
 from ..pinning import AnchorQuery, ChainObservation
-from ..signing import Signed, verify_receipt_document
+from ..signing import RECEIPT, Signed
 from ..statement import Statement
 from ..timestamp import TimestampReading, check_timestamp, root_path, token_path
 from ..validate import utc_instant
@@ -95,7 +95,7 @@ def _receipt_check(item: ItemDocuments, statement: Statement | None,
     if item.receipt_token is None:
         return Check("receipt_signature", _FAIL, f"{where} is missing."), None
     try:
-        signed = verify_receipt_document(item.receipt_token, key_set)
+        signed = RECEIPT.verify(item.receipt_token, key_set)
     except NotaryError as exc:
         return Check("receipt_signature", _FAIL,
                      f"{where} is not a receipt validly signed by a key of {KEYS_PATH}. "

@@ -20,6 +20,7 @@ from ..certification import CERTIFICATION_DIR, check_certification
 from ..custody import CustodyEvent
 from ..deletion import DeletionCertificate
 from ..errors import NotaryError
+from ..jws import claimed_kid, jws_payload
 from ..keyhistory import KeyPeriod, parse_key_history
 from ..pinning import (
     AnchorQuery,
@@ -33,8 +34,7 @@ from ..pinning import (
     issuer_checks,
     trust_root_key_set,
 )
-from ..signing import claimed_kid, jws_payload
-from ..statement import Statement, parse_strict_json
+from ..statement import parse_strict_json
 from ..timestamp import TimestampReading, is_timestamp_document, token_path
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
@@ -84,19 +84,20 @@ def bundle_questions(bundle: Bundle, trust_root: VerifiedTrustRoot | None = None
     return chain_questions(anchors, kids, trust_root.root if trust_root is not None else None)
 
 
-def _signature_uses(bundle: Bundle, statements: Sequence[Statement | None]) -> list[SignatureUse]:
+def _signature_uses(bundle: Bundle, results: Sequence[ItemResult]) -> list[SignatureUse]:
     """Every signature of the bundle with the time it claims to have been made: the manifest
-    (its ``created_at``), each statement (``received_at``), receipt (``issued_at``), custody
-    event (``at``) and deletion certificate (``shredded_at``)."""
+    (its ``created_at``), each verified statement (``received_at``), and each receipt
+    (``issued_at``), custody event (``at``) and deletion certificate (``shredded_at``) by the
+    key its header names, verified or not."""
     uses = []
     kid = claimed_kid(_text(bundle, MANIFEST_SIGNATURE_PATH))
     if kid is not None and bundle.manifest is not None:
         uses.append(SignatureUse(MANIFEST_SIGNATURE_PATH, kid, bundle.manifest.created_at))
-    for ref, statement in zip(bundle.items, statements, strict=True):
-        d = ref.path
-        token = _text(bundle, f"{d}/{STATEMENT_NAME}")
-        if statement is not None and (kid := claimed_kid(token)) is not None:
-            uses.append(SignatureUse(f"{d}/{STATEMENT_NAME}", kid, statement.received_at))
+    for result in results:
+        d = result.documents.path
+        if result.statement is not None and result.statement_kid is not None:
+            uses.append(SignatureUse(f"{d}/{STATEMENT_NAME}", result.statement_kid,
+                                     result.statement.received_at))
         token = _text(bundle, f"{d}/{RECEIPT_NAME}")
         if token and (kid := claimed_kid(token)) is not None:
             try:
@@ -253,7 +254,7 @@ def verify_bundle(
         checks = [_relabel(c, trust_root.fingerprint) for c in checks]
         pins = [ItemPin(i, r.documents.path, r.documents.anchor, r.statement_kid)
                 for i, r in enumerate(results)]
-        checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, statements),
+        checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, results),
                                     pins))
     manifest = bundle.manifest
     facts: dict[str, Any] = {
