@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from eth_hash.auto import keccak
-
 from .errors import NotaryError
 from .jws import jwk_thumbprint
+from .merkle import keccak256
 from .validate import validate_int, validate_rfc3339, validate_text
 
 __all__ = [
@@ -96,7 +95,7 @@ def kid_thumbprint(kid: str) -> bytes:
 def checksum_address(address: str) -> str:
     """EIP-55 mixed-case spelling of a 20-byte address (the one spelling the document uses)."""
     lower = address[2:].lower()
-    digest = keccak(lower.encode("ascii")).hex()[:40]
+    digest = keccak256(lower.encode("ascii")).hex()[:40]
     return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c
                           for c, d in zip(lower, digest, strict=True))
 
