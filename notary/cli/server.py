@@ -55,10 +55,11 @@ def wait_for_signal() -> None:
 def cmd_anchor(args: argparse.Namespace) -> int:
     """Notarise local files in one batch on the chain; print one JSON object per file.
     A standalone one-shot: it may create its own NOTARY_HOME (keys, registry)."""
-    from notary.anchoring import anchor_files, check_readable_file
+    from notary.anchoring import anchor_files
     from notary.chain.setup import open_chain
     from notary.core.statement import EvidenceKind
     from notary.keyfiles import load_signing_key
+    from notary.localfiles import check_readable_file
 
     paths = [Path(p) for p in args.files]
     # Check every input before touching keys or the chain, so bad input anchors nothing.
