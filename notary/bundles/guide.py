@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from notary.bundles.declaration import in_chinese
 from notary.core.bundle import (
     ANCHOR_NAME,
     BUNDLE_MEDIA_TYPE,
@@ -46,7 +47,8 @@ from notary.core.bundle import (
     TRUST_ROOT_PATH,
     BundleFacts,
 )
-from notary.core.certification import (
+from notary.core.custody import CUSTODY_MEDIA_TYPE
+from notary.core.declaration import (
     CERTIFICATION_DIR,
     CERTIFICATION_EN_PATH,
     CERTIFICATION_MEDIA_TYPE,
@@ -56,7 +58,6 @@ from notary.core.certification import (
     CERTIFICATION_ZH_PATH,
     QualifiedPerson,
 )
-from notary.core.custody import CUSTODY_MEDIA_TYPE
 from notary.core.deletion import DELETION_MEDIA_TYPE
 from notary.core.errors import NotaryError
 from notary.core.merkle import keccak256
@@ -1025,11 +1026,12 @@ def _certification_section(certifier: QualifiedPerson | None) -> list[str]:
         return []
     p, kid = certifier, certifier.key_thumbprint
     name, organisation, title = md(p.name), md(p.organisation), md(p.title)
+    name_zh, organisation_zh, title_zh = (md(in_chinese(p, field))
+                                          for field in ("name", "organisation", "title"))
     out = [
         "## 法庭认证 / Court certification",
         "",
-        (f"`{CERTIFICATION_DIR}/` 中是供说明人{md(p.zh('name'))}（{md(p.zh('organisation'))}，"
-         f"{md(p.zh('title'))}）签署的法庭"
+        (f"`{CERTIFICATION_DIR}/` 中是供说明人{name_zh}（{organisation_zh}，{title_zh}）签署的法庭"
          f"认证：`{CERTIFICATION_PATH}` 载明各项记录的事实（哈希值、接收时间、声明摘要、链上锚定、"
          f"保管事件数）、说明人及两份声明的全文；`{CERTIFICATION_EN_PATH}` 为英文认证（FRE "
          f"902(11)、902(14)，28 U.S.C. § 1746），`{CERTIFICATION_ZH_PATH}` 为中文电子数据存证情况"
