@@ -222,35 +222,6 @@ print("signing keys on chain: OK, every key of the manifest and the custody logs
 and was not retired when it signed")
 PY'''
 
-DELETION_SCRIPT = '''set -euo pipefail
-test -f @MANIFEST@ || \
-{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
-python3 - <<'PY'
-@PRELUDE@
-doc, KEYS, fingerprint = trust_root()
-for item in load("@MANIFEST@")["items"]:
-    if not item.get("shredded"):
-        continue
-    d = item["path"]
-    kid, body = signed(open(d + "/@DELETION@").read(), "@DELETION_TYP@", KEYS, d + "/@DELETION@")
-    if body != open(d + "/@DELETION_JSON@", "rb").read():
-        fail(d + "/@DELETION_JSON@ is not what " + d + "/@DELETION@ signs")
-    cert = load(d + "/@DELETION@", body)
-    in_period(KEYS, kid, cert["shredded_at"], d + "/@DELETION@")
-    statement = open(d + "/@STATEMENT_JSON@", "rb").read()
-    if cert["statement_sha256"] != hashlib.sha256(statement).hexdigest() or \\
-            cert["file_sha256"] != json.loads(statement)["sha256"]:
-        fail(d + ": the deletion certificate is about another statement")
-    events = open(d + "/@CUSTODY@").read().split()
-    _, event = signed(events[cert["custody_event_seq"] - 1], "@CUSTODY_TYP@", KEYS, \
-d + "/@CUSTODY@")
-    if json.loads(event)["act"] != "shredded" or \\
-            hashlib.sha256(event).hexdigest() != cert["custody_event_sha256"]:
-        fail(d + ": the deletion certificate does not match the custody log's 'shredded' event")
-    print(d, "deletion certificate: OK; shredded at", cert["shredded_at"], "-", \
-shown(cert["reason"]))
-PY'''
-
 TIMESTAMP_SCRIPT = '''set -euo pipefail
 test -f @MANIFEST@ || \
 { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
