@@ -170,9 +170,9 @@ def _count_en(n: int) -> str:
 
 
 def english(declaration: Declaration) -> DeclarationText:
-    """Certification of records of regularly conducted activity (FRE 902(11), 803(6)) and
-    of data copied from an electronic device, storage medium or file (FRE 902(14)), a
-    declaration under penalty of perjury (28 U.S.C. § 1746(1))."""
+    """The English text: a certification of records of regularly conducted activity (FRE
+    902(11), 803(6)) and of data copied from an electronic device, storage medium or file (FRE
+    902(14)), a declaration under penalty of perjury (28 U.S.C. § 1746(1))."""
     b, p, n = declaration.bundle, declaration.person, len(declaration.items)
     copies = (
         "This proof bundle holds the hash values, not copies of the records. The hash "
@@ -285,8 +285,9 @@ def _rows_en(item: DeclaredItem) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 def chinese(declaration: Declaration) -> DeclarationText:
-    """电子数据存证情况说明, citing 《最高人民法院关于互联网法院审理案件若干问题的规定》
-    第十一条 and 《人民法院在线诉讼规则》第十六条至第十九条."""
+    """The Chinese text: the 电子数据存证情况说明 (存证说明), citing
+    《最高人民法院关于互联网法院审理案件若干问题的规定》第十一条 and
+    《人民法院在线诉讼规则》第十六条至第十九条."""
     b, p, n = declaration.bundle, declaration.person, len(declaration.items)
     copies = (
         "本证据包仅含哈希值，不含电子数据副本。附表一所列哈希值已与经签名的存证声明及区块链记录"
