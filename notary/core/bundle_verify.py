@@ -44,7 +44,7 @@ from .bundle import (
 )
 from .custody import CustodyEvent
 from .declaration import CERTIFICATION_DIR
-from .declaration import check_declaration as check_certification
+from .declaration_verify import check_declaration as check_certification
 from .deletion import DeletionCertificate
 from .errors import NotaryError
 from .pinning import (

@@ -25,10 +25,10 @@ from notary.core.declaration import (
     Declaration,
     DeclaredItem,
     QualifiedPerson,
-    check_declaration,
     read_declaration,
     sign_declaration,
 )
+from notary.core.declaration_verify import check_declaration
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import SigningKey, sign_detached
 from notary.core.statement import canonical_json

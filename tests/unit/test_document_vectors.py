@@ -18,8 +18,8 @@ from notary.core.declaration import (
     CERTIFICATION_PATH,
     CERTIFICATION_PDF_PATH,
     CERTIFICATION_SIGNATURE_PATH,
-    check_declaration,
 )
+from notary.core.declaration_verify import check_declaration
 from notary.core.deletion import check_deletion, verify_deletion
 from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey, verify_receipt
