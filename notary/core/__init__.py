@@ -18,9 +18,8 @@ and verified: statements, receipts, custody events, deletion certificates, the t
 ``merkle`` (OpenZeppelin-compatible trees and the notary leaf), ``verdict`` and ``verify``
 (verification results and the end-to-end check), ``keyhistory`` (keys with their periods),
 ``bundle`` (a package: the proof bundle's documents and their verification, one module per
-concept, docs/bundle-format.md), ``trustroot`` and ``trustroot_members`` (the trust root),
-``checkcode`` (the short codes printed
-on notices; a service-side index, not part of any proof), ``timestamp`` (when an RFC
-3161 token over a Merkle root holds; the token is parsed by the adapter ``notary.tsa``).
-See docs/formats.md.
+concept, docs/bundle-format.md), ``declaration`` and ``declaration_verify`` (the
+declaration of a bundle's records, §5.1), ``trustroot`` and ``trustroot_members`` (the trust
+root), ``timestamp`` (when an RFC 3161 token over a Merkle root holds; the token is parsed by
+the adapter ``notary.tsa``). See docs/formats.md.
 """

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..certification import BundleSummary, Certification, CertifiedItem, QualifiedPerson
+from ..declaration import BundleSummary, Declaration, DeclaredItem, QualifiedPerson
 from ..digest import FileDigest
 from ..errors import NotaryError
 from ..jws import claimed_kid, jws_payload
@@ -154,16 +154,16 @@ class BundleFacts:
     def created_at_text(self) -> str:
         return format_rfc3339_utc(self.created_at)
 
-    def certification(self, person: QualifiedPerson) -> Certification:
-        """A court certification of this bundle's records for ``person`` (§5.1), stating each
-        item as :func:`verify_bundle` will compare it."""
+    def certification(self, person: QualifiedPerson) -> Declaration:
+        """A declaration (the court certification) of this bundle's records for ``person``
+        (§5.1), stating each item as :func:`verify_bundle` will compare it."""
         summary = BundleSummary(self.scope, self.case_id, self.created_at_text, self.hashes_only)
-        return Certification(summary, tuple(
-            CertifiedItem(statement=item.statement, statement_kid=item.statement_kid,
-                          anchor=item.anchor, custody_events=len(item.custody),
-                          path=item.directory,
-                          original=None if self.hashes_only or item.shredded
-                          else item.original_path)
+        return Declaration(summary, tuple(
+            DeclaredItem(statement=item.statement, statement_kid=item.statement_kid,
+                         anchor=item.anchor, custody_events=len(item.custody),
+                         path=item.directory,
+                         original=None if self.hashes_only or item.shredded
+                         else item.original_path)
             for item in self.items), person)
 
 

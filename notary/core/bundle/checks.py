@@ -1,6 +1,6 @@
 """The checks of a bundle as a whole (docs/bundle-format.md §6 steps 1-3 and 5): its keys,
 its manifest against its files, the manifest's signature, and the case sequence; and the
-items as a certification states them.
+items as a declaration states them.
 
 CONSENSUS-CRITICAL and pure. The items' own checks are in :mod:`notary.core.bundle.item`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..certification import BundleSummary, CertifiedItem
+from ..declaration import BundleSummary, DeclaredItem
 from ..errors import NotaryError
 from ..jws import verify_jws
 from ..keyhistory import KeyPeriod, parse_key_history
@@ -31,7 +31,7 @@ from .read import Bundle
 __all__ = [
     "bundle_summary",
     "case_sequence_check",
-    "certified_items",
+    "declared_items",
     "keys_check",
     "manifest_check",
     "manifest_signature_check",
@@ -191,20 +191,20 @@ def case_sequence_check(bundle: Bundle, statements: Sequence[Statement | None]) 
 
 
 def bundle_summary(bundle: Bundle) -> BundleSummary | None:
-    """The bundle as a certification summarises it (None when the manifest is unusable)."""
+    """The bundle as a declaration summarises it (None when the manifest is unusable)."""
     m = bundle.manifest
     return None if m is None else BundleSummary(m.scope, m.case_id, m.created_at, m.hashes_only)
 
 
-def certified_items(results: Sequence[ItemResult]) -> list[CertifiedItem] | None:
-    """The items as a certification states them, from what verified (None when a statement
-    or an anchor record is unusable: the certification cannot be compared then)."""
+def declared_items(results: Sequence[ItemResult]) -> list[DeclaredItem] | None:
+    """The items as a declaration states them, from what verified (None when a statement
+    or an anchor record is unusable: the declaration cannot be compared then)."""
     out = []
     for result in results:
         item = result.documents
         if result.statement is None or result.statement_kid is None or item.anchor is None:
             return None
-        out.append(CertifiedItem(
+        out.append(DeclaredItem(
             statement=result.statement, statement_kid=result.statement_kid, anchor=item.anchor,
             custody_events=len(item.custody_tokens or ()), path=item.path,
             original=item.original))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from ..certification import CERTIFICATION_DIR, CERTIFICATION_SIGNATURE_PATH, certification_limit
+from ..declaration import CERTIFICATION_DIR, CERTIFICATION_SIGNATURE_PATH, declaration_limit
 from ..timestamp import is_timestamp_document
 from ..trustroot import MAX_TRUST_ROOT_BYTES
 
@@ -159,7 +159,7 @@ def document_limit(path: str) -> int | None:
     if path == MANIFEST_PATH:
         return MAX_MANIFEST_BYTES
     if path.startswith(f"{CERTIFICATION_DIR}/"):
-        return certification_limit(path)
+        return declaration_limit(path)
     if path in (MIMETYPE_PATH, MANIFEST_SIGNATURE_PATH, KEYS_PATH):
         return MAX_DOCUMENT_BYTES
     if path == TRUST_ROOT_PATH:

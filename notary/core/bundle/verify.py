@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..answers import BundleVerification, answer_bundle
-from ..certification import CERTIFICATION_DIR, check_certification
 from ..custody import CustodyEvent
+from ..declaration import CERTIFICATION_DIR
+from ..declaration_verify import check_declaration
 from ..deletion import DeletionCertificate
 from ..errors import NotaryError
 from ..jws import claimed_kid, jws_payload
@@ -42,7 +43,7 @@ from ..verdict import Check, CheckStatus, Verdict
 from .checks import (
     bundle_summary,
     case_sequence_check,
-    certified_items,
+    declared_items,
     keys_check,
     manifest_check,
     manifest_signature_check,
@@ -245,8 +246,8 @@ def verify_bundle(
         checks.append(case_sequence_check(bundle, statements))
     # Step 6: a court certification, when the bundle carries one.
     if any(p.startswith(f"{CERTIFICATION_DIR}/") for p in bundle.contents.digests):
-        checks.extend(check_certification(
-            docs, bundle.contents.digests.keys(), items=certified_items(results),
+        checks.extend(check_declaration(
+            docs, bundle.contents.digests.keys(), items=declared_items(results),
             bundle=bundle_summary(bundle)))
         decisive.add("certification")
     # Step 7: with a trust root, the issuer: keys, chain, registry, senders, registrations.
