@@ -224,13 +224,22 @@ class Watcher:
                     st = path.stat()
                 except FileNotFoundError:
                     continue
-                if st.st_size > 0 and self.is_ready(rel, path, st.st_size, st.st_mtime_ns, now):
+                unchanged = self.unchanged_for(rel, st.st_size, st.st_mtime_ns, now)
+                if st.st_size > 0 and self.is_ready(rel, path, unchanged):
                     found.append((st.st_mtime_ns, rel))
-                else:
-                    self.not_ready += 1
+                elif unchanged < self.o.settle + self.o.poll:
+                    self.not_ready += 1  # still being written (what --once waits for)
         return [rel for _, rel in sorted(found)]
 
-    def is_ready(self, rel: str, path: Path, size: int, mtime_ns: int, now: float) -> bool:
+    def unchanged_for(self, rel: str, size: int, mtime_ns: int, now: float) -> float:
+        """Seconds since the size or mtime of ``rel`` was last seen to change."""
+        last = self.sizes.get(rel)
+        if last is None or last[:2] != (size, mtime_ns):
+            self.sizes[rel] = (size, mtime_ns, now)
+            return 0.0
+        return now - last[2]
+
+    def is_ready(self, rel: str, path: Path, unchanged: float) -> bool:
         ready = self.o.ready
         if ready == "rename":
             return True
@@ -241,11 +250,7 @@ class Watcher:
                 return True
             if rel in self.writing:
                 return False
-        last = self.sizes.get(rel)
-        if last is None or last[:2] != (size, mtime_ns):
-            self.sizes[rel] = (size, mtime_ns, now)
-            return False
-        return now - last[2] >= self.o.settle
+        return unchanged >= self.o.settle
 
     # -- the steps of one file -----------------------------------------------------------------
 

@@ -27,14 +27,13 @@ def record(path: Path, chunks: int, pause: float) -> bytes:
     """Write the recording; its bytes, read back before the file is closed (once closed, the
     watcher may move it at once)."""
     with path.open("w+b") as fh:
-        w = wave.open(fh, "wb")
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        for _ in range(chunks):
-            w.writeframes(os.urandom(CHUNK_FRAMES * 2))
-            time.sleep(pause)
-        w.close()  # writes the header's sizes; the file itself stays open
+        with wave.open(fh, "wb") as w:  # its close writes the header's sizes, not fh's
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(RATE)
+            for _ in range(chunks):
+                w.writeframes(os.urandom(CHUNK_FRAMES * 2))
+                time.sleep(pause)
         fh.seek(0)
         return fh.read()
 

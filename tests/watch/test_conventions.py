@@ -1,0 +1,119 @@
+"""``notary watch --once`` with each readiness convention, sidecars and both ways of finishing
+a file (move, mark), against the real service; and what a client machine loads to run it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from notary.cli.exits import Exit
+from tests.cli.conftest import client_env, run_notary
+from tests.cli.test_imports import loaded_after
+from tests.support import LiveServer
+
+pytestmark = [pytest.mark.api, pytest.mark.chain]
+
+
+def recording(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"RIFF....WAVEfmt " + os.urandom(4000))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def item(server: LiveServer, evidence_id: str) -> dict[str, object]:
+    resp = httpx.get(f"{server.url}/v1/evidence/{evidence_id}", timeout=30,
+                     headers={"Authorization": f"Bearer {server.admin_key}"})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, object] = resp.json()
+    return body
+
+
+def test_renamed_files_with_sidecars_are_marked_and_a_file_without_a_case_waits(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    sha = recording(root / "1701.wav")  # renamed from 1701.wav.part by the recorder
+    (root / "1701.wav.json").write_text(json.dumps({
+        "case_id": "HX-2026-1207-A", "kind": "call_recording",
+        "captured_at": "2026-12-07T09:30:00+08:00", "description": "outbound call, agent 12"}))
+    recording(root / "1702.wav.part")  # still being recorded: not a recording yet
+    recording(root / "1703.wav")  # no sidecar, no --pattern, no --case: waits for 1703.wav.json
+    run = run_notary("watch", str(root), "--ready", "rename", "--after", "mark", "--once",
+                     env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.OK, run.stderr
+    assert "waiting  1703.wav: no case" in run.stderr and "1703.wav.json" in run.stderr
+    assert run.stdout.startswith("汇总 / summary: 1 deposited") and "1 waiting" in run.stdout
+
+    mark = json.loads((root / "1701.wav.notarised").read_text())
+    assert mark["sha256"] == sha and mark["case_id"] == "HX-2026-1207-A"
+    body = item(server, mark["evidence_id"])
+    statement = body["statement_json"]
+    assert isinstance(statement, dict) and statement["sha256"] == sha
+    assert statement["captured_at"] == "2026-12-07T09:30:00+08:00"
+    assert statement["description"] == "outbound call, agent 12"
+    assert (root / "1701.wav").exists() and not (root / "1703.wav.notarised").exists()
+
+    # the sidecar arrives; a second run deposits 1703 only (1701 is marked), as JSON lines
+    (root / "1703.wav.json").write_text(json.dumps({"case_id": "HX-2026-1207-A"}))
+    again = run_notary("watch", str(root), "--ready", "rename", "--after", "mark", "--once",
+                       "--json", env=client_env(server), cwd=tmp_path)
+    assert again.returncode == Exit.OK, again.stderr
+    events = [json.loads(line) for line in again.stdout.splitlines() if line.startswith("{\"")]
+    deposited = [e for e in events if e["event"] == "deposited"]
+    assert [e["file"] for e in deposited] == ["1703.wav"]
+    assert item(server, deposited[0]["evidence_id"])["case_seq"] == 2
+    summary = json.loads(again.stdout[again.stdout.index('{\n'):])
+    assert summary["deposited"] == 1 and summary["failed"] == 0
+
+
+def test_done_files_name_what_is_finished_and_the_pattern_gives_case_and_kind(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    sha = recording(root / "HX-9" / "notice" / "n1.pdf")
+    (root / "HX-9" / "notice" / "n1.pdf.done").touch()
+    recording(root / "HX-9" / "notice" / "n2.pdf")  # no .done yet: left for the next run
+    recording(root / "HX-9" / "voicemail" / "v1.wav")  # a kind the service does not know
+    (root / "HX-9" / "voicemail" / "v1.wav.done").touch()
+    run = run_notary("watch", str(root), "--ready", "done", "--pattern", "{case}/{kind}/*",
+                     "--settle", "1", "--poll", "0.2", "--once",
+                     env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.FAILED, run.stderr  # one file failed
+    assert "failed  HX-9/voicemail/v1.wav" in run.stderr and "[kind_unknown]" in run.stderr
+    assert "1 deposited" in run.stdout and "1 failed" in run.stdout
+
+    # moved with its done-file; the unfinished and the refused files stay where they are
+    assert hashlib.sha256((root / ".done/HX-9/notice/n1.pdf").read_bytes()).hexdigest() == sha
+    assert (root / ".done/HX-9/notice/n1.pdf.done").exists()
+    assert not (root / "HX-9/notice/n1.pdf").exists()
+    assert (root / "HX-9/notice/n2.pdf").exists() and (root / "HX-9/voicemail/v1.wav").exists()
+    line = next(x for x in run.stderr.splitlines() if "deposited  HX-9/notice/n1.pdf" in x)
+    body = item(server, line.split(" -> ")[1].split()[0])
+    assert body["sha256"] == sha and body["case_id"] == "HX-9"
+    statement = body["statement_json"]
+    assert isinstance(statement, dict) and statement["kind"] == "notice"
+
+
+def test_an_unreachable_service_is_retried_and_nothing_is_lost(tmp_path: Path,
+                                                               server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    recording(root / "1801.wav")
+    env = client_env(server) | {"NOTARY_URL": "http://127.0.0.1:9"}
+    # --once stops when nothing is ready and nothing is in flight: with the service down the
+    # file stays in flight, so the run is stopped by its timeout and leaves the file hashed
+    with pytest.raises(Exception, match="timed out"):
+        run_notary("watch", str(root), "--ready", "rename", "--case", "HX-1", "--once",
+                   env=env, cwd=tmp_path, timeout=8)
+    assert (root / "1801.wav").exists()
+    run = run_notary("watch", str(root), "--ready", "rename", "--case", "HX-1", "--once",
+                     env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.OK, run.stderr
+    assert "resuming 1 unfinished" in run.stderr and "1 deposited" in run.stdout
+    assert (root / ".done" / "1801.wav").exists()
+
+
+def test_the_watcher_loads_no_chain_or_database_library(tmp_path: Path) -> None:
+    assert loaded_after("import notary.cli.watch, notary.watch.watcher", tmp_path) == []
