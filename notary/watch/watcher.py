@@ -161,16 +161,17 @@ class Watcher:
             time.sleep(min(timeout, self.o.poll))
             return
         for folder, name, mask in self.notify.events(timeout):
-            if folder is None:  # lost events: forget what they would have said
+            if folder is None:  # events were lost: every file falls back to --settle
                 self.closed.clear()
+                self.writing.clear()
                 continue
             if mask & inotify.IN_ISDIR:
                 continue
             rel = (folder / name).relative_to(self.o.root).as_posix()
-            if mask & inotify.IN_MODIFY or mask & inotify.IN_CREATE:
+            if mask & (inotify.IN_MODIFY | inotify.IN_CREATE):
                 self.writing.add(rel)
                 self.closed.discard(rel)
-            if mask & inotify.IN_CLOSE_WRITE and rel in self.writing:
+            if mask & (inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO):  # closed, or moved in whole
                 self.writing.discard(rel)
                 self.closed.add(rel)
             if mask & (inotify.IN_DELETE | inotify.IN_MOVED_FROM):
