@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from notary.core.errors import INTERNAL, NotaryError
+from notary.core.errors import CONFLICT, NotaryError
 
 STATES = ("seen", "hashing", "hashed", "deposited", "done", "failed")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -55,10 +55,11 @@ CREATE INDEX IF NOT EXISTS files_state ON files(state);
 
 
 class JournalError(NotaryError):
-    """A transition the state machine does not allow (a bug, never a user's error)."""
+    """A transition the state machine does not allow: a bug, or a second watcher on the same
+    journal moving the row first."""
 
     default_code = "journal_transition"
-    kind = INTERNAL
+    kind = CONFLICT
 
 
 @dataclass(frozen=True)

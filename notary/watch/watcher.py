@@ -20,7 +20,7 @@ from typing import Any
 
 from notary.client import Client, ServiceError
 from notary.core.digest import digest_stream
-from notary.core.errors import InputError, NotaryError
+from notary.core.errors import UNAUTHORISED, InputError, NotaryError
 from notary.watch import inotify
 from notary.watch.journal import Entry, Journal
 from notary.watch.rules import (
@@ -79,6 +79,7 @@ class WatchStopped(NotaryError):
     """The service refuses the API key: nothing can be deposited until that is fixed."""
 
     default_code = "watch_refused"
+    kind = UNAUTHORISED
 
 
 def idempotency_key(root: Path, rel_path: str, sha256: str) -> str:
@@ -305,10 +306,11 @@ class Watcher:
                                       idempotency_key=entry.idempotency_key)
         except ServiceError as exc:
             if exc.http_status in _FATAL:
-                raise WatchStopped(f"the service refuses the API key: {exc.message}",
-                                   code=exc.code) from exc
+                raise WatchStopped(f"the service refuses the API key ({exc.code}): "
+                                   f"{exc.message}") from exc
             if exc.http_status in _REFUSED:
-                raise InputError(exc.message, code=exc.code) from exc
+                self.fail(entry, exc.code, exc.message)
+                return entry
             self.pause_until = time.monotonic() + self.pause
             self.report("retrying", {"file": entry.rel_path, "in": self.pause,
                                      "message": exc.message, "code": exc.code})
