@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 from notary.cli.exits import Exit
 from tests.cli.conftest import client_env, run_notary
 from tests.cli.test_imports import loaded_after
-from tests.support import LiveServer
+from tests.support import REPO, LiveServer, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -117,3 +119,26 @@ def test_an_unreachable_service_is_retried_and_nothing_is_lost(tmp_path: Path,
 
 def test_the_watcher_loads_no_chain_or_database_library(tmp_path: Path) -> None:
     assert loaded_after("import notary.cli.watch, notary.watch.watcher", tmp_path) == []
+
+
+def test_polling_for_stable_files_deposits_slow_recordings_whole(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "share"
+    root.mkdir()
+    recorder = subprocess.Popen(
+        [sys.executable, "-m", "tests.watch.recorder", str(root), "4", "--cases", "1",
+         "--chunks", "10", "--pause", "0.05"],
+        cwd=REPO, env=client_env(server), stdout=subprocess.PIPE)
+    wait_until(lambda: any(root.rglob("*.wav")), timeout=30, interval=0.05)
+    # --settle 1 is longer than the recorder's pauses (0.05 s): no file is taken half-written
+    run = run_notary("watch", str(root), "--ready", "stable", "--no-inotify", "--settle", "1",
+                     "--poll", "0.2", "--pattern", "{case}/{kind}/*.wav", "--once",
+                     env=client_env(server), cwd=tmp_path)
+    out, _ = recorder.communicate(timeout=60)
+    assert run.returncode == Exit.OK, run.stderr
+    written = dict(line.split() for line in out.decode().splitlines())
+    deposited = [x for x in run.stderr.splitlines() if "deposited  " in x]
+    assert len(deposited) == len(written) == 4, run.stderr
+    for line in deposited:
+        rel = line.split("deposited  ")[1].split(" -> ")[0]
+        assert item(server, line.split(" -> ")[1].split()[0])["sha256"] == written[rel]
