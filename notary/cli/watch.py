@@ -58,7 +58,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                       pattern=PathPattern.parse(args.pattern) if args.pattern else None,
                       case=args.case, kind=args.kind, after=args.after, settle=args.settle,
                       poll=args.poll, state_dir=Path(args.state_dir) if args.state_dir else None,
-                      use_inotify=not args.no_inotify, kinds=tuple(KINDS))
+                      use_inotify=not args.no_inotify)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

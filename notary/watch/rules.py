@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from notary.core.errors import InputError
+from notary.core.statement import EvidenceKind
 
 #: How a recorder says a file is finished (``--ready``).
 #: close: closed after writing (inotify IN_CLOSE_WRITE; files found without having been seen
@@ -29,6 +30,7 @@ _NOT_RECORDINGS = (*TEMP_SUFFIXES, DONE_SUFFIX, MARK_SUFFIX, SIDECAR_SUFFIX)
 PLACEHOLDERS = ("case", "kind")
 SIDECAR_FIELDS = ("case_id", "kind", "captured_at", "description")
 MAX_SIDECAR_BYTES = 64 * 1024
+KINDS = tuple(k.value for k in EvidenceKind)
 
 
 def is_candidate(name: str) -> bool:
@@ -115,8 +117,7 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
 
 
 def metadata_for(rel_path: str, found: dict[str, str] | None, sidecar: dict[str, Any] | None,
-                 *, case: str | None, kind: str | None, kinds: tuple[str, ...]
-                 ) -> dict[str, Any] | None:
+                 *, case: str | None, kind: str | None) -> dict[str, Any] | None:
     """The submission's metadata: the sidecar's fields over the pattern's over ``--case`` and
     ``--kind``; None while no case is known (the file waits for its sidecar). InputError when
     the kind is not one the service knows."""
@@ -131,7 +132,7 @@ def metadata_for(rel_path: str, found: dict[str, str] | None, sidecar: dict[str,
     if "case_id" not in meta:
         return None
     meta.setdefault("kind", "call_recording")
-    if meta["kind"] not in kinds:
+    if meta["kind"] not in KINDS:
         raise InputError(f"{rel_path}: kind {meta['kind']!r} is not one of "
-                         f"{', '.join(kinds)}", code="kind_unknown")
+                         f"{', '.join(KINDS)}", code="kind_unknown")
     return meta

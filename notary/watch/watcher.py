@@ -57,7 +57,6 @@ class Options:
     poll: float = 1.0
     state_dir: Path | None = None
     use_inotify: bool = True
-    kinds: tuple[str, ...] = ("call_recording", "notice", "agreement", "other")
 
     @property
     def journal_path(self) -> Path:
@@ -277,8 +276,7 @@ class Watcher:
     def hash(self, entry: Entry, path: Path) -> Entry | None:
         sidecar = read_sidecar(path.with_name(path.name + SIDECAR_SUFFIX))
         found = self.o.pattern.match(entry.rel_path) if self.o.pattern else None
-        meta = metadata_for(entry.rel_path, found, sidecar, case=self.o.case, kind=self.o.kind,
-                            kinds=self.o.kinds)
+        meta = metadata_for(entry.rel_path, found, sidecar, case=self.o.case, kind=self.o.kind)
         if meta is None:
             if entry.rel_path not in self.tally.waiting:
                 self.tally.waiting.add(entry.rel_path)

@@ -12,9 +12,6 @@ from notary.watch.rules import PathPattern, is_candidate, metadata_for, read_sid
 
 pytestmark = pytest.mark.unit
 
-KINDS = ("call_recording", "notice", "agreement", "other")
-
-
 @pytest.mark.parametrize(("pattern", "path", "found"), [
     ("{case}/{kind}/*.wav", "HX-2026-7/call_recording/1701.wav",
      {"case": "HX-2026-7", "kind": "call_recording"}),
@@ -55,16 +52,15 @@ def test_the_conventions_own_files_are_never_recordings(name: str, candidate: bo
 def test_metadata_takes_the_sidecar_over_the_pattern_over_the_flags() -> None:
     found = {"case": "FROM-PATH", "kind": "notice"}
     side = {"case_id": "FROM-SIDECAR", "description": "outbound call"}
-    assert metadata_for("x.wav", found, side, case="FLAG", kind="other", kinds=KINDS) == {
+    assert metadata_for("x.wav", found, side, case="FLAG", kind="other") == {
         "case_id": "FROM-SIDECAR", "kind": "notice", "description": "outbound call"}
-    assert metadata_for("x.wav", found, None, case="FLAG", kind="other", kinds=KINDS) == {
+    assert metadata_for("x.wav", found, None, case="FLAG", kind="other") == {
         "case_id": "FROM-PATH", "kind": "notice"}
-    assert metadata_for("x.wav", None, None, case="FLAG", kind=None, kinds=KINDS) == {
+    assert metadata_for("x.wav", None, None, case="FLAG", kind=None) == {
         "case_id": "FLAG", "kind": "call_recording"}
-    assert metadata_for("x.wav", None, None, case=None, kind="notice", kinds=KINDS) is None
+    assert metadata_for("x.wav", None, None, case=None, kind="notice") is None
     with pytest.raises(InputError) as err:
-        metadata_for("x.wav", {"case": "C", "kind": "voicemail"}, None, case=None, kind=None,
-                     kinds=KINDS)
+        metadata_for("x.wav", {"case": "C", "kind": "voicemail"}, None, case=None, kind=None)
     assert err.value.code == "kind_unknown"
 
 
