@@ -15,14 +15,16 @@ unique index): the done rows are the history.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from notary.core.errors import CONFLICT, NotaryError
+from notary.core.errors import CONFLICT, InputError, NotaryError
 
 STATES = ("seen", "hashing", "hashed", "deposited", "done", "failed")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -93,6 +95,15 @@ class Journal:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # One watcher per journal: a second one (a manual start beside the service's) is
+        # refused here rather than racing the first for the same rows.
+        self._lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise InputError(f"another notary watch is using the journal {path}; stop it "
+                             "first", code="watch_running") from None
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -101,17 +112,12 @@ class Journal:
 
     def close(self) -> None:
         self.db.close()
+        os.close(self._lock)  # releases the lock
 
     def open_entry(self, rel_path: str) -> Entry | None:
         """The row of ``rel_path`` that is not done yet, if any."""
         row = self.db.execute("SELECT * FROM files WHERE rel_path = ? AND state != 'done'",
                               (rel_path,)).fetchone()
-        return Entry.of(row) if row else None
-
-    def was_done(self, rel_path: str, sha256: str) -> Entry | None:
-        """The last done row of these bytes at this path (the same recording seen again)."""
-        row = self.db.execute("SELECT * FROM files WHERE rel_path = ? AND sha256 = ? AND "
-                              "state = 'done' ORDER BY id DESC", (rel_path, sha256)).fetchone()
         return Entry.of(row) if row else None
 
     def unfinished(self) -> list[Entry]:

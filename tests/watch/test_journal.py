@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from notary.core.errors import InputError
 from notary.watch.journal import TRANSITIONS, Journal, JournalError
 
 pytestmark = pytest.mark.unit
@@ -31,10 +32,19 @@ def test_a_file_goes_seen_hashing_hashed_deposited_done_and_a_reopened_journal_h
     e = journal.move(e, "deposited", evidence_id="ev_" + "0" * 32, replayed=False)
     e = journal.move(e, "done")
     assert journal.unfinished() == [] and journal.counts() == {"done": 1}
-    assert journal.was_done("C1/call_recording/1.wav", "ab" * 32) == e
     again = journal.add("C1/call_recording/1.wav")  # the same name later: a new row
     assert again.id != e.id and again.state == "seen"
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_second_watcher_on_the_same_journal_is_refused_until_the_first_stops(
+        tmp_path: Path) -> None:
+    first = Journal(tmp_path / "journal.sqlite")
+    with pytest.raises(InputError) as err:
+        Journal(tmp_path / "journal.sqlite")
+    assert err.value.code == "watch_running"
+    first.close()
+    Journal(tmp_path / "journal.sqlite").close()
 
 
 @pytest.mark.parametrize(("start", "to"), [
