@@ -127,8 +127,8 @@ class Watcher:
     def run(self, stopped: Callable[[], bool], *, once: bool = False) -> Tally:
         """Until ``stopped()`` (checked between files); with ``once``, until nothing that is
         ready is left to do."""
-        self.recover()
         try:
+            self.recover()
             while not stopped():
                 self.wait_for_events()
                 worked = self.work(stopped)
@@ -272,6 +272,9 @@ class Watcher:
         except InputError as exc:
             self.fail(entry, exc.code, exc.message)
             return True
+        except OSError as exc:  # unreadable, or .done/ not writable: said, tried at next start
+            self.fail(entry, "file_unreadable", f"{entry.rel_path}: {exc.strerror or exc}")
+            return True
 
     def hash(self, entry: Entry, path: Path) -> Entry | None:
         sidecar = read_sidecar(path.with_name(path.name + SIDECAR_SUFFIX))
@@ -318,8 +321,8 @@ class Watcher:
         self.crash.reach("answered")
         if item.get("sha256") != entry.sha256:
             raise InputError(f"{entry.rel_path} changed after it was hashed (the service "
-                             f"received SHA-256 {item.get('sha256')}); it was still being "
-                             "written: choose another --ready convention",
+                             f"filed SHA-256 {item.get('sha256')} as {item.get('id')}); it was "
+                             "still being written: choose another --ready convention",
                              code="file_changed", evidence_id=item.get("id"))
         held = bool(item.get("duplicate_of"))
         entry = self.journal.move(entry, "deposited", evidence_id=item["id"], replayed=held)

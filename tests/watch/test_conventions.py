@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import func, select
 
 from notary.cli.exits import Exit
+from storage.db import Evidence, session
 from tests.cli.conftest import client_env, run_notary
 from tests.cli.test_imports import loaded_after
 from tests.support import REPO, LiveServer, wait_until
@@ -142,3 +145,41 @@ def test_polling_for_stable_files_deposits_slow_recordings_whole(
     for line in deposited:
         rel = line.split("deposited  ")[1].split(" -> ")[0]
         assert item(server, line.split(" -> ")[1].split()[0])["sha256"] == written[rel]
+
+
+@pytest.mark.parametrize("step", ["hashed", "answered", "moved"])
+def test_a_kill_at_each_step_ends_with_each_file_deposited_once(
+        tmp_path: Path, server: LiveServer, step: str) -> None:
+    root = tmp_path / "monitor"
+    shas = {f"{n}.wav": recording(root / f"{n}.wav") for n in range(3)}
+    args = ("watch", str(root), "--ready", "rename", "--case", "HX-KILL", "--once")
+    killed = run_notary(*args, env=client_env(server) | {"NOTARY_WATCH_CRASH_AT": f"{step}:2"},
+                        cwd=tmp_path)
+    assert killed.returncode == -9, killed.stderr
+    again = run_notary(*args, env=client_env(server), cwd=tmp_path)
+    assert again.returncode == Exit.OK, again.stderr
+    assert "resuming 1 unfinished" in again.stderr
+    journal = sqlite3.connect(root / ".notary-watch" / "journal.sqlite")
+    done = dict(journal.execute("SELECT rel_path, evidence_id FROM files WHERE state = 'done'"))
+    assert sorted(done) == sorted(shas) and len(set(done.values())) == 3
+    for rel, evidence_id in done.items():
+        body = item(server, evidence_id)
+        assert body["sha256"] == shas[rel] and body["case_seq"] in (1, 2, 3)
+        assert (root / ".done" / rel).exists()
+    with session(server.service.engine) as s:
+        assert s.exec(select(func.count()).select_from(Evidence)).one() == 3
+
+
+def test_a_file_rewritten_after_it_was_hashed_is_reported_not_filed_as_the_first(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    recording(root / "1901.wav")
+    args = ("watch", str(root), "--ready", "rename", "--case", "HX-CHG", "--once")
+    killed = run_notary(*args, env=client_env(server) | {"NOTARY_WATCH_CRASH_AT": "hashed"},
+                        cwd=tmp_path)
+    assert killed.returncode == -9
+    sha = recording(root / "1901.wav")  # rewritten while the watcher was down
+    run = run_notary(*args, env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.FAILED, run.stderr
+    assert "[file_changed]" in run.stderr and sha in run.stderr
+    assert (root / "1901.wav").exists(), "left where it is"
