@@ -7,10 +7,10 @@ neither web3 nor the database (an import-linter contract keeps it so): a collect
 court's machine needs only httpx.
 
 Retries are safe by construction: a request is sent again only when the service cannot have
-acted on it (the connection was refused; 429 or 503, which the service answers before doing
-anything, honouring ``Retry-After``), or when repeating it changes nothing (GET, and a submit,
-which always carries an ``Idempotency-Key``: the caller's, or a fresh one for this call, so a
-retry after a lost answer is the first answer again, never a second item).
+acted on it (the connection was refused; 429, a refusal before anything is done), or when
+repeating it changes nothing (GET, a hash lookup, and a submit, which always carries an
+``Idempotency-Key``: the caller's, or a fresh one for this call, so a retry after a lost answer
+or a 503 is the first answer again, never a second item). Waits honour ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class Evidence(TypedDict, total=False):
     anchor: Anchor | None
 
 
-#: Answers that mean "not now, nothing was done": sent again after Retry-After (or backoff).
-RETRY_STATUSES = frozenset({429, 503})
+#: "Not now": 429 (refused before anything was done: always sent again) and 503 (busy or a part
+#: down: sent again when repeatable), after Retry-After (or the backoff).
+RATE_LIMITED, UNAVAILABLE = 429, 503
 MAX_RETRY_AFTER = 60.0
 
 
@@ -131,13 +132,16 @@ class Client:
                 resp = send() if send is not None else self.http.request(method, path, **kw)
             except httpx.HTTPError as exc:
                 # A refused connection sent nothing; anything else may have been acted on.
-                if attempt < self.retries and (repeatable or isinstance(exc, httpx.ConnectError)):
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt < self.retries and (repeatable or unsent):
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
                 raise ServiceError(f"cannot reach {self.url}: {exc}",
                                    code="service_unavailable") from exc
-            if resp.status_code in RETRY_STATUSES and attempt < self.retries:
+            again = resp.status_code == RATE_LIMITED or (repeatable
+                                                          and resp.status_code == UNAVAILABLE)
+            if again and attempt < self.retries:
                 attempt += 1
                 time.sleep(retry_after(resp, self.backoff * 2 ** (attempt - 1)))
                 continue

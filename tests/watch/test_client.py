@@ -127,3 +127,10 @@ def test_a_refused_connection_is_tried_again_until_the_service_is_up() -> None:
         if server:
             server[0].shutdown()
             server[0].server_close()
+
+
+def test_a_busy_answer_to_a_request_that_is_not_repeatable_is_the_error(busy: str) -> None:
+    Busy.script = [(503, {"Retry-After": "0"})]
+    with Client(busy, "key", backoff=0.01) as client, pytest.raises(ServiceError) as err:
+        client.shred(ITEM["id"], "purpose ended")
+    assert err.value.http_status == 503 and len(Busy.seen) == 1
