@@ -1,8 +1,8 @@
 """The ``notary`` command, by audience: :mod:`.server` (operators: run, chain, worker, ...),
-:mod:`.admin` (tenants, API keys, key export on the service's machine), :mod:`.client`
-(users of a running service: submit, status, export, share, ...) and :mod:`.offline`
-(verify a bundle, sign a certification: files only). Each handler parses, calls one
-function, prints; exit codes come from the one table in :mod:`.exits`.
+:mod:`.admin` (tenants, API keys, the signing key, item key export on the service's machine),
+:mod:`.client` (users of a running service: submit, status, export, share, ...) and
+:mod:`.offline` (verify a bundle, sign a certification: files only). Each handler parses,
+calls one function, prints; exit codes come from the one table in :mod:`.exits`.
 
 Errors print one line to stderr: ``error <code>: <message>``.
 """

@@ -15,8 +15,7 @@ Modules: ``errors`` (the exception tree), ``digest`` (streaming SHA-256), ``vali
 (field rules), ``statement`` (the v1 statement), ``signing`` (JWS/Ed25519, keys,
 receipts), ``merkle`` (OpenZeppelin-compatible trees), ``verdict`` and ``verify``
 (verification results and the end-to-end check), ``bundle`` (the proof bundle's documents
-and their verification, docs/bundle-format.md), ``checkcode`` (the short codes printed
-on notices; a service-side index, not part of any proof), ``timestamp`` (when an RFC
+and their verification, docs/bundle-format.md), ``timestamp`` (when an RFC
 3161 token over a Merkle root holds; the token is parsed by the adapter ``notary.tsa``).
 See docs/formats.md.
 """

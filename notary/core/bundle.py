@@ -25,16 +25,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from .answers import BundleVerification
-from .certification import (
+from .custody import CustodyAct, check_custody
+from .declaration import (
     CERTIFICATION_DIR,
     CERTIFICATION_SIGNATURE_PATH,
     BundleSummary,
-    Certification,
-    CertifiedItem,
     QualifiedPerson,
-    certification_limit,
 )
-from .custody import CustodyAct, check_custody
+from .declaration import Declaration as Certification
+from .declaration import DeclaredItem as CertifiedItem
+from .declaration import declaration_limit as certification_limit
 from .deletion import check_deletion
 from .digest import FileDigest
 from .errors import InputError, NotaryError, UnreadableBundle, UnsafeBundle

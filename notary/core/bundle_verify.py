@@ -42,8 +42,9 @@ from .bundle import (
 from .bundle import (
     _text as _document_text,
 )
-from .certification import CERTIFICATION_DIR, check_certification
 from .custody import CustodyEvent
+from .declaration import CERTIFICATION_DIR
+from .declaration_verify import check_declaration as check_certification
 from .deletion import DeletionCertificate
 from .errors import NotaryError
 from .pinning import (

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 import notary.core.errors as kinds
-from notary.core.checkcode import CheckCodeError, new_check_code, normalise_check_code
+from notary.checkcode import CheckCodeError, new_check_code, normalise_check_code
 from notary.core.custody import CustodyAct
 from notary.core.errors import Contention, InputError, NotaryError, StatementError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
