@@ -18,8 +18,7 @@ from urllib.parse import quote, urlsplit
 import notary.core.errors as kinds
 from notary.core.errors import NotaryError
 from notary.core.merkle import to_hex32
-from notary.core.signing import verify_jws
-from notary.core.statement import STATEMENT_MEDIA_TYPE, Statement
+from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus
 from notary.core.verify import verify_evidence
@@ -99,9 +98,12 @@ class CertificateFacts:
                 + " ".join(c.reason for c in verdict.failed),
                 failed=[c.name for c in verdict.failed],
             )
-        header, payload = verify_jws(statement_jws, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
+        # verify_evidence hands back what it verified: the statement is not verified again.
+        if verdict.statement is None or verdict.statement_kid is None:
+            raise CertificateError("The statement's signature was not verified, so no "
+                                   "certificate is issued.", failed=["statement_signature"])
         return cls(
-            statement=Statement.from_bytes(payload), signing_kid=str(header["kid"]),
+            statement=verdict.statement, signing_kid=verdict.statement_kid,
             anchor=anchor, proof_steps=len(proof), checks=tuple(verdict.checks),
             checked_at=checked_at.astimezone(UTC),
         )
