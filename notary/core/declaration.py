@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .errors import InputError, NotaryError
 from .merkle import to_hex32
 from .signing import (
+    SignedFormat,
     SigningKey,
     jwk_thumbprint,
     public_key_from_jwk,
-    sign_detached,
 )
 from .statement import Statement, canonical_json, parse_strict_json
 from .validate import validate_text
@@ -52,6 +52,7 @@ __all__ = [
     "CERTIFICATION_SCHEMA",
     "CERTIFICATION_SIGNATURE_PATH",
     "CERTIFICATION_ZH_PATH",
+    "DECLARATION",
     "MAX_CERTIFICATION_BYTES",
     "METHOD",
     "BundleSummary",
@@ -434,4 +435,10 @@ def sign_declaration(data: bytes, key: SigningKey, *, signed_at: datetime) -> st
         raise NotaryError(f"The certification names the key {named}; this key is {key.kid}.",
                           code="certification_key_mismatch")
     moment = signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return sign_detached(data, CERTIFICATION_MEDIA_TYPE, key, {"signed_at": moment})
+    return DECLARATION.sign_detached(data, key, {"signed_at": moment})
+
+
+#: The declaration (``certification.json``): signed detached, after the bundle was made, by
+#: the qualified person it names (notary.core.signing.SignedFormat).
+DECLARATION: SignedFormat[dict[str, Any]] = SignedFormat(
+    CERTIFICATION_MEDIA_TYPE, MAX_CERTIFICATION_BYTES, read_declaration)

@@ -14,18 +14,17 @@ from typing import Any
 from .declaration import (
     CERTIFICATION_DIR,
     CERTIFICATION_EN_PATH,
-    CERTIFICATION_MEDIA_TYPE,
     CERTIFICATION_PATH,
     CERTIFICATION_PDF_PATH,
     CERTIFICATION_SIGNATURE_PATH,
     CERTIFICATION_ZH_PATH,
+    DECLARATION,
     BundleSummary,
     DeclaredItem,
     full_stop,
     read_declaration,
 )
 from .errors import NotaryError
-from .signing import verify_detached_jws
 from .validate import validate_rfc3339
 from .verdict import Check, CheckStatus
 
@@ -111,9 +110,8 @@ def _signature_check(doc: dict[str, Any], data: bytes, token: bytes | None) -> C
                      f"{CERTIFICATION_SIGNATURE_PATH} is there, but the certification names no "
                      "key of the qualified person to check it with.")
     try:
-        header = verify_detached_jws(token.decode("ascii", "replace"), data,
-                                     {"keys": [person["public_key"]]},
-                                     expected_typ=CERTIFICATION_MEDIA_TYPE)
+        header = DECLARATION.verify_detached(token.decode("ascii", "replace"), data,
+                                             {"keys": [person["public_key"]]})
         signed_at = header.get("signed_at")
         validate_rfc3339("signed_at", signed_at, require_utc=True)
     except NotaryError as exc:

@@ -254,16 +254,19 @@ class SignedFormat(Generic[D]):
         header, payload = verify_jws(token, key_set, expected_typ=self.media_type)
         return Signed(self.parse(payload), str(header["kid"]), payload)
 
-    def sign_detached(self, canonical: bytes, key: SigningKey) -> str:
+    def sign_detached(self, canonical: bytes, key: SigningKey,
+                      extra_header: Mapping[str, Any] | None = None) -> str:
         """A detached signature (``header..signature``, RFC 7515 Appendix F) of
-        ``canonical``, for a document that carries its own signature (the trust root)."""
-        return sign_detached(canonical, self.media_type, key)
+        ``canonical``, for a document that carries its own signature (the trust root) or is
+        signed after it was made (a declaration, with its ``signed_at`` header)."""
+        return sign_detached(canonical, self.media_type, key, extra_header)
 
-    def verify_detached(self, token: str, canonical: bytes, key_set: Mapping[str, Any]) -> str:
-        """Verify a detached signature of ``canonical``; return the ``kid`` that signed.
-        Raises :class:`SignatureError` (see :func:`verify_detached_jws`)."""
-        header = verify_detached_jws(token, canonical, key_set, expected_typ=self.media_type)
-        return str(header["kid"])
+    def verify_detached(self, token: str, canonical: bytes,
+                        key_set: Mapping[str, Any]) -> dict[str, Any]:
+        """Verify a detached signature of ``canonical``; return its protected header (its
+        ``kid`` names the key that signed). Raises :class:`SignatureError` (see
+        :func:`verify_detached_jws`)."""
+        return verify_detached_jws(token, canonical, key_set, expected_typ=self.media_type)
 
 
 #: The statement (notary.core.statement): its canonical bytes, signed.

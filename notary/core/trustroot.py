@@ -266,7 +266,7 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
     unsigned = root.unsigned_bytes()
     current = {"keys": [dict(k.to_json()["jwk"]) for k in root.current_keys()]}
     try:
-        signed_by = TRUST_ROOT.verify_detached(signature, unsigned, current)
+        signed_by = str(TRUST_ROOT.verify_detached(signature, unsigned, current)["kid"])
     except SignatureError as exc:
         raise TrustRootError(f"The trust root's signature does not verify with its current key: "
                              f"{exc.message}", code="trust_root_signature_invalid",
