@@ -35,7 +35,8 @@ from urllib.parse import quote
 import httpx
 
 from notary.core.digest import digest_stream
-from notary.core.errors import InputError, NotaryError
+from notary.core.errors import NotaryError
+from notary.core.validate import format_rfc3339_utc
 from notary.localfiles import check_readable_file
 
 
@@ -134,13 +135,11 @@ Moment = datetime | str
 
 
 def _moment(value: Moment | None) -> str | None:
-    """An RFC 3339 string for the service; a datetime must carry its offset."""
+    """An RFC 3339 string for the service; a datetime must carry its zone (InputError
+    ``timestamp_naive``: its zone would be a guess)."""
     if value is None or isinstance(value, str):
         return value
-    if value.utcoffset() is None:
-        raise InputError("a naive datetime has no time zone; give it one (e.g. tzinfo=UTC)",
-                         code="datetime_naive")
-    return value.isoformat()
+    return format_rfc3339_utc(value)
 
 
 #: "Not now": 429 (refused before anything was done: always sent again) and 503 (busy or a part

@@ -38,7 +38,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 import notary.core.errors as kinds
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
-from notary.core.validate import normalise_case_reference, normalise_name, validate_rfc3339
+from notary.core.validate import (
+    format_rfc3339_utc,
+    normalise_case_reference,
+    normalise_name,
+    validate_rfc3339,
+)
 from notary.service.tenancy import NotVisible
 from storage.db import ApiKey, Case, CaseHead, Evidence, session
 
@@ -49,7 +54,7 @@ _KEY_ID = re.compile(r"(?:apikey:)?([0-9a-f]{12})")
 _EVIDENCE_ID = re.compile(r"ev_[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+")
-_MOMENT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_MOMENT = "%Y-%m-%dT%H:%M:%S.%fZ"  # as format_rfc3339_utc writes it, read back strictly
 
 
 class FilterInvalid(InputError):
@@ -110,7 +115,7 @@ class Filters:
 
     def digest(self, order: str) -> str:
         """What a cursor is bound to: these filters and the order."""
-        facts = {k: (v.strftime(_MOMENT) if isinstance(v, datetime) else v)
+        facts = {k: (format_rfc3339_utc(v) if isinstance(v, datetime) else v)
                  for k, v in vars(self).items()} | {"order": order}
         return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -161,7 +166,7 @@ class Position:
     id: str
 
     def token(self, bound: str) -> str:
-        return encode_cursor({"t": self.received_at.strftime(_MOMENT), "id": self.id,
+        return encode_cursor({"t": format_rfc3339_utc(self.received_at), "id": self.id,
                               "q": bound})
 
     @classmethod
@@ -256,7 +261,7 @@ def list_evidence(engine: Engine, tenant: str, filters: Filters, *, order: str =
     rows.sort(key=lambda r: (r.received_at, r.id), reverse=order == "desc")
     page, more = rows[:limit], len(rows) > limit
     last = page[-1] if page else None
-    token = Position(last.received_at.astimezone(UTC), last.id).token(bound) \
+    token = Position(last.received_at, last.id).token(bound) \
         if more and last is not None else None
     return Page(page, token)
 
