@@ -17,9 +17,13 @@ from sqlmodel import col, select
 
 from api.deps import AnyKey, ServiceDep
 from api.schemas import AnchorOut, CaseId, ErrorOut, EvidenceCreated
+from notary.core.statement import EvidenceKind
 from notary.core.validate import format_rfc3339_utc
 from notary.service.listing import (
     DEFAULT_LIMIT,
+    MAX_CURSOR,
+    MAX_LIMIT,
+    STATUSES,
     CaseSummary,
     FilterInvalid,
     Filters,
@@ -33,10 +37,17 @@ from storage.db import Batch, Evidence, session
 router = APIRouter(tags=["listing"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 401, 404, 422)}
+KINDS = [k.value for k in EvidenceKind]
 FILTERS = ("case", "kind", "status", "since", "until", "sha256", "submitter")
-Limit = Annotated[int, Query(description="items a page holds, 1 to 1000")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page, as it was; "
-                                     "the other parameters must be the same as then")]
+# The schema documents each parameter's accepted values; the service checks them itself, so
+# that every refusal is ``filter_invalid`` naming the field (``details.field``).
+Limit = Annotated[int, Query(description="items a page holds, 1 to 1000",
+                             json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT})]
+Cursor = Annotated[str | None, Query(
+    description="next_cursor of the previous page, as it was; the other parameters must be the "
+    "same as then", json_schema_extra={"pattern": "^[A-Za-z0-9_-]+$", "minLength": 1,
+                                       "maxLength": MAX_CURSOR})]
+Moment = Annotated[str | None, Query(json_schema_extra={"format": "date-time"})]
 
 
 class EvidenceListed(EvidenceCreated):
@@ -139,16 +150,21 @@ def _plain_query(request: Request, allowed: tuple[str, ...]) -> None:
 def search_evidence(
     request: Request, response: Response, svc: ServiceDep, key: AnyKey,
     case: Annotated[str | None, Query(description="a case reference (the held case; or "
-                                      "this tenant's own items filed under it)")] = None,
-    kind: Annotated[str | None, Query(description="call_recording, notice, agreement, "
-                                      "other")] = None,
-    status: Annotated[str | None, Query(description="pending or anchored")] = None,
-    since: Annotated[str | None, Query(description="received at or after (RFC 3339)")] = None,
-    until: Annotated[str | None, Query(description="received before (RFC 3339)")] = None,
-    sha256: Annotated[str | None, Query(description="the file's SHA-256, hex")] = None,
-    submitter: Annotated[str | None, Query(description="an API key's id or name")] = None,
-    order: Annotated[str, Query(description="desc: newest first; asc: oldest "
-                                "first")] = "desc",
+                                      "this tenant's own items filed under it)",
+                                      json_schema_extra={"minLength": 1, "maxLength": 128})
+                    ] = None,
+    kind: Annotated[str | None, Query(json_schema_extra={"enum": KINDS})] = None,
+    status: Annotated[str | None, Query(json_schema_extra={"enum": list(STATUSES)})] = None,
+    since: Annotated[Moment, Query(description="received at or after (RFC 3339)")] = None,
+    until: Annotated[Moment, Query(description="received before (RFC 3339)")] = None,
+    sha256: Annotated[str | None, Query(description="the file's SHA-256, hex",
+                                        json_schema_extra={"pattern": "^[0-9a-fA-F]{64}$"})
+                      ] = None,
+    submitter: Annotated[str | None, Query(description="an API key's id or name",
+                                           json_schema_extra={"minLength": 1,
+                                                              "maxLength": 100})] = None,
+    order: Annotated[str, Query(description="desc: newest first; asc: oldest first",
+                                json_schema_extra={"enum": ["desc", "asc"]})] = "desc",
     limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
 ) -> EvidencePage:
     """The items this tenant may see (it holds their case, or submitted them), filtered, a
