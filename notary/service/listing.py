@@ -126,7 +126,10 @@ def _moment(name: str, value: str | None) -> datetime | None:
     validate_rfc3339(name, value, error=FilterInvalid)
     if value[17:19] == "60":  # a leap second: the instant before the next minute
         value = value[:17] + "59.999999" + re.sub(r"^\.\d+", "", value[19:])
-    return datetime.fromisoformat(value).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):  # year 0000, or past 9999 once in UTC
+        raise FilterInvalid(f"{name} is out of range / 时间超出范围", field=name) from None
 
 
 # -- cursors -----------------------------------------------------------------------------------

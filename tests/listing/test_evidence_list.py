@@ -150,6 +150,9 @@ def test_bad_filters_and_cursors_are_refused_with_a_code(world: World) -> None:
         (("kind", "video"),): (422, "filter_invalid"),
         (("since", "2026-12-01"),): (422, "filter_invalid"),
         (("until", "yesterday"),): (422, "filter_invalid"),
+        (("since", "0000-01-01T00:00:00Z"),): (422, "filter_invalid"),
+        (("until", "9999-12-31T23:59:59-01:00"),): (422, "filter_invalid"),
+        (("until", "2026-02-30T00:00:00Z"),): (422, "filter_invalid"),
         (("since", "2026-12-02T00:00:00Z"), ("until", "2026-12-01T00:00:00Z")):
             (422, "filter_invalid"),
         (("case", "HX/1"),): (422, "case_id_invalid"),
