@@ -10,9 +10,9 @@ order. The cursor is that position (base64url JSON), bound to the query's filter
 and read strictly (``cursor_invalid``, 400). It is not signed: it grants nothing, because the
 tenant's filter is applied to every page, so a forged cursor only moves the reader within its
 own items. An item committed while a reader pages newest-first lands before the first page and
-is not repeated; oldest-first, it comes on a later page (or, when its transaction began before
-the previous page was read and committed after, right behind the cursor: re-read the last
-minute with ``since`` to reconcile exactly).
+is not repeated; oldest-first, it comes on a later page; but the receipt time is taken before
+the submission's transaction waits its turn, so one committed a few milliseconds late can land
+right behind the cursor: a reconciliation up to "now" re-reads its last minute (``since``).
 
 Each query uses an index: the caller's own items ``ix_evidence_tenant_received`` (tenant,
 received_at, id; migration 0008), the items of a held case ``ix_evidence_case_uid``, items by
