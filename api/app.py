@@ -15,6 +15,7 @@ from api.routes import (
     custody,
     docs,
     evidence,
+    listing,
     pages,
     privacy,
     public,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     errors.install(app)
     middleware.install(app)
     app.include_router(evidence.router)
+    app.include_router(listing.router)
     app.include_router(public.router)
     app.include_router(certificates.router)
     app.include_router(bundles.router)

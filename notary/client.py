@@ -1,6 +1,11 @@
 """The Python client of a running notary service (used by the CLI's client commands and by
 ``notary watch``; usable as a library: ``Client.from_env().submit(path, {...})``).
 
+Listing: ``list_evidence(case=..., status=..., since=...)`` answers one page,
+``iter_evidence(...)`` every matching item, following the cursors (a reconciliation of what a
+dialer sent); ``list_cases()``/``iter_cases()`` the cases the key's tenant holds, ``case(ref)``
+one of them with its counts, head, legal holds and first items.
+
 ``NOTARY_URL`` (default http://127.0.0.1:8000) and ``NOTARY_API_KEY`` configure it. Uploads
 stream from disk with a progress bar on stderr; nothing is held whole in memory. It imports
 neither web3 nor the database (an import-linter contract keeps it so): a collector's or a
@@ -22,14 +27,16 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Self, TypedDict
+from typing import Any, Literal, Self, TypedDict
 from urllib.parse import quote
 
 import httpx
 
 from notary.core.digest import digest_stream
 from notary.core.errors import NotaryError
+from notary.core.validate import format_rfc3339_utc
 from notary.localfiles import check_readable_file
 
 
@@ -70,6 +77,69 @@ class Evidence(TypedDict, total=False):
     check_code: str | None
     duplicate_of: str | None
     anchor: Anchor | None
+    shredded_at: str | None
+    legal_hold: str | None
+
+
+class EvidencePage(TypedDict):
+    """A page of ``GET /v1/evidence``: ``next_cursor`` is None on the last page."""
+
+    items: list[Evidence]
+    next_cursor: str | None
+
+
+class CaseHead(TypedDict):
+    """The case's last statement, which the next one links to."""
+
+    case_seq: int
+    statement_digest: str
+    evidence_id: str | None
+
+
+class Case(TypedDict):
+    """A case the key's tenant holds (``GET /v1/cases``); ``counts`` holds total, pending,
+    anchored, held (legal hold) and shredded."""
+
+    case_id: str
+    holder: str
+    opened_by: str
+    created_at: str
+    closed_at: str | None
+    counts: dict[str, int]
+    head: CaseHead | None
+
+
+class CasePage(TypedDict):
+    cases: list[Case]
+    next_cursor: str | None
+
+
+class Hold(TypedDict):
+    evidence_id: str
+    case_seq: int
+    reason: str
+
+
+class CaseDetail(Case):
+    """``GET /v1/cases/{id}``: the case, its legal holds and its first items (oldest first;
+    ``iter_evidence(case=..., order="asc")`` goes on)."""
+
+    holds: list[Hold]
+    items: list[Evidence]
+    items_next_cursor: str | None
+    items_url: str
+
+
+Order = Literal["asc", "desc"]
+Moment = datetime | str
+
+
+def _moment(value: Moment | None) -> str | None:
+    """An RFC 3339 string for the service; a datetime must carry its zone (InputError
+    ``timestamp_naive``: its zone would be a guess)."""
+    if value is None or isinstance(value, str):
+        return value
+    return format_rfc3339_utc(value)
 
 
 #: "Not now": 429 (refused before anything was done: always sent again) and 503 (busy or a part
@@ -171,6 +241,58 @@ class Client:
     def status(self, evidence_id: str) -> Evidence:
         item: Evidence = self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")
         return item
+
+    def list_evidence(self, *, case: str | None = None, kind: str | None = None,
+                      status: str | None = None, since: Moment | None = None,
+                      until: Moment | None = None, sha256: str | None = None,
+                      submitter: str | None = None, order: Order = "desc", limit: int = 100,
+                      cursor: str | None = None) -> EvidencePage:
+        """One page of the items the key's tenant may see (its own, and those of cases it
+        holds), filtered: ``since`` inclusive, ``until`` exclusive, ``submitter`` a key's id
+        or name. Pass the page's ``next_cursor`` back, with the same filters, for the next."""
+        params = {k: v for k, v in (
+            ("case", case), ("kind", kind), ("status", status), ("since", _moment(since)),
+            ("until", _moment(until)), ("sha256", sha256), ("submitter", submitter),
+            ("order", order), ("limit", str(limit)), ("cursor", cursor)) if v is not None}
+        page: EvidencePage = self._request("GET", "/v1/evidence", params=params)
+        return page
+
+    def iter_evidence(self, *, case: str | None = None, kind: str | None = None,
+                      status: str | None = None, since: Moment | None = None,
+                      until: Moment | None = None, sha256: str | None = None,
+                      submitter: str | None = None, order: Order = "desc",
+                      page_size: int = 1000) -> Iterator[Evidence]:
+        """Every matching item, a page at a time, each once."""
+        cursor: str | None = None
+        while True:
+            page = self.list_evidence(case=case, kind=kind, status=status, since=since,
+                                      until=until, sha256=sha256, submitter=submitter,
+                                      order=order, limit=page_size, cursor=cursor)
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    def list_cases(self, *, limit: int = 100, cursor: str | None = None) -> CasePage:
+        """One page of the cases the key's tenant holds, by reference."""
+        params = {"limit": str(limit)} | ({"cursor": cursor} if cursor is not None else {})
+        page: CasePage = self._request("GET", "/v1/cases", params=params)
+        return page
+
+    def iter_cases(self, *, page_size: int = 1000) -> Iterator[Case]:
+        cursor: str | None = None
+        while True:
+            page = self.list_cases(limit=page_size, cursor=cursor)
+            yield from page["cases"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    def case(self, case_id: str, *, limit: int = 100) -> CaseDetail:
+        """The case the key's tenant holds as ``case_id`` (ServiceError 404 otherwise)."""
+        detail: CaseDetail = self._request("GET", f"/v1/cases/{quote(case_id, safe='')}",
+                                           params={"limit": str(limit)})
+        return detail
 
     def create_share(self, case_id: str, *, expires_in: int, label: str | None) -> Any:
         body: dict[str, Any] = {"expires_in": expires_in}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Text, UniqueConstraint, event
+from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -147,6 +147,8 @@ class Evidence(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_uid", "case_seq", name="uq_evidence_case_uid_seq"),
         UniqueConstraint("submitter", "idempotency_key", name="uq_evidence_idempotency"),
+        # A tenant's own items in receipt order: the listing's keyset (migration 0008).
+        Index("ix_evidence_tenant_received", "tenant", "received_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
