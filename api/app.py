@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors, middleware
 from api.routes import (
     bundles,
+    calls,
     certificates,
     checks,
     custody,
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(checks.router)
     app.include_router(docs.router)
     app.include_router(trust.router)
+    app.include_router(calls.router)
     return app

@@ -177,6 +177,8 @@ class Settings:
     # A stored blob no evidence row references is crash debris once this old (an upload in
     # progress stores its blob moments before recording it).
     orphan_grace_seconds: float = 900.0
+    # The country code put in front of a national phone number in a call record (digits).
+    call_country_code: str = "86"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -231,6 +233,7 @@ class Settings:
             previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
             export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
             orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
+            call_country_code=_env("NOTARY_CALL_COUNTRY_CODE", "86"),
         )
 
     @property

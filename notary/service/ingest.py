@@ -39,6 +39,7 @@ from notary.core.validate import (
     validate_file_name,
     validate_media_type,
 )
+from notary.service.calls import DEFAULT_COUNTRY_CODE, CallDraft, parse_call, store_salts
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
@@ -49,7 +50,7 @@ from storage.db import Case, CaseHead, Evidence, Tenant, session
 
 METADATA_FIELDS = frozenset(
     {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature",
-     "check_code", "distinct"}
+     "check_code", "distinct", "call"}
 )
 MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
@@ -103,6 +104,8 @@ class Submission:
     #: The client says this file is a distinct copy: file it even if the case already holds
     #: the same bytes (otherwise the existing item is the answer, ``duplicate_of``).
     distinct: bool = False
+    #: The call record (issue 16) with the salts made for it; see notary.service.calls.
+    call: CallDraft | None = None
 
     def with_file(self, file_name: str | None, media_type: str | None) -> Submission:
         """This submission with the file part's name and type, each validated (InputError)."""
@@ -149,10 +152,13 @@ class Submission:
             doc["check_code"] = self.check_code
         if self.distinct:
             doc["distinct"] = True
+        if self.call is not None:
+            doc["call"] = self.call.fingerprint()
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
-def parse_metadata(raw: bytes | None) -> Submission:
+def parse_metadata(raw: bytes | None, *,
+                   country_code: str = DEFAULT_COUNTRY_CODE) -> Submission:
     """Parse and validate the metadata JSON exactly as the statement will validate it.
 
     Raises MetadataError (code ``metadata_missing``, ``metadata_invalid`` or ``kind_unknown``)
@@ -193,6 +199,8 @@ def parse_metadata(raw: bytes | None) -> Submission:
         submitter_signature=obj.get("submitter_signature"),
         check_code=_check_code(obj.get("check_code")),
         distinct=_distinct(obj.get("distinct", False)),
+        call=parse_call(obj["call"], EvidenceKind(obj["kind"]), country_code)
+        if "call" in obj else None,
     )
     # The statement is the one place that validates these fields: build a probe with
     # placeholder file facts so a bad field fails now, before the upload is read.
@@ -284,6 +292,7 @@ def _statement(
         content_address=cid, description=sub.description,
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
+        call=sub.call.record if sub.call is not None else None,
     )
 
 
@@ -532,6 +541,7 @@ class Notariser:
                 s.add(head)
             s.add(row)
             s.flush()
+            store_salts(s, evidence_id, sub.call)
             if self.custody is not None:
                 actor = f"{submitter} ({tenant})"
                 self.custody.append(s, row, CustodyAct.REGISTERED, actor=actor, tenant=tenant,

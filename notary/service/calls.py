@@ -1,0 +1,169 @@
+"""Call records on submission, their salts, and proving a number (issue 16 #5).
+
+A client may send the numbers (the service normalises them to E.164, makes a salt per number,
+signs only the commitments and keeps the salts in ``call_salts``) or commitments it made itself
+(then the client keeps the salts, and this service cannot prove a number for that party). A
+readable number is never stored or logged: it lives in memory while its commitment is made and
+while a proof is answered. Shredding the item deletes its salts (:func:`delete_salts`, called in
+the shredding transaction), after which no one can show which number a commitment holds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, select
+
+import notary.core.errors as kinds
+from notary.core.callrecord import (
+    COMMITMENT_ALG,
+    SALT_BYTES,
+    CallRecord,
+    Commitment,
+    commit_number,
+    normalise_number,
+)
+from notary.core.errors import InputError, NotaryError, StatementError
+from notary.core.signing import jws_payload
+from notary.core.statement import EvidenceKind, Statement
+from notary.service.tenancy import visible_evidence
+from storage.db import CallSalt, session
+
+__all__ = ["CallDraft", "CallMetadataError", "delete_salts", "parse_call", "prove_number",
+           "store_salts"]
+
+PARTIES = ("caller", "callee")
+#: The country code put in front of a national number (``NOTARY_CALL_COUNTRY_CODE``).
+DEFAULT_COUNTRY_CODE = "86"
+
+
+class CallMetadataError(InputError):
+    """The metadata's ``call`` is wrong; ``details.field`` names the field (``call.…``).
+    Answered 422, as the other metadata errors are."""
+
+    kind = kinds.UNPROCESSABLE
+
+    default_code = "call_invalid"
+
+
+class CallRecordAbsent(NotaryError):
+    """The item's statement carries no call record."""
+
+    kind = kinds.NOT_FOUND
+
+    default_code = "call_record_absent"
+
+
+class CallSaltsAbsent(NotaryError):
+    """No salt is held for the item: the client committed the numbers itself, or the item
+    was shredded. Nothing can be proven here."""
+
+    kind = kinds.GONE
+
+    default_code = "call_salts_absent"
+
+
+@dataclass(frozen=True)
+class CallDraft:
+    """A validated call record and the salts this service made for it (party → salt), kept
+    until the statement is recorded. Never printed: ``repr`` leaves the salts out."""
+
+    record: CallRecord
+    salts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The record for idempotency: a commitment this service salted differs on every
+        request, so it stands as ``"salted"`` (a replay with other numbers is not told apart)."""
+        doc = self.record.to_json()
+        for party in self.salts:
+            doc[party] = "salted"
+        return doc
+
+
+def parse_call(value: object, kind: EvidenceKind, country_code: str) -> CallDraft:
+    """The metadata's ``call`` as a draft: each of ``caller``/``callee`` is a number (a
+    string; committed here under a new salt) or a commitment object (kept as sent). Validated
+    exactly as the statement validates it. CallMetadataError: ``call_invalid``,
+    ``call_kind_mismatch``, ``call_number_invalid``."""
+    if kind is not EvidenceKind.CALL_RECORDING:
+        raise CallMetadataError("'call' is only for kind 'call_recording'.",
+                                code="call_kind_mismatch", field="call")
+    if not isinstance(value, dict):
+        raise CallMetadataError("Field 'call' must be an object.", field="call")
+    doc = dict(value)
+    salts: dict[str, bytes] = {}
+    for party in PARTIES:
+        given = doc.get(party)
+        if isinstance(given, str):
+            try:
+                number = normalise_number(given, country_code)
+            except InputError as exc:
+                raise CallMetadataError(f"Field 'call.{party}': {exc.message}",
+                                        code="call_number_invalid",
+                                        field=f"call.{party}") from None
+            salt = secrets.token_bytes(SALT_BYTES)
+            salts[party] = salt
+            doc[party] = {"alg": COMMITMENT_ALG, "value": commit_number(number, salt)}
+    try:
+        record = CallRecord.from_json(doc)
+    except StatementError as exc:
+        raise CallMetadataError(exc.message, **exc.details) from None
+    return CallDraft(record, salts)
+
+
+def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
+    """Add the draft's salts for ``evidence_id`` to the session (the caller commits them
+    with the statement, so a recorded statement never lacks its salts)."""
+    if draft is None:
+        return
+    for party, salt in draft.salts.items():
+        s.add(CallSalt(evidence_id=evidence_id, party=party, salt=salt.hex()))
+
+
+def delete_salts(s: Session, evidence_id: str) -> None:
+    """Delete the item's salts in the session's transaction (shredding)."""
+    s.exec(delete(CallSalt).where(CallSalt.evidence_id == evidence_id))  # type: ignore[arg-type]
+
+
+def call_record_of(statement_jws: str) -> CallRecord | None:
+    """The call record the stored statement carries, if any."""
+    return Statement.from_bytes(jws_payload(statement_jws)).call
+
+
+def prove_number(engine: Engine, *, tenant: str, evidence_id: str, number: str,
+                 country_code: str = DEFAULT_COUNTRY_CODE) -> dict[str, Any]:
+    """Whether ``number`` is the item's caller or callee, with a proof for each match: the
+    number (E.164), the salt and the commitment, which anyone checks with
+    ``printf '%s' NUMBER | openssl dgst -sha256 -hmac SALT``. NotVisible (404),
+    CallRecordAbsent (404), CallSaltsAbsent (410), CallMetadataError (``call_number_invalid``)."""
+    row = visible_evidence(engine, tenant, evidence_id)
+    record = call_record_of(row.statement_jws)
+    if record is None:
+        raise CallRecordAbsent(f"evidence {evidence_id!r} has no call record",
+                               evidence_id=evidence_id)
+    try:
+        e164 = normalise_number(number, country_code)
+    except InputError as exc:
+        raise CallMetadataError(exc.message, code="call_number_invalid",
+                                field="number") from None
+    with session(engine) as s:
+        salts = {r.party: bytes.fromhex(r.salt) for r in s.exec(
+            select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
+    if not salts:
+        raise CallSaltsAbsent(f"no salts are held for evidence {evidence_id!r} (committed by "
+                              "the client, or shredded)", evidence_id=evidence_id)
+    proofs = []
+    for party in PARTIES:
+        commitment: Commitment = getattr(record, party)
+        salt = salts.get(party)
+        if salt is not None and commitment.opens_with(e164, salt):
+            proofs.append({"party": party, "number": e164, "salt": salt.hex(),
+                           "alg": COMMITMENT_ALG, "value": commitment.value,
+                           "check": f"printf '%s' '{e164}' | openssl dgst -sha256 "
+                                    f"-hmac '{salt.hex()}'"})
+    return {"evidence_id": evidence_id, "matches": [p["party"] for p in proofs],
+            "salted": sorted(salts), "proofs": proofs}
