@@ -13,6 +13,7 @@ from api.routes import (
     calls,
     certificates,
     checks,
+    conduct,
     custody,
     docs,
     evidence,
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(docs.router)
     app.include_router(trust.router)
     app.include_router(calls.router)
+    app.include_router(conduct.router)
     return app

@@ -31,7 +31,7 @@ from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement
 from notary.service.tenancy import visible_evidence
-from storage.db import CallSalt, session
+from storage.db import CallSalt, Evidence, session
 
 __all__ = ["CallDraft", "CallMetadataError", "delete_salts", "parse_call", "prove_number",
            "store_salts"]
@@ -74,6 +74,9 @@ class CallDraft:
 
     record: CallRecord
     salts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    #: The E.164 numbers this service committed (party → number), in memory only, so the
+    #: commitment can be settled against the case's earlier salts (:func:`settle`).
+    numbers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def fingerprint(self) -> dict[str, Any]:
         """The record for idempotency: a commitment this service salted differs on every
@@ -96,6 +99,7 @@ def parse_call(value: object, kind: EvidenceKind, country_code: str) -> CallDraf
         raise CallMetadataError("Field 'call' must be an object.", field="call")
     doc = dict(value)
     salts: dict[str, bytes] = {}
+    numbers: dict[str, str] = {}
     for party in PARTIES:
         given = doc.get(party)
         if isinstance(given, str):
@@ -106,13 +110,34 @@ def parse_call(value: object, kind: EvidenceKind, country_code: str) -> CallDraf
                                         code="call_number_invalid",
                                         field=f"call.{party}") from None
             salt = secrets.token_bytes(SALT_BYTES)
-            salts[party] = salt
+            salts[party], numbers[party] = salt, number
             doc[party] = {"alg": COMMITMENT_ALG, "value": commit_number(number, salt)}
     try:
         record = CallRecord.from_json(doc)
     except StatementError as exc:
         raise CallMetadataError(exc.message, **exc.details) from None
-    return CallDraft(record, salts)
+    return CallDraft(record, salts, numbers)
+
+
+def settle(s: Session, case_uid: str, draft: CallDraft | None) -> CallDraft | None:
+    """The draft with each number this service salts committed under the salt the case
+    already uses for that number and party, if any (found by opening the case's commitments
+    with the number): one contact keeps one commitment within a case, so a conduct report
+    counts its calls from the statements alone. A new number keeps its new salt. Call inside
+    the transaction that records the statement (the case is locked)."""
+    if draft is None or not draft.numbers:
+        return draft
+    rows = s.exec(select(CallSalt).join(Evidence, Evidence.id == CallSalt.evidence_id)  # type: ignore[arg-type]
+                  .where(Evidence.case_uid == case_uid)).all()
+    salts, doc = dict(draft.salts), draft.record.to_json()
+    for party, number in draft.numbers.items():
+        for row in rows:
+            if row.party == party and Commitment(row.value).opens_with(number,
+                                                                      bytes.fromhex(row.salt)):
+                salts[party] = bytes.fromhex(row.salt)
+                doc[party] = {"alg": COMMITMENT_ALG, "value": row.value}
+                break
+    return CallDraft(CallRecord.from_json(doc), salts, draft.numbers)
 
 
 def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
@@ -121,7 +146,8 @@ def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
     if draft is None:
         return
     for party, salt in draft.salts.items():
-        s.add(CallSalt(evidence_id=evidence_id, party=party, salt=salt.hex()))
+        value = getattr(draft.record, party).value
+        s.add(CallSalt(evidence_id=evidence_id, party=party, salt=salt.hex(), value=value))
 
 
 def delete_salts(s: Session, evidence_id: str) -> None:

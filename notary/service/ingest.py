@@ -39,7 +39,13 @@ from notary.core.validate import (
     validate_file_name,
     validate_media_type,
 )
-from notary.service.calls import DEFAULT_COUNTRY_CODE, CallDraft, parse_call, store_salts
+from notary.service.calls import (
+    DEFAULT_COUNTRY_CODE,
+    CallDraft,
+    parse_call,
+    settle,
+    store_salts,
+)
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
@@ -514,6 +520,7 @@ class Notariser:
             ).first()
             seq = head.last_seq + 1 if head else 1
             prev = head.last_statement_digest if head else None
+            sub = replace(sub, call=settle(s, case.uid, sub.call))
             statement = _statement(
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,

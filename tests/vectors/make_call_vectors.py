@@ -3,7 +3,7 @@ and tampered, and the number commitment it holds.
 
 Run from the repository root:
 
-    .venv/bin/python tests/vectors/make_call_vectors.py > tests/vectors/call.json
+    PYTHONPATH=. .venv/bin/python tests/vectors/make_call_vectors.py > tests/vectors/call.json
 
 The output is committed and must never change for format v1 (tests/unit/test_callrecord.py
 checks the code against it byte for byte). The key and the salts are derived from public
@@ -22,8 +22,8 @@ from notary.core.jws import b64url_encode
 from notary.core.merkle import statement_leaf, to_hex32
 from notary.core.signing import SigningKey, sign_statement
 from notary.core.statement import Statement
+from tests.vectors.make_statement_vectors import FULL, KEY_LABEL
 
-KEY_LABEL = "notary test vector key #1 (public, never use for real evidence)"
 CALLER = "+862150501234"
 CALLEE = "+8613800138000"
 
@@ -48,15 +48,10 @@ CALL: dict[str, Any] = {
 }
 
 WITH_CALL: dict[str, Any] = {
-    "schema": "notary.statement/v1",
+    # The recording of make_statement_vectors.FULL, filed by an API key, with its call.
+    **{k: FULL[k] for k in ("schema", "evidence_id", "case_id", "case_seq", "kind",
+                            "media_type", "size", "sha256", "file_name")},
     "evidence_id": "ev-0101",
-    "case_id": "HX-2026-1128-ZW",
-    "case_seq": 1,
-    "kind": "call_recording",
-    "media_type": "audio/wav",
-    "size": 904590,
-    "sha256": "4d6208e96eb02056320928483a3d57837e343f9e74a2858e2117143d63b05e77",
-    "file_name": "call-2026-11-28-0930.wav",
     "received_at": "2026-11-29T12:00:00Z",
     "submitter": "apikey:76a891f7fa09",
     "call": CALL,

@@ -5,8 +5,9 @@ Revises: 0007
 Create Date: 2026-12-07 04:30:00
 
 * ``call_salts``: one row per number this service committed in an item's call record
-  (issue 16 #5): ``evidence_id``, ``party`` (``caller`` or ``callee``) and the 32-byte salt
-  in hex. Shredding the item deletes its rows. No phone number is stored. Nothing else
+  (issue 16 #5): ``evidence_id``, ``party`` (``caller`` or ``callee``), the 32-byte salt
+  in hex and the commitment it made (a later call of the case to the same number reuses the
+  salt, so one contact keeps one commitment within a case). Shredding the item deletes its rows. No phone number is stored. Nothing else
   changes.
 """
 
@@ -28,6 +29,7 @@ def upgrade() -> None:
         sa.Column('evidence_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column('party', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column('salt', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], ),
         sa.PrimaryKeyConstraint('evidence_id', 'party'),
     )

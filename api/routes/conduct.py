@@ -1,0 +1,51 @@
+"""The conduct report of a case (issue 16 #6): signed JSON, or a bilingual HTML or PDF. Thin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.deps import ServiceDep, require
+from api.routes.certificates import _answer, _verify_url
+from api.schemas import CaseId, ErrorOut
+from notary.certificate.conduct import render_conduct_report
+from notary.core.conduct import CONDUCT_MEDIA_TYPE
+from notary.service.apikeys import Role
+from notary.service.conduct import case_conduct
+from storage.db import ApiKey
+
+router = APIRouter(tags=["call records"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 422, 429)}
+ReportKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.LAWYER))]
+
+
+class ConductOut(BaseModel):
+    media_type: str = CONDUCT_MEDIA_TYPE
+    report: dict[str, Any] = Field(description="the report; its RFC 8785 bytes are the JWS "
+                                   "payload")
+    jws: str = Field(description="compact JWS (EdDSA, typ = media_type) by the service key")
+
+
+@router.get("/v1/cases/{case_id}/conduct", responses={
+    200: {"content": {"application/json": {"schema": ConductOut.model_json_schema()},
+                      "application/pdf": {}, "text/html": {}},
+          "description": "the conduct report"}, **ERRORS})
+def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
+            begin: Annotated[str, Query(alias="from", max_length=40)],
+            end: Annotated[str, Query(alias="to", max_length=40)],
+            contact: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+            format: Literal["json", "html", "pdf"] = "json") -> Any:
+    """Every call of the case that started in ``[from, to)`` (RFC 3339 with an offset), with
+    its time, duration, direction, agent, recorded/notarised state and the flags
+    ``quiet_hours`` and ``over_daily_limit``; ``contact`` (a callee commitment) narrows it to
+    one contact. Derived from the case's statements alone (docs/calls.md). ``format=pdf`` or
+    ``html``: the bilingual document (合规通话报告) of the same signed report."""
+    answer = case_conduct(svc.engine, svc.signing_key, tenant=key.tenant, case_id=case_id,
+                          period=(begin, end), contact=contact)
+    if format == "json":
+        return ConductOut(report=answer.report, jws=answer.jws)
+    html, pdf = render_conduct_report(answer.report, answer.jws, verify_url=_verify_url(svc))
+    return _answer(html, pdf, format, f"conduct-{answer.report['subject']['case_id']}")
