@@ -80,7 +80,8 @@ class CallDraft:
 
     def fingerprint(self) -> dict[str, Any]:
         """The record for idempotency: a commitment this service salted differs on every
-        request, so it stands as ``"salted"`` (a replay with other numbers is not told apart)."""
+        request, so it stands as ``"salted"``; the numbers are compared with the earlier
+        item's salts instead (:func:`same_numbers`)."""
         doc = self.record.to_json()
         for party in self.salts:
             doc[party] = "salted"
@@ -138,6 +139,19 @@ def settle(s: Session, case_uid: str, draft: CallDraft | None) -> CallDraft | No
                 doc[party] = {"alg": COMMITMENT_ALG, "value": row.value}
                 break
     return CallDraft(CallRecord.from_json(doc), salts, draft.numbers)
+
+
+def same_numbers(engine: Engine, evidence_id: str, draft: CallDraft | None) -> bool:
+    """Whether the numbers of ``draft`` open the commitments recorded for ``evidence_id``: a
+    retried submission (same Idempotency-Key) is the same request only with the same numbers,
+    which its fingerprint cannot show (their commitments are salted anew each time)."""
+    if draft is None or not draft.numbers:
+        return True
+    with session(engine) as s:
+        rows = {r.party: r for r in s.exec(
+            select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
+    return all(party in rows and Commitment(rows[party].value).opens_with(
+        number, bytes.fromhex(rows[party].salt)) for party, number in draft.numbers.items())
 
 
 def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:

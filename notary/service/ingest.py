@@ -43,6 +43,7 @@ from notary.service.calls import (
     DEFAULT_COUNTRY_CODE,
     CallDraft,
     parse_call,
+    same_numbers,
     settle,
     store_salts,
 )
@@ -143,7 +144,7 @@ class Submission:
         client says it is a distinct copy, nor when it brings what only a record of its own
         can carry: a submitter's signature made at capture, or a check code printed on a
         document other than the held one's (the held item's own code is the same request)."""
-        return not self.distinct and self.submitter_signature is None
+        return not self.distinct and self.submitter_signature is None and self.call is None
 
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
@@ -420,7 +421,7 @@ class Notariser:
             if idempotency_key is not None:
                 earlier = self.find_idempotent(submitter, idempotency_key)
                 if earlier is not None:
-                    return self._replay(earlier, fingerprint)
+                    return self._replay(earlier, fingerprint, sub.call)
             if sub.may_be_duplicate:
                 held = self._held_copy(tenant, sub.case_id, sealed.digest.hex)
                 if held is not None and sub.check_code in (None, held.check_code):
@@ -445,7 +446,7 @@ class Notariser:
                         earlier = self.find_idempotent(submitter, idempotency_key)
                         if earlier is not None:
                             self._drop_blob(sealed.cid)
-                            return self._replay(earlier, fingerprint)
+                            return self._replay(earlier, fingerprint, sub.call)
                     self._refuse_taken_code(sub.check_code)  # taken at the same moment
                     continue
                 except OperationalError as exc:
@@ -496,8 +497,10 @@ class Notariser:
                                  "notarised document; use a new code (POST /v1/check-codes)",
                                  check_code=check_code)
 
-    def _replay(self, earlier: Evidence, fingerprint: str) -> Accepted:
-        if earlier.request_fingerprint != fingerprint:
+    def _replay(self, earlier: Evidence, fingerprint: str,
+                call: CallDraft | None = None) -> Accepted:
+        if earlier.request_fingerprint != fingerprint or not same_numbers(self.engine,
+                                                                           earlier.id, call):
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used for a different file or metadata",
                 evidence_id=earlier.id,

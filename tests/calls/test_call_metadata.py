@@ -163,3 +163,27 @@ def test_client_commitments_are_signed_as_sent_and_not_provable_here(
     absent = admin.post(f"/v1/evidence/{plain.json()['id']}/call/prove",
                         json={"number": CALLEE})
     assert absent.status_code == 404 and absent.json()["code"] == "call_record_absent"
+
+
+def test_a_retry_is_the_same_request_only_with_the_same_numbers(server: LiveServer) -> None:
+    admin = server.admin()
+    data = wav_bytes(tone=700.0)
+
+    def send(call: dict[str, Any], key: str) -> httpx.Response:
+        return admin.post("/v1/evidence", headers={"Idempotency-Key": key}, files=form(
+            {"case_id": CASE, "kind": "call_recording", "call": call}, data, "r.wav",
+            "audio/wav"))
+
+    first = send(CALL, "retry-1")
+    assert first.status_code == 201, first.text
+    again = send({**CALL, "callee": "+8613800138000"}, "retry-1")  # same number, respelt
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = send({**CALL, "callee": "13900139000"}, "retry-1")
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    # The same file with another call record is a new item, not the held one.
+    second = send({**CALL, "started_at": "2026-11-28T10:30:00+08:00",
+                   "ended_at": "2026-11-28T10:31:00+08:00"}, "retry-2")
+    assert second.status_code == 201 and second.json()["id"] != first.json()["id"]
+    # Called again within the case: the same commitments (one contact, one commitment).
+    assert statement_of(second.json())["call"]["callee"] == \
+        statement_of(first.json())["call"]["callee"]
