@@ -179,6 +179,9 @@ class Settings:
     orphan_grace_seconds: float = 900.0
     # The country code put in front of a national phone number in a call record (digits).
     call_country_code: str = "86"
+    # Per-tenant contact rules of the conduct report (JSON: tenant slug → rules); see
+    # docs/calls.md. Tenants not named get the guideline's defaults.
+    conduct_rules: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -234,6 +237,7 @@ class Settings:
             export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
             orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
             call_country_code=_env("NOTARY_CALL_COUNTRY_CODE", "86"),
+            conduct_rules=_env("NOTARY_CONDUCT_RULES", ""),
         )
 
     @property

@@ -13,7 +13,7 @@ from api.schemas import CaseId, ErrorOut
 from notary.certificate.conduct import render_conduct_report
 from notary.core.conduct import CONDUCT_MEDIA_TYPE
 from notary.service.apikeys import Role
-from notary.service.conduct import case_conduct
+from notary.service.conduct import case_conduct, tenant_rules
 from storage.db import ApiKey
 
 router = APIRouter(tags=["call records"])
@@ -44,7 +44,8 @@ def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
     one contact. Derived from the case's statements alone (docs/calls.md). ``format=pdf`` or
     ``html``: the bilingual document (合规通话报告) of the same signed report."""
     answer = case_conduct(svc.engine, svc.signing_key, tenant=key.tenant, case_id=case_id,
-                          period=(begin, end), contact=contact)
+                          period=(begin, end), contact=contact,
+                          rules=tenant_rules(svc.settings.conduct_rules, key.tenant))
     if format == "json":
         return ConductOut(report=answer.report, jws=answer.jws)
     html, pdf = render_conduct_report(answer.report, answer.jws, verify_url=_verify_url(svc))

@@ -5,14 +5,18 @@ statements alone gives the same bytes."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from notary.core.conduct import CONDUCT, ConductRules, conduct_report
+from notary.core.errors import InputError
 from notary.core.signing import jwks, jws_payload, verify_statement
 from notary.core.statement import canonical_json
+from notary.service.conduct import tenant_rules
 from tests.certificate.test_certificate_api import pdf_text
 from tests.intake.files import form, statement_of, wav_bytes
 from tests.support import LiveServer, wait_until
@@ -116,3 +120,39 @@ def test_report_flags_exactly_the_planted_calls(server: LiveServer, tmp_path: Pa
     missing = admin.get("/v1/cases/NO-SUCH-CASE/conduct", params={"from": PERIOD[0],
                                                                    "to": PERIOD[1]})
     assert missing.status_code == 404
+
+
+def test_a_tenant_s_own_rules_are_applied_and_stated(
+        make_server: Callable[..., LiveServer]) -> None:
+    rules = {"default": {"quiet_from": "21:00", "max_daily_attempts": 1}}
+    server = make_server(conduct_rules=json.dumps(rules))
+    admin = server.admin()
+    for i, start in enumerate(("2026-11-28T09:00:00+08:00", "2026-11-28T21:30:00+08:00")):
+        call = {"started_at": start, "ended_at": _end(start), "timezone": "Asia/Shanghai",
+                "direction": "outbound", "agent_id": "工号 7", "caller": "021-5050-1234",
+                "callee": A}
+        resp = admin.post("/v1/evidence", files=form(
+            {"case_id": CASE, "kind": "call_recording", "call": call},
+            wav_bytes(tone=900.0 + 10 * i), f"c{i}.wav", "audio/wav"))
+        assert resp.status_code == 201, resp.text
+    report = admin.get(f"/v1/cases/{CASE}/conduct",
+                       params={"from": PERIOD[0], "to": PERIOD[1]}).json()["report"]
+    assert report["rules"] == {"quiet_hours": {"from": "21:00", "to": "08:00"},
+                               "max_daily_attempts": 1}
+    assert [r["flags"] for r in report["contacts"]] == [
+        [], ["quiet_hours", "over_daily_limit"]]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text", ["[]", "{", '{"t": {"quiet": "22:00"}}',
+                                  '{"t": {"max_daily_attempts": 0}}', '{"t": 5}'])
+def test_wrong_rule_settings_are_refused(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        tenant_rules(text, "t")
+    assert caught.value.code == "config_invalid"
+
+
+@pytest.mark.unit
+def test_tenants_without_rules_get_the_guideline() -> None:
+    assert tenant_rules("", "t") == tenant_rules('{"other": {}}', "t") == ConductRules()
+    assert tenant_rules('{"t": {"quiet_to": "09:00"}}', "t") == ConductRules(quiet_to="09:00")
