@@ -14,6 +14,7 @@ derives the same canonical bytes and can check the signed report against them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -32,6 +33,7 @@ __all__ = [
     "CONDUCT_SCHEMA",
     "ConductRules",
     "conduct_report",
+    "rules_table",
 ]
 
 CONDUCT_SCHEMA = "notary.conduct-report/v1"
@@ -85,6 +87,34 @@ class ConductRules:
     def to_json(self) -> dict[str, Any]:
         return {"quiet_hours": {"from": self.quiet_from, "to": self.quiet_to},
                 "max_daily_attempts": self.max_daily_attempts}
+
+
+_RULE_FIELDS = frozenset({"quiet_from", "quiet_to", "max_daily_attempts"})
+
+
+def rules_table(text: str) -> dict[str, ConductRules]:
+    """Per-tenant rules from a JSON object of tenant slug → ``{"quiet_from", "quiet_to",
+    "max_daily_attempts"}`` (each optional; the setting ``NOTARY_CONDUCT_RULES``); empty text
+    is no table. InputError ``config_invalid`` for anything else."""
+    if not text.strip():
+        return {}
+    try:
+        table = json.loads(text)
+    except ValueError:
+        table = None
+    if not isinstance(table, dict) or not all(
+            isinstance(v, dict) and set(v) <= _RULE_FIELDS for v in table.values()):
+        raise InputError("NOTARY_CONDUCT_RULES must be a JSON object of tenant slug → "
+                         '{"quiet_from", "quiet_to", "max_daily_attempts"}',
+                         code="config_invalid")
+    out = {}
+    for tenant, rules in table.items():
+        try:
+            out[tenant] = ConductRules(**rules)
+        except InputError as exc:
+            raise InputError(f"NOTARY_CONDUCT_RULES for {tenant!r}: {exc.message}",
+                             code="config_invalid") from None
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,12 @@ the rules, signed with the service key. The report itself is made by the core's 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
-from notary.core.conduct import CONDUCT, ConductRules, conduct_report
-from notary.core.errors import InputError
+from notary.core.conduct import CONDUCT, ConductRules, conduct_report, rules_table
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import Statement, canonical_json
 from notary.service.tenancy import case_items
@@ -20,32 +18,12 @@ __all__ = ["DEFAULT_RULES", "ConductAnswer", "case_conduct", "tenant_rules"]
 
 #: The 中银协 2026 guideline: no calls 22:00–08:00, at most 6 attempts a day on one contact.
 DEFAULT_RULES = ConductRules()
-_RULE_FIELDS = frozenset({"quiet_from", "quiet_to", "max_daily_attempts"})
 
 
 def tenant_rules(text: str, tenant: str) -> ConductRules:
-    """The rules for ``tenant`` from ``NOTARY_CONDUCT_RULES`` (``text``: a JSON object of
-    tenant slug → ``{"quiet_from", "quiet_to", "max_daily_attempts"}``, each optional), else
-    :data:`DEFAULT_RULES`. InputError ``config_invalid`` for a setting that is not that."""
-    if not text.strip():
-        return DEFAULT_RULES
-    try:
-        table = json.loads(text)
-    except ValueError:
-        table = None
-    if not isinstance(table, dict) or not all(
-            isinstance(v, dict) and set(v) <= _RULE_FIELDS for v in table.values()):
-        raise InputError("NOTARY_CONDUCT_RULES must be a JSON object of tenant slug → "
-                         '{"quiet_from", "quiet_to", "max_daily_attempts"}',
-                         code="config_invalid")
-    own = table.get(tenant)
-    if own is None:
-        return DEFAULT_RULES
-    try:
-        return ConductRules(**own)
-    except InputError as exc:
-        raise InputError(f"NOTARY_CONDUCT_RULES for {tenant!r}: {exc.message}",
-                         code="config_invalid") from None
+    """The rules for ``tenant`` from ``NOTARY_CONDUCT_RULES`` (``text``, see
+    :func:`~notary.core.conduct.rules_table`), else :data:`DEFAULT_RULES`."""
+    return rules_table(text).get(tenant, DEFAULT_RULES)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from notary.config import Settings
 from notary.core.conduct import CONDUCT, ConductRules, conduct_report
 from notary.core.errors import InputError
 from notary.core.signing import jwks, jws_payload, verify_statement
@@ -156,3 +157,13 @@ def test_wrong_rule_settings_are_refused(text: str) -> None:
 def test_tenants_without_rules_get_the_guideline() -> None:
     assert tenant_rules("", "t") == tenant_rules('{"other": {}}', "t") == ConductRules()
     assert tenant_rules('{"t": {"quiet_to": "09:00"}}', "t") == ConductRules(quiet_to="09:00")
+
+
+@pytest.mark.unit
+def test_a_wrong_rule_setting_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTARY_CONDUCT_RULES", '{"t": {"quiet_from": "25:00"}}')
+    with pytest.raises(InputError) as caught:
+        Settings.from_env()
+    assert caught.value.code == "config_invalid" and "'t'" in caught.value.message
+    monkeypatch.setenv("NOTARY_CONDUCT_RULES", '{"t": {"max_daily_attempts": 3}}')
+    assert tenant_rules(Settings.from_env().conduct_rules, "t").max_daily_attempts == 3
