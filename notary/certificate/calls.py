@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notary.core.callrecord import CallRecord, Direction
+from notary.core.errors import StatementError
 
 from .model import Row, Section
 from .wording import Bilingual
@@ -22,7 +23,10 @@ def _duration(seconds: int) -> str:
 
 def call_section(call: CallRecord) -> Section:
     """What the statement says about the call; the numbers appear only as commitments."""
-    local = call.local_start().strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        local = call.local_start().strftime("%Y-%m-%d %H:%M:%S")
+    except StatementError:  # a zone this machine's database lacks: the times still stand
+        local = "时区未知 / zone unknown here"
     direction = DIRECTION_WORDS[call.direction]
     rows = [
         Row(Bilingual("开始时间", "Started at"), call.started_at,

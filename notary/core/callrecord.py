@@ -49,6 +49,10 @@ SALT_BYTES = 32
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+#: The shape of an IANA zone name (``Asia/Shanghai``, ``America/Argentina/Buenos_Aires``,
+#: ``UTC``, ``Etc/GMT-8``). The statement checks the shape only, so that whether it parses
+#: never depends on the verifier's zone database; the service also requires a known zone.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")
 _SEPARATORS = re.compile(r"[\s\-.()（）]")
 _FIELDS = frozenset({"started_at", "ended_at", "timezone", "direction", "agent_id", "campaign",
                      "caller", "callee"})
@@ -148,15 +152,23 @@ def instant(field: str, text: object) -> datetime:
 
 
 def zone(name: object) -> ZoneInfo:
-    """The IANA time zone ``name`` (e.g. ``Asia/Shanghai``). StatementError otherwise."""
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_TIMEZONE:
-        _fail("Field 'call.timezone' must be an IANA time zone name such as Asia/Shanghai.",
-              "timezone")
+    """The IANA time zone ``name`` (e.g. ``Asia/Shanghai``) from this machine's zone
+    database. StatementError when it has no such zone."""
+    known = zone_name(name)
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(known)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         _fail(f"Field 'call.timezone' is {name!r}, not a known IANA time zone name.",
               "timezone")
+
+
+def zone_name(name: object) -> str:
+    """``name`` if it has the shape of an IANA zone name. StatementError otherwise."""
+    if not isinstance(name, str) or len(name) > MAX_TIMEZONE or _ZONE_NAME.fullmatch(
+            name) is None:
+        _fail("Field 'call.timezone' must be an IANA time zone name such as Asia/Shanghai.",
+              "timezone")
+    return name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +192,7 @@ class CallRecord:
         if end - start > MAX_CALL_DURATION:
             _fail("The call lasts more than 24 hours; check 'call.started_at' and "
                   "'call.ended_at'.", "ended_at")
-        zone(self.timezone)
+        zone_name(self.timezone)
         try:
             object.__setattr__(self, "direction", Direction(self.direction))
         except ValueError:
@@ -204,7 +216,8 @@ class CallRecord:
         return int(delta.total_seconds())
 
     def local_start(self) -> datetime:
-        """The start in the call's own time zone: what quiet hours are judged by."""
+        """The start in the call's own time zone: what quiet hours are judged by.
+        StatementError when this machine's zone database does not know the zone."""
         return self.start.astimezone(zone(self.timezone))
 
     def to_json(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from notary.core.callrecord import (
     Commitment,
     commit_number,
     normalise_number,
+    zone,
 )
 from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.signing import jws_payload
@@ -115,6 +116,7 @@ def parse_call(value: object, kind: EvidenceKind, country_code: str) -> CallDraf
             doc[party] = {"alg": COMMITMENT_ALG, "value": commit_number(number, salt)}
     try:
         record = CallRecord.from_json(doc)
+        zone(record.timezone)  # a zone this service knows, not only a well-formed name
     except StatementError as exc:
         raise CallMetadataError(exc.message, **exc.details) from None
     return CallDraft(record, salts, numbers)
