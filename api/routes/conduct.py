@@ -13,6 +13,7 @@ from api.schemas import CaseId, ErrorOut
 from notary.certificate.conduct import render_conduct_report
 from notary.core.conduct import CONDUCT_MEDIA_TYPE
 from notary.service.apikeys import Role
+from notary.service.calls import contact_of
 from notary.service.conduct import case_conduct, tenant_rules
 from storage.db import ApiKey
 
@@ -27,6 +28,28 @@ class ConductOut(BaseModel):
     report: dict[str, Any] = Field(description="the report; its RFC 8785 bytes are the JWS "
                                    "payload")
     jws: str = Field(description="compact JWS (EdDSA, typ = media_type) by the service key")
+
+
+class ContactIn(BaseModel):
+    number: str = Field(max_length=40, description="the contact's phone number (E.164 or "
+                        "national); sent in the body so that it is in no URL or access log")
+    begin: str = Field(alias="from", max_length=40)
+    end: str = Field(alias="to", max_length=40)
+    format: Literal["json", "html", "pdf"] = "json"
+
+
+@router.post("/v1/cases/{case_id}/conduct/contact", responses={
+    200: {"content": {"application/json": {"schema": ConductOut.model_json_schema()},
+                      "application/pdf": {}, "text/html": {}},
+          "description": "the conduct report of one contact"}, **ERRORS})
+def contact_conduct(case_id: CaseId, body: ContactIn, svc: ServiceDep, key: ReportKey) -> Any:
+    """The conduct report of one contact of the case, named by its number: the number is
+    matched against the case's callee commitments with the salts (404
+    ``call_contact_unknown`` when none opens); the report names the commitment, never the
+    number."""
+    contact = contact_of(svc.engine, tenant=key.tenant, case_id=case_id, number=body.number,
+                         country_code=svc.settings.call_country_code)
+    return conduct(case_id, svc, key, body.begin, body.end, contact, body.format)
 
 
 @router.get("/v1/cases/{case_id}/conduct", responses={

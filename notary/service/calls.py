@@ -31,7 +31,7 @@ from notary.core.callrecord import (
 from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement
-from notary.service.tenancy import visible_evidence
+from notary.service.tenancy import case_items, visible_evidence
 from storage.db import CallSalt, Evidence, session
 
 __all__ = ["CallDraft", "CallMetadataError", "delete_salts", "parse_call", "prove_number",
@@ -169,6 +169,28 @@ def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
 def delete_salts(s: Session, evidence_id: str) -> None:
     """Delete the item's salts in the session's transaction (shredding)."""
     s.exec(delete(CallSalt).where(CallSalt.evidence_id == evidence_id))  # type: ignore[arg-type]
+
+
+def contact_of(engine: Engine, *, tenant: str, case_id: str, number: str,
+               country_code: str = DEFAULT_COUNTRY_CODE) -> str:
+    """The callee commitment ``number`` has in the case ``tenant`` holds as ``case_id``
+    (opened with the case's salts). CallRecordAbsent (``call_contact_unknown``) when no call
+    of the case went to it, or its salts are gone."""
+    try:
+        e164 = normalise_number(number, country_code)
+    except InputError as exc:
+        raise CallMetadataError(exc.message, code="call_number_invalid",
+                                field="number") from None
+    uids = {row.case_uid for row in case_items(engine, tenant, case_id)}
+    with session(engine) as s:
+        rows = s.exec(select(CallSalt).join(Evidence, Evidence.id == CallSalt.evidence_id)  # type: ignore[arg-type]
+                      .where(CallSalt.party == "callee",
+                             Evidence.case_uid.in_(uids))).all()  # type: ignore[union-attr]
+    for row in rows:
+        if Commitment(row.value).opens_with(e164, bytes.fromhex(row.salt)):
+            return row.value
+    raise CallRecordAbsent(f"no call of case {case_id!r} went to that number (or its salts "
+                           "were shredded)", code="call_contact_unknown", case_id=case_id)
 
 
 def call_record_of(statement_jws: str) -> CallRecord | None:

@@ -97,6 +97,13 @@ def test_report_flags_exactly_the_planted_calls(server: LiveServer, tmp_path: Pa
     only_a = admin.get(f"/v1/cases/{CASE}/conduct", params={
         "from": PERIOD[0], "to": PERIOD[1], "contact": callees[0]}).json()["report"]
     assert len(only_a["contacts"]) == 7 and only_a["subject"]["contact"] == callees[0]
+    by_number = admin.post(f"/v1/cases/{CASE}/conduct/contact", json={
+        "number": "+8613800138000", "from": PERIOD[0], "to": PERIOD[1]})
+    assert by_number.status_code == 200, by_number.text
+    assert by_number.json()["report"] == only_a and "13800138000" not in by_number.text
+    unknown = admin.post(f"/v1/cases/{CASE}/conduct/contact", json={
+        "number": "13600136000", "from": PERIOD[0], "to": PERIOD[1]})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "call_contact_unknown"
 
     # The same report as a bilingual PDF and HTML: the flags in words.
     pdf = admin.get(f"/v1/cases/{CASE}/conduct", params={
