@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from api import errors, middleware
 from api.routes import (
     bundles,
+    calls,
     certificates,
     checks,
+    conduct,
     custody,
     docs,
     evidence,
@@ -67,4 +69,6 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(checks.router)
     app.include_router(docs.router)
     app.include_router(trust.router)
+    app.include_router(calls.router)
+    app.include_router(conduct.router)
     return app

@@ -58,6 +58,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "metadata_invalid": 422,
     "metadata_missing": 422,
     "kind_unknown": 422,
+    "call_number_invalid": 422,  # the core raises it as input; it is metadata's
     "file_empty": 422,
     "file_missing": 422,
     "file_name_invalid": 422,

@@ -322,5 +322,21 @@ METADATA_SCHEMA: dict[str, Any] = {
                                       "POST /v1/check-codes); one is made when absent. Not "
                                       "part of the signed statement; 409 check_code_taken if "
                                       "another document has it"},
+        "call": {"type": "object", "additionalProperties": False,
+                 "required": ["started_at", "ended_at", "timezone", "direction", "agent_id",
+                              "caller", "callee"],
+                 "description": "only for kind call_recording: the call record (docs/calls.md);"
+                                " caller and callee are phone numbers (committed with a salt "
+                                "the service keeps) or commitments {alg, value} (422 "
+                                "call_invalid, call_kind_mismatch, call_number_invalid)",
+                 "properties": {
+                     "started_at": {"type": "string", "format": "date-time"},
+                     "ended_at": {"type": "string", "format": "date-time"},
+                     "timezone": {"type": "string", "examples": ["Asia/Shanghai"]},
+                     "direction": {"type": "string", "enum": ["outbound", "inbound"]},
+                     "agent_id": {**_TEXT, "maxLength": 64},
+                     "campaign": {**_TEXT, "maxLength": 128},
+                     "caller": {"type": ["string", "object"]},
+                     "callee": {"type": ["string", "object"]}}},
     },
 }

@@ -19,6 +19,15 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _conduct_rules() -> str:
+    """``NOTARY_CONDUCT_RULES`` as given, once it parses (a wrong one stops the start)."""
+    from notary.core.conduct import rules_table
+
+    text = _env("NOTARY_CONDUCT_RULES", "")
+    rules_table(text)
+    return text
+
+
 def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -177,6 +186,11 @@ class Settings:
     # A stored blob no evidence row references is crash debris once this old (an upload in
     # progress stores its blob moments before recording it).
     orphan_grace_seconds: float = 900.0
+    # The country code put in front of a national phone number in a call record (digits).
+    call_country_code: str = "86"
+    # Per-tenant contact rules of the conduct report (JSON: tenant slug → rules); see
+    # docs/calls.md. Tenants not named get the guideline's defaults.
+    conduct_rules: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -231,6 +245,8 @@ class Settings:
             previous_registries=_addresses("NOTARY_PREVIOUS_REGISTRIES"),
             export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
             orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
+            call_country_code=_env("NOTARY_CALL_COUNTRY_CODE", "86"),
+            conduct_rules=_conduct_rules(),
         )
 
     @property

@@ -183,6 +183,21 @@ class Evidence(SQLModel, table=True):
     check_code: str | None = Field(default=None, unique=True, index=True, max_length=16)
 
 
+class CallSalt(SQLModel, table=True):
+    """The salt of one number committed in an item's call record (``party`` is ``caller`` or
+    ``callee``): with it and the number, the commitment opens. Deleted when the item is
+    shredded; the number itself is never stored."""
+
+    __tablename__ = "call_salts"
+
+    evidence_id: str = Field(foreign_key="evidence.id", primary_key=True, max_length=64)
+    party: str = Field(primary_key=True, max_length=8)
+    salt: str = Field(max_length=64)
+    #: The commitment (hex) the salt made, as the statement has it: a later call of the case
+    #: to the same number finds its salt by opening these (no number is indexed).
+    value: str = Field(max_length=64)
+
+
 class RetentionRule(SQLModel, table=True):
     """Shred a tenant's evidence of one kind ``days`` after its case closed (``after`` =
     ``case_closed``) or after it was received (``after`` = ``received``)."""

@@ -52,7 +52,8 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
                 if sub is not None:
                     raise MultipartError("the form has two 'metadata' parts",
                                          code="metadata_invalid")
-                sub = parse_metadata(reader.read_all(64 * 1024))
+                sub = parse_metadata(reader.read_all(64 * 1024),
+                                     country_code=svc.settings.call_country_code)
                 if file_info is not None:  # file came first: its name and type apply now
                     sub = sub.with_file(*file_info)
             elif part.name == "file":

@@ -252,6 +252,15 @@ def identity_section(statement: Statement, deployment: Deployment | None) -> Sec
         for line in identity_lines(statement, deployment)))
 
 
+def _call_sections(statement: Statement) -> tuple[Section, ...]:
+    """The call record's section when the statement carries one (issue 16)."""
+    if statement.call is None:
+        return ()
+    from .calls import call_section  # here: calls.py builds on this module's Row
+
+    return (call_section(statement.call),)
+
+
 def item_certificate(
     facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None,
     deployment: Deployment | None = None,
@@ -323,7 +332,7 @@ def item_certificate(
         kind=kind, file_name=s.file_name, sha256=s.sha256, received_at=s.received_at,
         block_time=_utc_text(block_moment), verify_url=url,
         issued_at=format_rfc3339_utc(facts.checked_at),
-        sections=(identity_section(s, deployment), evidence, anchor),
+        sections=(identity_section(s, deployment), evidence, *_call_sections(s), anchor),
         checks=checks, conclusion=conclusion, complete=chain_checked,
         notices=notices(a.chain_id, deployment),
         operator=deployment.operator_name if deployment else None,

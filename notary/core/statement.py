@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 
 import rfc8785
 
+from .callrecord import CallRecord
 from .errors import InputError, StatementError
 from .jsonlimits import check_depth
 from .validate import (
@@ -97,6 +98,7 @@ _OPTIONAL: dict[str, type] = {
     "media_type_sent": str,
     "tenant_name": str,
     "submitter_name": str,
+    "call": dict,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -233,6 +235,10 @@ class Statement:
     description: str | None = None
     parties: Sequence[Mapping[str, str]] | None = None
     submitter_signature: str | None = None
+    #: The call a call recording records (issue 16): times, direction, agent, campaign and
+    #: the numbers as commitments (:mod:`notary.core.callrecord`). Optional, so statements
+    #: without it keep their bytes; only a ``call_recording`` carries one.
+    call: CallRecord | None = None
 
     def __post_init__(self) -> None:
         err = StatementError
@@ -310,6 +316,11 @@ class Statement:
             )
             if _COMPACT_JWS.fullmatch(sig) is None:
                 _fail("Field 'submitter_signature' must be a compact JWS.", "submitter_signature")
+        if self.call is not None:
+            if not isinstance(self.call, CallRecord):
+                _fail("Field 'call' must be a call record.", "call")
+            if kind is not EvidenceKind.CALL_RECORDING:
+                _fail("Field 'call' is only for kind 'call_recording'.", "call")
         size = len(self._canonical)
         if size > MAX_STATEMENT_BYTES:
             _fail(
@@ -345,6 +356,7 @@ class Statement:
             "media_type_sent": self.media_type_sent,
             "tenant_name": self.tenant_name,
             "submitter_name": self.submitter_name,
+            "call": None if self.call is None else self.call.to_json(),
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -423,6 +435,7 @@ class Statement:
             description=obj.get("description"),
             parties=obj.get("parties"),
             submitter_signature=obj.get("submitter_signature"),
+            call=CallRecord.from_json(obj["call"]) if "call" in obj else None,
         )
 
     @classmethod
@@ -451,4 +464,6 @@ def _json_type_name(typ: type) -> str:
         return "string"
     if typ is list:
         return "array"
+    if typ is dict:
+        return "object"
     return typ.__name__

@@ -39,6 +39,14 @@ from notary.core.validate import (
     validate_file_name,
     validate_media_type,
 )
+from notary.service.calls import (
+    DEFAULT_COUNTRY_CODE,
+    CallDraft,
+    parse_call,
+    same_numbers,
+    settle,
+    store_salts,
+)
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
@@ -49,7 +57,7 @@ from storage.db import Case, CaseHead, Evidence, Tenant, session
 
 METADATA_FIELDS = frozenset(
     {"case_id", "kind", "captured_at", "description", "parties", "submitter_signature",
-     "check_code", "distinct"}
+     "check_code", "distinct", "call"}
 )
 MAX_METADATA_BYTES = 64 * 1024
 _PROBE_SHA = "0" * 64
@@ -103,6 +111,8 @@ class Submission:
     #: The client says this file is a distinct copy: file it even if the case already holds
     #: the same bytes (otherwise the existing item is the answer, ``duplicate_of``).
     distinct: bool = False
+    #: The call record (issue 16) with the salts made for it; see notary.service.calls.
+    call: CallDraft | None = None
 
     def with_file(self, file_name: str | None, media_type: str | None) -> Submission:
         """This submission with the file part's name and type, each validated (InputError)."""
@@ -134,7 +144,7 @@ class Submission:
         client says it is a distinct copy, nor when it brings what only a record of its own
         can carry: a submitter's signature made at capture, or a check code printed on a
         document other than the held one's (the held item's own code is the same request)."""
-        return not self.distinct and self.submitter_signature is None
+        return not self.distinct and self.submitter_signature is None and self.call is None
 
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
@@ -149,10 +159,13 @@ class Submission:
             doc["check_code"] = self.check_code
         if self.distinct:
             doc["distinct"] = True
+        if self.call is not None:
+            doc["call"] = self.call.fingerprint()
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
-def parse_metadata(raw: bytes | None) -> Submission:
+def parse_metadata(raw: bytes | None, *,
+                   country_code: str = DEFAULT_COUNTRY_CODE) -> Submission:
     """Parse and validate the metadata JSON exactly as the statement will validate it.
 
     Raises MetadataError (code ``metadata_missing``, ``metadata_invalid`` or ``kind_unknown``)
@@ -193,6 +206,8 @@ def parse_metadata(raw: bytes | None) -> Submission:
         submitter_signature=obj.get("submitter_signature"),
         check_code=_check_code(obj.get("check_code")),
         distinct=_distinct(obj.get("distinct", False)),
+        call=parse_call(obj["call"], EvidenceKind(obj["kind"]), country_code)
+        if "call" in obj else None,
     )
     # The statement is the one place that validates these fields: build a probe with
     # placeholder file facts so a bad field fails now, before the upload is read.
@@ -284,6 +299,7 @@ def _statement(
         content_address=cid, description=sub.description,
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
+        call=sub.call.record if sub.call is not None else None,
     )
 
 
@@ -405,7 +421,7 @@ class Notariser:
             if idempotency_key is not None:
                 earlier = self.find_idempotent(submitter, idempotency_key)
                 if earlier is not None:
-                    return self._replay(earlier, fingerprint)
+                    return self._replay(earlier, fingerprint, sub.call)
             if sub.may_be_duplicate:
                 held = self._held_copy(tenant, sub.case_id, sealed.digest.hex)
                 if held is not None and sub.check_code in (None, held.check_code):
@@ -430,7 +446,7 @@ class Notariser:
                         earlier = self.find_idempotent(submitter, idempotency_key)
                         if earlier is not None:
                             self._drop_blob(sealed.cid)
-                            return self._replay(earlier, fingerprint)
+                            return self._replay(earlier, fingerprint, sub.call)
                     self._refuse_taken_code(sub.check_code)  # taken at the same moment
                     continue
                 except OperationalError as exc:
@@ -481,8 +497,10 @@ class Notariser:
                                  "notarised document; use a new code (POST /v1/check-codes)",
                                  check_code=check_code)
 
-    def _replay(self, earlier: Evidence, fingerprint: str) -> Accepted:
-        if earlier.request_fingerprint != fingerprint:
+    def _replay(self, earlier: Evidence, fingerprint: str,
+                call: CallDraft | None = None) -> Accepted:
+        if earlier.request_fingerprint != fingerprint or not same_numbers(self.engine,
+                                                                           earlier.id, call):
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used for a different file or metadata",
                 evidence_id=earlier.id,
@@ -505,6 +523,7 @@ class Notariser:
             ).first()
             seq = head.last_seq + 1 if head else 1
             prev = head.last_statement_digest if head else None
+            sub = replace(sub, call=settle(s, case.uid, sub.call))
             statement = _statement(
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,
@@ -532,6 +551,7 @@ class Notariser:
                 s.add(head)
             s.add(row)
             s.flush()
+            store_salts(s, evidence_id, sub.call)
             if self.custody is not None:
                 actor = f"{submitter} ({tenant})"
                 self.custody.append(s, row, CustodyAct.REGISTERED, actor=actor, tenant=tenant,

@@ -37,6 +37,7 @@ from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check
+from notary.service.calls import delete_salts
 from notary.service.custody import CustodyLog
 from notary.service.tenancy import NotVisible
 from storage.blobs import BlobStore, StorageError
@@ -174,6 +175,7 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
         row.shredded_at = datetime.fromisoformat(event.at)
         row.deletion_jws = token
         s.add(row)
+        delete_salts(s, row.id)  # a call record's commitments can no longer be opened
         s.commit()
     _scrub_database(engine)
     deleted = delete_ciphertext(blobs, row.cid)

@@ -1,0 +1,50 @@
+"""The conduct report of a case (issue 16 #6): the case's statements, the anchored state,
+the rules, signed with the service key. The report itself is made by the core's pure
+:func:`notary.core.conduct.conduct_report`; this module only gathers its inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from notary.core.conduct import CONDUCT, ConductRules, conduct_report, rules_table
+from notary.core.signing import SigningKey, jws_payload
+from notary.core.statement import Statement, canonical_json
+from notary.service.tenancy import case_items
+
+__all__ = ["DEFAULT_RULES", "ConductAnswer", "case_conduct", "tenant_rules"]
+
+#: The 中银协 2026 guideline: no calls 22:00–08:00, at most 6 attempts a day on one contact.
+DEFAULT_RULES = ConductRules()
+
+
+def tenant_rules(text: str, tenant: str) -> ConductRules:
+    """The rules for ``tenant`` from ``NOTARY_CONDUCT_RULES`` (``text``, see
+    :func:`~notary.core.conduct.rules_table`), else :data:`DEFAULT_RULES`."""
+    return rules_table(text).get(tenant, DEFAULT_RULES)
+
+
+@dataclass(frozen=True)
+class ConductAnswer:
+    report: dict[str, Any]
+    canonical: bytes
+    jws: str
+    statements: tuple[str, ...]  # the case's statement JWSs the report was derived from
+
+
+def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
+                 period: tuple[str, str], rules: ConductRules = DEFAULT_RULES,
+                 contact: str | None = None) -> ConductAnswer:
+    """The signed conduct report of the case ``tenant`` holds as ``case_id`` (NotVisible
+    when it has no items). ``contact``: a callee commitment value to report on alone."""
+    rows = case_items(engine, tenant, case_id)
+    statements = [Statement.from_bytes(jws_payload(r.statement_jws)) for r in rows]
+    anchored = {r.statement_digest for r in rows if r.status == "anchored"}
+    subject = {"case_id": case_id} if contact is None else {"case_id": case_id,
+                                                            "contact": contact}
+    report = conduct_report(statements, rules, period, subject, anchored)
+    canonical = canonical_json(report)
+    return ConductAnswer(report, canonical, CONDUCT.sign(canonical, key),
+                         tuple(r.statement_jws for r in rows))
