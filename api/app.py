@@ -19,6 +19,7 @@ from api.routes import (
     privacy,
     public,
     trust,
+    webhooks,
 )
 from notary.config import Settings
 from notary.service.notary import NotaryService
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(checks.router)
     app.include_router(docs.router)
     app.include_router(trust.router)
+    app.include_router(webhooks.router)
     return app
