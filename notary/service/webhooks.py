@@ -17,7 +17,7 @@ import json
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -174,7 +174,8 @@ def list_endpoints(engine: Engine, tenant: str) -> list[WebhookEndpoint]:
 def _own(s: Session, tenant: str, endpoint_id: str) -> WebhookEndpoint:
     row = s.get(WebhookEndpoint, endpoint_id)
     if row is None or row.tenant != tenant or row.deleted_at is not None:
-        raise WebhookUnknown(f"no webhook endpoint {endpoint_id!r}", endpoint_id=endpoint_id)
+        raise WebhookUnknown(f"no webhook endpoint {endpoint_id!r} / 无此回调端点",
+                             endpoint_id=endpoint_id)
     return row
 
 
@@ -212,7 +213,8 @@ def deliveries(engine: Engine, *, tenant: str, endpoint_id: str, status: str | N
     with session(engine) as s:
         row = s.get(WebhookEndpoint, endpoint_id)
         if row is None or row.tenant != tenant:
-            raise WebhookUnknown(f"no webhook endpoint {endpoint_id!r}", endpoint_id=endpoint_id)
+            raise WebhookUnknown(f"no webhook endpoint {endpoint_id!r} / 无此回调端点",
+                                 endpoint_id=endpoint_id)
         query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
         if status is not None:
             query = query.where(WebhookDelivery.status == status)
@@ -222,27 +224,35 @@ def deliveries(engine: Engine, *, tenant: str, endpoint_id: str, status: str | N
 
 # -- the outbox -----------------------------------------------------------------------------------
 
-def enqueue(s: Session, tenants: Iterable[str], event_type: str, data: Mapping[str, Any],
+def enqueue(s: Session, tenants: Collection[str], event_type: str, data: Mapping[str, Any],
             at: datetime | None = None) -> int:
     """Write one delivery per live endpoint of ``tenants`` subscribed to ``event_type``, in
     session ``s`` (the caller commits, with the event). Returns how many."""
-    wanted = list(dict.fromkeys(tenants))
-    if not wanted:
-        return 0
-    endpoints = [e for e in s.exec(select(WebhookEndpoint).where(
-        WebhookEndpoint.tenant.in_(wanted),  # type: ignore[attr-defined]
-        WebhookEndpoint.deleted_at.is_(None)))  # type: ignore[union-attr]
-        if event_type in json.loads(e.events)]
+    endpoints = [(endpoint_id, tenant) for endpoint_id, tenant, events in _live_endpoints(s)
+                 if tenant in tenants and event_type in events]
     if not endpoints:
         return 0
     now = datetime.now(UTC)
     body = json.dumps({"type": event_type, "timestamp": format_rfc3339_utc(at or now),
                        "data": dict(data)}, separators=(",", ":"), sort_keys=True)
-    for endpoint in endpoints:
-        s.add(WebhookDelivery(id=f"msg_{uuid.uuid4().hex}", endpoint_id=endpoint.id,
-                              tenant=endpoint.tenant, event_type=event_type, payload=body,
+    for endpoint_id, tenant in endpoints:
+        s.add(WebhookDelivery(id=f"msg_{uuid.uuid4().hex}", endpoint_id=endpoint_id,
+                              tenant=tenant, event_type=event_type, payload=body,
                               created_at=now, next_attempt_at=now))
     return len(endpoints)
+
+
+def _live_endpoints(s: Session) -> list[tuple[str, str, list[str]]]:
+    """(id, tenant, events) of every live endpoint, read once per transaction of ``s``: a
+    batch of a thousand anchored items asks once, not a thousand times."""
+    transaction = s.get_transaction()
+    cached = s.info.get("webhook_endpoints")
+    if cached is not None and cached[0] is transaction:
+        return list(cached[1])
+    rows = [(e.id, e.tenant, json.loads(e.events)) for e in s.exec(select(WebhookEndpoint).where(
+        WebhookEndpoint.deleted_at.is_(None)))]  # type: ignore[union-attr]
+    s.info["webhook_endpoints"] = (transaction, rows)
+    return rows
 
 
 def holder_of(s: Session, evidence: Evidence) -> str:

@@ -49,7 +49,8 @@ def signature_ok(secret: str, attempt: Attempt) -> bool:
 
 
 class Receiver:
-    """``fail_first`` answers 500 to the first attempts of each webhook-id; ``slow_first``
+    """``fail_first`` answers ``fail_status`` (500; with ``retry_after`` if set) to the first
+    attempts of each webhook-id; ``slow_first``
     sleeps ``delay`` seconds before answering the first attempts of each id."""
 
     def __init__(self) -> None:
@@ -57,6 +58,8 @@ class Receiver:
         self.attempts: list[Attempt] = []
         self.arrivals: dict[str, int] = {}
         self.fail_first = 0
+        self.fail_status = 500
+        self.retry_after: str | None = None
         self.slow_first = 0
         self.delay = 0.0
         self.lock = threading.Lock()
@@ -79,13 +82,15 @@ class Receiver:
                     seen = receiver.arrivals.get(msg_id, 0)
                     receiver.arrivals[msg_id] = seen + 1
                 slow = seen < receiver.slow_first
-                status = 500 if seen < receiver.fail_first else 200
+                status = receiver.fail_status if seen < receiver.fail_first else 200
                 if slow:
                     time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.attempts.append(Attempt(headers, body, status, time.time()))
                 try:
                     self.send_response(status)
+                    if status != 200 and receiver.retry_after is not None:
+                        self.send_header("retry-after", receiver.retry_after)
                     self.send_header("content-length", "2")
                     self.end_headers()
                     self.wfile.write(b"ok")

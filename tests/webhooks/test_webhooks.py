@@ -163,6 +163,18 @@ def test_500s_then_200_keep_one_delivery_id(hooked: LiveServer, receiver: Receiv
     assert row[0]["id"] == msg_id and row[0]["attempts"] == 4
 
 
+def test_retry_after_is_honoured_on_503(hooked: LiveServer, receiver: Receiver) -> None:
+    admin = hooked.admin()
+    register(admin, receiver.url, ["evidence.anchored"])
+    receiver.fail_first, receiver.fail_status, receiver.retry_after = 1, 503, "2"
+    item = submit(admin, "HX-2026-0009", "busy receiver")
+    wait_until(lambda: anchored_events(receiver).get(item["id"]))
+    (attempts,) = receiver.by_id().values()
+    assert [a.answered for a in attempts] == [503, 200]
+    waited = attempts[1].at - attempts[0].at
+    assert waited >= 1.9, f"Retry-After: 2 asked for 2 s, the backoff alone is 0.3 s ({waited})"
+
+
 def test_a_slow_receiver_times_out_without_holding_up_another(
         hooked: LiveServer, receiver: Receiver) -> None:
     admin = hooked.admin()
