@@ -90,40 +90,58 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def send(claim: Claim, *, timeout: float, allow_private: bool) -> Outcome:
-    """One signed POST of ``claim`` to its endpoint, to the address just checked."""
+    """One signed POST of ``claim`` to its endpoint, to the addresses just checked (the next
+    one only when a connection to the previous one could not be made: nothing was sent)."""
     try:
         scheme, host, port = check_url(claim.url)
-        address = resolve(host, port, allow_private=allow_private)[0]
+        addresses = resolve(host, port, allow_private=allow_private)
     except NotaryError as exc:
         return Outcome(None, exc.code)
-    parts = urlsplit(claim.url)
-    literal = f"[{address}]" if ":" in address else address
-    target = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
     body = claim.payload.encode()
     stamp = int(time.time())
-    headers = {"host": parts.netloc, "content-type": "application/json",
+    headers = {"host": urlsplit(claim.url).netloc, "content-type": "application/json",
                "user-agent": USER_AGENT, "webhook-id": claim.id,
                "webhook-timestamp": str(stamp),
                "webhook-signature": sign(claim.secret, claim.id, stamp, body)}
     deadline = time.monotonic() + timeout
-    try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False,
-                          trust_env=False) as client, \
-                client.stream("POST", target, content=body, headers=headers,
-                              extensions={"sni_hostname": host}) as resp:
-            read = 0
-            for chunk in resp.iter_raw():
-                read += len(chunk)
-                if read >= MAX_ANSWER or time.monotonic() > deadline:
-                    break
-            error = None if resp.is_success else f"http {resp.status_code}"
-            wait = (retry_after_seconds(resp.headers.get("retry-after"))
-                    if resp.status_code in (429, 503) else None)
-            return Outcome(resp.status_code, error, wait)
-    except httpx.TimeoutException:
-        return Outcome(None, "timeout")
-    except httpx.HTTPError as exc:
-        return Outcome(None, f"connection failed: {type(exc).__name__}")
+    outcome = Outcome(None, "connection failed")
+    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False,
+                      trust_env=False) as client:
+        for address in addresses:
+            if time.monotonic() > deadline:
+                return Outcome(None, "timeout")
+            try:
+                return _post(client, _at(claim.url, scheme, address, port), host, body,
+                             headers, deadline)
+            except httpx.ConnectError as exc:
+                outcome = Outcome(None, f"connection failed: {type(exc).__name__}")
+            except httpx.TimeoutException:
+                return Outcome(None, "timeout")
+            except httpx.HTTPError as exc:
+                return Outcome(None, f"connection failed: {type(exc).__name__}")
+    return outcome
+
+
+def _at(url: str, scheme: str, address: str, port: int) -> str:
+    """``url`` with its host replaced by ``address`` (the one checked: no second lookup)."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    return urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+
+
+def _post(client: httpx.Client, target: str, host: str, body: bytes, headers: dict[str, str],
+          deadline: float) -> Outcome:
+    with client.stream("POST", target, content=body, headers=headers,
+                       extensions={"sni_hostname": host}) as resp:
+        read = 0
+        for chunk in resp.iter_raw():
+            read += len(chunk)
+            if read >= MAX_ANSWER or time.monotonic() > deadline:
+                break
+        error = None if resp.is_success else f"http {resp.status_code}"
+        wait = (retry_after_seconds(resp.headers.get("retry-after"))
+                if resp.status_code in (429, 503) else None)
+        return Outcome(resp.status_code, error, wait)
 
 
 class DeliveryWorker:

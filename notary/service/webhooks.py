@@ -118,11 +118,27 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
         raise InputError(f"the webhook host {host!r} does not resolve",
                          code="webhook_url_unresolvable")
     if not allow_private and not all(_public(a) for a in addresses):
-        raise UnsafeDestination(
-            f"the webhook host {host!r} resolves to a loopback, private or link-local address, "
-            "which this service does not call (NOTARY_WEBHOOK_ALLOW_PRIVATE=1 allows it) / "
-            "回调地址指向内网或本机地址，不予调用")
+        raise _unsafe(host)
     return addresses
+
+
+def _public_name(host: str) -> bool:
+    """False for an address literal that is not public and for ``localhost`` names; other
+    names are judged by what they resolve to at each attempt (no lookup in the request: a slow
+    resolver must not hold an API thread, and a name may point elsewhere tomorrow)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return _public(host)
+    except ValueError:
+        return True  # a name, not an address
+
+
+def _unsafe(host: str) -> UnsafeDestination:
+    return UnsafeDestination(
+        f"the webhook host {host!r} is or resolves to a loopback, private or link-local "
+        "address, which this service does not call (NOTARY_WEBHOOK_ALLOW_PRIVATE=1 allows it) "
+        "/ 回调地址指向内网或本机地址，不予调用")
 
 
 # -- endpoints ------------------------------------------------------------------------------------
@@ -141,13 +157,9 @@ def create_endpoint(engine: Engine, *, tenant: str, actor: str, url: str, events
                     description: str | None, allow_private: bool) -> tuple[WebhookEndpoint, str]:
     """Register a receiver; returns the row and its secret (shown once)."""
     chosen = _events(events)
-    _scheme, host, port = check_url(url)
-    try:
-        resolve(host, port, allow_private=allow_private)
-    except UnsafeDestination:
-        raise
-    except InputError:
-        pass  # a name that does not resolve today may tomorrow; each attempt checks again
+    _scheme, host, _port = check_url(url)
+    if not allow_private and not _public_name(host):
+        raise _unsafe(host)
     secret = new_secret()
     row = WebhookEndpoint(id="wh_" + secrets.token_hex(12), tenant=tenant, url=url,
                           events=json.dumps(chosen), description=description, secret=secret,

@@ -14,8 +14,9 @@ import pytest
 
 from notary.client import Client, ServiceError
 from notary.core.errors import SignatureError
-from notary.core.webhook import verify_webhook
+from notary.core.webhook import new_secret, verify_webhook
 from notary.service.apikeys import create_key
+from notary.service.delivery import Claim, send
 from notary.service.tenancy import create_tenant
 from tests.support import LiveServer, wait_until
 from tests.tenancy.files import notice_pdf
@@ -133,18 +134,27 @@ def test_an_anchored_item_is_announced_signed(hooked: LiveServer, receiver: Rece
 def test_a_receiver_down_for_a_while_gets_every_event_once(
         hooked: LiveServer, receiver: Receiver) -> None:
     admin = hooked.admin()
-    endpoint = register(admin, receiver.url, ["evidence.anchored"])
+    endpoint = register(admin, receiver.url)
     receiver.stop()
     items = [submit(admin, "HX-2026-0002", f"notice {i}") for i in range(3)]
+    for why in ("court order", "settled"):
+        resp = admin.post(f"/v1/evidence/{items[0]['id']}/legal-hold"
+                          + ("/lift" if why == "settled" else ""), json={"reason": why})
+        assert resp.status_code == 200, resp.text
     # Every delivery was tried while the receiver was down, and is waiting to be tried again.
-    wait_until(lambda: len(rows := listed(admin, endpoint["id"], "pending")) == 3
+    wait_until(lambda: len(rows := listed(admin, endpoint["id"], "pending")) == 5
                and all(r["attempts"] >= 2 and r["last_error"] for r in rows))
     receiver.start()
-    wait_until(lambda: len(listed(admin, endpoint["id"], "delivered")) == 3)
+    receiver.fail_first = 1  # and it answers 500 at first when it is back
+    wait_until(lambda: len(listed(admin, endpoint["id"], "delivered")) == 5)
     kept = anchored_events(receiver)
     assert set(kept) == {i["id"] for i in items}
     rows = listed(admin, endpoint["id"])
-    assert {r["id"] for r in rows} == set(receiver.deduplicated())
+    assert {r["id"] for r in rows} == set(receiver.deduplicated()), "every event, once each"
+    assert sorted(a.event["type"] for a in receiver.deduplicated().values()) == [
+        "evidence.anchored"] * 3 + ["evidence.legal_hold_lifted", "evidence.legal_hold_set"]
+    for attempts in receiver.by_id().values():
+        assert len({a.body for a in attempts}) == 1, "the same event under the same id"
     assert all(r["attempts"] >= 2 for r in rows), "each was tried while it was down"
 
 
@@ -290,4 +300,11 @@ def test_private_receivers_are_refused_without_the_allow_flag(
         assert resp.status_code == 422, (url, resp.text)
         assert resp.json()["code"] == "webhook_url_forbidden", url
     assert admin.get("/v1/webhooks").json() == []
-    assert receiver.attempts == []
+    # A name is judged by what it resolves to, at every attempt: the delivery is refused.
+    claim = Claim("msg_" + "0" * 32, "wh_" + "0" * 24, receiver.url.replace("127.0.0.1",
+                                                                            "localhost"),
+                  new_secret(), "{}")
+    outcome = send(claim, timeout=1.0, allow_private=False)
+    assert (outcome.status_code, outcome.error) == (None, "webhook_url_forbidden")
+    assert send(claim, timeout=1.0, allow_private=True).status_code == 200
+    assert [a.id for a in receiver.attempts] == [claim.id], "only the allowed attempt arrived"
