@@ -7,7 +7,8 @@ serialises claims), pushing each row's ``next_attempt_at`` ahead by a lease and 
 in ``leased_by``: another process skips the row until the lease ends, and a worker that dies
 mid-send loses it then, so the row is sent again (at least once, under the same id). Sends run
 in a small thread pool, one delivery per endpoint at a time, each bounded by a time limit:
-a receiver that hangs holds one thread for that long, never the others.
+a receiver that hangs holds one thread for that long, never the others. An attempt that ends
+wakes the worker, so a backlog drains at the receiver's pace, not at the poll's.
 
 An attempt succeeds on a 2xx answer. Otherwise the row waits the next step of the backoff
 (with jitter, at least what ``Retry-After`` asks on 429 or 503) and after the last step it is
@@ -34,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from notary.core.errors import NotaryError
 from notary.core.webhook import sign
@@ -159,6 +160,7 @@ class DeliveryWorker:
         self.lease = timedelta(seconds=2 * timeout + 30)
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
+        self._wake = threading.Event()  # an attempt ended: its endpoint may have more due
         self._busy: set[str] = set()  # endpoints with an attempt in flight here
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
@@ -172,6 +174,7 @@ class DeliveryWorker:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop claiming; wait for the attempts in flight (each ends within its time limit)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -182,7 +185,8 @@ class DeliveryWorker:
                 self.dispatch()
             except Exception:  # the worker must outlive a bad cycle
                 log.exception("webhook delivery cycle failed; retrying")
-            self._stop.wait(self.poll)
+            self._wake.wait(self.poll)
+            self._wake.clear()
 
     def dispatch(self) -> int:
         """Claim what is due (one per free sender) and hand it to the senders."""
@@ -203,11 +207,13 @@ class DeliveryWorker:
         endpoint in ``busy``."""
         now = datetime.now(UTC)
         out: list[Claim] = []
+        query = select(WebhookDelivery).where(WebhookDelivery.status == "pending",
+                                              WebhookDelivery.next_attempt_at <= now)
+        if busy:
+            query = query.where(col(WebhookDelivery.endpoint_id).not_in(busy))
         with session(self.engine) as s:
-            due = s.exec(select(WebhookDelivery).where(
-                WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
-                .limit(limit * 4).with_for_update(skip_locked=True)).all()
+            due = s.exec(query.order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
+                         .limit(limit * 4).with_for_update(skip_locked=True)).all()
             taken = set(busy)
             for row in due:
                 if len(out) >= limit or row.endpoint_id in taken:
@@ -236,6 +242,7 @@ class DeliveryWorker:
         finally:
             with self._lock:
                 self._busy.discard(claim.endpoint_id)
+            self._wake.set()
 
     def record(self, claim: Claim, outcome: Outcome) -> None:
         """Store the attempt's outcome: delivered, due again after the backoff, or failed."""

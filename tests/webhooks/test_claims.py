@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from notary.core.webhook import new_secret
 from notary.service.delivery import Claim, DeliveryWorker
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 from storage.migrate import open_database
+from tests.support import wait_until
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +86,31 @@ def test_a_dead_workers_claim_is_taken_over_under_the_same_id(url: str) -> None:
         assert row is not None and row.attempts == 2 and row.leased_by == alive.holder
     for w in (dead, alive):
         w.engine.dispose()
+
+
+def test_a_backlog_drains_at_the_receivers_pace(tmp_path: Path) -> None:
+    """Thirty deliveries waiting for one receiver (it was down): one at a time, each attempt's
+    end starts the next, so they arrive in far less than thirty polls."""
+    receiver = Receiver().start()
+    engine = open_database(f"sqlite:///{tmp_path / 'backlog.db'}")
+    now = datetime.now(UTC)
+    with session(engine) as s:
+        s.add(WebhookEndpoint(id="wh_" + "1" * 24, tenant="default", url=receiver.url,
+                              events='["evidence.anchored"]', secret=new_secret(),
+                              created_by="test", created_at=now))
+        s.flush()
+        for n in range(30):
+            s.add(WebhookDelivery(id=f"msg_{n:032x}", endpoint_id="wh_" + "1" * 24,
+                                  tenant="default", event_type="evidence.anchored",
+                                  payload="{}", created_at=now, next_attempt_at=now))
+        s.commit()
+    worker = DeliveryWorker(engine, backoff=(0.1,), timeout=2.0, poll=1.0, allow_private=True)
+    started = time.monotonic()
+    worker.start()
+    try:
+        wait_until(lambda: len(receiver.deduplicated()) == 30, timeout=20)
+        assert time.monotonic() - started < 10, "30 polls of 1 s would take 30 s"
+    finally:
+        worker.stop()
+        receiver.stop()
+        engine.dispose()
