@@ -197,7 +197,7 @@ class Client:
                        description: str | None = None) -> Any:
         """Register a receiver for this key's tenant (an admin key); the answer's ``secret``
         (``whsec_...``) is shown this once: keep it to check signatures
-        (:func:`notary.core.webhook.verify_webhook`)."""
+        (:func:`notary.webhook.verify_webhook`)."""
         body: dict[str, Any] = {"url": url, "events": events}
         if description:
             body["description"] = description

@@ -38,8 +38,8 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from notary.core.errors import NotaryError
-from notary.core.webhook import sign
 from notary.service.webhooks import check_url, resolve
+from notary.webhook import sign
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 
 log = logging.getLogger("notary.webhooks")

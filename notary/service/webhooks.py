@@ -29,7 +29,7 @@ import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError
 from notary.core.validate import format_rfc3339_utc
-from notary.core.webhook import EVENT_TYPES, new_secret
+from notary.webhook import EVENT_TYPES, new_secret
 from storage.db import (
     Case,
     Evidence,

@@ -1,4 +1,4 @@
-"""The webhook signature (notary.core.webhook) against the Standard Webhooks specification's
+"""The webhook signature (notary.webhook) against the Standard Webhooks specification's
 published test vector, and what a receiver's check refuses."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from notary.core.errors import SignatureError
-from notary.core.webhook import new_secret, sign, verify_webhook
+from notary.webhook import new_secret, sign, verify_webhook
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from notary.core.webhook import new_secret
 from notary.service.delivery import Claim, DeliveryWorker
+from notary.webhook import new_secret
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 from storage.migrate import open_database
 from tests.support import wait_until

@@ -14,10 +14,10 @@ import pytest
 
 from notary.client import Client, ServiceError
 from notary.core.errors import SignatureError
-from notary.core.webhook import new_secret, verify_webhook
 from notary.service.apikeys import create_key
 from notary.service.delivery import Claim, send
 from notary.service.tenancy import create_tenant
+from notary.webhook import new_secret, verify_webhook
 from tests.support import LiveServer, wait_until
 from tests.tenancy.files import notice_pdf
 from tests.webhooks.receiver import Receiver, signature_ok

@@ -1,8 +1,9 @@
 """Webhook signatures in the Standard Webhooks style (https://www.standardwebhooks.com).
 
 The service signs each delivery and a receiver checks it with :func:`verify_webhook`; both
-live here, in the pure core, so that a receiver needs only this module (and the stdlib), and
-the signer and the checker cannot drift apart.
+live here, beside the local modules (it reads the clock, so not in the core), so that a
+receiver needs only this module and the standard library, and the signer and the checker
+cannot drift apart.
 
 A delivery carries three headers: ``webhook-id`` (the delivery's stable id, the same on every
 retry: receivers deduplicate by it), ``webhook-timestamp`` (Unix seconds of this attempt) and
