@@ -62,9 +62,13 @@ def test_two_processes_never_claim_one_delivery(url: str) -> None:
         t.start()
     for t in threads:
         t.join(60)
+    assert claimed[0] and claimed[1], "both workers took a share"
+    # On PostgreSQL a worker skips the rows the other one holds locked (SKIP LOCKED), so a round
+    # may leave some for later: the rest are claimed now.
+    while more := workers[0].claim(4, set()):
+        claimed[0] += more
     ids = [c.id for c in claimed[0] + claimed[1]]
     assert len(ids) == 40 and len(set(ids)) == 40, "each delivery claimed exactly once"
-    assert len(claimed[0]) == len(claimed[1]) == 20, "both workers took their share"
     with session(workers[0].engine) as s:
         rows = list(s.exec(select(WebhookDelivery)))
     assert all(r.attempts == 1 and r.leased_by for r in rows)
