@@ -22,6 +22,7 @@ from api.routes import (
     privacy,
     public,
     trust,
+    webhooks,
 )
 from notary.config import Settings
 from notary.service.notary import NotaryService
@@ -71,4 +72,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(trust.router)
     app.include_router(calls.router)
     app.include_router(conduct.router)
+    app.include_router(webhooks.router)
     return app

@@ -315,6 +315,31 @@ class Client:
         path = f"/v1/evidence/{evidence_id}/legal-hold" + ("/lift" if lift else "")
         return self._request("POST", path, json={"reason": reason})
 
+    def create_webhook(self, url: str, events: list[str], *,
+                       description: str | None = None) -> Any:
+        """Register a receiver for this key's tenant (an admin key); the answer's ``secret``
+        (``whsec_...``) is shown this once: keep it to check signatures
+        (:func:`notary.webhook.verify_webhook`)."""
+        body: dict[str, Any] = {"url": url, "events": events}
+        if description:
+            body["description"] = description
+        return self._request("POST", "/v1/webhooks", json=body)
+
+    def list_webhooks(self) -> Any:
+        return self._request("GET", "/v1/webhooks")
+
+    def delete_webhook(self, endpoint_id: str) -> Any:
+        """Stop an endpoint; its waiting deliveries are cancelled. Deleting twice is one
+        deletion (the second answers 404 ``webhook_unknown``)."""
+        return self._request("DELETE", f"/v1/webhooks/{quote(endpoint_id, safe='')}",
+                             repeatable=True)
+
+    def deliveries(self, endpoint_id: str, status: str | None = None) -> Any:
+        """The endpoint's deliveries, newest first, with the outcome of their last attempt."""
+        params = {"status": status} if status else {}
+        return self._request("GET", f"/v1/webhooks/{quote(endpoint_id, safe='')}/deliveries",
+                             params=params)
+
     def run_retention(self, *, dry_run: bool) -> Any:
         return self._request("POST", "/v1/retention/run", json={"dry_run": dry_run})
 

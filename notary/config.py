@@ -105,6 +105,21 @@ def _addresses(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _seconds_list(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A comma-separated list of positive numbers of seconds (``default`` when not set)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise InputError(f"{name} must list seconds separated by commas, got {raw!r}",
+                         code="config_invalid") from None
+    if any(v <= 0 for v in values):
+        raise InputError(f"{name} must list positive seconds, got {raw!r}", code="config_invalid")
+    return values
+
+
 def _chain_id() -> int:
     """The chain id we expect. For an external chain it must be stated, never assumed: anchoring
     on the wrong chain would hand courts proofs on a chain nobody checks."""
@@ -191,6 +206,14 @@ class Settings:
     # Per-tenant contact rules of the conduct report (JSON: tenant slug → rules); see
     # docs/calls.md. Tenants not named get the guideline's defaults.
     conduct_rules: str = ""
+    # Webhooks (notary.service.delivery): receivers on loopback, private or link-local
+    # addresses are refused (SSRF) unless allowed; the waits between attempts (seconds, the
+    # last one ends in ``failed``); each attempt's time limit; how often due ones are sought.
+    webhook_allow_private: bool = False
+    webhook_backoff: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0, 3600.0, 10800.0, 21600.0,
+                                          36000.0)
+    webhook_timeout: float = 10.0
+    webhook_poll_seconds: float = 1.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -247,6 +270,10 @@ class Settings:
             orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
             call_country_code=_env("NOTARY_CALL_COUNTRY_CODE", "86"),
             conduct_rules=_conduct_rules(),
+            webhook_allow_private=_env_flag("NOTARY_WEBHOOK_ALLOW_PRIVATE"),
+            webhook_backoff=_seconds_list("NOTARY_WEBHOOK_BACKOFF", cls.webhook_backoff),
+            webhook_timeout=_env_float("NOTARY_WEBHOOK_TIMEOUT", 10.0, minimum=0.1),
+            webhook_poll_seconds=_env_float("NOTARY_WEBHOOK_POLL_SECONDS", 1.0, minimum=0.01),
         )
 
     @property

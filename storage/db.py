@@ -291,6 +291,49 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=1024)
 
 
+class WebhookEndpoint(SQLModel, table=True):
+    """Where a tenant wants to hear of events (notary.service.webhooks). ``secret`` signs
+    each delivery (HMAC): it is shown once and kept here because signing needs it.
+    ``events`` is the JSON list of subscribed event types. A deleted endpoint is kept (its
+    deliveries stay listed) with ``deleted_at`` set; it hears nothing more."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tenant: str = Field(index=True, max_length=128)
+    url: str = Field(max_length=2048)
+    events: str = Field(max_length=1024)
+    description: str | None = Field(default=None, max_length=256)
+    secret: str = Field(max_length=128)
+    created_by: str = Field(max_length=256)
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one event for one endpoint, written in the transaction of the event itself
+    so that none is lost across a crash. ``id`` is the ``webhook-id`` header, the same on every
+    attempt. A worker claims a due row by pushing ``next_attempt_at`` ahead (its lease) and
+    naming itself in ``leased_by``; a worker that dies loses the claim when the lease ends."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: str = Field(primary_key=True, max_length=40)
+    endpoint_id: str = Field(foreign_key="webhook_endpoints.id", index=True, max_length=32)
+    tenant: str = Field(max_length=128)
+    event_type: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    leased_by: str | None = Field(default=None, max_length=64)
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=256)
+    delivered_at: datetime | None = None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's implicit BEGIN.
     dbapi_conn.isolation_level = None

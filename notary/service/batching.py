@@ -39,6 +39,7 @@ from notary.core.verdict import AnchorFacts
 from notary.service.custody import SERVICE_ACTOR, CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
+from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
 from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
 
@@ -378,6 +379,8 @@ class BatchWorker:
                 block_number=old.block_number, block_hash=old.block_hash,
                 block_timestamp=old.block_timestamp, detected_at=datetime.now(UTC),
                 reason=reason))
+            announce_superseded(s, batch.id, tx_hash=old.tx_hash, block_number=old.block_number,
+                                block_hash=old.block_hash, reason=reason)
             row = s.get(Batch, batch.id)
             assert row is not None
             if re_anchored is None:

@@ -30,6 +30,7 @@ from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
+from notary.service.webhooks import announce_custody
 from storage.db import Batch, CustodyRecord, Evidence, session, utc
 
 SERVICE_ACTOR = "notary-service"
@@ -75,6 +76,8 @@ class CustodyLog:
                     record = self._next_record(s, evidence, act, actor=actor, tenant=tenant,
                                                detail=detail, coalesce=coalesce)
                     s.add(record)
+                    announce_custody(s, evidence, act, seq=record.seq, at=record.at,
+                                     detail=detail)
                 return record
             except (IntegrityError, OperationalError) as exc:
                 if isinstance(exc, OperationalError) and not _contended(exc):

@@ -41,6 +41,7 @@ from notary.keyfiles import KEY_HISTORY_FILE, load_key_history, load_signing_key
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
+from notary.service.delivery import DeliveryWorker
 from notary.service.doctor import sweep_debris
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
@@ -134,6 +135,7 @@ class NotaryService:
     retention: RetentionJob | None = None
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
     key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
+    webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     #: (the key history file's mtime, the JWK Set made from it): see :meth:`jwks`.
     _jwks_cache: tuple[int | None, dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -183,9 +185,16 @@ class NotaryService:
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):
             svc.retention = RetentionJob(svc, interval=settings.retention_seconds).start()
+        if with_chain and (settings.anchor_worker if run_worker is None else run_worker):
+            svc.webhooks = DeliveryWorker(
+                engine, backoff=settings.webhook_backoff, timeout=settings.webhook_timeout,
+                poll=settings.webhook_poll_seconds,
+                allow_private=settings.webhook_allow_private).start()
         return svc
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.retention is not None:
             self.retention.stop()
         if self.pin_flusher is not None:

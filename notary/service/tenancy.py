@@ -32,6 +32,7 @@ from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
 from notary.service.custody import CustodyLog
+from notary.service.webhooks import announce_transfer
 from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -267,6 +268,7 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
         for item in items:
             custody.append(s, item, CustodyAct.TRANSFERRED, actor=actor_of(key),
                            tenant=key.tenant, detail=detail)
+        announce_transfer(s, transfer, case_id=case_id, items=len(items))
         s.commit()
         s.refresh(transfer)
         return transfer

@@ -1,7 +1,7 @@
 """calls: the salts of the numbers committed in call records
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 04:30:00
 
 * ``call_salts``: one row per number this service committed in an item's call record
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

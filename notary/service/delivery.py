@@ -1,0 +1,273 @@
+"""The webhook delivery worker: send what the outbox holds, retry with backoff, record each
+outcome.
+
+Each API process runs one worker. A worker claims due deliveries in a short transaction
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the transaction's ``BEGIN IMMEDIATE``
+serialises claims), pushing each row's ``next_attempt_at`` ahead by a lease and naming itself
+in ``leased_by``: another process skips the row until the lease ends, and a worker that dies
+mid-send loses it then, so the row is sent again (at least once, under the same id). Sends run
+in a small thread pool, one delivery per endpoint at a time, each bounded by a time limit:
+a receiver that hangs holds one thread for that long, never the others. An attempt that ends
+wakes the worker, so a backlog drains at the receiver's pace, not at the poll's.
+
+An attempt succeeds on a 2xx answer. Otherwise the row waits the next step of the backoff
+(with jitter, at least what ``Retry-After`` asks on 429 or 503) and after the last step it is
+``failed``. The receiver's address is resolved on every attempt and refused if private (unless
+allowed), the connection goes to the address checked, redirects are not followed, and at most
+:data:`MAX_ANSWER` bytes of the answer are read. Neither secrets nor bodies are logged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Self
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from notary.core.errors import NotaryError
+from notary.service.webhooks import check_url, resolve
+from notary.webhook import sign
+from storage.db import WebhookDelivery, WebhookEndpoint, session
+
+log = logging.getLogger("notary.webhooks")
+
+MAX_ANSWER = 64 * 1024
+#: The longest wait a ``Retry-After`` can ask for.
+MAX_RETRY_AFTER = 86400.0
+SENDERS = 8
+USER_AGENT = "notary-webhooks/1"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attempt this worker has claimed."""
+
+    id: str
+    endpoint_id: str
+    url: str
+    secret: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (a number or an HTTP date), or None when absent or bad."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def send(claim: Claim, *, timeout: float, allow_private: bool) -> Outcome:
+    """One signed POST of ``claim`` to its endpoint, to the addresses just checked (the next
+    one only when a connection to the previous one could not be made: nothing was sent)."""
+    try:
+        scheme, host, port = check_url(claim.url)
+        addresses = resolve(host, port, allow_private=allow_private)
+    except NotaryError as exc:
+        return Outcome(None, exc.code)
+    body = claim.payload.encode()
+    stamp = int(time.time())
+    headers = {"host": urlsplit(claim.url).netloc, "content-type": "application/json",
+               "user-agent": USER_AGENT, "webhook-id": claim.id,
+               "webhook-timestamp": str(stamp),
+               "webhook-signature": sign(claim.secret, claim.id, stamp, body)}
+    deadline = time.monotonic() + timeout
+    outcome = Outcome(None, "connection failed")
+    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False,
+                      trust_env=False) as client:
+        for address in addresses:
+            if time.monotonic() > deadline:
+                return Outcome(None, "timeout")
+            try:
+                return _post(client, _at(claim.url, scheme, address, port), host, body,
+                             headers, deadline)
+            except httpx.ConnectError as exc:
+                outcome = Outcome(None, f"connection failed: {type(exc).__name__}")
+            except httpx.TimeoutException:
+                return Outcome(None, "timeout")
+            except httpx.HTTPError as exc:
+                return Outcome(None, f"connection failed: {type(exc).__name__}")
+    return outcome
+
+
+def _at(url: str, scheme: str, address: str, port: int) -> str:
+    """``url`` with its host replaced by ``address`` (the one checked: no second lookup)."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    return urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+
+
+def _post(client: httpx.Client, target: str, host: str, body: bytes, headers: dict[str, str],
+          deadline: float) -> Outcome:
+    with client.stream("POST", target, content=body, headers=headers,
+                       extensions={"sni_hostname": host}) as resp:
+        read = 0
+        for chunk in resp.iter_raw():
+            read += len(chunk)
+            if read >= MAX_ANSWER or time.monotonic() > deadline:
+                break
+        error = None if resp.is_success else f"http {resp.status_code}"
+        wait = (retry_after_seconds(resp.headers.get("retry-after"))
+                if resp.status_code in (429, 503) else None)
+        return Outcome(resp.status_code, error, wait)
+
+
+class DeliveryWorker:
+    """Sends due webhook deliveries every ``poll`` seconds until stopped."""
+
+    def __init__(self, engine: Engine, *, backoff: tuple[float, ...], timeout: float,
+                 poll: float, allow_private: bool, senders: int = SENDERS) -> None:
+        self.engine = engine
+        self.backoff = backoff
+        self.timeout = timeout
+        self.poll = poll
+        self.allow_private = allow_private
+        self.senders = senders
+        # Longer than any attempt can take, so a live worker never loses its claim.
+        self.lease = timedelta(seconds=2 * timeout + 30)
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()  # an attempt ended: its endpoint may have more due
+        self._busy: set[str] = set()  # endpoints with an attempt in flight here
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop claiming; wait for the attempts in flight (each ends within its time limit)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch()
+            except Exception:  # the worker must outlive a bad cycle
+                log.exception("webhook delivery cycle failed; retrying")
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+    def dispatch(self) -> int:
+        """Claim what is due (one per free sender) and hand it to the senders."""
+        with self._lock:
+            free = self.senders - len(self._busy)
+            busy = set(self._busy)
+        if free <= 0:
+            return 0
+        claims = self.claim(free, busy)
+        for claim in claims:
+            with self._lock:
+                self._busy.add(claim.endpoint_id)
+            self._pool.submit(self._attempt, claim)
+        return len(claims)
+
+    def claim(self, limit: int, busy: set[str]) -> list[Claim]:
+        """Lease up to ``limit`` due deliveries, at most one per endpoint and none of an
+        endpoint in ``busy``."""
+        now = datetime.now(UTC)
+        out: list[Claim] = []
+        query = select(WebhookDelivery).where(WebhookDelivery.status == "pending",
+                                              WebhookDelivery.next_attempt_at <= now)
+        if busy:
+            query = query.where(col(WebhookDelivery.endpoint_id).not_in(busy))
+        with session(self.engine) as s:
+            due = s.exec(query.order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
+                         .limit(limit * 4).with_for_update(skip_locked=True)).all()
+            taken = set(busy)
+            for row in due:
+                if len(out) >= limit or row.endpoint_id in taken:
+                    continue
+                endpoint = s.get(WebhookEndpoint, row.endpoint_id)
+                if endpoint is None or endpoint.deleted_at is not None:
+                    row.status = "cancelled"
+                    s.add(row)
+                    continue
+                taken.add(row.endpoint_id)
+                row.leased_by, row.next_attempt_at = self.holder, now + self.lease
+                row.attempts += 1
+                row.last_attempt_at = now
+                s.add(row)
+                out.append(Claim(row.id, row.endpoint_id, endpoint.url, endpoint.secret,
+                                 row.payload))
+            s.commit()
+        return out
+
+    def _attempt(self, claim: Claim) -> None:
+        try:
+            outcome = send(claim, timeout=self.timeout, allow_private=self.allow_private)
+            self.record(claim, outcome)
+        except Exception:  # one delivery's fault must not stop the others
+            log.exception("webhook %s: the attempt could not be recorded", claim.id)
+        finally:
+            with self._lock:
+                self._busy.discard(claim.endpoint_id)
+            self._wake.set()
+
+    def record(self, claim: Claim, outcome: Outcome) -> None:
+        """Store the attempt's outcome: delivered, due again after the backoff, or failed."""
+        now = datetime.now(UTC)
+        with session(self.engine) as s:
+            row = s.exec(select(WebhookDelivery).where(WebhookDelivery.id == claim.id)
+                         .with_for_update()).first()
+            if row is None:
+                return
+            if outcome.delivered and row.status in ("pending", "cancelled"):
+                row.status, row.delivered_at = "delivered", now
+            elif row.status != "pending" or row.leased_by != self.holder:
+                return  # cancelled, or the lease ran out and another worker has it
+            elif row.attempts > len(self.backoff):
+                row.status = "failed"
+            else:
+                wait = self.backoff[row.attempts - 1] * random.uniform(0.8, 1.2)
+                if outcome.retry_after is not None:
+                    wait = max(wait, min(outcome.retry_after, MAX_RETRY_AFTER))
+                row.next_attempt_at = now + timedelta(seconds=wait)
+            row.leased_by = None
+            row.last_status_code = outcome.status_code
+            row.last_error = outcome.error[:256] if outcome.error else None
+            s.add(row)
+            s.commit()
+        if not outcome.delivered:
+            log.info("webhook %s to endpoint %s: attempt failed (%s)", claim.id,
+                     claim.endpoint_id, outcome.error)
