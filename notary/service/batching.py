@@ -36,7 +36,8 @@ from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
 from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
 from notary.core.verdict import AnchorFacts
-from notary.service.custody import SERVICE_ACTOR, CustodyLog
+from notary.service.actors import SERVICE
+from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
 from notary.tsa import TimestampAuthority, TimestampError
@@ -419,7 +420,7 @@ class BatchWorker:
                     "batch_id": facts.batch_id, "tx_hash": facts.tx_hash,
                     "block_number": facts.block_number, "root": to_hex32(facts.root)}
                 for item in s.exec(select(Evidence).where(Evidence.batch_id == batch.id)):
-                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE_ACTOR,
+                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE,
                                         tenant=item.tenant, detail=detail)
             s.commit()
             n = int(result.rowcount or 0)

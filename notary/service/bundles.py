@@ -64,8 +64,9 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
+from notary.service.actors import Actor
 from notary.service.identity import deployment_of
-from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.tenancy import case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
     current_trust_root,
@@ -195,8 +196,9 @@ def export_gate(svc: NotaryService) -> ExportGate:
         return gate
 
 
-def _holder(key: ApiKey) -> str:
-    return f"share:{key.id}" if key.role == "share" else f"key:{key.id}"
+def _holder(actor: Actor) -> str:
+    """The gate's name for whoever builds: one build per API key or share link."""
+    return f"share:{actor.id}" if actor.is_share else f"key:{actor.id}"
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ def export_bundle(
     if (case_id is None) == (evidence_id is None):
         raise InputError("export either one evidence item or one case", code="export_invalid")
     rows = _rows(svc, key, case_id, evidence_id)
-    ticket = export_gate(svc).enter(_holder(key), cancel)
+    ticket = export_gate(svc).enter(_holder(Actor.of_key(key)), cancel)
     try:
         return _prepare(svc, key, rows, case_id=case_id, evidence_id=evidence_id,
                         hashes_only=hashes_only, explorer_url=explorer_url,
@@ -361,7 +363,7 @@ def export_bundle(
 def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
              evidence_id: str | None, hashes_only: bool, explorer_url: str | None,
              certifier: QualifiedPerson | None, ticket: ExportTicket) -> BundleDownload:
-    actor = actor_of(key)
+    actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
     items = _items(svc, rows, ticket)
     tokens = [item.timestamp for item in items if item.timestamp is not None]

@@ -39,7 +39,8 @@ from notary.core.validate import (
     validate_file_name,
     validate_media_type,
 )
-from notary.service.custody import SERVICE_ACTOR, CustodyLog
+from notary.service.actors import SERVICE, Actor
+from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
@@ -533,15 +534,15 @@ class Notariser:
             s.add(row)
             s.flush()
             if self.custody is not None:
-                actor = f"{submitter} ({tenant})"
-                self.custody.append(s, row, CustodyAct.REGISTERED, actor=actor, tenant=tenant,
+                self.custody.append(s, row, CustodyAct.REGISTERED,
+                                    actor=Actor.submitter(submitter, tenant), tenant=tenant,
                                     detail={"statement_sha256": digest, "case_id": sub.case_id,
                                             "case_seq": seq,
                                             "submitter_signature":
                                                 f"verified:{submitter_kid}" if submitter_kid
                                                 else ("unverified" if sub.submitter_signature
                                                       else "none")})
-                self.custody.append(s, row, CustodyAct.STORED, actor=SERVICE_ACTOR,
+                self.custody.append(s, row, CustodyAct.STORED, actor=SERVICE,
                                     tenant=tenant, detail={"cid": sealed.cid,
                                                            "stored_bytes": sealed.stored_size})
             s.commit()
