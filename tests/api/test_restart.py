@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.api, pytest.mark.chain]
 
 def _accept(svc: NotaryService, n: int, case: str = "C-R") -> list[str]:
     from notary.core.statement import EvidenceKind
-    from notary.service.ingest import Submission
+    from notary.service.submission import Submission
 
     ids = []
     for i in range(n):
