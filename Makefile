@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# Node: solc (wasm), Hardhat 2, anvil, OpenZeppelin, js-ipfs (the tests' IPFS daemon), from the
-# lock file only. package.json overrides 'headless', an unused optional dependency deep under
+# Node: solc (wasm), Hardhat 2, anvil, OpenZeppelin, js-ipfs (the tests' IPFS daemon), solhint
+# (make lint), from the lock file only. package.json overrides 'headless', an unused optional dependency deep under
 # js-ipfs's optional WebRTC support, from a GitHub tarball to its registry release: npm cannot
 # lock a tarball it cannot fetch, and `npm ci` refuses a lock without it.
 $(NODE_STAMP): package.json package-lock.json
@@ -72,11 +72,25 @@ run: install contracts run-packages
 	$(VENV)/bin/notary run
 
 # ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade: pyproject.toml), mypy (strict for the
-# core and the bundle reader; the migrations are not type-checked), the import contracts.
+# core and the bundle reader; the migrations are not type-checked), the import contracts, and
+# solhint on the contract (.solhint.json; every warning fails: --max-warnings 0). The rule set
+# is solhint:recommended, tightened (compiler-version: exactly the 0.8.30 the artifact is built
+# with) and extended (code-complexity, max-line-length, imports-order, naming, no unused private
+# functions, no loops over .length, payable fallback). What differs from recommended, and why:
+# - gas-indexed-events off: the BatchAnchored and SigningKey* events are a format. Verifiers
+#   decode them from the raw transaction receipt's logs (docs/bundle-format.md), and indexing
+#   another field moves it from the data to the topics;
+# - use-natspec without @author: the contract is the project's, not a person's (@title,
+#   @notice, @param and @return are still required);
+# - func-visibility with ignoreConstructors: Solidity 0.7 and later forbids a visibility on a
+#   constructor (the rule's own advice).
+# contracts/EvidenceRegistry.sol itself never changes for a linter: its metadata hash is in the
+# bytecode, whose keccak the trust roots pin (`make contracts` checks the artifact).
 lint: install
 	$(VENV)/bin/ruff check notary api storage tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	node_modules/.bin/solhint --disc --noPoster --max-warnings 0 'contracts/**/*.sol'
 
 # The Python suite runs twice: on SQLite (the default) and on PostgreSQL. When no PostgreSQL
 # answers, that second run is reported as NOT RUN (loudly), never as passed.

@@ -21,8 +21,7 @@ from notary.core.validate import validate_file_name
 from notary.core.verdict import AnchorFacts
 from notary.localfiles import check_readable_file
 
-__all__ = ["AnchoredFile", "anchor_files", "check_readable_file", "rfc3339_now",
-           "statements_for_files"]
+__all__ = ["AnchoredFile", "anchor_files", "rfc3339_now", "statements_for_files"]
 
 
 def rfc3339_now() -> str:

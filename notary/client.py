@@ -1,20 +1,29 @@
-"""A small HTTP client for a running notary service (the CLI's client commands).
+"""The Python client of a running notary service (used by the CLI's client commands and by
+``notary watch``; usable as a library: ``Client.from_env().submit(path, {...})``).
 
 ``NOTARY_URL`` (default http://127.0.0.1:8000) and ``NOTARY_API_KEY`` configure it. Uploads
 stream from disk with a progress bar on stderr; nothing is held whole in memory. It imports
 neither web3 nor the database (an import-linter contract keeps it so): a collector's or a
 court's machine needs only httpx.
+
+Retries are safe by construction: a request is sent again only when the service cannot have
+acted on it (the connection was refused; 429, a refusal before anything is done), or when
+repeating it changes nothing (GET, a hash lookup, and a submit, which always carries an
+``Idempotency-Key``: the caller's, or a fresh one for this call, so a retry after a lost answer
+or a 503 is the first answer again, never a second item). Waits honour ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -34,17 +43,70 @@ class ServiceError(NotaryError):
         self.http_status = http_status
 
 
+class Anchor(TypedDict, total=False):
+    """Where an item's batch root is anchored (``anchor`` of an evidence item)."""
+
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    block_timestamp: int
+
+
+class Evidence(TypedDict, total=False):
+    """An evidence item as the service answers it (POST and GET /v1/evidence); the fields a
+    client acts on. ``duplicate_of`` is set when the case already held these bytes."""
+
+    id: str
+    sha256: str
+    size: int
+    status: str  # "pending" or "anchored"
+    case_id: str
+    case_seq: int
+    received_at: str
+    anchor_deadline: str
+    statement: str
+    receipt: str
+    check_code: str | None
+    duplicate_of: str | None
+    anchor: Anchor | None
+
+
+#: "Not now": 429 (refused before anything was done: always sent again) and 503 (busy or a part
+#: down: sent again when repeatable), after Retry-After (or the backoff).
+RATE_LIMITED, UNAVAILABLE = 429, 503
+MAX_RETRY_AFTER = 60.0
+
+
+def new_idempotency_key() -> str:
+    return f"idem-{uuid.uuid4().hex}"
+
+
 class Client:
-    def __init__(self, url: str, api_key: str | None, timeout: float = 300.0) -> None:
+    """``retries`` extra attempts after a retryable failure, waiting ``backoff`` seconds, then
+    twice that, and so on (or what ``Retry-After`` says, up to a minute)."""
+
+    def __init__(self, url: str, api_key: str | None, timeout: float = 300.0, *,
+                 retries: int = 3, backoff: float = 0.25) -> None:
         self.url = url.rstrip("/")
         self.api_key = api_key
+        self.retries, self.backoff = retries, backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     @classmethod
-    def from_env(cls) -> Client:
+    def from_env(cls, **options: Any) -> Client:
         return cls(os.environ.get("NOTARY_URL", "http://127.0.0.1:8000"),
-                   os.environ.get("NOTARY_API_KEY"))
+                   os.environ.get("NOTARY_API_KEY"), **options)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _check(self, resp: httpx.Response) -> Any:
         if resp.status_code >= 400:
@@ -58,26 +120,57 @@ class Client:
                                http_status=resp.status_code)
         return resp.json()
 
-    def _request(self, method: str, path: str, **kw: Any) -> Any:
-        try:
-            return self._check(self.http.request(method, path, **kw))
-        except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.url}: {exc}",
-                               code="service_unavailable") from exc
+    def _request(self, method: str, path: str, *, repeatable: bool | None = None,
+                 send: Callable[[], httpx.Response] | None = None, **kw: Any) -> Any:
+        """One call, retried as the module says. ``repeatable`` (default: GET only) says that
+        sending it twice does what sending it once does; ``send`` makes the request itself
+        (for bodies that must be opened afresh for each attempt)."""
+        repeatable = method == "GET" if repeatable is None else repeatable
+        attempt = 0
+        while True:
+            try:
+                resp = send() if send is not None else self.http.request(method, path, **kw)
+            except httpx.HTTPError as exc:
+                # A refused connection sent nothing; anything else may have been acted on.
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt < self.retries and (repeatable or unsent):
+                    attempt += 1
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
+                raise ServiceError(f"cannot reach {self.url}: {exc}",
+                                   code="service_unavailable") from exc
+            again = resp.status_code == RATE_LIMITED or (repeatable
+                                                          and resp.status_code == UNAVAILABLE)
+            if again and attempt < self.retries:
+                attempt += 1
+                time.sleep(retry_after(resp, self.backoff * 2 ** (attempt - 1)))
+                continue
+            return self._check(resp)
 
     def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
-               idempotency_key: str | None = None) -> Any:
+               idempotency_key: str | None = None) -> Evidence:
+        """Notarise the file at ``path`` with ``metadata`` (``case_id``, ``kind``, optional
+        ``captured_at``, ``description``...). The same ``idempotency_key`` sent again (by a
+        retry, a restart) answers the first item; without one, a key is made for this call."""
         check_readable_file(path)
         size = path.stat().st_size
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        with path.open("rb") as fh:
-            stream = _Progress(fh, size, path.name) if progress and sys.stderr.isatty() else fh
-            files = {"metadata": (None, json.dumps(metadata), "application/json"),
-                     "file": (path.name, stream, "application/octet-stream")}
-            return self._request("POST", "/v1/evidence", files=files, headers=headers)
+        headers = {"Idempotency-Key": idempotency_key or new_idempotency_key()}
 
-    def status(self, evidence_id: str) -> Any:
-        return self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")
+        def send() -> httpx.Response:
+            with path.open("rb") as fh:
+                stream = (_Progress(fh, size, path.name) if progress and sys.stderr.isatty()
+                          else fh)
+                files: dict[str, Any] = {
+                    "metadata": (None, json.dumps(metadata), "application/json"),
+                    "file": (path.name, stream, "application/octet-stream")}
+                return self.http.post("/v1/evidence", files=files, headers=headers)
+
+        item: Evidence = self._request("POST", "/v1/evidence", repeatable=True, send=send)
+        return item
+
+    def status(self, evidence_id: str) -> Evidence:
+        item: Evidence = self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")
+        return item
 
     def create_share(self, case_id: str, *, expires_in: int, label: str | None) -> Any:
         body: dict[str, Any] = {"expires_in": expires_in}
@@ -104,7 +197,7 @@ class Client:
         return self._request("POST", "/v1/retention/run", json={"dry_run": dry_run})
 
     def verify_sha256(self, sha256: str) -> Any:
-        return self._request("POST", "/v1/verify", json={"sha256": sha256})
+        return self._request("POST", "/v1/verify", json={"sha256": sha256}, repeatable=True)
 
     def verify_file(self, path: Path) -> Any:
         """Hash locally and send only the hash: the file never leaves this machine."""
@@ -146,6 +239,19 @@ class Client:
         finally:
             part.unlink(missing_ok=True)
         return size
+
+
+def retry_after(resp: httpx.Response, default: float) -> float:
+    """Seconds to wait before asking again: the answer's ``Retry-After`` (seconds or an HTTP
+    date, at most a minute) or ``default``."""
+    value = resp.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, min(when - time.time(), MAX_RETRY_AFTER))
 
 
 class _Progress:

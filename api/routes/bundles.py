@@ -25,7 +25,7 @@ from api.routes.evidence import ERRORS, EvidenceId
 from api.routes.pages import explorer_template
 from api.schemas import CaseId
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
-from notary.core.certification import QualifiedPerson
+from notary.core.declaration import QualifiedPerson
 from notary.service.apikeys import AuthError, Role
 from notary.service.bundles import BundleDownload
 from storage.db import ApiKey

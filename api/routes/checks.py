@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request
 from api.deps import CollectorKey, ServiceDep, VerifyLimit
 from api.schemas import CheckCodeOut, DocumentCheckOut, ErrorOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
-from notary.core.checkcode import new_check_code
+from notary.checkcode import new_check_code
 from notary.service.documentcheck import DocumentCheck, check_document
 from notary.service.identity import issuer_answer
 from notary.service.notary import NotaryService

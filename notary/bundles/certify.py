@@ -1,4 +1,5 @@
-"""Signing a bundle's court certification, offline, by the qualified person it names.
+"""Signing a bundle's declaration (wire name: certification), offline, by the qualified person
+it names.
 
 ``notary certify sign BUNDLE.zip --key person-key.pem -o signed.zip``: the bundle is read
 safely and verified first (nobody should certify records that do not verify), then copied
@@ -19,12 +20,11 @@ from typing import BinaryIO
 
 from notary.bundles.archive import read_archive
 from notary.bundles.check import verify_bundle_file
-from notary.core.bundle import open_bundle
-from notary.core.bundle_verify import verify_bundle
-from notary.core.certification import (
+from notary.core.bundle import open_bundle, verify_bundle
+from notary.core.declaration import (
     CERTIFICATION_PATH,
     CERTIFICATION_SIGNATURE_PATH,
-    sign_certification,
+    sign_declaration,
 )
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import SigningKey
@@ -81,7 +81,7 @@ def sign_bundle(src: Path, out: Path, key: SigningKey, *, signed_at: datetime) -
         raise NotaryError(f"{src} does not verify, so its records cannot be certified: {failed}",
                           code="bundle_invalid")
     # Step 2: the person's detached signature over the exact bytes of certification.json.
-    token = sign_certification(documents[CERTIFICATION_PATH], key, signed_at=signed_at)
+    token = sign_declaration(documents[CERTIFICATION_PATH], key, signed_at=signed_at)
     # Step 3: the copy with the signature, written aside and renamed once it verifies.
     part = out.with_name(out.name + ".part")
     try:

@@ -15,8 +15,7 @@ from typing import BinaryIO
 from cryptography import x509
 
 from notary.bundles.archive import ArchiveLimits, read_archive
-from notary.core.bundle import BundleVerification, open_bundle
-from notary.core.bundle_verify import bundle_questions, verify_bundle
+from notary.core.bundle import BundleVerification, bundle_questions, open_bundle, verify_bundle
 from notary.core.pinning import ChainQuestions, ChainReading
 from notary.core.trustroot import VerifiedTrustRoot
 from notary.tsa import read_bundle_timestamps

@@ -1,10 +1,10 @@
-"""The court certification as one bilingual PDF (``certification/certification.pdf``): the
-qualified person, the Chinese 存证说明 and the English certification of records, each with its
-signature blanks, then the schedule of records with Chinese and English labels.
+"""The declaration as one bilingual PDF (``certification/certification.pdf``): the qualified
+person, the Chinese 存证说明 and the English certification of records, each with its signature
+blanks, then the schedule of records with Chinese and English labels.
 
-Laid out with the certificates' A4 document, fonts and rows (:mod:`.pdf`), from the same
-:class:`~notary.core.certification.Certification` whose Markdown the bundle carries, so the
-printed text is the text that ``certification.json`` holds (and a digital signature covers).
+Laid out with the certificates' A4 document, fonts and rows (:mod:`.pdf`), from the same blocks
+(:mod:`notary.bundles.declaration`) whose Markdown the bundle carries, so the printed text is
+the text that ``certification.json`` holds (and a digital signature covers).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from datetime import datetime
 
 from fpdf.enums import WrapMode
 
-from notary.core.certification import Block, Certification
+from notary.bundles.declaration import Block, chinese, english
+from notary.core.declaration import Declaration
 
 from .fonts import CertificateFonts, find_fonts
 from .model import Row
 from .pdf import GREY, LEFT, NAVY, WIDTH, _Document, _header, _heading, _row, _style
 from .wording import Bilingual
 
-__all__ = ["TITLE", "certification_pdf"]
+__all__ = ["TITLE", "declaration_pdf"]
 
 TITLE = Bilingual("电子数据存证情况说明", "Certification of Records (FRE 902(11), 902(14))")
 _NUMBER_W = 9.0
@@ -89,12 +90,12 @@ def _body(pdf: _Document, blocks: Sequence[Block], wrap: WrapMode) -> None:
             _signature(pdf, block.rows)
 
 
-def _schedule(pdf: _Document, cert: Certification) -> None:
+def _schedule(pdf: _Document, declaration: Declaration) -> None:
     """Each record's facts, labelled in both languages (the two schedules list the same facts
     in the same order; values are shown as the English one has them, with the Chinese one
     below where it adds Beijing time or names the kind in Chinese)."""
     _heading(pdf, Bilingual("附表一：电子数据存证清单", "Schedule A: the records"))
-    zh, en = cert.chinese.schedule[1:], cert.english.schedule[1:]
+    zh, en = chinese(declaration).schedule[1:], english(declaration).schedule[1:]
     for zh_block, en_block in zip(zh, en, strict=True):
         _heading(pdf, Bilingual(zh_block.text, en_block.text))
         for (zh_label, zh_value), (en_label, en_value) in zip(zh_block.rows, en_block.rows,
@@ -104,10 +105,10 @@ def _schedule(pdf: _Document, cert: Certification) -> None:
             _row(pdf, Row(Bilingual(zh_label, en_label), en_value, mono=mono, note=note))
 
 
-def certification_pdf(cert: Certification, fonts: CertificateFonts | None = None) -> bytes:
-    """The certification as PDF bytes (A4, the CJK font embedded). Raises
+def declaration_pdf(declaration: Declaration, fonts: CertificateFonts | None = None) -> bytes:
+    """The declaration as PDF bytes (A4, the CJK font embedded). Raises
     ``CertificateError`` (``certificate_font_missing``) when no CJK font is installed."""
-    b, p = cert.bundle, cert.person
+    b, p = declaration.bundle, declaration.person
     created = datetime.fromisoformat(b.created_at)
     pdf = _Document(fonts or find_fonts(),
                     f"notary 存证说明 Certification of records · {b.case_id}", created)
@@ -115,7 +116,7 @@ def certification_pdf(cert: Certification, fonts: CertificateFonts | None = None
     pdf.set_subject(f"{p.name}, {p.title}, {p.organisation}")
     pdf.add_page()
     _header(pdf, TITLE, f"案件 Case {b.case_id} · 证据包生成 Bundle created {b.created_at} · "
-                        f"{len(cert.items)} 项记录 record(s)", None)
+                        f"{len(declaration.items)} 项记录 record(s)", None)
     _heading(pdf, Bilingual("说明人", "Qualified person"))
     _row(pdf, Row(Bilingual("姓名", "Name"), p.name, note=p.name_zh))
     _row(pdf, Row(Bilingual("职务", "Title"), p.title, note=p.title_zh))
@@ -124,10 +125,10 @@ def certification_pdf(cert: Certification, fonts: CertificateFonts | None = None
         _row(pdf, Row(Bilingual("签名密钥", "Signature key"), p.key_thumbprint, mono=True,
                       note="Ed25519 · RFC 7638 指纹 / thumbprint · certification.json.jws"))
     _heading(pdf, Bilingual("存证说明（中文）", "Declaration in Chinese"))
-    _body(pdf, cert.chinese.body, WrapMode.CHAR)
+    _body(pdf, chinese(declaration).body, WrapMode.CHAR)
     pdf.add_page()
     _heading(pdf, Bilingual("英文认证", "Certification in English"))
-    _body(pdf, cert.english.body, WrapMode.WORD)
+    _body(pdf, english(declaration).body, WrapMode.WORD)
     pdf.add_page()
-    _schedule(pdf, cert)
+    _schedule(pdf, declaration)
     return bytes(pdf.output())

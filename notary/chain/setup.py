@@ -19,14 +19,8 @@ from web3 import Web3
 from notary.chain.account import load_chain_account, load_keystore_file
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError, ChainMismatch
-from notary.chain.registry import (
-    Deployment,
-    FeePolicy,
-    KeyRecord,
-    Registry,
-    connect,
-    node_errors,
-)
+from notary.chain.fees import FeePolicy
+from notary.chain.registry import Deployment, KeyRecord, Registry, connect, node_errors
 from notary.config import Settings
 from notary.core.errors import KeyMaterialError
 from notary.core.trustroot import kid_thumbprint

@@ -1,8 +1,8 @@
 """The ``notary`` command, by audience: :mod:`.server` (operators: run, chain, worker, ...),
-:mod:`.admin` (tenants, API keys, key export on the service's machine), :mod:`.client`
-(users of a running service: submit, status, export, share, ...) and :mod:`.offline`
-(verify a bundle, sign a certification: files only). Each handler parses, calls one
-function, prints; exit codes come from the one table in :mod:`.exits`.
+:mod:`.admin` (tenants, API keys, the signing key, item key export on the service's machine),
+:mod:`.client` (users of a running service: submit, status, export, share, ...) and
+:mod:`.offline` (verify a bundle, sign a certification: files only). Each handler parses,
+calls one function, prints; exit codes come from the one table in :mod:`.exits`.
 
 Errors print one line to stderr: ``error <code>: <message>``.
 """
@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from notary.cli import admin, client, offline, server
+from notary.cli import admin, client, offline, server, watch
 from notary.cli.exits import Exit, for_service_error
 from notary.cli.output import error
 from notary.core.errors import InputError, NotaryError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(sub)
     client.register(sub)
     offline.register(sub)
+    watch.register(sub)
     return parser
 
 

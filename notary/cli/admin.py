@@ -1,6 +1,10 @@
-"""Administration on the service's machine: tenants, API keys, the public signing keys and
-per-item key export. Each works on the running service's own data (``NOTARY_HOME``) and
-refuses, exit 2, when that holds no initialised service (see :mod:`notary.cli.home`)."""
+"""Administration on the service's machine: tenants, API keys (``api-keys``), the
+statement-signing key (``signing-key show|rotate``) and per-item key export (``item-key``).
+Each works on the running service's own data (``NOTARY_HOME``) and refuses, exit 2, when that
+holds no initialised service (see :mod:`notary.cli.home`).
+
+The spellings before issue 15 (``keys``, ``keys create|revoke|list``, ``key export``) still
+work for scripts and old notes; ``--help`` no longer lists them."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def _engine() -> Engine:
     return open_database(server_settings().db_url)
 
 
-def cmd_keys_jwks(args: argparse.Namespace) -> int:
+def cmd_signing_key_show(args: argparse.Namespace) -> int:
     """Print the service's public signing keys as a JWKS (RFC 7517)."""
     from notary.core.signing import jwks
     from notary.keyfiles import load_signing_key
@@ -35,7 +39,7 @@ def cmd_keys_jwks(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def cmd_keys_create(args: argparse.Namespace) -> int:
+def cmd_api_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the token is printed once (stdout) and never stored."""
     from notary.service.apikeys import create_key
     from notary.service.tenancy import ensure_default_tenant, require_tenant
@@ -55,7 +59,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def cmd_keys_revoke(args: argparse.Namespace) -> int:
+def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
     from notary.service.apikeys import revoke_key
 
     row = revoke_key(_engine(), args.key_id)
@@ -63,7 +67,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def cmd_keys_list(args: argparse.Namespace) -> int:
+def cmd_api_keys_list(args: argparse.Namespace) -> int:
     from notary.service.apikeys import list_keys
 
     rows = list_keys(_engine())
@@ -107,7 +111,7 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def cmd_key_export(args: argparse.Namespace) -> int:
+def cmd_item_key_export(args: argparse.Namespace) -> int:
     """Print an evidence item's age identity (admin, on the server); recorded as an audit event."""
     from notary.cli.client import evidence_id
     from notary.service.actors import Actor
@@ -122,6 +126,31 @@ def cmd_key_export(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def cmd_signing_key_rotate(args: argparse.Namespace) -> int:
+    """Rotate the statement-signing key with the service stopped (notary.service.rotation)."""
+    from notary.service.rotation import rotate_signing_key
+    from notary.service.trustroot import trust_root_for
+
+    settings = server_settings()
+    done = rotate_signing_key(settings, timeout=args.timeout)
+    issued = trust_root_for(settings)
+    if args.json:
+        print_json({"old_kid": done.old_kid, "new_kid": done.new_kid, "anchored": done.anchored,
+                    "registered_block": done.registered.registered_block,
+                    "retired_block": done.retired.retired_block,
+                    "trust_root_fingerprint": issued.fingerprint})
+        return Exit.OK
+    print(f"已锚定 / anchored before the rotation: {done.anchored} record(s)")
+    print(f"旧密钥已在链上停用 / old key retired on chain in block {done.retired.retired_block}: "
+          f"{done.old_kid}")
+    print(f"新密钥已在链上登记 / new key registered on chain in block "
+          f"{done.registered.registered_block}: {done.new_kid}")
+    print(f"新的信任根指纹 / the trust root's new fingerprint: {issued.fingerprint}")
+    print("请将新的信任根（notary trust-root）向法院备案；旧密钥签署的证据仍可核验 / file the new "
+          "trust root (notary trust-root) with the court; what the old key signed still verifies")
+    return Exit.OK
+
+
 def _whoami() -> str:
     import getpass
 
@@ -131,12 +160,8 @@ def _whoami() -> str:
         return "unknown"
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("keys", help="public signing keys (JWKS); API keys: create, revoke, list "
-                                    "(server side)")
-    p.set_defaults(handler=cmd_keys_jwks)
-    keys = p.add_subparsers(dest="keys_command", metavar="ACTION")
-    k = keys.add_parser("create", help="create an API key (printed once)")
+def _api_key_actions(actions: Any) -> None:
+    k = actions.add_parser("create", help="create an API key (printed once)")
     k.add_argument("--role", required=True, choices=ROLES)
     k.add_argument("--tenant", default="default", help="the tenant: its slug or legal name")
     k.add_argument("--name", help="who or what uses the key, in any script (an agent's 工号, "
@@ -144,13 +169,41 @@ def register(sub: Any) -> None:
                    "claim, and certificates and public checks print it")
     k.add_argument("--label", help="what the key is for (shown in listings only)")
     k.add_argument("--json", action="store_true", help="print the key as JSON")
-    k.set_defaults(handler=cmd_keys_create)
-    k = keys.add_parser("revoke", help="revoke an API key by its id")
+    k.set_defaults(handler=cmd_api_keys_create)
+    k = actions.add_parser("revoke", help="revoke an API key by its id")
     k.add_argument("key_id")
-    k.set_defaults(handler=cmd_keys_revoke)
-    k = keys.add_parser("list", help="list API keys (ids and roles, never secrets)")
+    k.set_defaults(handler=cmd_api_keys_revoke)
+    k = actions.add_parser("list", help="list API keys (ids and roles, never secrets)")
     k.add_argument("--json", action="store_true", help="print them as JSON")
-    k.set_defaults(handler=cmd_keys_list)
+    k.set_defaults(handler=cmd_api_keys_list)
+
+
+def _item_key_actions(actions: Any) -> None:
+    k = actions.add_parser("export", help="print an evidence item's age identity (audited)")
+    k.add_argument("evidence_id")
+    k.set_defaults(handler=cmd_item_key_export)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("api-keys", help="API keys: create, revoke, list (server side)")
+    _api_key_actions(p.add_subparsers(dest="api_keys_command", metavar="ACTION", required=True))
+
+    p = sub.add_parser("signing-key", help="the statement-signing key: show its public key "
+                                           "(JWKS), rotate it (server side)")
+    sk = p.add_subparsers(dest="signing_key_command", metavar="ACTION", required=True)
+    k = sk.add_parser("show", help="print the public signing keys as a JWKS (RFC 7517)")
+    k.set_defaults(handler=cmd_signing_key_show)
+    k = sk.add_parser("rotate", help="with the service stopped: anchor what is pending, "
+                                     "register a new key on chain, retire the old one "
+                                     "(KEY_ADMIN_ROLE needed)")
+    k.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="how long to wait for pending records to be anchored first")
+    k.add_argument("--json", action="store_true", help="print the result as JSON")
+    k.set_defaults(handler=cmd_signing_key_rotate)
+
+    p = sub.add_parser("item-key", help="an evidence item's own key (server side, admin)")
+    _item_key_actions(p.add_subparsers(dest="item_key_command", metavar="ACTION",
+                                       required=True))
 
     p = sub.add_parser("tenants", help="tenants: agencies, lenders, law firms (server side)")
     t = p.add_subparsers(dest="tenants_command", metavar="ACTION", required=True)
@@ -164,8 +217,12 @@ def register(sub: Any) -> None:
     k.add_argument("--json", action="store_true", help="print them as JSON")
     k.set_defaults(handler=cmd_tenants_list)
 
-    p = sub.add_parser("key", help="per-evidence keys (server side, admin)")
-    key = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
-    k = key.add_parser("export", help="print an evidence item's age identity (audited)")
-    k.add_argument("evidence_id")
-    k.set_defaults(handler=cmd_key_export)
+    # The old spellings, parsed as before. No help= argument: with one (even SUPPRESS) Python
+    # 3.11's argparse would list them under COMMAND.
+    p = sub.add_parser("keys", description="old spelling: `notary keys` is `notary signing-key "
+                                           "show`; `notary keys ACTION` is `notary api-keys "
+                                           "ACTION`")
+    p.set_defaults(handler=cmd_signing_key_show)
+    _api_key_actions(p.add_subparsers(dest="api_keys_command", metavar="ACTION"))
+    p = sub.add_parser("key", description="old spelling of `notary item-key`")
+    _item_key_actions(p.add_subparsers(dest="item_key_command", metavar="ACTION", required=True))

@@ -283,7 +283,7 @@ def hash_verdict_lines(verdict: dict[str, Any], digest: str, *,
 def cmd_check_code(args: argparse.Namespace) -> int:
     """Print fresh check codes, one a line, to print on notices before they are notarised
     (then pass each as ``notary submit --check-code``). Made locally: nothing is reserved."""
-    from notary.core.checkcode import new_check_code
+    from notary.checkcode import new_check_code
 
     if not 1 <= args.count <= 100_000:
         raise InputError("--count must be between 1 and 100000", code="count_invalid")

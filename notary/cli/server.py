@@ -55,10 +55,11 @@ def wait_for_signal() -> None:
 def cmd_anchor(args: argparse.Namespace) -> int:
     """Notarise local files in one batch on the chain; print one JSON object per file.
     A standalone one-shot: it may create its own NOTARY_HOME (keys, registry)."""
-    from notary.anchoring import anchor_files, check_readable_file
+    from notary.anchoring import anchor_files
     from notary.chain.setup import open_chain
     from notary.core.statement import EvidenceKind
     from notary.keyfiles import load_signing_key
+    from notary.localfiles import check_readable_file
 
     paths = [Path(p) for p in args.files]
     # Check every input before touching keys or the chain, so bad input anchors nothing.
@@ -207,31 +208,6 @@ def cmd_trust_root(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def cmd_rotate_signing_key(args: argparse.Namespace) -> int:
-    """Rotate the statement-signing key with the service stopped (notary.service.rotation)."""
-    from notary.service.rotation import rotate_signing_key
-    from notary.service.trustroot import trust_root_for
-
-    settings = server_settings()
-    done = rotate_signing_key(settings, timeout=args.timeout)
-    issued = trust_root_for(settings)
-    if args.json:
-        print_json({"old_kid": done.old_kid, "new_kid": done.new_kid, "anchored": done.anchored,
-                    "registered_block": done.registered.registered_block,
-                    "retired_block": done.retired.retired_block,
-                    "trust_root_fingerprint": issued.fingerprint})
-        return Exit.OK
-    print(f"已锚定 / anchored before the rotation: {done.anchored} record(s)")
-    print(f"旧密钥已在链上停用 / old key retired on chain in block {done.retired.retired_block}: "
-          f"{done.old_kid}")
-    print(f"新密钥已在链上登记 / new key registered on chain in block "
-          f"{done.registered.registered_block}: {done.new_kid}")
-    print(f"新的信任根指纹 / the trust root's new fingerprint: {issued.fingerprint}")
-    print("请将新的信任根（notary trust-root）向法院备案；旧密钥签署的证据仍可核验 / file the new "
-          "trust root (notary trust-root) with the court; what the old key signed still verifies")
-    return Exit.OK
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the service (embedded chain, registry, API, worker)")
     p.add_argument("--no-worker", action="store_true", help="serve the API without anchoring")
@@ -260,16 +236,6 @@ def register(sub: Any) -> None:
     p = sub.add_parser("trust-root", help="this deployment's signed trust root and its fingerprint")
     p.add_argument("-o", "--output", metavar="FILE", help="write the document to FILE")
     p.set_defaults(handler=cmd_trust_root)
-
-    p = sub.add_parser("signing-key", help="the statement-signing key (server side, service "
-                                           "stopped)")
-    sk = p.add_subparsers(dest="signing_key_command", metavar="ACTION", required=True)
-    k = sk.add_parser("rotate", help="anchor what is pending, register a new key on chain, "
-                                     "retire the old one (KEY_ADMIN_ROLE needed)")
-    k.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                   help="how long to wait for pending records to be anchored first")
-    k.add_argument("--json", action="store_true", help="print the result as JSON")
-    k.set_defaults(handler=cmd_rotate_signing_key)
 
     p = sub.add_parser("doctor", help="check the configuration and say what is wrong")
     p.set_defaults(handler=cmd_doctor)

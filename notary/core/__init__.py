@@ -12,11 +12,14 @@ multiformats. No network, no processes, no files, no clock (time values come in 
 arguments).
 
 Modules: ``errors`` (the exception tree), ``digest`` (streaming SHA-256), ``validate``
-(field rules), ``statement`` (the v1 statement), ``signing`` (JWS/Ed25519, keys,
-receipts), ``merkle`` (OpenZeppelin-compatible trees), ``verdict`` and ``verify``
-(verification results and the end-to-end check), ``bundle`` (the proof bundle's documents
-and their verification, docs/bundle-format.md), ``checkcode`` (the short codes printed
-on notices; a service-side index, not part of any proof), ``timestamp`` (when an RFC
-3161 token over a Merkle root holds; the token is parsed by the adapter ``notary.tsa``).
-See docs/formats.md.
+(field rules), ``statement`` (the v1 statement), ``jws`` (the rules of a compact JWS and of
+Ed25519 JWKs), ``signing`` (keys, and ``SignedFormat``, the one way a document is signed
+and verified: statements, receipts, custody events, deletion certificates, the trust root),
+``merkle`` (OpenZeppelin-compatible trees and the notary leaf), ``verdict`` and ``verify``
+(verification results and the end-to-end check), ``keyhistory`` (keys with their periods),
+``bundle`` (a package: the proof bundle's documents and their verification, one module per
+concept, docs/bundle-format.md), ``declaration`` and ``declaration_verify`` (the
+declaration of a bundle's records, §5.1), ``trustroot`` and ``trustroot_members`` (the trust
+root), ``timestamp`` (when an RFC 3161 token over a Merkle root holds; the token is parsed by
+the adapter ``notary.tsa``). See docs/formats.md.
 """

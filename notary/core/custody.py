@@ -21,7 +21,7 @@ from typing import Any
 
 from notary.core.errors import SignatureError, StatementError
 from notary.core.merkle import LeafType, statement_leaf
-from notary.core.signing import SigningKey, verify_jws
+from notary.core.signing import SignedFormat, SigningKey
 from notary.core.statement import canonical_json, parse_strict_json
 from notary.core.validate import (
     validate_hex_digest,
@@ -141,19 +141,25 @@ class CustodyEvent:
         return event
 
 
+#: A custody event, signed (notary.core.signing.SignedFormat).
+CUSTODY_EVENT: SignedFormat[CustodyEvent] = SignedFormat(
+    CUSTODY_MEDIA_TYPE, MAX_EVENT_BYTES, CustodyEvent.from_bytes)
+
+
 def sign_event(event: CustodyEvent, key: SigningKey) -> str:
     """The event as a compact JWS over its canonical bytes."""
-    return key.sign(event.canonical_bytes(), CUSTODY_MEDIA_TYPE)
+    return CUSTODY_EVENT.sign(event.canonical_bytes(), key)
 
 
 def verify_event(token: str, jwks: Mapping[str, Any]) -> CustodyEvent:
     """Verify one event's signature and parse it (SignatureError / StatementError)."""
-    _, payload = verify_jws(token, jwks, expected_typ=CUSTODY_MEDIA_TYPE)
-    return CustodyEvent.from_bytes(payload)
+    return CUSTODY_EVENT.verify(token, jwks).document
 
 
 def event_leaf(event: CustodyEvent, evidence_sha256: bytes) -> bytes:
-    """The Merkle leaf of an event: (2, evidence file SHA-256, event SHA-256)."""
+    """The Merkle leaf of an event (:func:`notary.core.merkle.statement_leaf` of type
+    :data:`~notary.core.merkle.LeafType.CUSTODY_EVENT`): (2, evidence file SHA-256, event
+    SHA-256)."""
     return statement_leaf(event.digest(), evidence_sha256, LeafType.CUSTODY_EVENT)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from notary.core.custody import CustodyAct, CustodyEvent
 from notary.core.errors import NotaryError, SignatureError, StatementError
-from notary.core.signing import SigningKey, verify_jws
+from notary.core.signing import SignedFormat, SigningKey
 from notary.core.statement import Statement, canonical_json, parse_strict_json
 from notary.core.validate import (
     validate_hex_digest,
@@ -172,15 +172,19 @@ class DeletionCertificate:
         return cert
 
 
+#: A deletion certificate, signed (notary.core.signing.SignedFormat).
+DELETION: SignedFormat[DeletionCertificate] = SignedFormat(
+    DELETION_MEDIA_TYPE, MAX_CERTIFICATE_BYTES, DeletionCertificate.from_bytes)
+
+
 def sign_deletion(cert: DeletionCertificate, key: SigningKey) -> str:
     """The certificate as a compact JWS over its canonical bytes."""
-    return key.sign(cert.canonical_bytes(), DELETION_MEDIA_TYPE)
+    return DELETION.sign(cert.canonical_bytes(), key)
 
 
 def verify_deletion(token: str, jwks: Mapping[str, Any]) -> DeletionCertificate:
     """Verify the signature and parse (SignatureError / StatementError)."""
-    _, payload = verify_jws(token, jwks, expected_typ=DELETION_MEDIA_TYPE)
-    return DeletionCertificate.from_bytes(payload)
+    return DELETION.verify(token, jwks).document
 
 
 def _same_instant(a: str, b: str) -> bool:

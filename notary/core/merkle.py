@@ -39,6 +39,7 @@ __all__ = [
     "hash_pair",
     "keccak256",
     "leaf_hash",
+    "leaf_values",
     "root_from_proof",
     "statement_leaf",
     "to_hex32",
@@ -199,6 +200,17 @@ def statement_leaf(
     # abi.encode(uint8, bytes32, bytes32) of valid values, without the general encoder.
     k = _keccak256
     return k(k(word + evidence_sha256 + statement_digest))
+
+
+def leaf_values(
+    statement_digest: bytes,
+    evidence_sha256: bytes,
+    leaf_type: LeafType = LeafType.STATEMENT,
+) -> list[int | str]:
+    """The values :func:`statement_leaf` hashes, as a proof states them (``leaf_values`` of
+    ``proof.json`` and of the API's proofs): the leaf type, then the two digests as ``0x``
+    hex, in the order of the encoding. Raises :class:`InputError` unless both are 32 bytes."""
+    return [int(leaf_type), to_hex32(evidence_sha256), to_hex32(statement_digest)]
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
+from .errors import NotaryError
 from .trustroot import PreviousRegistry, TrustRoot, TrustRootKey, VerifiedTrustRoot
+from .validate import utc_instant
 from .verdict import AnchorFacts, Check, CheckStatus
 
 __all__ = [
@@ -264,20 +265,12 @@ def compare_bundle_keys(bundle_keys: Sequence[Mapping[str, object]] | None, prob
 # -- the issuer checks --------------------------------------------------------------------------
 
 
-def _instant(text: str) -> datetime:
-    base, _, rest = text[:-1].partition(".")
-    if base.endswith(":60"):
-        base, rest = base[:-2] + "59", "999999"
-    moment = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    return moment + timedelta(microseconds=int((rest + "000000")[:6]) if rest else 0)
-
-
 def _covers(key: TrustRootKey, moment: str) -> bool | None:
     try:
-        at = _instant(moment)
-        start = _instant(key.not_before)
-        end = _instant(key.not_after) if key.not_after is not None else None
-    except ValueError:
+        at = utc_instant(moment)
+        start = utc_instant(key.not_before)
+        end = utc_instant(key.not_after) if key.not_after is not None else None
+    except (ValueError, NotaryError):
         return None
     return start <= at and (end is None or at < end)
 

@@ -1,49 +1,63 @@
-"""Signatures: JWS compact serialisation (RFC 7515) with EdDSA over Ed25519 (RFC 8037).
+"""Signing: Ed25519 keys, and the signed documents of notary (statement, receipt; custody
+events and deletion certificates use the same :class:`SignedFormat`), each a compact JWS
+(RFC 7515) with EdDSA (RFC 8037) over the document's canonical bytes.
 
-Notary signs statements and receipts with one Ed25519 key per period; the public keys are
-published as a JWK Set. The ``kid`` of a key is its RFC 7638 JWK thumbprint, so a ``kid``
-names exactly one public key and a verifier can recompute it from the key itself.
-
-Verification is deliberately narrow: the only accepted ``alg`` is ``EdDSA`` with an
-Ed25519 key (never ``none``, never HMAC, never a key taken from the token), the ``kid`` must
-be in the given key set, ``crit`` is refused (no extensions are understood), and every
-base64url segment must be in its one canonical spelling. Each rejection is a
-:class:`SignatureError` whose ``reason`` says which rule was broken.
+Notary signs with one Ed25519 key per period; the public keys are published as a JWK Set.
+The ``kid`` of a key is its RFC 7638 JWK thumbprint, so a ``kid`` names exactly one public
+key and a verifier can recompute it from the key itself. The rules a token obeys to verify
+are in :mod:`notary.core.jws`; its public names used with signing are listed here too.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
-from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
-from joserfc.jws import JWSRegistry
 
-from .errors import KeyMaterialError, NotaryError, SignatureError, StatementError
-from .statement import STATEMENT_MEDIA_TYPE, Statement, canonical_json, parse_strict_json
+from .errors import KeyMaterialError, NotaryError, SignatureError
+from .jws import (
+    JWS_ALG,
+    JWS_REGISTRY,
+    MAX_JWS_BYTES,
+    b64url_encode,
+    claimed_kid,
+    jwk_thumbprint,
+    jws_payload,
+    public_key_from_jwk,
+    verify_detached_jws,
+    verify_jws,
+)
+from .statement import (
+    MAX_STATEMENT_BYTES,
+    STATEMENT_MEDIA_TYPE,
+    Statement,
+    canonical_json,
+    parse_strict_json,
+)
 from .validate import validate_hex_digest, validate_identifier, validate_rfc3339
 
+# Names of notary.core.jws listed here as well: callers sign and verify through this module.
 __all__ = [
     "JWS_ALG",
     "MAX_JWS_BYTES",
+    "MAX_RECEIPT_BYTES",
+    "RECEIPT",
     "RECEIPT_MEDIA_TYPE",
     "RECEIPT_SCHEMA",
+    "STATEMENT",
+    "Signed",
+    "SignedFormat",
     "SigningKey",
+    "claimed_kid",
     "jwk_thumbprint",
     "jwks",
+    "jws_payload",
     "public_key_from_jwk",
     "sign_detached",
     "sign_receipt",
@@ -54,103 +68,12 @@ __all__ = [
     "verify_statement",
 ]
 
-JWS_ALG = "EdDSA"
 RECEIPT_SCHEMA = "notary.receipt/v1"
 RECEIPT_MEDIA_TYPE = "application/vnd.notary.receipt.v1+json"
+MAX_RECEIPT_BYTES = 4096
 
-#: Longest compact JWS accepted, checked before any decoding: a 64 KiB statement is
-#: about 87 KiB in base64url; the rest is header and signature.
-MAX_JWS_BYTES = 96 * 1024
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _RESERVED_HEADER = frozenset({"alg", "kid", "typ", "crit", "b64", "jwk", "jku", "x5u", "x5c"})
 _RECEIPT_FIELDS = ("schema", "evidence_id", "statement_sha256", "anchor_deadline", "issued_at")
-
-
-class _EdDSAOnly(JWSRegistry):
-    """joserfc registry that allows only EdDSA and accepts our own header parameters.
-
-    joserfc flags ``EdDSA`` with a deprecation warning (RFC 9864 prefers ``Ed25519``);
-    our format fixes ``EdDSA`` (RFC 8037), so the warning is not raised here (and not via
-    ``warnings.catch_warnings``, which is not thread-safe).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(algorithms=[JWS_ALG], strict_check_header=False)
-        self.max_payload_length = MAX_JWS_BYTES
-        self.max_header_length = 4096
-
-    def get_alg(self, name: str) -> Any:
-        if name != JWS_ALG:
-            return super().get_alg(name)  # raises UnsupportedAlgorithmError
-        return self.algorithms[name]
-
-
-_REGISTRY = _EdDSAOnly()
-
-
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode_canonical(segment: str, what: str) -> bytes:
-    """Decode unpadded base64url, refusing any spelling other than the canonical one
-    (padding, other alphabets, non-zero trailing bits), so one token has one form."""
-    if _B64URL.fullmatch(segment) is None or len(segment) % 4 == 1:
-        raise SignatureError(
-            f"The token's {what} is not base64url.", reason="malformed_token", part=what
-        )
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex excludes these
-        raise SignatureError(
-            f"The token's {what} is not base64url.", reason="malformed_token", part=what
-        ) from exc
-    if _b64url_encode(raw) != segment:
-        raise SignatureError(
-            f"The token's {what} is not canonical base64url.", reason="malformed_token", part=what
-        )
-    return raw
-
-
-def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
-    """RFC 7638 thumbprint (SHA-256, base64url without padding) of an Ed25519 OKP JWK:
-    ``SHA-256('{"crv":"Ed25519","kty":"OKP","x":"<x>"}')``. Raises
-    :class:`KeyMaterialError` if the JWK is not an Ed25519 public key."""
-    public_key_from_jwk(jwk)
-    members = {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}
-    text = json.dumps(members, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
-    return _b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
-
-
-def public_key_from_jwk(jwk: Mapping[str, Any]) -> Ed25519PublicKey:
-    """The Ed25519 public key in an OKP JWK (RFC 8037). Raises :class:`KeyMaterialError`
-    (``jwk_invalid``) for any other key type, curve, a private part (``d``), a malformed
-    ``x``, or an ``alg``/``use`` that says the key is not for EdDSA signatures."""
-    if not isinstance(jwk, Mapping):
-        raise KeyMaterialError("A JWK must be a JSON object.", reason="jwk_invalid")
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise KeyMaterialError(
-            "The JWK is not an Ed25519 key (kty OKP, crv Ed25519).", reason="jwk_invalid"
-        )
-    if "d" in jwk:
-        raise KeyMaterialError(
-            "The JWK contains a private key; publish only public keys.", reason="jwk_invalid"
-        )
-    if jwk.get("alg", JWS_ALG) != JWS_ALG or jwk.get("use", "sig") != "sig":
-        raise KeyMaterialError(
-            "The JWK is marked for another algorithm or use.", reason="jwk_invalid"
-        )
-    x = jwk.get("x")
-    if not isinstance(x, str):
-        raise KeyMaterialError("The JWK has no 'x' member.", reason="jwk_invalid")
-    try:
-        raw = _b64url_decode_canonical(x, "x")
-    except SignatureError as exc:
-        raise KeyMaterialError("The JWK's 'x' is not base64url.", reason="jwk_invalid") from exc
-    if len(raw) != 32:
-        raise KeyMaterialError("The JWK's 'x' is not 32 bytes.", reason="jwk_invalid")
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 class SigningKey:
@@ -169,7 +92,7 @@ class SigningKey:
         raw = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        base = {"kty": "OKP", "crv": "Ed25519", "x": _b64url_encode(raw)}
+        base = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
         kid = jwk_thumbprint(base)
         self._public_jwk: dict[str, str] = {**base, "kid": kid, "alg": JWS_ALG, "use": "sig"}
         self._okp = OKPKey.import_key(private_key, {"kid": kid})
@@ -223,7 +146,7 @@ class SigningKey:
                     parameter=name,
                 )
             header[name] = value
-        return jws.serialize_compact(header, payload, self._okp, registry=_REGISTRY)
+        return jws.serialize_compact(header, payload, self._okp, registry=JWS_REGISTRY)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM; encrypted with ``cryptography``'s best available scheme when a
@@ -285,125 +208,6 @@ def jwks(keys: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {"keys": out}
 
 
-def _typ_matches(actual: object, expected: str) -> bool:
-    # RFC 7515 §4.1.9: the "application/" prefix may be omitted; media types are
-    # case-insensitive.
-    def norm(value: str) -> str:
-        value = value.lower()
-        return value if "/" in value else "application/" + value
-
-    return isinstance(actual, str) and norm(actual) == norm(expected)
-
-
-def _find_key(key_set: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
-    if not isinstance(key_set, Mapping) or not isinstance(key_set.get("keys"), list):
-        raise SignatureError("The key set is not a JWK Set.", reason="jwks_invalid")
-    for entry in key_set["keys"]:
-        try:
-            if jwk_thumbprint(entry) == kid:
-                return public_key_from_jwk(entry)
-        except KeyMaterialError:
-            continue  # keys of other types or uses may share a published set
-    raise SignatureError(
-        f"No Ed25519 key in the key set has the thumbprint (kid) {kid!r}.",
-        reason="unknown_kid",
-        kid=kid,
-    )
-
-
-def _protected_header(parts: list[str], expected_typ: str | None) -> tuple[dict[str, Any], str]:
-    """The protected header and ``kid`` of a split compact JWS, once every rule of
-    :func:`verify_jws` short of the signature itself holds."""
-    header_bytes = _b64url_decode_canonical(parts[0], "header")
-    _b64url_decode_canonical(parts[1], "payload")
-    signature = _b64url_decode_canonical(parts[2], "signature")
-    try:
-        header = parse_strict_json(header_bytes, max_bytes=4096)
-    except StatementError as exc:
-        raise SignatureError(
-            f"The token's header is not strict JSON: {exc.message}", reason="header_invalid"
-        ) from exc
-    if not isinstance(header, dict):
-        raise SignatureError("The token's header is not a JSON object.", reason="header_invalid")
-    alg = header.get("alg")
-    if alg != JWS_ALG:
-        raise SignatureError(
-            f"The token's algorithm is {alg!r}; only {JWS_ALG!r} (Ed25519) is accepted.",
-            reason="alg_not_allowed",
-            alg=alg if isinstance(alg, str) else repr(alg),
-        )
-    for name in ("crit", "b64"):
-        if name in header:
-            raise SignatureError(
-                f"The token's header uses '{name}', which is not supported.",
-                reason="header_invalid",
-                parameter=name,
-            )
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise SignatureError("The token's header has no 'kid'.", reason="header_invalid")
-    if expected_typ is not None and not _typ_matches(header.get("typ"), expected_typ):
-        raise SignatureError(
-            f"The token's type is {header.get('typ')!r}, expected {expected_typ!r}.",
-            reason="wrong_typ",
-            typ=str(header.get("typ")),
-            expected_typ=expected_typ,
-        )
-    if len(signature) != 64:
-        raise SignatureError("The signature does not verify.", reason="bad_signature", kid=kid)
-    return header, kid
-
-
-def _split(token: object) -> list[str]:
-    if not isinstance(token, str):
-        raise SignatureError("The token must be a string.", reason="malformed_token")
-    if len(token) > MAX_JWS_BYTES:
-        raise SignatureError(
-            f"The token is longer than {MAX_JWS_BYTES} characters.", reason="token_too_large"
-        )
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise SignatureError(
-            "The token is not a compact JWS (three dot-separated parts).",
-            reason="malformed_token",
-        )
-    return parts
-
-
-def _deserialize(token: str, key: Ed25519PublicKey, kid: str,
-                 payload: bytes | None = None) -> tuple[dict[str, Any], bytes]:
-    """joserfc's check of the signature (over the token's payload, or the detached one);
-    returns the protected header and the payload."""
-    try:
-        result = jws.deserialize_compact(token, OKPKey.import_key(key), registry=_REGISTRY,
-                                         payload=payload)
-    except BadSignatureError as exc:
-        raise SignatureError(
-            "The signature does not verify.", reason="bad_signature", kid=kid
-        ) from exc
-    except JoseError as exc:
-        raise SignatureError(
-            f"The token could not be verified: {exc}.", reason="malformed_token", kid=kid
-        ) from exc
-    return dict(result.protected), bytes(result.payload)
-
-
-def verify_jws(
-    token: str, jwks: Mapping[str, Any], *, expected_typ: str | None = None
-) -> tuple[dict[str, Any], bytes]:
-    """Verify a compact JWS against a JWK Set; return (protected header, payload).
-
-    The key is the set's Ed25519 key whose RFC 7638 thumbprint equals the header's
-    ``kid`` (a set entry's own ``kid`` member is not trusted). Raises
-    :class:`SignatureError` with ``reason``: ``token_too_large``, ``malformed_token``,
-    ``header_invalid`` (not a JSON object, ``crit``/``b64`` present, no string ``kid``),
-    ``alg_not_allowed`` (anything but ``EdDSA``, including ``none``), ``wrong_typ``,
-    ``jwks_invalid``, ``unknown_kid``, ``bad_signature``.
-    """
-    _, kid = _protected_header(_split(token), expected_typ)
-    return _deserialize(token, _find_key(jwks, kid), kid)
-
-
 def sign_detached(payload: bytes, typ: str, key: SigningKey,
                   extra_header: Mapping[str, Any] | None = None) -> str:
     """A compact JWS of ``payload`` with the payload left out (RFC 7515 Appendix F):
@@ -414,26 +218,62 @@ def sign_detached(payload: bytes, typ: str, key: SigningKey,
     return detached
 
 
-def verify_detached_jws(
-    token: str, payload: bytes, jwks: Mapping[str, Any], *, expected_typ: str | None = None
-) -> dict[str, Any]:
-    """Verify a detached-payload compact JWS (``header..signature``, RFC 7515 Appendix F) over
-    ``payload``; return its protected header. The same rules as :func:`verify_jws` (EdDSA
-    only, ``kid`` = thumbprint of a key of ``jwks``, no ``crit``/``b64``, ``typ``), and the
-    token's payload part must be empty. The payload's size is the caller's limit. Raises
-    :class:`SignatureError` with the reasons of :func:`verify_jws`."""
-    parts = _split(token)
-    if parts[1]:
-        raise SignatureError("The token carries its payload; a detached signature "
-                             "(header..signature) is expected.", reason="malformed_token")
-    _, kid = _protected_header(parts, expected_typ)
-    header, _ = _deserialize(token, _find_key(jwks, kid), kid, payload)
-    return header
+D = TypeVar("D")
+
+
+@dataclass(frozen=True)
+class Signed(Generic[D]):
+    """A signed document whose signature verified: the document, the ``kid`` of the key that
+    signed it and the signed bytes (the document's canonical bytes)."""
+
+    document: D
+    kid: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class SignedFormat(Generic[D]):
+    """One kind of signed document (statement, receipt, custody event, deletion certificate,
+    trust root): a compact JWS over the document's canonical bytes (RFC 8785) whose ``typ``
+    is the kind's media type (detached, for a document that carries its signature).
+    ``parse`` reads the payload strictly, within ``max_bytes``, and accepts only the
+    canonical bytes of a valid document, so one document has one form. Every kind is signed
+    and verified here, by the same rules (:func:`verify_jws`)."""
+
+    media_type: str
+    max_bytes: int
+    parse: Callable[[bytes], D]
+
+    def sign(self, canonical: bytes, key: SigningKey) -> str:
+        """``canonical`` (a document's canonical bytes) signed by ``key``."""
+        return key.sign(canonical, self.media_type)
+
+    def verify(self, token: str, key_set: Mapping[str, Any]) -> Signed[D]:
+        """Verify ``token`` against ``key_set`` and parse its payload. Raises
+        :class:`SignatureError` (see :func:`verify_jws`) or the parser's error."""
+        header, payload = verify_jws(token, key_set, expected_typ=self.media_type)
+        return Signed(self.parse(payload), str(header["kid"]), payload)
+
+    def sign_detached(self, canonical: bytes, key: SigningKey) -> str:
+        """A detached signature (``header..signature``, RFC 7515 Appendix F) of
+        ``canonical``, for a document that carries its own signature (the trust root)."""
+        return sign_detached(canonical, self.media_type, key)
+
+    def verify_detached(self, token: str, canonical: bytes, key_set: Mapping[str, Any]) -> str:
+        """Verify a detached signature of ``canonical``; return the ``kid`` that signed.
+        Raises :class:`SignatureError` (see :func:`verify_detached_jws`)."""
+        header = verify_detached_jws(token, canonical, key_set, expected_typ=self.media_type)
+        return str(header["kid"])
+
+
+#: The statement (notary.core.statement): its canonical bytes, signed.
+STATEMENT: SignedFormat[Statement] = SignedFormat(
+    STATEMENT_MEDIA_TYPE, MAX_STATEMENT_BYTES, Statement.from_bytes)
 
 
 def sign_statement(statement: Statement, key: SigningKey) -> str:
     """Sign the statement's canonical bytes; ``typ`` is :data:`STATEMENT_MEDIA_TYPE`."""
-    return key.sign(statement.canonical_bytes(), STATEMENT_MEDIA_TYPE)
+    return STATEMENT.sign(statement.canonical_bytes(), key)
 
 
 def verify_statement(token: str, jwks: Mapping[str, Any]) -> Statement:
@@ -442,8 +282,7 @@ def verify_statement(token: str, jwks: Mapping[str, Any]) -> Statement:
     Raises :class:`SignatureError` (see :func:`verify_jws`) or, for a correctly signed
     payload that is not a canonical v1 statement, :class:`StatementError`.
     """
-    _, payload = verify_jws(token, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
-    return Statement.from_bytes(payload)
+    return STATEMENT.verify(token, jwks).document
 
 
 def _receipt_payload(
@@ -458,31 +297,15 @@ def _receipt_payload(
     }
 
 
-def sign_receipt(
-    statement_digest_hex: str,
-    evidence_id: str,
-    anchor_deadline: str,
-    issued_at: str,
-    key: SigningKey,
-) -> str:
-    """Sign a receipt: notary's promise that the statement will be anchored by
-    ``anchor_deadline``. Payload: canonical JSON ``{"schema": "notary.receipt/v1",
-    "evidence_id", "statement_sha256", "anchor_deadline", "issued_at"}``; ``typ`` is
-    :data:`RECEIPT_MEDIA_TYPE`. Raises :class:`InputError` for a malformed field."""
-    payload = _receipt_payload(statement_digest_hex, evidence_id, anchor_deadline, issued_at)
-    return key.sign(canonical_json(payload), RECEIPT_MEDIA_TYPE)
-
-
-def verify_receipt(token: str, jwks: Mapping[str, Any]) -> dict[str, str]:
-    """Verify a receipt JWS; return its payload. Raises :class:`SignatureError`
-    (``payload_invalid`` for a signed payload that is not a canonical v1 receipt)."""
-    _, payload = verify_jws(token, jwks, expected_typ=RECEIPT_MEDIA_TYPE)
+def _parse_receipt(payload: bytes) -> dict[str, str]:
+    """A receipt's payload, strictly: exactly its fields, valid, canonical. Raises
+    :class:`SignatureError` (``payload_invalid``) otherwise."""
     invalid = SignatureError(
         "The receipt is signed, but its content is not a canonical v1 receipt.",
         reason="payload_invalid",
     )
     try:
-        obj = parse_strict_json(payload, max_bytes=4096)
+        obj = parse_strict_json(payload, max_bytes=MAX_RECEIPT_BYTES)
         if not isinstance(obj, dict) or sorted(obj) != sorted(_RECEIPT_FIELDS):
             raise invalid
         if obj["schema"] != RECEIPT_SCHEMA:
@@ -499,13 +322,28 @@ def verify_receipt(token: str, jwks: Mapping[str, Any]) -> dict[str, str]:
     return clean
 
 
-def jws_payload(token: str) -> bytes:
-    """The payload bytes of a compact JWS, NOT verified (for showing or re-parsing what a
-    verified token said). Raises NotaryError ``malformed_token`` if it is not one."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise NotaryError("The token is not a compact JWS.", code="malformed_token")
-    try:
-        return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise NotaryError("The token's payload is not base64url.", code="malformed_token") from exc
+#: The receipt: notary's signed promise to anchor a statement by a deadline.
+RECEIPT: SignedFormat[dict[str, str]] = SignedFormat(
+    RECEIPT_MEDIA_TYPE, MAX_RECEIPT_BYTES, _parse_receipt)
+
+
+def sign_receipt(
+    statement_digest_hex: str,
+    evidence_id: str,
+    anchor_deadline: str,
+    issued_at: str,
+    key: SigningKey,
+) -> str:
+    """Sign a receipt: notary's promise that the statement will be anchored by
+    ``anchor_deadline``. Payload: canonical JSON ``{"schema": "notary.receipt/v1",
+    "evidence_id", "statement_sha256", "anchor_deadline", "issued_at"}``; ``typ`` is
+    :data:`RECEIPT_MEDIA_TYPE`. Raises :class:`InputError` for a malformed field."""
+    payload = _receipt_payload(statement_digest_hex, evidence_id, anchor_deadline, issued_at)
+    return RECEIPT.sign(canonical_json(payload), key)
+
+
+def verify_receipt(token: str, jwks: Mapping[str, Any]) -> dict[str, str]:
+    """Verify a receipt JWS; return its payload. Raises :class:`SignatureError`
+    (``payload_invalid`` for a signed payload that is not a canonical v1 receipt); with the
+    key that signed it: ``RECEIPT.verify``."""
+    return RECEIPT.verify(token, jwks).document

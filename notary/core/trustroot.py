@@ -16,23 +16,42 @@ certificate, long enough (128 bits) that nobody can make a second document with 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
-from eth_hash.auto import keccak
+from .errors import SignatureError, StatementError
+from .signing import SignedFormat, SigningKey
+from .statement import canonical_json, parse_strict_json
+from .trustroot_members import (
+    Operator,
+    PreviousRegistry,
+    RegistryPin,
+    TrustRootError,
+    TrustRootKey,
+    address_field,
+    checksum_address,
+    fail,
+    hash32_field,
+    int_field,
+    kid_thumbprint,
+    list_field,
+    object_field,
+    operator_member,
+    previous_registry_member,
+    registry_member,
+    signing_key_member,
+    sortable_time,
+    url_field,
+    utc_field,
+)
 
-from notary.core.errors import NotaryError, SignatureError, StatementError
-from notary.core.signing import SigningKey, jwk_thumbprint, sign_detached, verify_detached_jws
-from notary.core.statement import canonical_json, parse_strict_json
-from notary.core.validate import validate_int, validate_rfc3339, validate_text
-
+# The members' names are listed here too: callers read the trust root through this module.
 __all__ = [
     "MAX_TRUST_ROOT_BYTES",
+    "TRUST_ROOT",
     "TRUST_ROOT_MEDIA_TYPE",
     "Operator",
     "PreviousRegistry",
@@ -59,228 +78,12 @@ MAX_KEYS = 1000
 MAX_ACCOUNTS = 100
 MAX_PREVIOUS_REGISTRIES = 100
 
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_HASH32 = re.compile(r"0x[0-9a-f]{64}")
-_URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _FINGERPRINT_CHARS = re.compile(r"[0-9a-f]{32}")
 
 _TOP = {"media_type", "issued_at", "development", "public_url", "operator", "chain",
         "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature"}
 _TOP_REQUIRED = _TOP - {"previous_registries"}
-_OPERATOR = {"name", "registration", "country", "url"}
 _CHAIN = {"chain_id", "genesis_hash"}
-_REGISTRY = {"address", "code_keccak256", "version", "deployment_block", "deployment_block_hash"}
-_REGISTRY_REQUIRED = {"address", "code_keccak256", "version"}
-_PREVIOUS = {"chain_id", "address", "code_keccak256", "version", "until_block"}
-_PREVIOUS_REQUIRED = {"chain_id", "address", "code_keccak256"}
-_KEY = {"jwk", "not_before", "not_after", "registered_block", "retired_block"}
-_JWK = {"kty", "crv", "x", "kid"}
-
-
-class TrustRootError(NotaryError):
-    """A trust root is malformed, not canonical, badly signed, or not the one pinned.
-
-    Codes: ``trust_root_too_large``, ``trust_root_invalid`` (``details.field``),
-    ``trust_root_not_canonical``, ``trust_root_signature_invalid``,
-    ``trust_root_fingerprint_mismatch``, ``fingerprint_invalid``.
-    """
-
-    default_code = "trust_root_invalid"
-
-
-def _fail(message: str, where: str | None = None, **details: Any) -> NoReturn:
-    if where is not None:
-        details["field"] = where
-    raise TrustRootError(message, **details)
-
-
-# -- small values -------------------------------------------------------------------------------
-
-
-def kid_thumbprint(kid: str) -> bytes:
-    """The 32 bytes a ``kid`` (RFC 7638 SHA-256 thumbprint, unpadded base64url) encodes: what
-    the registry records as ``bytes32 thumbprint``. Raises TrustRootError ``kid_invalid``."""
-    if not isinstance(kid, str) or len(kid) != 43 or re.fullmatch(r"[A-Za-z0-9_-]+", kid) is None:
-        raise TrustRootError(f"{kid!r} is not a key id (43 base64url characters).",
-                             code="kid_invalid")
-    try:
-        raw = base64.urlsafe_b64decode(kid + "=")
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - the regex excludes these
-        raise TrustRootError(f"{kid!r} is not base64url.", code="kid_invalid") from exc
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != kid:
-        raise TrustRootError(f"{kid!r} is not canonical base64url.", code="kid_invalid")
-    return raw
-
-
-def checksum_address(address: str) -> str:
-    """EIP-55 mixed-case spelling of a 20-byte address (the one spelling the document uses)."""
-    lower = address[2:].lower()
-    digest = keccak(lower.encode("ascii")).hex()[:40]
-    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c
-                          for c, d in zip(lower, digest, strict=True))
-
-
-def _address(where: str, value: object) -> str:
-    if not isinstance(value, str) or _ADDRESS.fullmatch(value) is None:
-        _fail(f"Field '{where}' must be a 0x-prefixed 20-byte address.", where)
-    if value != checksum_address(value):
-        _fail(f"Field '{where}' must be written in its EIP-55 checksum spelling "
-              f"({checksum_address(value)}).", where)
-    return value
-
-
-def _hash32(where: str, value: object) -> str:
-    if not isinstance(value, str) or _HASH32.fullmatch(value) is None:
-        _fail(f"Field '{where}' must be 0x and 64 lower-case hex digits.", where)
-    return value
-
-
-def _url(where: str, value: object) -> str:
-    text = _text(where, value, 2048)
-    if _URL.fullmatch(text) is None:
-        _fail(f"Field '{where}' must be an http(s) URL.", where)
-    return text
-
-
-def _text(where: str, value: object, max_len: int) -> str:
-    try:
-        text = validate_text(where, value, max_len)
-    except NotaryError as exc:
-        _fail(exc.message, where)
-    if text != text.strip():
-        _fail(f"Field '{where}' must not start or end with whitespace.", where)
-    return text
-
-
-def _int(where: str, value: object, minimum: int = 0) -> int:
-    try:
-        return validate_int(where, value, minimum=minimum)
-    except NotaryError as exc:
-        _fail(exc.message, where)
-
-
-def _utc(where: str, value: object) -> str:
-    try:
-        return validate_rfc3339(where, value, require_utc=True)
-    except NotaryError as exc:
-        _fail(exc.message, where)
-
-
-def _object(where: str, value: object, allowed: set[str], required: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(f"Field '{where}' must be an object.", where)
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        _fail(f"Field '{where}' has unknown member(s): {', '.join(unknown)}.", where,
-              unknown=unknown)
-    missing = sorted(required - set(value))
-    if missing:
-        _fail(f"Field '{where}' lacks the member(s): {', '.join(missing)}.", where,
-              missing=missing)
-    return value
-
-
-def _list(where: str, value: object, limit: int, *, allow_empty: bool = False) -> list[Any]:
-    if not isinstance(value, list):
-        _fail(f"Field '{where}' must be an array.", where)
-    if not value and not allow_empty:
-        _fail(f"Field '{where}' must not be empty.", where)
-    if len(value) > limit:
-        _fail(f"Field '{where}' has {len(value)} entries; the limit is {limit}.", where)
-    return value
-
-
-# -- the document -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Operator:
-    """Who operates the deployment. ``name`` in any script (a legal name such as
-    ``某某数据科技有限公司``); ``registration`` e.g. a 统一社会信用代码; ``country`` ISO 3166-1
-    alpha-2; ``url`` the operator's own site. What the operator states, not checked here."""
-
-    name: str
-    registration: str | None = None
-    country: str | None = None
-    url: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
-        for key in ("registration", "country", "url"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        return out
-
-
-@dataclass(frozen=True)
-class RegistryPin:
-    """A registry of the deployment: its address, the keccak-256 of its runtime code (what
-    ``eth_getCode`` returns), its version, and where it was deployed (when known)."""
-
-    address: str
-    code_keccak256: str
-    version: str
-    deployment_block: int | None = None
-    deployment_block_hash: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"address": self.address, "code_keccak256": self.code_keccak256,
-                               "version": self.version}
-        if self.deployment_block is not None:
-            out["deployment_block"] = self.deployment_block
-        if self.deployment_block_hash is not None:
-            out["deployment_block_hash"] = self.deployment_block_hash
-        return out
-
-
-@dataclass(frozen=True)
-class PreviousRegistry:
-    """An earlier registry of the same deployment (e.g. a version 1 registry, docs/formats.md
-    9.9) whose anchors stay valid; ``until_block``: anchors after it are not accepted."""
-
-    chain_id: int
-    address: str
-    code_keccak256: str
-    version: str | None = None
-    until_block: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"chain_id": self.chain_id, "address": self.address,
-                               "code_keccak256": self.code_keccak256}
-        if self.version is not None:
-            out["version"] = self.version
-        if self.until_block is not None:
-            out["until_block"] = self.until_block
-        return out
-
-
-@dataclass(frozen=True)
-class TrustRootKey:
-    """A statement-signing key with its validity: ``not_before`` (RFC 3339 UTC) until
-    ``not_after`` (None while in use), and the blocks of its registration and retirement on
-    chain when they happened."""
-
-    jwk: Mapping[str, str]
-    not_before: str
-    not_after: str | None = None
-    registered_block: int | None = None
-    retired_block: int | None = None
-
-    @property
-    def kid(self) -> str:
-        return str(self.jwk["kid"])
-
-    def to_json(self) -> dict[str, Any]:
-        jwk = {k: self.jwk[k] for k in ("kty", "crv", "x", "kid")}
-        out: dict[str, Any] = {"jwk": jwk, "not_before": self.not_before}
-        if self.not_after is not None:
-            out["not_after"] = self.not_after
-        if self.registered_block is not None:
-            out["registered_block"] = self.registered_block
-        if self.retired_block is not None:
-            out["retired_block"] = self.retired_block
-        return out
 
 
 @dataclass(frozen=True)
@@ -348,91 +151,13 @@ def sign_trust_root(root: TrustRoot, key: SigningKey) -> bytes:
     if key.kid not in {k.kid for k in root.current_keys()}:
         raise TrustRootError(f"The signing key {key.kid} is not a current key of the trust root.",
                              code="trust_root_invalid", field="signature")
-    signature = sign_detached(root.unsigned_bytes(), TRUST_ROOT_MEDIA_TYPE, key)
+    signature = TRUST_ROOT.sign_detached(root.unsigned_bytes(), key)
     data = canonical_json({**root.to_json(), "signature": signature})
     parse_trust_root(data)
     return data
 
 
 # -- strict parsing -----------------------------------------------------------------------------
-
-
-def _operator(value: object) -> Operator:
-    obj = _object("operator", value, _OPERATOR, {"name"})
-    country = obj.get("country")
-    if country is not None and (not isinstance(country, str)
-                                or _COUNTRY.fullmatch(country) is None):
-        _fail("Field 'operator.country' must be an ISO 3166-1 alpha-2 code such as CN.",
-              "operator.country")
-    return Operator(
-        name=_text("operator.name", obj["name"], 300),
-        registration=_text("operator.registration", obj["registration"], 100)
-        if "registration" in obj else None,
-        country=country,
-        url=_url("operator.url", obj["url"]) if "url" in obj else None,
-    )
-
-
-def _registry(value: object) -> RegistryPin:
-    obj = _object("registry", value, _REGISTRY, _REGISTRY_REQUIRED)
-    block = obj.get("deployment_block")
-    block_hash = obj.get("deployment_block_hash")
-    if (block is None) != (block_hash is None):
-        _fail("Fields 'registry.deployment_block' and 'registry.deployment_block_hash' come "
-              "together.", "registry.deployment_block")
-    return RegistryPin(
-        address=_address("registry.address", obj["address"]),
-        code_keccak256=_hash32("registry.code_keccak256", obj["code_keccak256"]),
-        version=_text("registry.version", obj["version"], 16),
-        deployment_block=_int("registry.deployment_block", block, 1) if block is not None
-        else None,
-        deployment_block_hash=_hash32("registry.deployment_block_hash", block_hash)
-        if block_hash is not None else None,
-    )
-
-
-def _previous(i: int, value: object) -> PreviousRegistry:
-    where = f"previous_registries[{i}]"
-    obj = _object(where, value, _PREVIOUS, _PREVIOUS_REQUIRED)
-    return PreviousRegistry(
-        chain_id=_int(f"{where}.chain_id", obj["chain_id"], 1),
-        address=_address(f"{where}.address", obj["address"]),
-        code_keccak256=_hash32(f"{where}.code_keccak256", obj["code_keccak256"]),
-        version=_text(f"{where}.version", obj["version"], 16) if "version" in obj else None,
-        until_block=_int(f"{where}.until_block", obj["until_block"], 1)
-        if "until_block" in obj else None,
-    )
-
-
-def _key(i: int, value: object) -> TrustRootKey:
-    where = f"signing_keys[{i}]"
-    obj = _object(where, value, _KEY, {"jwk", "not_before"})
-    jwk = _object(f"{where}.jwk", obj["jwk"], _JWK, _JWK)
-    try:
-        kid = jwk_thumbprint(jwk)
-    except NotaryError as exc:
-        _fail(f"Field '{where}.jwk' is not an Ed25519 public key: {exc.message}", f"{where}.jwk")
-    if jwk["kid"] != kid:
-        _fail(f"Field '{where}.jwk.kid' is not the key's RFC 7638 thumbprint ({kid}).",
-              f"{where}.jwk.kid")
-    not_before = _utc(f"{where}.not_before", obj["not_before"])
-    not_after = _utc(f"{where}.not_after", obj["not_after"]) if "not_after" in obj else None
-    registered = (_int(f"{where}.registered_block", obj["registered_block"], 1)
-                  if "registered_block" in obj else None)
-    retired = (_int(f"{where}.retired_block", obj["retired_block"], 1)
-               if "retired_block" in obj else None)
-    if not_after is not None and _instant(not_after) < _instant(not_before):
-        _fail(f"Field '{where}.not_after' is before its 'not_before'.", f"{where}.not_after")
-    if retired is not None and (registered is None or retired < registered or not_after is None):
-        _fail(f"Field '{where}.retired_block' needs a 'registered_block' no later than it and "
-              "a 'not_after'.", f"{where}.retired_block")
-    return TrustRootKey(dict(jwk), not_before, not_after, registered, retired)
-
-
-def _instant(moment: str) -> str:
-    """A sortable form of an RFC 3339 UTC time (fraction padded to 9 digits)."""
-    head, _, frac = moment[:-1].partition(".")
-    return f"{head}.{frac:0<9}"
 
 
 def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
@@ -451,49 +176,50 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
     except StatementError as exc:
         raise TrustRootError(f"The trust root is not strict JSON: {exc.message}",
                              code="trust_root_invalid") from exc
-    obj = _object("(document)", doc, _TOP, _TOP_REQUIRED)
+    obj = object_field("(document)", doc, _TOP, _TOP_REQUIRED)
     if obj["media_type"] != TRUST_ROOT_MEDIA_TYPE:
-        _fail(f"Field 'media_type' must be {TRUST_ROOT_MEDIA_TYPE!r}; this is another version "
+        fail(f"Field 'media_type' must be {TRUST_ROOT_MEDIA_TYPE!r}; this is another version "
               "or not a trust root.", "media_type")
     if not isinstance(obj["development"], bool):
-        _fail("Field 'development' must be true or false.", "development")
-    chain = _object("chain", obj["chain"], _CHAIN, _CHAIN)
-    accounts = [_address(f"anchoring_accounts[{i}]", a) for i, a in
-                enumerate(_list("anchoring_accounts", obj["anchoring_accounts"], MAX_ACCOUNTS))]
+        fail("Field 'development' must be true or false.", "development")
+    chain = object_field("chain", obj["chain"], _CHAIN, _CHAIN)
+    listed = list_field("anchoring_accounts", obj["anchoring_accounts"], MAX_ACCOUNTS)
+    accounts = [address_field(f"anchoring_accounts[{i}]", a) for i, a in enumerate(listed)]
     if accounts != sorted(set(accounts), key=str.lower):
-        _fail("Field 'anchoring_accounts' must be sorted (case-insensitively) without "
+        fail("Field 'anchoring_accounts' must be sorted (case-insensitively) without "
               "duplicates.", "anchoring_accounts")
-    keys = [_key(i, k) for i, k in enumerate(_list("signing_keys", obj["signing_keys"], MAX_KEYS))]
+    keys = [signing_key_member(i, k)
+            for i, k in enumerate(list_field("signing_keys", obj["signing_keys"], MAX_KEYS))]
     kids = [k.kid for k in keys]
     if len(set(kids)) != len(kids):
-        _fail("Field 'signing_keys' lists a key twice.", "signing_keys")
-    order = [(_instant(k.not_before), k.kid) for k in keys]
+        fail("Field 'signing_keys' lists a key twice.", "signing_keys")
+    order = [(sortable_time(k.not_before), k.kid) for k in keys]
     if order != sorted(order):
-        _fail("Field 'signing_keys' must be in 'not_before' order.", "signing_keys")
+        fail("Field 'signing_keys' must be in 'not_before' order.", "signing_keys")
     if sum(1 for k in keys if k.not_after is None) != 1:
-        _fail("Field 'signing_keys' must have exactly one current key (without 'not_after').",
+        fail("Field 'signing_keys' must have exactly one current key (without 'not_after').",
               "signing_keys")
-    previous = tuple(_previous(i, p) for i, p in enumerate(
-        _list("previous_registries", obj.get("previous_registries", []),
+    previous = tuple(previous_registry_member(i, p) for i, p in enumerate(
+        list_field("previous_registries", obj.get("previous_registries", []),
               MAX_PREVIOUS_REGISTRIES, allow_empty=True)))
     if "previous_registries" in obj and not previous:
-        _fail("Field 'previous_registries' is omitted when there are none.",
+        fail("Field 'previous_registries' is omitted when there are none.",
               "previous_registries")
     root = TrustRoot(
-        issued_at=_utc("issued_at", obj["issued_at"]),
+        issued_at=utc_field("issued_at", obj["issued_at"]),
         development=obj["development"],
-        public_url=_url("public_url", obj["public_url"]),
-        operator=_operator(obj["operator"]),
-        chain_id=_int("chain.chain_id", chain["chain_id"], 1),
-        genesis_hash=_hash32("chain.genesis_hash", chain["genesis_hash"]),
-        registry=_registry(obj["registry"]),
+        public_url=url_field("public_url", obj["public_url"]),
+        operator=operator_member(obj["operator"]),
+        chain_id=int_field("chain.chain_id", chain["chain_id"], 1),
+        genesis_hash=hash32_field("chain.genesis_hash", chain["genesis_hash"]),
+        registry=registry_member(obj["registry"]),
         anchoring_accounts=tuple(accounts),
         signing_keys=tuple(keys),
         previous_registries=previous,
     )
     signature = obj["signature"]
     if not isinstance(signature, str) or len(signature) > 1024:
-        _fail("Field 'signature' must be a detached compact JWS (header..signature).",
+        fail("Field 'signature' must be a detached compact JWS (header..signature).",
               "signature")
     try:
         canonical = canonical_json(doc)
@@ -506,6 +232,12 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
     if canonical_json({**root.to_json(), "signature": signature}) != canonical:  # pragma: no cover
         raise TrustRootError("The trust root does not round-trip.", code="trust_root_invalid")
     return root, signature
+
+
+#: The trust root as a signed document: parsed by :func:`parse_trust_root` (content and
+#: signature), signed by a detached JWS over the unsigned canonical bytes.
+TRUST_ROOT: SignedFormat[tuple[TrustRoot, str]] = SignedFormat(
+    TRUST_ROOT_MEDIA_TYPE, MAX_TRUST_ROOT_BYTES, parse_trust_root)
 
 
 @dataclass(frozen=True)
@@ -534,8 +266,7 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
     unsigned = root.unsigned_bytes()
     current = {"keys": [dict(k.to_json()["jwk"]) for k in root.current_keys()]}
     try:
-        header = verify_detached_jws(signature, unsigned, current,
-                                     expected_typ=TRUST_ROOT_MEDIA_TYPE)
+        signed_by = TRUST_ROOT.verify_detached(signature, unsigned, current)
     except SignatureError as exc:
         raise TrustRootError(f"The trust root's signature does not verify with its current key: "
                              f"{exc.message}", code="trust_root_signature_invalid",
@@ -546,7 +277,7 @@ def verify_trust_root(doc_bytes: bytes, expected_fingerprint: str | None = None
                              f"{expected}: it is another document.",
                              code="trust_root_fingerprint_mismatch", expected=expected,
                              actual=fingerprint)
-    return VerifiedTrustRoot(root, fingerprint, str(header["kid"]))
+    return VerifiedTrustRoot(root, fingerprint, signed_by)
 
 
 def anchoring_accounts(addresses: Sequence[str]) -> tuple[str, ...]:

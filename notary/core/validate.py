@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SAFE_INTEGER",
     "format_rfc3339_utc",
     "normalise_case_reference",
+    "utc_instant",
     "validate_captured_at",
     "validate_file_name",
     "validate_hex_digest",
@@ -178,6 +179,25 @@ def format_rfc3339_utc(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError("A timestamp must carry a time zone.", code="timestamp_naive")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_instant(text: str) -> datetime:
+    """An RFC 3339 UTC timestamp as an aware datetime, to compare moments however they are
+    spelt (fraction cut to microseconds, a leap second read as the last microsecond of its
+    minute). Raises :class:`InputError` if malformed or out of ``datetime``'s range."""
+    validate_rfc3339("timestamp", text, require_utc=True)
+    base, _, rest = text[:-1].partition(".")
+    leap = base.endswith(":60")
+    if leap:
+        base = base[:-2] + "59"
+    try:
+        moment = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:  # e.g. year 0000, which RFC 3339 allows and datetime does not
+        raise InputError(f"The time {text!r} is out of range.", code="timestamp_invalid") from exc
+    micros = int((rest + "000000")[:6]) if rest else 0
+    if leap:
+        micros = 999_999
+    return moment + timedelta(microseconds=micros)
 
 
 def validate_int(

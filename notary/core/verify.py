@@ -10,17 +10,18 @@ Exceptions are only for programmer errors (wrong argument types).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .digest import FileDigest
-from .errors import NotaryError, ProofError, RootMismatchError
+from .errors import NotaryError, ProofError, RootMismatchError, SignatureError
 from .merkle import LeafType, statement_leaf, to_hex32, verify_proof
-from .signing import verify_jws
-from .statement import STATEMENT_MEDIA_TYPE, Statement
+from .signing import STATEMENT, Signed
+from .statement import Statement
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 
-__all__ = ["AnchorFacts", "verify_evidence"]
+__all__ = ["AnchorFacts", "VerifiedEvidence", "verify_evidence"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
@@ -36,19 +37,29 @@ def _utc(timestamp: int) -> str:
         return f"unix time {timestamp}"
 
 
+@dataclass
+class VerifiedEvidence(Verdict):
+    """The verdict of :func:`verify_evidence` and what it verified, so that a caller with
+    more to check (a bundle, a certificate) builds on it instead of verifying the statement
+    again. ``statement``, ``statement_kid`` (the key that signed it) and ``payload`` (the
+    signed bytes) are None unless the statement's signature verified."""
+
+    statement: Statement | None = None
+    statement_kid: str | None = None
+    payload: bytes | None = None
+
+
 def _check_signature(
     statement_jws: str, jwks: Mapping[str, Any]
-) -> tuple[Check, Statement | None]:
+) -> tuple[Check, Signed[Statement] | None]:
     try:
-        header, payload = verify_jws(statement_jws, jwks, expected_typ=STATEMENT_MEDIA_TYPE)
-    except NotaryError as exc:
+        signed = STATEMENT.verify(statement_jws, jwks)
+    except SignatureError as exc:
         return Check(
             "statement_signature",
             _FAIL,
             f"The statement is not validly signed by a published notary key. {exc.message}",
         ), None
-    try:
-        statement = Statement.from_bytes(payload)
     except NotaryError as exc:
         return Check(
             "statement_signature",
@@ -56,13 +67,14 @@ def _check_signature(
             "The signature is valid, but the signed content is not a well-formed notary "
             f"statement. {exc.message}",
         ), None
+    statement = signed.document
     return Check(
         "statement_signature",
         _PASS,
         f"The statement for evidence {statement.evidence_id!r} (case {statement.case_id!r}, "
         f"entry {statement.case_seq}) carries a valid Ed25519 signature by the published "
-        f"notary key {header['kid']}.",
-    ), statement
+        f"notary key {signed.kid}.",
+    ), signed
 
 
 def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
@@ -217,19 +229,21 @@ def verify_evidence(
     claimed_anchor: AnchorFacts | None,
     observed_anchor: AnchorFacts | None,
     leaf_type: LeafType = LeafType.STATEMENT,
-) -> Verdict:
+) -> VerifiedEvidence:
     """Verify a statement, its file, its Merkle inclusion and its anchor.
 
     Returns a :class:`Verdict` with the checks ``statement_signature``, ``file_hash``,
-    ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order. Missing inputs
-    make the corresponding check SKIP with the reason; they never raise.
+    ``merkle_proof``, ``anchor_root`` and ``chain_anchor``, in that order, and what it
+    verified (:class:`VerifiedEvidence`). Missing inputs make the corresponding check SKIP
+    with the reason; they never raise.
     """
     checks: list[Check] = []
 
     # Step 1: the statement must be signed by one of the published notary keys, and its
     # signed bytes must be a canonical v1 statement. Everything about the file and the
     # tree is read from this statement, so if it fails, steps 2 and 3 cannot be made.
-    signature_check, statement = _check_signature(statement_jws, jwks)
+    signature_check, signed = _check_signature(statement_jws, jwks)
+    statement = signed.document if signed is not None else None
     checks.append(signature_check)
 
     if statement is None:
@@ -250,4 +264,7 @@ def verify_evidence(
     # claimed one in every fact: chain, contract, batch, root, block, time, transaction.
     checks.append(_check_chain(claimed_anchor, observed_anchor))
 
-    return Verdict(checks)
+    if signed is None:
+        return VerifiedEvidence(checks)
+    return VerifiedEvidence(checks, statement=signed.document, statement_kid=signed.kid,
+                            payload=signed.payload)

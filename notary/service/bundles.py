@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
+from notary.bundles.declaration import declaration_files
 from notary.bundles.guide import render_guide
 from notary.certificate import CertificateFacts, Deployment, case_certificate
-from notary.certificate.declaration import certification_pdf
+from notary.certificate.declaration import declaration_pdf
 from notary.certificate.html import case_html, item_html
 from notary.certificate.pdf import case_pdf, item_pdf
 from notary.chain.errors import ChainError
@@ -58,7 +59,7 @@ from notary.core.bundle import (
     parse_key_history,
     timestamp_documents,
 )
-from notary.core.certification import CERTIFICATION_PDF_PATH, QualifiedPerson
+from notary.core.declaration import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
@@ -284,8 +285,8 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
     ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
-        certificates |= certification.files()
-        certificates[CERTIFICATION_PDF_PATH] = certification_pdf(certification)
+        certificates |= declaration_files(certification)
+        certificates[CERTIFICATION_PDF_PATH] = declaration_pdf(certification)
     chain_id = facts.items[0].anchor.chain_id
     guide = render_guide(facts, certifier=certifier,
                          local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)

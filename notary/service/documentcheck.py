@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from notary.core.checkcode import normalise_check_code
+from notary.checkcode import normalise_check_code
 from notary.core.digest import parse_sha256_hex
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import jws_payload

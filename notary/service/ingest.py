@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 import notary.core.errors as kinds
-from notary.core.checkcode import new_check_code
+from notary.checkcode import new_check_code
 from notary.core.custody import CustodyAct
 from notary.core.errors import Contention, InputError, NotaryError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement

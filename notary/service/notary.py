@@ -54,7 +54,7 @@ from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
 if TYPE_CHECKING:
-    from notary.core.certification import QualifiedPerson
+    from notary.core.declaration import QualifiedPerson
     from notary.service.bundles import BundleDownload
     from storage.db import ApiKey
 

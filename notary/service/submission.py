@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from notary.core.checkcode import CheckCodeError, normalise_check_code
+from notary.checkcode import CheckCodeError, normalise_check_code
 from notary.core.errors import InputError, StatementError
 from notary.core.statement import EvidenceKind, Statement, canonical_json, parse_strict_json
 from notary.core.validate import (

@@ -25,7 +25,7 @@ from jwcrypto import jwk, jws
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.guide import guide_blocks
 from notary.core.bundle import BundleVerification
-from notary.core.certification import (
+from notary.core.declaration import (
     CERTIFICATION_EN_PATH,
     CERTIFICATION_PATH,
     CERTIFICATION_PDF_PATH,

@@ -1,6 +1,7 @@
-"""The pure certification core (notary.core.certification) on facts made with the real core
-(keys, statements, a Merkle tree; no chain): the document, its Markdown, the detached
-signature and each way a certification can be wrong, named for the tampering."""
+"""The declaration (wire name: certification) on facts made with the real core (keys,
+statements, a Merkle tree; no chain): the document (notary.core.declaration), its Markdown
+(notary.bundles.declaration), the detached signature and each way a declaration can be wrong,
+named for the tampering."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from notary.core.certification import (
+from notary.bundles.declaration import declaration_files
+from notary.core.declaration import (
     CERTIFICATION_EN_PATH,
     CERTIFICATION_MEDIA_TYPE,
     CERTIFICATION_PATH,
@@ -20,13 +22,13 @@ from notary.core.certification import (
     CERTIFICATION_SIGNATURE_PATH,
     CERTIFICATION_ZH_PATH,
     BundleSummary,
-    Certification,
-    CertifiedItem,
+    Declaration,
+    DeclaredItem,
     QualifiedPerson,
-    check_certification,
-    read_certification,
-    sign_certification,
+    read_declaration,
+    sign_declaration,
 )
+from notary.core.declaration_verify import check_declaration
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import SigningKey, sign_detached
 from notary.core.statement import canonical_json
@@ -44,32 +46,32 @@ def person(**changes: Any) -> QualifiedPerson:
     return replace(base, **changes)
 
 
-def certification(who: QualifiedPerson | None = None) -> Certification:
+def certification(who: QualifiedPerson | None = None) -> Declaration:
     case = signed_case()
-    items = tuple(CertifiedItem(statement=s, statement_kid="kid-" + str(i), anchor=case.anchor,
+    items = tuple(DeclaredItem(statement=s, statement_kid="kid-" + str(i), anchor=case.anchor,
                                 custody_events=3 + i, path=f"items/{i + 1:03d}", original=None)
                   for i, s in enumerate(case.statements))
-    return Certification(BundleSummary("case", CASE, "2026-11-29T12:53:36.966117Z", True),
+    return Declaration(BundleSummary("case", CASE, "2026-11-29T12:53:36.966117Z", True),
                          items, who or person())
 
 
-def documents(cert: Certification, **extra: bytes) -> dict[str, bytes]:
-    return {**cert.files(), CERTIFICATION_PDF_PATH: b"%PDF-", **extra}
+def documents(cert: Declaration, **extra: bytes) -> dict[str, bytes]:
+    return {**declaration_files(cert), CERTIFICATION_PDF_PATH: b"%PDF-", **extra}
 
 
-def checks(cert: Certification, docs: dict[str, bytes],
-           items: tuple[CertifiedItem, ...] | None = None) -> dict[str, Any]:
-    found = check_certification(docs, docs.keys(), items=cert.items if items is None else items,
+def checks(cert: Declaration, docs: dict[str, bytes],
+           items: tuple[DeclaredItem, ...] | None = None) -> dict[str, Any]:
+    found = check_declaration(docs, docs.keys(), items=cert.items if items is None else items,
                                 bundle=cert.bundle)
     return {c.name: c for c in found}
 
 
 def test_document_is_canonical_and_the_markdown_is_its_text() -> None:
     cert = certification()
-    files = cert.files()
+    files = declaration_files(cert)
     doc = json.loads(files[CERTIFICATION_PATH])
     assert canonical_json(doc) == files[CERTIFICATION_PATH]
-    assert read_certification(files[CERTIFICATION_PATH]) == doc
+    assert read_declaration(files[CERTIFICATION_PATH]) == doc
     assert files[CERTIFICATION_EN_PATH].decode() == doc["declarations"]["en"]
     assert files[CERTIFICATION_ZH_PATH].decode() == doc["declarations"]["zh"]
     assert doc["qualified_person"]["key_thumbprint"] == KEY.kid
@@ -90,17 +92,17 @@ def test_untouched_certification_passes_and_is_not_signed() -> None:
 
 def test_signature_by_the_named_key_passes() -> None:
     cert = certification()
-    data = cert.files()[CERTIFICATION_PATH]
-    token = sign_certification(data, KEY, signed_at=SIGNED_AT)
+    data = declaration_files(cert)[CERTIFICATION_PATH]
+    token = sign_declaration(data, KEY, signed_at=SIGNED_AT)
     assert token.split(".")[1] == ""
     found = checks(cert, documents(cert, **{CERTIFICATION_SIGNATURE_PATH: token.encode()}))
     assert found["certification_signature"].status.value == "pass"
     assert "2026-12-01T09:00:00Z" in found["certification_signature"].reason
 
 
-def _forged(cert: Certification, change: str) -> dict[str, bytes]:
-    data = cert.files()[CERTIFICATION_PATH]
-    token = sign_certification(data, KEY, signed_at=SIGNED_AT)
+def _forged(cert: Declaration, change: str) -> dict[str, bytes]:
+    data = declaration_files(cert)[CERTIFICATION_PATH]
+    token = sign_declaration(data, KEY, signed_at=SIGNED_AT)
     header, _, signature = token.split(".")
     if change == "modified-json":
         data = data.replace(b"Jane", b"June")
@@ -119,7 +121,7 @@ def _forged(cert: Certification, change: str) -> dict[str, bytes]:
         raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
         raw[0] ^= 1
         token = f"{header}..{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
-    return {**cert.files(), CERTIFICATION_PATH: data, CERTIFICATION_PDF_PATH: b"%PDF-",
+    return {**declaration_files(cert), CERTIFICATION_PATH: data, CERTIFICATION_PDF_PATH: b"%PDF-",
             CERTIFICATION_SIGNATURE_PATH: token.encode()}
 
 
@@ -137,11 +139,12 @@ def test_signature_without_a_named_key_fails_and_unsigned_is_for_the_hand() -> N
     found = checks(cert, documents(cert))
     assert found["certification_signature"].status.value == "skip"
     assert "signed by hand" in found["certification_signature"].reason
-    token = sign_detached(cert.files()[CERTIFICATION_PATH], CERTIFICATION_MEDIA_TYPE, KEY)
+    data = declaration_files(cert)[CERTIFICATION_PATH]
+    token = sign_detached(data, CERTIFICATION_MEDIA_TYPE, KEY)
     found = checks(cert, documents(cert, **{CERTIFICATION_SIGNATURE_PATH: token.encode()}))
     assert found["certification_signature"].status.value == "fail"
     with pytest.raises(NotaryError) as caught:
-        sign_certification(cert.files()[CERTIFICATION_PATH], KEY, signed_at=SIGNED_AT)
+        sign_declaration(declaration_files(cert)[CERTIFICATION_PATH], KEY, signed_at=SIGNED_AT)
     assert caught.value.code == "certification_key_mismatch"
 
 
@@ -180,7 +183,7 @@ def test_declaration_files_must_be_the_documents_text(change: str, fault: str) -
     ("not-canonical", "canonical"),
 ])
 def test_malformed_documents_are_refused(change: str, fault: str) -> None:
-    doc = json.loads(certification().files()[CERTIFICATION_PATH])
+    doc = json.loads(declaration_files(certification())[CERTIFICATION_PATH])
     if change == "unknown-member":
         doc["note"] = "x"
     elif change == "thumbprint-not-of-key":
@@ -191,7 +194,7 @@ def test_malformed_documents_are_refused(change: str, fault: str) -> None:
         doc["method"]["file_hash"] = "MD5"
     data = json.dumps(doc).encode() if change == "not-canonical" else canonical_json(doc)
     with pytest.raises(InputError) as caught:
-        read_certification(data)
+        read_declaration(data)
     assert caught.value.code == "certification_invalid" and fault in caught.value.message
 
 
@@ -219,8 +222,8 @@ def test_public_keys_are_read_from_jwk_or_pem_and_private_ones_refused() -> None
 ENGLISH_ONLY = QualifiedPerson("Li Na", "Records custodian", "Huaxia Collections Ltd")
 
 
-def _zh(cert: Certification) -> str:
-    return cert.files()[CERTIFICATION_ZH_PATH].decode()
+def _zh(cert: Declaration) -> str:
+    return declaration_files(cert)[CERTIFICATION_ZH_PATH].decode()
 
 
 def test_chinese_values_are_used_in_the_chinese_declaration() -> None:
@@ -231,9 +234,9 @@ def test_chinese_values_are_used_in_the_chinese_declaration() -> None:
     assert "本人在华夏催收服务有限公司担任档案管理员，" in zh
     assert "说明人李娜（华夏催收服务有限公司，档案管理员）" in zh
     assert "姓名：李娜（Li Na）" in zh and "职务：档案管理员（Records custodian）" in zh
-    assert "Records custodian at Huaxia Collections Ltd." in cert.files()[
+    assert "Records custodian at Huaxia Collections Ltd." in declaration_files(cert)[
         CERTIFICATION_EN_PATH].decode()
-    doc = read_certification(cert.files()[CERTIFICATION_PATH])
+    doc = read_declaration(declaration_files(cert)[CERTIFICATION_PATH])
     assert doc["qualified_person"] == {
         "name": "Li Na", "title": "Records custodian", "organisation": "Huaxia Collections Ltd",
         "name_zh": "李娜", "title_zh": "档案管理员", "organisation_zh": "华夏催收服务有限公司"}
@@ -247,7 +250,7 @@ def test_english_values_are_quoted_as_names_not_glued_into_chinese() -> None:
     assert "本人在“Huaxia Collections Ltd”担任“Records custodian”，" in zh
     assert "说明人“Li Na”（“Huaxia Collections Ltd”，“Records custodian”）" in zh
     assert "姓名：Li Na" in zh  # a signature line needs no quotation marks
-    doc = json.loads(certification(ENGLISH_ONLY).files()[CERTIFICATION_PATH])
+    doc = json.loads(declaration_files(certification(ENGLISH_ONLY))[CERTIFICATION_PATH])
     assert set(doc["qualified_person"]) == {"name", "title", "organisation"}  # as before
 
 
@@ -257,7 +260,7 @@ def test_kinds_and_media_types_are_said_in_chinese() -> None:
     assert "| 类型、媒体类型 | 催收通知（notice）；application/pdf（PDF 文档） |" in zh
     assert "还款协议（agreement）" in zh
     assert "notice，application/pdf" not in zh
-    en = certification().files()[CERTIFICATION_EN_PATH].decode()
+    en = declaration_files(certification())[CERTIFICATION_EN_PATH].decode()
     assert "| Kind, media type | collection notice (notice); application/pdf (PDF document) |" \
         in en
     cert = certification()
@@ -270,7 +273,7 @@ def test_kinds_and_media_types_are_said_in_chinese() -> None:
 def test_a_one_item_certification_numbers_its_record_one_of_one() -> None:
     cert = certification()
     second = replace(cert, bundle=replace(cert.bundle, scope="evidence"), items=cert.items[1:2])
-    zh, en = _zh(second), second.files()[CERTIFICATION_EN_PATH].decode()
+    zh, en = _zh(second), declaration_files(second)[CERTIFICATION_EN_PATH].decode()
     assert "共 1 项" in zh and "holding 1 record." in en
     assert "第 1 项（本案第 2 项，items/002）" in zh and "第 2 项（" not in zh
     assert "Record 1 (entry 2 of the case, items/002)" in en and "Record 2" not in en
@@ -286,10 +289,10 @@ def test_a_one_item_certification_numbers_its_record_one_of_one() -> None:
     ({"nickname_zh": "x"}, "qualified_person must be"),
 ])
 def test_chinese_person_fields_are_strict(changes: dict[str, Any], fault: str) -> None:
-    doc = json.loads(certification().files()[CERTIFICATION_PATH])
+    doc = json.loads(declaration_files(certification())[CERTIFICATION_PATH])
     doc["qualified_person"].update(changes)
     with pytest.raises(InputError) as caught:
-        read_certification(canonical_json(doc))
+        read_declaration(canonical_json(doc))
     assert caught.value.code == "certification_invalid" and fault in caught.value.message
 
 

@@ -16,7 +16,8 @@ from eth_account import Account
 
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError
-from notary.chain.registry import FeePolicy, Registry, connect
+from notary.chain.fees import FeePolicy
+from notary.chain.registry import Registry, connect
 from notary.config import Settings
 from notary.core.merkle import MerkleTree
 from tests.support import REPO, LiveServer, free_port, wait_until

@@ -103,12 +103,17 @@ def test_an_unreachable_service_is_3(args: list[str], tmp_path: Path,
 
 
 @pytest.mark.parametrize("args", [
-    ["keys"],
-    ["keys", "create", "--role", "collector"],
-    ["keys", "list"],
-    ["keys", "revoke", "0123456789abcdef"],
+    ["signing-key", "show"],
+    ["signing-key", "rotate"],
+    ["api-keys", "create", "--role", "collector"],
+    ["api-keys", "list"],
+    ["api-keys", "revoke", "0123456789abcdef"],
     ["tenants", "list"],
     ["tenants", "create", "华信资产管理有限公司", "--slug", "huaxin"],
+    ["item-key", "export", EV],
+    # the spellings before issue 15
+    ["keys"],
+    ["keys", "create", "--role", "collector"],
     ["key", "export", EV],
     ["worker"],
     ["db", "upgrade"],

@@ -185,20 +185,21 @@ def test_tenants_and_keys_on_the_services_own_data(server: LiveServer, tmp_path:
         t for t in listed if t["id"] == "huaxin").items()
 
     # --tenant takes the legal name; the key works against the running service at once
-    key = run_notary("keys", "create", "--role", "collector", "--tenant", "华信资产管理有限公司",
-                     "--label", "dialer 7", "--name", "外呼系统 7号", env=env, cwd=tmp_path)
+    key = run_notary("api-keys", "create", "--role", "collector", "--tenant",
+                     "华信资产管理有限公司", "--label", "dialer 7", "--name", "外呼系统 7号",
+                     env=env, cwd=tmp_path)
     assert key.returncode == Exit.OK, key.stderr
     token = key.stdout.strip()
     assert "\n" not in token and "of tenant huaxin" in key.stderr
     run = run_notary("submit", str(notice), "--case", "HX-HUAXIN-1", "--kind", "notice",
                      "--json", env=client_env(server, token), cwd=tmp_path)
     assert run.returncode == Exit.OK, run.stderr
-    keys = json.loads(run_notary("keys", "list", "--json", env=env, cwd=tmp_path).stdout)
+    keys = json.loads(run_notary("api-keys", "list", "--json", env=env, cwd=tmp_path).stdout)
     mine = next(k for k in keys if k["label"] == "dialer 7")
     assert mine["tenant"] == "huaxin" and mine["role"] == "collector" and not mine["revoked"]
     assert mine["name"] == "外呼系统 7号"  # statements it submits carry it (submitter_name)
     assert token not in json.dumps(keys)
-    unknown = run_notary("keys", "create", "--role", "lawyer", "--tenant", "Nobody Ltd",
+    unknown = run_notary("api-keys", "create", "--role", "lawyer", "--tenant", "Nobody Ltd",
                          env=env, cwd=tmp_path)
     assert unknown.returncode == Exit.BAD_INPUT and "tenant_unknown" in unknown.stderr
 

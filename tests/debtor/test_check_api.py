@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
+from notary.checkcode import new_check_code
 from notary.cli import main as cli_main
-from notary.core.checkcode import new_check_code
 from notary.service.actors import Actor
 from notary.service.apikeys import create_key
 from storage.db import Evidence, session

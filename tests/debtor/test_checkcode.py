@@ -1,4 +1,4 @@
-"""notary.core.checkcode: the printed form, the forgiving reading of codes copied from paper,
+"""notary.checkcode: the printed form, the forgiving reading of codes copied from paper,
 and clear refusals of text that cannot be a code (named for what is wrong with it)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from notary.core.checkcode import ALPHABET, CheckCodeError, new_check_code, normalise_check_code
+from notary.checkcode import ALPHABET, CheckCodeError, new_check_code, normalise_check_code
 
 pytestmark = pytest.mark.unit
 

@@ -29,10 +29,10 @@ NOT_CONSTANT = {
     ("notary/client.py", "code"): "the client echoes the server's code",
     ("notary/core/statement.py", "exc.code"): "the JSON-limit error's own code, passed on",
     ("notary/core/validate.py", "code"): "case_id_invalid, or the caller's error's own code",
-    ("notary/chain/registry.py", "name"): "the registry contract's custom error name",
+    ("notary/chain/reverts.py", "name"): "the registry contract's custom error name",
     ("notary/service/submission.py", "exc.code"): "a check code's own error re-raised as metadata",
-    ("notary/core/bundle.py", "code"): "the parameter of the _fail helper, whose callers pass "
-                                       "constants",
+    ("notary/core/bundle/read.py", "code"): "the parameter of the _fail helper, whose callers "
+                                            "pass constants",
     ("notary/core/errors.py", "code"): "RootMismatchError passes its caller's code on",
     ("api/routes/checks.py", "'check_code_invalid' if name == 'code' else 'sha256_invalid'"):
         "one of two constants",

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from notary.bundles.archive import read_archive
-from notary.core.bundle import Bundle, open_bundle
-from notary.core.bundle_verify import verify_bundle
+from notary.core.bundle import Bundle, open_bundle, verify_bundle
 from notary.core.timestamp import (
     TimestampReading,
     TokenTrust,

@@ -32,8 +32,8 @@ from notary.core.bundle import (
     open_bundle,
     original_name,
     parse_key_history,
+    verify_bundle,
 )
-from notary.core.bundle_verify import verify_bundle
 from notary.core.custody import CustodyAct, CustodyEvent, sign_event
 from notary.core.digest import digest_bytes
 from notary.core.errors import KeyMaterialError, NotaryError, UnreadableBundle
@@ -364,7 +364,7 @@ def test_a_version_1_bundle_is_still_read(monkeypatch: pytest.MonkeyPatch) -> No
     """Bundles handed out before version 2 keep verifying: one is written here as the v1
     writer did (the writer's version constants set back to 1; the layout is the same)."""
     import notary.bundles.archive as archive_module
-    import notary.core.bundle as bundle_module
+    import notary.core.bundle.build as bundle_module
 
     v1 = "application/vnd.notary.bundle.v1+zip"
     monkeypatch.setattr(archive_module, "BUNDLE_MEDIA_TYPE", v1)

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from notary.core.certification import (
+from notary.core.custody import CustodyEvent, check_custody, event_leaf, verify_event
+from notary.core.declaration import (
     CERTIFICATION_PATH,
     CERTIFICATION_PDF_PATH,
     CERTIFICATION_SIGNATURE_PATH,
-    check_certification,
 )
-from notary.core.custody import CustodyEvent, check_custody, event_leaf, verify_event
+from notary.core.declaration_verify import check_declaration
 from notary.core.deletion import check_deletion, verify_deletion
 from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey, verify_receipt
@@ -222,8 +222,8 @@ def _certification_checks(vector: dict[str, Any] | None) -> dict[str, str]:
     if token is not None:
         documents[CERTIFICATION_SIGNATURE_PATH] = token.encode("ascii")
     certification = GEN.facts().certification(GEN.PERSON_DOC)
-    checks = check_certification(documents, {*documents, CERTIFICATION_PDF_PATH},
-                                 items=certification.items, bundle=certification.bundle)
+    checks = check_declaration(documents, {*documents, CERTIFICATION_PDF_PATH},
+                               items=certification.items, bundle=certification.bundle)
     return {c.name: c.status.value for c in checks}
 
 

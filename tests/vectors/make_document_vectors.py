@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from notary.bundles.archive import BundleWriter
+from notary.bundles.declaration import declaration_files
 from notary.core.bundle import (
     BATCH_ANCHORED_TOPIC,
     MANIFEST_MEDIA_TYPE,
@@ -47,8 +48,8 @@ from notary.core.bundle import (
     build_manifest,
     key_history,
 )
-from notary.core.certification import QualifiedPerson, sign_certification
 from notary.core.custody import CUSTODY_MEDIA_TYPE, CustodyAct, CustodyEvent, event_leaf, sign_event
+from notary.core.declaration import QualifiedPerson, sign_declaration
 from notary.core.deletion import DELETION_MEDIA_TYPE, DeletionCertificate, sign_deletion
 from notary.core.digest import digest_bytes
 from notary.core.merkle import MerkleTree, statement_leaf, to_hex32
@@ -591,9 +592,9 @@ SIGNED_AT = datetime(2026, 12, 2, 10, 30, 0, tzinfo=UTC)
 
 def certification_vectors() -> dict[str, Any]:
     cert = facts().certification(PERSON_DOC)
-    files = cert.files()
+    files = declaration_files(cert)
     data = files["certification/certification.json"]
-    token = sign_certification(data, PERSON, signed_at=SIGNED_AT)
+    token = sign_declaration(data, PERSON, signed_at=SIGNED_AT)
     doc = json.loads(data)
 
     def edited(change: Any) -> bytes:
@@ -640,7 +641,7 @@ def certification_vectors() -> dict[str, Any]:
              "bundle's, signed again by the qualified person: the signature holds, the facts do "
              "not.", {"certification": "fail", "certification_signature": "pass"},
              document=resized_doc,
-             jws=sign_certification(resized_doc, PERSON, signed_at=SIGNED_AT)),
+             jws=sign_declaration(resized_doc, PERSON, signed_at=SIGNED_AT)),
         case("certification-key-swapped-without-thumbprint", "public_key replaced by another "
              "key, key_thumbprint left as it was.",
              {"certification": "fail", "certification_signature": "fail"},
@@ -657,7 +658,7 @@ def certification_vectors() -> dict[str, Any]:
              "right key whose signed_at is a year before the bundle's created_at. ACCEPTED: "
              "signed_at is checked to be an RFC 3339 UTC time, not to follow the bundle.",
              {"certification": "pass", "certification_signature": "pass"},
-             jws=sign_certification(data, PERSON, signed_at=datetime(2025, 12, 1, tzinfo=UTC))),
+             jws=sign_declaration(data, PERSON, signed_at=datetime(2025, 12, 1, tzinfo=UTC))),
         case("certification-unsigned", "No certification.json.jws: to be signed by hand.",
              {"certification": "pass", "certification_signature": "skip"}, jws=None),
         case("certification-declaration-file-differs", "certification-en.md is not the English "

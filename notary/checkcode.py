@@ -4,8 +4,9 @@ look the document up on the public verification page.
 A check code is 12 characters of Crockford's base32 alphabet (digits and capital letters
 without I, L, O and U), shown in three groups as ``XXXX-XXXX-XXXX``: 60 random bits from
 :mod:`secrets`, so a code cannot be guessed or derived from the document. It is a
-service-side index only, never part of a signed statement, so this module is not
-consensus-critical (changing it cannot affect a proof).
+service-side index only, never part of a signed statement: this module is not
+consensus-critical (changing it cannot affect a proof), so it lives outside the proof core
+:mod:`notary.core`, where the client (``notary check-code``) and the service both reach it.
 
 People copy codes from paper, so input is forgiving in the ways Crockford's alphabet was
 designed for: case does not matter, ``I`` and ``L`` read as ``1``, ``O`` as ``0``, and
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 
-from .errors import InputError
+from notary.core.errors import InputError
 
 __all__ = ["ALPHABET", "CODE_LENGTH", "CheckCodeError", "new_check_code", "normalise_check_code"]
 

@@ -1,7 +1,7 @@
 """Verify a bundle: every check, then the five answers (issue 14).
 
-CONSENSUS-CRITICAL and pure, like :mod:`notary.core.bundle`, whose readers and item checks it
-runs. What is new here is where the keys come from: with a pinned trust root
+CONSENSUS-CRITICAL and pure, like the rest of :mod:`notary.core.bundle`, whose reader and
+checks it runs. What is new here is where the keys come from: with a pinned trust root
 (:class:`~notary.core.trustroot.VerifiedTrustRoot`) every signature of the bundle (manifest,
 statements, receipts, custody events, deletion certificates) is checked against the trust
 root's keys and periods, never against ``keys/jwks.json``, and the issuer checks of
@@ -15,38 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .answers import BundleVerification, answer_bundle
-from .bundle import (
-    _READABLE,
-    ANCHOR_NAME,
-    CUSTODY_NAME,
-    DELETION_NAME,
-    KEYS_PATH,
-    MANIFEST_SIGNATURE_PATH,
-    RECEIPT_NAME,
-    STATEMENT_NAME,
-    TRUST_ROOT_PATH,
-    Bundle,
-    KeyPeriod,
-    _certified_items,
-    _check_case_sequence,
-    _check_keys,
-    _check_manifest,
-    _check_manifest_signature,
-    _header_kid,
-    _parse_anchor,
-    _summary,
-    _verify_item,
-    parse_key_history,
-)
-from .bundle import (
-    _text as _document_text,
-)
-from .certification import CERTIFICATION_DIR, check_certification
-from .custody import CustodyEvent
-from .deletion import DeletionCertificate
-from .errors import NotaryError
-from .pinning import (
+from ..answers import BundleVerification, answer_bundle
+from ..custody import CustodyEvent
+from ..declaration import CERTIFICATION_DIR
+from ..declaration_verify import check_declaration
+from ..deletion import DeletionCertificate
+from ..errors import NotaryError
+from ..jws import claimed_kid, jws_payload
+from ..keyhistory import KeyPeriod, parse_key_history
+from ..pinning import (
     AnchorQuery,
     ChainObservation,
     ChainQuestions,
@@ -58,40 +35,39 @@ from .pinning import (
     issuer_checks,
     trust_root_key_set,
 )
-from .signing import jws_payload
-from .statement import Statement, parse_strict_json
-from .timestamp import TimestampReading, is_timestamp_document, token_path
-from .trustroot import VerifiedTrustRoot, verify_trust_root
-from .validate import format_rfc3339_utc
-from .verdict import AnchorFacts, Check, CheckStatus, Verdict
+from ..statement import parse_strict_json
+from ..timestamp import TimestampReading, is_timestamp_document, token_path
+from ..trustroot import VerifiedTrustRoot, verify_trust_root
+from ..validate import format_rfc3339_utc
+from ..verdict import Check, CheckStatus, Verdict
+from .checks import (
+    bundle_summary,
+    case_sequence_check,
+    declared_items,
+    keys_check,
+    manifest_check,
+    manifest_signature_check,
+)
+from .item import ItemResult, verify_item
+from .layout import (
+    CUSTODY_NAME,
+    DELETION_NAME,
+    KEYS_PATH,
+    MANIFEST_SIGNATURE_PATH,
+    READABLE,
+    RECEIPT_NAME,
+    STATEMENT_NAME,
+    TRUST_ROOT_PATH,
+)
+from .read import Bundle, anchor_of, document_text
 
 __all__ = ["bundle_questions", "verify_bundle"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
 
-def _kid(token: str | None) -> str | None:
-    """The ``kid`` a token's header names (None when the header is unreadable)."""
-    if not token:
-        return None
-    try:
-        return _header_kid(token)
-    except (NotaryError, KeyError, ValueError, IndexError, TypeError):
-        return None
-
-
-def _anchor(bundle: Bundle, path: str) -> AnchorFacts | None:
-    raw = bundle.contents.documents.get(f"{path}/{ANCHOR_NAME}")
-    if raw is None:
-        return None
-    try:
-        return _parse_anchor(raw)[0]
-    except (NotaryError, KeyError, TypeError):
-        return None
-
-
 def _text(bundle: Bundle, path: str) -> str | None:
-    return _document_text(bundle.contents.documents.get(path))
+    return document_text(bundle.contents.documents.get(path))
 
 
 def bundle_questions(bundle: Bundle, trust_root: VerifiedTrustRoot | None = None
@@ -99,31 +75,32 @@ def bundle_questions(bundle: Bundle, trust_root: VerifiedTrustRoot | None = None
     """What to ask a chain node about ``bundle`` (see :func:`notary.core.pinning.chain_questions`):
     the anchors its items claim and the keys its signatures name (statements, receipts, custody
     events, deletion certificates, the manifest)."""
-    anchors = [a for ref in bundle.items if (a := _anchor(bundle, ref.path)) is not None]
+    anchors = [a for ref in bundle.items if (a := anchor_of(bundle, ref.path)) is not None]
     tokens = [_text(bundle, MANIFEST_SIGNATURE_PATH)]
     for ref in bundle.items:
         tokens += [_text(bundle, f"{ref.path}/{n}") for n in (STATEMENT_NAME, RECEIPT_NAME,
                                                                DELETION_NAME)]
         tokens += (_text(bundle, f"{ref.path}/{CUSTODY_NAME}") or "").splitlines()
-    kids = [k for t in tokens if (k := _kid(t)) is not None]
+    kids = [k for t in tokens if (k := claimed_kid(t)) is not None]
     return chain_questions(anchors, kids, trust_root.root if trust_root is not None else None)
 
 
-def _signature_uses(bundle: Bundle, statements: Sequence[Statement | None]) -> list[SignatureUse]:
+def _signature_uses(bundle: Bundle, results: Sequence[ItemResult]) -> list[SignatureUse]:
     """Every signature of the bundle with the time it claims to have been made: the manifest
-    (its ``created_at``), each statement (``received_at``), receipt (``issued_at``), custody
-    event (``at``) and deletion certificate (``shredded_at``)."""
+    (its ``created_at``), each verified statement (``received_at``), and each receipt
+    (``issued_at``), custody event (``at``) and deletion certificate (``shredded_at``) by the
+    key its header names, verified or not."""
     uses = []
-    kid = _kid(_text(bundle, MANIFEST_SIGNATURE_PATH))
+    kid = claimed_kid(_text(bundle, MANIFEST_SIGNATURE_PATH))
     if kid is not None and bundle.manifest is not None:
         uses.append(SignatureUse(MANIFEST_SIGNATURE_PATH, kid, bundle.manifest.created_at))
-    for ref, statement in zip(bundle.items, statements, strict=True):
-        d = ref.path
-        token = _text(bundle, f"{d}/{STATEMENT_NAME}")
-        if statement is not None and (kid := _kid(token)) is not None:
-            uses.append(SignatureUse(f"{d}/{STATEMENT_NAME}", kid, statement.received_at))
+    for result in results:
+        d = result.documents.path
+        if result.statement is not None and result.statement_kid is not None:
+            uses.append(SignatureUse(f"{d}/{STATEMENT_NAME}", result.statement_kid,
+                                     result.statement.received_at))
         token = _text(bundle, f"{d}/{RECEIPT_NAME}")
-        if token and (kid := _kid(token)) is not None:
+        if token and (kid := claimed_kid(token)) is not None:
             try:
                 issued = parse_strict_json(jws_payload(token), max_bytes=4096)["issued_at"]
                 uses.append(SignatureUse(f"{d}/{RECEIPT_NAME}", kid, str(issued)))
@@ -131,7 +108,7 @@ def _signature_uses(bundle: Bundle, statements: Sequence[Statement | None]) -> l
                 pass
         custody = _text(bundle, f"{d}/{CUSTODY_NAME}")
         for n, line in enumerate((custody or "").splitlines(), start=1):
-            if (kid := _kid(line)) is None:
+            if (kid := claimed_kid(line)) is None:
                 continue
             try:
                 event = CustodyEvent.from_bytes(jws_payload(line))
@@ -139,7 +116,7 @@ def _signature_uses(bundle: Bundle, statements: Sequence[Statement | None]) -> l
                 continue
             uses.append(SignatureUse(f"{d}/{CUSTODY_NAME} event {n}", kid, event.at))
         token = _text(bundle, f"{d}/{DELETION_NAME}")
-        if token and (kid := _kid(token)) is not None:
+        if token and (kid := claimed_kid(token)) is not None:
             try:
                 cert = DeletionCertificate.from_bytes(jws_payload(token))
             except (NotaryError, ValueError):
@@ -197,7 +174,7 @@ def _observations(chain: ChainReading | None,
         return chain.anchors
     out = {}
     for ref in bundle.items:
-        a = _anchor(bundle, ref.path)
+        a = anchor_of(bundle, ref.path)
         if a is not None:
             out[AnchorQuery(a.chain_id, a.contract.lower(), a.root)] = ChainObservation(
                 node=chain.node, error=chain.error)
@@ -233,27 +210,27 @@ def verify_bundle(
 
     # Step 1: the keys: the trust root's when one is pinned, else the bundle's own.
     if trust_root is not None:
-        keys_check, key_set, periods = _pinned_keys(bundle, trust_root)
+        keys, key_set, periods = _pinned_keys(bundle, trust_root)
     else:
-        keys_check, key_set, periods = _check_keys(docs.get(KEYS_PATH))
-    checks = [keys_check]
+        keys, key_set, periods = keys_check(docs.get(KEYS_PATH))
+    checks = [keys]
     # Step 2: every file of the archive is in the manifest with its SHA-256, and vice versa.
-    checks.append(_check_manifest(bundle))
+    checks.append(manifest_check(bundle))
     # Step 3: the manifest is signed by one of those keys, valid when the bundle was made.
-    checks.append(_check_manifest_signature(bundle, key_set, periods))
+    checks.append(manifest_signature_check(bundle, key_set, periods))
     decisive = {"keys", "manifest", "manifest_signature"}
     if not bundle.items:
         checks.append(Check("items", _FAIL, "The bundle holds no items."))
     # Step 4: each item on its own.
     stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
-    statements: list[Statement | None] = []
+    results: list[ItemResult] = []
     item_facts = []
     for i, ref in enumerate(bundle.items):
-        result = _verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped)
+        result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped)
+        results.append(result)
         checks.extend(result.checks)
-        statements.append(result.statement)
         facts_i = result.facts
-        anchor = _anchor(bundle, ref.path)
+        anchor = result.documents.anchor
         reading = (timestamps or {}).get(token_path(anchor.root)) if anchor is not None else None
         stamp_ok = any(c.name == f"items[{i}].rfc3161_timestamp" and c.status is _PASS
                        for c in result.checks)
@@ -263,28 +240,27 @@ def verify_bundle(
         decisive |= {f"items[{i}].{n}" for n in ("statement_signature", "receipt_signature",
                                                  "key_validity", "merkle_proof",
                                                  "anchor_record")}
+    statements = [r.statement for r in results]
     # Step 5: the case's entries follow each other without gaps, linked by digest.
     if bundle.items:
-        checks.append(_check_case_sequence(bundle, statements))
+        checks.append(case_sequence_check(bundle, statements))
     # Step 6: a court certification, when the bundle carries one.
     if any(p.startswith(f"{CERTIFICATION_DIR}/") for p in bundle.contents.digests):
-        checks.extend(check_certification(
-            docs, bundle.contents.digests.keys(), items=_certified_items(bundle, statements),
-            bundle=_summary(bundle)))
+        checks.extend(check_declaration(
+            docs, bundle.contents.digests.keys(), items=declared_items(results),
+            bundle=bundle_summary(bundle)))
         decisive.add("certification")
     # Step 7: with a trust root, the issuer: keys, chain, registry, senders, registrations.
     if trust_root is not None:
         checks = [_relabel(c, trust_root.fingerprint) for c in checks]
-        pins = [ItemPin(i, ref.path, _anchor(bundle, ref.path),
-                        _kid(_text(bundle, f"{ref.path}/{STATEMENT_NAME}"))
-                        if statements[i] is not None else None)
-                for i, ref in enumerate(bundle.items)]
-        checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, statements),
+        pins = [ItemPin(i, r.documents.path, r.documents.anchor, r.statement_kid)
+                for i, r in enumerate(results)]
+        checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, results),
                                     pins))
     manifest = bundle.manifest
     facts: dict[str, Any] = {
         "bundle_version": bundle.version,
-        "media_type": _READABLE[bundle.version],
+        "media_type": READABLE[bundle.version],
         "items": item_facts,
     }
     if manifest is not None:

@@ -1,0 +1,80 @@
+"""The watcher's rules on their own: path patterns, sidecars, which names are recordings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from notary.core.errors import InputError
+from notary.watch.rules import PathPattern, is_candidate, metadata_for, read_sidecar
+
+pytestmark = pytest.mark.unit
+
+@pytest.mark.parametrize(("pattern", "path", "found"), [
+    ("{case}/{kind}/*.wav", "HX-2026-7/call_recording/1701.wav",
+     {"case": "HX-2026-7", "kind": "call_recording"}),
+    ("{case}/{kind}/*.wav", "HX-2026-7/call_recording/1701.mp3", None),
+    ("{case}/{kind}/*.wav", "HX-2026-7/sub/call_recording/1701.wav", None),
+    ("{case}/*.wav", "HX-1/a.b.wav", {"case": "HX-1"}),
+    ("{case}_*.wav", "HX-1_20261207_0930.wav", {"case": "HX-1"}),  # up to the first _
+    ("{case}__*.wav", "HX-1_x__20261207.wav", {"case": "HX-1_x"}),
+    ("**/*.wav", "a/b/c/d.wav", {}),
+    ("**/*.wav", "d.wav", {}),
+    ("q?.wav", "q1.wav", {}),
+    ("q?.wav", "q12.wav", None),
+    ("calls/{case}.wav", "calls/C+1.wav", {"case": "C+1"}),  # regex characters are literal
+    ("calls/{case}.wav", "callsX/C1.wav", None),
+])
+def test_a_pattern_selects_files_and_names_their_case_and_kind(
+        pattern: str, path: str, found: dict[str, str] | None) -> None:
+    assert PathPattern.parse(pattern).match(path) == found
+
+
+@pytest.mark.parametrize("pattern", ["", "/abs/{case}/*.wav", "{case}/{case}.wav",
+                                     "{who}/*.wav", "{case/*.wav", "x}/*.wav", r"a\b"])
+def test_a_bad_pattern_is_refused_with_its_reason(pattern: str) -> None:
+    with pytest.raises(InputError) as err:
+        PathPattern.parse(pattern)
+    assert err.value.code == "pattern_invalid"
+
+
+@pytest.mark.parametrize(("name", "candidate"), [
+    ("1701.wav", True), ("1701.wav.part", False), ("1701.wav.tmp", False),
+    ("1701.wav.done", False), ("1701.wav.json", False), ("1701.wav.notarised", False),
+    (".hidden.wav", False),
+])
+def test_the_conventions_own_files_are_never_recordings(name: str, candidate: bool) -> None:
+    assert is_candidate(name) is candidate
+
+
+def test_metadata_takes_the_sidecar_over_the_pattern_over_the_flags() -> None:
+    found = {"case": "FROM-PATH", "kind": "notice"}
+    side = {"case_id": "FROM-SIDECAR", "description": "outbound call"}
+    assert metadata_for("x.wav", found, side, case="FLAG", kind="other") == {
+        "case_id": "FROM-SIDECAR", "kind": "notice", "description": "outbound call"}
+    assert metadata_for("x.wav", found, None, case="FLAG", kind="other") == {
+        "case_id": "FROM-PATH", "kind": "notice"}
+    assert metadata_for("x.wav", None, None, case="FLAG", kind=None) == {
+        "case_id": "FLAG", "kind": "call_recording"}
+    assert metadata_for("x.wav", None, None, case=None, kind="notice") is None
+    with pytest.raises(InputError) as err:
+        metadata_for("x.wav", {"case": "C", "kind": "voicemail"}, None, case=None, kind=None)
+    assert err.value.code == "kind_unknown"
+
+
+def test_a_sidecar_is_read_once_it_is_whole_json(tmp_path: Path) -> None:
+    side = tmp_path / "1701.wav.json"
+    assert read_sidecar(side) is None  # not there yet
+    side.write_text('{"case_id": "HX-1", "ki')
+    assert read_sidecar(side) is None  # being written
+    side.write_text(json.dumps({"case_id": "HX-1", "kind": "call_recording",
+                                "captured_at": "2026-12-07T09:30:00+08:00"}))
+    assert read_sidecar(side) == {"case_id": "HX-1", "kind": "call_recording",
+                                  "captured_at": "2026-12-07T09:30:00+08:00"}
+    for bad in ('["HX-1"]', '{"case": "HX-1"}', '{"case_id": 7}'):
+        side.write_text(bad)
+        with pytest.raises(InputError) as err:
+            read_sidecar(side)
+        assert err.value.code == "sidecar_invalid"
