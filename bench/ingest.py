@@ -37,8 +37,8 @@ def openssl_sha256(path: Path) -> float:
 def _inprocess(tmp: Path, path: Path, trials: int) -> dict[str, Any]:
     from notary.config import Settings
     from notary.core.statement import EvidenceKind
-    from notary.service.ingest import Submission
     from notary.service.notary import NotaryService
+    from notary.service.submission import Submission
 
     svc = NotaryService.open(Settings(home=tmp / "inprocess"), with_chain=False, run_worker=False)
     refs, totals, seals, commits = [], [], [], []

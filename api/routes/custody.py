@@ -19,11 +19,11 @@ from api.schemas import CaseId, ErrorOut
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError
 from notary.core.signing import public_key_from_jwk
+from notary.service.actors import Actor
 from notary.service.apikeys import Role, create_key, list_keys, revoke_key
 from notary.service.custody import custody_json
 from notary.service.tenancy import (
     MAX_SHARE_TTL,
-    actor_of,
     case_shares,
     create_share,
     open_share,
@@ -251,7 +251,7 @@ def post_submitter_key(body: SubmitterKeyIn, svc: ServiceDep,
 
 def record_view(svc: Any, row: Any, key: ApiKey, act: CustodyAct, **detail: str | int) -> None:
     """Record a read of evidence (content viewed, bundle exported) in its custody log."""
-    svc.custody.record(row, act, actor=actor_of(key), tenant=key.tenant, detail=detail)
+    svc.custody.record(row, act, actor=Actor.of_key(key), tenant=key.tenant, detail=detail)
 
 
 class SharedItem(BaseModel):
@@ -291,7 +291,7 @@ def shared_case(svc: Any, token: str) -> SharedCase:
     link, case = open_share(svc.engine, token)
     items = share_items(svc.engine, case)
     anchors = share_anchors(svc.engine, items)
-    actor = actor_of(share_key(link))
+    actor = Actor.of_key(share_key(link))
     for row in items:
         svc.record_audit(row.id, "viewed", actor, "case opened by share link",
                          tenant=link.tenant)

@@ -22,11 +22,13 @@ from api.schemas import (
 )
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
-from notary.service.ingest import Accepted, MetadataError, Sealed, Submission, parse_metadata
+from notary.service.actors import Actor
+from notary.service.ingest import Accepted, Sealed
 from notary.service.notary import NotaryService, NotFound
 from notary.service.sealing import UploadTooLarge
+from notary.service.submission import MetadataError, Submission, parse_metadata
 from notary.service.submitters import verify_submitter_signature
-from notary.service.tenancy import actor_of, visible_evidence
+from notary.service.tenancy import visible_evidence
 from storage.db import ApiKey
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -72,7 +74,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
         if sealed is None:
             raise MultipartError("the form needs a 'file' part", code="file_missing")
         kid = verify_submitter_signature(svc.engine, key, sub, sealed)
-        accepted = svc.notariser.commit(sub, sealed, submitter=f"apikey:{key.id}",
+        accepted = svc.notariser.commit(sub, sealed, submitter=Actor.of_key(key).name,
                                         tenant=key.tenant, submitter_kid=kid,
                                         submitter_name=key.name,
                                         idempotency_key=idempotency_key)
@@ -157,7 +159,7 @@ def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> St
     every read is recorded."""
     row = visible_evidence(svc.engine, key.tenant, evidence_id)
     stream = svc.open_content(row)
-    svc.record_audit(row.id, "viewed", actor_of(key), "content read", tenant=key.tenant)
+    svc.record_audit(row.id, "viewed", Actor.of_key(key), "content read", tenant=key.tenant)
     return StreamingResponse(stream, media_type=row.media_type, headers={
         "Content-Length": str(row.size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.file_name)}",

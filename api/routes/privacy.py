@@ -16,11 +16,12 @@ from api.deps import AnyKey, ServiceDep, require
 from api.routes.certificates import _answer, _verify_url
 from api.routes.custody import ERRORS, CaseId, EvidenceId
 from notary.certificate.deletion import render_deletion_certificate
+from notary.service.actors import Actor
 from notary.service.apikeys import Role
 from notary.service.identity import deployment_of
 from notary.service.retention import delete_rule, rules, run_retention, set_case_closed, set_rule
 from notary.service.shredding import deletion_certificate_of, lift_hold, set_hold
-from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.tenancy import case_items, visible_evidence
 from storage.db import ApiKey, RetentionRule
 
 router = APIRouter(tags=["privacy and law"])
@@ -67,7 +68,7 @@ def shred_evidence(evidence_id: EvidenceId, body: ShredIn, svc: ServiceDep,
     """Crypto-shred the item's content: its key and stored ciphertext are destroyed, its
     statement, proofs, anchors and custody log stay. Answers the signed deletion certificate.
     409 ``legal_hold`` while held, 409 ``already_shredded`` when done before."""
-    result = svc.shred(tenant=key.tenant, actor=actor_of(key), evidence_id=evidence_id,
+    result = svc.shred(tenant=key.tenant, actor=Actor.of_key(key), evidence_id=evidence_id,
                        reason=body.reason, legal_basis=body.legal_basis)
     return DeletionOut(evidence_id=evidence_id, shredded_at=result.certificate.shredded_at,
                        certificate=result.certificate.to_json(), jws=result.jws,
@@ -97,7 +98,7 @@ def hold_evidence(evidence_id: EvidenceId, body: HoldIn, svc: ServiceDep,
                   key: HoldKey) -> HoldOut:
     """Put the item under a legal hold (admin or lawyer): it cannot be shredded, by hand or
     by retention, until the hold is lifted. Recorded in the custody log."""
-    row = set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=actor_of(key),
+    row = set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
                    evidence_id=evidence_id, reason=body.reason)
     return HoldOut(evidence_id=row.id, legal_hold=True, reason=row.hold_reason)
 
@@ -107,7 +108,7 @@ def hold_evidence(evidence_id: EvidenceId, body: HoldIn, svc: ServiceDep,
 def lift_evidence_hold(evidence_id: EvidenceId, body: HoldIn, svc: ServiceDep,
                        key: HoldKey) -> HoldOut:
     """Lift the item's legal hold (admin or lawyer), with a reason; recorded in custody."""
-    row = lift_hold(svc.engine, svc.custody, tenant=key.tenant, actor=actor_of(key),
+    row = lift_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
                     evidence_id=evidence_id, reason=body.reason)
     return HoldOut(evidence_id=row.id, legal_hold=False, reason=None)
 
@@ -124,7 +125,7 @@ def hold_case(case_id: CaseId, body: HoldIn, svc: ServiceDep, key: HoldKey) -> C
     held = []
     for item in case_items(svc.engine, key.tenant, case_id):
         if item.shredded_at is None:
-            set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=actor_of(key),
+            set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
                      evidence_id=item.id, reason=body.reason)
             held.append(item.id)
     return CaseHoldOut(case_id=case_id, held=held)
@@ -181,7 +182,7 @@ def put_rule(kind: Kind, body: RuleIn, svc: ServiceDep, key: AdminKey) -> RuleOu
     """Shred the tenant's evidence of ``kind`` ``days`` after its case closed (or it was
     received). Held items are skipped until their hold is lifted."""
     return RuleOut.of(set_rule(svc.engine, tenant=key.tenant, kind=kind, days=body.days,
-                               after=body.after, actor=actor_of(key)))
+                               after=body.after, actor=Actor.of_key(key)))
 
 
 @router.delete("/v1/retention-rules/{kind}", status_code=204, responses=ERRORS)

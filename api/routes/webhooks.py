@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from api.deps import ServiceDep, require
 from api.schemas import ErrorOut
 from notary.core.validate import format_rfc3339_utc
+from notary.service.actors import Actor
 from notary.service.apikeys import Role
-from notary.service.tenancy import actor_of
 from notary.service.webhooks import (
     create_endpoint,
     delete_endpoint,
@@ -88,7 +88,7 @@ class DeliveryOut(BaseModel):
 @router.post("/v1/webhooks", response_model=WebhookOut, status_code=201, responses=ERRORS)
 def post_webhook(body: WebhookIn, svc: ServiceDep, key: AdminKey) -> WebhookOut:
     """Register a receiver for the admin's tenant; the signing secret is in this answer only."""
-    row, secret = create_endpoint(svc.engine, tenant=key.tenant, actor=actor_of(key),
+    row, secret = create_endpoint(svc.engine, tenant=key.tenant, actor=Actor.of_key(key),
                                   url=body.url, events=body.events,
                                   description=body.description,
                                   allow_private=svc.settings.webhook_allow_private)

@@ -489,7 +489,3 @@ class Registry:
             tx_hash="0x" + bytes(log["transactionHash"]).hex(),
         )
 
-    # Until notary/service (batching, bundles) and tests/bundle call the names above: they go
-    # at the merge that renames those callers.
-    raw_receipt = raw_tx_receipt
-    receipt_status = tx_receipt_status

@@ -114,12 +114,13 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
 def cmd_item_key_export(args: argparse.Namespace) -> int:
     """Print an evidence item's age identity (admin, on the server); recorded as an audit event."""
     from notary.cli.client import evidence_id
+    from notary.service.actors import Actor
     from notary.service.notary import NotaryService
 
     item = evidence_id(args.evidence_id)
     svc = NotaryService.open(server_settings(), with_chain=False)
     try:
-        print(svc.export_item_key(item, actor=f"cli:{_whoami()}"))
+        print(svc.export_item_key(item, actor=Actor.operator(_whoami())))
     finally:
         svc.close()
     return Exit.OK

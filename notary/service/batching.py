@@ -36,7 +36,8 @@ from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
 from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
 from notary.core.verdict import AnchorFacts
-from notary.service.custody import SERVICE_ACTOR, CustodyLog
+from notary.service.actors import SERVICE
+from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
 from notary.service.webhooks import announce_superseded
@@ -340,7 +341,7 @@ class BatchWorker:
         """True when the recorded transaction can no longer be mined as signed."""
         if batch.tx_hash is None or batch.expected_previous_root is None:
             return True
-        status = self.registry.receipt_status(batch.tx_hash)
+        status = self.registry.tx_receipt_status(batch.tx_hash)
         if status == 0:
             return True
         head, _ = self.registry.head()
@@ -350,7 +351,7 @@ class BatchWorker:
         """Sent long ago, still not mined: underpriced or forgotten by the node."""
         return (batch.sent_at is not None and batch.tx_history is not None
                 and datetime.now(UTC) - _utc(batch.sent_at) > self.replace_after
-                and self.registry.receipt_status(batch.tx_hash or "") is None)
+                and self.registry.tx_receipt_status(batch.tx_hash or "") is None)
 
     def _forget_tx(self, batch: Batch) -> None:
         with session(self.engine) as s:
@@ -396,7 +397,7 @@ class BatchWorker:
 
     def _record_anchor(self, batch: Batch, facts: AnchorFacts) -> int:
         try:
-            raw_receipt = json.dumps(self.registry.raw_receipt(facts.tx_hash), sort_keys=True)
+            raw_receipt = json.dumps(self.registry.raw_tx_receipt(facts.tx_hash), sort_keys=True)
         except ChainError:
             raw_receipt = None
         with session(self.engine) as s:
@@ -422,7 +423,7 @@ class BatchWorker:
                     "batch_id": facts.batch_id, "tx_hash": facts.tx_hash,
                     "block_number": facts.block_number, "root": to_hex32(facts.root)}
                 for item in s.exec(select(Evidence).where(Evidence.batch_id == batch.id)):
-                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE_ACTOR,
+                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE,
                                         tenant=item.tenant, detail=detail)
             s.commit()
             n = int(result.rowcount or 0)

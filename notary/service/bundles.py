@@ -25,9 +25,8 @@ import json
 import re
 import threading
 import weakref
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -65,8 +64,10 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
+from notary.service.actors import Actor
+from notary.service.exportgate import ExportGate, ExportTicket
 from notary.service.identity import deployment_of
-from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.tenancy import case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
     current_trust_root,
@@ -78,108 +79,13 @@ from storage.db import ApiKey, Evidence
 if TYPE_CHECKING:
     from notary.service.notary import NotaryService
 
-__all__ = ["BundleDownload", "ExportBusy", "ExportCancelled", "ExportGate", "export_bundle",
-           "export_gate", "this_service", "verify_uploaded_bundle"]
+__all__ = ["BundleDownload", "export_bundle", "export_gate", "this_service",
+           "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
 
 _ITEM_CERTIFICATE = re.compile(r"items/0*([0-9]+)/(certificate\.(?:html|pdf))")
-
-
-class ExportBusy(NotaryError):
-    """Too many bundle builds: this key or link already has one running (429), or the service
-    runs as many as it may (503). ``details["retry_after"]`` says when to try again."""
-
-    default_code = "export_busy"
-    kind = "busy"
-
-    def __init__(self, message: str, *, holder_busy: bool, retry_after: int = 10) -> None:
-        super().__init__(message, retry_after=retry_after,
-                         scope="holder" if holder_busy else "service")
-        if holder_busy:  # the asker's own limit, like a rate limit
-            self.kind = "rate_limited"
-
-
-class ExportCancelled(NotaryError):
-    """The build was stopped because its client went away (or the service is stopping)."""
-
-    default_code = "export_cancelled"
-    kind = "unavailable"
-
-
-@dataclass
-class ExportTicket:
-    """One build's slot in the gate and its cancel flag. ``release`` may be called any number
-    of times (by the stream's end, its close, or garbage collection)."""
-
-    gate: ExportGate
-    holder: str
-    cancel: threading.Event = field(default_factory=threading.Event)
-    steps: int = 0  # items and members done so far: how a test sees a build stop
-    released: bool = False
-
-    def check(self) -> None:
-        """Raise :class:`ExportCancelled` if the build was cancelled; else count a step."""
-        if self.cancel.is_set():
-            raise ExportCancelled("the bundle build was cancelled: its client went away",
-                                  holder=self.holder)
-        self.steps += 1
-
-    def release(self) -> None:
-        self.gate._leave(self)
-
-
-class ExportGate:
-    """At most ``limit`` bundle builds at once, and one per holder (API key or share link).
-
-    Non-blocking on purpose: a build waiting for a slot would hold a worker thread and its
-    client's connection for minutes; an immediate ``export_busy`` tells it when to retry."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(1, limit)
-        self._lock = threading.Lock()
-        self._running: dict[str, ExportTicket] = {}
-        self.started = 0
-        self.cancelled = 0
-        self.recent: deque[ExportTicket] = deque(maxlen=16)  # for `doctor`-style inspection
-
-    def enter(self, holder: str, cancel: threading.Event | None = None) -> ExportTicket:
-        with self._lock:
-            if holder in self._running:
-                raise ExportBusy("a bundle build for this key or link is already running; "
-                                 "wait for it to finish (or cancel it) and retry",
-                                 holder_busy=True, retry_after=10)
-            if len(self._running) >= self.limit:
-                raise ExportBusy(f"the service is building {self.limit} bundles already; "
-                                 "retry in a moment", holder_busy=False, retry_after=15)
-            ticket = ExportTicket(self, holder, cancel if cancel is not None
-                                  else threading.Event())
-            self._running[holder] = ticket
-            self.recent.append(ticket)
-            self.started += 1
-            return ticket
-
-    def _leave(self, ticket: ExportTicket) -> None:
-        with self._lock:
-            if ticket.released:
-                return
-            ticket.released = True
-            if ticket.cancel.is_set():
-                self.cancelled += 1
-            if self._running.get(ticket.holder) is ticket:
-                del self._running[ticket.holder]
-
-    @property
-    def running(self) -> int:
-        with self._lock:
-            return len(self._running)
-
-    def cancel_all(self) -> None:
-        """Stop every running build at its next item (the service is closing)."""
-        with self._lock:
-            for ticket in self._running.values():
-                ticket.cancel.set()
 
 
 _GATES: dict[int, ExportGate] = {}  # by id() of the service (a dataclass: not hashable)
@@ -196,8 +102,9 @@ def export_gate(svc: NotaryService) -> ExportGate:
         return gate
 
 
-def _holder(key: ApiKey) -> str:
-    return f"share:{key.id}" if key.role == "share" else f"key:{key.id}"
+def _holder(actor: Actor) -> str:
+    """The gate's name for whoever builds: one build per API key or share link."""
+    return f"share:{actor.id}" if actor.is_share else f"key:{actor.id}"
 
 
 @dataclass(frozen=True)
@@ -236,7 +143,7 @@ def _rows(svc: NotaryService, key: ApiKey, case_id: str | None,
     return rows
 
 
-def _raw_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str) -> dict[str, Any]:
+def _raw_tx_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str) -> dict[str, Any]:
     """The anchor transaction's receipt as the node returned it: recorded by the batch worker,
     or asked for now if it could not be recorded then."""
     if batch_receipt is not None:
@@ -244,7 +151,7 @@ def _raw_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str) ->
     if svc.chain is None:
         raise NotaryError(f"the receipt of {tx_hash} was not recorded and no chain node is "
                           "connected to ask for it", code="receipt_unavailable")
-    return svc.chain.registry.raw_receipt(tx_hash)
+    return svc.chain.registry.raw_tx_receipt(tx_hash)
 
 
 def _items(svc: NotaryService, rows: Sequence[Evidence],
@@ -270,7 +177,7 @@ def _items(svc: NotaryService, rows: Sequence[Evidence],
         items.append(BundleItem(
             evidence_id=row.id, case_seq=row.case_seq, file_name=row.file_name,
             statement_jws=row.statement_jws, receipt_jws=row.receipt_jws, proof=tuple(steps),
-            anchor=anchor, raw_receipt=_raw_receipt(svc, batch.raw_receipt, anchor.tx_hash),
+            anchor=anchor, raw_receipt=_raw_tx_receipt(svc, batch.raw_receipt, anchor.tx_hash),
             observed_anchor=observed.get(root),
             custody=tuple(r.jws for r in svc.custody.events(row.id)),
             deletion_jws=row.deletion_jws,
@@ -349,7 +256,7 @@ def export_bundle(
     if (case_id is None) == (evidence_id is None):
         raise InputError("export either one evidence item or one case", code="export_invalid")
     rows = _rows(svc, key, case_id, evidence_id)
-    ticket = export_gate(svc).enter(_holder(key), cancel)
+    ticket = export_gate(svc).enter(_holder(Actor.of_key(key)), cancel)
     try:
         return _prepare(svc, key, rows, case_id=case_id, evidence_id=evidence_id,
                         hashes_only=hashes_only, explorer_url=explorer_url,
@@ -362,7 +269,7 @@ def export_bundle(
 def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
              evidence_id: str | None, hashes_only: bool, explorer_url: str | None,
              certifier: QualifiedPerson | None, ticket: ExportTicket) -> BundleDownload:
-    actor = actor_of(key)
+    actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
     items = _items(svc, rows, ticket)
     tokens = [item.timestamp for item in items if item.timestamp is not None]

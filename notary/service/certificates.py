@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from notary.certificate import CertificateError, CertificateFacts
 from notary.chain.errors import ChainError
 from notary.core.verdict import AnchorFacts
+from notary.service.actors import Actor
 from notary.service.notary import NotaryService, NotFound
-from notary.service.tenancy import actor_of, case_items, visible_evidence
+from notary.service.tenancy import case_items, visible_evidence
 from storage.db import ApiKey, Evidence
 
 __all__ = ["case_certificate_facts", "item_certificate_facts"]
@@ -53,7 +54,7 @@ def item_certificate_facts(svc: NotaryService, evidence_id: str, *,
         raise NotFound("this evidence is not anchored yet, so there is nothing to certify; "
                        "retry after its anchor deadline at the latest", code="not_anchored",
                        status=row.status)
-    svc.record_audit(row.id, "certificate_issued", actor_of(key))
+    svc.record_audit(row.id, "certificate_issued", Actor.of_key(key))
     return facts
 
 
@@ -71,5 +72,5 @@ def case_certificate_facts(
         raise NotFound("no evidence of this case is anchored yet, so there is nothing to "
                        "certify", code="not_anchored", case_id=case_id)
     for f in items:
-        svc.record_audit(f.statement.evidence_id, "certificate_issued", actor_of(key))
+        svc.record_audit(f.statement.evidence_id, "certificate_issued", Actor.of_key(key))
     return items, len(rows) - len(items)

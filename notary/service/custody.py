@@ -30,21 +30,21 @@ from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
+from notary.service.actors import Actor
 from notary.service.webhooks import announce_custody
 from storage.db import Batch, CustodyRecord, Evidence, session, utc
 
-SERVICE_ACTOR = "notary-service"
 #: How often one append is retried when a concurrent transaction took its sequence number.
 APPEND_ATTEMPTS = 5
 COALESCE_WINDOW = timedelta(hours=1)
 _COALESCED_ACTS = frozenset({CustodyAct.VIEWED, CustodyAct.EXPORTED})
 
 
-def coalesce_key(act: CustodyAct, actor: str) -> str | None:
+def coalesce_key(act: CustodyAct, actor: Actor) -> str | None:
     """The key repeated events share, or None for an event that is always recorded: only
-    reads by a share link (actor ``share:<id> (link@<tenant>)``) are coalesced."""
-    if act in _COALESCED_ACTS and actor.startswith("share:"):
-        return f"{act.value}|{actor.split(' ', 1)[0]}"[:96]
+    reads by a share link are coalesced (keyed ``viewed|share:<id>`` as stored so far)."""
+    if act in _COALESCED_ACTS and actor.is_share:
+        return f"{act.value}|{actor.name}"[:96]
     return None
 
 
@@ -55,7 +55,7 @@ class CustodyLog:
         self.engine = engine
         self.signing_key = signing_key
 
-    def append(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
+    def append(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: Actor,
                tenant: str, detail: Mapping[str, str | int] | None = None,
                coalesce: str | None = None) -> CustodyRecord:
         """Add the next event of ``evidence`` in session ``s`` (the caller commits).
@@ -86,7 +86,7 @@ class CustodyLog:
         raise Contention("the custody log of this item is busy; nothing was recorded: retry",
                          code="custody_contention", evidence_id=evidence.id, retry_after=1)
 
-    def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: str,
+    def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: Actor,
                      tenant: str, detail: Mapping[str, str | int] | None,
                      coalesce: str | None) -> CustodyRecord:
         last = s.exec(select(CustodyRecord).where(CustodyRecord.evidence_id == evidence.id)
@@ -95,14 +95,14 @@ class CustodyLog:
         # is proven by the links, and the times should not seem to contradict it.
         now = datetime.now(UTC) if last is None else max(datetime.now(UTC), utc(last.at))
         event = CustodyEvent(
-            evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor,
+            evidence_id=evidence.id, seq=last.seq + 1 if last else 1, act=act, actor=actor.label,
             tenant=tenant, at=format_rfc3339_utc(now), detail=dict(detail or {}),
             prev_event=last.digest if last else None)
         return CustodyRecord(evidence_id=evidence.id, seq=event.seq, act=act.value,
                              jws=sign_event(event, self.signing_key),
                              digest=event.digest().hex(), at=now, coalesce_key=coalesce)
 
-    def record(self, evidence: Evidence, act: CustodyAct, *, actor: str, tenant: str,
+    def record(self, evidence: Evidence, act: CustodyAct, *, actor: Actor, tenant: str,
                detail: Mapping[str, str | int] | None = None) -> CustodyRecord:
         """Append one event in its own transaction (:meth:`append` retries a raced sequence
         number). A share link's repeated read within the window returns the window's event

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
 from notary.core.verify import verify_evidence
 from notary.keyfiles import KEY_HISTORY_FILE, load_key_history, load_signing_key
+from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
@@ -111,12 +111,6 @@ def open_blob_store(settings: Settings) -> BlobStore:
 
 _CUSTODY_ACTS = {"exported": CustodyAct.EXPORTED, "content_read": CustodyAct.VIEWED,
                  "viewed": CustodyAct.VIEWED, "key_exported": CustodyAct.KEY_EXPORTED}
-
-
-def _tenant_of_actor(actor: str) -> str | None:
-    """The tenant named in an actor label ``apikey:ID (role@tenant)``, if any."""
-    m = re.search(r"@([a-z0-9][a-z0-9-]*)\)$", actor)
-    return m.group(1) if m else None
 
 
 @dataclass
@@ -323,7 +317,7 @@ class NotaryService:
 
         return gen()
 
-    def record_audit(self, evidence_id: str, act: str, actor: str, detail: str | None = None,
+    def record_audit(self, evidence_id: str, act: str, actor: Actor, detail: str | None = None,
                      *, tenant: str | None = None) -> None:
         """Record an access to evidence. Acts of the custody vocabulary (exported, viewed,
         key exported) go into the item's signed, anchored custody log; others into the
@@ -331,16 +325,16 @@ class NotaryService:
         custody_act = _CUSTODY_ACTS.get(act)
         if custody_act is None:
             with session(self.engine) as s:
-                s.add(AuditEvent(evidence_id=evidence_id, act=act, actor=actor,
+                s.add(AuditEvent(evidence_id=evidence_id, act=act, actor=actor.label,
                                  at=datetime.now(UTC), detail=detail))
                 s.commit()
             return
         row = self.get_evidence(evidence_id)
-        acting = tenant or _tenant_of_actor(actor) or row.tenant
+        acting = tenant or actor.tenant or row.tenant
         self.custody.record(row, custody_act, actor=actor, tenant=acting,
                             detail={"note": detail} if detail else None)
 
-    def export_item_key(self, evidence_id: str, *, actor: str) -> str:
+    def export_item_key(self, evidence_id: str, *, actor: Actor) -> str:
         """The item's age identity (``AGE-SECRET-KEY-1...``), recorded before it is returned."""
         row = self.get_evidence(evidence_id)
         identity = self.master.unwrap(_require_key(row))
@@ -364,7 +358,7 @@ class NotaryService:
 
     # -- privacy: shredding and legal holds ------------------------------------------------------
 
-    def shred(self, *, tenant: str, actor: str, evidence_id: str, reason: str | None,
+    def shred(self, *, tenant: str, actor: Actor, evidence_id: str, reason: str | None,
               legal_basis: str | None = None) -> ShredResult:
         """Crypto-shred one item (see :mod:`notary.service.shredding`)."""
         return shred(self.engine, self.custody, self.signing_key, self.blobs, tenant=tenant,

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
+from notary.service.actors import RETENTION, Actor
 from notary.service.lease import Lease
 from notary.service.tenancy import NotVisible
 from storage.db import Case, Evidence, RetentionRule, session
@@ -27,12 +28,11 @@ from storage.db import Case, Evidence, RetentionRule, session
 log = logging.getLogger("notary.retention")
 
 AFTER = ("case_closed", "received")
-RETENTION_ACTOR = "notary-service:retention"
 MAX_DAYS = 100 * 366
 
 
 def set_rule(engine: Engine, *, tenant: str, kind: str, days: int, after: str,
-             actor: str) -> RetentionRule:
+             actor: Actor) -> RetentionRule:
     """Create or replace the tenant's rule for ``kind``."""
     try:
         EvidenceKind(kind)
@@ -49,8 +49,8 @@ def set_rule(engine: Engine, *, tenant: str, kind: str, days: int, after: str,
         rule = s.exec(select(RetentionRule).where(RetentionRule.tenant == tenant,
                                                   RetentionRule.kind == kind)).first()
         rule = rule or RetentionRule(tenant=tenant, kind=kind, days=days, after=after,
-                                     created_by=actor, created_at=datetime.now(UTC))
-        rule.days, rule.after, rule.created_by = days, after, actor
+                                     created_by=actor.label, created_at=datetime.now(UTC))
+        rule.days, rule.after, rule.created_by = days, after, actor.label
         rule.created_at = datetime.now(UTC)
         s.add(rule)
         s.commit()
@@ -144,7 +144,7 @@ def run_retention(svc: Any, *, tenant: str | None = None, dry_run: bool = False,
         rule = next(r for r in rules(svc.engine, holder) if r.kind == item.kind)
         try:
             shred(svc.engine, svc.custody, svc.signing_key, svc.blobs, tenant=holder,
-                  actor=RETENTION_ACTOR, evidence_id=item.id,
+                  actor=RETENTION, evidence_id=item.id,
                   reason=f"retention period ended ({rule.days} days after "
                          f"{rule.after.replace('_', ' ')})",
                   legal_basis=f"retention rule of {holder} for {item.kind}",

@@ -37,6 +37,7 @@ from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check
+from notary.service.actors import Actor
 from notary.service.calls import delete_salts
 from notary.service.custody import CustodyLog
 from notary.service.tenancy import NotVisible
@@ -86,7 +87,7 @@ def _reason(reason: str | None, what: str) -> str:
     return reason.strip()[:1024]
 
 
-def set_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: str,
+def set_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
              evidence_id: str, reason: str | None) -> Evidence:
     """Put the item under a legal hold (a custody event); setting it again updates the reason."""
     why = _reason(reason, "legal hold")
@@ -103,7 +104,7 @@ def set_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: str,
         return row
 
 
-def lift_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: str,
+def lift_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
               evidence_id: str, reason: str | None) -> Evidence:
     """Lift the item's legal hold (a custody event); InputError ``not_held`` if there is none."""
     why = _reason(reason, "lifted legal hold")
@@ -139,7 +140,7 @@ def _anchor(s: Session, row: Evidence) -> dict[str, str | int] | None:
 
 
 def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: BlobStore, *,
-          tenant: str, actor: str, evidence_id: str, reason: str | None,
+          tenant: str, actor: Actor, evidence_id: str, reason: str | None,
           legal_basis: str | None = None, ipfs: bool = False) -> ShredResult:
     """Shred one item: destroy its key (with the custody event, in one transaction), then its
     stored ciphertext. Refused with LegalHold while held, AlreadyShredded when done before."""
@@ -166,7 +167,7 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
             evidence_id=row.id, file_sha256=row.sha256, file_size=row.size,
             statement_sha256=row.statement_digest, cid=row.cid, case_id=row.case_id,
             kind=row.kind, received_at=format_rfc3339_utc(utc(row.received_at)),
-            shredded_at=event.at, actor=actor, tenant=tenant, reason=why, legal_basis=basis,
+            shredded_at=event.at, actor=actor.label, tenant=tenant, reason=why, legal_basis=basis,
             destroyed=destroyed, custody_event_seq=event.seq,
             custody_event_sha256=record.digest, disclosed_before=_disclosures(s, row.id),
             anchor=_anchor(s, row))

@@ -16,7 +16,8 @@ from sqlmodel import select
 
 from notary.core.errors import InputError, SignatureError
 from notary.core.signing import verify_jws
-from notary.service.ingest import Sealed, Submission
+from notary.service.ingest import Sealed
+from notary.service.submission import Submission
 from storage.db import ApiKey, SubmitterKey, session
 
 

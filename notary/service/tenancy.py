@@ -31,6 +31,7 @@ import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
+from notary.service.actors import Actor
 from notary.service.custody import CustodyLog
 from notary.service.webhooks import announce_transfer
 from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
@@ -69,14 +70,6 @@ class TenantNotFound(NotVisible):
 def new_case_uid() -> str:
     """A new case's internal id: random, so no reference or tenant can ever collide with it."""
     return "case_" + secrets.token_hex(16)
-
-
-def actor_of(key: ApiKey) -> str:
-    """How custody events name who acted: the key and its role and tenant (never a secret).
-    A share link's reader is named by the link and the tenant that made it."""
-    if key.role == "share":
-        return f"share:{key.id} (link@{key.tenant})"
-    return f"apikey:{key.id} ({key.role}@{key.tenant})"
 
 
 def legal_name(name: str) -> str:
@@ -243,9 +236,9 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
         if clash is not None:
             raise NotaryError(f"{to_tenant!r} already holds a case {case_id!r}; the receiving "
                               "tenant must close or rename it first", code="case_id_conflict")
-        now = datetime.now(UTC)
+        now, actor = datetime.now(UTC), Actor.of_key(key)
         transfer = Transfer(case_uid=case.uid, from_tenant=key.tenant, to_tenant=to_tenant,
-                            actor=actor_of(key), reason=reason, at=now)
+                            actor=actor.label, reason=reason, at=now)
         items = list(s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
                             .order_by(Evidence.case_seq)))  # type: ignore[arg-type]
         live = list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid,
@@ -255,7 +248,7 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
             link.revoked_at, link.revoked_reason = now, TRANSFER_REASON
             s.add(link)
             for item in items:
-                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=actor_of(key),
+                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=actor,
                                tenant=key.tenant,
                                detail={"share_id": link.id, "reason": TRANSFER_REASON,
                                        "share_tenant": link.tenant})
@@ -266,7 +259,7 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
         if reason:
             detail["reason"] = reason[:1024]
         for item in items:
-            custody.append(s, item, CustodyAct.TRANSFERRED, actor=actor_of(key),
+            custody.append(s, item, CustodyAct.TRANSFERRED, actor=actor,
                            tenant=key.tenant, detail=detail)
         announce_transfer(s, transfer, case_id=case_id, items=len(items))
         s.commit()
@@ -297,13 +290,13 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                                          Case.case_id == case_id)).first()
         if case is None:
             raise NotVisible(f"no case {case_id!r}", case_id=case_id)
-        now = datetime.now(UTC)
+        now, actor = datetime.now(UTC), Actor.of_key(key)
         link = ShareLink(id=share_id, token_hash=_hash(token), case_uid=case.uid,
-                         tenant=key.tenant, created_by=actor_of(key), label=label,
+                         tenant=key.tenant, created_by=actor.label, label=label,
                          created_at=now, expires_at=now + ttl)
         s.add(link)
         for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)):
-            custody.append(s, item, CustodyAct.SHARED, actor=actor_of(key), tenant=key.tenant,
+            custody.append(s, item, CustodyAct.SHARED, actor=actor, tenant=key.tenant,
                            detail={"share_id": share_id,
                                    "expires_at": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
         s.commit()
@@ -324,7 +317,7 @@ def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
             link.revoked_at, link.revoked_reason = datetime.now(UTC), "revoked"
             s.add(link)
             for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)):
-                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=actor_of(key),
+                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=Actor.of_key(key),
                                tenant=key.tenant, detail={"share_id": share_id,
                                                           "share_tenant": link.tenant})
             s.commit()

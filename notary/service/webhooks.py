@@ -29,6 +29,7 @@ import notary.core.errors as kinds
 from notary.core.custody import CustodyAct
 from notary.core.errors import InputError
 from notary.core.validate import format_rfc3339_utc
+from notary.service.actors import Actor
 from notary.webhook import EVENT_TYPES, new_secret
 from storage.db import (
     Case,
@@ -153,7 +154,7 @@ def _events(events: Iterable[str]) -> list[str]:
     return chosen
 
 
-def create_endpoint(engine: Engine, *, tenant: str, actor: str, url: str, events: Iterable[str],
+def create_endpoint(engine: Engine, *, tenant: str, actor: Actor, url: str, events: Iterable[str],
                     description: str | None, allow_private: bool) -> tuple[WebhookEndpoint, str]:
     """Register a receiver; returns the row and its secret (shown once)."""
     chosen = _events(events)
@@ -163,7 +164,7 @@ def create_endpoint(engine: Engine, *, tenant: str, actor: str, url: str, events
     secret = new_secret()
     row = WebhookEndpoint(id="wh_" + secrets.token_hex(12), tenant=tenant, url=url,
                           events=json.dumps(chosen), description=description, secret=secret,
-                          created_by=actor, created_at=datetime.now(UTC))
+                          created_by=actor.label, created_at=datetime.now(UTC))
     with session(engine) as s:
         live = s.exec(select(WebhookEndpoint.id).where(
             WebhookEndpoint.tenant == tenant,

@@ -18,6 +18,7 @@ import pytest
 from jwcrypto import jwk, jws
 
 from notary.core.merkle import from_hex32
+from notary.service.actors import Actor
 from tests.support import REPO, SAMPLES, LiveServer, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -99,7 +100,8 @@ def test_recording_is_notarised_anchored_and_checkable_by_third_parties(
     stored = blob.read_bytes()
     assert stored.startswith(b"age-encryption.org/v1") and original[:4096] not in stored
     identity = tmp_path / "item.key"
-    identity.write_text(server.service.export_item_key(created["id"], actor="test") + "\n")
+    operator = Actor.operator("test")
+    identity.write_text(server.service.export_item_key(created["id"], actor=operator) + "\n")
     age = shutil.which("age")
     assert age, "the age CLI (Debian package 'age') is required"
     out = subprocess.run([age, "-d", "-i", str(identity), str(blob)], capture_output=True,

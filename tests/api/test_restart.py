@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.api, pytest.mark.chain]
 
 def _accept(svc: NotaryService, n: int, case: str = "C-R") -> list[str]:
     from notary.core.statement import EvidenceKind
-    from notary.service.ingest import Submission
+    from notary.service.submission import Submission
 
     ids = []
     for i in range(n):
@@ -99,7 +99,7 @@ def test_batch_sent_but_not_recorded_is_not_anchored_twice(settings: Settings) -
         s.add(row)
         s.commit()
     registry.send_raw(raw)
-    wait_until(lambda: registry.receipt_status(tx_hash) == 1)
+    wait_until(lambda: registry.tx_receipt_status(tx_hash) == 1)
     first.close()  # "crash": mined, but the service never recorded the result
 
     second = _anchored_everything(settings, ids)

@@ -205,7 +205,7 @@ def _other_registry(exported: Exported) -> Callable[[Path], None]:
             doc |= {"contract": facts.contract, "batch_id": facts.batch_id,
                     "tx_hash": facts.tx_hash, "block_number": facts.block_number,
                     "block_hash": facts.block_hash, "block_timestamp": facts.block_timestamp,
-                    "raw_receipt": registry.raw_receipt(facts.tx_hash)}
+                    "raw_receipt": registry.raw_tx_receipt(facts.tx_hash)}
             path.write_bytes(canonical_json(doc))
         reseal(folder, exported.server.service.signing_key)
     return tamper

@@ -40,7 +40,7 @@ def test_anchor_and_read_back(registry: Registry) -> None:
     assert registry.batch_of(root)[3] == 5
     assert registry.head() == (root, 1)
     assert registry.find_anchor(root_of(2)) is None
-    receipt = registry.raw_receipt(facts.tx_hash)
+    receipt = registry.raw_tx_receipt(facts.tx_hash)
     assert receipt["transactionHash"] == facts.tx_hash and receipt["status"] == "0x1"
 
 

@@ -18,6 +18,7 @@ from sqlmodel import func, select
 
 from notary.checkcode import new_check_code
 from notary.cli import main as cli_main
+from notary.service.actors import Actor
 from notary.service.apikeys import create_key
 from storage.db import Evidence, session
 from tests.support import SAMPLES, LiveServer, wait_until
@@ -211,7 +212,7 @@ def test_pending_and_shredded_documents_say_so(make_server: Any) -> None:
     assert pending["anchored"] is False and pending["anchored_at"] is None
     assert pending["removed_at"] is None
 
-    server.service.shred(tenant="default", actor="test", evidence_id=created["id"],
+    server.service.shred(tenant="default", actor=Actor.operator("test"), evidence_id=created["id"],
                          reason="retention period over")
     removed = check(public, code=created["check_code"], data=NOTICE.read_bytes())
     assert removed.status_code == 200, removed.text

@@ -30,7 +30,7 @@ NOT_CONSTANT = {
     ("notary/core/statement.py", "exc.code"): "the JSON-limit error's own code, passed on",
     ("notary/core/validate.py", "code"): "case_id_invalid, or the caller's error's own code",
     ("notary/chain/reverts.py", "name"): "the registry contract's custom error name",
-    ("notary/service/ingest.py", "exc.code"): "a check code's own error re-raised as metadata",
+    ("notary/service/submission.py", "exc.code"): "a check code's own error re-raised as metadata",
     ("notary/core/bundle/read.py", "code"): "the parameter of the _fail helper, whose callers "
                                             "pass constants",
     ("notary/core/errors.py", "code"): "RootMismatchError passes its caller's code on",

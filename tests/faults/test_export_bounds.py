@@ -21,7 +21,8 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from notary.service.bundles import ExportGate, export_gate
+from notary.service.bundles import export_gate
+from notary.service.exportgate import ExportGate
 from storage.db import CustodyRecord, session
 from tests.support import LiveServer, wait_until
 

@@ -21,6 +21,7 @@ import pytest
 from multiformats import CID
 
 from notary.core.cid import CidBuilder
+from notary.service.actors import Actor
 from tests.support import SAMPLES, LiveServer, wait_until
 from tests.support_ipfs import IpfsDaemon
 
@@ -59,7 +60,8 @@ def _opened_from_the_node(server: LiveServer, node: IpfsDaemon, created: dict[st
     blob = tmp_path / f"{created['id']}.age"
     blob.write_bytes(cipher)
     identity = tmp_path / f"{created['id']}.key"
-    identity.write_text(server.service.export_item_key(created["id"], actor="test") + "\n")
+    operator = Actor.operator("test")
+    identity.write_text(server.service.export_item_key(created["id"], actor=operator) + "\n")
     age = shutil.which("age")
     assert age, "the age CLI (Debian package 'age') is required"
     return subprocess.run([age, "-d", "-i", str(identity), str(blob)], capture_output=True,

@@ -179,7 +179,7 @@ def forge_item(template: Statement, *, content: bytes, file_name: str, key: Sign
     anchor = registry.anchor(leaf, 1)
     item = BundleItem(evidence_id=statement.evidence_id, case_seq=case_seq,
                       file_name=file_name, statement_jws=token, receipt_jws=receipt, proof=(),
-                      anchor=anchor, raw_receipt=registry.raw_receipt(anchor.tx_hash))
+                      anchor=anchor, raw_receipt=registry.raw_tx_receipt(anchor.tx_hash))
     return ForgedItem(item.documents(), (item.original_path, content), statement,
                       registry.address)
 

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from notary.core.errors import Contention
 from notary.service.apikeys import create_key
-from notary.service.ingest import parse_metadata
+from notary.service.submission import parse_metadata
 from notary.service.tenancy import create_tenant
 from storage.db import Case, CustodyRecord, Evidence, session
 from tests.support import LiveServer, wait_until
