@@ -37,7 +37,7 @@ import httpx
 from notary.core.digest import digest_stream
 from notary.core.errors import NotaryError
 from notary.core.validate import format_rfc3339_utc
-from notary.localfiles import check_readable_file
+from notary.localfiles import check_readable_file, open_regular
 
 
 class ServiceError(NotaryError):
@@ -218,16 +218,19 @@ class Client:
             return self._check(resp)
 
     def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
-               idempotency_key: str | None = None) -> Evidence:
+               idempotency_key: str | None = None, follow_symlinks: bool = True) -> Evidence:
         """Notarise the file at ``path`` with ``metadata`` (``case_id``, ``kind``, optional
         ``captured_at``, ``description``...). The same ``idempotency_key`` sent again (by a
-        retry, a restart) answers the first item; without one, a key is made for this call."""
-        check_readable_file(path)
-        size = path.stat().st_size
+        retry, a restart) answers the first item; without one, a key is made for this call.
+        Without ``follow_symlinks`` only a regular file is sent, never what a link points to
+        (the watcher, reading a folder others write into)."""
+        if follow_symlinks:
+            check_readable_file(path)
         headers = {"Idempotency-Key": idempotency_key or new_idempotency_key()}
 
         def send() -> httpx.Response:
-            with path.open("rb") as fh:
+            with path.open("rb") if follow_symlinks else open_regular(path) as fh:
+                size = os.fstat(fh.fileno()).st_size
                 stream = (_Progress(fh, size, path.name) if progress and sys.stderr.isatty()
                           else fh)
                 files: dict[str, Any] = {

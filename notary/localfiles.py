@@ -6,9 +6,11 @@ offline verifier run without the chain or database libraries installed or loaded
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from notary.core.errors import InputError
 
@@ -27,3 +29,23 @@ def check_readable_file(path: Path) -> None:
         raise InputError(f"{path}: not a regular file", code="file_not_regular")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied", code="file_unreadable")
+
+
+def open_regular(path: Path, *, nonblock: bool = False) -> BinaryIO:
+    """``path`` opened for reading without following a symlink, checked on the opened
+    descriptor to be a regular file: what is read is what was checked (a folder others write
+    into may hold a link to a key file, a FIFO, /dev/zero). ``nonblock`` so that opening a FIFO
+    does not wait for a writer. InputError ``file_not_regular`` for a symlink or anything not a
+    regular file; FileNotFoundError when there is nothing there."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_NONBLOCK if nonblock else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: a symbolic link, not a regular file",
+                             code="file_not_regular") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(f"{path}: not a regular file", code="file_not_regular")
+    return os.fdopen(fd, "rb")

@@ -32,6 +32,9 @@ def progress_line(event: str, info: dict[str, Any]) -> str:
     if event == "waiting":
         return (f"等待元数据 / waiting  {info['file']}: no case from --pattern or --case; "
                 f"waiting for {info['sidecar']}")
+    if event == "skipped":
+        return (f"跳过 / skipped  {info['file']}: {info['reason']}; 只存证普通文件 / only "
+                "regular files are deposited, never what a link points to")
     if event == "retrying":
         return (f"稍后重试 / retrying in {info['in']:g} s  {info['file']}: {info['message']}")
     if event == "resumed":
@@ -41,7 +44,8 @@ def progress_line(event: str, info: dict[str, Any]) -> str:
 
 def summary(tally: Tally, journal: Path) -> dict[str, Any]:
     return {"deposited": tally.deposited, "already_held": tally.already_held,
-            "failed": tally.failed, "waiting_for_sidecar": len(tally.waiting),
+            "failed": tally.failed, "skipped": len(tally.skipped),
+            "waiting_for_sidecar": len(tally.waiting),
             "seconds": round(time.monotonic() - tally.started, 1), "journal": str(journal)}
 
 

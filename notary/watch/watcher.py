@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 from notary.client import Client, ServiceError
 from notary.core.digest import digest_stream
 from notary.core.errors import UNAUTHORISED, InputError, NotaryError
+from notary.localfiles import open_regular
 from notary.watch import inotify
 from notary.watch.journal import Entry, Journal
 from notary.watch.rules import (
@@ -70,6 +72,7 @@ class Tally:
     deposited: int = 0
     already_held: int = 0  # answered with an item the case already held (duplicate_of)
     failed: int = 0
+    skipped: set[str] = field(default_factory=set)  # links and what is not a regular file
     waiting: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
@@ -208,7 +211,10 @@ class Watcher:
         self.not_ready = 0
         for folder, dirs, files in os.walk(self.o.root):
             base = Path(folder)
+            # os.walk lists a linked folder among ``dirs`` without entering it; it is dropped
+            # here too, so nothing outside the watched folder is ever read
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and not (base / d).is_symlink()
                              and (base / d).resolve() != self.state_dir)
             if self.notify is not None:
                 self.notify.watch(base)
@@ -222,8 +228,12 @@ class Watcher:
                 if self.o.after == "mark" and path.with_name(name + MARK_SUFFIX).exists():
                     continue
                 try:
-                    st = path.stat()
+                    st = path.lstat()
                 except FileNotFoundError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    self.skip(rel, "a symbolic link" if stat.S_ISLNK(st.st_mode)
+                              else "not a regular file")
                     continue
                 unchanged = self.unchanged_for(rel, st.st_size, st.st_mtime_ns, now)
                 if st.st_size > 0 and self.is_ready(rel, path, unchanged):
@@ -289,7 +299,7 @@ class Watcher:
         self.tally.waiting.discard(entry.rel_path)
         entry = self.journal.move(entry, "hashing")
         try:
-            with path.open("rb") as fh:
+            with open_regular(path) as fh:  # hashes what it opened, never a link's target
                 digest = digest_stream(fh)
         except FileNotFoundError:
             raise InputError(f"{entry.rel_path} vanished before it was deposited",
@@ -304,7 +314,8 @@ class Watcher:
         assert entry.metadata is not None and entry.idempotency_key is not None
         try:
             item = self.client.submit(path, entry.metadata, progress=False,
-                                      idempotency_key=entry.idempotency_key)
+                                      idempotency_key=entry.idempotency_key,
+                                      follow_symlinks=False)
         except ServiceError as exc:
             if exc.http_status in _FATAL:
                 raise WatchStopped(f"the service refuses the API key ({exc.code}): "
@@ -352,6 +363,13 @@ class Watcher:
         self.journal.move(entry, "done")
         self.sizes.pop(entry.rel_path, None)
         self.closed.discard(entry.rel_path)
+
+    def skip(self, rel: str, why: str) -> None:
+        """Say once a run that ``rel`` is never deposited: a link could have any file the
+        watcher may read (a key) signed into the tenant; a FIFO or device is no recording."""
+        if rel not in self.tally.skipped:
+            self.tally.skipped.add(rel)
+            self.report("skipped", {"file": rel, "reason": why})
 
     def fail(self, entry: Entry, code: str, message: str) -> None:
         current = self.journal.open_entry(entry.rel_path)

@@ -15,6 +15,7 @@ from typing import ClassVar
 import pytest
 
 from notary.client import Client, ServiceError
+from notary.core.errors import InputError
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -134,3 +135,14 @@ def test_a_busy_answer_to_a_request_that_is_not_repeatable_is_the_error(busy: st
     with Client(busy, "key", backoff=0.01) as client, pytest.raises(ServiceError) as err:
         client.shred(ITEM["id"], "purpose ended")
     assert err.value.http_status == 503 and len(Busy.seen) == 1
+
+
+def test_without_following_links_a_link_is_not_sent(busy: str, tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_bytes(b"a key the watcher's user may read")
+    (tmp_path / "1701.wav").symlink_to(tmp_path / "key.pem")
+    with Client(busy, "key", backoff=0.01) as client:
+        with pytest.raises(InputError) as err:
+            client.submit(tmp_path / "1701.wav", {"case_id": "HX-1"}, follow_symlinks=False)
+        assert err.value.code == "file_not_regular" and Busy.seen == []
+        item = client.submit(tmp_path / "1701.wav", {"case_id": "HX-1"})  # notary submit's way
+    assert item["id"] == ITEM["id"] and len(Busy.seen) == 1

@@ -183,3 +183,28 @@ def test_a_file_rewritten_after_it_was_hashed_is_reported_not_filed_as_the_first
     assert run.returncode == Exit.FAILED, run.stderr
     assert "[file_changed]" in run.stderr and sha in run.stderr
     assert (root / "1901.wav").exists(), "left where it is"
+
+
+def test_links_and_what_is_not_a_regular_file_are_skipped_never_deposited(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    sha = recording(root / "CASE1" / "real.wav")
+    (tmp_path / "outside.txt").write_bytes(b"a key file the watcher's user may read\n")
+    (root / "CASE1" / "link.wav").symlink_to("../../outside.txt")
+    os.mkfifo(root / "CASE1" / "pipe.wav")
+    recording(tmp_path / "elsewhere" / "far.wav")
+    (root / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    run = run_notary("watch", str(root), "--ready", "rename", "--case", "HX-LNK", "--once",
+                     "--json", env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.OK, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{\"")]
+    assert [e["file"] for e in events if e["event"] == "deposited"] == ["CASE1/real.wav"]
+    skipped = {e["file"]: e["reason"] for e in events if e["event"] == "skipped"}
+    assert skipped == {"CASE1/link.wav": "a symbolic link",
+                       "CASE1/pipe.wav": "not a regular file"}
+    assert (root / "CASE1" / "link.wav").is_symlink(), "left where it is"
+    assert not (root / ".done" / "CASE1" / "link.wav").exists()
+    assert (tmp_path / "elsewhere" / "far.wav").exists()
+    assert not (root / ".done" / "linked").exists()
+    with session(server.service.engine) as s:
+        assert s.exec(select(Evidence.sha256)).all() == [sha]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from notary.core.errors import InputError
+from notary.localfiles import open_regular
 from notary.watch.rules import PathPattern, is_candidate, metadata_for, read_sidecar
 
 pytestmark = pytest.mark.unit
@@ -78,3 +80,15 @@ def test_a_sidecar_is_read_once_it_is_whole_json(tmp_path: Path) -> None:
         with pytest.raises(InputError) as err:
             read_sidecar(side)
         assert err.value.code == "sidecar_invalid"
+
+
+def test_open_regular_opens_no_link_and_nothing_but_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_bytes(b"secret")
+    (tmp_path / "link.wav").symlink_to(tmp_path / "key.pem")
+    os.mkfifo(tmp_path / "pipe.wav")
+    for name in ("link.wav", "pipe.wav"):
+        with pytest.raises(InputError) as err:
+            open_regular(tmp_path / name, nonblock=True)
+        assert err.value.code == "file_not_regular"
+    with open_regular(tmp_path / "key.pem") as fh:
+        assert fh.read() == b"secret"
