@@ -14,6 +14,7 @@ from typing import Any
 
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
+from notary.localfiles import open_regular
 
 #: How a recorder says a file is finished (``--ready``).
 #: close: closed after writing (inotify IN_CLOSE_WRITE; files found without having been seen
@@ -92,11 +93,17 @@ class PathPattern:
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:
     """The sidecar's fields, or None while there is none or it is not (yet) whole JSON (a
-    recorder may be writing it). InputError when it is JSON but not a sidecar."""
+    recorder may be writing it). InputError when it is JSON but not a sidecar, or is not a
+    regular file: a FIFO would block the watcher, a link to /dev/zero fill its memory, at
+    every start; only one file fails, never the watcher."""
     try:
-        raw = path.read_bytes()[:MAX_SIDECAR_BYTES + 1]
-    except (FileNotFoundError, IsADirectoryError):
+        with open_regular(path, nonblock=True) as fh:
+            raw = fh.read(MAX_SIDECAR_BYTES + 1)
+    except FileNotFoundError:
         return None
+    except InputError as exc:
+        raise InputError(f"{path.name}: a sidecar is a regular file, not a link, folder, FIFO "
+                         "or device", code="sidecar_invalid") from exc
     if len(raw) > MAX_SIDECAR_BYTES:
         raise InputError(f"{path.name}: a sidecar is at most {MAX_SIDECAR_BYTES} bytes",
                          code="sidecar_invalid")

@@ -208,3 +208,17 @@ def test_links_and_what_is_not_a_regular_file_are_skipped_never_deposited(
     assert not (root / ".done" / "linked").exists()
     with session(server.service.engine) as s:
         assert s.exec(select(Evidence.sha256)).all() == [sha]
+
+
+def test_a_fifo_for_a_sidecar_fails_its_file_and_the_watcher_goes_on(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    recording(root / "a.wav")
+    recording(root / "b.wav")
+    os.mkfifo(root / "b.wav.json")  # nobody writes it: reading it used to block for good
+    run = run_notary("watch", str(root), "--ready", "rename", "--case", "HX-FIFO", "--once",
+                     env=client_env(server), cwd=tmp_path, timeout=60)
+    assert run.returncode == Exit.FAILED, run.stderr
+    assert "failed  b.wav: b.wav.json: a sidecar is a regular file" in run.stderr
+    assert "[sidecar_invalid]" in run.stderr and "1 deposited" in run.stdout
+    assert (root / ".done" / "a.wav").exists() and (root / "b.wav").exists()

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from notary.core.errors import InputError
 from notary.localfiles import open_regular
-from notary.watch.rules import PathPattern, is_candidate, metadata_for, read_sidecar
+from notary.watch.rules import (
+    MAX_SIDECAR_BYTES,
+    PathPattern,
+    is_candidate,
+    metadata_for,
+    read_sidecar,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -92,3 +100,30 @@ def test_open_regular_opens_no_link_and_nothing_but_a_regular_file(tmp_path: Pat
         assert err.value.code == "file_not_regular"
     with open_regular(tmp_path / "key.pem") as fh:
         assert fh.read() == b"secret"
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """A read that blocks (a FIFO without a writer) fails the test instead of hanging it."""
+    def hung(_signum: int, _frame: object) -> None:
+        raise TimeoutError("blocked reading a sidecar")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_sidecar_that_is_not_a_small_regular_file_fails_its_file_at_once(
+        tmp_path: Path, no_hang: None) -> None:
+    os.mkfifo(tmp_path / "fifo.wav.json")  # no writer: reading it used to block for good
+    (tmp_path / "zero.wav.json").symlink_to("/dev/zero")  # used to be read whole
+    (tmp_path / "dir.wav.json").mkdir()
+    (tmp_path / "big.wav.json").write_bytes(b" " * (MAX_SIDECAR_BYTES + 1))
+    (tmp_path / "case.json").write_text('{"case_id": "HX-1"}')
+    (tmp_path / "link.wav.json").symlink_to(tmp_path / "case.json")
+    for name in ("fifo", "zero", "dir", "big", "link"):
+        with pytest.raises(InputError) as err:
+            read_sidecar(tmp_path / f"{name}.wav.json")
+        assert err.value.code == "sidecar_invalid", name
