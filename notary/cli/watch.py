@@ -27,8 +27,10 @@ def progress_line(event: str, info: dict[str, Any]) -> str:
         return (f"已存证 / deposited  {info['file']} -> {info['evidence_id']} "
                 f"({held}case {info.get('case_id')} #{info.get('case_seq')})")
     if event == "failed":
-        return (f"失败 / failed  {info['file']}: {info['message']} [{info['code']}]; it stays "
-                "where it is, tried again at the next start")
+        filed = (f" (已存证 / filed as {info['evidence_id']} before it failed)"
+                 if info.get("evidence_id") else "")
+        return (f"失败 / failed  {info['file']}: {info['message']} [{info['code']}]{filed}; it "
+                "stays where it is, tried again at the next start")
     if event == "waiting":
         return (f"等待元数据 / waiting  {info['file']}: no case from --pattern or --case; "
                 f"waiting for {info['sidecar']}")
@@ -45,6 +47,8 @@ def progress_line(event: str, info: dict[str, Any]) -> str:
 def summary(tally: Tally, journal: Path) -> dict[str, Any]:
     return {"deposited": tally.deposited, "already_held": tally.already_held,
             "failed": tally.failed, "skipped": len(tally.skipped),
+            "filed_then_failed": [{"file": f, "evidence_id": e}
+                                  for f, e in sorted(tally.filed_then_failed.items())],
             "waiting_for_sidecar": len(tally.waiting),
             "seconds": round(time.monotonic() - tally.started, 1), "journal": str(journal)}
 
@@ -90,6 +94,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
               f"already held by the case), {result['failed']} failed, "
               f"{result['waiting_for_sidecar']} waiting for a sidecar, in {result['seconds']} s; "
               f"journal {result['journal']}", flush=True)
+        for filed in result["filed_then_failed"]:
+            print(f"  已存证后失败 / filed, then failed: {filed['file']} -> "
+                  f"{filed['evidence_id']}", flush=True)
     return Exit.FAILED if tally.failed else Exit.OK
 
 

@@ -42,6 +42,7 @@ JOURNAL_NAME = "journal.sqlite"
 _REFUSED = frozenset({400, 409, 413, 415, 422})
 _FATAL = frozenset({401, 403})  # every file would be refused: stop, say why
 MAX_PAUSE = 60.0
+MAX_MARK_BYTES = 4096
 MIN_SCAN_INTERVAL = 0.2
 
 Report = Callable[[str, dict[str, Any]], None]
@@ -73,6 +74,7 @@ class Tally:
     already_held: int = 0  # answered with an item the case already held (duplicate_of)
     failed: int = 0
     skipped: set[str] = field(default_factory=set)  # links and what is not a regular file
+    filed_then_failed: dict[str, str] = field(default_factory=dict)  # file -> evidence id
     waiting: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
@@ -225,8 +227,6 @@ class Watcher:
                 rel = path.relative_to(self.o.root).as_posix()
                 if self.o.pattern is not None and self.o.pattern.match(rel) is None:
                     continue
-                if self.o.after == "mark" and path.with_name(name + MARK_SUFFIX).exists():
-                    continue
                 try:
                     st = path.lstat()
                 except FileNotFoundError:
@@ -234,6 +234,8 @@ class Watcher:
                 if not stat.S_ISREG(st.st_mode):
                     self.skip(rel, "a symbolic link" if stat.S_ISLNK(st.st_mode)
                               else "not a regular file")
+                    continue
+                if self.o.after == "mark" and is_marked(path, st):
                     continue
                 unchanged = self.unchanged_for(rel, st.st_size, st.st_mtime_ns, now)
                 if st.st_size > 0 and self.is_ready(rel, path, unchanged):
@@ -280,7 +282,7 @@ class Watcher:
                 self.finish(entry, path)
             return True
         except InputError as exc:
-            self.fail(entry, exc.code, exc.message)
+            self.fail(entry, exc.code, exc.message, exc.details.get("evidence_id"))
             return True
         except OSError as exc:  # unreadable, or .done/ not writable: said, tried at next start
             self.fail(entry, "file_unreadable", f"{entry.rel_path}: {exc.strerror or exc}")
@@ -349,8 +351,10 @@ class Watcher:
         """Move the file (and its sidecar and done-file) under ``.done/``, or mark it."""
         if self.o.after == "mark":
             mark = path.with_name(path.name + MARK_SUFFIX)
+            # size and mtime tell a new recording under the same name from the one marked
             body = {"evidence_id": entry.evidence_id, "sha256": entry.sha256,
-                    "case_id": (entry.metadata or {}).get("case_id")}
+                    "case_id": (entry.metadata or {}).get("case_id"), "size": entry.size,
+                    "mtime_ns": path.lstat().st_mtime_ns}
             write_durably(mark, json.dumps(body, indent=2).encode() + b"\n")
         else:
             target = self.o.root / DONE_FOLDER / entry.rel_path
@@ -371,12 +375,38 @@ class Watcher:
             self.tally.skipped.add(rel)
             self.report("skipped", {"file": rel, "reason": why})
 
-    def fail(self, entry: Entry, code: str, message: str) -> None:
+    def fail(self, entry: Entry, code: str, message: str, evidence_id: str | None = None) -> None:
+        """``evidence_id``: the item the service filed before the file failed (it changed
+        after it was hashed), kept in the journal's row and listed in the summary."""
         current = self.journal.open_entry(entry.rel_path)
         if current is not None and current.state != "failed":
-            self.journal.move(current, "failed", error=f"{code}: {message}")
+            extra = {"evidence_id": evidence_id} if evidence_id else {}
+            self.journal.move(current, "failed", error=f"{code}: {message}", **extra)
         self.tally.failed += 1
-        self.report("failed", {"file": entry.rel_path, "code": code, "message": message})
+        info = {"file": entry.rel_path, "code": code, "message": message}
+        if evidence_id:
+            self.tally.filed_then_failed[entry.rel_path] = evidence_id
+            info["evidence_id"] = evidence_id
+        self.report("failed", info)
+
+
+def is_marked(path: Path, st: os.stat_result) -> bool:
+    """Whether ``path`` (``st``, its lstat) is the recording its ``NAME.notarised`` mark
+    records. A mark from before marks held size and mtime counts whatever it is; a mark that
+    cannot be read counts too (the file waits rather than being filed twice)."""
+    try:
+        with open_regular(path.with_name(path.name + MARK_SUFFIX), nonblock=True) as fh:
+            raw = fh.read(MAX_MARK_BYTES)
+    except FileNotFoundError:
+        return False
+    except (InputError, OSError):
+        return True
+    try:
+        mark = json.loads(raw)
+        recorded = (mark["size"], mark["mtime_ns"])
+    except (ValueError, TypeError, KeyError):
+        return True
+    return recorded == (st.st_size, st.st_mtime_ns)
 
 
 def move_durably(source: Path, target: Path, evidence_id: str) -> None:

@@ -183,6 +183,12 @@ def test_a_file_rewritten_after_it_was_hashed_is_reported_not_filed_as_the_first
     assert run.returncode == Exit.FAILED, run.stderr
     assert "[file_changed]" in run.stderr and sha in run.stderr
     assert (root / "1901.wav").exists(), "left where it is"
+    # the item the service filed from the rewritten bytes is named in the summary and journal
+    filed = run.stdout.split("filed, then failed: 1901.wav -> ")[1].split()[0]
+    assert item(server, filed)["sha256"] == sha
+    journal = sqlite3.connect(root / ".notary-watch" / "journal.sqlite")
+    assert journal.execute("SELECT evidence_id FROM files WHERE state = 'failed'").fetchall() \
+        == [(filed,)]
 
 
 def test_links_and_what_is_not_a_regular_file_are_skipped_never_deposited(
@@ -222,3 +228,27 @@ def test_a_fifo_for_a_sidecar_fails_its_file_and_the_watcher_goes_on(
     assert "failed  b.wav: b.wav.json: a sidecar is a regular file" in run.stderr
     assert "[sidecar_invalid]" in run.stderr and "1 deposited" in run.stdout
     assert (root / ".done" / "a.wav").exists() and (root / "b.wav").exists()
+
+
+def test_a_new_recording_under_a_marked_name_is_deposited_and_marked_again(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    first = recording(root / "2001.wav")
+    args = ("watch", str(root), "--ready", "rename", "--case", "HX-MARK", "--after", "mark",
+            "--once", "--json")
+
+    def deposited() -> list[str]:
+        run = run_notary(*args, env=client_env(server), cwd=tmp_path)
+        assert run.returncode == Exit.OK, run.stderr
+        events = [json.loads(x) for x in run.stdout.splitlines() if x.startswith("{\"")]
+        return [e["sha256"] for e in events if e["event"] == "deposited"]
+
+    assert deposited() == [first]
+    mark = json.loads((root / "2001.wav.notarised").read_text())
+    assert mark["sha256"] == first and mark["size"] == (root / "2001.wav").stat().st_size
+    assert deposited() == []  # the marked recording is not deposited again
+    second = recording(root / "2001.wav")  # the dialer reuses the name for a new call
+    assert deposited() == [second]
+    again = json.loads((root / "2001.wav.notarised").read_text())
+    assert again["sha256"] == second and again["evidence_id"] != mark["evidence_id"]
+    assert deposited() == []
