@@ -218,12 +218,14 @@ class Client:
             return self._check(resp)
 
     def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
-               idempotency_key: str | None = None, follow_symlinks: bool = True) -> Evidence:
+               idempotency_key: str | None = None, follow_symlinks: bool = True,
+               name: str | None = None) -> Evidence:
         """Notarise the file at ``path`` with ``metadata`` (``case_id``, ``kind``, optional
         ``captured_at``, ``description``...). The same ``idempotency_key`` sent again (by a
         retry, a restart) answers the first item; without one, a key is made for this call.
         Without ``follow_symlinks`` only a regular file is sent, never what a link points to
-        (the watcher, reading a folder others write into)."""
+        (the watcher, reading a folder others write into). ``name``: the file name the
+        statement records, instead of ``path``'s."""
         if follow_symlinks:
             check_readable_file(path)
         headers = {"Idempotency-Key": idempotency_key or new_idempotency_key()}
@@ -235,7 +237,7 @@ class Client:
                           else fh)
                 files: dict[str, Any] = {
                     "metadata": (None, json.dumps(metadata), "application/json"),
-                    "file": (path.name, stream, "application/octet-stream")}
+                    "file": (name or path.name, stream, "application/octet-stream")}
                 return self.http.post("/v1/evidence", files=files, headers=headers)
 
         item: Evidence = self._request("POST", "/v1/evidence", repeatable=True, send=send)

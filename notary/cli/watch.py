@@ -16,7 +16,7 @@ from notary.cli.client import KINDS
 from notary.cli.exits import Exit
 from notary.cli.output import note, print_json
 from notary.core.errors import InputError
-from notary.watch.rules import CONVENTIONS, PathPattern
+from notary.watch.rules import CONVENTIONS, PathPattern, check_file_name_template
 from notary.watch.watcher import Options, Tally, Watcher
 
 
@@ -66,7 +66,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
                       pattern=PathPattern.parse(args.pattern) if args.pattern else None,
                       case=args.case, kind=args.kind, after=args.after, settle=args.settle,
                       poll=args.poll, state_dir=Path(args.state_dir) if args.state_dir else None,
-                      use_inotify=not args.no_inotify)
+                      use_inotify=not args.no_inotify,
+                      file_name=check_file_name_template(args.file_name),
+                      mask_digits=args.mask_digits)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -118,6 +120,12 @@ def register(sub: Any) -> None:
     p.add_argument("--after", choices=("move", "mark"), default="move",
                    help="when deposited: move it under DIR/.done/ (default) or write "
                         "NAME.notarised next to it")
+    p.add_argument("--file-name", default="{name}", metavar="TEMPLATE",
+                   help="the file name the statement records, from {name} (the file's), "
+                        "{stem}, {ext} and {sha8} (first 8 hex digits of its SHA-256); e.g. "
+                        "'{sha8}{ext}' when names hold phone numbers (default {name})")
+    p.add_argument("--mask-digits", action="store_true",
+                   help="write each run of 7 or more digits in the name as # (phone numbers)")
     p.add_argument("--settle", type=float, default=5.0, metavar="SECONDS",
                    help="stable (and close, for files not seen being written): unchanged "
                         "this long means finished (default 5)")

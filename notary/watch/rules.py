@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,38 @@ def metadata_for(rel_path: str, found: dict[str, str] | None, sidecar: dict[str,
         raise InputError(f"{rel_path}: kind {meta['kind']!r} is not one of "
                          f"{', '.join(KINDS)}", code="kind_unknown")
     return meta
+
+
+#: ``--file-name``: the name the statement records, from the file's own (``{name}`` =
+#: ``{stem}{ext}``) and its SHA-256 (``{sha8}``, its first 8 hex digits).
+FILE_NAME_FIELDS = ("name", "stem", "ext", "sha8")
+_PHONE_LIKE = re.compile(r"\d{7,}")
+
+
+def check_file_name_template(template: str) -> str:
+    """``template`` if it uses only :data:`FILE_NAME_FIELDS`, plainly; else InputError."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        parts = [("", "", "!", None)]
+    fields = [(f, spec, conv) for _, f, spec, conv in parts if f is not None]
+    if not template or "/" in template or any(
+            f not in FILE_NAME_FIELDS or spec or conv for f, spec, conv in fields):
+        raise InputError(f"--file-name {template!r}: a name without '/', with placeholders "
+                         f"{', '.join('{' + f + '}' for f in FILE_NAME_FIELDS)}",
+                         code="file_name_invalid")
+    return template
+
+
+def file_name_for(template: str, name: str, sha256: str, *, mask_digits: bool) -> str:
+    """The file name the statement records: a dialer names recordings after the phone number,
+    which the signed statement would otherwise carry in the clear (call records commit to the
+    number instead). ``mask_digits`` writes each run of 7 or more digits as ``#``s."""
+    if mask_digits:
+        name = _PHONE_LIKE.sub(lambda m: "#" * len(m.group()), name)
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # no extension, or a name that starts with its only dot
+        stem, ext = name, ""
+    else:
+        ext = dot + ext
+    return template.format(name=name, stem=stem, ext=ext, sha8=sha256[:8])

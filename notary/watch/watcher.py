@@ -30,6 +30,7 @@ from notary.watch.rules import (
     MARK_SUFFIX,
     SIDECAR_SUFFIX,
     PathPattern,
+    file_name_for,
     is_candidate,
     metadata_for,
     read_sidecar,
@@ -60,6 +61,8 @@ class Options:
     poll: float = 1.0
     state_dir: Path | None = None
     use_inotify: bool = True
+    file_name: str = "{name}"  # the name the statement records (rules.file_name_for)
+    mask_digits: bool = False
 
     @property
     def journal_path(self) -> Path:
@@ -317,7 +320,10 @@ class Watcher:
         try:
             item = self.client.submit(path, entry.metadata, progress=False,
                                       idempotency_key=entry.idempotency_key,
-                                      follow_symlinks=False)
+                                      follow_symlinks=False,
+                                      name=file_name_for(self.o.file_name, path.name,
+                                                         entry.sha256 or "",
+                                                         mask_digits=self.o.mask_digits))
         except ServiceError as exc:
             if exc.http_status in _FATAL:
                 raise WatchStopped(f"the service refuses the API key ({exc.code}): "

@@ -252,3 +252,21 @@ def test_a_new_recording_under_a_marked_name_is_deposited_and_marked_again(
     again = json.loads((root / "2001.wav.notarised").read_text())
     assert again["sha256"] == second and again["evidence_id"] != mark["evidence_id"]
     assert deposited() == []
+
+
+def test_the_file_name_template_keeps_phone_numbers_out_of_the_statement(
+        tmp_path: Path, server: LiveServer) -> None:
+    root = tmp_path / "monitor"
+    sha = recording(root / "13812345678_0930.wav")
+    args = ("watch", str(root), "--ready", "rename", "--case", "HX-NAME", "--once", "--json")
+    bad = run_notary(*args, "--file-name", "{phone}.wav", env=client_env(server), cwd=tmp_path)
+    assert bad.returncode != Exit.OK and "file_name_invalid" in bad.stderr
+    run = run_notary(*args, "--file-name", "{stem}-{sha8}{ext}", "--mask-digits",
+                     env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.OK, run.stderr
+    line = next(x for x in run.stdout.splitlines() if '"deposited"' in x)
+    body = item(server, json.loads(line)["evidence_id"])
+    statement = body["statement_json"]
+    assert isinstance(statement, dict)
+    assert statement["file_name"] == f"###########_0930-{sha[:8]}.wav"
+    assert "13812345678" not in json.dumps(body)

@@ -15,6 +15,8 @@ from notary.localfiles import open_regular
 from notary.watch.rules import (
     MAX_SIDECAR_BYTES,
     PathPattern,
+    check_file_name_template,
+    file_name_for,
     is_candidate,
     metadata_for,
     read_sidecar,
@@ -127,3 +129,29 @@ def test_a_sidecar_that_is_not_a_small_regular_file_fails_its_file_at_once(
         with pytest.raises(InputError) as err:
             read_sidecar(tmp_path / f"{name}.wav.json")
         assert err.value.code == "sidecar_invalid", name
+
+
+SHA = "3f9a0c41" + "0" * 56
+
+
+@pytest.mark.parametrize(("template", "name", "mask", "recorded"), [
+    ("{name}", "13812345678_0930.wav", False, "13812345678_0930.wav"),  # the default
+    ("{name}", "13812345678_0930.wav", True, "###########_0930.wav"),
+    ("{stem}-{sha8}{ext}", "out_02161234567.wav", True, "out_###########-3f9a0c41.wav"),
+    ("{sha8}{ext}", "13812345678.wav", False, "3f9a0c41.wav"),
+    ("{stem}", "call.1234567", True, "call"),  # the last dot starts the extension
+    ("{stem}{ext}", "README", False, "README"),
+    ("{name}", "agent_123456_20261207.wav", True, "agent_123456_########.wav"),  # 6 stay
+])
+def test_the_recorded_file_name_is_made_from_the_template(
+        template: str, name: str, mask: bool, recorded: str) -> None:
+    assert file_name_for(check_file_name_template(template), name, SHA,
+                         mask_digits=mask) == recorded
+
+
+@pytest.mark.parametrize("template", ["", "{phone}", "{0}", "{}", "{name!r}", "{sha8:>9}",
+                                      "a/{name}", "{name", "{name.real}"])
+def test_a_bad_file_name_template_is_refused(template: str) -> None:
+    with pytest.raises(InputError) as err:
+        check_file_name_template(template)
+    assert err.value.code == "file_name_invalid"
