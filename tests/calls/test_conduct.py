@@ -73,7 +73,7 @@ def test_report_flags_exactly_the_planted_calls(server: LiveServer, tmp_path: Pa
         assert row["recorded"] is True and row["notarised"] is True
         assert row["duration_seconds"] == 210
     assert report["summary"] == {"calls": 10, "quiet_hours": 2, "over_daily_limit": 1,
-                                 "zone_mismatch": 0}
+                                 "zone_mismatch": 0, "not_countable": 0}
     assert rows[answers[6]["id"]]["attempt_of_day"] == 7
     assert rows[answers[7]["id"]]["local_start"] == "2026-11-28T22:30:00+08:00"
     assert report["rules"] == {"quiet_hours": {"from": "22:00", "to": "08:00"},
@@ -95,7 +95,7 @@ def test_report_flags_exactly_the_planted_calls(server: LiveServer, tmp_path: Pa
     assert sorted(r["evidence_id"] for r in later["contacts"]) == sorted(
         a["id"] for a in answers[6:])
     assert later["summary"] == {"calls": 4, "quiet_hours": 2, "over_daily_limit": 1,
-                                "zone_mismatch": 0}
+                                "zone_mismatch": 0, "not_countable": 0}
     only_a = admin.get(f"/v1/cases/{CASE}/conduct", params={
         "from": PERIOD[0], "to": PERIOD[1], "contact": callees[0]}).json()["report"]
     assert len(only_a["contacts"]) == 7 and only_a["subject"]["contact"] == callees[0]
@@ -164,8 +164,12 @@ def test_the_offset_judges_a_call_and_a_contradicting_zone_is_flagged(
         ("2026-11-27T21:30:00-04:00", "Etc/GMT+4", A, ["over_daily_limit"]),
         # 23:30 by its offset; Asia/Kolkata (+05:30) would make it 21:00.
         ("2026-11-28T23:30:00+08:00", "Asia/Kolkata", B, ["quiet_hours", "zone_mismatch"]),
+        # A commitment the client made: nothing ties it to a contact, so it is not counted
+        # silently but listed as such.
+        ("2026-11-28T10:00:00+08:00", "Asia/Shanghai", {"alg": "hmac-sha256", "value": "cd" * 32},
+         ["not_countable"]),
     ]
-    answers = []
+    answers: list[dict[str, Any]] = []
     for i, (start, zone, callee, _flags) in enumerate(calls):
         call = {"started_at": start, "ended_at": _end(start), "timezone": zone,
                 "direction": "outbound", "agent_id": "工号 8", "caller": "021-5050-1234",
@@ -181,13 +185,15 @@ def test_the_offset_judges_a_call_and_a_contradicting_zone_is_flagged(
     rows = {r["evidence_id"]: r for r in report["contacts"]}
     assert [rows[a["id"]]["flags"] for a in answers] == [c[3] for c in calls]
     assert rows[answers[2]["id"]]["local_start"] == "2026-11-28T23:30:00+08:00"
-    assert report["summary"] == {"calls": 3, "quiet_hours": 1, "over_daily_limit": 1,
-                                 "zone_mismatch": 1}
+    assert report["summary"] == {"calls": 4, "quiet_hours": 1, "over_daily_limit": 1,
+                                 "zone_mismatch": 1, "not_countable": 1}
     keys = jwks([server.service.signing_key.public_jwk()])
     statements = [verify_statement(a["statement"], keys) for a in answers]
-    again = conduct_report(statements, ConductRules(max_daily_attempts=1),
-                           (PERIOD[0], "2026-11-29T00:00:00+08:00"), {"case_id": CASE})
-    assert [r["flags"] for r in again["contacts"]] == [c[3] for c in calls]
+    again = conduct_report(statements, ConductRules(max_daily_attempts=1), PERIOD,
+                           {"case_id": CASE}, {s.digest_hex() for s in statements
+                                               if rows[s.evidence_id]["notarised"]},
+                           client_committed={statements[3].digest_hex()})
+    assert again == report
 
 
 @pytest.mark.unit
