@@ -191,11 +191,13 @@ def contact_of(engine: Engine, *, tenant: str, case_id: str, number: str,
     except InputError as exc:
         raise CallMetadataError(exc.message, code="call_number_invalid",
                                 field="number") from None
-    uids = {row.case_uid for row in case_items(engine, tenant, case_id)}
+    # Only the salts of the items ``tenant`` may see: a tenant that handed the case over
+    # still sees its own items, whose case is now the buyer's, and must not learn through
+    # the buyer's salts whether the buyer called a number.
+    ids = [row.id for row in case_items(engine, tenant, case_id)]
     with session(engine) as s:
-        rows = s.exec(select(CallSalt).join(Evidence, Evidence.id == CallSalt.evidence_id)  # type: ignore[arg-type]
-                      .where(CallSalt.party == "callee",
-                             Evidence.case_uid.in_(uids))).all()  # type: ignore[union-attr]
+        rows = s.exec(select(CallSalt).where(
+            CallSalt.party == "callee", CallSalt.evidence_id.in_(ids))).all()  # type: ignore[attr-defined]
     for row in rows:
         if Commitment(row.value).opens_with(e164, bytes.fromhex(row.salt)):
             return row.value

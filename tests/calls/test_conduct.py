@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from notary.config import Settings
@@ -17,7 +18,9 @@ from notary.core.conduct import CONDUCT, ConductRules, conduct_report
 from notary.core.errors import InputError
 from notary.core.signing import jwks, jws_payload, verify_statement
 from notary.core.statement import canonical_json
+from notary.service.apikeys import Role, create_key
 from notary.service.conduct import tenant_rules
+from notary.service.tenancy import create_tenant
 from tests.certificate.test_certificate_api import pdf_text
 from tests.intake.files import form, statement_of, wav_bytes
 from tests.support import LiveServer, wait_until
@@ -219,3 +222,36 @@ def test_a_wrong_rule_setting_stops_the_start(monkeypatch: pytest.MonkeyPatch) -
     assert caught.value.code == "config_invalid" and "'t'" in caught.value.message
     monkeypatch.setenv("NOTARY_CONDUCT_RULES", '{"t": {"max_daily_attempts": 3}}')
     assert tenant_rules(Settings.from_env().conduct_rules, "t").max_daily_attempts == 3
+
+
+def test_the_seller_of_a_case_cannot_probe_the_buyer_s_calls(server: LiveServer) -> None:
+    engine = server.service.engine
+    keys = {}
+    for tenant in ("lender-a", "agency-b"):
+        create_tenant(engine, tenant)
+        keys[tenant] = create_key(engine, Role.ADMIN, tenant=tenant)[1]
+    seller, buyer = server.client(keys["lender-a"]), server.client(keys["agency-b"])
+
+    def call(http: httpx.Client, callee: str, tone: float) -> None:
+        start = "2026-11-28T10:00:00+08:00"
+        resp = http.post("/v1/evidence", files=form(
+            {"case_id": CASE, "kind": "call_recording", "call": {
+                "started_at": start, "ended_at": _end(start), "timezone": "Asia/Shanghai",
+                "direction": "outbound", "agent_id": "工号 9", "caller": "021-5050-1234",
+                "callee": callee}}, wav_bytes(tone=tone), "t.wav", "audio/wav"))
+        assert resp.status_code == 201, resp.text
+
+    call(seller, A, 1300.0)
+    moved = seller.post(f"/v1/cases/{CASE}/transfer", json={"to_tenant": "agency-b"})
+    assert moved.status_code == 200, moved.text
+    call(buyer, B, 1310.0)
+    asked = {"from": PERIOD[0], "to": PERIOD[1]}
+    # The buyer holds the case: both numbers are its contacts.
+    for number in (A, B):
+        assert buyer.post(f"/v1/cases/{CASE}/conduct/contact",
+                          json={"number": number, **asked}).status_code == 200
+    # The seller still sees its own call, not whether the buyer called B.
+    assert seller.post(f"/v1/cases/{CASE}/conduct/contact",
+                       json={"number": A, **asked}).status_code == 200
+    probe = seller.post(f"/v1/cases/{CASE}/conduct/contact", json={"number": B, **asked})
+    assert probe.status_code == 404 and probe.json()["code"] == "call_contact_unknown"
