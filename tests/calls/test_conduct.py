@@ -45,6 +45,20 @@ def _end(start: str) -> str:
         ":45:00", ":48:30")
 
 
+def _call(http: httpx.Client, start: str, callee: str | dict[str, str], tone: float, *,
+          timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+    """Submit one outbound call recording of CASE; its answer."""
+    call = {"started_at": start, "ended_at": _end(start), "timezone": timezone,
+            "direction": "outbound", "agent_id": "工号 7", "caller": "021-5050-1234",
+            "callee": callee}
+    resp = http.post("/v1/evidence", files=form(
+        {"case_id": CASE, "kind": "call_recording", "call": call}, wav_bytes(tone=tone),
+        "c.wav", "audio/wav"))
+    assert resp.status_code == 201, resp.text
+    answer: dict[str, Any] = resp.json()
+    return answer
+
+
 def test_report_flags_exactly_the_planted_calls(server: LiveServer, tmp_path: Path) -> None:
     admin = server.admin()
     answers: list[dict[str, Any]] = []
@@ -141,13 +155,7 @@ def test_a_tenant_s_own_rules_are_applied_and_stated(
     server = make_server(conduct_rules=json.dumps(rules))
     admin = server.admin()
     for i, start in enumerate(("2026-11-28T09:00:00+08:00", "2026-11-28T21:30:00+08:00")):
-        call = {"started_at": start, "ended_at": _end(start), "timezone": "Asia/Shanghai",
-                "direction": "outbound", "agent_id": "工号 7", "caller": "021-5050-1234",
-                "callee": A}
-        resp = admin.post("/v1/evidence", files=form(
-            {"case_id": CASE, "kind": "call_recording", "call": call},
-            wav_bytes(tone=900.0 + 10 * i), f"c{i}.wav", "audio/wav"))
-        assert resp.status_code == 201, resp.text
+        _call(admin, start, A, 900.0 + 10 * i)
     report = admin.get(f"/v1/cases/{CASE}/conduct",
                        params={"from": PERIOD[0], "to": PERIOD[1]}).json()["report"]
     assert report["rules"] == {"quiet_hours": {"from": "21:00", "to": "08:00"},
@@ -172,16 +180,8 @@ def test_the_offset_judges_a_call_and_a_contradicting_zone_is_flagged(
         ("2026-11-28T10:00:00+08:00", "Asia/Shanghai", {"alg": "hmac-sha256", "value": "cd" * 32},
          ["not_countable"]),
     ]
-    answers: list[dict[str, Any]] = []
-    for i, (start, zone, callee, _flags) in enumerate(calls):
-        call = {"started_at": start, "ended_at": _end(start), "timezone": zone,
-                "direction": "outbound", "agent_id": "工号 8", "caller": "021-5050-1234",
-                "callee": callee}
-        resp = admin.post("/v1/evidence", files=form(
-            {"case_id": CASE, "kind": "call_recording", "call": call},
-            wav_bytes(tone=1100.0 + 10 * i), f"z{i}.wav", "audio/wav"))
-        assert resp.status_code == 201, resp.text
-        answers.append(resp.json())
+    answers = [_call(admin, start, callee, 1100.0 + 10 * i, timezone=zone)
+               for i, (start, zone, callee, _flags) in enumerate(calls)]
     resp = admin.get(f"/v1/cases/{CASE}/conduct", params={"from": PERIOD[0], "to": PERIOD[1]})
     assert resp.status_code == 200, resp.text
     report = resp.json()["report"]
@@ -231,20 +231,10 @@ def test_the_seller_of_a_case_cannot_probe_the_buyer_s_calls(server: LiveServer)
         create_tenant(engine, tenant)
         keys[tenant] = create_key(engine, Role.ADMIN, tenant=tenant)[1]
     seller, buyer = server.client(keys["lender-a"]), server.client(keys["agency-b"])
-
-    def call(http: httpx.Client, callee: str, tone: float) -> None:
-        start = "2026-11-28T10:00:00+08:00"
-        resp = http.post("/v1/evidence", files=form(
-            {"case_id": CASE, "kind": "call_recording", "call": {
-                "started_at": start, "ended_at": _end(start), "timezone": "Asia/Shanghai",
-                "direction": "outbound", "agent_id": "工号 9", "caller": "021-5050-1234",
-                "callee": callee}}, wav_bytes(tone=tone), "t.wav", "audio/wav"))
-        assert resp.status_code == 201, resp.text
-
-    call(seller, A, 1300.0)
+    _call(seller, "2026-11-28T10:00:00+08:00", A, 1300.0)
     moved = seller.post(f"/v1/cases/{CASE}/transfer", json={"to_tenant": "agency-b"})
     assert moved.status_code == 200, moved.text
-    call(buyer, B, 1310.0)
+    _call(buyer, "2026-11-28T10:00:00+08:00", B, 1310.0)
     asked = {"from": PERIOD[0], "to": PERIOD[1]}
     # The buyer holds the case: both numbers are its contacts.
     for number in (A, B):
