@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, event
+from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, event, false
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -181,6 +181,9 @@ class Evidence(SQLModel, table=True):
     deletion_jws: str | None = Field(default=None, sa_column=Column(Text))  # signed certificate
     hold_reason: str | None = Field(default=None, max_length=1024)  # a legal hold while set
     check_code: str | None = Field(default=None, unique=True, index=True, max_length=16)
+    #: This service made the callee commitment of the item's call record (migration 0011):
+    #: the conduct report counts only such calls as one contact; kept after shredding.
+    callee_salted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class CallSalt(SQLModel, table=True):

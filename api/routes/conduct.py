@@ -63,9 +63,10 @@ def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
             format: Literal["json", "html", "pdf"] = "json") -> Any:
     """Every call of the case that started in ``[from, to)`` (RFC 3339 with an offset), with
     its time, duration, direction, agent, recorded/notarised state and the flags
-    ``quiet_hours`` and ``over_daily_limit``; ``contact`` (a callee commitment) narrows it to
-    one contact. Derived from the case's statements alone (docs/calls.md). ``format=pdf`` or
-    ``html``: the bilingual document (合规通话报告) of the same signed report."""
+    ``quiet_hours``, ``over_daily_limit`` and ``zone_mismatch``; ``contact`` (a callee
+    commitment) narrows it to one contact. Derived from the case's statements alone
+    (docs/calls.md). ``format=pdf`` or ``html``: the bilingual document (合规通话报告) of
+    the same signed report."""
     answer = case_conduct(svc.engine, svc.signing_key, tenant=key.tenant, case_id=case_id,
                           period=(begin, end), contact=contact,
                           rules=tenant_rules(svc.settings.conduct_rules, key.tenant))

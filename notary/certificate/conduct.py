@@ -21,7 +21,10 @@ from .wording import KIND_NAMES, Bilingual
 
 CONDUCT_TITLE = Bilingual("合规通话报告", "Conduct report")
 _FLAG_WORDS = {"quiet_hours": Bilingual("夜间禁呼时段", "quiet hours"),
-               "over_daily_limit": Bilingual("超过每日次数", "over the daily limit")}
+               "over_daily_limit": Bilingual("超过每日次数", "over the daily limit"),
+               "zone_mismatch": Bilingual("时区与时差不符", "zone contradicts the offset"),
+               "not_countable": Bilingual("客户自行承诺，无法计数",
+                                          "committed by the client, not countable")}
 _DIRECTION = {"outbound": "呼出 / outbound", "inbound": "呼入 / inbound"}
 
 
@@ -55,16 +58,18 @@ def conduct_document(report: Mapping[str, Any], jws: str, *, verify_url: str,
             note="按通话开始时间 / by the call's start"),
         Row(Bilingual("夜间禁呼时段", "Quiet hours"),
             f"{rules['quiet_hours']['from']}–{rules['quiet_hours']['to']}",
-            note="通话所在时区的当地时间；只计呼出 / local time in the call's zone; outbound "
-                 "calls only"),
+            note="按签名开始时间所带时差的当地时间；只计呼出 / local time by the offset of the "
+                 "signed start; outbound calls only"),
         Row(Bilingual("每日次数上限", "Daily attempts"), str(rules["max_daily_attempts"]),
             note="同一联系对象、同一当地日的呼出次数 / outbound calls to one contact per "
                  "local day"),
         Row(Bilingual("汇总", "Summary"),
             f"通话 {summary['calls']} 次，夜间 {summary['quiet_hours']} 次，超次 "
-            f"{summary['over_daily_limit']} 次 / {summary['calls']} call(s), "
-            f"{summary['quiet_hours']} in the quiet hours, {summary['over_daily_limit']} "
-            "over the daily limit"),
+            f"{summary['over_daily_limit']} 次，时区不符 {summary['zone_mismatch']} 次，无法计数 "
+            f"{summary['not_countable']} 次 / {summary['calls']} call(s), "
+            f"{summary['quiet_hours']} in the quiet hours, {summary['over_daily_limit']} over "
+            f"the daily limit, {summary['zone_mismatch']} with a zone that contradicts the "
+            f"offset, {summary['not_countable']} not countable (committed by the client)"),
     ))
     calls = Section(Bilingual("通话明细", "Calls"),
                     tuple(_call_row(r) for r in report["contacts"]) or (
@@ -76,7 +81,7 @@ def conduct_document(report: Mapping[str, Any], jws: str, *, verify_url: str,
                  "存证声明重新推导 / the report can be derived again from the case's "
                  "statements"),
     ))
-    flagged = summary["quiet_hours"] + summary["over_daily_limit"]
+    flagged = sum(summary[f] for f in _FLAG_WORDS)
     conclusion = Bilingual(
         f"结论：本期间共 {summary['calls']} 次通话，其中 {flagged} 项标记（见通话明细）。",
         f"Conclusion: {summary['calls']} call(s) in the period, {flagged} flag(s) (see the "

@@ -1,7 +1,7 @@
 """The call record a call recording's statement may carry (issue 16 #5), and number commitments.
 
 A call record says when a call began and ended (RFC 3339 with the offset the dialer used, and
-the IANA time zone the call is judged in), its direction, the agent's 工号, the campaign, and
+the IANA time zone of the call), its direction, the agent's 工号, the campaign, and
 the caller's and callee's numbers as *commitments*: ``HMAC-SHA-256(key=salt, msg=number)``
 with the number in E.164 form (``+8613800138000``) and a salt of 32 random bytes per number.
 The key is the salt written as 64 lower-case hex characters (ASCII), so that anyone given the
@@ -216,8 +216,9 @@ class CallRecord:
         return int(delta.total_seconds())
 
     def local_start(self) -> datetime:
-        """The start in the call's own time zone: what quiet hours are judged by.
-        StatementError when this machine's zone database does not know the zone."""
+        """The start in the call's own time zone (the conduct report judges by the start's
+        offset, see :func:`notary.core.conduct._judged`). StatementError when this machine's
+        zone database does not know the zone."""
         return self.start.astimezone(zone(self.timezone))
 
     def to_json(self) -> dict[str, Any]:

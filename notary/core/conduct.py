@@ -2,14 +2,17 @@
 contact rules, derived from the signed statements alone.
 
 Regulation asks an agency to show that each contact was lawful: no outbound call in the quiet
-hours (default 22:00–08:00, local time in the call's own time zone) and at most
-``max_daily_attempts`` outbound calls to one contact per local day (default 6, 中银协 2026).
+hours (default 22:00–08:00, local time as the signed start's offset states it, see
+:func:`_judged`) and at most ``max_daily_attempts`` outbound calls to one contact per local
+day (default 6, 中银协 2026); a call whose zone contradicts its offset is flagged, and so is
+one whose callee commitment the client made (it cannot be counted as one contact).
 A *contact* is the callee commitment: within a case the service commits one number under one
 salt, so one contact has one commitment (:func:`notary.service.calls.settle`).
 
 :func:`conduct_report` is a pure function of the statements, the rules, the period, the
-subject and the set of anchored statements, so anyone holding the statements (a bundle)
-derives the same canonical bytes and can check the signed report against them.
+subject, the set of anchored statements and the set of client-committed ones (which the
+report's flags state), so anyone holding the statements (a bundle) derives the same canonical
+bytes and can check the signed report against them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from .callrecord import CallRecord, Direction, instant
@@ -41,6 +44,8 @@ CONDUCT_MEDIA_TYPE = "application/vnd.notary.conduct-report.v1+json"
 MAX_CONDUCT_BYTES = 16 * 1024 * 1024
 QUIET_HOURS = "quiet_hours"
 OVER_DAILY_LIMIT = "over_daily_limit"
+ZONE_MISMATCH = "zone_mismatch"
+NOT_COUNTABLE = "not_countable"
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -123,6 +128,21 @@ class _Call:
     call: CallRecord
     start: datetime
     local: datetime
+    mismatch: bool
+
+
+def _judged(call: CallRecord) -> tuple[datetime, bool]:
+    """The local start a call is judged by, and whether its zone contradicts its offset.
+
+    The signed ``started_at`` carries the dialer's offset, which the submitter cannot restate
+    with a zone of its choosing: a non-zero offset is the local time judged (``23:30+08:00``
+    is 23:30 whatever ``timezone`` says), and a zone whose offset at that instant differs is
+    flagged ``zone_mismatch``. A zero offset (``Z``) states UTC, not a local time (RFC 3339
+    §4.3), so such a call is judged in its ``timezone``."""
+    start, local = call.start, call.local_start()
+    if start.utcoffset() == local.utcoffset() or not start.utcoffset():
+        return local, False
+    return start, True
 
 
 def _calls(statements: Iterable[Statement], case_id: str) -> list[_Call]:
@@ -130,23 +150,28 @@ def _calls(statements: Iterable[Statement], case_id: str) -> list[_Call]:
     for st in statements:
         if st.call is None or st.case_id != case_id:
             continue
-        start = st.call.start
-        out.append(_Call(st, st.call, start, st.call.local_start()))
+        local, mismatch = _judged(st.call)
+        out.append(_Call(st, st.call, st.call.start, local, mismatch))
     out.sort(key=lambda c: (c.start, c.statement.case_seq, c.statement.digest_hex()))
     return out
 
 
 def conduct_report(statements: Iterable[Statement], rules: ConductRules,
                    period: tuple[str, str], subject: Mapping[str, str],
-                   anchored: Collection[str] = ()) -> dict[str, Any]:
+                   anchored: Collection[str] = (),
+                   client_committed: Collection[str] = ()) -> dict[str, Any]:
     """The conduct report (a JSON object; its canonical bytes are what is signed).
 
     ``subject`` is ``{"case_id"}`` or ``{"case_id", "contact"}`` (a callee commitment value);
     ``period`` is ``(from, to)``, RFC 3339, calls starting in ``[from, to)`` are listed;
     ``anchored`` the SHA-256 (hex) of the statements anchored when the report was made (the
-    ``notarised`` column). Attempts are counted over all the statements given, so a period
-    that starts mid-day still numbers that day's calls from the first one. Only outbound calls
-    are attempts and only they are flagged; an inbound call is listed without flags."""
+    ``notarised`` column); ``client_committed`` the SHA-256 (hex) of the statements whose
+    callee commitment the client made, not the service: such a call's commitment may differ
+    on every call to one number, so it is flagged ``not_countable`` (the service knows the
+    set; anyone re-deriving the report reads it from the signed report's flags). Attempts
+    are counted over all the statements given, so a period that starts mid-day still numbers
+    that day's calls from the first one. Only outbound calls are attempts and only they are
+    flagged; an inbound call is listed without flags."""
     unknown = sorted(set(subject) - {"case_id", "contact"})
     if "case_id" not in subject or unknown:
         raise InputError("A report's subject is a case_id and, optionally, a contact.",
@@ -157,15 +182,20 @@ def conduct_report(statements: Iterable[Statement], rules: ConductRules,
                          code="conduct_period_invalid", field="to")
     contact = subject.get("contact")
     attempts: dict[tuple[str, date], int] = defaultdict(int)
+    #: A contact's days are those of its first outbound call's local time, so that calls
+    #: stated in other offsets cannot split one day into two.
+    calendar: dict[str, tzinfo] = {}
     rows: list[dict[str, Any]] = []
-    counts = {"calls": 0, QUIET_HOURS: 0, OVER_DAILY_LIMIT: 0}
+    counts = {"calls": 0, QUIET_HOURS: 0, OVER_DAILY_LIMIT: 0, ZONE_MISMATCH: 0,
+              NOT_COUNTABLE: 0}
     for c in _calls(statements, subject["case_id"]):
         callee = c.call.callee.value
         outbound = c.call.direction is Direction.OUTBOUND
         attempt = None
         if outbound:
-            attempts[(callee, c.local.date())] += 1
-            attempt = attempts[(callee, c.local.date())]
+            day = c.start.astimezone(calendar.setdefault(callee, c.local.tzinfo or UTC)).date()
+            attempts[(callee, day)] += 1
+            attempt = attempts[(callee, day)]
         if not begin <= c.start < end or (contact is not None and callee != contact):
             continue
         flags = []
@@ -173,6 +203,10 @@ def conduct_report(statements: Iterable[Statement], rules: ConductRules,
             flags.append(QUIET_HOURS)
         if attempt is not None and attempt > rules.max_daily_attempts:
             flags.append(OVER_DAILY_LIMIT)
+        if outbound and c.mismatch:
+            flags.append(ZONE_MISMATCH)
+        if outbound and c.statement.digest_hex() in client_committed:
+            flags.append(NOT_COUNTABLE)
         row: dict[str, Any] = {
             "evidence_id": c.statement.evidence_id, "case_seq": c.statement.case_seq,
             "statement_sha256": c.statement.digest_hex(),

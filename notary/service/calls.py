@@ -4,8 +4,9 @@ A client may send the numbers (the service normalises them to E.164, makes a sal
 signs only the commitments and keeps the salts in ``call_salts``) or commitments it made itself
 (then the client keeps the salts, and this service cannot prove a number for that party). A
 readable number is never stored or logged: it lives in memory while its commitment is made and
-while a proof is answered. Shredding the item deletes its salts (:func:`delete_salts`, called in
-the shredding transaction), after which no one can show which number a commitment holds.
+while a proof is answered. Shredding the item deletes its salts and the case's other rows of the
+same salts (:func:`delete_salts`, called in the shredding transaction), after which no one can
+show which number the shredded item's commitments hold.
 """
 
 from __future__ import annotations
@@ -166,9 +167,18 @@ def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
         s.add(CallSalt(evidence_id=evidence_id, party=party, salt=salt.hex(), value=value))
 
 
-def delete_salts(s: Session, evidence_id: str) -> None:
-    """Delete the item's salts in the session's transaction (shredding)."""
+def delete_salts(s: Session, evidence_id: str, case_uid: str | None) -> None:
+    """Delete the item's salts in the session's transaction (shredding), and every salt of
+    the case that made the same commitments: the case's calls to one number share one salt
+    (:func:`settle`), so a sibling's salt would open the shredded item's commitment too."""
+    values = {r.value for r in s.exec(
+        select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
     s.exec(delete(CallSalt).where(CallSalt.evidence_id == evidence_id))  # type: ignore[arg-type]
+    if not values or case_uid is None:
+        return
+    siblings = select(Evidence.id).where(Evidence.case_uid == case_uid)
+    s.exec(delete(CallSalt).where(CallSalt.value.in_(values),  # type: ignore[attr-defined]
+                                  CallSalt.evidence_id.in_(siblings)))  # type: ignore[attr-defined]
 
 
 def contact_of(engine: Engine, *, tenant: str, case_id: str, number: str,
@@ -181,11 +191,13 @@ def contact_of(engine: Engine, *, tenant: str, case_id: str, number: str,
     except InputError as exc:
         raise CallMetadataError(exc.message, code="call_number_invalid",
                                 field="number") from None
-    uids = {row.case_uid for row in case_items(engine, tenant, case_id)}
+    # Only the salts of the items ``tenant`` may see: a tenant that handed the case over
+    # still sees its own items, whose case is now the buyer's, and must not learn through
+    # the buyer's salts whether the buyer called a number.
+    ids = [row.id for row in case_items(engine, tenant, case_id)]
     with session(engine) as s:
-        rows = s.exec(select(CallSalt).join(Evidence, Evidence.id == CallSalt.evidence_id)  # type: ignore[arg-type]
-                      .where(CallSalt.party == "callee",
-                             Evidence.case_uid.in_(uids))).all()  # type: ignore[union-attr]
+        rows = s.exec(select(CallSalt).where(
+            CallSalt.party == "callee", CallSalt.evidence_id.in_(ids))).all()  # type: ignore[attr-defined]
     for row in rows:
         if Commitment(row.value).opens_with(e164, bytes.fromhex(row.salt)):
             return row.value

@@ -1,5 +1,6 @@
 """The conduct report of a case (issue 16 #6): the case's statements, the anchored state,
-the rules, signed with the service key. The report itself is made by the core's pure
+the rules, the calls whose callee commitment the client made (``Evidence.callee_salted``),
+signed with the service key. The report itself is made by the core's pure
 :func:`notary.core.conduct.conduct_report`; this module only gathers its inputs."""
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
     rows = case_items(engine, tenant, case_id)
     statements = [Statement.from_bytes(jws_payload(r.statement_jws)) for r in rows]
     anchored = {r.statement_digest for r in rows if r.status == "anchored"}
+    client = {r.statement_digest for r, st in zip(rows, statements, strict=True)
+              if st.call is not None and not r.callee_salted}
     subject = {"case_id": case_id} if contact is None else {"case_id": case_id,
                                                             "contact": contact}
-    report = conduct_report(statements, rules, period, subject, anchored)
+    report = conduct_report(statements, rules, period, subject, anchored, client)
     canonical = canonical_json(report)
     return ConductAnswer(report, canonical, CONDUCT.sign(canonical, key),
                          tuple(r.statement_jws for r in rows))

@@ -302,6 +302,7 @@ class Notariser:
                 receipt_jws=receipt, submitter=submitter, idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint, wrapped_key=wrapped,
                 check_code=sub.check_code or new_check_code(),
+                callee_salted=sub.call is not None and "callee" in sub.call.salts,
             )
             if head is None:
                 s.add(CaseHead(case_uid=case.uid, last_seq=seq, last_statement_digest=digest))

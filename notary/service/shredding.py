@@ -176,7 +176,7 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
         row.shredded_at = datetime.fromisoformat(event.at)
         row.deletion_jws = token
         s.add(row)
-        delete_salts(s, row.id)  # a call record's commitments can no longer be opened
+        delete_salts(s, row.id, row.case_uid)  # its commitments can no longer be opened
         s.commit()
     _scrub_database(engine)
     deleted = delete_ciphertext(blobs, row.cid)

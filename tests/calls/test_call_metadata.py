@@ -187,3 +187,26 @@ def test_a_retry_is_the_same_request_only_with_the_same_numbers(server: LiveServ
     # Called again within the case: the same commitments (one contact, one commitment).
     assert statement_of(second.json())["call"]["callee"] == \
         statement_of(first.json())["call"]["callee"]
+
+
+def test_shredding_a_call_closes_its_number_in_the_other_calls_of_the_case(
+        server: LiveServer) -> None:
+    admin = server.admin()
+    first = submit(admin, CALL, tone=810.0)
+    second = submit(admin, {**CALL, "started_at": "2026-11-28T11:30:00+08:00",
+                            "ended_at": "2026-11-28T11:31:00+08:00"}, tone=820.0)
+    assert first.status_code == 201 and second.status_code == 201, (first.text, second.text)
+    callee = statement_of(first.json())["call"]["callee"]["value"]
+    assert statement_of(second.json())["call"]["callee"]["value"] == callee
+    shredded = admin.post(f"/v1/evidence/{first.json()['id']}/shred",
+                          json={"reason": "purpose ended"})
+    assert shredded.status_code == 200, shredded.text
+    # The sibling's salt opened the shredded item's commitment: it is gone too.
+    gone = admin.post(f"/v1/evidence/{second.json()['id']}/call/prove", json={"number": CALLEE})
+    assert gone.status_code == 410 and gone.json()["code"] == "call_salts_absent"
+    with session(server.service.engine) as s:
+        assert s.exec(select(CallSalt).where(CallSalt.value == callee)).first() is None
+    unknown = admin.post(f"/v1/cases/{CASE}/conduct/contact", json={
+        "number": CALLEE, "from": "2026-11-28T00:00:00+08:00",
+        "to": "2026-11-29T00:00:00+08:00"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "call_contact_unknown"
