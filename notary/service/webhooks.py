@@ -34,6 +34,7 @@ from notary.webhook import EVENT_TYPES, new_secret
 from storage.db import (
     Case,
     Evidence,
+    Tenant,
     Transfer,
     WebhookDelivery,
     WebhookEndpoint,
@@ -185,6 +186,9 @@ def create_endpoint(engine: Engine, *, tenant: str, actor: Actor, url: str, even
                           events=json.dumps(chosen), description=description, secret=secret,
                           created_by=actor.label, created_at=datetime.now(UTC))
     with session(engine) as s:
+        # Counted holding the tenant's row (PostgreSQL; SQLite serialises writers): two
+        # registrations at once cannot both see room for one more.
+        s.exec(select(Tenant.id).where(Tenant.id == tenant).with_for_update()).first()
         live = s.exec(select(WebhookEndpoint.id).where(
             WebhookEndpoint.tenant == tenant,
             WebhookEndpoint.deleted_at.is_(None))).all()  # type: ignore[union-attr]
