@@ -6,9 +6,11 @@ Each API process runs one worker. A worker claims due deliveries in a short tran
 serialises claims), pushing each row's ``next_attempt_at`` ahead by a lease and naming itself
 in ``leased_by``: another process skips the row until the lease ends, and a worker that dies
 mid-send loses it then, so the row is sent again (at least once, under the same id). Sends run
-in a small thread pool, one delivery per endpoint at a time, each bounded by a time limit:
-a receiver that hangs holds one thread for that long, never the others. An attempt that ends
-wakes the worker, so a backlog drains at the receiver's pace, not at the poll's.
+in a small thread pool, one delivery per endpoint and at most :data:`PER_TENANT` per tenant at
+a time, each attempt as a whole bounded by a time limit (every socket operation waits at most
+what is left of it): a receiver that hangs or dribbles its answer holds one thread that long,
+and one tenant's receivers hold at most its share. An attempt that ends wakes the worker, so a
+backlog drains at the receiver's pace, not at the poll's.
 
 An attempt succeeds on a 2xx answer. Otherwise the row waits the next step of the backoff
 (with jitter, at least what ``Retry-After`` asks on 429 or 503) and after the last step it is
@@ -20,20 +22,25 @@ allowed), the connection goes to the address checked, redirects are not followed
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import os
 import random
 import secrets
 import socket
+import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpcore
+from httpcore import SOCKET_OPTION
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -48,6 +55,9 @@ MAX_ANSWER = 64 * 1024
 #: The longest wait a ``Retry-After`` can ask for.
 MAX_RETRY_AFTER = 86400.0
 SENDERS = 8
+#: At most this many attempts of one tenant in flight per process: one tenant's receivers, however
+#: slow, leave the other senders to the other tenants.
+PER_TENANT = 2
 USER_AGENT = "notary-webhooks/1"
 
 
@@ -60,6 +70,7 @@ class Claim:
     url: str
     secret: str
     payload: str
+    tenant: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,9 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def send(claim: Claim, *, timeout: float, allow_private: bool) -> Outcome:
     """One signed POST of ``claim`` to its endpoint, to the addresses just checked (the next
-    one only when a connection to the previous one could not be made: nothing was sent)."""
+    one only when a connection to the previous one could not be made: nothing was sent).
+    The whole attempt ends by ``timeout``: every socket operation waits at most the time the
+    attempt has left, so a receiver dribbling its answer cannot hold the sender longer."""
     try:
         scheme, host, port = check_url(claim.url)
         addresses = resolve(host, port, allow_private=allow_private)
@@ -104,23 +117,70 @@ def send(claim: Claim, *, timeout: float, allow_private: bool) -> Outcome:
                "user-agent": USER_AGENT, "webhook-id": claim.id,
                "webhook-timestamp": str(stamp),
                "webhook-signature": sign(claim.secret, claim.id, stamp, body)}
-    deadline = time.monotonic() + timeout
+    backend = _Bounded(time.monotonic() + timeout)
     outcome = Outcome(None, "connection failed")
-    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False,
-                      trust_env=False) as client:
+    with httpcore.ConnectionPool(network_backend=backend, max_connections=1) as pool:
         for address in addresses:
-            if time.monotonic() > deadline:
+            if backend.left() <= 0:
                 return Outcome(None, "timeout")
             try:
-                return _post(client, _at(claim.url, scheme, address, port), host, body,
-                             headers, deadline)
-            except httpx.ConnectError as exc:
+                return _post(pool, _at(claim.url, scheme, address, port), host, body, headers,
+                             timeout)
+            except httpcore.ConnectError as exc:
                 outcome = Outcome(None, f"connection failed: {type(exc).__name__}")
-            except httpx.TimeoutException:
+            except httpcore.TimeoutException:
                 return Outcome(None, "timeout")
-            except httpx.HTTPError as exc:
+            except (httpcore.NetworkError, httpcore.ProtocolError,
+                    httpcore.UnsupportedProtocol) as exc:
                 return Outcome(None, f"connection failed: {type(exc).__name__}")
     return outcome
+
+
+class _Bounded(httpcore.SyncBackend):
+    """httpcore's sockets, each operation bounded by what is left of the attempt's time."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def wait(self, timeout: float | None) -> float:
+        """The time the next operation may take; ReadTimeout when the attempt's is up."""
+        left = self.left()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the attempt's time limit")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[SOCKET_OPTION] | None = None,
+                    ) -> httpcore.NetworkStream:
+        stream = super().connect_tcp(host, port, self.wait(timeout), local_address,
+                                     socket_options)
+        return _BoundedStream(stream, self)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, backend: _Bounded) -> None:
+        self.stream, self.backend = stream, backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self.backend.wait(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self.backend.wait(timeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _BoundedStream(self.stream.start_tls(ssl_context, server_hostname,
+                                                    self.backend.wait(timeout)), self.backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
 
 
 def _at(url: str, scheme: str, address: str, port: int) -> str:
@@ -130,39 +190,48 @@ def _at(url: str, scheme: str, address: str, port: int) -> str:
     return urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
 
 
-def _post(client: httpx.Client, target: str, host: str, body: bytes, headers: dict[str, str],
-          deadline: float) -> Outcome:
-    with client.stream("POST", target, content=body, headers=headers,
-                       extensions={"sni_hostname": host}) as resp:
+def _post(pool: httpcore.ConnectionPool, target: str, host: str, body: bytes,
+          headers: dict[str, str], timeout: float) -> Outcome:
+    limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+    with pool.stream("POST", target, content=body, headers=list(headers.items()),
+                     extensions={"timeout": limits, "sni_hostname": host}) as resp:
         read = 0
-        for chunk in resp.iter_raw():
-            read += len(chunk)
-            if read >= MAX_ANSWER or time.monotonic() > deadline:
-                break
-        error = None if resp.is_success else f"http {resp.status_code}"
-        wait = (retry_after_seconds(resp.headers.get("retry-after"))
-                if resp.status_code in (429, 503) else None)
-        return Outcome(resp.status_code, error, wait)
+        try:
+            for chunk in resp.iter_stream():
+                read += len(chunk)
+                if read >= MAX_ANSWER:
+                    break
+        except httpcore.TimeoutException:
+            pass  # the status is in; the rest of the body is not waited for
+        error = None if 200 <= resp.status < 300 else f"http {resp.status}"
+        retry_after = next((v.decode("latin-1") for k, v in resp.headers
+                            if k.lower() == b"retry-after"), None)
+        wait = retry_after_seconds(retry_after) if resp.status in (429, 503) else None
+        return Outcome(resp.status, error, wait)
 
 
 class DeliveryWorker:
     """Sends due webhook deliveries every ``poll`` seconds until stopped."""
 
     def __init__(self, engine: Engine, *, backoff: tuple[float, ...], timeout: float,
-                 poll: float, allow_private: bool, senders: int = SENDERS) -> None:
+                 poll: float, allow_private: bool, senders: int = SENDERS,
+                 per_tenant: int = PER_TENANT) -> None:
         self.engine = engine
         self.backoff = backoff
         self.timeout = timeout
         self.poll = poll
         self.allow_private = allow_private
         self.senders = senders
+        self.per_tenant = per_tenant
         # Longer than any attempt can take, so a live worker never loses its claim.
         self.lease = timedelta(seconds=2 * timeout + 30)
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._wake = threading.Event()  # an attempt ended: its endpoint may have more due
         self._busy: set[str] = set()  # endpoints with an attempt in flight here
+        self._running: Counter[str] = Counter()  # tenant -> its attempts in flight here
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # an attempt ended
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
         self._thread: threading.Thread | None = None
 
@@ -172,12 +241,16 @@ class DeliveryWorker:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop claiming; wait for the attempts in flight (each ends within its time limit)."""
+        """Stop claiming; wait up to ``timeout`` for the attempts in flight (each ends within
+        its time limit; one that has not is left to end, its row to the lease)."""
+        until = time.monotonic() + timeout
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._idle:
+            self._idle.wait_for(lambda: not self._busy, max(0.0, until - time.monotonic()))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -193,30 +266,40 @@ class DeliveryWorker:
         with self._lock:
             free = self.senders - len(self._busy)
             busy = set(self._busy)
+            running = Counter(self._running)
         if free <= 0:
             return 0
-        claims = self.claim(free, busy)
+        claims = self.claim(free, busy, running)
         for claim in claims:
             with self._lock:
                 self._busy.add(claim.endpoint_id)
-            self._pool.submit(self._attempt, claim)
+                self._running[claim.tenant] += 1
+            self._pool.submit(self._attempt, claim).add_done_callback(
+                functools.partial(self._unless_run, claim))
         return len(claims)
 
-    def claim(self, limit: int, busy: set[str]) -> list[Claim]:
+    def claim(self, limit: int, busy: set[str],
+              running: Mapping[str, int] | None = None) -> list[Claim]:
         """Lease up to ``limit`` due deliveries, at most one per endpoint and none of an
-        endpoint in ``busy``."""
+        endpoint in ``busy``; given the tenants' attempts ``running``, none that would put a
+        tenant above :attr:`per_tenant` (its deliveries stay due, for the next turn)."""
         now = datetime.now(UTC)
         out: list[Claim] = []
+        taken_of: Counter[str] = Counter(running or {})
         query = select(WebhookDelivery).where(WebhookDelivery.status == "pending",
                                               WebhookDelivery.next_attempt_at <= now)
         if busy:
             query = query.where(col(WebhookDelivery.endpoint_id).not_in(busy))
+        full = {t for t, n in taken_of.items() if n >= self.per_tenant}
+        if running is not None and full:
+            query = query.where(col(WebhookDelivery.tenant).not_in(full))
         with session(self.engine) as s:
             due = s.exec(query.order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
                          .limit(limit * 4).with_for_update(skip_locked=True)).all()
             taken = set(busy)
             for row in due:
-                if len(out) >= limit or row.endpoint_id in taken:
+                if len(out) >= limit or row.endpoint_id in taken or (
+                        running is not None and taken_of[row.tenant] >= self.per_tenant):
                     continue
                 endpoint = s.get(WebhookEndpoint, row.endpoint_id)
                 if endpoint is None or endpoint.deleted_at is not None:
@@ -224,12 +307,13 @@ class DeliveryWorker:
                     s.add(row)
                     continue
                 taken.add(row.endpoint_id)
+                taken_of[row.tenant] += 1
                 row.leased_by, row.next_attempt_at = self.holder, now + self.lease
                 row.attempts += 1
                 row.last_attempt_at = now
                 s.add(row)
                 out.append(Claim(row.id, row.endpoint_id, endpoint.url, endpoint.secret,
-                                 row.payload))
+                                 row.payload, row.tenant))
             s.commit()
         return out
 
@@ -240,9 +324,22 @@ class DeliveryWorker:
         except Exception:  # one delivery's fault must not stop the others
             log.exception("webhook %s: the attempt could not be recorded", claim.id)
         finally:
-            with self._lock:
-                self._busy.discard(claim.endpoint_id)
-            self._wake.set()
+            self._release(claim)
+
+    def _unless_run(self, claim: Claim, future: Future[None]) -> None:
+        """Release ``claim`` if its attempt was cancelled by :meth:`stop` before it began."""
+        if future.cancelled():
+            self._release(claim)
+
+    def _release(self, claim: Claim) -> None:
+        """The attempt of ``claim`` has ended (or was cancelled before it began)."""
+        with self._idle:
+            self._busy.discard(claim.endpoint_id)
+            self._running[claim.tenant] -= 1
+            if self._running[claim.tenant] <= 0:
+                del self._running[claim.tenant]
+            self._idle.notify_all()
+        self._wake.set()
 
     def record(self, claim: Claim, outcome: Outcome) -> None:
         """Store the attempt's outcome: delivered, due again after the backoff, or failed."""

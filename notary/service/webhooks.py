@@ -34,6 +34,7 @@ from notary.webhook import EVENT_TYPES, new_secret
 from storage.db import (
     Case,
     Evidence,
+    Tenant,
     Transfer,
     WebhookDelivery,
     WebhookEndpoint,
@@ -79,10 +80,29 @@ class UnsafeDestination(InputError):
 
 # -- destinations ---------------------------------------------------------------------------------
 
+#: IPv6 forms that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix
+#: (RFC 6052) and the deprecated IPv4-compatible form (``::a.b.c.d``).
+_EMBEDS_IPV4 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
+#: Never called: local-use NAT64 (RFC 8215; where it embeds the IPv4 address is the operator's
+#: choice) and the deprecated site-local range.
+_REFUSED_V6 = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
+
+
 def _public(address: str) -> bool:
+    """True for a global unicast address. An IPv6 address that reaches an IPv4 one (mapped,
+    NAT64, 6to4, Teredo, IPv4-compatible) is judged by the IPv4 address it reaches, so
+    ``64:ff9b::7f00:1`` is loopback."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        embedded += [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+                     for net in _EMBEDS_IPV4 if ip in net]
+        if any(v4 is not None and not _public(str(v4)) for v4 in embedded):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True
     return ip.is_global and not ip.is_multicast
 
 
@@ -166,6 +186,9 @@ def create_endpoint(engine: Engine, *, tenant: str, actor: Actor, url: str, even
                           events=json.dumps(chosen), description=description, secret=secret,
                           created_by=actor.label, created_at=datetime.now(UTC))
     with session(engine) as s:
+        # Counted holding the tenant's row (PostgreSQL; SQLite serialises writers): two
+        # registrations at once cannot both see room for one more.
+        s.exec(select(Tenant.id).where(Tenant.id == tenant).with_for_update()).first()
         live = s.exec(select(WebhookEndpoint.id).where(
             WebhookEndpoint.tenant == tenant,
             WebhookEndpoint.deleted_at.is_(None))).all()  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -132,3 +133,62 @@ class Receiver:
         for a in self.accepted():
             out.setdefault(a.id, a)
         return out
+
+
+class Dribbler:
+    """A hostile receiver: it reads the request, then answers one byte every ``interval``
+    seconds (a header line that never ends), ``limit`` bytes in all, then hangs up. Each byte
+    arrives within any per-read timeout, so only a limit on the whole attempt cuts it off."""
+
+    def __init__(self, interval: float = 0.5, limit: int = 60) -> None:
+        self.port = free_port()
+        self.interval, self.limit = interval, limit
+        self.seen = 0  # connections accepted
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/notary"
+
+    def start(self) -> Dribbler:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.1)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.seen += 1
+            threading.Thread(target=self._dribble, args=(conn,), daemon=True).start()
+
+    def _dribble(self, conn: socket.socket) -> None:
+        answer = (b"HTTP/1.1 200 OK\r\nx-slow: " + b"x" * self.limit)[:self.limit]
+        try:
+            conn.recv(65536)
+            for byte in answer:
+                if self._stop.wait(self.interval):
+                    break
+                conn.sendall(bytes([byte]))
+        except OSError:
+            pass  # the sender hung up: what a time limit does
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.close()
+        if self._thread is not None:
+            self._thread.join(5)

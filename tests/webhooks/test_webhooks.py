@@ -295,7 +295,12 @@ def test_private_receivers_are_refused_without_the_allow_flag(
     admin = server.admin()
     for url in (receiver.url, "http://localhost:9/x", "http://10.1.2.3/x",
                 "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/",
-                "http://[::ffff:127.0.0.1]/", "https://192.168.0.10/"):
+                "http://[::ffff:127.0.0.1]/", "https://192.168.0.10/",
+                # IPv6 forms reaching loopback or the metadata address, and site-local
+                "http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+                "http://[64:ff9b:1::7f00:1]/", "http://[2002:7f00:1::]/",
+                "http://[2001:0:4136:e378:8000:63bf:80ff:fefe]/", "http://[::127.0.0.1]/",
+                "http://[fec0::1]/"):
         resp = admin.post("/v1/webhooks", json={"url": url, "events": ALL_EVENTS})
         assert resp.status_code == 422, (url, resp.text)
         assert resp.json()["code"] == "webhook_url_forbidden", url
