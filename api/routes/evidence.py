@@ -23,8 +23,9 @@ from api.schemas import (
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
 from notary.service.actors import Actor
+from notary.service.errors import NotFound
 from notary.service.ingest import Accepted, Sealed
-from notary.service.notary import NotaryService, NotFound
+from notary.service.notary import NotaryService
 from notary.service.sealing import UploadTooLarge
 from notary.service.submission import MetadataError, Submission, parse_metadata
 from notary.service.submitters import verify_submitter_signature

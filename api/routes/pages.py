@@ -26,7 +26,7 @@ from notary.certificate.identity import (
 )
 from notary.certificate.model import transaction_link
 from notary.core.errors import NotaryError
-from notary.service.notary import NotFound
+from notary.service.errors import NotFound
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

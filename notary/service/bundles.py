@@ -65,6 +65,7 @@ from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.actors import Actor
+from notary.service.errors import NotFound
 from notary.service.exportgate import ExportGate, ExportTicket
 from notary.service.identity import deployment_of
 from notary.service.tenancy import case_items, visible_evidence
@@ -156,7 +157,6 @@ def _raw_tx_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str)
 
 def _items(svc: NotaryService, rows: Sequence[Evidence],
            ticket: ExportTicket) -> tuple[BundleItem, ...]:
-    from notary.service.notary import NotFound
 
     observed: dict[bytes, AnchorFacts | None] = {}
     items = []

@@ -12,7 +12,8 @@ from notary.certificate import CertificateError, CertificateFacts
 from notary.chain.errors import ChainError
 from notary.core.verdict import AnchorFacts
 from notary.service.actors import Actor
-from notary.service.notary import NotaryService, NotFound
+from notary.service.errors import NotFound
+from notary.service.notary import NotaryService
 from notary.service.tenancy import case_items, visible_evidence
 from storage.db import ApiKey, Evidence
 

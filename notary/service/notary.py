@@ -18,7 +18,6 @@ import pyrage
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-import notary.core.errors as kinds
 from notary.chain.errors import ChainError
 from notary.chain.setup import (
     ChainContext,
@@ -43,6 +42,7 @@ from notary.service.batching import BatchWorker
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
 from notary.service.doctor import sweep_debris
+from notary.service.errors import NotFound, Shredded
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
@@ -68,22 +68,6 @@ HASH_ONLY = ("Only the SHA-256 {sha256} was given, so the file itself was not co
              "hash was looked up. Whoever holds the file computes its SHA-256 (sha256sum) and "
              "compares it with this value; only an equal value shows it is the notarised file.")
 """How often blobs spooled while the IPFS node was down are retried (NOTARY_BLOB_STORE=ipfs)."""
-
-
-class NotFound(NotaryError):
-    """No such evidence (or not visible to the caller)."""
-
-    kind = kinds.NOT_FOUND
-
-    default_code = "not_found"
-
-
-class Shredded(NotaryError):
-    """The item's content was crypto-shredded: nobody can produce it any more."""
-
-    kind = kinds.GONE
-
-    default_code = "shredded"
 
 
 def _require_key(row: Evidence) -> str:

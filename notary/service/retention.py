@@ -21,8 +21,8 @@ from sqlmodel import col, select
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
 from notary.service.actors import RETENTION, Actor
+from notary.service.errors import NotFound
 from notary.service.lease import Lease
-from notary.service.tenancy import NotVisible
 from storage.db import Case, Evidence, RetentionRule, session
 
 log = logging.getLogger("notary.retention")
@@ -63,7 +63,7 @@ def delete_rule(engine: Engine, *, tenant: str, kind: str) -> None:
         rule = s.exec(select(RetentionRule).where(RetentionRule.tenant == tenant,
                                                   RetentionRule.kind == kind)).first()
         if rule is None:
-            raise NotVisible(f"no retention rule for kind {kind!r}", kind=kind)
+            raise NotFound(f"no retention rule for kind {kind!r}", kind=kind)
         s.delete(rule)
         s.commit()
 
@@ -82,7 +82,7 @@ def set_case_closed(engine: Engine, *, tenant: str, case_id: str, closed: bool) 
         case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)
                       .with_for_update()).first()
         if case is None:
-            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+            raise NotFound(f"no case {case_id!r}", case_id=case_id)
         case.closed_at = datetime.now(UTC) if closed else None
         s.add(case)
         s.commit()

@@ -40,7 +40,7 @@ from notary.core.verdict import Check
 from notary.service.actors import Actor
 from notary.service.calls import delete_salts
 from notary.service.custody import CustodyLog
-from notary.service.tenancy import NotVisible
+from notary.service.errors import NotFound
 from storage.blobs import BlobStore, StorageError
 from storage.db import Batch, Case, CustodyRecord, Evidence, session, utc
 
@@ -77,7 +77,7 @@ def _held_item(s: Session, tenant: str, evidence_id: str) -> Evidence:
     case = s.get(Case, row.case_uid) if row is not None and row.case_uid else None
     holder = case.holder if case is not None else (row.tenant if row is not None else None)
     if row is None or holder != tenant:
-        raise NotVisible(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
+        raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
     return row
 
 
@@ -251,10 +251,8 @@ def shred_many(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blo
     return out
 
 
-class NotShredded(NotaryError):
+class NotShredded(NotFound):
     """The item was not shredded, so it has no deletion certificate."""
-
-    kind = kinds.NOT_FOUND
 
     default_code = "not_shredded"
 
