@@ -53,10 +53,10 @@ def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
     the anchor (chain, contract, transaction, block, time), a QR code of the public
     verification URL, and the checks made now. 404 ``not_anchored`` while pending, and
     ``not_found`` for evidence the key's tenant may not see."""
-    facts = item_certificate_facts(svc, evidence_id, key=key)
+    facts = item_certificate_facts(svc.context, evidence_id, key=key)
     html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc))
+                                        deployment=deployment_of(svc.context))
     return _answer(html, pdf, format, f"certificate-{evidence_id}")
 
 
@@ -66,9 +66,9 @@ def case_certificate(case_id: CaseId, svc: ServiceDep, key: AnyKey,
     """The case's certificate: a summary of its anchored items in case order, then each
     item's certificate. Items not anchored yet are left out and counted. The case is the
     one the key's tenant knows by ``case_id``."""
-    items, not_included = case_certificate_facts(svc, case_id, key=key)
+    items, not_included = case_certificate_facts(svc.context, case_id, key=key)
     html, pdf = render_case_certificate(items, case_id=case_id, verify_url=_verify_url(svc),
                                         explorer_url=explorer_template(),
                                         not_included=not_included,
-                                        deployment=deployment_of(svc))
+                                        deployment=deployment_of(svc.context))
     return _answer(html, pdf, format, f"certificate-{case_id}")

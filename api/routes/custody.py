@@ -365,8 +365,8 @@ def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: Serv
 
     link, case = open_share(svc.engine, token)
     row = shared_item(svc.engine, case, evidence_id)
-    facts = item_certificate_facts(svc, row.id, key=share_key(link))
+    facts = item_certificate_facts(svc.context, row.id, key=share_key(link))
     html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc))
+                                        deployment=deployment_of(svc.context))
     return _answer(html, pdf, format, f"certificate-{row.id}")

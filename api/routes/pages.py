@@ -210,6 +210,6 @@ def share_page(token: Annotated[str, PathParam(max_length=128)], svc: ServiceDep
                         media_type="text/html; charset=utf-8", headers=headers)
     from notary.service.identity import deployment_of
 
-    return Response(render_share_page(view, deployment_of(svc)),
+    return Response(render_share_page(view, deployment_of(svc.context)),
                     media_type="text/html; charset=utf-8",
                     headers=headers)

@@ -89,7 +89,7 @@ def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
                            certificate=cert.to_json(), jws=jws,
                            checks=[c.to_json() for c in checks])
     html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=_verify_url(svc),
-                                            deployment=deployment_of(svc))
+                                            deployment=deployment_of(svc.context))
     return _answer(html, pdf, format, f"deletion-certificate-{evidence_id}")
 
 
@@ -200,4 +200,4 @@ class RunIn(BaseModel):
 def run_rules(body: RunIn, svc: ServiceDep, key: AdminKey) -> dict[str, Any]:
     """Apply the tenant's retention rules now (the scheduled job does so every
     NOTARY_RETENTION_SECONDS for all tenants) and report what was due, shredded and held."""
-    return run_retention(svc, tenant=key.tenant, dry_run=body.dry_run).to_json()
+    return run_retention(svc.context, tenant=key.tenant, dry_run=body.dry_run).to_json()

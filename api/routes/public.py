@@ -99,7 +99,7 @@ def keys(svc: ServiceDep) -> KeysOut:
 
     chain = svc.chain
     try:
-        fingerprint: str | None = current_trust_root(svc).fingerprint
+        fingerprint: str | None = current_trust_root(svc.context).fingerprint
     except NotaryError:
         fingerprint = None  # the chain is down: the keys are still served
     return KeysOut(keys=svc.jwks()["keys"],
