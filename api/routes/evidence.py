@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Path, Request
@@ -170,6 +171,4 @@ def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> St
 
 
 def _quote(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe="")

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import AnyKey, ServiceDep, require
-from api.routes.certificates import _answer, _verify_url
+from api.render import certificate_response, verify_url
 from api.routes.custody import ERRORS, CaseId, EvidenceId
 from notary.certificate.deletion import render_deletion_certificate
 from notary.service.actors import Actor
@@ -88,9 +88,9 @@ def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
         return DeletionOut(evidence_id=row.id, shredded_at=cert.shredded_at,
                            certificate=cert.to_json(), jws=jws,
                            checks=[c.to_json() for c in checks])
-    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=_verify_url(svc),
+    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=verify_url(svc.settings),
                                             deployment=deployment_of(svc.context))
-    return _answer(html, pdf, format, f"deletion-certificate-{evidence_id}")
+    return certificate_response(html, pdf, format, f"deletion-certificate-{evidence_id}")
 
 
 @router.post("/v1/evidence/{evidence_id}/legal-hold", response_model=HoldOut, responses=ERRORS)
