@@ -132,7 +132,7 @@ async def submit(
 def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> EvidenceOut:
     """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
     row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    return EvidenceOut.full(row, svc.jwks(), svc.anchor_of(svc.get_batch(row.batch_id)),
+    return EvidenceOut.full(row, svc.anchor_of(svc.get_batch(row.batch_id)),
                             svc.superseded_of(row))
 
 

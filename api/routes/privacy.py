@@ -20,8 +20,8 @@ from notary.service.actors import Actor
 from notary.service.apikeys import Role
 from notary.service.identity import deployment_of
 from notary.service.retention import delete_rule, rules, run_retention, set_case_closed, set_rule
-from notary.service.shredding import deletion_certificate_of, lift_hold, set_hold
-from notary.service.tenancy import case_items, visible_evidence
+from notary.service.shredding import deletion_certificate_of, lift_hold, set_case_hold, set_hold
+from notary.service.tenancy import visible_evidence
 from storage.db import ApiKey, RetentionRule
 
 router = APIRouter(tags=["privacy and law"])
@@ -122,12 +122,8 @@ class CaseHoldOut(BaseModel):
 def hold_case(case_id: CaseId, body: HoldIn, svc: ServiceDep, key: HoldKey) -> CaseHoldOut:
     """Hold every item the case holds now that is not shredded (items added later are not
     held: hold them, or the case again, when they arrive)."""
-    held = []
-    for item in case_items(svc.engine, key.tenant, case_id):
-        if item.shredded_at is None:
-            set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
-                     evidence_id=item.id, reason=body.reason)
-            held.append(item.id)
+    held = set_case_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
+                         case_id=case_id, reason=body.reason)
     return CaseHoldOut(case_id=case_id, held=held)
 
 
