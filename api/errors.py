@@ -66,7 +66,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "statement_invalid": 422,
     "sha256_invalid": 422,
     "forbidden": 403,
-    "not_found": 404,  # e.g. tenancy.NotVisible: not there, or not this tenant's
+    "not_found": 404,  # service.errors.NotFound: not there, or not this tenant's
     "api_key_unknown": 404,
     "tenant_unknown": 422,
     "tenant_not_found": 404,

@@ -11,7 +11,8 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from notary.core.errors import InputError
 from notary.core.merkle import to_hex32
-from notary.core.signing import verify_statement
+from notary.core.signing import jws_payload
+from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.core.verdict import AnchorFacts, Verdict
 from notary.service.documentcheck import DocumentCheck
@@ -121,10 +122,12 @@ class EvidenceOut(EvidenceCreated):
                                    "that blocks shredding, when one is set")
 
     @classmethod
-    def full(cls, e: Evidence, jwks: dict[str, Any], anchor: AnchorFacts | None,
+    def full(cls, e: Evidence, anchor: AnchorFacts | None,
              superseded: list[SupersededAnchor] | None = None) -> EvidenceOut:
+        """The stored item as its owner sees it. Its statement is the one this service signed
+        and verified when it was received: read back, not verified again on every GET."""
         base = EvidenceCreated.of(e).model_dump()
-        payload = verify_statement(e.statement_jws, jwks).to_json()
+        payload = Statement.from_bytes(jws_payload(e.statement_jws)).to_json()
         return cls(**base, statement_json=payload, anchor=AnchorOut.of(anchor) if anchor else None,
                    superseded_anchors=[SupersededOut.of(a) for a in superseded or []],
                    shredded_at=e.shredded_at, legal_hold=e.hold_reason)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from notary.core.digest import FileDigest, StreamingDigest
 from notary.core.errors import InputError
+from notary.service.sealing import UploadTooLarge
 
 _RAW_FILENAME = re.compile(r'filename="((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 Pull = Callable[[], bytes | None]  # next body chunk, None at the end of the body
@@ -230,8 +231,6 @@ class MultipartReader:
     def hash_part(self, limit: int) -> FileDigest:
         """The SHA-256 and size of the current part, hashed as it streams (nothing is kept);
         UploadTooLarge past ``limit`` bytes."""
-        from notary.service.sealing import UploadTooLarge
-
         digest = StreamingDigest()
         size = 0
         while data := self.read(1 << 16):

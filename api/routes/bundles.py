@@ -11,23 +11,18 @@ hangs up, before or during the stream, the build is cancelled and stops at its n
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
-from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnyKey, ServiceDep
+from api.render import explorer_template, export_response
 from api.routes.evidence import ERRORS, EvidenceId
-from api.routes.pages import explorer_template
 from api.schemas import CaseId
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
 from notary.core.declaration import QualifiedPerson
 from notary.service.apikeys import AuthError, Role
-from notary.service.bundles import BundleDownload
 from storage.db import ApiKey
 
 router = APIRouter(tags=["bundles"])
@@ -86,63 +81,6 @@ def _may_export(key: ApiKey, hashes_only: bool) -> None:
         raise AuthError(f"a {key.role} key may export hashes-only bundles "
                         "(?hashes_only=true); bundles with originals are for admin and lawyer "
                         "keys / 该角色只能导出不含原件的证据包", code="forbidden")
-
-
-#: How often a preparing build looks whether its client is still there.
-DISCONNECT_POLL_SECONDS = 0.2
-
-Build = Callable[[threading.Event], BundleDownload]
-
-
-async def _prepare(request: Request, build: Build, cancel: threading.Event) -> BundleDownload:
-    """Run ``build`` in a worker thread; cancel it if the client disconnects meanwhile."""
-    outcome: list[BundleDownload] = []
-    failure: list[Exception] = []
-
-    async def watch() -> None:
-        while not cancel.is_set():
-            if await request.is_disconnected():
-                cancel.set()
-                return
-            await anyio.sleep(DISCONNECT_POLL_SECONDS)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(watch)
-        try:
-            outcome.append(await anyio.to_thread.run_sync(build, cancel))
-        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the ExceptionGroup
-            failure.append(exc)
-        group.cancel_scope.cancel()
-    if failure:
-        raise failure[0]
-    return outcome[0]
-
-
-async def _relay(download: BundleDownload) -> AsyncIterator[bytes]:
-    """The archive's chunks, each produced in a worker thread. When the response is cancelled
-    (Starlette cancels it when the client disconnects) the build stops and frees its slot."""
-    chunks: Iterator[bytes] = iter(download.chunks)
-    try:
-        while True:
-            chunk = await anyio.to_thread.run_sync(next, chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        download.close()
-
-
-async def export_response(request: Request, build: Build) -> StreamingResponse:
-    """The streamed bundle that ``build(cancel)`` prepares, cancelled with its client."""
-    return _stream(await _prepare(request, build, threading.Event()))
-
-
-def _stream(download: BundleDownload) -> StreamingResponse:
-    return StreamingResponse(_relay(download), media_type=download.media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.file_name)}",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
 
 
 @router.get("/v1/evidence/{evidence_id}/bundle", responses=BUNDLE_RESPONSES)

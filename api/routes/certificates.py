@@ -7,43 +7,26 @@ file content, so any valid API key may fetch one; each issue is recorded in the 
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import AnyKey, ServiceDep
+from api.render import certificate_response, explorer_template, verify_url
 from api.routes.evidence import ERRORS, EvidenceId
-from api.routes.pages import explorer_template, security_headers
 from api.schemas import CaseId
 from notary.certificate import (
-    CONTENT_SECURITY_POLICY,
     render_case_certificate,
     render_item_certificate,
 )
 from notary.service.certificates import case_certificate_facts, item_certificate_facts
 from notary.service.identity import deployment_of
-from notary.service.notary import NotaryService
 
 router = APIRouter(tags=["certificates"])
 
 Format = Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html")]
 CERTIFICATE_RESPONSES = {200: {"content": {"application/pdf": {}, "text/html": {}},
                                "description": "the certificate"}, **ERRORS}
-
-
-def _verify_url(svc: NotaryService) -> str:
-    return f"{svc.settings.service_url.rstrip('/')}/verify"
-
-
-def _answer(html: str, pdf: bytes, fmt: str, name: str) -> Response:
-    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "no-referrer"}
-    if fmt == "html":
-        headers.update(security_headers(CONTENT_SECURITY_POLICY))
-        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
-    headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name, safe='')}.pdf"
-    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.get("/v1/evidence/{evidence_id}/certificate", responses=CERTIFICATE_RESPONSES)
@@ -53,11 +36,11 @@ def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
     the anchor (chain, contract, transaction, block, time), a QR code of the public
     verification URL, and the checks made now. 404 ``not_anchored`` while pending, and
     ``not_found`` for evidence the key's tenant may not see."""
-    facts = item_certificate_facts(svc, evidence_id, key=key)
-    html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
+    facts = item_certificate_facts(svc.context, evidence_id, key=key)
+    html, pdf = render_item_certificate(facts, verify_url=verify_url(svc.settings),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc))
-    return _answer(html, pdf, format, f"certificate-{evidence_id}")
+                                        deployment=deployment_of(svc.context))
+    return certificate_response(html, pdf, format, f"certificate-{evidence_id}")
 
 
 @router.get("/v1/cases/{case_id}/certificate", responses=CERTIFICATE_RESPONSES)
@@ -66,9 +49,9 @@ def case_certificate(case_id: CaseId, svc: ServiceDep, key: AnyKey,
     """The case's certificate: a summary of its anchored items in case order, then each
     item's certificate. Items not anchored yet are left out and counted. The case is the
     one the key's tenant knows by ``case_id``."""
-    items, not_included = case_certificate_facts(svc, case_id, key=key)
-    html, pdf = render_case_certificate(items, case_id=case_id, verify_url=_verify_url(svc),
+    items, not_included = case_certificate_facts(svc.context, case_id, key=key)
+    html, pdf = render_case_certificate(items, case_id=case_id, verify_url=verify_url(svc.settings),
                                         explorer_url=explorer_template(),
                                         not_included=not_included,
-                                        deployment=deployment_of(svc))
-    return _answer(html, pdf, format, f"certificate-{case_id}")
+                                        deployment=deployment_of(svc.context))
+    return certificate_response(html, pdf, format, f"certificate-{case_id}")

@@ -50,7 +50,7 @@ def check_by_code(svc: ServiceDep, code: Annotated[str, Path(
 
 
 def _answer(svc: NotaryService, result: DocumentCheck) -> DocumentCheckOut:
-    return DocumentCheckOut.of(result, issuer_answer(svc, result.tenant_name,
+    return DocumentCheckOut.of(result, issuer_answer(svc.context, result.tenant_name,
                                                      result.submitter_name))
 
 

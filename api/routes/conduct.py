@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, require
-from api.routes.certificates import _answer, _verify_url
+from api.render import certificate_response, verify_url
 from api.schemas import CaseId, ErrorOut
 from notary.certificate.conduct import render_conduct_report
 from notary.core.conduct import CONDUCT_MEDIA_TYPE
@@ -72,5 +72,6 @@ def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
                           rules=tenant_rules(svc.settings.conduct_rules, key.tenant))
     if format == "json":
         return ConductOut(report=answer.report, jws=answer.jws)
-    html, pdf = render_conduct_report(answer.report, answer.jws, verify_url=_verify_url(svc))
-    return _answer(html, pdf, format, f"conduct-{answer.report['subject']['case_id']}")
+    html, pdf = render_conduct_report(answer.report, answer.jws,
+                                      verify_url=verify_url(svc.settings))
+    return certificate_response(html, pdf, format, f"conduct-{answer.report['subject']['case_id']}")

@@ -15,13 +15,17 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnyKey, ServiceDep, VerifyLimit, require
+from api.render import certificate_response, explorer_template, export_response, verify_url
 from api.schemas import CaseId, ErrorOut
-from notary.core.custody import CustodyAct
+from notary.certificate import render_item_certificate
 from notary.core.errors import InputError
-from notary.core.signing import public_key_from_jwk
+from notary.core.signing import jwk_thumbprint, public_key_from_jwk
 from notary.service.actors import Actor
 from notary.service.apikeys import Role, create_key, list_keys, revoke_key
+from notary.service.certificates import item_certificate_facts
 from notary.service.custody import custody_json
+from notary.service.identity import deployment_of
+from notary.service.notary import NotaryService
 from notary.service.tenancy import (
     MAX_SHARE_TTL,
     case_shares,
@@ -34,7 +38,7 @@ from notary.service.tenancy import (
     transfer_case,
     visible_evidence,
 )
-from storage.db import ApiKey, SubmitterKey, Tenant, session
+from storage.db import ApiKey, ShareLink, SubmitterKey, Tenant, session
 
 router = APIRouter(tags=["custody and tenants"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -231,8 +235,6 @@ def post_submitter_key(body: SubmitterKeyIn, svc: ServiceDep,
     """Register this collector's own Ed25519 public key. From now on its submissions must carry
     ``submitter_signature`` (a JWS by that key over the file's SHA-256 hex) to be recorded as
     signed at capture time by a known key."""
-    from notary.core.signing import jwk_thumbprint
-
     try:
         public_key_from_jwk(body.jwk)
     except Exception as exc:  # noqa: BLE001 - any malformed key is the caller's input error
@@ -247,11 +249,6 @@ def post_submitter_key(body: SubmitterKeyIn, svc: ServiceDep,
                                jwk=json.dumps(body.jwk, sort_keys=True), created_at=now))
             s.commit()
     return SubmitterKeyOut(kid=kid, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-def record_view(svc: Any, row: Any, key: ApiKey, act: CustodyAct, **detail: str | int) -> None:
-    """Record a read of evidence (content viewed, bundle exported) in its custody log."""
-    svc.custody.record(row, act, actor=Actor.of_key(key), tenant=key.tenant, detail=detail)
 
 
 class SharedItem(BaseModel):
@@ -278,14 +275,14 @@ class SharedCase(BaseModel):
     verify_url: str
 
 
-def share_key(link: Any) -> ApiKey:
+def share_key(link: ShareLink) -> ApiKey:
     """A stand-in key for a share link's reader: read-only, in the tenant that made the link
     (which holds the case: open_share checked)."""
     return ApiKey(id=link.id, key_hash="", role="share", tenant=link.tenant,
                   created_at=link.created_at)
 
 
-def shared_case(svc: Any, token: str) -> SharedCase:
+def shared_case(svc: NotaryService, token: str) -> SharedCase:
     """What a share link opens, recorded as viewed in each item's custody log (once per link
     and item per hour: notary.service.custody.COALESCE_WINDOW)."""
     link, case = open_share(svc.engine, token)
@@ -343,9 +340,6 @@ async def get_shared_bundle(token: ShareToken, svc: ServiceDep,
     """The shared case's proof bundle (with originals), for the court holding the link.
     Recorded as exported once per link and item per hour; bounded and cancelled with its
     client like every export."""
-    from api.routes.bundles import export_response
-    from api.routes.pages import explorer_template
-
     link, case = await run_in_threadpool(open_share, svc.engine, token)
     explorer = explorer_template()
     return await export_response(request, lambda cancel: svc.export_bundle(
@@ -357,16 +351,10 @@ async def get_shared_bundle(token: ShareToken, svc: ServiceDep,
 def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: ServiceDep,
                            format: Literal["pdf", "html"] = "pdf") -> Response:
     """One item's certificate (zh/en) of the shared case, PDF or HTML."""
-    from api.routes.certificates import _answer, _verify_url
-    from api.routes.pages import explorer_template
-    from notary.certificate import render_item_certificate
-    from notary.service.certificates import item_certificate_facts
-    from notary.service.identity import deployment_of
-
     link, case = open_share(svc.engine, token)
     row = shared_item(svc.engine, case, evidence_id)
-    facts = item_certificate_facts(svc, row.id, key=share_key(link))
-    html, pdf = render_item_certificate(facts, verify_url=_verify_url(svc),
+    facts = item_certificate_facts(svc.context, row.id, key=share_key(link))
+    html, pdf = render_item_certificate(facts, verify_url=verify_url(svc.settings),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc))
-    return _answer(html, pdf, format, f"certificate-{row.id}")
+                                        deployment=deployment_of(svc.context))
+    return certificate_response(html, pdf, format, f"certificate-{row.id}")

@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 
-from notary.service.notary import NotFound
+from notary.service.errors import NotFound
 
 __all__ = ["ASSETS_PATH", "DOCS_SCRIPT_HASH", "docs_html", "router"]
 

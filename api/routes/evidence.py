@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Path, Request
@@ -23,8 +24,9 @@ from api.schemas import (
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
 from notary.service.actors import Actor
+from notary.service.errors import NotFound
 from notary.service.ingest import Accepted, Sealed
-from notary.service.notary import NotaryService, NotFound
+from notary.service.notary import NotaryService
 from notary.service.sealing import UploadTooLarge
 from notary.service.submission import MetadataError, Submission, parse_metadata
 from notary.service.submitters import verify_submitter_signature
@@ -130,7 +132,7 @@ async def submit(
 def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> EvidenceOut:
     """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
     row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    return EvidenceOut.full(row, svc.jwks(), svc.anchor_of(svc.get_batch(row.batch_id)),
+    return EvidenceOut.full(row, svc.anchor_of(svc.get_batch(row.batch_id)),
                             svc.superseded_of(row))
 
 
@@ -169,6 +171,4 @@ def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> St
 
 
 def _quote(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe="")

@@ -7,7 +7,6 @@ from this origin with a strict Content-Security-Policy: no inline script, no thi
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -18,21 +17,21 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.deps import ServiceDep, VerifyLimit
+from api.errors import status_for
+from api.render import explorer_template, security_headers
+from api.routes.custody import shared_case
 from notary.certificate.identity import (
     DEV_CHAIN_PAGE_NOTICE,
     DEV_DEPLOYMENT_NOTICE,
     FINGERPRINT_NOTE,
     Deployment,
 )
-from notary.certificate.model import transaction_link
 from notary.core.errors import NotaryError
-from notary.service.notary import NotFound
+from notary.service.errors import NotFound
+from notary.service.identity import deployment_of
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-               "frame-ancestors 'none'")
 STATIC_TYPES = {"verify.js": "text/javascript; charset=utf-8",
                 "verify.css": "text/css; charset=utf-8",
                 "share.css": "text/css; charset=utf-8"}
@@ -40,23 +39,6 @@ STATIC_TYPES = {"verify.js": "text/javascript; charset=utf-8",
 SHARE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
                 "form-action 'none'; frame-ancestors 'none'")
 EXPLORER_PLACEHOLDER = '<meta name="notary-explorer" content="">'
-
-
-def security_headers(policy: str = PAGE_POLICY) -> dict[str, str]:
-    """Headers every page carries: the policy, no sniffing, no referrer, no framing."""
-    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
-
-
-def explorer_template() -> str | None:
-    """``NOTARY_EXPLORER_URL``: a block explorer's transaction page with ``{tx}``, e.g.
-    ``https://etherscan.io/tx/{tx}``; unset (the embedded chain has no explorer) shows
-    copyable values instead of a link. Raises ``CertificateError`` (``explorer_url_invalid``)
-    for a value that is not an http(s) URL with ``{tx}``."""
-    template = os.environ.get("NOTARY_EXPLORER_URL") or None
-    if template is not None:
-        transaction_link(template, "0x")  # validates
-    return template
 
 
 @cache
@@ -196,9 +178,6 @@ def render_share_error(code: str, message: str) -> str:
 def share_page(token: Annotated[str, PathParam(max_length=128)], svc: ServiceDep) -> Response:
     """The judge's page of a share link (no account): the case, each item's verdict and
     certificate, the bundle download. ``/v1/shared/{token}`` is the same as JSON."""
-    from api.errors import status_for
-    from api.routes.custody import shared_case
-
     headers = {**security_headers(SHARE_POLICY), "Cache-Control": "no-store"}
     try:
         view = shared_case(svc, token)
@@ -208,8 +187,6 @@ def share_page(token: Annotated[str, PathParam(max_length=128)], svc: ServiceDep
             raise
         return Response(render_share_error(exc.code, exc.message), status_code=status,
                         media_type="text/html; charset=utf-8", headers=headers)
-    from notary.service.identity import deployment_of
-
-    return Response(render_share_page(view, deployment_of(svc)),
+    return Response(render_share_page(view, deployment_of(svc.context)),
                     media_type="text/html; charset=utf-8",
                     headers=headers)

@@ -13,15 +13,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import AnyKey, ServiceDep, require
-from api.routes.certificates import _answer, _verify_url
+from api.render import certificate_response, verify_url
 from api.routes.custody import ERRORS, CaseId, EvidenceId
 from notary.certificate.deletion import render_deletion_certificate
 from notary.service.actors import Actor
 from notary.service.apikeys import Role
 from notary.service.identity import deployment_of
 from notary.service.retention import delete_rule, rules, run_retention, set_case_closed, set_rule
-from notary.service.shredding import deletion_certificate_of, lift_hold, set_hold
-from notary.service.tenancy import case_items, visible_evidence
+from notary.service.shredding import deletion_certificate_of, lift_hold, set_case_hold, set_hold
+from notary.service.tenancy import visible_evidence
 from storage.db import ApiKey, RetentionRule
 
 router = APIRouter(tags=["privacy and law"])
@@ -88,9 +88,9 @@ def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
         return DeletionOut(evidence_id=row.id, shredded_at=cert.shredded_at,
                            certificate=cert.to_json(), jws=jws,
                            checks=[c.to_json() for c in checks])
-    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=_verify_url(svc),
-                                            deployment=deployment_of(svc))
-    return _answer(html, pdf, format, f"deletion-certificate-{evidence_id}")
+    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=verify_url(svc.settings),
+                                            deployment=deployment_of(svc.context))
+    return certificate_response(html, pdf, format, f"deletion-certificate-{evidence_id}")
 
 
 @router.post("/v1/evidence/{evidence_id}/legal-hold", response_model=HoldOut, responses=ERRORS)
@@ -122,12 +122,8 @@ class CaseHoldOut(BaseModel):
 def hold_case(case_id: CaseId, body: HoldIn, svc: ServiceDep, key: HoldKey) -> CaseHoldOut:
     """Hold every item the case holds now that is not shredded (items added later are not
     held: hold them, or the case again, when they arrive)."""
-    held = []
-    for item in case_items(svc.engine, key.tenant, case_id):
-        if item.shredded_at is None:
-            set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
-                     evidence_id=item.id, reason=body.reason)
-            held.append(item.id)
+    held = set_case_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
+                         case_id=case_id, reason=body.reason)
     return CaseHoldOut(case_id=case_id, held=held)
 
 
@@ -200,4 +196,4 @@ class RunIn(BaseModel):
 def run_rules(body: RunIn, svc: ServiceDep, key: AdminKey) -> dict[str, Any]:
     """Apply the tenant's retention rules now (the scheduled job does so every
     NOTARY_RETENTION_SECONDS for all tenants) and report what was due, shredded and held."""
-    return run_retention(svc, tenant=key.tenant, dry_run=body.dry_run).to_json()
+    return run_retention(svc.context, tenant=key.tenant, dry_run=body.dry_run).to_json()

@@ -13,10 +13,11 @@ from api.deps import LimitsDep, ServiceDep, VerifyLimit, get_key
 from api.schemas import ErrorOut, HashQuery, KeysOut, VerdictOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.digest import FileDigest, parse_sha256_hex
-from notary.core.errors import InputError
+from notary.core.errors import InputError, NotaryError
 from notary.service.apikeys import AuthError, Role
 from notary.service.bundles import this_service
 from notary.service.sealing import UploadTooLarge
+from notary.service.trustroot import current_trust_root
 
 router = APIRouter(tags=["public"])
 
@@ -94,12 +95,9 @@ def _read_form(reader: MultipartReader, limit: int) -> FileDigest | bytes:
 @router.get("/v1/keys", response_model=KeysOut)
 def keys(svc: ServiceDep) -> KeysOut:
     """The service's public signing keys (JWKS) and where its anchors live."""
-    from notary.core.errors import NotaryError
-    from notary.service.trustroot import current_trust_root
-
     chain = svc.chain
     try:
-        fingerprint: str | None = current_trust_root(svc).fingerprint
+        fingerprint: str | None = current_trust_root(svc.context).fingerprint
     except NotaryError:
         fingerprint = None  # the chain is down: the keys are still served
     return KeysOut(keys=svc.jwks()["keys"],

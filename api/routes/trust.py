@@ -20,7 +20,7 @@ router = APIRouter(tags=["public"])
     502: {"model": ErrorOut}, 503: {"model": ErrorOut}})
 def trust_root(request: Request, svc: ServiceDep) -> Response:
     """The signed trust root, byte for byte as pinned; its fingerprint in a header and ETag."""
-    issued = current_trust_root(svc)
+    issued = current_trust_root(svc.context)
     etag = f'"{issued.fingerprint}"'
     headers = {"ETag": etag, "X-Notary-Trust-Root-Fingerprint": issued.fingerprint,
                "Cache-Control": "no-cache"}

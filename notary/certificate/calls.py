@@ -5,7 +5,7 @@ from __future__ import annotations
 from notary.core.callrecord import CallRecord, Direction
 from notary.core.errors import StatementError
 
-from .model import Row, Section
+from .rows import Row, Section
 from .wording import Bilingual
 
 __all__ = ["call_section"]

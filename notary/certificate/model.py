@@ -23,7 +23,9 @@ from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus
 from notary.core.verify import verify_evidence
 
+from .calls import call_section
 from .identity import Deployment, identity_lines, notices
+from .rows import Row, Section
 from .wording import CASE_TITLE, CHECK_WORDS, KIND_NAMES, STATUS_WORDS, TITLE, Bilingual, chain_name
 
 __all__ = [
@@ -107,24 +109,6 @@ class CertificateFacts:
             anchor=anchor, proof_steps=len(proof), checks=tuple(verdict.checks),
             checked_at=checked_at.astimezone(UTC),
         )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One labelled value. ``mono`` values are hashes and addresses (set in a fixed-width
-    font and broken anywhere); ``note`` is a smaller second line; ``link`` a URL."""
-
-    label: Bilingual
-    value: str
-    mono: bool = False
-    note: str | None = None
-    link: str | None = None
-
-
-@dataclass(frozen=True)
-class Section:
-    title: Bilingual
-    rows: tuple[Row, ...]
 
 
 @dataclass(frozen=True)
@@ -256,8 +240,6 @@ def _call_sections(statement: Statement) -> tuple[Section, ...]:
     """The call record's section when the statement carries one (issue 16)."""
     if statement.call is None:
         return ()
-    from .calls import call_section  # here: calls.py builds on this module's Row
-
     return (call_section(statement.call),)
 
 

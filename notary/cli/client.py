@@ -402,10 +402,3 @@ def register(sub: Any) -> None:
     k = r.add_parser("run", help="apply the tenant's retention rules now and print the report")
     k.add_argument("--dry-run", action="store_true", help="report what is due, shred nothing")
     k.set_defaults(handler=cmd_retention_run)
-
-    from notary.cli import listing  # here: it builds on this module's argument checks
-
-    listing.register(sub)
-
-
-

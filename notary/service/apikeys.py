@@ -23,6 +23,7 @@ import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
 from notary.keyfiles import write_secret_once
+from notary.service.errors import NotFound
 from storage.db import ApiKey, session
 
 _TOKEN = re.compile(r"nk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -37,10 +38,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
-class NotFoundKey(InputError):
+class NotFoundKey(NotFound):
     """No such API key (or not one of this admin's tenant)."""
-
-    kind = kinds.NOT_FOUND
 
     default_code = "api_key_unknown"
 

@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
@@ -65,7 +65,9 @@ from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.actors import Actor
-from notary.service.exportgate import ExportGate, ExportTicket
+from notary.service.context import Context
+from notary.service.errors import NotFound
+from notary.service.exportgate import ExportTicket
 from notary.service.identity import deployment_of
 from notary.service.tenancy import case_items, visible_evidence
 from notary.service.trustroot import (
@@ -76,30 +78,13 @@ from notary.service.trustroot import (
 from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
-if TYPE_CHECKING:
-    from notary.service.notary import NotaryService
-
-__all__ = ["BundleDownload", "export_bundle", "export_gate", "this_service",
+__all__ = ["BundleDownload", "export_bundle", "this_service",
            "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
 
 _ITEM_CERTIFICATE = re.compile(r"items/0*([0-9]+)/(certificate\.(?:html|pdf))")
-
-
-_GATES: dict[int, ExportGate] = {}  # by id() of the service (a dataclass: not hashable)
-_GATES_LOCK = threading.Lock()
-
-
-def export_gate(svc: NotaryService) -> ExportGate:
-    """The service's export gate (one per service object, sized by its settings)."""
-    with _GATES_LOCK:
-        gate = _GATES.get(id(svc))
-        if gate is None:
-            gate = _GATES[id(svc)] = ExportGate(svc.settings.export_builds)
-            weakref.finalize(svc, _GATES.pop, id(svc), None)
-        return gate
 
 
 def _holder(actor: Actor) -> str:
@@ -129,57 +114,56 @@ class BundleDownload:
                 pass
 
 
-def _rows(svc: NotaryService, key: ApiKey, case_id: str | None,
+def _rows(ctx: Context, key: ApiKey, case_id: str | None,
           evidence_id: str | None) -> list[Evidence]:
     """The items to export, as the key's tenant sees them (others' are *not found*)."""
     if evidence_id is not None:
-        return [visible_evidence(svc.engine, key.tenant, evidence_id)]
+        return [visible_evidence(ctx.engine, key.tenant, evidence_id)]
     assert case_id is not None
     validate_identifier("case_id", case_id)
-    rows = case_items(svc.engine, key.tenant, case_id)
+    rows = case_items(ctx.engine, key.tenant, case_id)
     if len(rows) > MAX_ITEMS:
         raise InputError(f"case {case_id!r} has {len(rows)} items; a bundle holds at most "
                          f"{MAX_ITEMS}: export the items one by one", code="bundle_too_large")
     return rows
 
 
-def _raw_tx_receipt(svc: NotaryService, batch_receipt: str | None, tx_hash: str) -> dict[str, Any]:
+def _raw_tx_receipt(ctx: Context, batch_receipt: str | None, tx_hash: str) -> dict[str, Any]:
     """The anchor transaction's receipt as the node returned it: recorded by the batch worker,
     or asked for now if it could not be recorded then."""
     if batch_receipt is not None:
         return cast(dict[str, Any], json.loads(batch_receipt))
-    if svc.chain is None:
+    if ctx.chain is None:
         raise NotaryError(f"the receipt of {tx_hash} was not recorded and no chain node is "
                           "connected to ask for it", code="receipt_unavailable")
-    return svc.chain.registry.raw_tx_receipt(tx_hash)
+    return ctx.chain.registry.raw_tx_receipt(tx_hash)
 
 
-def _items(svc: NotaryService, rows: Sequence[Evidence],
+def _items(ctx: Context, rows: Sequence[Evidence],
            ticket: ExportTicket) -> tuple[BundleItem, ...]:
-    from notary.service.notary import NotFound
 
     observed: dict[bytes, AnchorFacts | None] = {}
     items = []
     for row in rows:
         ticket.check()
-        proof = svc.proof_of(row)
-        batch = svc.get_batch(row.batch_id)
+        proof = ctx.proof_of(row)
+        batch = ctx.get_batch(row.batch_id)
         if proof is None or batch is None:
             raise NotFound(f"evidence {row.id} is not anchored yet; export after its anchor "
                            "deadline at the latest", code="not_anchored", evidence_id=row.id,
                            status=row.status)
         steps, root, anchor = proof
-        if root not in observed and svc.chain is not None:
+        if root not in observed and ctx.chain is not None:
             try:
-                observed[root] = svc.chain.registry.find_anchor(root)
+                observed[root] = ctx.chain.registry.find_anchor(root)
             except ChainError:
                 observed[root] = None  # the certificate then shows the chain as not checked
         items.append(BundleItem(
             evidence_id=row.id, case_seq=row.case_seq, file_name=row.file_name,
             statement_jws=row.statement_jws, receipt_jws=row.receipt_jws, proof=tuple(steps),
-            anchor=anchor, raw_receipt=_raw_tx_receipt(svc, batch.raw_receipt, anchor.tx_hash),
+            anchor=anchor, raw_receipt=_raw_tx_receipt(ctx, batch.raw_receipt, anchor.tx_hash),
             observed_anchor=observed.get(root),
-            custody=tuple(r.jws for r in svc.custody.events(row.id)),
+            custody=tuple(r.jws for r in ctx.custody.events(row.id)),
             deletion_jws=row.deletion_jws,
             timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
         ))
@@ -235,7 +219,7 @@ def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
 
 
 def export_bundle(
-    svc: NotaryService, *, key: ApiKey, case_id: str | None = None,
+    ctx: Context, *, key: ApiKey, case_id: str | None = None,
     evidence_id: str | None = None, hashes_only: bool = False, explorer_url: str | None = None,
     certifier: QualifiedPerson | None = None, cancel: threading.Event | None = None,
 ) -> BundleDownload:
@@ -255,10 +239,10 @@ def export_bundle(
     """
     if (case_id is None) == (evidence_id is None):
         raise InputError("export either one evidence item or one case", code="export_invalid")
-    rows = _rows(svc, key, case_id, evidence_id)
-    ticket = export_gate(svc).enter(_holder(Actor.of_key(key)), cancel)
+    rows = _rows(ctx, key, case_id, evidence_id)
+    ticket = ctx.exports.enter(_holder(Actor.of_key(key)), cancel)
     try:
-        return _prepare(svc, key, rows, case_id=case_id, evidence_id=evidence_id,
+        return _prepare(ctx, key, rows, case_id=case_id, evidence_id=evidence_id,
                         hashes_only=hashes_only, explorer_url=explorer_url,
                         certifier=certifier, ticket=ticket)
     except BaseException:
@@ -266,22 +250,22 @@ def export_bundle(
         raise
 
 
-def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
+def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
              evidence_id: str | None, hashes_only: bool, explorer_url: str | None,
              certifier: QualifiedPerson | None, ticket: ExportTicket) -> BundleDownload:
     actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
-    items = _items(svc, rows, ticket)
+    items = _items(ctx, rows, ticket)
     tokens = [item.timestamp for item in items if item.timestamp is not None]
     facts = BundleFacts(
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
-        hashes_only=hashes_only, items=items, keys=load_key_history(svc.settings.keys_dir),
-        tsa_chain=certificate_chain(tokens, svc.tsa.trust_roots if svc.tsa else ()),
-        trust_root=_trust_root_document(svc),
+        hashes_only=hashes_only, items=items, keys=load_key_history(ctx.settings.keys_dir),
+        tsa_chain=certificate_chain(tokens, ctx.tsa.trust_roots if ctx.tsa else ()),
+        trust_root=_trust_root_document(ctx),
     )
     documents = [item.documents() for item in facts.items]
-    certificates = _certificates(facts, f"{svc.settings.service_url.rstrip('/')}/verify",
-                                 explorer_url, ticket, deployment_of(svc))
+    certificates = _certificates(facts, f"{ctx.settings.service_url.rstrip('/')}/verify",
+                                 explorer_url, ticket, deployment_of(ctx))
     ticket.check()
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
@@ -289,15 +273,15 @@ def _prepare(svc: NotaryService, key: ApiKey, rows: list[Evidence], *, case_id: 
         certificates[CERTIFICATION_PDF_PATH] = declaration_pdf(certification)
     chain_id = facts.items[0].anchor.chain_id
     guide = render_guide(facts, certifier=certifier,
-                         local_chain=svc.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
+                         local_chain=ctx.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = f", certification for {certifier.name}" if certifier is not None else ""
     for row in rows:
-        svc.record_audit(row.id, "exported", actor,
+        ctx.record_audit(row.id, "exported", actor,
                          detail=f"{scope} bundle{' (hashes only)' if hashes_only else ''}"
                                 f"{certified}")
     label = evidence_id if evidence_id is not None else f"case-{facts.case_id}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "bundle"
-    chunks = _stream(svc, facts, rows, documents, guide, certificates, ticket)
+    chunks = _stream(ctx, facts, rows, documents, guide, certificates, ticket)
     # A stream that is dropped unread (its client gone before the first byte) frees its slot.
     weakref.finalize(chunks, ticket.release)
     return BundleDownload(f"notary-{safe}.zip", chunks, ticket=ticket)
@@ -310,19 +294,19 @@ def _checked(chunks: Iterable[bytes], ticket: ExportTicket) -> Iterator[bytes]:
         yield chunk
 
 
-def _stream(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
+def _stream(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
             documents: Sequence[dict[str, bytes]], guide: bytes,
             certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
     """The archive, member by member: mimetype, items (documents, original), RFC 3161
     timestamps, keys, guide, certificates, then the manifest and its signature. Stops (an
     incomplete archive, which can never verify) when the build is cancelled."""
     try:
-        yield from _members(svc, facts, rows, documents, guide, certificates, ticket)
+        yield from _members(ctx, facts, rows, documents, guide, certificates, ticket)
     finally:
         ticket.release()
 
 
-def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
+def _members(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
              documents: Sequence[dict[str, bytes]], guide: bytes,
              certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
     writer = BundleWriter(facts.created_at)
@@ -333,7 +317,7 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
             yield writer.add(path, data)
         if not facts.hashes_only and not item.shredded:
             yield from writer.add_stream(item.original_path,
-                                         _checked(svc.open_content(row), ticket), row.size,
+                                         _checked(ctx.open_content(row), ticket), row.size,
                                          expected_sha256=row.sha256)
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)
@@ -345,40 +329,40 @@ def _members(svc: NotaryService, facts: BundleFacts, rows: Sequence[Evidence],
         yield writer.add(path, certificates[path])
     manifest = build_manifest(facts, writer.digests)
     yield writer.add(MANIFEST_PATH, manifest)
-    signature = svc.signing_key.sign(manifest, MANIFEST_MEDIA_TYPE)
+    signature = ctx.signing_key.sign(manifest, MANIFEST_MEDIA_TYPE)
     yield writer.add(MANIFEST_SIGNATURE_PATH, signature.encode("ascii"))
     yield writer.finish()
 
 
-def _trust_root_document(svc: NotaryService) -> bytes | None:
+def _trust_root_document(ctx: Context) -> bytes | None:
     """This deployment's signed trust root, carried in the bundles it exports (only reported
     by a verifier, never trusted by itself); None without a chain."""
-    issued = _our_trust_root(svc)
+    issued = _our_trust_root(ctx)
     return issued.document if issued is not None else None
 
 
-def _our_trust_root(svc: NotaryService) -> IssuedTrustRoot | None:
+def _our_trust_root(ctx: Context) -> IssuedTrustRoot | None:
     """The deployment's trust root: as the chain says now, or, while the node does not
     answer, the one last issued (NOTARY_HOME/trust-root.json)."""
-    if svc.chain is None:
+    if ctx.chain is None:
         return None
     try:
-        return current_trust_root(svc)
+        return current_trust_root(ctx)
     except ChainError:
-        return read_stored_trust_root(svc.settings)
+        return read_stored_trust_root(ctx.settings)
 
 
-def verify_uploaded_bundle(svc: NotaryService, data: bytes) -> BundleVerification:
+def verify_uploaded_bundle(ctx: Context, data: bytes) -> BundleVerification:
     """Verify a bundle uploaded to ``POST /v1/verify``, held in memory only, against THIS
     deployment's trust root, with the chain questions asked of this service's own node: a
     bundle with a key, registry, chain or anchoring account that is not ours is answered
     "invalid", naming the part (issue 14 item 6). A service without a chain has no trust
     root: the result is then at best ``not_established``. RFC 3161 timestamps are checked
     against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
-    tsa_roots = svc.tsa.trust_roots if svc.tsa is not None else ()
-    issued = _our_trust_root(svc)
-    reader = (chain_reader(svc.chain.registry.w3, "this service's chain node")
-              if svc.chain is not None else None)
+    tsa_roots = ctx.tsa.trust_roots if ctx.tsa is not None else ()
+    issued = _our_trust_root(ctx)
+    reader = (chain_reader(ctx.chain.registry.w3, "this service's chain node")
+              if ctx.chain is not None else None)
     return verify_bundle_file(io.BytesIO(data), trust_root=issued.verified if issued else None,
                               chain=reader, limits=UPLOAD_LIMITS, tsa_roots=tsa_roots)
 

@@ -32,6 +32,7 @@ from notary.core.callrecord import (
 from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement
+from notary.service.errors import NotFound
 from notary.service.tenancy import case_items, visible_evidence
 from storage.db import CallSalt, Evidence, session
 
@@ -52,10 +53,8 @@ class CallMetadataError(InputError):
     default_code = "call_invalid"
 
 
-class CallRecordAbsent(NotaryError):
+class CallRecordAbsent(NotFound):
     """The item's statement carries no call record."""
-
-    kind = kinds.NOT_FOUND
 
     default_code = "call_record_absent"
 
@@ -214,7 +213,7 @@ def prove_number(engine: Engine, *, tenant: str, evidence_id: str, number: str,
                  country_code: str = DEFAULT_COUNTRY_CODE) -> dict[str, Any]:
     """Whether ``number`` is the item's caller or callee, with a proof for each match: the
     number (E.164), the salt and the commitment, which anyone checks with
-    ``printf '%s' NUMBER | openssl dgst -sha256 -hmac SALT``. NotVisible (404),
+    ``printf '%s' NUMBER | openssl dgst -sha256 -hmac SALT``. NotFound (404),
     CallRecordAbsent (404), CallSaltsAbsent (410), CallMetadataError (``call_number_invalid``)."""
     row = visible_evidence(engine, tenant, evidence_id)
     record = call_record_of(row.statement_jws)

@@ -12,23 +12,24 @@ from notary.certificate import CertificateError, CertificateFacts
 from notary.chain.errors import ChainError
 from notary.core.verdict import AnchorFacts
 from notary.service.actors import Actor
-from notary.service.notary import NotaryService, NotFound
+from notary.service.context import Context
+from notary.service.errors import NotFound
 from notary.service.tenancy import case_items, visible_evidence
 from storage.db import ApiKey, Evidence
 
 __all__ = ["case_certificate_facts", "item_certificate_facts"]
 
 
-def _facts(svc: NotaryService, row: Evidence, checked_at: datetime) -> CertificateFacts | None:
+def _facts(ctx: Context, row: Evidence, checked_at: datetime) -> CertificateFacts | None:
     """The item's verified facts, or None while it is not anchored."""
-    proof = svc.proof_of(row)
+    proof = ctx.proof_of(row)
     if proof is None:
         return None
     steps, root, anchor = proof
     observed: AnchorFacts | None = None
-    if svc.chain is not None:
+    if ctx.chain is not None:
         try:
-            observed = svc.chain.registry.find_anchor(root)
+            observed = ctx.chain.registry.find_anchor(root)
         except ChainError:
             observed = None  # shown on the certificate as "not checked"
         else:
@@ -37,40 +38,40 @@ def _facts(svc: NotaryService, row: Evidence, checked_at: datetime) -> Certifica
                     f"The chain does not record the Merkle root of evidence {row.id!r}'s "
                     "batch, so no certificate is issued.", evidence_id=row.id)
     return CertificateFacts.verified(
-        statement_jws=row.statement_jws, jwks=svc.jwks(), proof=steps, anchor=anchor,
+        statement_jws=row.statement_jws, jwks=ctx.jwks(), proof=steps, anchor=anchor,
         observed_anchor=observed, checked_at=checked_at,
     )
 
 
-def item_certificate_facts(svc: NotaryService, evidence_id: str, *,
+def item_certificate_facts(ctx: Context, evidence_id: str, *,
                            key: ApiKey) -> CertificateFacts:
     """The facts for one item's certificate, recorded in the audit trail as issued to
     ``key``. Raises ``not_found`` (no such item, or not visible to the key's tenant),
     :class:`NotFound` ``not_anchored`` while pending, and :class:`CertificateError` (the
     evidence does not verify)."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    facts = _facts(svc, row, datetime.now(UTC))
+    row = visible_evidence(ctx.engine, key.tenant, evidence_id)
+    facts = _facts(ctx, row, datetime.now(UTC))
     if facts is None:
         raise NotFound("this evidence is not anchored yet, so there is nothing to certify; "
                        "retry after its anchor deadline at the latest", code="not_anchored",
                        status=row.status)
-    svc.record_audit(row.id, "certificate_issued", Actor.of_key(key))
+    ctx.record_audit(row.id, "certificate_issued", Actor.of_key(key))
     return facts
 
 
 def case_certificate_facts(
-    svc: NotaryService, case_id: str, *, key: ApiKey
+    ctx: Context, case_id: str, *, key: ApiKey
 ) -> tuple[list[CertificateFacts], int]:
     """The facts for a case's certificate: the anchored items of the case the key's tenant
     knows as ``case_id``, in case order, and how many items are left out because they are not
     anchored yet. Raises ``not_found`` (no such case for this tenant) and :class:`NotFound`
     ``not_anchored`` when no item is anchored yet."""
-    rows = case_items(svc.engine, key.tenant, case_id)
+    rows = case_items(ctx.engine, key.tenant, case_id)
     checked_at = datetime.now(UTC)
-    items = [f for f in (_facts(svc, row, checked_at) for row in rows) if f is not None]
+    items = [f for f in (_facts(ctx, row, checked_at) for row in rows) if f is not None]
     if not items:
         raise NotFound("no evidence of this case is anchored yet, so there is nothing to "
                        "certify", code="not_anchored", case_id=case_id)
     for f in items:
-        svc.record_audit(f.statement.evidence_id, "certificate_issued", Actor.of_key(key))
+        ctx.record_audit(f.statement.evidence_id, "certificate_issued", Actor.of_key(key))
     return items, len(rows) - len(items)

@@ -38,7 +38,7 @@ class ConductAnswer:
 def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
                  period: tuple[str, str], rules: ConductRules = DEFAULT_RULES,
                  contact: str | None = None) -> ConductAnswer:
-    """The signed conduct report of the case ``tenant`` holds as ``case_id`` (NotVisible
+    """The signed conduct report of the case ``tenant`` holds as ``case_id`` (NotFound
     when it has no items). ``contact``: a callee commitment value to report on alone."""
     rows = case_items(engine, tenant, case_id)
     statements = [Statement.from_bytes(jws_payload(r.statement_jws)) for r in rows]

@@ -25,7 +25,8 @@ from notary.core.digest import parse_sha256_hex
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import jws_payload
 from notary.core.statement import Statement
-from notary.service.notary import NotFound, utc
+from notary.service.errors import NotFound
+from notary.service.notary import utc
 from storage.db import Batch, Evidence, session
 
 #: One answer for a code that was never issued and one that is no longer known, so the

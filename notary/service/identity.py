@@ -12,32 +12,29 @@ The tenant's legal name and the submitter's name are read from the item's signed
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notary.certificate.identity import CLAIM_NOTE, Deployment
 from notary.core.errors import NotaryError
 from notary.core.signing import verify_statement
-
-if TYPE_CHECKING:
-    from notary.service.notary import NotaryService
+from notary.service.context import Context
+from notary.service.trustroot import current_trust_root, is_development
 
 __all__ = ["deployment_of", "issuer_answer", "statement_names", "submission_identity"]
 
 log = logging.getLogger(__name__)
 
 
-def deployment_of(svc: NotaryService) -> Deployment:
+def deployment_of(ctx: Context) -> Deployment:
     """This deployment's operator and trust-root fingerprint (see the module docstring)."""
-    from notary.service.trustroot import current_trust_root, is_development
-
     try:
-        return Deployment.of(current_trust_root(svc).verified)
+        return Deployment.of(current_trust_root(ctx).verified)
     except NotaryError as exc:
         log.warning("answering without a trust root: %s", exc.message)
     except OSError as exc:  # the trust root could not be stored under NOTARY_HOME
         log.warning("answering without a trust root: %s", type(exc).__name__)
-    s = svc.settings
-    chain_id = svc.chain.deployment.chain_id if svc.chain is not None else s.chain_id
+    s = ctx.settings
+    chain_id = ctx.chain.deployment.chain_id if ctx.chain is not None else s.chain_id
     return Deployment(operator_name=s.operator_name,
                       operator_registration=s.operator_registration or None,
                       operator_country=s.operator_country or None, public_url=s.service_url,
@@ -45,28 +42,28 @@ def deployment_of(svc: NotaryService) -> Deployment:
                       development=is_development(s, chain_id), chain_id=chain_id)
 
 
-def statement_names(svc: NotaryService, statement_jws: str) -> tuple[str | None, str | None]:
+def statement_names(ctx: Context, statement_jws: str) -> tuple[str | None, str | None]:
     """(tenant_name, submitter_name) of a stored statement, read only from a statement whose
     signature verifies with this service's keys; (None, None) for one made before the fields
     existed (or one that does not verify: its other checks say so)."""
     try:
-        statement = verify_statement(statement_jws, svc.jwks())
+        statement = verify_statement(statement_jws, ctx.jwks())
     except NotaryError:
         return None, None
     return statement.tenant_name, statement.submitter_name
 
 
-def submission_identity(svc: NotaryService, statement_jws: str) -> dict[str, Any]:
+def submission_identity(ctx: Context, statement_jws: str) -> dict[str, Any]:
     """The identity block of a public answer (the hash check): the operator with the
     trust-root fingerprint, and the tenant's and submitter's names marked as claims."""
-    return issuer_answer(svc, *statement_names(svc, statement_jws))
+    return issuer_answer(ctx, *statement_names(ctx, statement_jws))
 
 
-def issuer_answer(svc: NotaryService, tenant_name: str | None,
+def issuer_answer(ctx: Context, tenant_name: str | None,
                   submitter_name: str | None) -> dict[str, Any]:
     """As :func:`submission_identity`, from names already read (the document check)."""
     return {
-        **deployment_of(svc).to_json(),
+        **deployment_of(ctx).to_json(),
         "tenant_name": tenant_name,
         "submitter_name": submitter_name,
         "claims": {"zh": "租户名称与提交人名称为租户自述（声明），notary 未核实；"

@@ -44,7 +44,7 @@ from notary.core.validate import (
     normalise_name,
     validate_rfc3339,
 )
-from notary.service.tenancy import NotVisible
+from notary.service.errors import NotFound
 from storage.db import ApiKey, Case, CaseHead, Evidence, session
 
 STATUSES = ("pending", "anchored")
@@ -344,13 +344,13 @@ class CaseDetail:
 def case_detail(engine: Engine, tenant: str, case_id: str, *,
                 limit: int = DEFAULT_LIMIT) -> CaseDetail:
     """The case ``tenant`` holds as ``case_id``: its summary, its held items, and the first
-    page of its items (oldest first, as ``list_evidence(case=...)`` goes on). NotVisible (404)
+    page of its items (oldest first, as ``list_evidence(case=...)`` goes on). NotFound (404)
     for a case it does not hold, whoever does."""
     with session(engine) as s:
         case = s.exec(select(Case).where(Case.holder == tenant,
                                          Case.case_id == case_id)).first()
         if case is None:
-            raise NotVisible(f"no case {case_id!r} (items this tenant filed in a case it handed "
+            raise NotFound(f"no case {case_id!r} (items this tenant filed in a case it handed "
                              "over are listed by GET /v1/evidence?case=) / 找不到该案件",
                              case_id=case_id)
         summary = _summaries(s, [case])[0]

@@ -5,20 +5,15 @@ The API and the CLI call methods here and render what they return; nothing here 
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import pyrage
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-import notary.core.errors as kinds
 from notary.chain.errors import ChainError
 from notary.chain.setup import (
     ChainContext,
@@ -27,22 +22,24 @@ from notary.chain.setup import (
     open_chain,
 )
 from notary.config import Settings
-from notary.core.bundle import BundleVerification, parse_key_history
-from notary.core.custody import CustodyAct
+from notary.core.bundle import BundleVerification
 from notary.core.digest import FileDigest
-from notary.core.errors import InputError, NotaryError
-from notary.core.merkle import from_hex32
-from notary.core.signing import SigningKey, jwks
+from notary.core.errors import InputError
+from notary.core.signing import SigningKey
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
 from notary.core.verify import verify_evidence
-from notary.keyfiles import KEY_HISTORY_FILE, load_key_history, load_signing_key
+from notary.keyfiles import load_signing_key
 from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
+from notary.service.bundles import BundleDownload, export_bundle, verify_uploaded_bundle
+from notary.service.context import Context, KeyRing, require_key
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
 from notary.service.doctor import sweep_debris
+from notary.service.exportgate import ExportGate
+from notary.service.identity import submission_identity
 from notary.service.ingest import Notariser
 from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
@@ -50,13 +47,12 @@ from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session, utc
+from storage.db import Batch, Evidence, SupersededAnchor, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
 if TYPE_CHECKING:
     from notary.core.declaration import QualifiedPerson
-    from notary.service.bundles import BundleDownload
     from storage.db import ApiKey
 
 log = logging.getLogger("notary.service")
@@ -68,31 +64,6 @@ HASH_ONLY = ("Only the SHA-256 {sha256} was given, so the file itself was not co
              "hash was looked up. Whoever holds the file computes its SHA-256 (sha256sum) and "
              "compares it with this value; only an equal value shows it is the notarised file.")
 """How often blobs spooled while the IPFS node was down are retried (NOTARY_BLOB_STORE=ipfs)."""
-
-
-class NotFound(NotaryError):
-    """No such evidence (or not visible to the caller)."""
-
-    kind = kinds.NOT_FOUND
-
-    default_code = "not_found"
-
-
-class Shredded(NotaryError):
-    """The item's content was crypto-shredded: nobody can produce it any more."""
-
-    kind = kinds.GONE
-
-    default_code = "shredded"
-
-
-def _require_key(row: Evidence) -> str:
-    if row.wrapped_key is None:
-        shredded = format_rfc3339_utc(utc(row.shredded_at)) if row.shredded_at else "earlier"
-        raise Shredded(f"the content of evidence {row.id!r} was shredded at {shredded}; its "
-                       "statement, proofs and deletion certificate remain",
-                       evidence_id=row.id, shredded_at=shredded)
-    return row.wrapped_key
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
@@ -107,10 +78,6 @@ def open_blob_store(settings: Settings) -> BlobStore:
                                 LocalBlobStore(settings.home / "ipfs-spool"))
     raise InputError(f"NOTARY_BLOB_STORE={settings.blob_store!r}: use local or ipfs",
                      code="config_invalid", field="blob_store")
-
-
-_CUSTODY_ACTS = {"exported": CustodyAct.EXPORTED, "content_read": CustodyAct.VIEWED,
-                 "viewed": CustodyAct.VIEWED, "key_exported": CustodyAct.KEY_EXPORTED}
 
 
 @dataclass
@@ -130,8 +97,18 @@ class NotaryService:
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
     key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
-    #: (the key history file's mtime, the JWK Set made from it): see :meth:`jwks`.
-    _jwks_cache: tuple[int | None, dict[str, Any]] | None = field(default=None, repr=False)
+    keys: KeyRing = field(init=False, repr=False)
+    exports: ExportGate = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyRing(self.settings, self.signing_key)
+        self.exports = ExportGate(self.settings.export_builds)
+
+    @property
+    def context(self) -> Context:
+        """What the service's parts (bundles, identity, trust root, ...) are given."""
+        return Context(self.settings, self.engine, self.blobs, self.master, self.signing_key,
+                       self.custody, self.keys, self.exports, chain=self.chain, tsa=self.tsa)
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
@@ -178,7 +155,7 @@ class NotaryService:
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):
-            svc.retention = RetentionJob(svc, interval=settings.retention_seconds).start()
+            svc.retention = RetentionJob(svc.context, interval=settings.retention_seconds).start()
         if with_chain and (settings.anchor_worker if run_worker is None else run_worker):
             svc.webhooks = DeliveryWorker(
                 engine, backoff=settings.webhook_backoff, timeout=settings.webhook_timeout,
@@ -204,55 +181,16 @@ class NotaryService:
     # -- reads ----------------------------------------------------------------------------------
 
     def jwks(self) -> dict[str, Any]:
-        """Every statement-signing key this deployment has had (the key history under
-        NOTARY_HOME/keys), current one included: what it signed before a rotation must still
-        verify here (its own pages, the debtor's check, certificates). When a key was valid is
-        judged by the trust root and the chain, not by this set."""
-        path = self.settings.keys_dir / KEY_HISTORY_FILE
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            stamp = None
-        cached = self._jwks_cache
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        keys = [self.signing_key.public_jwk()]
-        if stamp is not None:
-            try:
-                history, _ = parse_key_history(load_key_history(self.settings.keys_dir))
-            except NotaryError as exc:
-                log.warning("the key history cannot be read (%s): only the current key is used",
-                            exc.code)
-            else:
-                current = keys[0]["kid"]
-                keys += [k for k in history["keys"] if k["kid"] != current]
-        out = jwks(keys)
-        self._jwks_cache = (stamp, out)
-        return out
+        """Every statement-signing key this deployment has had (see :class:`KeyRing`)."""
+        return self.keys.jwks()
 
     def get_evidence(self, evidence_id: str) -> Evidence:
-        with session(self.engine) as s:
-            row = s.get(Evidence, evidence_id)
-        if row is None:
-            raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
-        return row
+        return self.context.get_evidence(evidence_id)
 
     def get_batch(self, batch_id: int | None) -> Batch | None:
-        if batch_id is None:
-            return None
-        with session(self.engine) as s:
-            return s.get(Batch, batch_id)
+        return self.context.get_batch(batch_id)
 
-    @staticmethod
-    def anchor_of(batch: Batch | None) -> AnchorFacts | None:
-        if batch is None or batch.status != "anchored" or batch.block_number is None:
-            return None
-        return AnchorFacts(
-            chain_id=batch.chain_id or 0, contract=batch.contract or "",
-            batch_id=batch.onchain_batch_id or 0, root=from_hex32(batch.root),
-            block_number=batch.block_number, block_hash=batch.block_hash or "",
-            block_timestamp=batch.block_timestamp or 0, tx_hash=batch.tx_hash or "",
-        )
+    anchor_of = staticmethod(Context.anchor_of)
 
     def superseded_of(self, row: Evidence) -> list[SupersededAnchor]:
         """Anchors of this item's batch that the chain no longer has (newest last)."""
@@ -265,79 +203,21 @@ class NotaryService:
 
     def proof_of(self, row: Evidence) -> tuple[list[bytes], bytes, AnchorFacts] | None:
         """(proof, root, anchor) once the item is anchored, else None."""
-        batch = self.get_batch(row.batch_id)
-        anchor = self.anchor_of(batch)
-        if row.status != "anchored" or anchor is None or row.proof is None:
-            return None
-        return [from_hex32(p) for p in json.loads(row.proof)], anchor.root, anchor
+        return self.context.proof_of(row)
 
     def open_content(self, row: Evidence, chunk: int = 1 << 16) -> Iterator[bytes]:
-        """Stream the decrypted original. Decryption runs in a thread feeding a small queue,
-        so memory stays bounded whatever the file's size."""
-        identity = self.master.unwrap(_require_key(row))
-        source = self.blobs.open(row.cid)
-        q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
-        cancelled = threading.Event()
-
-        class _Sink:
-            def write(self, data: bytes) -> int:
-                if cancelled.is_set():
-                    raise BrokenPipeError("reader went away")
-                q.put(bytes(data))
-                return len(data)
-
-            def flush(self) -> None:
-                pass
-
-        def run() -> None:
-            try:
-                pyrage.decrypt_io(source, _Sink(), [identity])
-                q.put(None)
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-                q.put(exc)
-            finally:
-                source.close()
-
-        threading.Thread(target=run, name=f"decrypt-{row.id}", daemon=True).start()
-
-        def gen() -> Iterator[bytes]:
-            try:
-                while True:
-                    item = q.get()
-                    if item is None:
-                        return
-                    if isinstance(item, BaseException):
-                        raise NotaryError("the stored ciphertext could not be decrypted",
-                                          code="decrypt_failed") from item
-                    yield item
-            finally:
-                cancelled.set()
-                while not q.empty():  # unblock the producer
-                    q.get_nowait()
-
-        return gen()
+        """Stream the decrypted original (see :meth:`Context.open_content`)."""
+        return self.context.open_content(row, chunk)
 
     def record_audit(self, evidence_id: str, act: str, actor: Actor, detail: str | None = None,
                      *, tenant: str | None = None) -> None:
-        """Record an access to evidence. Acts of the custody vocabulary (exported, viewed,
-        key exported) go into the item's signed, anchored custody log; others into the
-        plain audit table."""
-        custody_act = _CUSTODY_ACTS.get(act)
-        if custody_act is None:
-            with session(self.engine) as s:
-                s.add(AuditEvent(evidence_id=evidence_id, act=act, actor=actor.label,
-                                 at=datetime.now(UTC), detail=detail))
-                s.commit()
-            return
-        row = self.get_evidence(evidence_id)
-        acting = tenant or actor.tenant or row.tenant
-        self.custody.record(row, custody_act, actor=actor, tenant=acting,
-                            detail={"note": detail} if detail else None)
+        """Record an access to evidence (see :meth:`Context.record_audit`)."""
+        self.context.record_audit(evidence_id, act, actor, detail, tenant=tenant)
 
     def export_item_key(self, evidence_id: str, *, actor: Actor) -> str:
         """The item's age identity (``AGE-SECRET-KEY-1...``), recorded before it is returned."""
         row = self.get_evidence(evidence_id)
-        identity = self.master.unwrap(_require_key(row))
+        identity = self.master.unwrap(require_key(row))
         self.record_audit(evidence_id, "key_exported", actor)
         return str(identity)
 
@@ -350,9 +230,7 @@ class NotaryService:
         it, with a court certification for ``certifier`` to sign when one is named; each
         export is audited. See :mod:`notary.service.bundles` for what is checked before the
         first byte."""
-        from notary.service.bundles import export_bundle
-
-        return export_bundle(self, key=key, case_id=case_id, evidence_id=evidence_id,
+        return export_bundle(self.context, key=key, case_id=case_id, evidence_id=evidence_id,
                              hashes_only=hashes_only, explorer_url=explorer_url,
                              certifier=certifier, cancel=cancel)
 
@@ -371,9 +249,7 @@ class NotaryService:
         """Verify an uploaded proof bundle, asking this service's chain node about its anchors
         (see :mod:`notary.service.bundles`). Raises UnsafeBundle/UnreadableBundle for an
         archive refused unread."""
-        from notary.service.bundles import verify_uploaded_bundle
-
-        return verify_uploaded_bundle(self, data)
+        return verify_uploaded_bundle(self.context, data)
 
     def verify_digest(self, sha256_hex: str,
                       size: int | None = None) -> tuple[Verdict, dict[str, Any]]:
@@ -420,12 +296,10 @@ class NotaryService:
                 c = Check(c.name, c.status, "The statement is validly signed by a published "
                                             "notary key.")
             checks.append(c)
-        from notary.service.identity import submission_identity
-
         facts: dict[str, Any] = {"received_at": format_rfc3339_utc(utc(row.received_at)),
                                  "status": row.status,
                                  # Who operated, for which tenant, submitted by whom (issue 14).
-                                 "issuer": submission_identity(self, row.statement_jws)}
+                                 "issuer": submission_identity(self.context, row.statement_jws)}
         if row.shredded_at is not None:
             # Existed and unaltered until then; the content itself is gone.
             facts["shredded_at"] = format_rfc3339_utc(utc(row.shredded_at))

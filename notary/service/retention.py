@@ -21,8 +21,10 @@ from sqlmodel import col, select
 from notary.core.errors import InputError
 from notary.core.statement import EvidenceKind
 from notary.service.actors import RETENTION, Actor
+from notary.service.context import Context
+from notary.service.errors import NotFound
 from notary.service.lease import Lease
-from notary.service.tenancy import NotVisible
+from notary.service.shredding import LegalHold, shred, sweep_ciphertexts
 from storage.db import Case, Evidence, RetentionRule, session
 
 log = logging.getLogger("notary.retention")
@@ -63,7 +65,7 @@ def delete_rule(engine: Engine, *, tenant: str, kind: str) -> None:
         rule = s.exec(select(RetentionRule).where(RetentionRule.tenant == tenant,
                                                   RetentionRule.kind == kind)).first()
         if rule is None:
-            raise NotVisible(f"no retention rule for kind {kind!r}", kind=kind)
+            raise NotFound(f"no retention rule for kind {kind!r}", kind=kind)
         s.delete(rule)
         s.commit()
 
@@ -82,7 +84,7 @@ def set_case_closed(engine: Engine, *, tenant: str, case_id: str, closed: bool) 
         case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)
                       .with_for_update()).first()
         if case is None:
-            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+            raise NotFound(f"no case {case_id!r}", case_id=case_id)
         case.closed_at = datetime.now(UTC) if closed else None
         s.add(case)
         s.commit()
@@ -127,35 +129,33 @@ def due_items(engine: Engine, now: datetime,
     return out
 
 
-def run_retention(svc: Any, *, tenant: str | None = None, dry_run: bool = False,
+def run_retention(ctx: Context, *, tenant: str | None = None, dry_run: bool = False,
                   now: datetime | None = None) -> RetentionReport:
     """Apply every rule (or ``tenant``'s) once: shred what is due unless held."""
-    from notary.service.shredding import LegalHold, shred, sweep_ciphertexts
-
     moment = now or datetime.now(UTC)
     report = RetentionReport(ran_at=moment.isoformat(), dry_run=dry_run)
-    for item, holder in due_items(svc.engine, moment, tenant):
+    for item, holder in due_items(ctx.engine, moment, tenant):
         report.due.append(item.id)
         if item.hold_reason is not None:
             report.held.append(item.id)
             continue
         if dry_run:
             continue
-        rule = next(r for r in rules(svc.engine, holder) if r.kind == item.kind)
+        rule = next(r for r in rules(ctx.engine, holder) if r.kind == item.kind)
         try:
-            shred(svc.engine, svc.custody, svc.signing_key, svc.blobs, tenant=holder,
+            shred(ctx.engine, ctx.custody, ctx.signing_key, ctx.blobs, tenant=holder,
                   actor=RETENTION, evidence_id=item.id,
                   reason=f"retention period ended ({rule.days} days after "
                          f"{rule.after.replace('_', ' ')})",
                   legal_basis=f"retention rule of {holder} for {item.kind}",
-                  ipfs=svc.settings.blob_store == "ipfs")
+                  ipfs=ctx.settings.blob_store == "ipfs")
             report.shredded.append(item.id)
         except LegalHold:
             report.held.append(item.id)  # held between the query and the shred
         except Exception as exc:  # noqa: BLE001 - one item must not stop the run
             report.failed.append({"evidence_id": item.id, "error": type(exc).__name__})
     if not dry_run:
-        report.ciphertexts_swept = sweep_ciphertexts(svc.engine, svc.blobs)
+        report.ciphertexts_swept = sweep_ciphertexts(ctx.engine, ctx.blobs)
     log.info("retention run: %d due, %d shredded, %d held, %d failed, %d ciphertexts swept",
              len(report.due), len(report.shredded), len(report.held), len(report.failed),
              report.ciphertexts_swept)
@@ -166,10 +166,10 @@ class RetentionJob:
     """Runs :func:`run_retention` every ``interval`` seconds in the process holding the
     ``retention`` lease; keeps the last report for /v1/health and the API."""
 
-    def __init__(self, svc: Any, *, interval: float, lease_ttl: float = 60.0) -> None:
-        self.svc = svc
+    def __init__(self, ctx: Context, *, interval: float, lease_ttl: float = 60.0) -> None:
+        self.ctx = ctx
         self.interval = interval
-        self.lease = Lease(svc.engine, "retention", ttl=lease_ttl)
+        self.lease = Lease(ctx.engine, "retention", ttl=lease_ttl)
         self.last_report: RetentionReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -189,6 +189,6 @@ class RetentionJob:
         while not self._stop.wait(self.interval):
             try:
                 if self.lease.held or self.lease.try_acquire():
-                    self.last_report = run_retention(self.svc)
+                    self.last_report = run_retention(self.ctx)
             except Exception:  # logged; the next run tries again
                 log.exception("retention run failed")

@@ -40,7 +40,8 @@ from notary.core.verdict import Check
 from notary.service.actors import Actor
 from notary.service.calls import delete_salts
 from notary.service.custody import CustodyLog
-from notary.service.tenancy import NotVisible
+from notary.service.errors import NotFound
+from notary.service.tenancy import case_items
 from storage.blobs import BlobStore, StorageError
 from storage.db import Batch, Case, CustodyRecord, Evidence, session, utc
 
@@ -77,7 +78,7 @@ def _held_item(s: Session, tenant: str, evidence_id: str) -> Evidence:
     case = s.get(Case, row.case_uid) if row is not None and row.case_uid else None
     holder = case.holder if case is not None else (row.tenant if row is not None else None)
     if row is None or holder != tenant:
-        raise NotVisible(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
+        raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
     return row
 
 
@@ -90,18 +91,41 @@ def _reason(reason: str | None, what: str) -> str:
 def set_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
              evidence_id: str, reason: str | None) -> Evidence:
     """Put the item under a legal hold (a custody event); setting it again updates the reason."""
-    why = _reason(reason, "legal hold")
     with session(engine) as s:
-        row = _held_item(s, tenant, evidence_id)
-        if row.shredded_at is not None:
-            raise AlreadyShredded(f"evidence {evidence_id!r} was shredded; there is nothing "
-                                  "left to hold", evidence_id=evidence_id)
-        row.hold_reason = why
-        s.add(row)
-        custody.append(s, row, CustodyAct.LEGAL_HOLD_SET, actor=actor, tenant=tenant,
-                       detail={"reason": why})
+        row = _hold(s, custody, tenant=tenant, actor=actor, evidence_id=evidence_id,
+                    reason=reason)
         s.commit()
         return row
+
+
+def _hold(s: Session, custody: CustodyLog, *, tenant: str, actor: Actor, evidence_id: str,
+          reason: str | None) -> Evidence:
+    """Hold the item in session ``s`` (the caller commits)."""
+    why = _reason(reason, "legal hold")
+    row = _held_item(s, tenant, evidence_id)
+    if row.shredded_at is not None:
+        raise AlreadyShredded(f"evidence {evidence_id!r} was shredded; there is nothing "
+                              "left to hold", evidence_id=evidence_id)
+    row.hold_reason = why
+    s.add(row)
+    custody.append(s, row, CustodyAct.LEGAL_HOLD_SET, actor=actor, tenant=tenant,
+                   detail={"reason": why})
+    return row
+
+
+def set_case_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
+                  case_id: str, reason: str | None) -> list[str]:
+    """Hold every item of the case ``tenant`` holds that is not shredded (as :func:`set_hold`
+    each), in one transaction: all of them are held, or (on any error) none. The ids held,
+    in case order."""
+    items = [item for item in case_items(engine, tenant, case_id) if item.shredded_at is None]
+    held = []
+    with session(engine) as s:
+        for item in items:
+            _hold(s, custody, tenant=tenant, actor=actor, evidence_id=item.id, reason=reason)
+            held.append(item.id)
+        s.commit()
+    return held
 
 
 def lift_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
@@ -251,10 +275,8 @@ def shred_many(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blo
     return out
 
 
-class NotShredded(NotaryError):
+class NotShredded(NotFound):
     """The item was not shredded, so it has no deletion certificate."""
-
-    kind = kinds.NOT_FOUND
 
     default_code = "not_shredded"
 

@@ -33,6 +33,7 @@ from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
 from notary.service.actors import Actor
 from notary.service.custody import CustodyLog
+from notary.service.errors import NotFound
 from notary.service.webhooks import announce_transfer
 from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
 
@@ -45,14 +46,6 @@ MAX_SHARE_TTL = timedelta(days=90)
 TRANSFER_REASON = "case transferred"
 
 
-class NotVisible(NotaryError):
-    """Not found, or not this caller's to see (the two are answered alike)."""
-
-    kind = kinds.NOT_FOUND
-
-    default_code = "not_found"
-
-
 class ShareUnavailable(NotaryError):
     """A share link that expired or was revoked (410)."""
 
@@ -61,7 +54,7 @@ class ShareUnavailable(NotaryError):
     default_code = "share_expired"
 
 
-class TenantNotFound(NotVisible):
+class TenantNotFound(NotFound):
     """No tenant with this slug or legal name."""
 
     default_code = "tenant_not_found"
@@ -186,11 +179,11 @@ def can_see(s: Session, tenant: str, evidence: Evidence) -> bool:
 
 
 def visible_evidence(engine: Engine, tenant: str, evidence_id: str) -> Evidence:
-    """The item if ``tenant`` may see it; NotVisible (404) otherwise, whatever the reason."""
+    """The item if ``tenant`` may see it; NotFound (404) otherwise, whatever the reason."""
     with session(engine) as s:
         row = s.get(Evidence, evidence_id)
         if row is None or not can_see(s, tenant, row):
-            raise NotVisible(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
+            raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
         return row
 
 
@@ -198,13 +191,13 @@ def held_case(engine: Engine, tenant: str, case_id: str) -> Case:
     with session(engine) as s:
         case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)).first()
     if case is None:
-        raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+        raise NotFound(f"no case {case_id!r}", case_id=case_id)
     return case
 
 
 def case_items(engine: Engine, tenant: str, case_id: str) -> list[Evidence]:
     """Every item of the case ``tenant`` holds as ``case_id``, or its own items filed under
-    that reference in a case it handed over; in case order. NotVisible when there are none."""
+    that reference in a case it handed over; in case order. NotFound when there are none."""
     with session(engine) as s:
         held = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)).first()
         query = select(Evidence)
@@ -214,7 +207,7 @@ def case_items(engine: Engine, tenant: str, case_id: str) -> list[Evidence]:
             query = query.where(Evidence.tenant == tenant, Evidence.case_id == case_id)
         items = list(s.exec(query.order_by(Evidence.case_seq)))  # type: ignore[arg-type]
     if not items:
-        raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+        raise NotFound(f"no case {case_id!r}", case_id=case_id)
     return items
 
 
@@ -230,7 +223,7 @@ def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str
         case = s.exec(select(Case).where(Case.holder == key.tenant, Case.case_id == case_id)
                       .with_for_update()).first()
         if case is None:
-            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+            raise NotFound(f"no case {case_id!r}", case_id=case_id)
         clash = s.exec(select(Case).where(Case.holder == to_tenant,
                                           Case.case_id == case_id)).first()
         if clash is not None:
@@ -289,7 +282,7 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
         case = s.exec(select(Case).where(Case.holder == key.tenant,
                                          Case.case_id == case_id)).first()
         if case is None:
-            raise NotVisible(f"no case {case_id!r}", case_id=case_id)
+            raise NotFound(f"no case {case_id!r}", case_id=case_id)
         now, actor = datetime.now(UTC), Actor.of_key(key)
         link = ShareLink(id=share_id, token_hash=_hash(token), case_uid=case.uid,
                          tenant=key.tenant, created_by=actor.label, label=label,
@@ -312,7 +305,7 @@ def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                                          Case.case_id == case_id)).first()
         link = s.get(ShareLink, share_id)
         if case is None or link is None or link.case_uid != case.uid:
-            raise NotVisible(f"no share link {share_id!r}", share_id=share_id)
+            raise NotFound(f"no share link {share_id!r}", share_id=share_id)
         if link.revoked_at is None:
             link.revoked_at, link.revoked_reason = datetime.now(UTC), "revoked"
             s.add(link)
@@ -334,13 +327,13 @@ def case_shares(engine: Engine, key: ApiKey, case_id: str) -> list[ShareLink]:
 
 
 def open_share(engine: Engine, token: str) -> tuple[ShareLink, Case]:
-    """The link and its case for a token; NotVisible if unknown, ShareUnavailable (410) if it
+    """The link and its case for a token; NotFound if unknown, ShareUnavailable (410) if it
     was revoked, has expired, or its tenant no longer holds the case."""
     m = re.fullmatch(r"ns_([0-9a-f]{16})_[A-Za-z0-9_-]{32}", token)
     with session(engine) as s:
         link = s.get(ShareLink, m.group(1)) if m else None
         if link is None or not secrets.compare_digest(link.token_hash, _hash(token)):
-            raise NotVisible("no such share link")
+            raise NotFound("no such share link")
         if link.revoked_at is not None:
             why = "because the case was transferred" if link.revoked_reason == TRANSFER_REASON \
                 else ""
@@ -376,11 +369,11 @@ def share_anchors(engine: Engine, items: list[Evidence]) -> dict[str, Batch]:
 
 
 def shared_item(engine: Engine, case: Case, evidence_id: str) -> Evidence:
-    """An item of the shared case (NotVisible for any other item, whoever holds it)."""
+    """An item of the shared case (NotFound for any other item, whoever holds it)."""
     with session(engine) as s:
         row = s.get(Evidence, evidence_id)
     if row is None or row.case_uid != case.uid:
-        raise NotVisible(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
+        raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
     return row
 
 

@@ -19,13 +19,12 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
 
 from notary.chain.errors import ChainError, ChainMismatch, ChainUnavailable
 from notary.chain.registry import Deployment, Registry
-from notary.chain.setup import DEV_CHAIN_IDS
+from notary.chain.setup import DEV_CHAIN_IDS, open_chain
 from notary.config import DEV_OPERATOR_NAME, Settings
 from notary.core.bundle import parse_key_history
 from notary.core.errors import NotaryError
@@ -43,10 +42,8 @@ from notary.core.trustroot import (
     verify_trust_root,
 )
 from notary.core.validate import format_rfc3339_utc
-from notary.keyfiles import load_key_history
-
-if TYPE_CHECKING:
-    from notary.service.notary import NotaryService
+from notary.keyfiles import load_key_history, load_signing_key
+from notary.service.context import Context
 
 TRUST_ROOT_FILE = "trust-root.json"
 #: How long a served trust root is reused before the chain is asked again: a flood of
@@ -184,29 +181,26 @@ _lock = threading.Lock()
 _cache: dict[Settings, tuple[float, IssuedTrustRoot]] = {}
 
 
-def current_trust_root(svc: NotaryService) -> IssuedTrustRoot:
+def current_trust_root(ctx: Context) -> IssuedTrustRoot:
     """The running service's trust root, reused for CACHE_SECONDS. ChainUnavailable (503)
     when the service has no chain or the node does not answer."""
-    if svc.chain is None:
+    if ctx.chain is None:
         raise ChainUnavailable("this service runs without a chain: it has no trust root")
     with _lock:
-        hit = _cache.get(svc.settings)
+        hit = _cache.get(ctx.settings)
         if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
-        issued = issue_trust_root(svc.settings, svc.chain.registry, svc.chain.deployment,
-                                  svc.signing_key)
-        _cache[svc.settings] = (time.monotonic(), issued)
+        issued = issue_trust_root(ctx.settings, ctx.chain.registry, ctx.chain.deployment,
+                                  ctx.signing_key)
+        _cache[ctx.settings] = (time.monotonic(), issued)
         return issued
 
 
 def trust_root_for(settings: Settings) -> IssuedTrustRoot:
     """For ``notary trust-root``: attach to the chain (as a start would), issue, close."""
-    from notary.chain.setup import open_chain
-    from notary.keyfiles import load_signing_key
-
     key = load_signing_key(settings.keys_dir, settings.key_passphrase)
-    ctx = open_chain(settings)
+    chain = open_chain(settings)
     try:
-        return issue_trust_root(settings, ctx.registry, ctx.deployment, key)
+        return issue_trust_root(settings, chain.registry, chain.deployment, key)
     finally:
-        ctx.close()
+        chain.close()

@@ -30,6 +30,7 @@ from notary.core.custody import CustodyAct
 from notary.core.errors import InputError
 from notary.core.validate import format_rfc3339_utc
 from notary.service.actors import Actor
+from notary.service.errors import NotFound
 from notary.webhook import EVENT_TYPES, new_secret
 from storage.db import (
     Case,
@@ -54,10 +55,8 @@ _ITEM_EVENTS = {CustodyAct.ANCHORED: "evidence.anchored",
 _CHAIN_FACTS = ("chain_id", "contract", "batch_id", "tx_hash", "block_number", "root")
 
 
-class WebhookUnknown(InputError):
+class WebhookUnknown(NotFound):
     """No such webhook endpoint (or not one of the caller's tenant)."""
-
-    kind = kinds.NOT_FOUND
 
     default_code = "webhook_unknown"
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from notary.service.bundles import export_gate
 from notary.service.exportgate import ExportGate
 from storage.db import CustodyRecord, session
 from tests.support import LiveServer, wait_until
@@ -68,7 +67,7 @@ def test_a_client_that_hangs_up_stops_its_build_and_shutdown_does_not_wait(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(batch_max=ITEMS, batch_seconds=3600)
     _anchored_case(server)
-    gate = export_gate(server.service)
+    gate = server.service.exports
     sock = _start_export(server, server.admin_key)
     # The build is under way (items read, certificates being rendered one by one)...
     wait_until(_building(gate, steps=ITEMS + 1), timeout=60)
@@ -100,7 +99,7 @@ def test_builds_over_the_bound_are_refused_at_once_with_retry_after(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(batch_max=ITEMS, batch_seconds=3600, export_builds=1)
     ids = _anchored_case(server)
-    gate = export_gate(server.service)
+    gate = server.service.exports
     other = server.admin().post("/v1/api-keys", json={"role": "auditor", "label": "court"})
     assert other.status_code == 201, other.text
     other_token = other.json()["token"]

@@ -219,3 +219,22 @@ def test_cli_holds_and_shreds(server: LiveServer, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["certificate"]["legal_basis"] == "PIPL art. 47"
     report = notary_cli(server, "retention", "run", "--dry-run", cwd=tmp_path)
     assert report.returncode == 0 and json.loads(report.stdout)["dry_run"] is True
+
+
+def test_a_case_hold_holds_every_item_or_none(server: LiveServer) -> None:
+    from notary.core.custody import CustodyAct
+
+    admin = server.admin()
+    case = "HX-2026-1201-CH"
+    items = [submit(admin, SAMPLES / "notice-2026-11-28.pdf", "notice", case)["id"],
+             submit(admin, SAMPLES / "agreement-2026-11-28.pdf", "agreement", case)["id"]]
+    refused = admin.post(f"/v1/cases/{case}/legal-hold", json={"reason": "  "})
+    assert refused.json()["code"] == "reason_required", refused.text
+    assert all(admin.get(f"/v1/evidence/{i}").json()["legal_hold"] is None for i in items)
+    held = admin.post(f"/v1/cases/{case}/legal-hold", json={"reason": "court order"})
+    assert held.status_code == 200, held.text
+    assert held.json() == {"case_id": case, "held": items}
+    for i in items:
+        assert admin.get(f"/v1/evidence/{i}").json()["legal_hold"] == "court order"
+        acts = [e["act"] for e in admin.get(f"/v1/evidence/{i}/custody").json()["events"]]
+        assert acts.count(CustodyAct.LEGAL_HOLD_SET.value) == 1, acts
