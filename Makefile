@@ -92,8 +92,10 @@ lint: install
 	$(VENV)/bin/lint-imports
 	node_modules/.bin/solhint --disc --noPoster --max-warnings 0 'contracts/**/*.sol'
 
-# The Python suite runs twice: on SQLite (the default) and on PostgreSQL. When no PostgreSQL
-# answers, that second run is reported as NOT RUN (loudly), never as passed.
+# The Python suite runs twice: on SQLite (the default) and on PostgreSQL. The PostgreSQL pass
+# runs the tests that reach a database through the `database_url` fixture (tests/conftest.py
+# deselects the rest, which would run exactly as on SQLite). When no PostgreSQL answers, that
+# second run is reported as NOT RUN (loudly), never as passed.
 NOTARY_TEST_POSTGRES ?= postgresql://root@127.0.0.1:5432/test
 
 test-py: install system-packages

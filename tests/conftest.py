@@ -19,6 +19,20 @@ from notary.config import Settings
 from tests.support import LiveServer, free_port
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass (``NOTARY_TEST_POSTGRES`` set), run only the tests that reach a
+    database through the ``database_url`` fixture: the others (the pure core, vectors, CLI
+    parsing, tools without a database) would run exactly as on the SQLite pass, twice the CI
+    time for nothing. They are reported as deselected, never as passed."""
+    if not os.environ.get("NOTARY_TEST_POSTGRES"):
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
     """A real anvil node for the session, on a free port."""
