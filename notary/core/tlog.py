@@ -1,0 +1,146 @@
+"""The append-only log's Merkle tree (RFC 9162 section 2.1, as RFC 6962 and transparency-dev).
+
+Why a second tree beside the OpenZeppelin batch tree: a batch tree proves that an item is in
+one batch; a log tree over every entry ever appended proves, between any two of its
+checkpoints, that nothing was removed or rewritten (a consistency proof), which is what a
+witness checks before it cosigns. Leaves are hashed ``SHA-256(0x00 || entry)`` and nodes
+``SHA-256(0x01 || left || right)``; proofs and their verification follow RFC 9162's
+algorithms, and the transparency-dev/merkle vectors pass (tests/vectors/test_tlog.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class ProofError(ValueError):
+    """A proof that does not verify, or a request no proof exists for."""
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    """The hash of one log entry."""
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """MTH(D[n]) over leaf hashes, bottom-up: the root of a tree of ``len(leaves)`` entries."""
+    if not leaves:
+        return EMPTY_ROOT
+    level = list(leaves)
+    # Complete subtrees pair up left to right; an odd last node is carried up unchanged,
+    # which yields the same root as the RFC's split at the largest power of two.
+    while len(level) > 1:
+        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PATH(m, D[n]): the audit path of entry ``index`` in the tree of ``leaves``."""
+    if not 0 <= index < len(leaves):
+        raise ProofError(f"entry {index} is not in a tree of {len(leaves)}")
+    if len(leaves) == 1:
+        return []
+    k = _split(len(leaves))
+    if index < k:
+        return inclusion_proof(index, leaves[:k]) + [root(leaves[k:])]
+    return inclusion_proof(index - k, leaves[k:]) + [root(leaves[:k])]
+
+
+def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]): the tree of the first ``old_size`` entries is a prefix of this one."""
+    if not 0 < old_size <= len(leaves):
+        raise ProofError(f"no consistency proof from {old_size} to {len(leaves)} entries")
+    return _subproof(old_size, leaves, True)
+
+
+def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
+    n = len(leaves)
+    if m == n:
+        return [] if complete else [root(leaves)]
+    k = _split(n)
+    if m <= k:
+        return _subproof(m, leaves[:k], complete) + [root(leaves[k:])]
+    return _subproof(m - k, leaves[k:], False) + [root(leaves[:k])]
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
+                     expected_root: bytes) -> None:
+    """RFC 9162 2.1.3.2; raises ProofError unless ``leaf`` is entry ``index`` of the tree of
+    ``size`` entries whose root is ``expected_root``."""
+    if not 0 <= index < size:
+        raise ProofError(f"entry {index} is not in a tree of {size}")
+    if len(leaf) != HASH_SIZE or any(len(p) != HASH_SIZE for p in proof):
+        raise ProofError("a hash of the proof is not 32 bytes")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise ProofError("the proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ProofError("the proof is shorter than the tree is deep")
+    if r != expected_root:
+        raise ProofError("the proof leads to another root")
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+                       proof: Sequence[bytes]) -> None:
+    """RFC 9162 2.1.4.2; raises ProofError unless the tree of ``old_size`` entries with
+    ``old_root`` is a prefix of the tree of ``new_size`` entries with ``new_root``."""
+    if any(len(p) != HASH_SIZE for p in proof):
+        raise ProofError("a hash of the proof is not 32 bytes")
+    if old_size == 0 or old_size > new_size:
+        raise ProofError(f"no consistency proof exists from {old_size} to {new_size} entries")
+    if old_size == new_size:
+        if proof:
+            raise ProofError("trees of the same size need an empty proof")
+        if old_root != new_root:
+            raise ProofError("two different roots for the same size: the log forked")
+        return
+    if not proof:
+        raise ProofError("the proof is empty")
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is a node of the new tree
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ProofError("the proof is longer than the trees are deep")
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ProofError("the proof is shorter than the trees are deep")
+    if fr != old_root:
+        raise ProofError("the proof does not lead to the old root: an entry was changed or "
+                         "removed")
+    if sr != new_root:
+        raise ProofError("the proof does not lead to the new root")
