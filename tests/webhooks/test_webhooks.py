@@ -272,7 +272,7 @@ def test_tenants_hear_only_their_own_events(hooked: LiveServer, receiver: Receiv
             delivered = lender.webhook_deliveries(a_hook["id"], status="delivered")
             assert len(delivered) == 4
             assert len(agency.webhook_deliveries(b_hook["id"])) == 2
-            lender.delete_webhook(a_hook["id"])
+            lender.remove_webhook(a_hook["id"])
             assert lender.list_webhooks() == []
     finally:
         other_b.stop()
