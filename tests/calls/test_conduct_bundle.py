@@ -30,10 +30,12 @@ from notary.core.conduct import CONDUCT
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import canonical_json
 from notary.localfiles import tzdata_version
+from notary.service.apikeys import Role, create_key
 from tests.calls.test_conduct import CASE, _call
 from tests.certificate.test_certificate_api import pdf_text
 from tests.cli.conftest import client_env, run_notary
 from tests.support import LiveServer, wait_until
+from tests.webhooks.test_webhooks import submit
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
@@ -162,18 +164,35 @@ def test_a_case_bundle_with_conduct_verifies_and_a_changed_report_fails(
     assert "不一致 DOES NOT MATCH" in run.stdout and "leaves out the call" in run.stdout
 
 
-def test_a_named_period_and_who_may_ask(server: LiveServer) -> None:
+def test_a_named_period_the_cli_and_who_may_ask(server: LiveServer, tmp_path: Path) -> None:
     admin = server.admin()
     first = _call(admin, "2026-11-28T09:00:00+08:00", A, 700.0)
     second = _call(admin, "2026-11-29T09:00:00+08:00", A, 730.0)
+    notice = submit(admin, "NO-CALLS-1", "a notice, no call")
     wait_until(lambda: all(admin.get(f"/v1/evidence/{a['id']}").json()["status"] == "anchored"
-                           for a in (first, second)))
-    resp = admin.get(f"/v1/cases/{CASE}/bundle", params={
-        "conduct_from": "2026-11-29T00:00:00+08:00", "conduct_to": "2026-11-30T00:00:00+08:00"})
-    assert resp.status_code == 200, resp.text
-    report = json.loads(_files(resp.content)[CONDUCT_JSON_PATH])
+                           for a in (first, second, notice)))
+    out = tmp_path / "named.zip"
+    run = run_notary("export", "--case", CASE, "-o", str(out), "--conduct", "--conduct-from",
+                     "2026-11-29T00:00:00+08:00", "--conduct-to", "2026-11-30T00:00:00+08:00",
+                     env=client_env(server), cwd=tmp_path)
+    assert run.returncode == Exit.OK, run.stderr
+    report = json.loads(_files(out.read_bytes())[CONDUCT_JSON_PATH])
     assert [r["evidence_id"] for r in report["contacts"]] == [second["id"]]
-    assert _conduct_check(_verify(resp.content))["status"] == "pass"
+    assert _conduct_check(_verify(out.read_bytes()))["status"] == "pass"
+    half = run_notary("export", "--case", CASE, "-o", str(tmp_path / "x.zip"),
+                      "--conduct-from", "2026-11-29T00:00:00+08:00", env=client_env(server),
+                      cwd=tmp_path)
+    assert half.returncode == Exit.BAD_INPUT and "argument_missing" in half.stderr
+    no_calls = admin.get("/v1/cases/NO-CALLS-1/bundle", params={"conduct": "true"})
+    assert no_calls.status_code == 400
+    assert no_calls.json()["code"] == "conduct_period_invalid"
+    # A collector may take a hashes-only bundle, but not the report (admin and lawyer only).
+    collector = server.client(create_key(server.service.engine, Role.COLLECTOR)[1])
+    assert collector.get(f"/v1/cases/{CASE}/bundle",
+                         params={"hashes_only": "true"}).status_code == 200
+    refused = collector.get(f"/v1/cases/{CASE}/bundle",
+                            params={"hashes_only": "true", "conduct": "true"})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     half = admin.get(f"/v1/cases/{CASE}/bundle", params={
         "conduct": "true", "conduct_from": "2026-11-29T00:00:00+08:00"})
     assert half.status_code == 400 and half.json()["code"] == "conduct_period_invalid"
