@@ -6,6 +6,10 @@ Listing: ``list_evidence(case=..., status=..., since=...)`` answers one page,
 dialer sent); ``list_cases()``/``iter_cases()`` the cases the key's tenant holds, ``case(ref)``
 one of them with its counts, head, legal holds and first items.
 
+Webhooks: ``add_webhook``, ``list_webhooks``, ``remove_webhook``, ``webhook_deliveries``. Call
+records: ``prove_call_number`` (is this number the call's caller or callee, with a proof);
+``conduct`` (the signed conduct report) and ``conduct_document`` (its PDF or HTML).
+
 ``NOTARY_URL`` (default http://127.0.0.1:8000) and ``NOTARY_API_KEY`` configure it. Uploads
 stream from disk with a progress bar on stderr; nothing is held whole in memory. It imports
 neither web3 nor the database (an import-linter contract keeps it so): a collector's or a
@@ -29,16 +33,34 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Self, TypedDict
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
 
+from notary.client_answers import (
+    Anchor,
+    CallProof,
+    Case,
+    CaseDetail,
+    CaseHead,
+    CasePage,
+    Conduct,
+    Delivery,
+    Evidence,
+    EvidencePage,
+    Hold,
+    Webhook,
+)
 from notary.core.digest import digest_stream
-from notary.core.errors import NotaryError
+from notary.core.errors import InputError, NotaryError
 from notary.core.validate import format_rfc3339_utc
 from notary.localfiles import check_readable_file, open_regular
 
+#: The answer types live in notary.client_answers; they are named here too, where users look.
+__all__ = ["Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage", "Client",
+           "Conduct", "Delivery", "Evidence", "EvidencePage", "Hold", "ServiceError", "Webhook",
+           "new_idempotency_key"]
 
 class ServiceError(NotaryError):
     """The service answered with an error; ``code`` and ``message`` are its own and
@@ -48,86 +70,6 @@ class ServiceError(NotaryError):
                  **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.http_status = http_status
-
-
-class Anchor(TypedDict, total=False):
-    """Where an item's batch root is anchored (``anchor`` of an evidence item)."""
-
-    chain_id: int
-    contract: str
-    tx_hash: str
-    block_number: int
-    block_timestamp: int
-
-
-class Evidence(TypedDict, total=False):
-    """An evidence item as the service answers it (POST and GET /v1/evidence); the fields a
-    client acts on. ``duplicate_of`` is set when the case already held these bytes."""
-
-    id: str
-    sha256: str
-    size: int
-    status: str  # "pending" or "anchored"
-    case_id: str
-    case_seq: int
-    received_at: str
-    anchor_deadline: str
-    statement: str
-    receipt: str
-    check_code: str | None
-    duplicate_of: str | None
-    anchor: Anchor | None
-    shredded_at: str | None
-    legal_hold: str | None
-
-
-class EvidencePage(TypedDict):
-    """A page of ``GET /v1/evidence``: ``next_cursor`` is None on the last page."""
-
-    items: list[Evidence]
-    next_cursor: str | None
-
-
-class CaseHead(TypedDict):
-    """The case's last statement, which the next one links to."""
-
-    case_seq: int
-    statement_digest: str
-    evidence_id: str | None
-
-
-class Case(TypedDict):
-    """A case the key's tenant holds (``GET /v1/cases``); ``counts`` holds total, pending,
-    anchored, held (legal hold) and shredded."""
-
-    case_id: str
-    holder: str
-    opened_by: str
-    created_at: str
-    closed_at: str | None
-    counts: dict[str, int]
-    head: CaseHead | None
-
-
-class CasePage(TypedDict):
-    cases: list[Case]
-    next_cursor: str | None
-
-
-class Hold(TypedDict):
-    evidence_id: str
-    case_seq: int
-    reason: str
-
-
-class CaseDetail(Case):
-    """``GET /v1/cases/{id}``: the case, its legal holds and its first items (oldest first;
-    ``iter_evidence(case=..., order="asc")`` goes on)."""
-
-    holds: list[Hold]
-    items: list[Evidence]
-    items_next_cursor: str | None
-    items_url: str
 
 
 Order = Literal["asc", "desc"]
@@ -178,7 +120,7 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check(self, resp: httpx.Response) -> Any:
+    def _check(self, resp: httpx.Response, binary: bool = False) -> Any:
         if resp.status_code >= 400:
             try:
                 body = resp.json()
@@ -188,13 +130,15 @@ class Client:
                                    code="http_error", http_status=resp.status_code) from None
             raise ServiceError(f"{message} (HTTP {resp.status_code})", code=code,
                                http_status=resp.status_code)
-        return resp.json()
+        return resp.content if binary else resp.json()
 
     def _request(self, method: str, path: str, *, repeatable: bool | None = None,
-                 send: Callable[[], httpx.Response] | None = None, **kw: Any) -> Any:
+                 send: Callable[[], httpx.Response] | None = None, binary: bool = False,
+                 **kw: Any) -> Any:
         """One call, retried as the module says. ``repeatable`` (default: GET only) says that
         sending it twice does what sending it once does; ``send`` makes the request itself
-        (for bodies that must be opened afresh for each attempt)."""
+        (for bodies that must be opened afresh for each attempt); ``binary``: the answer's
+        bytes, not its JSON."""
         repeatable = method == "GET" if repeatable is None else repeatable
         attempt = 0
         while True:
@@ -215,7 +159,7 @@ class Client:
                 attempt += 1
                 time.sleep(retry_after(resp, self.backoff * 2 ** (attempt - 1)))
                 continue
-            return self._check(resp)
+            return self._check(resp, binary)
 
     def submit(self, path: Path, metadata: dict[str, Any], *, progress: bool = True,
                idempotency_key: str | None = None, follow_symlinks: bool = True,
@@ -320,30 +264,77 @@ class Client:
         path = f"/v1/evidence/{evidence_id}/legal-hold" + ("/lift" if lift else "")
         return self._request("POST", path, json={"reason": reason})
 
-    def create_webhook(self, url: str, events: list[str], *,
-                       description: str | None = None) -> Any:
-        """Register a receiver for this key's tenant (an admin key); the answer's ``secret``
-        (``whsec_...``) is shown this once: keep it to check signatures
-        (:func:`notary.webhook.verify_webhook`)."""
+    def add_webhook(self, url: str, events: list[str], *,
+                    description: str | None = None) -> Webhook:
+        """Register a receiver of ``events`` for this key's tenant (an admin key); the
+        answer's ``secret`` is shown this once: keep it to check signatures
+        (:func:`notary.webhook.verify_webhook`). Not sent twice unless the first attempt
+        never reached the service (a second attempt would register a second endpoint)."""
         body: dict[str, Any] = {"url": url, "events": events}
         if description:
             body["description"] = description
-        return self._request("POST", "/v1/webhooks", json=body)
+        hook: Webhook = self._request("POST", "/v1/webhooks", json=body)
+        return hook
 
-    def list_webhooks(self) -> Any:
-        return self._request("GET", "/v1/webhooks")
+    def list_webhooks(self) -> list[Webhook]:
+        """The tenant's endpoints (never their secrets)."""
+        hooks: list[Webhook] = self._request("GET", "/v1/webhooks")
+        return hooks
 
-    def delete_webhook(self, endpoint_id: str) -> Any:
-        """Stop an endpoint; its waiting deliveries are cancelled. Deleting twice is one
-        deletion (the second answers 404 ``webhook_unknown``)."""
-        return self._request("DELETE", f"/v1/webhooks/{quote(endpoint_id, safe='')}",
-                             repeatable=True)
+    def remove_webhook(self, endpoint_id: str) -> Webhook:
+        """Stop an endpoint; its waiting deliveries are cancelled. Removing twice is one
+        removal (the second answers 404 ``webhook_unknown``)."""
+        hook: Webhook = self._request("DELETE", f"/v1/webhooks/{quote(endpoint_id, safe='')}",
+                                      repeatable=True)
+        return hook
 
-    def deliveries(self, endpoint_id: str, status: str | None = None) -> Any:
-        """The endpoint's deliveries, newest first, with the outcome of their last attempt."""
-        params = {"status": status} if status else {}
-        return self._request("GET", f"/v1/webhooks/{quote(endpoint_id, safe='')}/deliveries",
-                             params=params)
+    def webhook_deliveries(self, endpoint_id: str, status: str | None = None, *,
+                           limit: int = 100) -> list[Delivery]:
+        """The endpoint's deliveries, newest first, with the outcome of their last attempt;
+        ``status`` (pending, delivered, failed, cancelled) narrows them."""
+        params: dict[str, Any] = {"limit": limit} | ({"status": status} if status else {})
+        out: list[Delivery] = self._request(
+            "GET", f"/v1/webhooks/{quote(endpoint_id, safe='')}/deliveries", params=params)
+        return out
+
+    def prove_call_number(self, evidence_id: str, number: str) -> CallProof:
+        """Whether ``number`` (E.164 or national) is the recorded call's caller or callee,
+        with a proof a third party checks (an admin or lawyer key). The number goes in the
+        body, never in a URL; asking twice changes nothing, so it is retried like a GET."""
+        proof: CallProof = self._request(
+            "POST", f"/v1/evidence/{quote(evidence_id, safe='')}/call/prove",
+            json={"number": number}, repeatable=True)
+        return proof
+
+    def conduct(self, case_id: str, begin: Moment, end: Moment, *,
+                contact: str | None = None, number: str | None = None) -> Conduct:
+        """The signed conduct report of a case's calls that started in ``[begin, end)``;
+        ``contact`` (a callee commitment) or ``number`` (a phone number, sent in the body)
+        narrows it to one contact. Check it offline with
+        :data:`notary.core.conduct.CONDUCT` and the service's keys."""
+        report: Conduct = self._conduct(case_id, begin, end, contact, number, "json")
+        return report
+
+    def conduct_document(self, case_id: str, begin: Moment, end: Moment, *,
+                         contact: str | None = None, number: str | None = None,
+                         format: Literal["pdf", "html"] = "pdf") -> bytes:
+        """The same report as the bilingual document (合规通话报告), PDF or HTML bytes."""
+        data: bytes = self._conduct(case_id, begin, end, contact, number, format)
+        return data
+
+    def _conduct(self, case_id: str, begin: Moment, end: Moment, contact: str | None,
+                 number: str | None, format: str) -> Any:
+        if contact is not None and number is not None:
+            raise InputError("name the contact by its commitment or by its number, not both",
+                             code="argument_conflict")
+        path = f"/v1/cases/{quote(case_id, safe='')}/conduct"
+        period = {"from": _moment(begin), "to": _moment(end), "format": format}
+        binary = format != "json"
+        if number is not None:
+            return self._request("POST", f"{path}/contact", json=period | {"number": number},
+                                 repeatable=True, binary=binary)
+        params = period | ({"contact": contact} if contact else {})
+        return self._request("GET", path, params=params, binary=binary)
 
     def run_retention(self, *, dry_run: bool) -> Any:
         return self._request("POST", "/v1/retention/run", json={"dry_run": dry_run})
@@ -359,15 +350,23 @@ class Client:
 
     def export_bundle(self, out: Path, *, case_id: str | None = None,
                       evidence_id: str | None = None, hashes_only: bool = False,
-                      certifier: dict[str, str] | None = None,
+                      certifier: dict[str, str] | None = None, conduct: bool = False,
+                      conduct_period: tuple[Moment, Moment] | None = None,
                       received: Callable[[int], None] | None = None) -> int:
         """Stream a proof bundle into ``out`` (via ``out.part``, renamed when complete, so a
         broken download never looks like a bundle); returns its size in bytes. ``certifier``
         (``name``, ``title``, ``organisation``, ``key``?, ``name_zh``...) asks for a court
-        certification; ``received(bytes_so_far)`` is called as the download progresses."""
+        certification; ``conduct`` (a case bundle) adds the case's signed conduct report, of
+        ``conduct_period`` or of all its calls; ``received(bytes_so_far)`` is called as the
+        download progresses."""
         path = (f"/v1/evidence/{quote(evidence_id, safe='')}/bundle" if evidence_id is not None
                 else f"/v1/cases/{quote(str(case_id), safe='')}/bundle")
-        params = {"hashes_only": "true"} if hashes_only else {}
+        params: dict[str, Any] = {"hashes_only": "true"} if hashes_only else {}
+        if conduct or conduct_period is not None:
+            params["conduct"] = "true"
+        if conduct_period is not None:
+            params |= {"conduct_from": _moment(conduct_period[0]),
+                       "conduct_to": _moment(conduct_period[1])}
         params |= {f"certifier_{k}": v for k, v in (certifier or {}).items()}
         part = out.with_name(out.name + ".part")
         size = 0

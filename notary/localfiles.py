@@ -49,3 +49,24 @@ def open_regular(path: Path, *, nonblock: bool = False) -> BinaryIO:
         os.close(fd)
         raise InputError(f"{path}: not a regular file", code="file_not_regular")
     return os.fdopen(fd, "rb")
+
+
+def tzdata_version() -> str | None:
+    """The version of the time-zone database zoneinfo reads here (the system's
+    ``tzdata.zi`` on its search path, else the ``tzdata`` package's), or None: local times of
+    calls stated in UTC depend on it, so a re-derived conduct report says which one it used."""
+    from importlib import metadata
+    from zoneinfo import TZPATH
+
+    for folder in TZPATH:
+        try:
+            with open(os.path.join(folder, "tzdata.zi"), encoding="ascii") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if first.startswith("# version "):
+            return first.removeprefix("# version ").strip() or None
+    try:
+        return metadata.version("tzdata")
+    except metadata.PackageNotFoundError:
+        return None

@@ -22,7 +22,9 @@ from api.routes.evidence import ERRORS, EvidenceId
 from api.schemas import CaseId
 from notary.core.bundle import BUNDLE_MEDIA_TYPE
 from notary.core.declaration import QualifiedPerson
+from notary.core.errors import InputError
 from notary.service.apikeys import AuthError, Role
+from notary.service.bundles import ConductAsked
 from storage.db import ApiKey
 
 router = APIRouter(tags=["bundles"])
@@ -65,6 +67,32 @@ def _certifier(
 
 
 Certifier = Annotated[QualifiedPerson | None, Depends(_certifier)]
+
+
+def _conduct(
+    conduct: Annotated[bool, Query(
+        description="add the case's signed conduct report (conduct/: JWS, JSON, bilingual "
+                    "PDF and HTML), which `notary verify` derives again from the statements")
+    ] = False,
+    conduct_from: Annotated[str | None, Query(
+        max_length=40, description="the report's period, from (RFC 3339 with an offset); "
+                                   "default: the case's first call")] = None,
+    conduct_to: Annotated[str | None, Query(
+        max_length=40, description="the report's period, to (exclusive); default: just "
+                                   "after the case's last call")] = None,
+) -> ConductAsked | None:
+    """The conduct report asked for, or None (400 ``conduct_period_invalid`` when only one
+    end of the period is named)."""
+    if (conduct_from is None) != (conduct_to is None):
+        raise InputError("name both conduct_from and conduct_to, or neither / 请同时指定期间"
+                         "的起止", code="conduct_period_invalid", field="conduct_to")
+    if not conduct and conduct_from is None:
+        return None
+    period = (conduct_from, conduct_to) if conduct_from and conduct_to else None
+    return ConductAsked(period)
+
+
+Conduct = Annotated[ConductAsked | None, Depends(_conduct)]
 BUNDLE_RESPONSES = {200: {"content": {BUNDLE_MEDIA_TYPE: {}},
                           "description": "the proof bundle (ZIP), see docs/bundle-format.md"},
                     **ERRORS}
@@ -100,12 +128,17 @@ async def evidence_bundle(request: Request, evidence_id: EvidenceId, svc: Servic
 
 @router.get("/v1/cases/{case_id}/bundle", responses=BUNDLE_RESPONSES)
 async def case_bundle(request: Request, case_id: CaseId, svc: ServiceDep, key: AnyKey,
-                      certifier: Certifier, hashes_only: HashesOnly = False) -> StreamingResponse:
+                      certifier: Certifier, conduct: Conduct,
+                      hashes_only: HashesOnly = False) -> StreamingResponse:
     """The whole case's proof bundle, its items in case order (so the sequence can be
-    checked without gaps), with a court certification when ``certifier_*`` name one. 404
-    ``not_anchored`` while any item is pending."""
+    checked without gaps), with a court certification when ``certifier_*`` name one and the
+    signed conduct report of its calls with ``conduct=true``. 404 ``not_anchored`` while any
+    item is pending."""
     _may_export(key, hashes_only)
+    if conduct is not None and key.role not in ORIGINALS_ROLES:
+        raise AuthError("the conduct report is for admin and lawyer keys / 合规通话报告仅限管理员"
+                        "和律师密钥", code="forbidden")
     explorer = explorer_template()
     return await export_response(request, lambda cancel: svc.export_bundle(
         key=key, case_id=case_id, hashes_only=hashes_only, explorer_url=explorer,
-        certifier=certifier, cancel=cancel))
+        certifier=certifier, cancel=cancel, conduct=conduct))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notary.core.validate import format_rfc3339_utc
+from notary.localfiles import tzdata_version
 
 from .html import item_html
 from .model import ItemCertificate, Row, Section
@@ -49,6 +50,7 @@ def conduct_document(report: Mapping[str, Any], jws: str, *, verify_url: str,
                      issued_at: datetime | None = None) -> ItemCertificate:
     """Lay out a conduct report (signed as ``jws``) as a document."""
     rules, summary = report["rules"], report["summary"]
+    tz = tzdata_version() or "?"
     subject = report["subject"]
     scope = Section(Bilingual("报告范围与规则", "Scope and rules"), (
         Row(Bilingual("案件编号", "Case"), subject["case_id"]),
@@ -78,8 +80,8 @@ def conduct_document(report: Mapping[str, Any], jws: str, *, verify_url: str,
         Row(Bilingual("签名记录摘要", "SHA-256 of the JWS"),
             hashlib.sha256(jws.encode("ascii")).hexdigest(), mono=True,
             note="JWS (Ed25519, application/vnd.notary.conduct-report.v1+json)；报告可由案件的"
-                 "存证声明重新推导 / the report can be derived again from the case's "
-                 "statements"),
+                 f"存证声明重新推导（本报告所用时区数据 tzdata {tz}）/ the report can be derived "
+                 f"again from the case's statements (this one used tzdata {tz})"),
     ))
     flagged = sum(summary[f] for f in _FLAG_WORDS)
     conclusion = Bilingual(
@@ -93,7 +95,7 @@ def conduct_document(report: Mapping[str, Any], jws: str, *, verify_url: str,
         case_seq=0, kind=kind, file_name="", sha256=hashlib.sha256(jws.encode()).hexdigest(),
         received_at="", block_time="", verify_url=verify_url,
         issued_at=format_rfc3339_utc(moment), sections=(scope, calls, signed), checks=(),
-        conclusion=conclusion, complete=True)
+        conclusion=conclusion, complete=True, id_label=Bilingual("案件编号", "Case"))
 
 
 def render_conduct_report(report: Mapping[str, Any], jws: str, *, verify_url: str

@@ -12,7 +12,14 @@ from html import escape
 import segno
 
 from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
-from .model import CaseCertificate, CheckLine, ItemCertificate, Row, Section
+from .model import (
+    EVIDENCE_LABEL,
+    CaseCertificate,
+    CheckLine,
+    ItemCertificate,
+    Row,
+    Section,
+)
 from .wording import Bilingual
 
 __all__ = ["CONTENT_SECURITY_POLICY", "case_html", "item_html", "qr_code"]
@@ -122,6 +129,11 @@ def _issuer(operator: str | None, fingerprint: str | None) -> str:
     return f'<p class="meta">{" · ".join(parts)}</p>' if parts else ""
 
 
+def _id_label(cert: ItemCertificate) -> str:
+    label = cert.id_label or EVIDENCE_LABEL
+    return f"{escape(label.zh)} {escape(label.en)}"
+
+
 def _sheet(cert: ItemCertificate) -> str:
     qr = qr_code(cert.verify_url).svg_inline(scale=4, border=2, omitsize=True,
                                             title=cert.verify_url)
@@ -129,7 +141,7 @@ def _sheet(cert: ItemCertificate) -> str:
     return f"""<section class="sheet" id="{escape(cert.evidence_id)}">
 {_notices(cert.notices)}
 <header><div><h1>{_label(cert.title)}</h1>
-<p class="meta">签发 Issued {escape(cert.issued_at)} · notary · 证据编号 Evidence
+<p class="meta">签发 Issued {escape(cert.issued_at)} · notary · {_id_label(cert)}
  <span class="mono">{escape(cert.evidence_id)}</span></p>
 {_issuer(cert.operator, cert.fingerprint)}</div>
 <div class="qr">{qr}扫码核验 Scan to verify</div></header>

@@ -147,6 +147,12 @@ class ItemCertificate:
     #: The operator as the trust root names it, and that trust root's fingerprint.
     operator: str | None = None
     fingerprint: str | None = None
+    #: What ``evidence_id`` names in the header: an item, or (a conduct report) a case.
+    id_label: Bilingual | None = None  # None: EVIDENCE_LABEL
+
+
+#: The header's label of an item certificate's id.
+EVIDENCE_LABEL = Bilingual("证据编号", "Evidence")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,14 @@ from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 from .fonts import CertificateFonts, find_fonts
 from .html import qr_code
 from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
-from .model import CaseCertificate, CheckLine, ItemCertificate, Row, Section
+from .model import (
+    EVIDENCE_LABEL,
+    CaseCertificate,
+    CheckLine,
+    ItemCertificate,
+    Row,
+    Section,
+)
 from .wording import Bilingual
 
 __all__ = ["case_pdf", "item_pdf"]
@@ -301,7 +308,8 @@ def _issuer(operator: str | None, fingerprint: str | None) -> str:
 
 def _item_pages(pdf: _Document, cert: ItemCertificate) -> None:
     pdf.add_page()
-    _header(pdf, cert.title, f"签发 Issued {cert.issued_at} · notary · 证据编号 Evidence "
+    label = cert.id_label or EVIDENCE_LABEL
+    _header(pdf, cert.title, f"签发 Issued {cert.issued_at} · notary · {label.zh} {label.en} "
                              f"{cert.evidence_id}" + _issuer(cert.operator, cert.fingerprint),
             cert.verify_url, cert.notices)
     _conclusion(pdf, cert.conclusion)

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from notary.cli import admin, client, listing, offline, server, watch, witness
+from notary.cli import admin, client, listing, offline, server, watch, webhooks, witness
 from notary.cli.exits import Exit, for_service_error
 from notary.cli.output import error
 from notary.core.errors import InputError, NotaryError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(sub)
     client.register(sub)
     listing.register(sub)  # builds on the client's argument checks
+    webhooks.register(sub)
     offline.register(sub)
     watch.register(sub)
     witness.register(sub)

@@ -163,6 +163,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not key_file.is_file():
             raise InputError(f"{key_file}: no such file", code="file_missing")
         certifier["key"] = key_file.read_text("utf-8", errors="replace")
+    if (args.conduct_from is None) != (args.conduct_to is None):
+        raise InputError("give both --conduct-from and --conduct-to, or neither",
+                         code="argument_missing")
+    if (args.conduct or args.conduct_from) and not args.case:
+        raise InputError("--conduct goes with --case: a conduct report covers a case",
+                         code="argument_conflict")
+    period = (args.conduct_from, args.conduct_to) if args.conduct_from else None
     client = _client()
     with Activity("正在生成证据包 / preparing the bundle", announce=False) as activity:
         def received(n: int) -> None:
@@ -170,7 +177,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         size = client.export_bundle(out, case_id=args.case, evidence_id=args.evidence,
                                     hashes_only=args.hashes_only,
-                                    certifier=certifier or None, received=received)
+                                    certifier=certifier or None, conduct=args.conduct,
+                                    conduct_period=period, received=received)
     if args.json:
         print_json({"file": str(out), "size": size})
     note(f"已保存 / wrote {out} ({human_bytes(size)}, {size} bytes); check it with: "
@@ -362,6 +370,13 @@ def register(sub: Any) -> None:
                    help="their organisation's Chinese legal name")
     p.add_argument("--certifier-key", metavar="FILE",
                    help="their Ed25519 public key (PEM or JWK) for 'notary certify sign'")
+    p.add_argument("--conduct", action="store_true",
+                   help="add the case's signed conduct report (合规通话报告), which `notary "
+                        "verify` derives again from the statements (admin or lawyer key)")
+    p.add_argument("--conduct-from", metavar="T",
+                   help="the report's period, from (RFC 3339); default: the first call")
+    p.add_argument("--conduct-to", metavar="T",
+                   help="the report's period, to (exclusive); default: after the last call")
     p.add_argument("--json", action="store_true", help="print {file, size} as JSON")
     p.set_defaults(handler=cmd_export)
 

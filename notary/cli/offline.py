@@ -268,6 +268,10 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
           f"{len(items)} item(s), created {facts.get('created_at', '?')}, "
           f"{'hashes only' if facts.get('hashes_only') else 'originals included'}; chain "
           f"{'asked at ' + rpc if rpc else 'NOT asked (offline; use --rpc URL)'}")
+    conduct = facts.get("conduct")
+    if isinstance(conduct, Mapping):
+        for line in conduct_lines(conduct):
+            print(line)
     print("各项检查 / Every check:")
     for check in checks:
         print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")
@@ -276,6 +280,23 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         print("未核验 skipped (not verified):")
         for check in not_made:
             print(f"  - {check['name']}")
+
+
+def conduct_lines(conduct: Mapping[str, Any]) -> list[str]:
+    """The verdict on the conduct report the bundle carries, in both languages, with the
+    tzdata the local times were derived with here."""
+    from notary.localfiles import tzdata_version
+
+    summary = conduct.get("summary") or {}
+    tz = f"tzdata {tzdata_version() or '?'}"
+    if conduct.get("matches"):
+        flags = sum(int(v) for k, v in summary.items() if k != "calls")
+        return [(f"合规通话报告 conduct report: 与声明一致 MATCHES the statements — 由本证据包的"
+                 f"声明重新推导，结果相同 / derived again from the bundle's statements, "
+                 f"identical ({summary.get('calls')} call(s), {flags} flag(s); {tz})")]
+    return [(f"合规通话报告 conduct report: 不一致 DOES NOT MATCH — 报告与本证据包的声明不符，"
+             f"不应采信 / the signed report is not what the bundle's statements give ({tz}):"),
+            f"  {conduct.get('reason')}"]
 
 
 def cmd_certify_sign(args: argparse.Namespace) -> int:

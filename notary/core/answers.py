@@ -49,7 +49,7 @@ _ITEM = re.compile(r"items\[([0-9]+)\]\.(.+)")
 _INTEGRITY_ITEM = {"statement_signature", "receipt_signature", "key_validity", "file_hash",
                    "merkle_proof", "anchor_record"}
 _INTEGRITY_TOP = {"manifest", "manifest_signature", "items", "certification",
-                  "certification_signature"}
+                  "certification_signature", "conduct"}
 _TIME_ITEM = {"chain_anchor", "rfc3161_timestamp"}
 _CUSTODY_ITEM = {"custody", "deletion"}
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP

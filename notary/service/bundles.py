@@ -65,6 +65,7 @@ from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
 from notary.service.actors import Actor
+from notary.service.conduct import bundle_conduct, tenant_rules
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.exportgate import ExportTicket
@@ -78,13 +79,21 @@ from notary.service.trustroot import (
 from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
-__all__ = ["BundleDownload", "export_bundle", "this_service",
+__all__ = ["BundleDownload", "ConductAsked", "export_bundle", "this_service",
            "verify_uploaded_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
 
 _ITEM_CERTIFICATE = re.compile(r"items/0*([0-9]+)/(certificate\.(?:html|pdf))")
+
+
+@dataclass(frozen=True)
+class ConductAsked:
+    """A case bundle with its conduct report, of ``period`` (RFC 3339 ``(from, to)``) or,
+    when None, of every call of the bundle's items."""
+
+    period: tuple[str, str] | None = None
 
 
 def _holder(actor: Actor) -> str:
@@ -222,6 +231,7 @@ def export_bundle(
     ctx: Context, *, key: ApiKey, case_id: str | None = None,
     evidence_id: str | None = None, hashes_only: bool = False, explorer_url: str | None = None,
     certifier: QualifiedPerson | None = None, cancel: threading.Event | None = None,
+    conduct: ConductAsked | None = None,
 ) -> BundleDownload:
     """Prepare the bundle of one item (``evidence_id``) or of a whole case (``case_id``), as
     the tenant of ``key`` sees it.
@@ -229,7 +239,9 @@ def export_bundle(
     With ``hashes_only`` the originals are left out (for privacy); everything else is the
     same. With ``certifier`` the bundle also carries a court certification of its records
     (``certification/``: JSON facts, the English and Chinese declarations, a PDF) for that
-    qualified person to sign. Records an ``exported`` audit event per item, as done by
+    qualified person to sign. With ``conduct`` (a case bundle) it carries the case's signed
+    conduct report of its items (``conduct/``), which the verifier derives again from the
+    statements. Records an ``exported`` audit event per item, as done by
     ``key``, before returning.
     The build holds a slot of the service's :class:`ExportGate` until the stream ends or
     :meth:`BundleDownload.close`; setting ``cancel`` stops it at the next item.
@@ -239,12 +251,14 @@ def export_bundle(
     """
     if (case_id is None) == (evidence_id is None):
         raise InputError("export either one evidence item or one case", code="export_invalid")
+    if conduct is not None and case_id is None:
+        raise InputError("a conduct report goes in a case bundle", code="export_invalid")
     rows = _rows(ctx, key, case_id, evidence_id)
     ticket = ctx.exports.enter(_holder(Actor.of_key(key)), cancel)
     try:
         return _prepare(ctx, key, rows, case_id=case_id, evidence_id=evidence_id,
                         hashes_only=hashes_only, explorer_url=explorer_url,
-                        certifier=certifier, ticket=ticket)
+                        certifier=certifier, ticket=ticket, conduct=conduct)
     except BaseException:
         ticket.release()
         raise
@@ -252,7 +266,8 @@ def export_bundle(
 
 def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | None,
              evidence_id: str | None, hashes_only: bool, explorer_url: str | None,
-             certifier: QualifiedPerson | None, ticket: ExportTicket) -> BundleDownload:
+             certifier: QualifiedPerson | None, ticket: ExportTicket,
+             conduct: ConductAsked | None = None) -> BundleDownload:
     actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
     items = _items(ctx, rows, ticket)
@@ -271,10 +286,16 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
         certification = facts.certification(certifier)
         certificates |= declaration_files(certification)
         certificates[CERTIFICATION_PDF_PATH] = declaration_pdf(certification)
+    if conduct is not None:  # of exactly the bundle's items, so that both are one set
+        certificates |= bundle_conduct(
+            rows, ctx.signing_key, case_id=facts.case_id, period=conduct.period,
+            rules=tenant_rules(ctx.settings.conduct_rules, key.tenant),
+            verify_url=f"{ctx.settings.service_url.rstrip('/')}/verify")
     chain_id = facts.items[0].anchor.chain_id
-    guide = render_guide(facts, certifier=certifier,
+    guide = render_guide(facts, certifier=certifier, conduct=conduct is not None,
                          local_chain=ctx.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
-    certified = f", certification for {certifier.name}" if certifier is not None else ""
+    certified = (f", certification for {certifier.name}" if certifier is not None else "") + (
+        ", conduct report" if conduct is not None else "")
     for row in rows:
         ctx.record_audit(row.id, "exported", actor,
                          detail=f"{scope} bundle{' (hashes only)' if hashes_only else ''}"

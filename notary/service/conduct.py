@@ -5,17 +5,29 @@ signed with the service key. The report itself is made by the core's pure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from notary.certificate.conduct import render_conduct_report
+from notary.core.bundle import (
+    CONDUCT_HTML_PATH,
+    CONDUCT_JSON_PATH,
+    CONDUCT_JWS_PATH,
+    CONDUCT_PDF_PATH,
+)
 from notary.core.conduct import CONDUCT, ConductRules, conduct_report, rules_table
+from notary.core.errors import InputError
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import Statement, canonical_json
+from notary.core.validate import format_rfc3339_utc
 from notary.service.tenancy import case_items
+from storage.db import Evidence
 
-__all__ = ["DEFAULT_RULES", "ConductAnswer", "case_conduct", "tenant_rules"]
+__all__ = ["DEFAULT_RULES", "ConductAnswer", "bundle_conduct", "case_conduct", "tenant_rules"]
 
 #: The 中银协 2026 guideline: no calls 22:00–08:00, at most 6 attempts a day on one contact.
 DEFAULT_RULES = ConductRules()
@@ -40,7 +52,15 @@ def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
                  contact: str | None = None) -> ConductAnswer:
     """The signed conduct report of the case ``tenant`` holds as ``case_id`` (NotFound
     when it has no items). ``contact``: a callee commitment value to report on alone."""
-    rows = case_items(engine, tenant, case_id)
+    return conduct_of(case_items(engine, tenant, case_id), key, case_id=case_id,
+                      period=period, rules=rules, contact=contact)
+
+
+def conduct_of(rows: Sequence[Evidence], key: SigningKey, *, case_id: str,
+               period: tuple[str, str], rules: ConductRules = DEFAULT_RULES,
+               contact: str | None = None) -> ConductAnswer:
+    """The signed conduct report of exactly these items of the case (a bundle's, so that the
+    report and the bundle's statements are one set)."""
     statements = [Statement.from_bytes(jws_payload(r.statement_jws)) for r in rows]
     anchored = {r.statement_digest for r in rows if r.status == "anchored"}
     client = {r.statement_digest for r, st in zip(rows, statements, strict=True)
@@ -51,3 +71,29 @@ def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
     canonical = canonical_json(report)
     return ConductAnswer(report, canonical, CONDUCT.sign(canonical, key),
                          tuple(r.statement_jws for r in rows))
+
+
+def calls_period(rows: Sequence[Evidence]) -> tuple[str, str]:
+    """The period that holds every call of these items: from the first call's start to a
+    second after the last one's (the period is half-open), in UTC. InputError
+    ``conduct_period_invalid`` when there is no call: the period must then be named."""
+    starts = [st.call.start for r in rows
+              if (st := Statement.from_bytes(jws_payload(r.statement_jws))).call is not None]
+    if not starts:
+        raise InputError("The case holds no call records: name the conduct report's period "
+                         "(conduct_from and conduct_to) / 案件没有通话记录，请指定报告期间",
+                         code="conduct_period_invalid", field="conduct_from")
+    return (format_rfc3339_utc(min(starts)),
+            format_rfc3339_utc(max(starts) + timedelta(seconds=1)))
+
+
+def bundle_conduct(rows: Sequence[Evidence], key: SigningKey, *, case_id: str,
+                   period: tuple[str, str] | None, rules: ConductRules,
+                   verify_url: str) -> dict[str, bytes]:
+    """The ``conduct/`` files of a case bundle: the signed report of the bundle's items over
+    ``period`` (default: all their calls), its payload, and its bilingual HTML and PDF."""
+    answer = conduct_of(rows, key, case_id=case_id, period=period or calls_period(rows),
+                        rules=rules)
+    html, pdf = render_conduct_report(answer.report, answer.jws, verify_url=verify_url)
+    return {CONDUCT_JWS_PATH: answer.jws.encode("ascii"), CONDUCT_JSON_PATH: answer.canonical,
+            CONDUCT_HTML_PATH: html.encode(), CONDUCT_PDF_PATH: pdf}

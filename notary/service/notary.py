@@ -33,7 +33,12 @@ from notary.keyfiles import load_signing_key
 from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
-from notary.service.bundles import BundleDownload, export_bundle, verify_uploaded_bundle
+from notary.service.bundles import (
+    BundleDownload,
+    ConductAsked,
+    export_bundle,
+    verify_uploaded_bundle,
+)
 from notary.service.context import Context, KeyRing, require_key
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
@@ -225,14 +230,15 @@ class NotaryService:
                       evidence_id: str | None = None, hashes_only: bool = False,
                       explorer_url: str | None = None,
                       certifier: QualifiedPerson | None = None,
-                      cancel: threading.Event | None = None) -> BundleDownload:
+                      cancel: threading.Event | None = None,
+                      conduct: ConductAsked | None = None) -> BundleDownload:
         """The proof bundle (ZIP stream) of one item or a whole case, as ``key``'s tenant sees
         it, with a court certification for ``certifier`` to sign when one is named; each
         export is audited. See :mod:`notary.service.bundles` for what is checked before the
         first byte."""
         return export_bundle(self.context, key=key, case_id=case_id, evidence_id=evidence_id,
                              hashes_only=hashes_only, explorer_url=explorer_url,
-                             certifier=certifier, cancel=cancel)
+                             certifier=certifier, cancel=cancel, conduct=conduct)
 
     # -- privacy: shredding and legal holds ------------------------------------------------------
 

@@ -237,15 +237,15 @@ def test_tenants_hear_only_their_own_events(hooked: LiveServer, receiver: Receiv
     try:
         with Client(hooked.url, a_key) as lender, Client(hooked.url, b_key) as agency, \
                 Client(hooked.url, c_key) as bystander:
-            a_hook = lender.create_webhook(receiver.url, ALL_EVENTS)
-            b_hook = agency.create_webhook(other_b.url, ALL_EVENTS)
-            bystander.create_webhook(other_c.url, ALL_EVENTS)
+            a_hook = lender.add_webhook(receiver.url, ALL_EVENTS)
+            b_hook = agency.add_webhook(other_b.url, ALL_EVENTS)
+            bystander.add_webhook(other_c.url, ALL_EVENTS)
             assert [w["id"] for w in lender.list_webhooks()] == [a_hook["id"]]
             with pytest.raises(ServiceError) as err:
-                agency.deliveries(a_hook["id"])
+                agency.webhook_deliveries(a_hook["id"])
             assert err.value.http_status == 404
             with pytest.raises(ServiceError):
-                agency.delete_webhook(a_hook["id"])
+                agency.remove_webhook(a_hook["id"])
             http = hooked.client(a_key)
             item = submit(http, "HX-2026-0006", "tenant a")
             wait_until(lambda: anchored_events(receiver).get(item["id"]))
@@ -269,10 +269,10 @@ def test_tenants_hear_only_their_own_events(hooked: LiveServer, receiver: Receiv
             assert other_c.attempts == [], "a bystander tenant hears nothing"
             assert b"court order" not in b"".join(a.body for a in receiver.attempts), \
                 "free-text reasons stay out of payloads"
-            delivered = lender.deliveries(a_hook["id"], status="delivered")
+            delivered = lender.webhook_deliveries(a_hook["id"], status="delivered")
             assert len(delivered) == 4
-            assert len(agency.deliveries(b_hook["id"])) == 2
-            lender.delete_webhook(a_hook["id"])
+            assert len(agency.webhook_deliveries(b_hook["id"])) == 2
+            lender.remove_webhook(a_hook["id"])
             assert lender.list_webhooks() == []
     finally:
         other_b.stop()

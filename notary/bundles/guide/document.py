@@ -45,7 +45,7 @@ __all__ = ["guide_blocks", "render_guide"]
 
 
 def render_guide(facts: BundleFacts, *, local_chain: bool = False,
-                 certifier: QualifiedPerson | None = None) -> bytes:
+                 certifier: QualifiedPerson | None = None, conduct: bool = False) -> bytes:
     """The bundle's ``VERIFY.md`` (UTF-8).
 
     ``facts.trust_root`` is the signed trust-root document the bundle carries
@@ -53,7 +53,8 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     says the issuer cannot be established by the bundle); ``local_chain`` says the anchors are
     on a local development chain nobody else can query (the embedded chain, or a development
     chain id); ``certifier`` the qualified person when the bundle carries a court
-    certification. The steps take no node from the bundle: the expert's own ``RPC`` is always
+    certification; ``conduct`` that it carries the case's conduct report (``conduct/``).
+    The steps take no node from the bundle: the expert's own ``RPC`` is always
     asked for."""
     trust_root = facts.trust_root
     root = trust_root_of(trust_root)
@@ -174,7 +175,7 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
     ], script(CHAIN_SCRIPT, SIGNING_KEY_OF=SIGNING_KEY_OF, BATCH_OF=BATCH_OF,
                VERIFY_INCLUSION=VERIFY_INCLUSION))
     lines += shredded_section(facts) + timestamp_section(facts)
-    lines += declaration_section(certifier)
+    lines += declaration_section(certifier) + (conduct_section() if conduct else [])
     lines += [
         "## 结论 / Conclusion",
         "",
@@ -193,6 +194,28 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
         "",
     ]
     return "\n".join(lines).encode("utf-8")
+
+
+def conduct_section() -> list[str]:
+    """How the conduct report the bundle carries is checked: derived again, not trusted."""
+    return [
+        "## 合规通话报告 / The conduct report",
+        "",
+        ("`conduct/report.jws` 是服务签名的合规通话报告（`conduct/report.json` 为其载荷，"
+         "`conduct/report.pdf` 为中英文版本，仅供阅读）。报告不必采信：`notary verify` 按报告所载的"
+         "期间和规则，仅凭本证据包中的声明重新推导报告，逐字节比较；遗漏或多出的通话、被改动的"
+         "标记都会使检查项 `conduct` 未通过，并指出是哪一通电话。时区换算使用核验机器的 tzdata，"
+         "`notary verify` 会打印其版本。"),
+        "",
+        ("`conduct/report.jws` is the conduct report signed by the service "
+         "(`conduct/report.json` is its payload, `conduct/report.pdf` the bilingual document, "
+         "for reading only). It need not be trusted: `notary verify` derives the report again "
+         "from this bundle's statements alone, under the period and rules the report states, and "
+         "compares the bytes; a call left out or added, or a flag changed, fails the check "
+         "`conduct`, naming the call. Zones are converted with the verifying machine's tzdata, "
+         "whose version `notary verify` prints."),
+        "",
+    ]
 
 
 def guide_blocks(text: str) -> list[tuple[str, str]]:

@@ -24,6 +24,10 @@ __all__ = [
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_V1_MEDIA_TYPE",
     "BUNDLE_VERSION",
+    "CONDUCT_HTML_PATH",
+    "CONDUCT_JSON_PATH",
+    "CONDUCT_JWS_PATH",
+    "CONDUCT_PDF_PATH",
     "CUSTODY_NAME",
     "DELETION_JSON_NAME",
     "DELETION_NAME",
@@ -90,6 +94,16 @@ ORIGINAL_DIR: Final = "original"
 #: File names reserved for certificates, at the top (the whole bundle) and in each item
 #: directory. Their content is not part of the proof; the manifest covers their bytes.
 RESERVED_CERTIFICATE_NAMES: Final = ("certificate.html", "certificate.pdf")
+
+#: A case bundle's conduct report, when asked for (notary.core.bundle.conduct): the signed
+#: report (the record), its payload, and the bilingual document (hashed only, like the
+#: certificates).
+CONDUCT_JWS_PATH: Final = "conduct/report.jws"
+CONDUCT_JSON_PATH: Final = "conduct/report.json"
+CONDUCT_PDF_PATH: Final = "conduct/report.pdf"
+CONDUCT_HTML_PATH: Final = "conduct/report.html"
+#: A report lists at most MAX_ITEMS calls of about 700 bytes; its JWS is a third larger.
+MAX_CONDUCT_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
 
 #: Members the manifest does not list: itself, its signature, and the qualified person's
 #: signature of a certification, added after the bundle was made (§5.1).
@@ -164,6 +178,8 @@ def document_limit(path: str) -> int | None:
         return MAX_DOCUMENT_BYTES
     if path == TRUST_ROOT_PATH:
         return MAX_TRUST_ROOT_BYTES
+    if path in (CONDUCT_JWS_PATH, CONDUCT_JSON_PATH):
+        return MAX_CONDUCT_DOCUMENT_BYTES
     if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None

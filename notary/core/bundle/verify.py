@@ -48,6 +48,7 @@ from .checks import (
     manifest_check,
     manifest_signature_check,
 )
+from .conduct import CONDUCT_CHECK, conduct_check
 from .item import ItemResult, verify_item
 from .layout import (
     CUSTODY_NAME,
@@ -202,7 +203,8 @@ def verify_bundle(
     ``receipt_signature``, ``key_validity``, ``file_hash``, ``merkle_proof``, ``anchor_record``,
     ``chain_anchor``, ``custody``, ``rfc3161_timestamp`` (only when the bundle carries RFC 3161
     timestamps), ``deletion`` (shredded items), then ``case_sequence``, the certification's
-    checks when there is one, and with a trust root ``issuer.trust_root``, ``issuer.keys``,
+    checks when there is one, ``conduct`` when it carries a conduct report, and with a
+    trust root ``issuer.trust_root``, ``issuer.keys``,
     ``issuer.chain`` and ``items[i].issuer`` (:func:`notary.core.pinning.issuer_checks`).
     """
     docs = bundle.contents.documents
@@ -250,7 +252,16 @@ def verify_bundle(
             docs, bundle.contents.digests.keys(), items=declared_items(results),
             bundle=bundle_summary(bundle)))
         decisive.add("certification")
-    # Step 7: with a trust root, the issuer: keys, chain, registry, senders, registrations.
+    # Step 7: a conduct report, when the bundle carries one: derived again from the statements.
+    conduct = conduct_check(bundle, key_set, [
+        (r.documents.path, r.statement, all(
+            c.status is _PASS for c in r.checks
+            if c.name in (f"items[{i}].merkle_proof", f"items[{i}].anchor_record")))
+        for i, r in enumerate(results)])
+    if conduct is not None:
+        checks.append(conduct[0])
+        decisive.add(CONDUCT_CHECK)
+    # Step 8: with a trust root, the issuer: keys, chain, registry, senders, registrations.
     if trust_root is not None:
         checks = [_relabel(c, trust_root.fingerprint) for c in checks]
         pins = [ItemPin(i, r.documents.path, r.documents.anchor, r.statement_kid)
@@ -272,6 +283,8 @@ def verify_bundle(
         facts["chain_node"] = chain.node
         if chain.error is not None:
             facts["chain_error"] = chain.error
+    if conduct is not None:
+        facts["conduct"] = conduct[1]
     bundled, bundled_problem = _bundled_trust_root(bundle)
     facts["pinned"] = trust_root is not None
     if trust_root is not None:

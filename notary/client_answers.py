@@ -1,0 +1,133 @@
+"""The service's answers as the SDK (:mod:`notary.client`) types them: the fields a client acts
+on. Plain ``TypedDict`` s, stdlib only, so that they can be imported anywhere."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+__all__ = ["Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage", "Conduct",
+           "Delivery", "Evidence", "EvidencePage", "Hold", "Webhook"]
+
+
+class Anchor(TypedDict, total=False):
+    """Where an item's batch root is anchored (``anchor`` of an evidence item)."""
+
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    block_timestamp: int
+
+
+class Evidence(TypedDict, total=False):
+    """An evidence item as the service answers it (POST and GET /v1/evidence); the fields a
+    client acts on. ``duplicate_of`` is set when the case already held these bytes."""
+
+    id: str
+    sha256: str
+    size: int
+    status: str  # "pending" or "anchored"
+    case_id: str
+    case_seq: int
+    received_at: str
+    anchor_deadline: str
+    statement: str
+    receipt: str
+    check_code: str | None
+    duplicate_of: str | None
+    anchor: Anchor | None
+    shredded_at: str | None
+    legal_hold: str | None
+
+
+class EvidencePage(TypedDict):
+    """A page of ``GET /v1/evidence``: ``next_cursor`` is None on the last page."""
+
+    items: list[Evidence]
+    next_cursor: str | None
+
+
+class CaseHead(TypedDict):
+    """The case's last statement, which the next one links to."""
+
+    case_seq: int
+    statement_digest: str
+    evidence_id: str | None
+
+
+class Case(TypedDict):
+    """A case the key's tenant holds (``GET /v1/cases``); ``counts`` holds total, pending,
+    anchored, held (legal hold) and shredded."""
+
+    case_id: str
+    holder: str
+    opened_by: str
+    created_at: str
+    closed_at: str | None
+    counts: dict[str, int]
+    head: CaseHead | None
+
+
+class CasePage(TypedDict):
+    cases: list[Case]
+    next_cursor: str | None
+
+
+class Hold(TypedDict):
+    evidence_id: str
+    case_seq: int
+    reason: str
+
+
+class CaseDetail(Case):
+    """``GET /v1/cases/{id}``: the case, its legal holds and its first items (oldest first;
+    ``iter_evidence(case=..., order="asc")`` goes on)."""
+
+    holds: list[Hold]
+    items: list[Evidence]
+    items_next_cursor: str | None
+    items_url: str
+
+
+class Webhook(TypedDict):
+    """A webhook endpoint; ``secret`` (``whsec_...``) only in the answer that made it."""
+
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    created_at: str
+    secret: str | None
+
+
+class Delivery(TypedDict):
+    """One event for one endpoint: ``status`` pending, delivered, failed or cancelled."""
+
+    id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
+class CallProof(TypedDict):
+    """Whether a number is a recorded call's caller or callee (``matches``), with a proof
+    per party (salt, commitment, and a shell command that recomputes it)."""
+
+    evidence_id: str
+    matches: list[str]
+    salted: list[str]
+    proofs: list[dict[str, str]]
+
+
+class Conduct(TypedDict):
+    """A signed conduct report: ``report`` (its RFC 8785 bytes are the payload of ``jws``)."""
+
+    media_type: str
+    report: dict[str, Any]
+    jws: str
