@@ -62,7 +62,11 @@ class EvidenceCreated(BaseModel):
     id: str
     sha256: str
     size: int
-    cid: str = Field(description="IPFS CIDv1 of the stored (encrypted) bytes")
+    cid: str | None = Field(description="IPFS CIDv1 of the stored (encrypted) bytes; null "
+                            "for a hash-only deposit, whose file this service never saw")
+    deposit: Literal["hash_only"] | None = Field(
+        default=None, description="\"hash_only\" when only the file's SHA-256 and size were "
+        "deposited (the file was never seen by this service); absent for a file")
     status: Literal["pending", "anchored"]
     case_id: str
     case_seq: int
@@ -81,7 +85,8 @@ class EvidenceCreated(BaseModel):
 
     @classmethod
     def of(cls, e: Evidence) -> EvidenceCreated:
-        return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid,
+        return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid or None,
+                   deposit="hash_only" if e.hash_only else None,
                    status=e.status,  # type: ignore[arg-type]
                    case_id=e.case_id, case_seq=e.case_seq,
                    received_at=format_rfc3339_utc(utc(e.received_at)),

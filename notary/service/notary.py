@@ -37,6 +37,7 @@ from notary.service.bundles import BundleDownload, export_bundle, verify_uploade
 from notary.service.context import Context, KeyRing, require_key
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
+from notary.service.deposits import Depositor
 from notary.service.doctor import sweep_debris
 from notary.service.exportgate import ExportGate
 from notary.service.identity import submission_identity
@@ -99,9 +100,12 @@ class NotaryService:
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
+    depositor: Depositor = field(init=False, repr=False)  # hash-only deposits (issue 16)
 
     def __post_init__(self) -> None:
         self.keys = KeyRing(self.settings, self.signing_key)
+        self.depositor = Depositor(engine=self.engine, signing_key=self.signing_key,
+                                   anchor_deadline_seconds=self.settings.anchor_deadline_seconds)
         self.exports = ExportGate(self.settings.export_builds)
 
     @property
