@@ -65,7 +65,6 @@ STATUS_BY_CODE: dict[str, int] = {
     "media_type_invalid": 422,
     "statement_invalid": 422,
     "sha256_invalid": 422,
-    "size_invalid": 422,
     "client_id_invalid": 422,
     "forbidden": 403,
     "not_found": 404,  # service.errors.NotFound: not there, or not this tenant's
