@@ -8,10 +8,14 @@ import hashlib
 import io
 import json
 
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from notary.bundles.check import verify_bundle_file
 from notary.core.jws import jws_payload
+from tests.bundle.test_verify_guide import run_guide, served_fingerprint
 from tests.support import LiveServer, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -37,7 +41,7 @@ def wait_anchored(client, evidence_id: str) -> dict:
 
 
 def test_hash_deposit_is_anchored_and_its_bundle_says_the_file_was_never_seen(
-        server: LiveServer) -> None:
+        server: LiveServer, tmp_path: Path) -> None:
     http = server.admin()
     body = b"the ledger of November, kept by the client"
     resp = http.post("/v1/evidence/hashes", json={
@@ -85,6 +89,21 @@ def test_hash_deposit_is_anchored_and_its_bundle_says_the_file_was_never_seen(
     integrity = next(a for a in checked.answers if a.question == "integrity")
     assert "never saw those files" in integrity.reason_en, integrity
     assert "从未见过" in integrity.reason_zh
+
+    # VERIFY.md says so in both languages, and its steps pass as an expert runs them.
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as z:
+        guide = z.read("VERIFY.md").decode("utf-8")
+        assert not [n for n in z.namelist() if "/original/" in n]
+    assert "本服务从未见过该文件" in guide and "never seen by this service" in guide
+    run = run_guide(bundle.content, tmp_path, fingerprint=served_fingerprint(server),
+                    rpc=f"http://127.0.0.1:{server.settings.chain_port}")
+    assert run.failed is None, run.text
+    assert "the file was never seen by this service" in run.stdout
+    # The certificate states the deposit, and concludes on the hash, not on a checked file.
+    cert = http.get(f"/v1/evidence/{created['id']}/certificate", params={"format": "html"})
+    assert cert.status_code == 200, cert.text
+    assert "本服务从未见过该文件" in cert.text and "never seen by this service" in cert.text
+    assert "the file with the SHA-256 above existed" not in cert.text
 
 
 def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -> None:
