@@ -76,9 +76,48 @@ class Evidence(TypedDict, total=False):
     receipt: str
     check_code: str | None
     duplicate_of: str | None
+    cid: str | None  # None for a hash-only deposit: nothing of the file is stored
+    deposit: str | None  # "hash_only": the file was never seen by the service
     anchor: Anchor | None
     shredded_at: str | None
     legal_hold: str | None
+
+
+class HashDeposit(TypedDict, total=False):
+    """One hash-only deposit (``POST /v1/evidence/hashes`` and ``/bulk``): the file's
+    SHA-256 and size without the file. ``client_id`` makes it idempotent."""
+
+    client_id: str
+    case_id: str
+    kind: str
+    sha256: str
+    size: int
+    file_name: str
+    media_type: str
+    captured_at: str
+    description: str
+    parties: list[dict[str, str]]
+
+
+class DepositError(TypedDict):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class DepositResult(TypedDict):
+    """One item of a bulk answer: ``evidence`` (status 201, or 200 for a ``client_id`` sent
+    before with the same content) or ``error`` (its own status)."""
+
+    index: int
+    client_id: str | None
+    status: int
+    evidence: Evidence | None
+    error: DepositError | None
+
+
+#: The most deposits the service takes per bulk request; :meth:`Client.deposit_hashes` splits.
+MAX_BULK_ITEMS = 5000
 
 
 class EvidencePage(TypedDict):
@@ -242,6 +281,30 @@ class Client:
 
         item: Evidence = self._request("POST", "/v1/evidence", repeatable=True, send=send)
         return item
+
+    def deposit_hash(self, deposit: HashDeposit) -> Evidence:
+        """Deposit a file's SHA-256 and size without the file (hash-only: every verdict says
+        the service never saw it). Without a ``client_id`` one is made for this call, so a
+        retry after a lost answer is the first receipt again."""
+        body = {**deposit, "client_id": deposit.get("client_id") or new_idempotency_key()}
+        item: Evidence = self._request("POST", "/v1/evidence/hashes", json=body,
+                                       repeatable=True)
+        return item
+
+    def deposit_hashes(self, deposits: list[HashDeposit]) -> list[DepositResult]:
+        """Deposit many hashes, :data:`MAX_BULK_ITEMS` per request; one result per deposit,
+        in order (``index`` counts across requests). Each deposit without a ``client_id``
+        gets one, so the requests are safe to send again."""
+        out: list[DepositResult] = []
+        for start in range(0, len(deposits), MAX_BULK_ITEMS):
+            chunk = [{**d, "client_id": d.get("client_id") or new_idempotency_key()}
+                     for d in deposits[start:start + MAX_BULK_ITEMS]]
+            answer = self._request("POST", "/v1/evidence/bulk", json={"items": chunk},
+                                   repeatable=True)
+            for result in answer["items"]:
+                result["index"] += start
+                out.append(result)
+        return out
 
     def status(self, evidence_id: str) -> Evidence:
         item: Evidence = self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")
