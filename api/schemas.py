@@ -15,6 +15,7 @@ from notary.core.signing import jws_payload
 from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.core.verdict import AnchorFacts, Verdict
+from notary.service.deposits import Deposited
 from notary.service.documentcheck import DocumentCheck
 from notary.service.notary import utc
 from storage.db import Batch, Evidence, SupersededAnchor
@@ -84,7 +85,7 @@ class EvidenceCreated(BaseModel):
                                      "\"distinct\": true to file a second copy")
 
     @classmethod
-    def of(cls, e: Evidence) -> EvidenceCreated:
+    def of(cls, e: Evidence | Deposited) -> EvidenceCreated:
         return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid or None,
                    deposit="hash_only" if e.hash_only else None,
                    status=e.status,  # type: ignore[arg-type]

@@ -15,11 +15,13 @@ first receipt again; with other content, ``client_id_conflict``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +29,17 @@ from sqlmodel import Session, select
 
 import notary.core.errors as kinds
 from notary.checkcode import new_check_code
-from notary.core.custody import CustodyAct, CustodyEvent, sign_event
+from notary.core.custody import CUSTODY_EVENT, CustodyAct, CustodyEvent
 from notary.core.errors import Contention, InputError, NotaryError, StatementError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
-from notary.core.statement import DEPOSIT_HASH_ONLY, EvidenceKind, canonical_json
-from notary.core.validate import format_rfc3339_utc, normalise_case_reference, validate_captured_at
+from notary.core.statement import DEPOSIT_HASH_ONLY, EvidenceKind
+from notary.core.validate import (
+    format_rfc3339_utc,
+    normalise_case_reference,
+    validate_captured_at,
+    validate_identifier,
+    validate_rfc3339,
+)
 from notary.service.actors import Actor
 from notary.service.submission import MetadataError, Submission, statement_of
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
@@ -76,9 +84,35 @@ class HashDeposit:
 
     def fingerprint(self) -> str:
         """What makes two deposits "the same" for ``client_id``: hash, size and metadata."""
-        doc = {"deposit": DEPOSIT_HASH_ONLY, "size": self.size,
-               "submission": self.sub.fingerprint(self.sha256)}
-        return hashlib.sha256(canonical_json(doc)).hexdigest()
+        sub = self.sub
+        doc = [DEPOSIT_HASH_ONLY, self.sha256, self.size, sub.case_id, sub.kind.value,
+               sub.captured_at, sub.description, list(sub.parties) if sub.parties else None,
+               sub.file_name, sub.media_type]
+        text = json.dumps(doc, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Deposited:
+    """A deposit just recorded, as its receipt shows it (the row's fields an answer needs;
+    built without the ORM, which would cost more than the deposit itself)."""
+
+    id: str
+    sha256: str
+    size: int
+    case_id: str
+    case_seq: int
+    received_at: datetime
+    anchor_deadline: datetime
+    statement_jws: str
+    receipt_jws: str
+    check_code: str
+    status: str = "pending"
+    cid: str = ""
+
+    @property
+    def hash_only(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -87,7 +121,7 @@ class DepositAnswer:
     deposit) or its error."""
 
     index: int
-    row: Evidence | None = None
+    row: Evidence | Deposited | None = None
     replayed: bool = False
     error: NotaryError | None = None
 
@@ -128,24 +162,18 @@ def parse_deposit(obj: object) -> HashDeposit:
     for name in ("file_name", "media_type"):
         if name in obj and not isinstance(obj[name], str):
             raise MetadataError(f"Field '{name}' must be a string.", field=name)
-    case_id = obj["case_id"]
-    if isinstance(case_id, str):  # a non-string is left for the statement to name
-        case_id = normalise_case_reference(case_id, error=MetadataError)
+    case_id = validate_identifier("case_id", obj["case_id"], 128, error=MetadataError)
+    case_id = normalise_case_reference(case_id, error=MetadataError)
     sub = Submission(
         case_id=case_id, kind=EvidenceKind(obj["kind"]),
         captured_at=obj.get("captured_at"), description=obj.get("description"),
         parties=tuple(parties) if isinstance(parties, list) else None,
     ).with_file(obj.get("file_name"), obj.get("media_type"))
-    deposit = HashDeposit(sub, sha.lower(), size, client_id)
-    try:  # the statement is the one place that validates its fields
-        statement_of(sub, evidence_id="ev_probe", case_seq=1, prev=None, sha256=deposit.sha256,
-                     size=size, received_at="2000-01-01T00:00:00Z", submitter="probe",
-                     cid=None, deposit=DEPOSIT_HASH_ONLY)
-    except StatementError as exc:
-        raise MetadataError(exc.message, **exc.details) from None
     if sub.captured_at is not None:
+        validate_rfc3339("captured_at", sub.captured_at, error=MetadataError)
         validate_captured_at(sub.captured_at, datetime.now(UTC), error=MetadataError)
-    return deposit
+    # The rest is validated by the statement itself, once, as it is built (Depositor).
+    return HashDeposit(sub, sha.lower(), size, client_id)
 
 
 def parse_deposits(items: object) -> list[HashDeposit | NotaryError]:
@@ -216,18 +244,21 @@ class Depositor:
                 else:
                     first[cid] = (i, fp)
                     fresh.append((i, d, fp))
-            rows = self._record(s, fresh, submitter, tenant, submitter_name)
+            recorded = self._record(s, fresh, submitter, tenant, submitter_name)
             s.commit()
-        for (i, _d, _fp), row in zip(fresh, rows, strict=True):
-            answers[i] = DepositAnswer(i, row=row)
+        for (i, _d, _fp), outcome in zip(fresh, recorded, strict=True):
+            answers[i] = (DepositAnswer(i, error=outcome) if isinstance(outcome, NotaryError)
+                          else DepositAnswer(i, row=outcome))
         for i, j in copies.items():
-            answers[i] = DepositAnswer(i, row=answers[j].row, replayed=True)
+            answers[i] = DepositAnswer(i, row=answers[j].row, error=answers[j].error,
+                                       replayed=answers[j].row is not None)
         return [answers[i] for i in range(len(items))]
 
     def _record(self, s: Session, fresh: list[tuple[int, HashDeposit, str]], submitter: str,
-                tenant: str, submitter_name: str | None) -> list[Evidence]:
+                tenant: str, submitter_name: str | None) -> list[Deposited | NotaryError]:
         """Insert ``fresh`` (case by case, each case's numbers taken under its head's lock)
-        and each item's ``registered`` custody event; the caller commits."""
+        and each item's ``registered`` custody event; the caller commits. An item whose
+        statement does not validate is answered with its error and takes no number."""
         if not fresh:
             return []
         now = datetime.now(UTC)
@@ -240,8 +271,9 @@ class Depositor:
         by_case: dict[str, list[int]] = {}
         for n, (_i, d, _fp) in enumerate(fresh):
             by_case.setdefault(d.sub.case_id, []).append(n)
-        rows: list[Evidence | None] = [None] * len(fresh)
-        events: list[CustodyRecord] = []
+        out: list[Deposited | NotaryError | None] = [None] * len(fresh)
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for case_id, members in by_case.items():
             case = case_for_submission(s, tenant, case_id)
             head = s.exec(select(CaseHead).where(CaseHead.case_uid == case.uid)
@@ -250,39 +282,52 @@ class Depositor:
             prev = head.last_statement_digest if head else None
             for n in members:
                 _i, d, fp = fresh[n]
-                seq += 1
                 evidence_id = f"ev_{uuid.uuid4().hex}"
-                statement = statement_of(
-                    d.sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=d.sha256,
-                    size=d.size, received_at=received_at, submitter=submitter, cid=None,
-                    tenant_name=tenant_name, submitter_name=submitter_name,
-                    deposit=DEPOSIT_HASH_ONLY)
+                try:
+                    statement = statement_of(
+                        d.sub, evidence_id=evidence_id, case_seq=seq + 1, prev=prev,
+                        sha256=d.sha256, size=d.size, received_at=received_at,
+                        submitter=submitter, cid=None, tenant_name=tenant_name,
+                        submitter_name=submitter_name, deposit=DEPOSIT_HASH_ONLY)
+                except StatementError as exc:
+                    out[n] = MetadataError(exc.message, **exc.details)
+                    continue
+                seq += 1
                 digest = statement.digest().hex()
-                rows[n] = Evidence(
-                    id=evidence_id, tenant=tenant, case_uid=case.uid, case_id=d.sub.case_id,
-                    case_seq=seq, kind=d.sub.kind.value, media_type=d.sub.media_type,
-                    file_name=d.sub.file_name, size=d.size, sha256=d.sha256, cid="",
+                item = Deposited(
+                    id=evidence_id, sha256=d.sha256, size=d.size, case_id=d.sub.case_id,
+                    case_seq=seq, received_at=now, anchor_deadline=deadline,
                     statement_jws=sign_statement(statement, self.signing_key),
-                    statement_digest=digest, received_at=now, anchor_deadline=deadline,
                     receipt_jws=sign_receipt(digest, evidence_id, deadline_text, received_at,
                                              self.signing_key),
-                    submitter=submitter, idempotency_key=d.client_id, request_fingerprint=fp,
-                    wrapped_key=None, status="pending", check_code=new_check_code(),
-                    callee_salted=False)
+                    check_code=new_check_code())
+                out[n] = item
+                rows.append({
+                    "id": item.id, "tenant": tenant, "case_uid": case.uid,
+                    "case_id": item.case_id, "case_seq": seq, "kind": d.sub.kind.value,
+                    "media_type": d.sub.media_type, "file_name": d.sub.file_name,
+                    "size": d.size, "sha256": d.sha256, "cid": "",
+                    "statement_jws": item.statement_jws, "statement_digest": digest,
+                    "received_at": now, "anchor_deadline": deadline,
+                    "receipt_jws": item.receipt_jws, "submitter": submitter,
+                    "idempotency_key": d.client_id, "request_fingerprint": fp,
+                    "wrapped_key": None, "status": "pending", "check_code": item.check_code,
+                    "callee_salted": False})
                 events.append(_registered(evidence_id, digest, case_id, seq, actor, tenant,
                                           now, self.signing_key))
                 prev = digest
-            assert prev is not None  # the case has at least this request's items now
+            if prev is None:  # a new case whose every item failed: nothing to link
+                continue
             if head is None:
                 s.add(CaseHead(case_uid=case.uid, last_seq=seq, last_statement_digest=prev))
             else:
                 head.last_seq, head.last_statement_digest = seq, prev
                 s.add(head)
         s.flush()
-        done = [r for r in rows if r is not None]
-        s.execute(insert(Evidence), [r.model_dump() for r in done])
-        s.execute(insert(CustodyRecord), [e.model_dump(exclude={"id"}) for e in events])
-        return done
+        if rows:
+            s.execute(insert(Evidence), rows)
+            s.execute(insert(CustodyRecord), events)
+        return [o for o in out if o is not None]
 
 
 def _conflict(client_id: str, evidence_id: str | None) -> ClientIdConflict:
@@ -293,7 +338,7 @@ def _conflict(client_id: str, evidence_id: str | None) -> ClientIdConflict:
 
 
 def _registered(evidence_id: str, digest: str, case_id: str, seq: int, actor: Actor,
-                tenant: str, now: datetime, key: SigningKey) -> CustodyRecord:
+                tenant: str, now: datetime, key: SigningKey) -> dict[str, Any]:
     """The item's first custody event, ``registered`` (no earlier event to read: the item is
     new), as a row to insert."""
     event = CustodyEvent(evidence_id=evidence_id, seq=1, act=CustodyAct.REGISTERED,
@@ -301,8 +346,10 @@ def _registered(evidence_id: str, digest: str, case_id: str, seq: int, actor: Ac
                          detail={"statement_sha256": digest, "case_id": case_id,
                                  "case_seq": seq, "deposit": DEPOSIT_HASH_ONLY},
                          prev_event=None)
-    return CustodyRecord(evidence_id=evidence_id, seq=1, act=CustodyAct.REGISTERED.value,
-                         jws=sign_event(event, key), digest=event.digest().hex(), at=now)
+    raw = event.canonical_bytes()  # once: for the signature and for the digest
+    return {"evidence_id": evidence_id, "seq": 1, "act": CustodyAct.REGISTERED.value,
+            "jws": CUSTODY_EVENT.sign(raw, key), "digest": hashlib.sha256(raw).hexdigest(),
+            "at": now, "status": "pending", "coalesce_key": None}
 
 
 def _by_client_id(s: Session, submitter: str, client_ids: Iterable[str | None]

@@ -108,15 +108,16 @@ def test_hash_deposit_is_anchored_and_its_bundle_says_the_file_was_never_seen(
 
 def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -> None:
     http = server.admin()
-    good = [deposit(n, client_id=f"d-{n}") for n in range(40)]
+    good = [deposit(n, client_id=f"d-{n}") for n in range(41)]
     bad_sha = deposit(100, sha256="zz" * 32)
     bad_kind = deposit(101, kind="voicemail")
     bad_size = deposit(102, size=0)
     unknown_field = deposit(103, amount="5200.00")
     conflicting = deposit(104, client_id="d-3")  # d-3 again, other content
     repeated = dict(good[5])  # d-5 again, same content: the same receipt
-    items = [*good[:10], bad_sha, bad_kind, *good[10:], bad_size, unknown_field, conflicting,
-             repeated, "not an object"]
+    items = [*good[:10], bad_sha, bad_kind, *good[10:40], bad_size, unknown_field, conflicting,
+             repeated, "not an object", deposit(105, description="x" * 5000),
+             *good[40:]]
     resp = http.post("/v1/evidence/bulk", json={"items": items})
     assert resp.status_code == 200, resp.text
     out = resp.json()
@@ -125,16 +126,18 @@ def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -
     codes = {i: o["error"]["code"] for i, o in enumerate(by_index) if o["error"]}
     assert codes == {10: "sha256_invalid", 11: "kind_unknown", 42: "size_invalid",
                      43: "metadata_invalid", 44: "client_id_conflict",
-                     46: "metadata_invalid"}
+                     46: "metadata_invalid", 47: "metadata_invalid"}
+    # Refused by the statement itself, while the case took its numbers: it took none.
+    assert by_index[47]["error"]["details"]["field"] == "description"
     assert by_index[10]["status"] == 422 and by_index[44]["status"] == 409
-    assert out["accepted"] == 41 and out["failed"] == 6
+    assert out["accepted"] == 42 and out["failed"] == 7
     assert by_index[45]["status"] == 200
     assert by_index[45]["evidence"]["id"] == by_index[5]["evidence"]["id"]
     ids = [o["evidence"]["id"] for o in by_index if o["status"] == 201]
-    assert len(ids) == len(set(ids)) == 40
+    assert len(ids) == len(set(ids)) == 41
     # The case's entries follow each other without gaps, each linked to the one before.
     seqs = sorted(o["evidence"]["case_seq"] for o in by_index if o["status"] == 201)
-    assert seqs == list(range(1, 41))
+    assert seqs == list(range(1, 42))
     statements = sorted((json.loads(jws_payload(o["evidence"]["statement"]))
                          for o in by_index if o["status"] == 201), key=lambda s: s["case_seq"])
     for before, after in zip(statements, statements[1:], strict=False):
@@ -144,7 +147,7 @@ def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -
 
     # The same request again: every good item is its first receipt, nothing new recorded.
     resp2 = http.post("/v1/evidence/bulk", json={"items": good})
-    assert [o["status"] for o in resp2.json()["items"]] == [200] * 40
+    assert [o["status"] for o in resp2.json()["items"]] == [200] * 41
     assert [o["evidence"]["id"] for o in resp2.json()["items"]] == [
         o["evidence"]["id"] for o in by_index if o["status"] == 201]
 
