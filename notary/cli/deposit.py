@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notary.cli.client import KINDS, captured_at
 from notary.cli.exits import Exit
@@ -19,13 +19,16 @@ from notary.cli.output import error, print_json
 from notary.core.digest import digest_stream
 from notary.localfiles import check_readable_file
 
+if TYPE_CHECKING:
+    from notary.client import HashDeposit
 
-def _deposit(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+
+def _deposit(path: Path, args: argparse.Namespace) -> HashDeposit:
     check_readable_file(path)
     with path.open("rb") as fh:
         digest = digest_stream(fh)
-    item: dict[str, Any] = {"case_id": args.case, "kind": args.kind, "sha256": digest.hex,
-                            "size": digest.size, "file_name": path.name}
+    item: HashDeposit = {"case_id": args.case, "kind": args.kind, "sha256": digest.hex,
+                         "size": digest.size, "file_name": path.name}
     if args.captured_at:
         item["captured_at"] = captured_at(args.captured_at)
     if args.description:

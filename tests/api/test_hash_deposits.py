@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
-
 import zipfile
 from pathlib import Path
 
@@ -140,7 +140,7 @@ def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -
     assert seqs == list(range(1, 42))
     statements = sorted((json.loads(jws_payload(o["evidence"]["statement"]))
                          for o in by_index if o["status"] == 201), key=lambda s: s["case_seq"])
-    for before, after in zip(statements, statements[1:], strict=False):
+    for before, after in itertools.pairwise(statements):
         assert after["prev_statement"] == hashlib.sha256(
             json.dumps(before, ensure_ascii=False, separators=(",", ":"),
                        sort_keys=True).encode()).hexdigest()
