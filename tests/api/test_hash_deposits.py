@@ -68,6 +68,8 @@ def test_hash_deposit_is_anchored_and_its_bundle_says_the_file_was_never_seen(
     content = http.get(f"/v1/evidence/{created['id']}/content")
     assert content.status_code == 404 and content.json()["code"] == "content_never_stored"
 
+    shred = http.post(f"/v1/evidence/{created['id']}/shred", json={"reason": "test"})
+    assert shred.status_code == 409 and shred.json()["code"] == "nothing_to_shred"
     anchored = wait_anchored(http, created["id"])
     assert anchored["anchor"] is not None and anchored["deposit"] == "hash_only"
 
