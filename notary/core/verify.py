@@ -21,7 +21,7 @@ from .signing import STATEMENT, Signed
 from .statement import Statement
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 
-__all__ = ["AnchorFacts", "VerifiedEvidence", "verify_evidence"]
+__all__ = ["NEVER_SEEN", "AnchorFacts", "VerifiedEvidence", "verify_evidence"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 

@@ -68,6 +68,11 @@ def test_hash_deposit_is_anchored_and_its_bundle_says_the_file_was_never_seen(
     content = http.get(f"/v1/evidence/{created['id']}/content")
     assert content.status_code == 404 and content.json()["code"] == "content_never_stored"
 
+    # The public check by hash says the service never saw the file, never that it matched.
+    public = server.client().post("/v1/verify", json={"sha256": sha(body)}).json()
+    assert public["facts"]["deposit"] == "hash_only", public
+    [file_hash] = [c for c in public["checks"] if c["name"] == "file_hash"]
+    assert file_hash["status"] == "skip" and "never seen by this service" in file_hash["reason"]
     shred = http.post(f"/v1/evidence/{created['id']}/shred", json={"reason": "test"})
     assert shred.status_code == 409 and shred.json()["code"] == "nothing_to_shred"
     anchored = wait_anchored(http, created["id"])
