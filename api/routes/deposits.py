@@ -20,12 +20,7 @@ from api.schemas import ErrorOut, EvidenceCreated
 from notary.core.errors import NotaryError, StatementError
 from notary.core.statement import parse_strict_json
 from notary.service.actors import Actor
-from notary.service.deposits import (
-    MAX_BULK_ITEMS,
-    DepositAnswer,
-    parse_deposit,
-    parse_deposits,
-)
+from notary.service.deposits import MAX_BULK_ITEMS, DepositAnswer, parse_deposits
 from notary.service.notary import NotaryService
 from notary.service.submission import MetadataError
 from storage.db import ApiKey
@@ -117,9 +112,8 @@ async def deposit_hash(request: Request, svc: ServiceDep, key: SubmitKey) -> JSO
     ``"deposit": "hash_only"``, signed, and a receipt promising anchoring by
     ``anchor_deadline``. Every verdict on it says the file was never seen by this service."""
     obj = await _json(request, MAX_DEPOSIT_BYTES)
-    parse_deposit(obj)  # its own error, as the answer (not as an item of a list)
     [answer] = await anyio.to_thread.run_sync(_deposit, svc, key, [obj])
-    if answer.error is not None:
+    if answer.error is not None:  # its own error is the answer, not an item of a list
         raise answer.error
     if svc.worker is not None:
         svc.worker.poke()

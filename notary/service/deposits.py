@@ -127,9 +127,11 @@ class DepositAnswer:
 
 
 def parse_deposit(obj: object) -> HashDeposit:
-    """Validate one deposit as its statement will. InputError: ``metadata_invalid`` (naming
-    ``details.field``), ``kind_unknown``, ``sha256_invalid``, ``size_invalid``,
-    ``client_id_invalid``, ``case_id_invalid``, ``file_name_invalid``, ``media_type_invalid``."""
+    """Check one deposit's fields, cheaply: what only its statement can judge (lengths,
+    parties, the text rules) is judged once, as the statement is built (:class:`Depositor`).
+    InputError: ``metadata_invalid`` (naming ``details.field``), ``kind_unknown``,
+    ``sha256_invalid``, ``size_invalid``, ``client_id_invalid``, ``case_id_invalid``,
+    ``file_name_invalid``, ``media_type_invalid``."""
     if not isinstance(obj, dict):
         raise MetadataError("a deposit must be a JSON object")
     unknown = sorted(set(obj) - DEPOSIT_FIELDS)
@@ -152,7 +154,7 @@ def parse_deposit(obj: object) -> HashDeposit:
                                   or _CLIENT_ID.fullmatch(client_id) is None):
         raise InputError("'client_id' must be 1 to 255 printable ASCII characters",
                          code="client_id_invalid", field="client_id")
-    if obj["kind"] not in {k.value for k in EvidenceKind}:
+    if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
         allowed = ", ".join(k.value for k in EvidenceKind)
         raise MetadataError(f"unknown kind {obj['kind']!r}; use one of: {allowed}",
                             code="kind_unknown", field="kind")

@@ -117,7 +117,7 @@ def test_bulk_answers_each_item_and_records_every_good_one(server: LiveServer) -
     http = server.admin()
     good = [deposit(n, client_id=f"d-{n}") for n in range(41)]
     bad_sha = deposit(100, sha256="zz" * 32)
-    bad_kind = deposit(101, kind="voicemail")
+    bad_kind = deposit(101, kind=["voicemail"])
     bad_size = deposit(102, size=0)
     unknown_field = deposit(103, amount="5200.00")
     conflicting = deposit(104, client_id="d-3")  # d-3 again, other content
