@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, SubmitKey
 from api.errors import error_body, status_for
+from api.middleware import LARGE_JSON_ROUTES
 from api.schemas import ErrorOut, EvidenceCreated
 from notary.core.errors import NotaryError, StatementError
 from notary.core.statement import parse_strict_json
@@ -28,7 +29,7 @@ from storage.db import ApiKey
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
 #: A deposit is a few hundred bytes; the bulk body's limit leaves room for long metadata.
-MAX_BULK_BYTES = 32 * 1024 * 1024
+MAX_BULK_BYTES = LARGE_JSON_ROUTES[("POST", "/v1/evidence/bulk")]
 MAX_DEPOSIT_BYTES = 64 * 1024
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut} for s in (400, 401, 403, 409, 413, 422, 429, 503)}

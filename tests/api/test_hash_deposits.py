@@ -192,6 +192,11 @@ def test_a_case_of_files_and_hashes_exports_and_verifies(server: LiveServer) -> 
 
 def test_bulk_refuses_a_request_over_the_limit_and_a_malformed_body(server: LiveServer) -> None:
     http = server.admin()
+    # 5,000 deposits with long metadata (about 3 MB, over NOTARY_MAX_JSON_BYTES) are taken.
+    full = http.post("/v1/evidence/bulk", json={"items": [
+        deposit(n, description="催收记录 / collection record " * 12) for n in range(5000)]})
+    assert full.status_code == 200, full.text[:300]
+    assert full.json()["accepted"] == 5000
     too_many = http.post("/v1/evidence/bulk", json={"items": [deposit(0)] * 5001})
     assert too_many.status_code == 413 and too_many.json()["code"] == "bulk_too_large"
     assert http.post("/v1/evidence/bulk", json=[deposit(0)]).status_code == 422
