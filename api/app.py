@@ -15,6 +15,7 @@ from api.routes import (
     checks,
     conduct,
     custody,
+    deposits,
     docs,
     evidence,
     listing,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     errors.install(app)
     middleware.install(app)
     app.include_router(evidence.router)
+    app.include_router(deposits.router)
     app.include_router(listing.router)
     app.include_router(public.router)
     app.include_router(certificates.router)

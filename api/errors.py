@@ -65,6 +65,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "media_type_invalid": 422,
     "statement_invalid": 422,
     "sha256_invalid": 422,
+    "client_id_invalid": 422,
     "forbidden": 403,
     "not_found": 404,  # service.errors.NotFound: not there, or not this tenant's
     "api_key_unknown": 404,

@@ -62,6 +62,10 @@ STREAMING_ROUTES: frozenset[tuple[str, str]] = frozenset({
 PUBLIC_UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/v1/verify"), ("POST", "/v1/check")})
 
+#: JSON routes whose body may be larger than ``NOTARY_MAX_JSON_BYTES``, with their own bound:
+#: a bulk deposit carries up to 5,000 items (docs/deposits.md).
+LARGE_JSON_ROUTES: dict[tuple[str, str], int] = {("POST", "/v1/evidence/bulk"): 32 << 20}
+
 
 class RequestTooLarge(InputError):
     """A body over ``NOTARY_MAX_JSON_BYTES`` (anything but a streamed multipart upload)."""
@@ -330,7 +334,9 @@ def install(app: ASGIApp) -> None:
 
     def policy(scope: Scope) -> BodyPolicy:
         settings = scope["app"].state.notary.settings
-        return BodyPolicy(int(settings.max_json_bytes), float(settings.body_idle_timeout))
+        route = (scope.get("method", ""), scope.get("path", ""))
+        limit = max(int(settings.max_json_bytes), LARGE_JSON_ROUTES.get(route, 0))
+        return BodyPolicy(limit, float(settings.body_idle_timeout))
 
     def caps(scope: Scope) -> tuple[int, int]:
         settings = scope["app"].state.notary.settings

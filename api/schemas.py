@@ -15,6 +15,7 @@ from notary.core.signing import jws_payload
 from notary.core.statement import Statement
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.core.verdict import AnchorFacts, Verdict
+from notary.service.deposits import Deposited
 from notary.service.documentcheck import DocumentCheck
 from notary.service.notary import utc
 from storage.db import Batch, Evidence, SupersededAnchor
@@ -62,7 +63,11 @@ class EvidenceCreated(BaseModel):
     id: str
     sha256: str
     size: int
-    cid: str = Field(description="IPFS CIDv1 of the stored (encrypted) bytes")
+    cid: str | None = Field(description="IPFS CIDv1 of the stored (encrypted) bytes; null "
+                            "for a hash-only deposit, whose file this service never saw")
+    deposit: Literal["hash_only"] | None = Field(
+        default=None, description="\"hash_only\" when only the file's SHA-256 and size were "
+        "deposited (the file was never seen by this service); absent for a file")
     status: Literal["pending", "anchored"]
     case_id: str
     case_seq: int
@@ -80,8 +85,9 @@ class EvidenceCreated(BaseModel):
                                      "\"distinct\": true to file a second copy")
 
     @classmethod
-    def of(cls, e: Evidence) -> EvidenceCreated:
-        return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid,
+    def of(cls, e: Evidence | Deposited) -> EvidenceCreated:
+        return cls(id=e.id, sha256=e.sha256, size=e.size, cid=e.cid or None,
+                   deposit="hash_only" if e.hash_only else None,
                    status=e.status,  # type: ignore[arg-type]
                    case_id=e.case_id, case_seq=e.case_seq,
                    received_at=format_rfc3339_utc(utc(e.received_at)),

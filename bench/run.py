@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark of issue 8 and write bench/results.md and results.json.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest,gas,tree,load,verify]
+    .venv/bin/python bench/run.py [--quick] [--only ingest,gas,tree,load,verify,deposits]
 
 Every ratio is against a reference measured in the same run, back to back, because this
 machine is shared and noisy; absolute values are reported too. Big inputs are generated in a
@@ -33,7 +33,7 @@ from bench.report import render
 # Each section's module is imported when it runs, so that the process measuring the in-process
 # ingest first is not carrying web3 and the rest (a heavier heap made that path slower here).
 
-SECTIONS = ("ingest", "gas", "tree", "load", "verify")
+SECTIONS = ("ingest", "gas", "tree", "load", "verify", "deposits")
 
 
 def environment() -> dict[str, Any]:
@@ -100,6 +100,11 @@ def main() -> int:
 
             results["verify"] = verify.run(tmp, n=1_000 if args.quick else 10_000,
                                            bundle_items=3 if args.quick else 10)
+        if "deposits" in only:
+            from bench import deposits
+
+            results["deposits"] = (deposits.run(tmp, n=500, trials=1) if args.quick
+                                   else deposits.run(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["total_seconds"] = time.monotonic() - t0

@@ -39,6 +39,7 @@ from urllib.parse import quote
 import httpx
 
 from notary.client_answers import (
+    MAX_BULK_ITEMS,
     Anchor,
     CallProof,
     Case,
@@ -47,8 +48,11 @@ from notary.client_answers import (
     CasePage,
     Conduct,
     Delivery,
+    DepositError,
+    DepositResult,
     Evidence,
     EvidencePage,
+    HashDeposit,
     Hold,
     Webhook,
 )
@@ -58,8 +62,9 @@ from notary.core.validate import format_rfc3339_utc
 from notary.localfiles import check_readable_file, open_regular
 
 #: The answer types live in notary.client_answers; they are named here too, where users look.
-__all__ = ["Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage", "Client",
-           "Conduct", "Delivery", "Evidence", "EvidencePage", "Hold", "ServiceError", "Webhook",
+__all__ = ["MAX_BULK_ITEMS", "Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage",
+           "Client", "Conduct", "Delivery", "DepositError", "DepositResult", "Evidence",
+           "EvidencePage", "HashDeposit", "Hold", "ServiceError", "Webhook",
            "new_idempotency_key"]
 
 class ServiceError(NotaryError):
@@ -186,6 +191,30 @@ class Client:
 
         item: Evidence = self._request("POST", "/v1/evidence", repeatable=True, send=send)
         return item
+
+    def deposit_hash(self, deposit: HashDeposit) -> Evidence:
+        """Deposit a file's SHA-256 and size without the file (hash-only: every verdict says
+        the service never saw it). Without a ``client_id`` one is made for this call, so a
+        retry after a lost answer is the first receipt again."""
+        body = {**deposit, "client_id": deposit.get("client_id") or new_idempotency_key()}
+        item: Evidence = self._request("POST", "/v1/evidence/hashes", json=body,
+                                       repeatable=True)
+        return item
+
+    def deposit_hashes(self, deposits: list[HashDeposit]) -> list[DepositResult]:
+        """Deposit many hashes, :data:`MAX_BULK_ITEMS` per request; one result per deposit,
+        in order (``index`` counts across requests). Each deposit without a ``client_id``
+        gets one, so the requests are safe to send again."""
+        out: list[DepositResult] = []
+        for start in range(0, len(deposits), MAX_BULK_ITEMS):
+            chunk = [{**d, "client_id": d.get("client_id") or new_idempotency_key()}
+                     for d in deposits[start:start + MAX_BULK_ITEMS]]
+            answer = self._request("POST", "/v1/evidence/bulk", json={"items": chunk},
+                                   repeatable=True)
+            for result in answer["items"]:
+                result["index"] += start
+                out.append(result)
+        return out
 
     def status(self, evidence_id: str) -> Evidence:
         item: Evidence = self._request("GET", f"/v1/evidence/{quote(evidence_id, safe='')}")

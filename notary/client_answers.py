@@ -35,9 +35,48 @@ class Evidence(TypedDict, total=False):
     receipt: str
     check_code: str | None
     duplicate_of: str | None
+    cid: str | None  # None for a hash-only deposit: nothing of the file is stored
+    deposit: str | None  # "hash_only": the file was never seen by the service
     anchor: Anchor | None
     shredded_at: str | None
     legal_hold: str | None
+
+
+class HashDeposit(TypedDict, total=False):
+    """One hash-only deposit (``POST /v1/evidence/hashes`` and ``/bulk``): the file's
+    SHA-256 and size without the file. ``client_id`` makes it idempotent."""
+
+    client_id: str
+    case_id: str
+    kind: str
+    sha256: str
+    size: int
+    file_name: str
+    media_type: str
+    captured_at: str
+    description: str
+    parties: list[dict[str, str]]
+
+
+class DepositError(TypedDict):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class DepositResult(TypedDict):
+    """One item of a bulk answer: ``evidence`` (status 201, or 200 for a ``client_id`` sent
+    before with the same content) or ``error`` (its own status)."""
+
+    index: int
+    client_id: str | None
+    status: int
+    evidence: Evidence | None
+    error: DepositError | None
+
+
+#: The most deposits the service takes per bulk request; :meth:`Client.deposit_hashes` splits.
+MAX_BULK_ITEMS = 5000
 
 
 class EvidencePage(TypedDict):

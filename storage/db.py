@@ -185,6 +185,12 @@ class Evidence(SQLModel, table=True):
     #: the conduct report counts only such calls as one contact; kept after shredding.
     callee_salted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
+    @property
+    def hash_only(self) -> bool:
+        """A hash-only deposit: the service never saw the file, so it stored no ciphertext
+        (``cid`` is empty and there is no item key)."""
+        return not self.cid
+
 
 class CallSalt(SQLModel, table=True):
     """The salt of one number committed in an item's call record (``party`` is ``caller`` or

@@ -249,6 +249,19 @@ def _call_sections(statement: Statement) -> tuple[Section, ...]:
     return (call_section(statement.call),)
 
 
+def _storage_row(s: Statement) -> Row:
+    """Where the file is kept, or, for a hash-only deposit, that it never reached us."""
+    if s.hash_only:
+        return Row(Bilingual("存证方式", "Deposit"),
+                   "仅哈希：本服务从未见过该文件，未核验其内容 / hash only: the file was never "
+                   "seen by this service, which did not check it",
+                   note="SHA-256 与大小均为存证方所述 / SHA-256 and size as the depositor "
+                        "stated them")
+    return Row(Bilingual("存储地址", "Storage address (CID)"),
+               s.content_address or "未记录 / not recorded", mono=bool(s.content_address),
+               note="加密存储的文件 / the encrypted stored file" if s.content_address else None)
+
+
 def item_certificate(
     facts: CertificateFacts, *, verify_url: str, explorer_url: str | None = None,
     deployment: Deployment | None = None,
@@ -280,9 +293,7 @@ def item_certificate(
         captured,
         Row(Bilingual("接收时间", "Received at"), s.received_at,
             note="notary 服务器时钟 / notary's clock · " + _beijing_of(s.received_at)),
-        Row(Bilingual("存储地址", "Storage address (CID)"),
-            s.content_address or "未记录 / not recorded", mono=bool(s.content_address),
-            note="加密存储的文件 / the encrypted stored file" if s.content_address else None),
+        _storage_row(s),
     ))
     anchor = Section(Bilingual("存证声明与区块链锚定", "Statement and blockchain anchor"), (
         Row(Bilingual("声明摘要", "Statement SHA-256"), s.digest_hex(), mono=True),
@@ -310,6 +321,16 @@ def item_certificate(
         f"{_utc_text(block_moment)}; its statement has not been altered since notary received "
         f"it at {s.received_at}.",
     )
+    if s.hash_only:
+        conclusion = Bilingual(
+            f"结论：存证方提交的 SHA-256（上列数值）最迟于区块时间 {_utc_text(block_moment)} "
+            f"已经存在；本服务从未见过该文件，未核验其内容。其存证声明自 notary 于 "
+            f"{s.received_at} 接收以来未被改动。",
+            f"Conclusion: the SHA-256 above, as the depositor sent it, existed no later than the "
+            f"block time {_utc_text(block_moment)}; the file was never seen by this service, "
+            f"which did not check it. The statement has not been altered since notary received "
+            f"it at {s.received_at}.",
+        )
     if not chain_checked:
         conclusion = Bilingual(
             conclusion.zh + "（注意：部分核验未能完成，见上。）",

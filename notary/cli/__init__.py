@@ -13,7 +13,17 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from notary.cli import admin, client, listing, offline, server, watch, webhooks, witness
+from notary.cli import (
+    admin,
+    client,
+    deposit,
+    listing,
+    offline,
+    server,
+    watch,
+    webhooks,
+    witness,
+)
 from notary.cli.exits import Exit, for_service_error
 from notary.cli.output import error
 from notary.core.errors import InputError, NotaryError
@@ -36,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.register(sub)
     admin.register(sub)
     client.register(sub)
+    deposit.register(sub)
     listing.register(sub)  # builds on the client's argument checks
     webhooks.register(sub)
     offline.register(sub)

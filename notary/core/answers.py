@@ -200,11 +200,16 @@ def _integrity(checks: Sequence[Check], facts: Mapping[str, Any], pinned: bool) 
         by_whom_zh = "所固定信任根中的密钥" if pinned else "证据包自带的密钥（未与任何信任根比对）"
         hashes = ""
         hashes_zh = ""
+        if any(i.get("deposit") == "hash_only" for i in facts.get("items", [])):
+            hashes += (" Some items are hash-only deposits: the service never saw those files "
+                       "and did not check them; only their SHA-256 was deposited.")
+            hashes_zh += ("部分证据为仅哈希存证：本服务从未见过这些文件，也未核验，"
+                          "仅收到其 SHA-256。")
         if facts.get("hashes_only") or any(
                 c.status is _SKIP and _part(c.name) == "file_hash" for c in own):
-            hashes = (" The original files are not all in the bundle: compare your copy with "
-                      "the SHA-256 the statement gives.")
-            hashes_zh = "部分原始文件不在证据包中：请将您手中的文件与声明中的 SHA-256 比对。"
+            hashes += (" The original files are not all in the bundle: compare your copy with "
+                       "the SHA-256 the statement gives.")
+            hashes_zh += "部分原始文件不在证据包中：请将您手中的文件与声明中的 SHA-256 比对。"
         en = (f"Every file of the bundle is listed in its signed manifest, and each of the {n} "
               f"item(s) matches its signed statement, receipt, Merkle proof and anchor record; "
               f"the signatures verify with {by_whom}.{hashes}")

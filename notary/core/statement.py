@@ -37,6 +37,7 @@ from .validate import (
 )
 
 __all__ = [
+    "DEPOSIT_HASH_ONLY",
     "MAX_STATEMENT_BYTES",
     "STATEMENT_MEDIA_TYPE",
     "STATEMENT_SCHEMA",
@@ -63,6 +64,9 @@ MAX_SUBMITTER_SIGNATURE = 16 * 1024
 #: Lengths of the identity fields (code points): a legal name, a key's name.
 MAX_TENANT_NAME = 256
 MAX_SUBMITTER_NAME = 256
+#: The ``deposit`` of a statement whose file this service never saw: the depositor sent its
+#: SHA-256 and size only. Absent for a file deposit (the service hashed the bytes itself).
+DEPOSIT_HASH_ONLY = "hash_only"
 
 
 class EvidenceKind(StrEnum):
@@ -99,6 +103,7 @@ _OPTIONAL: dict[str, type] = {
     "tenant_name": str,
     "submitter_name": str,
     "call": dict,
+    "deposit": str,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -239,6 +244,16 @@ class Statement:
     #: the numbers as commitments (:mod:`notary.core.callrecord`). Optional, so statements
     #: without it keep their bytes; only a ``call_recording`` carries one.
     call: CallRecord | None = None
+    #: ``"hash_only"`` (:data:`DEPOSIT_HASH_ONLY`) when only the file's SHA-256 and size
+    #: were deposited: the service never saw the file, stores nothing of it, and its
+    #: ``sha256``/``size`` are the depositor's word. Absent for a file deposit, so statements
+    #: without it keep their bytes.
+    deposit: str | None = None
+
+    @property
+    def hash_only(self) -> bool:
+        """True when the file was never seen by this service (only its hash was deposited)."""
+        return self.deposit == DEPOSIT_HASH_ONLY
 
     def __post_init__(self) -> None:
         err = StatementError
@@ -321,6 +336,13 @@ class Statement:
                 _fail("Field 'call' must be a call record.", "call")
             if kind is not EvidenceKind.CALL_RECORDING:
                 _fail("Field 'call' is only for kind 'call_recording'.", "call")
+        if self.deposit is not None:
+            if self.deposit != DEPOSIT_HASH_ONLY:
+                _fail(f"Field 'deposit' must be '{DEPOSIT_HASH_ONLY}' (or absent for a file "
+                      "deposit).", "deposit")
+            if self.content_address is not None:
+                _fail("A hash-only statement has no 'content_address': nothing is stored.",
+                      "content_address")
         size = len(self._canonical)
         if size > MAX_STATEMENT_BYTES:
             _fail(
@@ -357,6 +379,7 @@ class Statement:
             "tenant_name": self.tenant_name,
             "submitter_name": self.submitter_name,
             "call": None if self.call is None else self.call.to_json(),
+            "deposit": self.deposit,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -436,6 +459,7 @@ class Statement:
             parties=obj.get("parties"),
             submitter_signature=obj.get("submitter_signature"),
             call=CallRecord.from_json(obj["call"]) if "call" in obj else None,
+            deposit=obj.get("deposit"),
         )
 
     @classmethod

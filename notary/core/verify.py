@@ -21,7 +21,7 @@ from .signing import STATEMENT, Signed
 from .statement import Statement
 from .verdict import AnchorFacts, Check, CheckStatus, Verdict
 
-__all__ = ["AnchorFacts", "VerifiedEvidence", "verify_evidence"]
+__all__ = ["NEVER_SEEN", "AnchorFacts", "VerifiedEvidence", "verify_evidence"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
@@ -77,7 +77,42 @@ def _check_signature(
     ), signed
 
 
+#: What every check of a hash-only statement's file says first (docs/api.md, hash-only deposits).
+NEVER_SEEN = ("本服务从未见过该文件，仅收到存证方提交的 SHA-256 / The file was never seen by this "
+              "service: the depositor sent only its SHA-256 and size.")
+
+
+def _check_hash_only_file(statement: Statement, file_digest: FileDigest | None) -> Check:
+    """file_hash of a hash-only deposit: never "checked by the service". With the file in
+    hand, the verifier compares it with the declared hash; without it, nothing can be said."""
+    if file_digest is None:
+        return Check(
+            "file_hash",
+            _SKIP,
+            f"{NEVER_SEEN} 服务未核验文件 / Not checked by the service. Compare your copy of "
+            f"{statement.file_name!r} with the declared SHA-256 {statement.sha256} and size "
+            f"{statement.size} bytes (e.g. with sha256sum).",
+        )
+    if file_digest.hex != statement.sha256 or file_digest.size != statement.size:
+        return Check(
+            "file_hash",
+            _FAIL,
+            f"{NEVER_SEEN} The file supplied here (SHA-256 {file_digest.hex}, "
+            f"{file_digest.size} bytes) is not the one whose hash was deposited "
+            f"(SHA-256 {statement.sha256}, {statement.size} bytes).",
+        )
+    return Check(
+        "file_hash",
+        _PASS,
+        f"{NEVER_SEEN} The file supplied to this verification has the deposited SHA-256 "
+        f"({file_digest.hex}) and size ({file_digest.size} bytes): compared here, by the "
+        "verifier, not by the service.",
+    )
+
+
 def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
+    if statement.hash_only:
+        return _check_hash_only_file(statement, file_digest)
     if file_digest is None:
         return Check(
             "file_hash",

@@ -336,7 +336,7 @@ def _members(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
         ticket.check()
         for path, data in docs.items():
             yield writer.add(path, data)
-        if not facts.hashes_only and not item.shredded:
+        if not facts.hashes_only and not item.shredded and not item.hash_only:
             yield from writer.add_stream(item.original_path,
                                          _checked(ctx.open_content(row), ticket), row.size,
                                          expected_sha256=row.sha256)

@@ -143,6 +143,10 @@ class Context:
     def open_content(self, row: Evidence, chunk: int = 1 << 16) -> Iterator[bytes]:
         """Stream the decrypted original. Decryption runs in a thread feeding a small queue,
         so memory stays bounded whatever the file's size."""
+        if row.hash_only:
+            raise NotFound(f"evidence {row.id!r} is a hash-only deposit: this service never "
+                           "saw its file and holds no content", code="content_never_stored",
+                           evidence_id=row.id)
         identity = self.master.unwrap(require_key(row))
         source = self.blobs.open(row.cid)
         q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)

@@ -28,7 +28,7 @@ from notary.core.errors import InputError
 from notary.core.signing import SigningKey
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
-from notary.core.verify import verify_evidence
+from notary.core.verify import NEVER_SEEN, verify_evidence
 from notary.keyfiles import load_signing_key
 from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
@@ -42,6 +42,7 @@ from notary.service.bundles import (
 from notary.service.context import Context, KeyRing, require_key
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
+from notary.service.deposits import Depositor
 from notary.service.doctor import sweep_debris
 from notary.service.exportgate import ExportGate
 from notary.service.identity import submission_identity
@@ -104,9 +105,12 @@ class NotaryService:
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
+    depositor: Depositor = field(init=False, repr=False)  # hash-only deposits (issue 16)
 
     def __post_init__(self) -> None:
         self.keys = KeyRing(self.settings, self.signing_key)
+        self.depositor = Depositor(engine=self.engine, signing_key=self.signing_key,
+                                   anchor_deadline_seconds=self.settings.anchor_deadline_seconds)
         self.exports = ExportGate(self.settings.export_builds)
 
     @property
@@ -296,7 +300,9 @@ class NotaryService:
             if chain_note is not None and c.name == "chain_anchor":
                 c = chain_note
             elif c.name == "file_hash" and digest is None:
-                c = Check(c.name, CheckStatus.SKIP, HASH_ONLY.format(sha256=sha256_hex))
+                never_seen = f"{NEVER_SEEN} " if row.hash_only else ""
+                c = Check(c.name, CheckStatus.SKIP,
+                          never_seen + HASH_ONLY.format(sha256=sha256_hex))
             elif c.name == "statement_signature" and c.status is CheckStatus.PASS:
                 # The core names the case and entry; a public answer must not.
                 c = Check(c.name, c.status, "The statement is validly signed by a published "
@@ -306,6 +312,8 @@ class NotaryService:
                                  "status": row.status,
                                  # Who operated, for which tenant, submitted by whom (issue 14).
                                  "issuer": submission_identity(self.context, row.statement_jws)}
+        if row.hash_only:  # deposited as a hash: the service never saw the file
+            facts["deposit"] = "hash_only"
         if row.shredded_at is not None:
             # Existed and unaltered until then; the content itself is gone.
             facts["shredded_at"] = format_rfc3339_utc(utc(row.shredded_at))

@@ -119,7 +119,8 @@ def due_items(engine: Engine, now: datetime,
             cutoff = now - timedelta(days=rule.days)
             query = (select(Evidence, Case).join(Case, Evidence.case_uid == Case.uid)  # type: ignore[arg-type]
                      .where(Case.holder == rule.tenant, Evidence.kind == rule.kind,
-                            Evidence.shredded_at.is_(None)))  # type: ignore[union-attr]
+                            Evidence.shredded_at.is_(None),  # type: ignore[union-attr]
+                            Evidence.cid != ""))  # a hash-only deposit holds nothing to shred
             if rule.after == "case_closed":
                 query = query.where(Case.closed_at.is_not(None),  # type: ignore[union-attr]
                                     Case.closed_at <= cutoff)  # type: ignore[operator]

@@ -56,6 +56,15 @@ class LegalHold(NotaryError):
     default_code = "legal_hold"
 
 
+class NothingToShred(NotaryError):
+    """A hash-only deposit: the service never had its file, so there is no content or key to
+    destroy (its statement and proofs are all it holds, and they are kept)."""
+
+    kind = kinds.CONFLICT
+
+    default_code = "nothing_to_shred"
+
+
 class AlreadyShredded(NotaryError):
     """The item's content was shredded already (its deletion certificate stands)."""
 
@@ -173,6 +182,10 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
     destroyed = (DESTROYED_KEY, DESTROYED_STORED_COPY) + ((DESTROYED_IPFS_PIN,) if ipfs else ())
     with session(engine) as s:
         row = _held_item(s, tenant, evidence_id)
+        if row.hash_only:
+            raise NothingToShred(f"evidence {evidence_id!r} is a hash-only deposit: this "
+                                 "service never had its file, so there is nothing to shred",
+                                 evidence_id=evidence_id)
         if row.shredded_at is not None:
             raise AlreadyShredded(f"evidence {evidence_id!r} was shredded already",
                                   evidence_id=evidence_id)

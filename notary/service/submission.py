@@ -236,6 +236,7 @@ def statement_of(
     sub: Submission, *, evidence_id: str, case_seq: int, prev: str | None, sha256: str,
     size: int, received_at: str, submitter: str, cid: str | None,
     tenant_name: str | None = None, submitter_name: str | None = None,
+    deposit: str | None = None,
 ) -> Statement:
     return Statement(
         evidence_id=evidence_id, case_id=sub.case_id, case_seq=case_seq, prev_statement=prev,
@@ -246,5 +247,5 @@ def statement_of(
         content_address=cid, description=sub.description,
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
-        call=sub.call.record if sub.call is not None else None,
+        call=sub.call.record if sub.call is not None else None, deposit=deposit,
     )

@@ -83,6 +83,26 @@ def _with_identity(second: Statement) -> dict[str, Any]:
     }
 
 
+def _hash_only(third: Statement) -> dict[str, Any]:
+    """A hash-only deposit (issue 16): the depositor sent the SHA-256 and size of a file the
+    service never saw; no content address, since nothing is stored."""
+    return {
+        "schema": "notary.statement/v1",
+        "evidence_id": "ev-0004",
+        "case_id": "HX-2026-1128-ZW",
+        "case_seq": 4,
+        "prev_statement": third.digest_hex(),
+        "kind": "other",
+        "media_type": "application/pdf",
+        "size": 120334,
+        "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+        "file_name": "ledger-2026-11.pdf",
+        "received_at": "2026-11-29T12:00:03Z",
+        "submitter": "apikey:76a891f7fa09",
+        "deposit": "hash_only",
+    }
+
+
 def _golden(name: str, fields: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     statement = Statement.from_json(fields)
     canonical = statement.canonical_bytes()
@@ -211,6 +231,19 @@ def _rejects(first: Statement) -> list[dict[str, Any]]:
         out.append({"name": name, "description": description,
                     "text": _text({**identity, **changes}), "code": "statement_invalid",
                     "field": field})
+    # Added with hash-only deposits; the rejects above are unchanged.
+    third = Statement.from_json(_with_identity(Statement.from_json(second)))
+    hash_only = _hash_only(third)
+    for name, description, changes, field in [
+        ("unknown-deposit", "'deposit' is not 'hash_only'.", {"deposit": "partial"},
+         "deposit"),
+        ("hash-only-with-content-address", ("A hash-only statement names a content address, "
+          "as if the file were stored."),
+         {"content_address": FULL["content_address"]}, "content_address"),
+    ]:
+        out.append({"name": name, "description": description,
+                    "text": _text({**hash_only, **changes}), "code": "statement_invalid",
+                    "field": field})
     return out
 
 
@@ -232,6 +265,8 @@ def main() -> None:
             _golden("full", FULL, key),
             _golden("second-in-case", _second(first), key),
             _golden("with-identity", _with_identity(Statement.from_json(_second(first))), key),
+            _golden("hash-only", _hash_only(Statement.from_json(_with_identity(
+                Statement.from_json(_second(first))))), key),
         ],
         "receipt": {
             "payload": {

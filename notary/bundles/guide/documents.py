@@ -169,6 +169,10 @@ for item in manifest["items"]:
         if sha256_file(item["original"]) != (s["sha256"], s["size"]):
             fail(item["original"] + ": its SHA-256 is not the one its signed statement records")
         print(item["original"] + ": OK, SHA-256", s["sha256"], "as its signed statement records")
+    elif s.get("deposit") == "hash_only":
+        print(d + ": hash-only deposit, 本服务从未见过该文件 / the file was never seen by this "
+              "service (not checked by it); your copy of", shown(repr(s["file_name"])),
+              "must have SHA-256", s["sha256"], "and", s["size"], "bytes (sha256sum FILE)")
     elif item.get("shredded"):
         print(d + ": content shredded (see the deletion step); signed SHA-256", s["sha256"])
     else:

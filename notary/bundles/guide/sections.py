@@ -198,6 +198,20 @@ def contents(facts: BundleFacts) -> list[str]:
         out.append(f"| {item.directory} ({item.evidence_id}) | {s.kind.value} | "
                    f"{md(s.file_name)} | {s.received_at} |")
     out.append("")
+    hash_only = [item.directory for item in facts.items if item.hash_only]
+    if hash_only:
+        dirs = ", ".join(hash_only)
+        out += [
+            (f"{dirs} 是仅哈希存证：存证方只提交了文件的 SHA-256 和大小，本服务从未见过该文件，"
+             "也从未核验它。签名声明中的 `\"deposit\": \"hash_only\"` 记载了这一点；"
+             "请用 `sha256sum 文件` 自行核对您持有的文件。"),
+            "",
+            (f"{dirs} are hash-only deposits: the depositor sent only the file's SHA-256 and "
+             "size; the file was never seen by this service, which never checked it. The "
+             "signed statement records this as `\"deposit\": \"hash_only\"`; check your own "
+             "copy with `sha256sum FILE`."),
+            "",
+        ]
     if facts.hashes_only:
         out += [
             ("本证据包不含原始文件（仅哈希，保护隐私）。第 2 步打印每项签名声明所记载的 SHA-256："

@@ -76,6 +76,11 @@ class BundleItem:
         return self.deletion_jws is not None
 
     @property
+    def hash_only(self) -> bool:
+        """A hash-only deposit: there is no original to carry, in any bundle."""
+        return self.statement.hash_only
+
+    @property
     def directory(self) -> str:
         """``items/NNN``, NNN being the case sequence number (at least three digits)."""
         return item_dir(self.case_seq)
@@ -163,7 +168,7 @@ class BundleFacts:
                          anchor=item.anchor, custody_events=len(item.custody),
                          path=item.directory,
                          original=None if self.hashes_only or item.shredded
-                         else item.original_path)
+                         or item.hash_only else item.original_path)
             for item in self.items), person)
 
 
@@ -203,9 +208,11 @@ def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes
             "case_seq": item.case_seq,
             "path": item.directory,
         }
+        if item.hash_only:  # only then: other manifests keep their bytes
+            entry["hash_only"] = True
         if item.shredded:
             entry["shredded"] = True
-        elif not facts.hashes_only:
+        elif not facts.hashes_only and not item.hash_only:
             if item.original_path not in files:
                 raise NotaryError(f"The original {item.original_path} was not written.",
                                   code="bundle_original_missing")

@@ -151,6 +151,13 @@ def _file_check(item: ItemDocuments, statement: Statement | None, core: Check,
     """file_hash: the original against the statement (skipped in a hashes-only bundle)."""
     if statement is None:
         return Check("file_hash", _SKIP, _UNVERIFIED)
+    if item.hash_only != statement.hash_only:
+        return Check("file_hash", _FAIL,
+                     f"The manifest {'says' if item.hash_only else 'does not say'} that "
+                     f"{item.path} is a hash-only deposit, but its signed statement "
+                     f"{'does not' if item.hash_only else 'does'}.")
+    if statement.hash_only:  # the service never saw the file: never "checked" by it
+        return Check("file_hash", core.status, core.reason)
     if item.shredded and item.original is None:
         return Check("file_hash", _SKIP,
                      f"The original of {statement.file_name!r} was shredded (crypto-shredding, "
@@ -274,6 +281,8 @@ def _item_facts(item: ItemDocuments, statement: Statement | None) -> dict[str, A
     })
     if statement.captured_at is not None:
         facts["captured_at"] = statement.captured_at
+    if statement.hash_only:
+        facts["deposit"] = statement.deposit
     if item.original is not None:
         facts["original"] = item.original
     if item.anchor is not None:

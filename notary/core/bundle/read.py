@@ -87,6 +87,8 @@ class ManifestItem:
     path: str
     original: str | None
     shredded: bool = False
+    #: A hash-only deposit: the service never had the file, so no bundle carries it.
+    hash_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,15 +167,18 @@ def _parse_manifest(doc: Any, version: int = BUNDLE_VERSION) -> Manifest:
         raise _fail("It lists no items.")
     items: list[ManifestItem] = []
     for i, entry in enumerate(doc["items"]):
-        allowed = {"evidence_id", "case_seq", "path", "original", "shredded"}
+        allowed = {"evidence_id", "case_seq", "path", "original", "shredded", "hash_only"}
         if not isinstance(entry, dict) or not {"evidence_id", "case_seq", "path"} <= set(
             entry
         ) or not set(entry) <= allowed:
             raise _fail(f"Its items[{i}] is not "
-                        "{evidence_id, case_seq, path, original?, shredded?}.")
+                        "{evidence_id, case_seq, path, original?, shredded?, hash_only?}.")
         shredded = entry.get("shredded", False)
         if shredded is not False and shredded is not True:
             raise _fail(f"Its items[{i}] has a 'shredded' that is not true or false.")
+        hash_only = entry.get("hash_only", False)
+        if hash_only is not False and hash_only is not True:
+            raise _fail(f"Its items[{i}] has a 'hash_only' that is not true or false.")
         validate_identifier("evidence_id", entry["evidence_id"])
         seq = entry["case_seq"]
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
@@ -186,7 +191,9 @@ def _parse_manifest(doc: Any, version: int = BUNDLE_VERSION) -> Manifest:
             raise _fail(f"Its items[{i}] lists an original in a hashes-only bundle.")
         if shredded and original is not None:
             raise _fail(f"Its items[{i}] lists an original of a shredded item.")
-        if not doc["hashes_only"] and original is None and not shredded:
+        if hash_only and original is not None:
+            raise _fail(f"Its items[{i}] lists an original of a hash-only deposit.")
+        if not doc["hashes_only"] and original is None and not shredded and not hash_only:
             raise _fail(f"Its items[{i}] lists no original, but the bundle is not hashes-only.")
         if original is not None and (
             not isinstance(original, str)
@@ -199,7 +206,7 @@ def _parse_manifest(doc: Any, version: int = BUNDLE_VERSION) -> Manifest:
         if original is not None and (unsafe := original_path_problem(original, version)):
             raise _fail(f"Its items[{i}]: {unsafe}.")
         items.append(ManifestItem(entry["evidence_id"], seq, entry["path"], original,
-                                   shredded))
+                                   shredded, hash_only))
     if len({i.path for i in items}) != len(items):
         raise _fail("It lists the same item twice.")
     if doc["scope"] == "evidence" and len(items) != 1:
@@ -343,6 +350,8 @@ class ItemDocuments:
     custody_tokens: list[str] | None = None
     shredded: bool = False
     deletion_token: str | None = None
+    #: The manifest says the item is a hash-only deposit (its statement must say so too).
+    hash_only: bool = False
 
 
 def document_text(raw: bytes | None) -> str | None:
@@ -360,6 +369,7 @@ def read_item(ref: ManifestItem, contents: BundleContents) -> ItemDocuments:
         statement_json=docs.get(f"{d}/{STATEMENT_JSON_NAME}"),
         receipt_token=document_text(docs.get(f"{d}/{RECEIPT_NAME}")),
         shredded=ref.shredded, deletion_token=document_text(docs.get(f"{d}/{DELETION_NAME}")),
+        hash_only=ref.hash_only,
     )
     raw_custody = docs.get(f"{d}/{CUSTODY_NAME}")
     if raw_custody is not None:
