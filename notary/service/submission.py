@@ -134,7 +134,7 @@ def parse_metadata(raw: bytes | None, *,
     for required in ("case_id", "kind"):
         if required not in obj:
             raise MetadataError(f"metadata needs '{required}'", field=required)
-    if obj["kind"] not in {k.value for k in EvidenceKind}:
+    if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
         allowed = ", ".join(k.value for k in EvidenceKind)
         raise MetadataError(
             f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown",
