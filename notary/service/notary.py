@@ -47,7 +47,7 @@ from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import Batch, Evidence, SupersededAnchor, session, utc
+from storage.db import Batch, Evidence, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
@@ -191,15 +191,6 @@ class NotaryService:
         return self.context.get_batch(batch_id)
 
     anchor_of = staticmethod(Context.anchor_of)
-
-    def superseded_of(self, row: Evidence) -> list[SupersededAnchor]:
-        """Anchors of this item's batch that the chain no longer has (newest last)."""
-        if row.batch_id is None:
-            return []
-        with session(self.engine) as s:
-            return list(s.exec(select(SupersededAnchor)
-                               .where(SupersededAnchor.batch_id == row.batch_id)
-                               .order_by(SupersededAnchor.id)))  # type: ignore[arg-type]
 
     def proof_of(self, row: Evidence) -> tuple[list[bytes], bytes, AnchorFacts] | None:
         """(proof, root, anchor) once the item is anchored, else None."""
