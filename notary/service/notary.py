@@ -17,7 +17,7 @@ from sqlmodel import select
 from notary.chain.errors import ChainError
 from notary.chain.setup import (
     ChainContext,
-    KeyRegistration,
+    SigningKeyStatus,
     ensure_signing_key_registered,
     open_chain,
 )
@@ -95,7 +95,7 @@ class NotaryService:
     pin_flusher: SpoolFlusher | None = None
     retention: RetentionJob | None = None
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
-    key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
+    key_registration: SigningKeyStatus | None = None  # the signing key on chain (issue 14)
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
