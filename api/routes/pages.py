@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from html import escape
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from api.deps import ContextDep, VerifyLimit
 from api.errors import status_for
 from api.render import explorer_template, security_headers
-from api.routes.custody import shared_case
+from api.routes.custody import SharedCase, shared_case
 from notary.certificate.identity import (
     DEV_CHAIN_PAGE_NOTICE,
     DEV_DEPLOYMENT_NOTICE,
@@ -101,7 +101,7 @@ def _operator_rows(deployment: Deployment | None) -> tuple[str, str]:
     return notice, rows
 
 
-def render_share_page(view: Any, deployment: Deployment | None = None) -> str:
+def render_share_page(view: SharedCase, deployment: Deployment | None = None) -> str:
     """The judge's page for a share link (zh/en), server-rendered: every value is escaped
     (file names, case references and labels come from users). ``deployment`` names the
     operator, prints the trust-root fingerprint and says first when the chain is a local
