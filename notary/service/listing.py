@@ -42,6 +42,7 @@ from notary.core.validate import (
     format_rfc3339_utc,
     normalise_case_reference,
     normalise_name,
+    rfc3339_instant,
     validate_rfc3339,
 )
 from notary.core.verdict import AnchorFacts
@@ -126,10 +127,8 @@ def _moment(name: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     validate_rfc3339(name, value, error=FilterInvalid)
-    if value[17:19] == "60":  # a leap second: the instant before the next minute
-        value = value[:17] + "59.999999" + re.sub(r"^\.\d+", "", value[19:])
     try:
-        return datetime.fromisoformat(value).astimezone(UTC)
+        return rfc3339_instant(value)
     except (ValueError, OverflowError):  # year 0000, or past 9999 once in UTC
         raise FilterInvalid(f"{name} is out of range / 时间超出范围", field=name) from None
 
