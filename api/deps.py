@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from notary.service.apikeys import AuthError, Role, authenticate
+from notary.service.apikeys import AuthError, Role, caller_key
+from notary.service.context import Context
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
 from storage.db import ApiKey
@@ -22,6 +23,14 @@ def get_service(request: Request) -> NotaryService:
 
 
 ServiceDep = Annotated[NotaryService, Depends(get_service)]
+
+
+def get_context(request: Request) -> Context:
+    """What a route hands the service function it calls (notary.service.context)."""
+    return get_service(request).context
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
 
 
 def client_address(request: Request) -> str:
@@ -38,7 +47,7 @@ def get_limits(request: Request) -> RateLimits:
 LimitsDep = Annotated[RateLimits, Depends(get_limits)]
 
 
-def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
+def get_key(request: Request, ctx: ContextDep, limits: LimitsDep,
             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
     """The caller's key. A valid key is always let through; a failing attempt from an address
     that failed too often gets 429 instead of 401 (RateLimited), so keys cannot be guessed at
@@ -46,7 +55,7 @@ def get_key(request: Request, svc: ServiceDep, limits: LimitsDep,
     holders of valid keys behind it (issue 13)."""
     address = client_address(request)
     try:
-        return authenticate(svc.engine, creds.credentials if creds else None)
+        return caller_key(ctx, creds.credentials if creds else None)
     except AuthError:
         limits.auth_failures.check(address)
         limits.auth_failures.charge(address)

@@ -37,15 +37,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import notary.core.errors as kinds
 from api.errors import ErrorResponse, error_body, render
+from api.render import PAGE_POLICY
 from api.routes.docs import DOCS_SCRIPT_HASH
 from notary.core.errors import InputError
 from notary.core.jsonlimits import check_depth
 
 log = logging.getLogger("notary.api")
 
-#: Answers that are HTML get this policy unless they carry their own.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: The OpenAPI page (/docs) is served whole from this origin (api/routes/docs.py): no CDN.
 #: Its one inline script, Swagger UI's start-up, is allowed by hash; Swagger UI sets inline
 #: styles and makes data: images, so those stay allowed. The page holds no data.

@@ -22,6 +22,7 @@ from notary.certificate.model import transaction_link
 from notary.config import Settings
 from notary.service.bundles import BundleDownload
 
+#: Answers that are HTML get this policy unless they carry their own (api.middleware).
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                "frame-ancestors 'none'")

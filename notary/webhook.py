@@ -21,6 +21,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 from notary.core.errors import SignatureError
 
@@ -29,8 +30,9 @@ SECRET_BYTES = 32
 #: How far a delivery's timestamp may be from the receiver's clock (replays are refused).
 TOLERANCE_SECONDS = 300
 #: The events a tenant can subscribe to (``type`` of each payload).
-EVENT_TYPES = ("evidence.anchored", "evidence.anchor_superseded", "evidence.shredded",
-               "evidence.legal_hold_set", "evidence.legal_hold_lifted", "case.transferred")
+EventType = Literal["evidence.anchored", "evidence.anchor_superseded", "evidence.shredded",
+                    "evidence.legal_hold_set", "evidence.legal_hold_lifted", "case.transferred"]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 def new_secret() -> str:

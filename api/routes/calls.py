@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.deps import ServiceDep, require
+from api.deps import ContextDep, require
 from api.schemas import ErrorOut
 from notary.service.apikeys import Role
 from notary.service.calls import prove_number
@@ -46,10 +46,9 @@ class ProveOut(BaseModel):
 
 @router.post("/v1/evidence/{evidence_id}/call/prove", response_model=ProveOut,
              responses=ERRORS)
-def prove(evidence_id: EvidenceId, body: ProveIn, svc: ServiceDep, key: ProveKey) -> ProveOut:
+def prove(evidence_id: EvidenceId, body: ProveIn, ctx: ContextDep, key: ProveKey) -> ProveOut:
     """Whether ``number`` is the recorded call's caller or callee, with a proof a third party
     checks (``openssl dgst -sha256 -hmac SALT``). 404 ``call_record_absent``, 410
     ``call_salts_absent`` (committed by the client, or shredded), 422 ``call_number_invalid``."""
-    return ProveOut(**prove_number(svc.engine, tenant=key.tenant, evidence_id=evidence_id,
-                                   number=body.number,
-                                   country_code=svc.settings.call_country_code))
+    return ProveOut(**prove_number(ctx, tenant=key.tenant, evidence_id=evidence_id,
+                                   number=body.number))

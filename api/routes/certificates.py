@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import AnyKey, ServiceDep
+from api.deps import AnyKey, ContextDep
 from api.render import certificate_response, explorer_template, verify_url
 from api.routes.evidence import ERRORS, EvidenceId
 from api.schemas import CaseId
@@ -30,28 +30,28 @@ CERTIFICATE_RESPONSES = {200: {"content": {"application/pdf": {}, "text/html": {
 
 
 @router.get("/v1/evidence/{evidence_id}/certificate", responses=CERTIFICATE_RESPONSES)
-def item_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
+def item_certificate(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey,
                      format: Format = "pdf") -> Response:
     """The item's certificate, bilingual (zh/en): the file's SHA-256, the signed statement,
     the anchor (chain, contract, transaction, block, time), a QR code of the public
     verification URL, and the checks made now. 404 ``not_anchored`` while pending, and
     ``not_found`` for evidence the key's tenant may not see."""
-    facts = item_certificate_facts(svc.context, evidence_id, key=key)
-    html, pdf = render_item_certificate(facts, verify_url=verify_url(svc.settings),
+    facts = item_certificate_facts(ctx, evidence_id, key=key)
+    html, pdf = render_item_certificate(facts, verify_url=verify_url(ctx.settings),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc.context))
+                                        deployment=deployment_of(ctx))
     return certificate_response(html, pdf, format, f"certificate-{evidence_id}")
 
 
 @router.get("/v1/cases/{case_id}/certificate", responses=CERTIFICATE_RESPONSES)
-def case_certificate(case_id: CaseId, svc: ServiceDep, key: AnyKey,
+def case_certificate(case_id: CaseId, ctx: ContextDep, key: AnyKey,
                      format: Format = "pdf") -> Response:
     """The case's certificate: a summary of its anchored items in case order, then each
     item's certificate. Items not anchored yet are left out and counted. The case is the
     one the key's tenant knows by ``case_id``."""
-    items, not_included = case_certificate_facts(svc.context, case_id, key=key)
-    html, pdf = render_case_certificate(items, case_id=case_id, verify_url=verify_url(svc.settings),
+    items, not_included = case_certificate_facts(ctx, case_id, key=key)
+    html, pdf = render_case_certificate(items, case_id=case_id, verify_url=verify_url(ctx.settings),
                                         explorer_url=explorer_template(),
                                         not_included=not_included,
-                                        deployment=deployment_of(svc.context))
+                                        deployment=deployment_of(ctx))
     return certificate_response(html, pdf, format, f"certificate-{case_id}")

@@ -13,13 +13,11 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Path, Request
 
-from api.deps import CollectorKey, ServiceDep, VerifyLimit
+from api.deps import CollectorKey, ContextDep, VerifyLimit
 from api.schemas import CheckCodeOut, DocumentCheckOut, ErrorOut
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.checkcode import new_check_code
-from notary.service.documentcheck import DocumentCheck, check_document
-from notary.service.identity import issuer_answer
-from notary.service.notary import NotaryService
+from notary.service.documentcheck import check_document
 
 router = APIRouter(tags=["check"])
 
@@ -40,18 +38,13 @@ def issue_check_code(_key: CollectorKey) -> CheckCodeOut:
 
 @router.get("/v1/check/{code}", response_model=DocumentCheckOut, responses=PUBLIC_ERRORS,  # type: ignore[arg-type]
             dependencies=[VerifyLimit])
-def check_by_code(svc: ServiceDep, code: Annotated[str, Path(
+def check_by_code(ctx: ContextDep, code: Annotated[str, Path(
         description="the code printed on the document, XXXX-XXXX-XXXX (case, hyphens and "
                     "spaces do not matter; O reads as 0, I and L as 1)")]) -> DocumentCheckOut:
     """Was the document with this check code notarised, when, and is it anchored? 404
     ``document_not_found`` when no document has the code; 422 ``check_code_invalid`` for
     text that cannot be a code."""
-    return _answer(svc, check_document(svc.engine, check_code=code))
-
-
-def _answer(svc: NotaryService, result: DocumentCheck) -> DocumentCheckOut:
-    return DocumentCheckOut.of(result, issuer_answer(svc.context, result.tenant_name,
-                                                     result.submitter_name))
+    return DocumentCheckOut.of(*check_document(ctx, check_code=code))
 
 
 @router.post("/v1/check", response_model=DocumentCheckOut, responses=PUBLIC_ERRORS,  # type: ignore[arg-type]
@@ -66,15 +59,15 @@ def _answer(svc: NotaryService, result: DocumentCheck) -> DocumentCheckOut:
                                                "the caller so the file stays with them"}},
                      "description": "'code', 'file' or 'sha256', or 'code' with one of the "
                                     "other two"}}}}})
-async def check_document_form(request: Request, svc: ServiceDep) -> DocumentCheckOut:
+async def check_document_form(request: Request, ctx: ContextDep) -> DocumentCheckOut:
     """Check a received document by its code, its file, or both. With a code and a file
     (or its SHA-256), ``unaltered`` says whether that file is the document with that code;
     with a file alone, the document is looked up by its SHA-256."""
     reader = MultipartReader(body_puller(request), boundary_of(request.headers.get("content-type")))
-    code, sha = await anyio.to_thread.run_sync(_read_form, reader, svc.settings.max_upload_bytes)
-    result = await anyio.to_thread.run_sync(
-        lambda: check_document(svc.engine, check_code=code, sha256_hex=sha))
-    return await anyio.to_thread.run_sync(_answer, svc, result)
+    code, sha = await anyio.to_thread.run_sync(_read_form, reader, ctx.settings.max_upload_bytes)
+    result, issuer = await anyio.to_thread.run_sync(
+        lambda: check_document(ctx, check_code=code, sha256_hex=sha))
+    return DocumentCheckOut.of(result, issuer)
 
 
 def _read_form(reader: MultipartReader, limit: int) -> tuple[str | None, str | None]:

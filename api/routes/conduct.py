@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ServiceDep, require
+from api.deps import ContextDep, require
 from api.render import certificate_response, verify_url
 from api.schemas import CaseId, ErrorOut
 from notary.certificate.conduct import render_conduct_report
 from notary.core.conduct import CONDUCT_MEDIA_TYPE
 from notary.service.apikeys import Role
-from notary.service.calls import contact_of
-from notary.service.conduct import case_conduct, tenant_rules
+from notary.service.conduct import ConductAnswer, case_conduct, conduct_of_contact
+from notary.service.context import Context
 from storage.db import ApiKey
 
 router = APIRouter(tags=["call records"])
@@ -42,21 +42,22 @@ class ContactIn(BaseModel):
     200: {"content": {"application/json": {"schema": ConductOut.model_json_schema()},
                       "application/pdf": {}, "text/html": {}},
           "description": "the conduct report of one contact"}, **ERRORS})
-def contact_conduct(case_id: CaseId, body: ContactIn, svc: ServiceDep, key: ReportKey) -> Any:
+def contact_conduct(case_id: CaseId, body: ContactIn, ctx: ContextDep,
+                       key: ReportKey) -> Any:
     """The conduct report of one contact of the case, named by its number: the number is
     matched against the case's callee commitments with the salts (404
     ``call_contact_unknown`` when none opens); the report names the commitment, never the
     number."""
-    contact = contact_of(svc.engine, tenant=key.tenant, case_id=case_id, number=body.number,
-                         country_code=svc.settings.call_country_code)
-    return conduct(case_id, svc, key, body.begin, body.end, contact, body.format)
+    answer = conduct_of_contact(ctx, tenant=key.tenant, case_id=case_id, number=body.number,
+                             period=(body.begin, body.end))
+    return _render(ctx, answer, body.format)
 
 
 @router.get("/v1/cases/{case_id}/conduct", responses={
     200: {"content": {"application/json": {"schema": ConductOut.model_json_schema()},
                       "application/pdf": {}, "text/html": {}},
           "description": "the conduct report"}, **ERRORS})
-def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
+def conduct(case_id: CaseId, ctx: ContextDep, key: ReportKey,
             begin: Annotated[str, Query(alias="from", max_length=40)],
             end: Annotated[str, Query(alias="to", max_length=40)],
             contact: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
@@ -67,11 +68,15 @@ def conduct(case_id: CaseId, svc: ServiceDep, key: ReportKey,
     commitment) narrows it to one contact. Derived from the case's statements alone
     (docs/calls.md). ``format=pdf`` or ``html``: the bilingual document (合规通话报告) of
     the same signed report."""
-    answer = case_conduct(svc.engine, svc.signing_key, tenant=key.tenant, case_id=case_id,
-                          period=(begin, end), contact=contact,
-                          rules=tenant_rules(svc.settings.conduct_rules, key.tenant))
+    answer = case_conduct(ctx, tenant=key.tenant, case_id=case_id, period=(begin, end),
+                          contact=contact)
+    return _render(ctx, answer, format)
+
+
+def _render(ctx: Context, answer: ConductAnswer, format: str) -> Any:
+    """The signed report as JSON, or its bilingual HTML or PDF document."""
     if format == "json":
         return ConductOut(report=answer.report, jws=answer.jws)
     html, pdf = render_conduct_report(answer.report, answer.jws,
-                                      verify_url=verify_url(svc.settings))
+                                      verify_url=verify_url(ctx.settings))
     return certificate_response(html, pdf, format, f"conduct-{answer.report['subject']['case_id']}")

@@ -5,7 +5,6 @@ Everything is scoped to the caller's tenant; another tenant's evidence or case a
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -14,31 +13,29 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AnyKey, ServiceDep, VerifyLimit, require
+from api.deps import AnyKey, ContextDep, VerifyLimit, require
 from api.render import certificate_response, explorer_template, export_response, verify_url
 from api.schemas import CaseId, ErrorOut
 from notary.certificate import render_item_certificate
-from notary.core.errors import InputError
-from notary.core.signing import jwk_thumbprint, public_key_from_jwk
-from notary.service.actors import Actor
-from notary.service.apikeys import Role, create_key, list_keys, revoke_key
-from notary.service.certificates import item_certificate_facts
+from notary.service.apikeys import Role, issue_key, tenant_keys, withdraw_key
+from notary.service.bundles import export_bundle
+from notary.service.certificates import shared_certificate_facts
+from notary.service.context import Context
 from notary.service.custody import custody_json
 from notary.service.identity import deployment_of
-from notary.service.notary import NotaryService
+from notary.service.submitters import register_submitter_key
 from notary.service.tenancy import (
     MAX_SHARE_TTL,
     case_shares,
     create_share,
     open_share,
+    open_shared_case,
     revoke_share,
-    share_anchors,
-    share_items,
-    shared_item,
+    share_key,
     transfer_case,
-    visible_evidence,
 )
-from storage.db import ApiKey, ShareLink, SubmitterKey, Tenant, session
+from notary.service.views import custody_view
+from storage.db import ApiKey
 
 router = APIRouter(tags=["custody and tenants"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -65,14 +62,12 @@ class CustodyOut(BaseModel):
 
 
 @router.get("/v1/evidence/{evidence_id}/custody", response_model=CustodyOut, responses=ERRORS)
-def get_custody(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> CustodyOut:
+def get_custody(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey) -> CustodyOut:
     """Every act on the item, signed and hash-linked, with the result of checking the log."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    records = svc.custody.events(row.id)
-    checks = svc.custody.verify(row, svc.jwks())
-    return CustodyOut(evidence_id=row.id,
-                      events=[CustodyEventOut(**e) for e in custody_json(records)],
-                      checks=[c.to_json() for c in checks])
+    view = custody_view(ctx, key.tenant, evidence_id)
+    return CustodyOut(evidence_id=view.row.id,
+                      events=[CustodyEventOut(**e) for e in custody_json(view.events)],
+                      checks=[c.to_json() for c in view.checks])
 
 
 class TransferIn(BaseModel):
@@ -90,11 +85,11 @@ class TransferOut(BaseModel):
 
 
 @router.post("/v1/cases/{case_id}/transfer", response_model=TransferOut, responses=ERRORS)
-def post_transfer(case_id: CaseId, body: TransferIn, svc: ServiceDep,
+def post_transfer(case_id: CaseId, body: TransferIn, ctx: ContextDep,
                   key: CaseManagerKey) -> TransferOut:
     """Hand a case to another tenant (portfolio sale, handover to a law firm). The receiver
     holds it from now on; each item's custody log records the handover."""
-    t = transfer_case(svc.engine, svc.custody, key, case_id, body.to_tenant, body.reason)
+    t = transfer_case(ctx, key, case_id, body.to_tenant, body.reason)
     return TransferOut(case_id=case_id, from_tenant=t.from_tenant, to_tenant=t.to_tenant,
                        at=t.at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
@@ -135,32 +130,32 @@ def _t(moment: datetime | None) -> str | None:
 
 @router.post("/v1/cases/{case_id}/shares", response_model=ShareOut, status_code=201,
              responses=ERRORS)
-def post_share(case_id: CaseId, body: ShareIn, svc: ServiceDep, key: CaseManagerKey) -> ShareOut:
+def post_share(case_id: CaseId, body: ShareIn, ctx: ContextDep, key: CaseManagerKey) -> ShareOut:
     """A read-only link for a judge or arbitrator: the case's bundle and verification page,
     no account needed, expiring and revocable. Every use is a custody event."""
-    link, token = create_share(svc.engine, svc.custody, key, case_id,
-                               ttl=timedelta(seconds=body.expires_in), label=body.label)
-    base = svc.settings.service_url.rstrip("/")
+    link, token = create_share(ctx, key, case_id, ttl=timedelta(seconds=body.expires_in),
+                               label=body.label)
+    base = ctx.settings.service_url.rstrip("/")
     return ShareOut(id=link.id, token=token, url=f"{base}/s/{token}",
                     api_url=f"{base}/v1/shared/{token}",
                     expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 @router.get("/v1/cases/{case_id}/shares", response_model=list[ShareListed], responses=ERRORS)
-def get_shares(case_id: CaseId, svc: ServiceDep, key: CaseManagerKey) -> list[ShareListed]:
+def get_shares(case_id: CaseId, ctx: ContextDep, key: CaseManagerKey) -> list[ShareListed]:
     """Every share link of the case this tenant holds, also those an earlier holder made
     (a transfer revoked them); tokens are never shown again."""
     return [ShareListed(id=r.id, label=r.label, tenant=r.tenant, created_by=r.created_by,
                         created_at=_t(r.created_at) or "", expires_at=_t(r.expires_at) or "",
                         revoked_at=_t(r.revoked_at), revoked_reason=r.revoked_reason)
-            for r in case_shares(svc.engine, key, case_id)]
+            for r in case_shares(ctx, key, case_id)]
 
 
 @router.delete("/v1/cases/{case_id}/shares/{share_id}", response_model=ShareOut,
                responses=ERRORS)
 def delete_share(case_id: CaseId, share_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
-                 svc: ServiceDep, key: CaseManagerKey) -> ShareOut:
-    link = revoke_share(svc.engine, svc.custody, key, case_id, share_id)
+                 ctx: ContextDep, key: CaseManagerKey) -> ShareOut:
+    link = revoke_share(ctx, key, case_id, share_id)
     return ShareOut(id=link.id, expires_at=link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     revoked=True)
 
@@ -198,23 +193,22 @@ class ApiKeyOut(BaseModel):
 
 
 @router.post("/v1/api-keys", response_model=ApiKeyOut, status_code=201, responses=ERRORS)
-def post_api_key(body: ApiKeyIn, svc: ServiceDep, key: AdminKey) -> ApiKeyOut:
+def post_api_key(body: ApiKeyIn, ctx: ContextDep, key: AdminKey) -> ApiKeyOut:
     """A new key for the admin's own tenant; the token is in this answer only."""
-    expires = datetime.now(UTC) + timedelta(seconds=body.expires_in) if body.expires_in else None
-    row, token = create_key(svc.engine, body.role, label=body.label, name=body.name,
-                            tenant=key.tenant, expires_at=expires)
+    row, token = issue_key(ctx, key, body.role, name=body.name, label=body.label,
+                           expires_in=body.expires_in)
     return ApiKeyOut.of(row, token)
 
 
 @router.get("/v1/api-keys", response_model=list[ApiKeyOut], responses=ERRORS)
-def get_api_keys(svc: ServiceDep, key: AdminKey) -> list[ApiKeyOut]:
-    return [ApiKeyOut.of(r) for r in list_keys(svc.engine, tenant=key.tenant)]
+def get_api_keys(ctx: ContextDep, key: AdminKey) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(r) for r in tenant_keys(ctx, key)]
 
 
 @router.delete("/v1/api-keys/{key_id}", response_model=ApiKeyOut, responses=ERRORS)
-def delete_api_key(key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], svc: ServiceDep,
+def delete_api_key(key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], ctx: ContextDep,
                    key: AdminKey) -> ApiKeyOut:
-    return ApiKeyOut.of(revoke_key(svc.engine, key_id, tenant=key.tenant))
+    return ApiKeyOut.of(withdraw_key(ctx, key, key_id))
 
 
 class SubmitterKeyIn(BaseModel):
@@ -230,24 +224,12 @@ class SubmitterKeyOut(BaseModel):
 
 @router.post("/v1/submitter-keys", response_model=SubmitterKeyOut, status_code=201,
              responses=ERRORS)
-def post_submitter_key(body: SubmitterKeyIn, svc: ServiceDep,
+def post_submitter_key(body: SubmitterKeyIn, ctx: ContextDep,
                        key: CollectorKey) -> SubmitterKeyOut:
     """Register this collector's own Ed25519 public key. From now on its submissions must carry
     ``submitter_signature`` (a JWS by that key over the file's SHA-256 hex) to be recorded as
     signed at capture time by a known key."""
-    try:
-        public_key_from_jwk(body.jwk)
-    except Exception as exc:  # noqa: BLE001 - any malformed key is the caller's input error
-        raise InputError(f"not an Ed25519 public JWK: {exc}", code="jwk_invalid") from None
-    if "d" in body.jwk:
-        raise InputError("send the PUBLIC key only (no 'd')", code="jwk_invalid")
-    kid = jwk_thumbprint(body.jwk)
-    now = datetime.now(UTC)
-    with session(svc.engine) as s:
-        if s.get(SubmitterKey, kid) is None:
-            s.add(SubmitterKey(kid=kid, api_key_id=key.id, tenant=key.tenant,
-                               jwk=json.dumps(body.jwk, sort_keys=True), created_at=now))
-            s.commit()
+    kid, now = register_submitter_key(ctx, key, body.jwk)
     return SubmitterKeyOut(kid=kid, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
@@ -275,27 +257,14 @@ class SharedCase(BaseModel):
     verify_url: str
 
 
-def share_key(link: ShareLink) -> ApiKey:
-    """A stand-in key for a share link's reader: read-only, in the tenant that made the link
-    (which holds the case: open_share checked)."""
-    return ApiKey(id=link.id, key_hash="", role="share", tenant=link.tenant,
-                  created_at=link.created_at)
-
-
-def shared_case(svc: NotaryService, token: str) -> SharedCase:
-    """What a share link opens, recorded as viewed in each item's custody log (once per link
-    and item per hour: notary.service.custody.COALESCE_WINDOW)."""
-    link, case = open_share(svc.engine, token)
-    items = share_items(svc.engine, case)
-    anchors = share_anchors(svc.engine, items)
-    actor = Actor.of_key(share_key(link))
-    for row in items:
-        svc.record_audit(row.id, "viewed", actor, "case opened by share link",
-                         tenant=link.tenant)
-    base = svc.settings.service_url.rstrip("/")
+def shared_case(ctx: Context, token: str) -> SharedCase:
+    """What a share link opens, as the judge's JSON and page show it (each view is recorded
+    in the items' custody logs: notary.service.tenancy.open_shared_case)."""
+    shared = open_shared_case(ctx, token)
+    base = ctx.settings.service_url.rstrip("/")
     out = []
-    for r in items:
-        b = anchors.get(r.id)
+    for r in shared.items:
+        b = shared.anchors.get(r.id)
         out.append(SharedItem(
             evidence_id=r.id, case_seq=r.case_seq, kind=r.kind, file_name=r.file_name,
             sha256=r.sha256, status=r.status, received_at=_t(r.received_at) or "",
@@ -304,10 +273,9 @@ def shared_case(svc: NotaryService, token: str) -> SharedCase:
                 "%Y-%m-%dT%H:%M:%SZ") if b and b.block_timestamp is not None else None),
             transaction=b.tx_hash if b else None,
             certificate_url=f"{base}/v1/shared/{token}/items/{r.id}/certificate"))
-    with session(svc.engine) as s:
-        holder = s.get(Tenant, link.tenant)
-    return SharedCase(case_id=case.case_id, shared_by=link.tenant,
-                      shared_by_name=holder.name if holder else link.tenant,
+    link = shared.link
+    return SharedCase(case_id=shared.case.case_id, shared_by=link.tenant,
+                      shared_by_name=shared.holder_name,
                       expires_at=_t(link.expires_at) or "", items=out,
                       bundle_url=f"{base}/v1/shared/{token}/bundle", verify_url=f"{base}/verify")
 
@@ -317,14 +285,14 @@ ShareToken = Annotated[str, Path(max_length=128)]
 
 @router.get("/v1/shared/{token}", response_model=SharedCase, responses=ERRORS,
             dependencies=[VerifyLimit])
-def get_shared(token: ShareToken, svc: ServiceDep, request: Request) -> Any:
+def get_shared(token: ShareToken, ctx: ContextDep, request: Request) -> Any:
     """What a share link opens (no account needed): the case's items and where to get and
     check its bundle. A browser (``Accept: text/html`` before JSON) is sent to the page
     ``/s/{token}``; programs get JSON. Reads are recorded in the items' custody logs."""
     if _wants_html(request.headers.get("accept", "")):
         return RedirectResponse(f"/s/{token}", status_code=303,
                                 headers={"Cache-Control": "no-store"})
-    return shared_case(svc, token)
+    return shared_case(ctx, token)
 
 
 def _wants_html(accept: str) -> bool:
@@ -335,26 +303,24 @@ def _wants_html(accept: str) -> bool:
 
 
 @router.get("/v1/shared/{token}/bundle", responses=ERRORS, dependencies=[VerifyLimit])
-async def get_shared_bundle(token: ShareToken, svc: ServiceDep,
+async def get_shared_bundle(token: ShareToken, ctx: ContextDep,
                             request: Request) -> StreamingResponse:
     """The shared case's proof bundle (with originals), for the court holding the link.
     Recorded as exported once per link and item per hour; bounded and cancelled with its
     client like every export."""
-    link, case = await run_in_threadpool(open_share, svc.engine, token)
+    link, case = await run_in_threadpool(open_share, ctx, token)
     explorer = explorer_template()
-    return await export_response(request, lambda cancel: svc.export_bundle(
-        key=share_key(link), case_id=case.case_id, explorer_url=explorer, cancel=cancel))
+    return await export_response(request, lambda cancel: export_bundle(
+        ctx, key=share_key(link), case_id=case.case_id, explorer_url=explorer, cancel=cancel))
 
 
 @router.get("/v1/shared/{token}/items/{evidence_id}/certificate", responses=ERRORS,
             dependencies=[VerifyLimit])
-def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, svc: ServiceDep,
+def get_shared_certificate(token: ShareToken, evidence_id: EvidenceId, ctx: ContextDep,
                            format: Literal["pdf", "html"] = "pdf") -> Response:
     """One item's certificate (zh/en) of the shared case, PDF or HTML."""
-    link, case = open_share(svc.engine, token)
-    row = shared_item(svc.engine, case, evidence_id)
-    facts = item_certificate_facts(svc.context, row.id, key=share_key(link))
-    html, pdf = render_item_certificate(facts, verify_url=verify_url(svc.settings),
+    facts = shared_certificate_facts(ctx, token, evidence_id)
+    html, pdf = render_item_certificate(facts, verify_url=verify_url(ctx.settings),
                                         explorer_url=explorer_template(),
-                                        deployment=deployment_of(svc.context))
-    return certificate_response(html, pdf, format, f"certificate-{row.id}")
+                                        deployment=deployment_of(ctx))
+    return certificate_response(html, pdf, format, f"certificate-{evidence_id}")

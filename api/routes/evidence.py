@@ -10,7 +10,7 @@ import anyio
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import AnyKey, ContentKey, ServiceDep, SubmitKey
+from api.deps import AnyKey, ContentKey, ContextDep, ServiceDep, SubmitKey
 from api.schemas import (
     METADATA_SCHEMA,
     AnchorOut,
@@ -24,13 +24,12 @@ from api.schemas import (
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import to_hex32
 from notary.service.actors import Actor
-from notary.service.errors import NotFound
 from notary.service.ingest import Accepted, Sealed
 from notary.service.notary import NotaryService
 from notary.service.sealing import UploadTooLarge
 from notary.service.submission import MetadataError, Submission, parse_metadata
 from notary.service.submitters import verify_submitter_signature
-from notary.service.tenancy import visible_evidence
+from notary.service.views import evidence_view, proof_view, read_content
 from storage.db import ApiKey
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -75,7 +74,7 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
                                 code="metadata_missing")
         if sealed is None:
             raise MultipartError("the form needs a 'file' part", code="file_missing")
-        kid = verify_submitter_signature(svc.engine, key, sub, sealed)
+        kid = verify_submitter_signature(svc.context, key, sub, sealed)
         accepted = svc.notariser.commit(sub, sealed, submitter=Actor.of_key(key).name,
                                         tenant=key.tenant, submitter_kid=kid,
                                         submitter_name=key.name,
@@ -129,39 +128,32 @@ async def submit(
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)
-def get_evidence(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> EvidenceOut:
+def get_evidence(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey) -> EvidenceOut:
     """The evidence's status (``pending`` or ``anchored``), statement, and anchor once there."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    return EvidenceOut.full(row, svc.anchor_of(svc.get_batch(row.batch_id)),
-                            svc.superseded_of(row))
+    view = evidence_view(ctx, key.tenant, evidence_id)
+    return EvidenceOut.full(view.row, view.anchor, view.superseded)
 
 
 @router.get("/{evidence_id}/proof", response_model=ProofOut, responses=ERRORS)
-def get_proof(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey) -> ProofOut:
+def get_proof(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey) -> ProofOut:
     """The Merkle inclusion proof and the anchor; 404 ``not_anchored`` while pending."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    proof = svc.proof_of(row)
-    if proof is None or row.leaf is None:
-        raise NotFound("this evidence is not anchored yet; retry after its anchor deadline at "
-                       "the latest", code="not_anchored", status=row.status)
-    steps, root, anchor = proof
+    view = proof_view(ctx, key.tenant, evidence_id)
+    row = view.row
     return ProofOut(evidence_id=row.id, leaf_values=[1, "0x" + row.sha256,
                                                       "0x" + row.statement_digest],
-                    leaf=row.leaf, proof=[to_hex32(p) for p in steps], root=to_hex32(root),
-                    anchor=AnchorOut.of(anchor),
-                    superseded_anchors=[SupersededOut.of(a) for a in svc.superseded_of(row)],
-                    timestamp=TimestampOut.of(svc.get_batch(row.batch_id)))
+                    leaf=view.leaf, proof=[to_hex32(p) for p in view.proof],
+                    root=to_hex32(view.root), anchor=AnchorOut.of(view.anchor),
+                    superseded_anchors=[SupersededOut.of(a) for a in view.superseded],
+                    timestamp=TimestampOut.of(view.batch))
 
 
 @router.get("/{evidence_id}/content", responses={
     200: {"content": {"application/octet-stream": {}}, "description": "the original bytes"},
     **ERRORS})
-def get_content(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey) -> StreamingResponse:
+def get_content(evidence_id: EvidenceId, ctx: ContextDep, key: ContentKey) -> StreamingResponse:
     """The original file, decrypted as it streams. Only for keys allowed to read content;
     every read is recorded."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    stream = svc.open_content(row)
-    svc.record_audit(row.id, "viewed", Actor.of_key(key), "content read", tenant=key.tenant)
+    row, stream = read_content(ctx, key, evidence_id)
     return StreamingResponse(stream, media_type=row.media_type, headers={
         "Content-Length": str(row.size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.file_name)}",

@@ -13,9 +13,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
-from api.deps import AnyKey, ServiceDep
+from api.deps import AnyKey, ContextDep
 from api.schemas import AnchorOut, CaseId, ErrorOut, EvidenceCreated
 from notary.core.statement import EvidenceKind
 from notary.core.validate import format_rfc3339_utc
@@ -27,12 +26,12 @@ from notary.service.listing import (
     CaseSummary,
     FilterInvalid,
     Filters,
-    case_detail,
-    list_cases,
-    list_evidence,
+    Listed,
+    case_page,
+    case_view,
+    evidence_page,
 )
-from notary.service.notary import NotaryService, utc
-from storage.db import Batch, Evidence, session
+from storage.db import utc
 
 router = APIRouter(tags=["listing"])
 
@@ -116,16 +115,11 @@ class CaseDetailOut(CaseOut):
     items_url: str = Field(description="GET /v1/evidence for this case, oldest first")
 
 
-def listed(svc: NotaryService, rows: list[Evidence]) -> list[EvidenceListed]:
-    """The rows as the list renders them; the anchors of their batches in one query."""
-    ids = {r.batch_id for r in rows if r.batch_id is not None and r.status == "anchored"}
-    batches: dict[int | None, Batch] = {}
-    if ids:
-        with session(svc.engine) as s:
-            batches = {b.id: b for b in s.exec(select(Batch).where(col(Batch.id).in_(ids)))}
+def listed(page: Listed) -> list[EvidenceListed]:
+    """The rows as the list renders them."""
     out = []
-    for r in rows:
-        anchor = svc.anchor_of(batches.get(r.batch_id)) if r.status == "anchored" else None
+    for r in page.items:
+        anchor = page.anchors.get(r.id)
         out.append(EvidenceListed(
             **EvidenceCreated.of(r).model_dump(), anchor=AnchorOut.of(anchor) if anchor else None,
             shredded_at=format_rfc3339_utc(utc(r.shredded_at)) if r.shredded_at else None,
@@ -148,7 +142,7 @@ def _plain_query(request: Request, allowed: tuple[str, ...]) -> None:
 
 @router.get("/v1/evidence", response_model=EvidencePage, responses=ERRORS)
 def search_evidence(
-    request: Request, response: Response, svc: ServiceDep, key: AnyKey,
+    request: Request, response: Response, ctx: ContextDep, key: AnyKey,
     case: Annotated[str | None, Query(description="a case reference (the held case; or "
                                       "this tenant's own items filed under it)",
                                       json_schema_extra={"minLength": 1, "maxLength": 128})
@@ -175,38 +169,37 @@ def search_evidence(
     _plain_query(request, (*FILTERS, "order", "limit", "cursor"))
     filters = Filters.parse(case=case, kind=kind, status=status, since=since, until=until,
                             sha256=sha256, submitter=submitter)
-    page = list_evidence(svc.engine, key.tenant, filters, order=order, cursor=cursor,
-                         limit=limit)
+    page = evidence_page(ctx, key.tenant, filters, order=order, cursor=cursor, limit=limit)
     if page.next_cursor is not None:
         query = {k: v for k, v in request.query_params.items() if k != "cursor"}
         following = urlencode({**query, "cursor": page.next_cursor})
         response.headers["Link"] = f'</v1/evidence?{following}>; rel="next"'
-    return EvidencePage(items=listed(svc, page.items), next_cursor=page.next_cursor)
+    return EvidencePage(items=listed(page), next_cursor=page.next_cursor)
 
 
 @router.get("/v1/cases", response_model=CasePage, responses=ERRORS)
-def cases(request: Request, svc: ServiceDep, key: AnyKey, limit: Limit = DEFAULT_LIMIT,
+def cases(request: Request, ctx: ContextDep, key: AnyKey, limit: Limit = DEFAULT_LIMIT,
           cursor: Cursor = None) -> CasePage:
     """The cases this tenant holds now, by reference, with their counts and head. A case it
     handed over is the buyer's (its own items there stay in ``GET /v1/evidence``)."""
     _plain_query(request, ("limit", "cursor"))
-    page = list_cases(svc.engine, key.tenant, cursor=cursor, limit=limit)
+    page = case_page(ctx, key.tenant, cursor=cursor, limit=limit)
     return CasePage(cases=[CaseOut.of(c) for c in page.cases], next_cursor=page.next_cursor)
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseDetailOut, responses=ERRORS)
-def case(case_id: CaseId, request: Request, svc: ServiceDep, key: AnyKey,
+def case(case_id: CaseId, request: Request, ctx: ContextDep, key: AnyKey,
          limit: Limit = DEFAULT_LIMIT) -> CaseDetailOut:
     """A case this tenant holds: counts, head, legal holds, holder, and its first items;
     404 for any other case."""
     _plain_query(request, ("limit",))
-    detail = case_detail(svc.engine, key.tenant, case_id, limit=limit)
+    detail = case_view(ctx, key.tenant, case_id, limit=limit)
     base = CaseOut.of(detail.summary)
     return CaseDetailOut(
         **base.model_dump(),
         holds=[HoldOut(evidence_id=r.id, case_seq=r.case_seq, reason=r.hold_reason or "")
                for r in detail.holds],
-        items=listed(svc, detail.first_page.items),
+        items=listed(detail.first_page),
         items_next_cursor=detail.first_page.next_cursor,
         items_url="/v1/evidence?" + urlencode({"case": case_id, "order": "asc",
                                                "limit": limit}))

@@ -10,16 +10,16 @@ from __future__ import annotations
 from functools import cache
 from html import escape
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from api.deps import ServiceDep, VerifyLimit
+from api.deps import ContextDep, VerifyLimit
 from api.errors import status_for
 from api.render import explorer_template, security_headers
-from api.routes.custody import shared_case
+from api.routes.custody import SharedCase, shared_case
 from notary.certificate.identity import (
     DEV_CHAIN_PAGE_NOTICE,
     DEV_DEPLOYMENT_NOTICE,
@@ -101,7 +101,7 @@ def _operator_rows(deployment: Deployment | None) -> tuple[str, str]:
     return notice, rows
 
 
-def render_share_page(view: Any, deployment: Deployment | None = None) -> str:
+def render_share_page(view: SharedCase, deployment: Deployment | None = None) -> str:
     """The judge's page for a share link (zh/en), server-rendered: every value is escaped
     (file names, case references and labels come from users). ``deployment`` names the
     operator, prints the trust-root fingerprint and says first when the chain is a local
@@ -175,18 +175,18 @@ def render_share_error(code: str, message: str) -> str:
 
 
 @router.get("/s/{token}", dependencies=[VerifyLimit])
-def share_page(token: Annotated[str, PathParam(max_length=128)], svc: ServiceDep) -> Response:
+def share_page(token: Annotated[str, PathParam(max_length=128)], ctx: ContextDep) -> Response:
     """The judge's page of a share link (no account): the case, each item's verdict and
     certificate, the bundle download. ``/v1/shared/{token}`` is the same as JSON."""
     headers = {**security_headers(SHARE_POLICY), "Cache-Control": "no-store"}
     try:
-        view = shared_case(svc, token)
+        view = shared_case(ctx, token)
     except NotaryError as exc:
         status = status_for(exc)
         if status not in (404, 410):
             raise
         return Response(render_share_error(exc.code, exc.message), status_code=status,
                         media_type="text/html; charset=utf-8", headers=headers)
-    return Response(render_share_page(view, deployment_of(svc.context)),
+    return Response(render_share_page(view, deployment_of(ctx)),
                     media_type="text/html; charset=utf-8",
                     headers=headers)

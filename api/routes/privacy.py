@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import AnyKey, ServiceDep, require
+from api.deps import AnyKey, ContextDep, ServiceDep, require
 from api.render import certificate_response, verify_url
 from api.routes.custody import ERRORS, CaseId, EvidenceId
 from notary.certificate.deletion import render_deletion_certificate
@@ -20,8 +20,12 @@ from notary.service.actors import Actor
 from notary.service.apikeys import Role
 from notary.service.identity import deployment_of
 from notary.service.retention import delete_rule, rules, run_retention, set_case_closed, set_rule
-from notary.service.shredding import deletion_certificate_of, lift_hold, set_case_hold, set_hold
-from notary.service.tenancy import visible_evidence
+from notary.service.shredding import (
+    lift_hold,
+    read_deletion_certificate,
+    set_case_hold,
+    set_hold,
+)
 from storage.db import ApiKey, RetentionRule
 
 router = APIRouter(tags=["privacy and law"])
@@ -78,37 +82,36 @@ def shred_evidence(evidence_id: EvidenceId, body: ShredIn, svc: ServiceDep,
 @router.get("/v1/evidence/{evidence_id}/deletion-certificate", responses={
     200: {"content": {"application/json": {}, "application/pdf": {}, "text/html": {}},
           "description": "the deletion certificate"}, **ERRORS})
-def deletion_certificate(evidence_id: EvidenceId, svc: ServiceDep, key: AnyKey,
+def deletion_certificate(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey,
                          format: Literal["json", "html", "pdf"] = "json") -> Any:
     """The item's deletion certificate (数据销毁证明): JSON (the signed record and the checks
     made now), or a bilingual HTML or PDF rendering. 404 ``not_shredded`` if it was not."""
-    row = visible_evidence(svc.engine, key.tenant, evidence_id)
-    cert, jws, checks = deletion_certificate_of(row, svc.custody, svc.jwks())
+    cert, jws, checks = read_deletion_certificate(ctx, key.tenant, evidence_id)
     if format == "json":
-        return DeletionOut(evidence_id=row.id, shredded_at=cert.shredded_at,
+        return DeletionOut(evidence_id=evidence_id, shredded_at=cert.shredded_at,
                            certificate=cert.to_json(), jws=jws,
                            checks=[c.to_json() for c in checks])
-    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=verify_url(svc.settings),
-                                            deployment=deployment_of(svc.context))
+    html, pdf = render_deletion_certificate(cert, jws, checks, verify_url=verify_url(ctx.settings),
+                                            deployment=deployment_of(ctx))
     return certificate_response(html, pdf, format, f"deletion-certificate-{evidence_id}")
 
 
 @router.post("/v1/evidence/{evidence_id}/legal-hold", response_model=HoldOut, responses=ERRORS)
-def hold_evidence(evidence_id: EvidenceId, body: HoldIn, svc: ServiceDep,
+def hold_evidence(evidence_id: EvidenceId, body: HoldIn, ctx: ContextDep,
                   key: HoldKey) -> HoldOut:
     """Put the item under a legal hold (admin or lawyer): it cannot be shredded, by hand or
     by retention, until the hold is lifted. Recorded in the custody log."""
-    row = set_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
+    row = set_hold(ctx, tenant=key.tenant, actor=Actor.of_key(key),
                    evidence_id=evidence_id, reason=body.reason)
     return HoldOut(evidence_id=row.id, legal_hold=True, reason=row.hold_reason)
 
 
 @router.post("/v1/evidence/{evidence_id}/legal-hold/lift", response_model=HoldOut,
              responses=ERRORS)
-def lift_evidence_hold(evidence_id: EvidenceId, body: HoldIn, svc: ServiceDep,
+def lift_evidence_hold(evidence_id: EvidenceId, body: HoldIn, ctx: ContextDep,
                        key: HoldKey) -> HoldOut:
     """Lift the item's legal hold (admin or lawyer), with a reason; recorded in custody."""
-    row = lift_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
+    row = lift_hold(ctx, tenant=key.tenant, actor=Actor.of_key(key),
                     evidence_id=evidence_id, reason=body.reason)
     return HoldOut(evidence_id=row.id, legal_hold=False, reason=None)
 
@@ -119,10 +122,10 @@ class CaseHoldOut(BaseModel):
 
 
 @router.post("/v1/cases/{case_id}/legal-hold", response_model=CaseHoldOut, responses=ERRORS)
-def hold_case(case_id: CaseId, body: HoldIn, svc: ServiceDep, key: HoldKey) -> CaseHoldOut:
+def hold_case(case_id: CaseId, body: HoldIn, ctx: ContextDep, key: HoldKey) -> CaseHoldOut:
     """Hold every item the case holds now that is not shredded (items added later are not
     held: hold them, or the case again, when they arrive)."""
-    held = set_case_hold(svc.engine, svc.custody, tenant=key.tenant, actor=Actor.of_key(key),
+    held = set_case_hold(ctx, tenant=key.tenant, actor=Actor.of_key(key),
                          case_id=case_id, reason=body.reason)
     return CaseHoldOut(case_id=case_id, held=held)
 
@@ -133,17 +136,17 @@ class CaseStateOut(BaseModel):
 
 
 @router.post("/v1/cases/{case_id}/close", response_model=CaseStateOut, responses=ERRORS)
-def close_case(case_id: CaseId, svc: ServiceDep, key: HoldKey) -> CaseStateOut:
+def close_case(case_id: CaseId, ctx: ContextDep, key: HoldKey) -> CaseStateOut:
     """Close the case: retention periods that run from its closing start now."""
-    case = set_case_closed(svc.engine, tenant=key.tenant, case_id=case_id, closed=True)
+    case = set_case_closed(ctx, tenant=key.tenant, case_id=case_id, closed=True)
     return CaseStateOut(case_id=case_id, closed_at=case.closed_at.isoformat()
                         if case.closed_at else None)
 
 
 @router.post("/v1/cases/{case_id}/reopen", response_model=CaseStateOut, responses=ERRORS)
-def reopen_case(case_id: CaseId, svc: ServiceDep, key: HoldKey) -> CaseStateOut:
+def reopen_case(case_id: CaseId, ctx: ContextDep, key: HoldKey) -> CaseStateOut:
     """Reopen the case: retention periods that run from its closing stop."""
-    set_case_closed(svc.engine, tenant=key.tenant, case_id=case_id, closed=False)
+    set_case_closed(ctx, tenant=key.tenant, case_id=case_id, closed=False)
     return CaseStateOut(case_id=case_id, closed_at=None)
 
 
@@ -168,22 +171,22 @@ class RuleOut(BaseModel):
 
 
 @router.get("/v1/retention-rules", response_model=list[RuleOut], responses=ERRORS)
-def list_rules(svc: ServiceDep, key: AdminKey) -> list[RuleOut]:
+def list_rules(ctx: ContextDep, key: AdminKey) -> list[RuleOut]:
     """The tenant's retention rules."""
-    return [RuleOut.of(r) for r in rules(svc.engine, key.tenant)]
+    return [RuleOut.of(r) for r in rules(ctx, key.tenant)]
 
 
 @router.put("/v1/retention-rules/{kind}", response_model=RuleOut, responses=ERRORS)
-def put_rule(kind: Kind, body: RuleIn, svc: ServiceDep, key: AdminKey) -> RuleOut:
+def put_rule(kind: Kind, body: RuleIn, ctx: ContextDep, key: AdminKey) -> RuleOut:
     """Shred the tenant's evidence of ``kind`` ``days`` after its case closed (or it was
     received). Held items are skipped until their hold is lifted."""
-    return RuleOut.of(set_rule(svc.engine, tenant=key.tenant, kind=kind, days=body.days,
+    return RuleOut.of(set_rule(ctx, tenant=key.tenant, kind=kind, days=body.days,
                                after=body.after, actor=Actor.of_key(key)))
 
 
 @router.delete("/v1/retention-rules/{kind}", status_code=204, responses=ERRORS)
-def remove_rule(kind: Kind, svc: ServiceDep, key: AdminKey) -> Response:
-    delete_rule(svc.engine, tenant=key.tenant, kind=kind)
+def remove_rule(kind: Kind, ctx: ContextDep, key: AdminKey) -> Response:
+    delete_rule(ctx, tenant=key.tenant, kind=kind)
     return Response(status_code=204)
 
 
@@ -193,7 +196,7 @@ class RunIn(BaseModel):
 
 
 @router.post("/v1/retention/run", responses=ERRORS)
-def run_rules(body: RunIn, svc: ServiceDep, key: AdminKey) -> dict[str, Any]:
+def run_rules(body: RunIn, ctx: ContextDep, key: AdminKey) -> dict[str, Any]:
     """Apply the tenant's retention rules now (the scheduled job does so every
     NOTARY_RETENTION_SECONDS for all tenants) and report what was due, shredded and held."""
-    return run_retention(svc.context, tenant=key.tenant, dry_run=body.dry_run).to_json()
+    return run_retention(ctx, tenant=key.tenant, dry_run=body.dry_run).to_json()

@@ -123,7 +123,7 @@ def health(request: Request, svc: ServiceDep, limits: LimitsDep) -> JSONResponse
     scheme, _, token = authorization.partition(" ")
     creds = (HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
              if scheme.lower() == "bearer" and token.strip() else None)
-    key = get_key(request, svc, limits, creds)
+    key = get_key(request, svc.context, limits, creds)
     if key.role != Role.ADMIN.value:
         raise AuthError("the health details need an admin key", code="forbidden")
     return JSONResponse(summary | state, status)

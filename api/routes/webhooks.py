@@ -12,18 +12,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ServiceDep, require
+from api.deps import ContextDep, require
 from api.schemas import ErrorOut
 from notary.core.validate import format_rfc3339_utc
 from notary.service.actors import Actor
 from notary.service.apikeys import Role
-from notary.service.webhooks import (
-    create_endpoint,
-    delete_endpoint,
-    deliveries,
-    list_endpoints,
-    rotate_secret,
+from notary.service.endpoints import (
+    endpoint_deliveries,
+    new_secret_of,
+    register_endpoint,
+    stop_endpoint,
+    tenant_endpoints,
 )
+from notary.webhook import EVENT_TYPES, EventType
 from storage.db import ApiKey, WebhookDelivery, WebhookEndpoint, utc
 
 router = APIRouter(tags=["webhooks"])
@@ -32,8 +33,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 422, 429)}
 AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]
 EndpointId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$")]
-EventType = Literal["evidence.anchored", "evidence.anchor_superseded", "evidence.shredded",
-                    "evidence.legal_hold_set", "evidence.legal_hold_lifted", "case.transferred"]
 
 
 def _t(moment: datetime | None) -> str | None:
@@ -43,7 +42,7 @@ def _t(moment: datetime | None) -> str | None:
 class WebhookIn(BaseModel):
     model_config = {"extra": "forbid"}
     url: str = Field(max_length=2048, description="http(s) URL of the receiver")
-    events: list[EventType] = Field(min_length=1, max_length=6)
+    events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     description: str | None = Field(default=None, max_length=256)
 
 
@@ -86,41 +85,40 @@ class DeliveryOut(BaseModel):
 
 
 @router.post("/v1/webhooks", response_model=WebhookOut, status_code=201, responses=ERRORS)
-def post_webhook(body: WebhookIn, svc: ServiceDep, key: AdminKey) -> WebhookOut:
+def post_webhook(body: WebhookIn, ctx: ContextDep, key: AdminKey) -> WebhookOut:
     """Register a receiver for the admin's tenant; the signing secret is in this answer only."""
-    row, secret = create_endpoint(svc.engine, tenant=key.tenant, actor=Actor.of_key(key),
-                                  url=body.url, events=body.events,
-                                  description=body.description,
-                                  allow_private=svc.settings.webhook_allow_private)
+    row, secret = register_endpoint(ctx, tenant=key.tenant, actor=Actor.of_key(key),
+                                    url=body.url, events=body.events,
+                                    description=body.description)
     return WebhookOut.of(row, secret)
 
 
 @router.get("/v1/webhooks", response_model=list[WebhookOut], responses=ERRORS)
-def get_webhooks(svc: ServiceDep, key: AdminKey) -> list[WebhookOut]:
-    return [WebhookOut.of(r) for r in list_endpoints(svc.engine, key.tenant)]
+def get_webhooks(ctx: ContextDep, key: AdminKey) -> list[WebhookOut]:
+    return [WebhookOut.of(r) for r in tenant_endpoints(ctx, key.tenant)]
 
 
 @router.delete("/v1/webhooks/{endpoint_id}", response_model=WebhookOut, responses=ERRORS)
-def delete_webhook(endpoint_id: EndpointId, svc: ServiceDep, key: AdminKey) -> WebhookOut:
+def delete_webhook(endpoint_id: EndpointId, ctx: ContextDep, key: AdminKey) -> WebhookOut:
     """Stop the endpoint; its waiting deliveries are cancelled (they stay listed)."""
-    return WebhookOut.of(delete_endpoint(svc.engine, tenant=key.tenant, endpoint_id=endpoint_id))
+    return WebhookOut.of(stop_endpoint(ctx, tenant=key.tenant, endpoint_id=endpoint_id))
 
 
 @router.post("/v1/webhooks/{endpoint_id}/rotate-secret", response_model=WebhookOut,
              responses=ERRORS)
-def post_rotate_secret(endpoint_id: EndpointId, svc: ServiceDep, key: AdminKey) -> WebhookOut:
+def post_rotate_secret(endpoint_id: EndpointId, ctx: ContextDep, key: AdminKey) -> WebhookOut:
     """A new signing secret, shown in this answer only; later attempts are signed with it."""
-    row, secret = rotate_secret(svc.engine, tenant=key.tenant, endpoint_id=endpoint_id)
+    row, secret = new_secret_of(ctx, tenant=key.tenant, endpoint_id=endpoint_id)
     return WebhookOut.of(row, secret)
 
 
 @router.get("/v1/webhooks/{endpoint_id}/deliveries", response_model=list[DeliveryOut],
             responses=ERRORS)
-def get_deliveries(endpoint_id: EndpointId, svc: ServiceDep, key: AdminKey,
+def get_deliveries(endpoint_id: EndpointId, ctx: ContextDep, key: AdminKey,
                    status: Annotated[Literal["pending", "delivered", "failed", "cancelled"]
                                      | None, Query()] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeliveryOut]:
     """The endpoint's deliveries, newest first, with the outcome of their last attempt."""
-    return [DeliveryOut.of(r) for r in deliveries(svc.engine, tenant=key.tenant,
-                                                  endpoint_id=endpoint_id, status=status,
-                                                  limit=limit)]
+    return [DeliveryOut.of(r) for r in endpoint_deliveries(ctx, tenant=key.tenant,
+                                                           endpoint_id=endpoint_id,
+                                                           status=status, limit=limit)]

@@ -192,7 +192,7 @@ def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployme
 
 
 @dataclass(frozen=True)
-class KeyRegistration:
+class SigningKeyStatus:
     """Where the service's statement-signing key stands on chain after start-up.
 
     ``status``: ``registered`` (it already was), ``registered_now`` (we registered it),
@@ -218,7 +218,7 @@ def admin_instruction(registry: Registry, kid: str) -> str:
             "service registers its keys itself")
 
 
-def ensure_signing_key_registered(registry: Registry, kid: str) -> KeyRegistration:
+def ensure_signing_key_registered(registry: Registry, kid: str) -> SigningKeyStatus:
     """Register the statement-signing key ``kid`` on chain unless it already is.
 
     A key retired on chain is refused (ChainError ``signing_key_retired``): nothing it signs
@@ -235,7 +235,7 @@ def ensure_signing_key_registered(registry: Registry, kid: str) -> KeyRegistrati
             "keys/signing-key.pem aside so that a new key is made",
             code="signing_key_retired", kid=kid, retired_block=record.retired_block)
     if record.registered:
-        return KeyRegistration(kid, "registered", record,
+        return SigningKeyStatus(kid, "registered", record,
                                f"signing key {kid} registered on chain in block "
                                f"{record.registered_block}")
     account = registry.account
@@ -244,18 +244,18 @@ def ensure_signing_key_registered(registry: Registry, kid: str) -> KeyRegistrati
                    f"{account.address if account else 'no account'} lacks KEY_ADMIN_ROLE: "
                    + admin_instruction(registry, kid))
         log.warning("%s", message)
-        return KeyRegistration(kid, "not_registered", None, message)
+        return SigningKeyStatus(kid, "not_registered", None, message)
     try:
         record = registry.register_signing_key(thumbprint)
     except ChainError as exc:
         again = registry.signing_key(thumbprint)  # another process may have registered it
         if again.registered and not again.retired:
-            return KeyRegistration(kid, "registered", again, f"signing key {kid} registered "
+            return SigningKeyStatus(kid, "registered", again, f"signing key {kid} registered "
                                    f"on chain in block {again.registered_block}")
         message = f"registering signing key {kid} on chain failed: {exc.message} [{exc.code}]"
         log.warning("%s", message)
-        return KeyRegistration(kid, "not_registered", None, message)
+        return SigningKeyStatus(kid, "not_registered", None, message)
     log.info("registered signing key %s on chain in block %s", kid, record.registered_block)
-    return KeyRegistration(kid, "registered_now", record,
+    return SigningKeyStatus(kid, "registered_now", record,
                            f"signing key {kid} registered on chain in block "
                            f"{record.registered_block} (now)")

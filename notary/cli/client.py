@@ -77,7 +77,8 @@ def wait_timeout(value: float) -> float:
     return value
 
 
-def _client() -> Any:
+def service_client() -> Any:
+    """The API client for NOTARY_URL and NOTARY_API_KEY (notary.client.Client.from_env)."""
     from notary.client import Client
 
     return Client.from_env()
@@ -96,7 +97,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         meta["check_code"] = args.check_code
     if args.wait:
         wait_timeout(args.timeout)
-    client = _client()
+    client = service_client()
     item = client.submit(Path(args.file), meta, progress=not args.quiet,
                          idempotency_key=args.idempotency_key)
     return _show_item(client, item, args)
@@ -106,7 +107,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     item_id = evidence_id(args.evidence_id)
     if args.wait:
         wait_timeout(args.timeout)
-    client = _client()
+    client = service_client()
     return _show_item(client, client.status(item_id), args)
 
 
@@ -170,7 +171,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError("--conduct goes with --case: a conduct report covers a case",
                          code="argument_conflict")
     period = (args.conduct_from, args.conduct_to) if args.conduct_from else None
-    client = _client()
+    client = service_client()
     with Activity("正在生成证据包 / preparing the bundle", announce=False) as activity:
         def received(n: int) -> None:
             activity.update(f"接收 / received {human_bytes(n)}")
@@ -195,7 +196,7 @@ def cmd_share_create(args: argparse.Namespace) -> int:
     if not 60 <= seconds <= 90 * 86400:  # the service's MAX_SHARE_TTL
         raise InputError("--expires-in must be between 1 minute and 90 days",
                          code="share_ttl_invalid")
-    share = _client().create_share(args.case, expires_in=seconds, label=args.label)
+    share = service_client().create_share(args.case, expires_in=seconds, label=args.label)
     if args.json:
         print_json(share)
         return Exit.OK
@@ -206,7 +207,7 @@ def cmd_share_create(args: argparse.Namespace) -> int:
 
 
 def cmd_share_list(args: argparse.Namespace) -> int:
-    shares = _client().list_shares(args.case)
+    shares = service_client().list_shares(args.case)
     if args.json:
         print_json(shares)
         return Exit.OK
@@ -221,7 +222,7 @@ def cmd_share_revoke(args: argparse.Namespace) -> int:
     if not _SHARE_ID.fullmatch(args.share_id):
         raise InputError(f"{args.share_id!r} is not a share id (16 hex digits, as "
                          "`notary share list` shows)", code="share_id_invalid")
-    share = _client().revoke_share(args.case, args.share_id)
+    share = service_client().revoke_share(args.case, args.share_id)
     if args.json:
         print_json(share)
     else:
@@ -244,7 +245,7 @@ def verify_with_service(args: argparse.Namespace) -> int:
         check_readable_file(path)
         with path.open("rb") as fh:
             digest = digest_stream(fh).hex
-    verdict = _client().verify_sha256(digest)
+    verdict = service_client().verify_sha256(digest)
     if args.json:
         print_json(verdict)
     else:
@@ -302,17 +303,19 @@ def cmd_check_code(args: argparse.Namespace) -> int:
 
 def cmd_shred(args: argparse.Namespace) -> int:
     """Crypto-shred an item's content (admin key); prints the signed deletion certificate."""
-    print_json(_client().shred(evidence_id(args.evidence_id), args.reason, args.legal_basis))
+    print_json(service_client().shred(evidence_id(args.evidence_id), args.reason,
+                                      args.legal_basis))
     return Exit.OK
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
-    print_json(_client().legal_hold(evidence_id(args.evidence_id), args.reason, lift=args.lift))
+    print_json(service_client().legal_hold(evidence_id(args.evidence_id), args.reason,
+                                           lift=args.lift))
     return Exit.OK
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    print_json(_client().run_retention(dry_run=args.dry_run))
+    print_json(service_client().run_retention(dry_run=args.dry_run))
     return Exit.OK
 
 

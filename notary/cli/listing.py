@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from notary.cli.client import KINDS, _client, sha256_hex
+from notary.cli.client import KINDS, service_client, sha256_hex
 from notary.cli.exits import Exit
 from notary.cli.output import note, print_json
 from notary.core.errors import InputError
@@ -62,7 +62,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                "since": _moment("--since", args.since), "until": _moment("--until", args.until),
                "sha256": sha256_hex(args.sha256) if args.sha256 else None,
                "submitter": args.submitter, "order": args.order}
-    client = _client()
+    client = service_client()
     count, cursor = 0, args.cursor
     if not args.json:
         print("证据列表 / evidence")
@@ -82,7 +82,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    detail = _client().case(args.case_id)
+    detail = service_client().case(args.case_id)
     if args.json:
         print_json(detail)
         return Exit.OK

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from notary.cli.client import _client
+from notary.cli.client import service_client
 from notary.cli.exits import Exit
 from notary.cli.output import note, print_json
 from notary.core.errors import InputError
@@ -48,7 +48,7 @@ def delivery_line(delivery: Mapping[str, Any]) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    hook = _client().add_webhook(args.url, list(dict.fromkeys(args.event)),
+    hook = service_client().add_webhook(args.url, list(dict.fromkeys(args.event)),
                                  description=args.description)
     if args.json:
         print_json(hook)
@@ -61,7 +61,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    hooks = _client().list_webhooks()
+    hooks = service_client().list_webhooks()
     if args.json:
         print_json(hooks)
         return Exit.OK
@@ -73,7 +73,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    hook = _client().remove_webhook(endpoint_id(args.endpoint))
+    hook = service_client().remove_webhook(endpoint_id(args.endpoint))
     if args.json:
         print_json(hook)
     else:
@@ -84,7 +84,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
     """One endpoint's deliveries, or every endpoint's (newest first within each)."""
-    client = _client()
+    client = service_client()
     ids = ([endpoint_id(args.endpoint)] if args.endpoint
            else [h["id"] for h in client.list_webhooks()])
     found: dict[str, Any] = {i: client.webhook_deliveries(i, args.status, limit=args.limit)

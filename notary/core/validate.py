@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from .errors import InputError
 
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SAFE_INTEGER",
     "format_rfc3339_utc",
     "normalise_case_reference",
+    "rfc3339_instant",
     "utc_instant",
     "validate_captured_at",
     "validate_file_name",
@@ -181,23 +182,33 @@ def format_rfc3339_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def rfc3339_instant(text: str) -> datetime:
+    """A date-time :func:`validate_rfc3339` accepted, as an aware UTC datetime, to compare
+    moments however they are spelt (any offset, fraction cut to microseconds, a leap second
+    read as the last microsecond of its minute). Raises ValueError or OverflowError when it is
+    out of ``datetime``'s range (year 0000, which RFC 3339 allows; past 9999 once in UTC)."""
+    m = _RFC3339.fullmatch(text)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 date-time: {text!r}")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    micros = int((m.group(7)[1:] + "000000")[:6]) if m.group(7) else 0
+    if second == 60:
+        second, micros = 59, 999_999
+    zone = UTC
+    if m.group(8) != "Z":
+        offset = timedelta(hours=int(m.group(9)), minutes=int(m.group(10)))
+        zone = timezone(-offset if m.group(8).startswith("-") else offset)
+    return datetime(year, month, day, hour, minute, second, micros, tzinfo=zone).astimezone(UTC)
+
+
 def utc_instant(text: str) -> datetime:
-    """An RFC 3339 UTC timestamp as an aware datetime, to compare moments however they are
-    spelt (fraction cut to microseconds, a leap second read as the last microsecond of its
-    minute). Raises :class:`InputError` if malformed or out of ``datetime``'s range."""
+    """An RFC 3339 UTC timestamp as an aware datetime (see :func:`rfc3339_instant`). Raises
+    :class:`InputError` if malformed or out of ``datetime``'s range."""
     validate_rfc3339("timestamp", text, require_utc=True)
-    base, _, rest = text[:-1].partition(".")
-    leap = base.endswith(":60")
-    if leap:
-        base = base[:-2] + "59"
     try:
-        moment = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError as exc:  # e.g. year 0000, which RFC 3339 allows and datetime does not
+        return rfc3339_instant(text)
+    except (ValueError, OverflowError) as exc:
         raise InputError(f"The time {text!r} is out of range.", code="timestamp_invalid") from exc
-    micros = int((rest + "000000")[:6]) if rest else 0
-    if leap:
-        micros = 999_999
-    return moment + timedelta(microseconds=micros)
 
 
 def validate_int(

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
 from notary.keyfiles import write_secret_once
+from notary.service.context import Context
 from notary.service.errors import NotFound
 from storage.db import ApiKey, session
 
@@ -138,6 +139,32 @@ def list_keys(engine: Engine, *, tenant: str | None = None) -> list[ApiKey]:
         query = query.where(ApiKey.tenant == tenant)
     with session(engine) as s:
         return list(s.exec(query.order_by(ApiKey.created_at)))  # type: ignore[arg-type]
+
+
+# -- the API's acts: a caller, and an admin managing its own tenant's keys ----------------------
+
+def caller_key(ctx: Context, token: str | None) -> ApiKey:
+    """The key an API request presents (see :func:`authenticate`)."""
+    return authenticate(ctx.engine, token)
+
+
+def issue_key(ctx: Context, admin: ApiKey, role: Role | str, *, name: str | None,
+              label: str | None, expires_in: int | None) -> tuple[ApiKey, str]:
+    """A new key in ``admin``'s tenant, expiring ``expires_in`` seconds from now (never when
+    None); the token is returned once."""
+    expires = datetime.now(UTC) + timedelta(seconds=expires_in) if expires_in else None
+    return create_key(ctx.engine, role, label=label, name=name, tenant=admin.tenant,
+                      expires_at=expires)
+
+
+def tenant_keys(ctx: Context, admin: ApiKey) -> list[ApiKey]:
+    """Every key of ``admin``'s tenant, oldest first."""
+    return list_keys(ctx.engine, tenant=admin.tenant)
+
+
+def withdraw_key(ctx: Context, admin: ApiKey, key_id: str) -> ApiKey:
+    """Revoke a key of ``admin``'s tenant (NotFoundKey for any other)."""
+    return revoke_key(ctx.engine, key_id, tenant=admin.tenant)
 
 
 def ensure_admin_key(engine: Engine, keys_dir: Path) -> str | None:

@@ -32,6 +32,7 @@ from notary.core.callrecord import (
 from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement
+from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.tenancy import case_items, visible_evidence
 from storage.db import CallSalt, Evidence, session
@@ -180,21 +181,20 @@ def delete_salts(s: Session, evidence_id: str, case_uid: str | None) -> None:
                                   CallSalt.evidence_id.in_(siblings)))  # type: ignore[attr-defined]
 
 
-def contact_of(engine: Engine, *, tenant: str, case_id: str, number: str,
-               country_code: str = DEFAULT_COUNTRY_CODE) -> str:
+def contact_of(ctx: Context, *, tenant: str, case_id: str, number: str) -> str:
     """The callee commitment ``number`` has in the case ``tenant`` holds as ``case_id``
     (opened with the case's salts). CallRecordAbsent (``call_contact_unknown``) when no call
     of the case went to it, or its salts are gone."""
     try:
-        e164 = normalise_number(number, country_code)
+        e164 = normalise_number(number, ctx.settings.call_country_code)
     except InputError as exc:
         raise CallMetadataError(exc.message, code="call_number_invalid",
                                 field="number") from None
     # Only the salts of the items ``tenant`` may see: a tenant that handed the case over
     # still sees its own items, whose case is now the buyer's, and must not learn through
     # the buyer's salts whether the buyer called a number.
-    ids = [row.id for row in case_items(engine, tenant, case_id)]
-    with session(engine) as s:
+    ids = [row.id for row in case_items(ctx.engine, tenant, case_id)]
+    with session(ctx.engine) as s:
         rows = s.exec(select(CallSalt).where(
             CallSalt.party == "callee", CallSalt.evidence_id.in_(ids))).all()  # type: ignore[attr-defined]
     for row in rows:
@@ -209,23 +209,22 @@ def call_record_of(statement_jws: str) -> CallRecord | None:
     return Statement.from_bytes(jws_payload(statement_jws)).call
 
 
-def prove_number(engine: Engine, *, tenant: str, evidence_id: str, number: str,
-                 country_code: str = DEFAULT_COUNTRY_CODE) -> dict[str, Any]:
+def prove_number(ctx: Context, *, tenant: str, evidence_id: str, number: str) -> dict[str, Any]:
     """Whether ``number`` is the item's caller or callee, with a proof for each match: the
     number (E.164), the salt and the commitment, which anyone checks with
     ``printf '%s' NUMBER | openssl dgst -sha256 -hmac SALT``. NotFound (404),
     CallRecordAbsent (404), CallSaltsAbsent (410), CallMetadataError (``call_number_invalid``)."""
-    row = visible_evidence(engine, tenant, evidence_id)
+    row = visible_evidence(ctx.engine, tenant, evidence_id)
     record = call_record_of(row.statement_jws)
     if record is None:
         raise CallRecordAbsent(f"evidence {evidence_id!r} has no call record",
                                evidence_id=evidence_id)
     try:
-        e164 = normalise_number(number, country_code)
+        e164 = normalise_number(number, ctx.settings.call_country_code)
     except InputError as exc:
         raise CallMetadataError(exc.message, code="call_number_invalid",
                                 field="number") from None
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         salts = {r.party: bytes.fromhex(r.salt) for r in s.exec(
             select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
     if not salts:

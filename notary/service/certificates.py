@@ -14,10 +14,10 @@ from notary.core.verdict import AnchorFacts
 from notary.service.actors import Actor
 from notary.service.context import Context
 from notary.service.errors import NotFound
-from notary.service.tenancy import case_items, visible_evidence
+from notary.service.tenancy import case_items, share_key, shared_item, visible_evidence
 from storage.db import ApiKey, Evidence
 
-__all__ = ["case_certificate_facts", "item_certificate_facts"]
+__all__ = ["case_certificate_facts", "item_certificate_facts", "shared_certificate_facts"]
 
 
 def _facts(ctx: Context, row: Evidence, checked_at: datetime) -> CertificateFacts | None:
@@ -57,6 +57,13 @@ def item_certificate_facts(ctx: Context, evidence_id: str, *,
                        status=row.status)
     ctx.record_audit(row.id, "certificate_issued", Actor.of_key(key))
     return facts
+
+
+def shared_certificate_facts(ctx: Context, token: str, evidence_id: str) -> CertificateFacts:
+    """One item's certificate facts through a share link (issued to the link's reader);
+    NotFound for an item outside the shared case."""
+    link, row = shared_item(ctx, token, evidence_id)
+    return item_certificate_facts(ctx, row.id, key=share_key(link))
 
 
 def case_certificate_facts(

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
 from notary.certificate.conduct import render_conduct_report
 from notary.core.bundle import (
     CONDUCT_HTML_PATH,
@@ -24,10 +22,13 @@ from notary.core.errors import InputError
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc
+from notary.service.calls import contact_of
+from notary.service.context import Context
 from notary.service.tenancy import case_items
 from storage.db import Evidence
 
-__all__ = ["DEFAULT_RULES", "ConductAnswer", "bundle_conduct", "case_conduct", "tenant_rules"]
+__all__ = ["DEFAULT_RULES", "ConductAnswer", "bundle_conduct", "case_conduct",
+           "conduct_of_contact", "tenant_rules"]
 
 #: The 中银协 2026 guideline: no calls 22:00–08:00, at most 6 attempts a day on one contact.
 DEFAULT_RULES = ConductRules()
@@ -47,13 +48,22 @@ class ConductAnswer:
     statements: tuple[str, ...]  # the case's statement JWSs the report was derived from
 
 
-def case_conduct(engine: Engine, key: SigningKey, *, tenant: str, case_id: str,
-                 period: tuple[str, str], rules: ConductRules = DEFAULT_RULES,
+def case_conduct(ctx: Context, *, tenant: str, case_id: str, period: tuple[str, str],
                  contact: str | None = None) -> ConductAnswer:
-    """The signed conduct report of the case ``tenant`` holds as ``case_id`` (NotFound
-    when it has no items). ``contact``: a callee commitment value to report on alone."""
-    return conduct_of(case_items(engine, tenant, case_id), key, case_id=case_id,
-                      period=period, rules=rules, contact=contact)
+    """The signed conduct report of the case ``tenant`` holds as ``case_id``, under the
+    tenant's rules (NotFound when it has no items). ``contact``: a callee commitment value to
+    report on alone."""
+    return conduct_of(case_items(ctx.engine, tenant, case_id), ctx.signing_key,
+                      case_id=case_id, period=period,
+                      rules=tenant_rules(ctx.settings.conduct_rules, tenant), contact=contact)
+
+
+def conduct_of_contact(ctx: Context, *, tenant: str, case_id: str, number: str,
+                       period: tuple[str, str]) -> ConductAnswer:
+    """The conduct report of one contact of the case, named by its number (matched against
+    the case's callee commitments: notary.service.calls.contact_of)."""
+    contact = contact_of(ctx, tenant=tenant, case_id=case_id, number=number)
+    return case_conduct(ctx, tenant=tenant, case_id=case_id, period=period, contact=contact)
 
 
 def conduct_of(rows: Sequence[Evidence], key: SigningKey, *, case_id: str,

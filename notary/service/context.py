@@ -18,6 +18,7 @@ from typing import Any
 
 import pyrage
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from notary.chain.setup import ChainContext
 from notary.config import Settings
@@ -36,7 +37,7 @@ from notary.service.exportgate import ExportGate
 from notary.service.itemkeys import MasterKey
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore
-from storage.db import AuditEvent, Batch, Evidence, session, utc
+from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session, utc
 
 log = logging.getLogger("notary.service")
 
@@ -120,6 +121,15 @@ class Context:
             return None
         with session(self.engine) as s:
             return s.get(Batch, batch_id)
+
+    def superseded_of(self, row: Evidence) -> list[SupersededAnchor]:
+        """Anchors of this item's batch that the chain no longer has (newest last)."""
+        if row.batch_id is None:
+            return []
+        with session(self.engine) as s:
+            return list(s.exec(select(SupersededAnchor)
+                               .where(SupersededAnchor.batch_id == row.batch_id)
+                               .order_by(SupersededAnchor.id)))  # type: ignore[arg-type]
 
     @staticmethod
     def anchor_of(batch: Batch | None) -> AnchorFacts | None:

@@ -7,8 +7,8 @@ received, when its anchor's block was made, whether the file in hand is the nota
 and when its content was removed under data-protection rules; and who had it notarised (issue
 14): the agency's (tenant's) legal name and the name of the key that submitted it, as the
 signed statement states them (the agency's own claims), so that a notice notarised by someone
-else does not read like the agency's. The operator is added by the caller, from the trust
-root. Never the case, the kind of evidence, the file name, the parties, the description, the
+else does not read like the agency's; and the operator, from the trust root.
+Never the case, the kind of evidence, the file name, the parties, the description, the
 custody log or the evidence id: :class:`DocumentCheck` has no field for them, on purpose.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from notary.checkcode import normalise_check_code
@@ -25,9 +25,10 @@ from notary.core.digest import parse_sha256_hex
 from notary.core.errors import InputError, NotaryError
 from notary.core.signing import jws_payload
 from notary.core.statement import Statement
+from notary.service.context import Context
 from notary.service.errors import NotFound
-from notary.service.notary import utc
-from storage.db import Batch, Evidence, session
+from notary.service.identity import issuer_answer
+from storage.db import Batch, Evidence, session, utc
 
 #: One answer for a code that was never issued and one that is no longer known, so the
 #: answer says nothing about which codes exist.
@@ -62,10 +63,12 @@ class DocumentCheck:
     submitter_name: str | None = None
 
 
-def check_document(engine: Engine, *, check_code: str | None = None,
-                   sha256_hex: str | None = None) -> DocumentCheck:
+def check_document(ctx: Context, *, check_code: str | None = None,
+                   sha256_hex: str | None = None) -> tuple[DocumentCheck, dict[str, Any]]:
     """Look the document up by ``check_code`` (the file, if given, is compared with it) or,
-    without a code, by the file's SHA-256 (the earliest notarisation of those bytes).
+    without a code, by the file's SHA-256 (the earliest notarisation of those bytes). Returns
+    the check and who had the document notarised, operator included
+    (:func:`notary.service.identity.issuer_answer`).
 
     Raises CheckCodeError (``check_code_invalid``) for text that is not a check code,
     InputError (``sha256_invalid``, ``check_input_missing``), and DocumentNotFound with a
@@ -76,7 +79,7 @@ def check_document(engine: Engine, *, check_code: str | None = None,
                          "or both", code="check_input_missing")
     code = normalise_check_code(check_code) if check_code is not None else None
     sha = parse_sha256_hex(sha256_hex).hex() if sha256_hex is not None else None
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         if code is not None:
             row = s.exec(select(Evidence).where(Evidence.check_code == code)).first()
             missing = NO_SUCH_CODE
@@ -97,7 +100,7 @@ def check_document(engine: Engine, *, check_code: str | None = None,
         unaltered=None if sha is None else sha == row.sha256,
         removed_at=utc(row.shredded_at) if row.shredded_at is not None else None,
         tenant_name=tenant_name, submitter_name=submitter_name,
-    )
+    ), issuer_answer(ctx, tenant_name, submitter_name)
 
 
 def _names(statement_jws: str) -> tuple[str | None, str | None]:

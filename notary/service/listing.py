@@ -42,10 +42,13 @@ from notary.core.validate import (
     format_rfc3339_utc,
     normalise_case_reference,
     normalise_name,
+    rfc3339_instant,
     validate_rfc3339,
 )
+from notary.core.verdict import AnchorFacts
+from notary.service.context import Context
 from notary.service.errors import NotFound
-from storage.db import ApiKey, Case, CaseHead, Evidence, session
+from storage.db import ApiKey, Batch, Case, CaseHead, Evidence, session
 
 STATUSES = ("pending", "anchored")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -124,10 +127,8 @@ def _moment(name: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     validate_rfc3339(name, value, error=FilterInvalid)
-    if value[17:19] == "60":  # a leap second: the instant before the next minute
-        value = value[:17] + "59.999999" + re.sub(r"^\.\d+", "", value[19:])
     try:
-        return datetime.fromisoformat(value).astimezone(UTC)
+        return rfc3339_instant(value)
     except (ValueError, OverflowError):  # year 0000, or past 9999 once in UTC
         raise FilterInvalid(f"{name} is out of range / 时间超出范围", field=name) from None
 
@@ -359,3 +360,54 @@ def case_detail(engine: Engine, tenant: str, case_id: str, *,
                             .order_by(col(Evidence.case_seq))))
     return CaseDetail(summary, holds, list_evidence(engine, tenant, Filters(case=case_id),
                                                     order="asc", limit=limit))
+
+
+# -- as the API lists them -----------------------------------------------------------------------
+
+
+@dataclass
+class Listed:
+    """A page of items with the anchor of each anchored one (by evidence id)."""
+
+    items: list[Evidence]
+    anchors: dict[str, AnchorFacts]
+    next_cursor: str | None
+
+
+def _listed(ctx: Context, page: Page) -> Listed:
+    """The page with its items' anchors, their batches read in one query."""
+    ids = {r.batch_id for r in page.items if r.batch_id is not None and r.status == "anchored"}
+    batches: dict[int | None, Batch] = {}
+    if ids:
+        with session(ctx.engine) as s:
+            batches = {b.id: b for b in s.exec(select(Batch).where(col(Batch.id).in_(ids)))}
+    anchors = {r.id: anchor for r in page.items if r.status == "anchored"
+               and (anchor := ctx.anchor_of(batches.get(r.batch_id))) is not None}
+    return Listed(page.items, anchors, page.next_cursor)
+
+
+def evidence_page(ctx: Context, tenant: str, filters: Filters, *, order: str,
+                  cursor: str | None, limit: int) -> Listed:
+    """:func:`list_evidence`, with the items' anchors."""
+    return _listed(ctx, list_evidence(ctx.engine, tenant, filters, order=order, cursor=cursor,
+                                      limit=limit))
+
+
+def case_page(ctx: Context, tenant: str, *, cursor: str | None, limit: int) -> CasePage:
+    """One page of the cases ``tenant`` holds (:func:`list_cases`)."""
+    return list_cases(ctx.engine, tenant, cursor=cursor, limit=limit)
+
+
+@dataclass
+class CaseView:
+    """A held case: its summary, its held items, and its first page of items."""
+
+    summary: CaseSummary
+    holds: list[Evidence]
+    first_page: Listed
+
+
+def case_view(ctx: Context, tenant: str, case_id: str, *, limit: int) -> CaseView:
+    """:func:`case_detail`, its first page with the items' anchors."""
+    detail = case_detail(ctx.engine, tenant, case_id, limit=limit)
+    return CaseView(detail.summary, detail.holds, _listed(ctx, detail.first_page))

@@ -17,7 +17,7 @@ from sqlmodel import select
 from notary.chain.errors import ChainError
 from notary.chain.setup import (
     ChainContext,
-    KeyRegistration,
+    SigningKeyStatus,
     ensure_signing_key_registered,
     open_chain,
 )
@@ -53,7 +53,7 @@ from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import Batch, Evidence, SupersededAnchor, session, utc
+from storage.db import Batch, Evidence, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
@@ -101,7 +101,7 @@ class NotaryService:
     pin_flusher: SpoolFlusher | None = None
     retention: RetentionJob | None = None
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
-    key_registration: KeyRegistration | None = None  # the signing key on chain (issue 14)
+    key_registration: SigningKeyStatus | None = None  # the signing key on chain (issue 14)
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
@@ -200,15 +200,6 @@ class NotaryService:
         return self.context.get_batch(batch_id)
 
     anchor_of = staticmethod(Context.anchor_of)
-
-    def superseded_of(self, row: Evidence) -> list[SupersededAnchor]:
-        """Anchors of this item's batch that the chain no longer has (newest last)."""
-        if row.batch_id is None:
-            return []
-        with session(self.engine) as s:
-            return list(s.exec(select(SupersededAnchor)
-                               .where(SupersededAnchor.batch_id == row.batch_id)
-                               .order_by(SupersededAnchor.id)))  # type: ignore[arg-type]
 
     def proof_of(self, row: Evidence) -> tuple[list[bytes], bytes, AnchorFacts] | None:
         """(proof, root, anchor) once the item is anchored, else None."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from notary.core.errors import InputError
@@ -33,7 +32,7 @@ AFTER = ("case_closed", "received")
 MAX_DAYS = 100 * 366
 
 
-def set_rule(engine: Engine, *, tenant: str, kind: str, days: int, after: str,
+def set_rule(ctx: Context, *, tenant: str, kind: str, days: int, after: str,
              actor: Actor) -> RetentionRule:
     """Create or replace the tenant's rule for ``kind``."""
     try:
@@ -47,7 +46,7 @@ def set_rule(engine: Engine, *, tenant: str, kind: str, days: int, after: str,
     if not 0 <= days <= MAX_DAYS:
         raise InputError(f"'days' must be between 0 and {MAX_DAYS}", code="retention_invalid",
                          field="days")
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         rule = s.exec(select(RetentionRule).where(RetentionRule.tenant == tenant,
                                                   RetentionRule.kind == kind)).first()
         rule = rule or RetentionRule(tenant=tenant, kind=kind, days=days, after=after,
@@ -60,8 +59,8 @@ def set_rule(engine: Engine, *, tenant: str, kind: str, days: int, after: str,
         return rule
 
 
-def delete_rule(engine: Engine, *, tenant: str, kind: str) -> None:
-    with session(engine) as s:
+def delete_rule(ctx: Context, *, tenant: str, kind: str) -> None:
+    with session(ctx.engine) as s:
         rule = s.exec(select(RetentionRule).where(RetentionRule.tenant == tenant,
                                                   RetentionRule.kind == kind)).first()
         if rule is None:
@@ -70,17 +69,17 @@ def delete_rule(engine: Engine, *, tenant: str, kind: str) -> None:
         s.commit()
 
 
-def rules(engine: Engine, tenant: str | None = None) -> list[RetentionRule]:
-    with session(engine) as s:
+def rules(ctx: Context, tenant: str | None = None) -> list[RetentionRule]:
+    with session(ctx.engine) as s:
         query = select(RetentionRule).order_by(col(RetentionRule.tenant), col(RetentionRule.kind))
         if tenant is not None:
             query = query.where(RetentionRule.tenant == tenant)
         return list(s.exec(query))
 
 
-def set_case_closed(engine: Engine, *, tenant: str, case_id: str, closed: bool) -> Case:
+def set_case_closed(ctx: Context, *, tenant: str, case_id: str, closed: bool) -> Case:
     """Close (retention periods start) or reopen (they stop) the case ``tenant`` holds."""
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         case = s.exec(select(Case).where(Case.holder == tenant, Case.case_id == case_id)
                       .with_for_update()).first()
         if case is None:
@@ -110,12 +109,12 @@ class RetentionReport:
                 "ciphertexts_swept": self.ciphertexts_swept}
 
 
-def due_items(engine: Engine, now: datetime,
+def due_items(ctx: Context, now: datetime,
               tenant: str | None = None) -> list[tuple[Evidence, str]]:
     """(item, holder) pairs whose retention period under their holder's rule has ended."""
     out: list[tuple[Evidence, str]] = []
-    with session(engine) as s:
-        for rule in rules(engine, tenant):
+    with session(ctx.engine) as s:
+        for rule in rules(ctx, tenant):
             cutoff = now - timedelta(days=rule.days)
             query = (select(Evidence, Case).join(Case, Evidence.case_uid == Case.uid)  # type: ignore[arg-type]
                      .where(Case.holder == rule.tenant, Evidence.kind == rule.kind,
@@ -135,14 +134,14 @@ def run_retention(ctx: Context, *, tenant: str | None = None, dry_run: bool = Fa
     """Apply every rule (or ``tenant``'s) once: shred what is due unless held."""
     moment = now or datetime.now(UTC)
     report = RetentionReport(ran_at=moment.isoformat(), dry_run=dry_run)
-    for item, holder in due_items(ctx.engine, moment, tenant):
+    for item, holder in due_items(ctx, moment, tenant):
         report.due.append(item.id)
         if item.hold_reason is not None:
             report.held.append(item.id)
             continue
         if dry_run:
             continue
-        rule = next(r for r in rules(ctx.engine, holder) if r.kind == item.kind)
+        rule = next(r for r in rules(ctx, holder) if r.kind == item.kind)
         try:
             shred(ctx.engine, ctx.custody, ctx.signing_key, ctx.blobs, tenant=holder,
                   actor=RETENTION, evidence_id=item.id,

@@ -39,9 +39,10 @@ from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check
 from notary.service.actors import Actor
 from notary.service.calls import delete_salts
+from notary.service.context import Context
 from notary.service.custody import CustodyLog
 from notary.service.errors import NotFound
-from notary.service.tenancy import case_items
+from notary.service.tenancy import case_items, visible_evidence
 from storage.blobs import BlobStore, StorageError
 from storage.db import Batch, Case, CustodyRecord, Evidence, session, utc
 
@@ -97,11 +98,11 @@ def _reason(reason: str | None, what: str) -> str:
     return reason.strip()[:1024]
 
 
-def set_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
-             evidence_id: str, reason: str | None) -> Evidence:
+def set_hold(ctx: Context, *, tenant: str, actor: Actor, evidence_id: str,
+             reason: str | None) -> Evidence:
     """Put the item under a legal hold (a custody event); setting it again updates the reason."""
-    with session(engine) as s:
-        row = _hold(s, custody, tenant=tenant, actor=actor, evidence_id=evidence_id,
+    with session(ctx.engine) as s:
+        row = _hold(s, ctx.custody, tenant=tenant, actor=actor, evidence_id=evidence_id,
                     reason=reason)
         s.commit()
         return row
@@ -122,33 +123,33 @@ def _hold(s: Session, custody: CustodyLog, *, tenant: str, actor: Actor, evidenc
     return row
 
 
-def set_case_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
-                  case_id: str, reason: str | None) -> list[str]:
+def set_case_hold(ctx: Context, *, tenant: str, actor: Actor, case_id: str,
+                  reason: str | None) -> list[str]:
     """Hold every item of the case ``tenant`` holds that is not shredded (as :func:`set_hold`
     each), in one transaction: all of them are held, or (on any error) none. The ids held,
     in case order."""
-    items = [item for item in case_items(engine, tenant, case_id) if item.shredded_at is None]
+    items = [item for item in case_items(ctx.engine, tenant, case_id) if item.shredded_at is None]
     held = []
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         for item in items:
-            _hold(s, custody, tenant=tenant, actor=actor, evidence_id=item.id, reason=reason)
+            _hold(s, ctx.custody, tenant=tenant, actor=actor, evidence_id=item.id, reason=reason)
             held.append(item.id)
         s.commit()
     return held
 
 
-def lift_hold(engine: Engine, custody: CustodyLog, *, tenant: str, actor: Actor,
-              evidence_id: str, reason: str | None) -> Evidence:
+def lift_hold(ctx: Context, *, tenant: str, actor: Actor, evidence_id: str,
+              reason: str | None) -> Evidence:
     """Lift the item's legal hold (a custody event); InputError ``not_held`` if there is none."""
     why = _reason(reason, "lifted legal hold")
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         row = _held_item(s, tenant, evidence_id)
         if row.hold_reason is None:
             raise InputError(f"evidence {evidence_id!r} is not under a legal hold",
                              code="not_held", evidence_id=evidence_id)
         row.hold_reason = None
         s.add(row)
-        custody.append(s, row, CustodyAct.LEGAL_HOLD_LIFTED, actor=actor, tenant=tenant,
+        ctx.custody.append(s, row, CustodyAct.LEGAL_HOLD_LIFTED, actor=actor, tenant=tenant,
                        detail={"reason": why})
         s.commit()
         return row
@@ -311,3 +312,12 @@ def deletion_certificate_of(
         raise NotaryError(f"the deletion certificate of {row.id!r} does not verify: "
                           f"{check.reason}", code="deletion_certificate_invalid")
     return cert, row.deletion_jws, [check, custody_check]
+
+
+def read_deletion_certificate(
+    ctx: Context, tenant: str, evidence_id: str,
+) -> tuple[DeletionCertificate, str, list[Check]]:
+    """The deletion certificate of an item ``tenant`` may see (see
+    :func:`deletion_certificate_of`)."""
+    row = visible_evidence(ctx.engine, tenant, evidence_id)
+    return deletion_certificate_of(row, ctx.custody, ctx.jwks())

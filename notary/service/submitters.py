@@ -10,12 +10,13 @@ keys a signature is kept in the statement but recorded as unverified.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from notary.core.errors import InputError, SignatureError
-from notary.core.signing import verify_jws
+from notary.core.signing import jwk_thumbprint, public_key_from_jwk, verify_jws
+from notary.service.context import Context
 from notary.service.ingest import Sealed
 from notary.service.submission import Submission
 from storage.db import ApiKey, SubmitterKey, session
@@ -25,12 +26,31 @@ class SubmitterSignatureInvalid(InputError):
     default_code = "submitter_signature_invalid"
 
 
-def verify_submitter_signature(engine: Engine, key: ApiKey, sub: Submission,
+def register_submitter_key(ctx: Context, key: ApiKey, jwk: dict[str, str]) -> tuple[str, datetime]:
+    """Register a collector's own Ed25519 public key (again is a no-op); returns its kid and
+    the moment of this registration. InputError ``jwk_invalid`` for anything else."""
+    try:
+        public_key_from_jwk(jwk)
+    except Exception as exc:  # noqa: BLE001 - any malformed key is the caller's input error
+        raise InputError(f"not an Ed25519 public JWK: {exc}", code="jwk_invalid") from None
+    if "d" in jwk:
+        raise InputError("send the PUBLIC key only (no 'd')", code="jwk_invalid")
+    kid = jwk_thumbprint(jwk)
+    now = datetime.now(UTC)
+    with session(ctx.engine) as s:
+        if s.get(SubmitterKey, kid) is None:
+            s.add(SubmitterKey(kid=kid, api_key_id=key.id, tenant=key.tenant,
+                               jwk=json.dumps(jwk, sort_keys=True), created_at=now))
+            s.commit()
+    return kid, now
+
+
+def verify_submitter_signature(ctx: Context, key: ApiKey, sub: Submission,
                                sealed: Sealed) -> str | None:
     """The kid of the registered key that signed this file, or None when the collector has
     no registered key. Raises SubmitterSignatureInvalid (422) when a registered collector's
     submission is unsigned, signed by another key, or signed over another file."""
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         keys = list(s.exec(select(SubmitterKey).where(SubmitterKey.api_key_id == key.id,
                                                       SubmitterKey.revoked_at.is_(None))))  # type: ignore[union-attr]
     if not keys:

@@ -21,6 +21,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, or_
@@ -32,7 +33,7 @@ from notary.core.custody import CustodyAct
 from notary.core.errors import InputError, NotaryError
 from notary.core.validate import normalise_name
 from notary.service.actors import Actor
-from notary.service.custody import CustodyLog
+from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.webhooks import announce_transfer
 from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
@@ -211,11 +212,12 @@ def case_items(engine: Engine, tenant: str, case_id: str) -> list[Evidence]:
     return items
 
 
-def transfer_case(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
-                  to_tenant: str, reason: str | None) -> Transfer:
+def transfer_case(ctx: Context, key: ApiKey, case_id: str, to_tenant: str,
+                  reason: str | None) -> Transfer:
     """Hand the case to ``to_tenant`` (slug or legal name): it holds the case (and reads its
     items) from now on. Every live share link of the case is revoked. Each item's custody log
     records the revocations and the handover, in the same transaction."""
+    engine, custody = ctx.engine, ctx.custody
     to_tenant = require_tenant(engine, to_tenant).id
     if to_tenant == key.tenant:
         raise InputError("the case is already held by this tenant", code="transfer_to_self")
@@ -270,15 +272,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str, *,
-                 ttl: timedelta, label: str | None) -> tuple[ShareLink, str]:
+def create_share(ctx: Context, key: ApiKey, case_id: str, *, ttl: timedelta,
+                 label: str | None) -> tuple[ShareLink, str]:
     """A read-only link to one case's bundle and verification page; the token is shown once."""
     if not timedelta(minutes=1) <= ttl <= MAX_SHARE_TTL:
         raise InputError(f"a share link lives between one minute and {MAX_SHARE_TTL.days} days",
                          code="share_ttl_invalid")
     share_id = secrets.token_hex(8)
     token = f"ns_{share_id}_{secrets.token_urlsafe(24)}"
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         case = s.exec(select(Case).where(Case.holder == key.tenant,
                                          Case.case_id == case_id)).first()
         if case is None:
@@ -289,7 +291,7 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
                          created_at=now, expires_at=now + ttl)
         s.add(link)
         for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)):
-            custody.append(s, item, CustodyAct.SHARED, actor=actor, tenant=key.tenant,
+            ctx.custody.append(s, item, CustodyAct.SHARED, actor=actor, tenant=key.tenant,
                            detail={"share_id": share_id,
                                    "expires_at": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
         s.commit()
@@ -297,10 +299,9 @@ def create_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
         return link, token
 
 
-def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
-                 share_id: str) -> ShareLink:
+def revoke_share(ctx: Context, key: ApiKey, case_id: str, share_id: str) -> ShareLink:
     """Revoke a link of the case ``key``'s tenant holds (whoever made it)."""
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         case = s.exec(select(Case).where(Case.holder == key.tenant,
                                          Case.case_id == case_id)).first()
         link = s.get(ShareLink, share_id)
@@ -310,27 +311,27 @@ def revoke_share(engine: Engine, custody: CustodyLog, key: ApiKey, case_id: str,
             link.revoked_at, link.revoked_reason = datetime.now(UTC), "revoked"
             s.add(link)
             for item in s.exec(select(Evidence).where(Evidence.case_uid == case.uid)):
-                custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=Actor.of_key(key),
+                ctx.custody.append(s, item, CustodyAct.SHARE_REVOKED, actor=Actor.of_key(key),
                                tenant=key.tenant, detail={"share_id": share_id,
                                                           "share_tenant": link.tenant})
             s.commit()
         return link
 
 
-def case_shares(engine: Engine, key: ApiKey, case_id: str) -> list[ShareLink]:
+def case_shares(ctx: Context, key: ApiKey, case_id: str) -> list[ShareLink]:
     """Every link ever made to the case ``key``'s tenant holds, also those its earlier
     holders made (revoked by the transfer), oldest first."""
-    case = held_case(engine, key.tenant, case_id)
-    with session(engine) as s:
+    case = held_case(ctx.engine, key.tenant, case_id)
+    with session(ctx.engine) as s:
         return list(s.exec(select(ShareLink).where(ShareLink.case_uid == case.uid)
                            .order_by(ShareLink.created_at, ShareLink.id)))  # type: ignore[arg-type]
 
 
-def open_share(engine: Engine, token: str) -> tuple[ShareLink, Case]:
+def open_share(ctx: Context, token: str) -> tuple[ShareLink, Case]:
     """The link and its case for a token; NotFound if unknown, ShareUnavailable (410) if it
     was revoked, has expired, or its tenant no longer holds the case."""
     m = re.fullmatch(r"ns_([0-9a-f]{16})_[A-Za-z0-9_-]{32}", token)
-    with session(engine) as s:
+    with session(ctx.engine) as s:
         link = s.get(ShareLink, m.group(1)) if m else None
         if link is None or not secrets.compare_digest(link.token_hash, _hash(token)):
             raise NotFound("no such share link")
@@ -351,30 +352,55 @@ def open_share(engine: Engine, token: str) -> tuple[ShareLink, Case]:
         return link, case
 
 
-def share_items(engine: Engine, case: Case) -> list[Evidence]:
-    with session(engine) as s:
-        return list(s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
-                           .order_by(Evidence.case_seq)))  # type: ignore[arg-type]
+def share_key(link: ShareLink) -> ApiKey:
+    """A stand-in key for a share link's reader: read-only, in the tenant that made the link
+    (which holds the case: open_share checked)."""
+    return ApiKey(id=link.id, key_hash="", role="share", tenant=link.tenant,
+                  created_at=link.created_at)
 
 
-def share_anchors(engine: Engine, items: list[Evidence]) -> dict[str, Batch]:
-    """The anchored batch of each anchored item (by evidence id), for the judge's page."""
+@dataclass(frozen=True)
+class SharedCase:
+    """What a share link opens: the link, its case and holder, the items in case order and
+    the anchored batch of each anchored item (by evidence id)."""
+
+    link: ShareLink
+    case: Case
+    holder_name: str
+    items: list[Evidence]
+    anchors: dict[str, Batch]
+
+
+def open_shared_case(ctx: Context, token: str) -> SharedCase:
+    """What a share link opens, recorded as viewed in each item's custody log (once per link
+    and item per hour: notary.service.custody.COALESCE_WINDOW)."""
+    link, case = open_share(ctx, token)
+    with session(ctx.engine) as s:
+        items = list(s.exec(select(Evidence).where(Evidence.case_uid == case.uid)
+                            .order_by(Evidence.case_seq)))  # type: ignore[arg-type]
+    actor = Actor.of_key(share_key(link))
+    for row in items:
+        ctx.record_audit(row.id, "viewed", actor, "case opened by share link",
+                         tenant=link.tenant)
     ids = {r.batch_id for r in items if r.batch_id is not None and r.status == "anchored"}
-    if not ids:
-        return {}
-    with session(engine) as s:
-        batches = {b.id: b for b in s.exec(select(Batch).where(Batch.id.in_(ids)))}  # type: ignore[union-attr]
-    return {r.id: batches[r.batch_id] for r in items
-            if r.batch_id in batches and batches[r.batch_id].status == "anchored"}
+    with session(ctx.engine) as s:
+        holder = s.get(Tenant, link.tenant)
+        batches = {b.id: b for b in s.exec(select(Batch).where(Batch.id.in_(ids)))  # type: ignore[union-attr]
+                   } if ids else {}
+    anchors = {r.id: batches[r.batch_id] for r in items
+               if r.batch_id in batches and batches[r.batch_id].status == "anchored"}
+    return SharedCase(link, case, holder.name if holder else link.tenant, items, anchors)
 
 
-def shared_item(engine: Engine, case: Case, evidence_id: str) -> Evidence:
-    """An item of the shared case (NotFound for any other item, whoever holds it)."""
-    with session(engine) as s:
+def shared_item(ctx: Context, token: str, evidence_id: str) -> tuple[ShareLink, Evidence]:
+    """The link and one item of its shared case (NotFound for any other item, whoever
+    holds it)."""
+    link, case = open_share(ctx, token)
+    with session(ctx.engine) as s:
         row = s.get(Evidence, evidence_id)
     if row is None or row.case_uid != case.uid:
         raise NotFound(f"no evidence {evidence_id!r}", evidence_id=evidence_id)
-    return row
+    return link, row
 
 
 def evidence_of_tenant_query(tenant: str) -> ColumnElement[bool]:
