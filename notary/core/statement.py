@@ -26,6 +26,7 @@ import rfc8785
 from .callrecord import CallRecord
 from .errors import InputError, StatementError
 from .jsonlimits import check_depth
+from .recording import RecordingLayout
 from .validate import (
     validate_file_name,
     validate_hex_digest,
@@ -99,6 +100,7 @@ _OPTIONAL: dict[str, type] = {
     "tenant_name": str,
     "submitter_name": str,
     "call": dict,
+    "recording": dict,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -239,6 +241,10 @@ class Statement:
     #: the numbers as commitments (:mod:`notary.core.callrecord`). Optional, so statements
     #: without it keep their bytes; only a ``call_recording`` carries one.
     call: CallRecord | None = None
+    #: A recording notarised while it was made (issue 18): its segment layout, tree root and
+    #: chain head (:mod:`notary.core.recording`). Optional, so statements without it keep
+    #: their bytes; only a ``call_recording`` carries one.
+    recording: RecordingLayout | None = None
 
     def __post_init__(self) -> None:
         err = StatementError
@@ -321,6 +327,11 @@ class Statement:
                 _fail("Field 'call' must be a call record.", "call")
             if kind is not EvidenceKind.CALL_RECORDING:
                 _fail("Field 'call' is only for kind 'call_recording'.", "call")
+        if self.recording is not None:
+            if not isinstance(self.recording, RecordingLayout):
+                _fail("Field 'recording' must be a recording layout.", "recording")
+            if kind is not EvidenceKind.CALL_RECORDING:
+                _fail("Field 'recording' is only for kind 'call_recording'.", "recording")
         size = len(self._canonical)
         if size > MAX_STATEMENT_BYTES:
             _fail(
@@ -357,6 +368,7 @@ class Statement:
             "tenant_name": self.tenant_name,
             "submitter_name": self.submitter_name,
             "call": None if self.call is None else self.call.to_json(),
+            "recording": None if self.recording is None else self.recording.to_json(),
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -436,6 +448,8 @@ class Statement:
             parties=obj.get("parties"),
             submitter_signature=obj.get("submitter_signature"),
             call=CallRecord.from_json(obj["call"]) if "call" in obj else None,
+            recording=RecordingLayout.from_json(obj["recording"]) if "recording" in obj
+            else None,
         )
 
     @classmethod
