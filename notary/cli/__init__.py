@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from notary.cli import admin, client, listing, offline, server, watch
+from notary.cli import admin, client, listing, offline, recording, server, watch
 from notary.cli.exits import Exit, for_service_error
 from notary.cli.output import error
 from notary.core.errors import InputError, NotaryError
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.register(sub)  # builds on the client's argument checks
     offline.register(sub)
     watch.register(sub)
+    recording.register(sub)
     return parser
 
 

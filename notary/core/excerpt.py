@@ -16,11 +16,15 @@ made from the covered segments is declared derived and checked to be exactly the
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from .callrecord import instant
 from .errors import NotaryError, SignatureError
 from .merkle import from_hex32, statement_leaf, verify_proof
 from .recording import RecordingLayout, leaf_commitment, root_from_inclusion, wav_header
@@ -29,12 +33,17 @@ from .statement import canonical_json, parse_strict_json
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
-           "checkpoint_document", "verify_excerpt"]
+           "checkpoint_document", "read_excerpt", "verify_excerpt"]
 
 CHECKPOINT_SCHEMA = "notary.recording.checkpoint/v1"
 CHECKPOINT_MEDIA_TYPE = "application/vnd.notary.recording-checkpoint.v1+json"
 EXCERPT_SCHEMA = "notary.recording.excerpt/v1"
 MAX_CHECKPOINT_BYTES = 2048
+#: How long after the call's end (the dialer's clock) its last segments may still arrive and
+#: the recording count as made during the call.
+LIVE_GRACE = timedelta(seconds=60)
+#: An excerpt is read into memory: a few minutes of telephone audio are a few MiB.
+MAX_EXCERPT_BYTES = 256 * 1024 * 1024
 _CHECKPOINT_FIELDS = ("schema", "session_id", "segment", "sha256", "size", "leaf",
                       "chain_head", "received_at")
 
@@ -84,6 +93,8 @@ class ExcerptReport:
 
     evidence_id: str = ""
     complete: bool = False
+    #: Notarised while recorded: every segment checkpointed by the end of the call (when the
+    #: statement has a call record) or, without one, as it was streamed.
     live: bool = False
     anchored_at: int | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
@@ -122,6 +133,7 @@ def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> E
     report.complete = layout.complete
     report.live = True
     _check_anchor(manifest.get("anchor"), statement, report)
+    call_end = instant("ended_at", statement.call.ended_at) if statement.call else None
     root = bytes.fromhex(layout.root)
     starts = layout.starts_ms()
     held: dict[int, bytes] = {}
@@ -163,9 +175,17 @@ def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> E
         received = checkpoint["received_at"]
         if _instant(received) > _instant(layout.last_received_at):
             problems.append(f"{where}: 签收时间晚于录音结束 / checkpoint after the recording")
+        # A block's time is in whole seconds: a checkpoint in the anchor's own second is fine.
+        if report.anchored_at is not None and _instant(received).timestamp() >= \
+                report.anchored_at + 1:
+            problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
+                            "anchor")
+        during = call_end is None or _instant(received) <= call_end + LIVE_GRACE
+        report.live = report.live and during
         held[n] = data
         report.segments.append({"n": n, "start_ms": starts[n], "size": len(data),
-                                "sha256": digest.hex(), "existed_by": received})
+                                "sha256": digest.hex(), "existed_by": received,
+                                "during_call": during})
     report.segments.sort(key=lambda s: s["n"])
     _check_derived(manifest.get("derived"), files, held, layout, problems)
     return report
@@ -200,3 +220,19 @@ def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[in
     fmt = layout.format
     if wav != wav_header(len(pcm), fmt.sample_rate, fmt.channels) + pcm:
         problems.append("派生 WAV 与片段不符 / the derived WAV is not the segments it names")
+
+
+def read_excerpt(data: bytes) -> ExcerptReport:
+    """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read is a
+    report with that one problem."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if sum(i.file_size for i in zf.infolist()) > MAX_EXCERPT_BYTES:
+                raise ValueError("it unpacks to more than 256 MiB")
+            files = {name: zf.read(name) for name in zf.namelist()}
+        manifest = json.loads(files.pop("excerpt.json"))
+        if not isinstance(manifest, dict) or manifest.get("schema") != EXCERPT_SCHEMA:
+            raise ValueError(f"excerpt.json is no {EXCERPT_SCHEMA}")
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        return ExcerptReport(problems=[f"无法读取节选 / the excerpt cannot be read: {exc}"])
+    return verify_excerpt(manifest, files)

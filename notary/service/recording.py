@@ -31,7 +31,7 @@ from sqlmodel import select
 
 import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
-from notary.core.excerpt import CHECKPOINT, EXCERPT_SCHEMA, checkpoint_document, verify_excerpt
+from notary.core.excerpt import CHECKPOINT, EXCERPT_SCHEMA, checkpoint_document, read_excerpt
 from notary.core.merkle import to_hex32
 from notary.core.recording import (
     MAX_SEGMENTS,
@@ -394,15 +394,7 @@ class Recordings:
         data = self.excerpt(tenant=tenant, evidence_id=evidence_id, from_ms=0,
                             to_ms=sum(layout.sizes) * 1000 // layout.format.bytes_per_second
                             + 1000, actor=None)
-        return read_excerpt(data)
-
-
-def read_excerpt(data: bytes) -> dict[str, Any]:
-    """Verify an excerpt ZIP (:func:`notary.core.excerpt.verify_excerpt`)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        files = {name: zf.read(name) for name in zf.namelist()}
-    manifest = json.loads(files.pop("excerpt.json"))
-    return verify_excerpt(manifest, files).to_json()
+        return read_excerpt(data).to_json()
 
 
 def _slices(content: Iterator[bytes], layout: RecordingLayout,

@@ -16,14 +16,15 @@ import signal
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from notary.core.excerpt import CHECKPOINT
+from notary.core.excerpt import read_excerpt as read_report
 from notary.core.statement import Statement
-from notary.service.recording import read_excerpt
 from tests.intake.files import form, wav_bytes
 from tests.recording.recorder import segment_pcm
 from tests.support import REPO, LiveServer, wait_until
@@ -56,6 +57,15 @@ def _excerpt(http: httpx.Client, evidence_id: str, start: str, end: str) -> byte
     return resp.content
 
 
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "notary.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=30, check=False)
+
+
+def read_excerpt(data: bytes) -> dict[str, Any]:
+    return read_report(data).to_json()
+
+
 def _rezip(data: bytes, change: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
@@ -65,7 +75,7 @@ def _rezip(data: bytes, change: dict[str, bytes]) -> bytes:
 
 
 def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
-        server: LiveServer) -> None:
+        server: LiveServer, tmp_path: Path) -> None:
     proc = _recorder(server, 60)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
@@ -109,6 +119,24 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
     problems = read_excerpt(_rezip(data, {"segments/000007.pcm": eight,
                                           "segments/000008.pcm": seven}))["problems"]
     assert any("segment 7" in p for p in problems) and any("segment 8" in p for p in problems)
+
+    # The CLI writes the same kind of excerpt, and checks one offline (exit 1 when changed).
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NOTARY_URL": server.url,
+           "NOTARY_API_KEY": server.admin_key}
+    zipped = tmp_path / "cut.zip"
+    made = _cli(env, "excerpt", evidence_id, "--from", "00:00:40", "--to", "00:00:50",
+                "-o", str(zipped))
+    assert made.returncode == 0, made.stderr
+    assert "VALID" in made.stdout and "segment   20" in made.stdout
+    checked = _cli(env, "excerpt-verify", str(zipped), "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
+    tampered = bytearray(zipped.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(tampered))) as zf:
+        twenty = bytearray(zf.read("segments/000020.pcm"))
+    twenty[0] ^= 0xFF
+    zipped.write_bytes(_rezip(bytes(tampered), {"segments/000020.pcm": bytes(twenty)}))
+    checked = _cli(env, "excerpt-verify", str(zipped))
+    assert checked.returncode == 1 and "segment 20" in checked.stdout, checked.stdout
 
     # An item uploaded after the fact says it was not notarised live.
     late = http.post("/v1/evidence", files=form({"case_id": CASE, "kind": "call_recording"},
