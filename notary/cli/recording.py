@@ -25,7 +25,7 @@ def _clock(flag: str, text: str) -> str:
 
 
 def cmd_excerpt(args: argparse.Namespace) -> int:
-    from notary.client import Client, ServiceError
+    from notary.client import Client
 
     start, end = _clock("--from", args.start), _clock("--to", args.end)
     out = Path(args.output or f"{args.evidence_id}-excerpt.zip")
@@ -34,14 +34,8 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
     with Client.from_env() as client:
         resp = client.http.get(f"/v1/evidence/{args.evidence_id}/recording/excerpt",
                                params={"from": start, "to": end})
-    if resp.status_code >= 400:
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = {}
-        raise ServiceError(f"{body.get('message', resp.text)} (HTTP {resp.status_code})",
-                           code=str(body.get("code", "http_error")),
-                           http_status=resp.status_code)
+        if resp.status_code >= 400:
+            client._check(resp)  # raises the service's error, as every client command does
     out.write_bytes(resp.content)
     report = read_excerpt(resp.content)
     _show(report, args.json)

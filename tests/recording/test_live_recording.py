@@ -144,6 +144,12 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
     assert late.status_code == 201, late.text
     said = http.get(f"/v1/evidence/{late.json()['id']}/recording").json()
     assert said["live"] is False and "after the fact" in said["note"]
+    refused = _cli(env, "excerpt", late.json()["id"], "--from", "0", "--to", "1", "-o",
+                   str(tmp_path / "none.zip"))
+    assert refused.returncode == 1 and "recording_absent" in refused.stderr, refused.stderr
+    nothing = http.get(f"/v1/evidence/{evidence_id}/recording/excerpt",
+                       params={"from": "00:02:00", "to": "00:03:00"})
+    assert (nothing.status_code, nothing.json()["code"]) == (422, "excerpt_range_invalid")
 
 
 def test_a_recorder_killed_mid_call_leaves_an_incomplete_session_that_verifies(
