@@ -13,6 +13,8 @@ from api.schemas import ErrorOut
 from notary.core.recording import parse_clock
 from notary.service.actors import Actor
 from notary.service.apikeys import Role
+from notary.service.excerpts import excerpt as make_excerpt
+from notary.service.excerpts import verification
 from notary.service.notary import NotaryService
 from notary.service.recording import Recordings, SegmentInvalid, SegmentTooLarge
 from storage.db import ApiKey
@@ -47,8 +49,9 @@ class CloseIn(BaseModel):
 class SessionOut(BaseModel):
     session_id: str
     case_id: str
-    status: str = Field(description="open, closed, incomplete (closed by the timeout) or "
-                        "abandoned (timed out before any segment)")
+    status: str = Field(description="open, closing (another close is notarising it), closed, "
+                        "incomplete (closed by the timeout) or abandoned (timed out before "
+                        "any segment)")
     segments: int
     chain_head: str
     sample_rate: int
@@ -134,7 +137,7 @@ def verify_recording(evidence_id: EvidenceId, svc: ServiceDep,
                      key: ContentKey) -> dict[str, Any]:
     """What the item proves of its recording, per segment: no later than when it existed.
     An item uploaded after the fact answers ``live: false``."""
-    return desk(svc).verification(tenant=key.tenant, evidence_id=evidence_id)
+    return verification(svc.context, tenant=key.tenant, evidence_id=evidence_id)
 
 
 def _clock(name: str, text: str) -> int:
@@ -151,8 +154,8 @@ def excerpt(evidence_id: EvidenceId, svc: ServiceDep, key: ContentKey,
             end: Annotated[str, Query(alias="to", max_length=16)]) -> Response:
     """An excerpt bundle (ZIP) proving the audio from ``from`` to ``to`` (``HH:MM:SS`` or
     seconds) alone: see docs/recording.md."""
-    data = desk(svc).excerpt(tenant=key.tenant, evidence_id=evidence_id,
-                             from_ms=_clock("from", start), to_ms=_clock("to", end),
-                             actor=Actor.of_key(key))
+    data = make_excerpt(svc.context, tenant=key.tenant, evidence_id=evidence_id,
+                        from_ms=_clock("from", start), to_ms=_clock("to", end),
+                        actor=Actor.of_key(key))
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{evidence_id}-excerpt.zip"'})

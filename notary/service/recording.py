@@ -15,31 +15,28 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import secrets
 import threading
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyrage
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 import notary.core.errors as kinds
 from notary.core.errors import InputError, NotaryError
-from notary.core.excerpt import CHECKPOINT, EXCERPT_SCHEMA, checkpoint_document, read_excerpt
-from notary.core.merkle import to_hex32
+from notary.core.excerpt import CHECKPOINT, checkpoint_document
 from notary.core.recording import (
     MAX_SEGMENTS,
     AudioFormat,
     RecordingLayout,
     chain_start,
     chain_step,
-    inclusion_proof,
     leaf_commitment,
     tree_root,
     wav_header,
@@ -47,14 +44,12 @@ from notary.core.recording import (
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
-from notary.service.actors import Actor
 from notary.service.calls import parse_call
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.ingest import Notariser
 from notary.service.sealing import seal
 from notary.service.submission import Submission
-from notary.service.tenancy import visible_evidence
 from storage.db import session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 
@@ -244,23 +239,51 @@ class Recordings:
     def close(self, *, tenant: str, session_id: str, call: object = None,
               complete: bool = True) -> RecordingSession:
         """Notarise what arrived as one item and close the session (``closed``, or
-        ``incomplete`` when ``complete`` is false). A closed session is answered as it is.
-        RecordingError ``recording_empty`` (409) for a session without a segment;
-        CallMetadataError for a wrong ``call``."""
+        ``incomplete`` when ``complete`` is false). A closed session, or one another closer
+        is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
+        (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
+        failure the session is open again, with every segment."""
         row = self.get(tenant, session_id)
-        if row.status != "open":
+        if row.status not in ("open", "closing"):
             return row
         draft = (parse_call(call, EvidenceKind.CALL_RECORDING,
                             self.ctx.settings.call_country_code) if call is not None else None)
-        segments = self.segments(session_id)
-        if not segments:
-            if complete:
-                raise RecordingError(f"recording session {session_id} has no segment to "
-                                     "notarise", code="recording_empty", session_id=session_id)
-            return self._mark(row, "abandoned", None)
+        if not self._claim(session_id):
+            return self.get(tenant, session_id)
+        try:
+            segments = self.segments(session_id)
+            if not segments:
+                if complete:
+                    raise RecordingError(f"recording session {session_id} has no segment to "
+                                         "notarise", code="recording_empty",
+                                         session_id=session_id)
+                return self._finish(session_id, "abandoned", None)
+            evidence = self._notarise(row, segments, draft, complete)
+        except BaseException:
+            self._finish(session_id, "open", None)
+            raise
+        # A retried close replays the first one's item (same idempotency key): its statement
+        # says whether the recording was complete.
+        layout = Statement.from_bytes(jws_payload(evidence.statement_jws)).recording
+        done = self._finish(session_id, "closed" if layout is None or layout.complete
+                            else "incomplete", evidence.id)
+        for segment in segments:  # the item holds them now; its shredding must reach them
+            if segment.cid is not None:
+                self._drop_blob(segment.cid)
+        with session(self.ctx.engine) as s:
+            for segment in s.exec(select(RecordingSegment).where(
+                    RecordingSegment.session_id == session_id)).all():
+                segment.cid = None
+                s.add(segment)
+            s.commit()
+        return done
+
+    def _notarise(self, row: RecordingSession, segments: list[RecordingSegment],
+                  draft: Any, complete: bool) -> Any:
+        """The WAV of ``segments`` through the ordinary submission path; the item's row."""
         fmt = AudioFormat(sample_rate=row.sample_rate, channels=row.channels)
         layout = RecordingLayout(
-            session_id=session_id, format=fmt, sizes=tuple(g.size for g in segments),
+            session_id=row.id, format=fmt, sizes=tuple(g.size for g in segments),
             root=tree_root([bytes.fromhex(g.leaf) for g in segments]).hex(),
             chain_head=segments[-1].chain_head, opened_at=format_rfc3339_utc(utc(row.opened_at)),
             last_received_at=format_rfc3339_utc(utc(segments[-1].received_at)),
@@ -271,31 +294,37 @@ class Recordings:
         identity = self.ctx.master.unwrap(row.wrapped_key)
         reader = _Joined(self._wav_pieces(identity, fmt, segments))
         sealed = self.notariser.seal(reader.read)
-        accepted = self.notariser.commit(sub, sealed, submitter=row.submitter, tenant=tenant,
-                                         submitter_name=row.submitter_name,
-                                         idempotency_key=f"recording:{session_id}")
-        closed = self._mark(row, "closed" if complete else "incomplete", accepted.evidence.id)
-        for segment in segments:  # the item holds them now; its shredding must reach them
-            if segment.cid is not None:
-                self._drop_blob(segment.cid)
-        with session(self.ctx.engine) as s:
-            for segment in s.exec(select(RecordingSegment).where(
-                    RecordingSegment.session_id == session_id)).all():
-                segment.cid = None
-                s.add(segment)
-            s.commit()
-        return closed
+        return self.notariser.commit(sub, sealed, submitter=row.submitter, tenant=row.tenant,
+                                     submitter_name=row.submitter_name,
+                                     idempotency_key=f"recording:{row.id}").evidence
 
-    def _mark(self, row: RecordingSession, status: str,
-              evidence_id: str | None) -> RecordingSession:
+    def _claim(self, session_id: str) -> bool:
+        """Take the session for closing (``closing``): only one closer at a time, the
+        recorder's or the sweeper's. A ``closing`` left by a closer that died is taken again
+        after the timeout."""
+        now = _now()
+        stale = now - timedelta(seconds=self.ctx.settings.recording_timeout_seconds)
         with session(self.ctx.engine) as s:
-            fresh = s.exec(select(RecordingSession).where(
-                RecordingSession.id == row.id).with_for_update()).one()
-            if fresh.status == "open":
-                fresh.status, fresh.evidence_id, fresh.closed_at = status, evidence_id, _now()
-                s.add(fresh)
+            row = s.exec(select(RecordingSession).where(
+                RecordingSession.id == session_id).with_for_update()).one()
+            if row.status == "open" or (row.status == "closing" and row.closed_at is not None
+                                        and utc(row.closed_at) < stale):
+                row.status, row.closed_at = "closing", now
+                s.add(row)
                 s.commit()
-            return fresh
+                return True
+        return False
+
+    def _finish(self, session_id: str, status: str,
+                evidence_id: str | None) -> RecordingSession:
+        with session(self.ctx.engine) as s:
+            row = s.exec(select(RecordingSession).where(
+                RecordingSession.id == session_id).with_for_update()).one()
+            row.status, row.evidence_id = status, evidence_id
+            row.closed_at = None if status == "open" else _now()
+            s.add(row)
+            s.commit()
+            return row
 
     def _wav_pieces(self, identity: pyrage.x25519.Identity, fmt: AudioFormat,
                     segments: list[RecordingSegment]) -> Iterator[bytes]:
@@ -312,9 +341,11 @@ class Recordings:
         the ids closed."""
         cutoff = (now or _now()) - timedelta(seconds=self.ctx.settings.recording_timeout_seconds)
         with session(self.ctx.engine) as s:
-            stale = s.exec(select(RecordingSession).where(
-                RecordingSession.status == "open",
-                RecordingSession.last_at < cutoff)).all()
+            stale = s.exec(select(RecordingSession).where(or_(
+                and_(col(RecordingSession.status) == "open",
+                     col(RecordingSession.last_at) < cutoff),
+                and_(col(RecordingSession.status) == "closing",
+                     col(RecordingSession.closed_at) < cutoff)))).all()
         done = []
         for row in stale:
             try:
@@ -323,96 +354,6 @@ class Recordings:
             except NotaryError as exc:
                 log.warning("recording session %s could not be closed: %s", row.id, exc.code)
         return done
-
-    # -- what the item proves ---------------------------------------------------------------
-
-    def excerpt(self, *, tenant: str, evidence_id: str, from_ms: int, to_ms: int,
-                actor: Actor | None) -> bytes:
-        """A ZIP that proves the audio from ``from_ms`` to ``to_ms`` alone: the covering
-        segments' bytes, their salts, checkpoints and paths to the statement's segment root,
-        the statement, the keys, the anchor proof once anchored, and a WAV made of them
-        (declared derived). NotFound ``recording_absent`` for an item without a recording;
-        SegmentInvalid ``excerpt_range_invalid`` for a range that covers nothing."""
-        row = visible_evidence(self.ctx.engine, tenant, evidence_id)
-        layout = Statement.from_bytes(jws_payload(row.statement_jws)).recording
-        if layout is None:
-            raise NotFound(f"evidence {evidence_id!r} is no recording notarised while made",
-                           code="recording_absent", evidence_id=evidence_id)
-        chosen = layout.covering(from_ms, to_ms) if 0 <= from_ms < to_ms else []
-        if not chosen:
-            raise SegmentInvalid("the range covers no audio of the recording",
-                                 code="excerpt_range_invalid", from_ms=from_ms, to_ms=to_ms)
-        held = {g.n: g for g in self.segments(layout.session_id)}
-        leaves = [bytes.fromhex(held[i].leaf) for i in range(len(layout.sizes))]
-        pieces = _slices(self.ctx.open_content(row), layout, set(chosen))
-        files: dict[str, bytes] = {}
-        entries = []
-        for n in chosen:
-            name = f"segments/{n:06d}.pcm"
-            files[name] = pieces[n]
-            entries.append({"n": n, "file": name, "salt": held[n].salt,
-                            "proof": [p.hex() for p in inclusion_proof(leaves, n)],
-                            "checkpoint": held[n].checkpoint_jws})
-        pcm = b"".join(pieces[n] for n in chosen)
-        files["excerpt.wav"] = wav_header(len(pcm), layout.format.sample_rate,
-                                          layout.format.channels) + pcm
-        manifest = {"schema": EXCERPT_SCHEMA, "evidence_id": evidence_id,
-                    "from_ms": from_ms, "to_ms": to_ms, "statement": row.statement_jws,
-                    "keys": self.ctx.jwks(), "segments": entries,
-                    "derived": {"file": "excerpt.wav", "from_segments": chosen,
-                                "note": "由所含片段拼接而成的派生文件 / derived: a WAV made "
-                                        "of the segments above, not itself notarised"}}
-        proof = self.ctx.proof_of(row)
-        if proof is not None:
-            path, root, anchor = proof
-            manifest["anchor"] = {"root": to_hex32(root), "proof": [to_hex32(p) for p in path],
-                                  "block_timestamp": anchor.block_timestamp,
-                                  "block_number": anchor.block_number,
-                                  "chain_id": anchor.chain_id, "tx_hash": anchor.tx_hash,
-                                  "contract": anchor.contract}
-        if actor is not None:  # segments leave the service: the item's custody log says so
-            self.ctx.record_audit(evidence_id, "exported", actor,
-                                  f"recording excerpt {from_ms}-{to_ms} ms", tenant=tenant)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("excerpt.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-            for name, data in files.items():
-                zf.writestr(name, data)
-        return out.getvalue()
-
-    def verification(self, *, tenant: str, evidence_id: str) -> dict[str, Any]:
-        """What the item proves of its recording: per segment, no later than when it existed
-        (its checkpoint; the anchor's block time bounds all), checked against the stored
-        bytes. An item uploaded after the fact says it was not live."""
-        row = visible_evidence(self.ctx.engine, tenant, evidence_id)
-        statement = Statement.from_bytes(jws_payload(row.statement_jws))
-        if statement.recording is None:
-            return {"ok": True, "evidence_id": evidence_id, "live": False,
-                    "note": "事后上传，非通话中实时公证 / uploaded after the fact, not "
-                            "notarised while recorded", "segments": [], "problems": []}
-        layout = statement.recording
-        data = self.excerpt(tenant=tenant, evidence_id=evidence_id, from_ms=0,
-                            to_ms=sum(layout.sizes) * 1000 // layout.format.bytes_per_second
-                            + 1000, actor=None)
-        return read_excerpt(data).to_json()
-
-
-def _slices(content: Iterator[bytes], layout: RecordingLayout,
-            wanted: set[int]) -> dict[int, bytes]:
-    """The wanted segments' bytes out of the item's WAV, streamed (nothing on disk)."""
-    bounds = [(off, off + size) for off, size in zip(layout.offsets(), layout.sizes,
-                                                     strict=True)]
-    out = {n: bytearray() for n in wanted}
-    at = 0
-    for piece in content:
-        end = at + len(piece)
-        for n in wanted:
-            lo, hi = bounds[n]
-            if lo < end and hi > at:
-                out[n] += piece[max(lo - at, 0):min(hi, end) - at]
-        at = end
-    return {n: bytes(b) for n, b in out.items()}
-
 
 class _Joined:
     """``read(n)`` over an iterator of byte pieces."""

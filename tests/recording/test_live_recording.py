@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,29 @@ def test_wrong_segments_are_refused_and_lose_nothing(make_server: Any) -> None:
     assert http.post(f"/v1/recordings/{sid}/close", json={}).json() == closed
     content = http.get(f"/v1/evidence/{closed['evidence_id']}/content").content
     assert content[44:] == segment_pcm(0) + segment_pcm(1) + segment_pcm(2)
+
+
+def test_two_closers_at_once_make_one_item_and_an_empty_close_keeps_the_session(
+        server: LiveServer) -> None:
+    http = server.admin()
+    sid = http.post("/v1/recordings", json={"case_id": "REC-2026-002"}).json()["session_id"]
+    empty = http.post(f"/v1/recordings/{sid}/close", json={})
+    assert (empty.status_code, empty.json()["code"]) == (409, "recording_empty")
+    assert http.get(f"/v1/recordings/{sid}").json()["status"] == "open"
+    for n in range(3):
+        assert http.put(f"/v1/recordings/{sid}/segments/{n}", content=segment_pcm(n),
+                        headers=PCM).status_code == 201
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: server.admin().post(
+            f"/v1/recordings/{sid}/close", json={}).json(), range(4)))
+    assert {a["status"] for a in answers} <= {"closed", "closing"}
+
+    def closed() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/v1/recordings/{sid}").json()
+        return body if body["status"] == "closed" else None
+
+    session = wait_until(closed)
+    assert isinstance(session, dict)
+    assert {a["evidence_id"] for a in answers if a["evidence_id"]} == {session["evidence_id"]}
+    items = http.get("/v1/evidence", params={"case": "REC-2026-002"}).json()
+    assert [i["id"] for i in items["items"]] == [session["evidence_id"]]
