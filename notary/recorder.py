@@ -1,9 +1,10 @@
 """A recorder's side of a recording notarised while it is made (issue 18): the client.
 
-``RecordingStream`` opens a session, sends each segment as it is recorded (retrying a segment
-whose answer was lost: the service answers ``segment_duplicate`` with ``same: true`` for bytes
-it already holds) and closes the session with the call record. Each checkpoint comes back
-signed; the recorder may keep them as its own receipts.
+``RecordingStream`` opens a session (with the call record, but for its end), sends each
+segment as it is recorded (retrying a segment whose answer was lost: the service answers
+``segment_duplicate`` with ``same: true`` for bytes it already holds) and closes the session
+with the call's end. Each checkpoint comes back signed; the recorder may keep them as its
+own receipts.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ class RecordingStream:
 
     def __init__(self, url: str, api_key: str, *, case_id: str, sample_rate: int = 8000,
                  channels: int = 1, file_name: str = "recording.wav",
-                 timeout: float = 30.0) -> None:
+                 call: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
         self._http = httpx.Client(base_url=url, timeout=timeout,
                                   headers={"Authorization": f"Bearer {api_key}"})
-        opened = self._check(self._http.post("/v1/recordings", json={
-            "case_id": case_id, "sample_rate": sample_rate, "channels": channels,
-            "file_name": file_name}))
+        body: dict[str, Any] = {"case_id": case_id, "sample_rate": sample_rate,
+                                "channels": channels, "file_name": file_name}
+        if call is not None:  # the call record without its end, known at the call's start
+            body["call"] = call
+        opened = self._check(self._http.post("/v1/recordings", json=body))
         self.session_id: str = opened["session_id"]
         self.next = 0
         self.checkpoints: list[str] = []
@@ -73,7 +76,8 @@ class RecordingStream:
         raise AssertionError("unreachable")
 
     def close(self, call: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Notarise the recording; the session (``evidence_id`` names the item)."""
+        """Notarise the recording; the session (``evidence_id`` names the item). ``call``:
+        the whole call record, or only ``{"ended_at": ...}`` when it was given at open."""
         body = {"call": call} if call is not None else {}
         out: dict[str, Any] = self._check(
             self._http.post(f"/v1/recordings/{self.session_id}/close", json=body))

@@ -36,6 +36,10 @@ class RecordingSession(SQLModel, table=True):
     status: str = Field(default="open", max_length=16, index=True)
     closed_at: datetime | None = None
     evidence_id: str | None = Field(default=None, max_length=64)
+    #: The call record given at open, without ``ended_at`` (JSON, numbers as commitments),
+    #: and the salts this service made for it (JSON, party → hex) until the item holds them.
+    call_record: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    call_salts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class RecordingSegment(SQLModel, table=True):

@@ -39,11 +39,15 @@ class OpenIn(BaseModel):
     sample_rate: int = Field(8000, description="Hz; the segments are 16-bit little-endian PCM")
     channels: int = Field(1, description="1 (mono) or 2")
     file_name: str = Field("recording.wav", max_length=255)
+    kind: str = Field("call_recording", description="only call_recording")
+    call: dict[str, Any] | None = Field(
+        None, description="the call record without ended_at (docs/calls.md); closing adds it")
 
 
 class CloseIn(BaseModel):
     call: dict[str, Any] | None = Field(
-        None, description="the call record, as an upload's metadata 'call' (docs/calls.md)")
+        None, description="the call record, as an upload's metadata 'call' (docs/calls.md); "
+        "or only {\"ended_at\"} when the record was given at open")
 
 
 class SessionOut(BaseModel):
@@ -83,7 +87,7 @@ def open_session(body: OpenIn, svc: ServiceDep, key: SubmitKey) -> SessionOut:
     row = desk(svc).open(tenant=key.tenant, submitter=Actor.of_key(key).name,
                          submitter_name=key.name, case_id=body.case_id,
                          sample_rate=body.sample_rate, channels=body.channels,
-                         file_name=body.file_name)
+                         file_name=body.file_name, kind=body.kind, call=body.call)
     return SessionOut.of(row)
 
 

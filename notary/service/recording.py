@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import secrets
 import threading
@@ -29,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 import notary.core.errors as kinds
-from notary.core.errors import InputError, NotaryError
+from notary.core.callrecord import CallRecord
+from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.excerpt import CHECKPOINT, checkpoint_document
 from notary.core.recording import (
     MAX_SEGMENTS,
@@ -44,13 +46,13 @@ from notary.core.recording import (
 from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
-from notary.service.calls import parse_call
+from notary.service.calls import CallDraft, CallMetadataError, parse_call, settle
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.ingest import Notariser
 from notary.service.sealing import seal
 from notary.service.submission import Submission
-from storage.db import session, utc
+from storage.db import Case, session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 
 __all__ = ["RecordingError", "Recordings", "SessionSweeper"]
@@ -105,15 +107,21 @@ class Recordings:
     # -- sessions ---------------------------------------------------------------------------
 
     def open(self, *, tenant: str, submitter: str, submitter_name: str | None, case_id: str,
-             sample_rate: int, channels: int = 1, file_name: str = "recording.wav"
+             sample_rate: int, channels: int = 1, file_name: str = "recording.wav",
+             kind: str = EvidenceKind.CALL_RECORDING.value, call: object = None
              ) -> RecordingSession:
-        """A new open session. SegmentInvalid (``recording_invalid``) for a wrong format or
-        case reference."""
+        """A new open session. SegmentInvalid (``recording_invalid``) for a wrong format,
+        kind or case reference; CallMetadataError for a wrong ``call`` (the call record
+        without ``ended_at``, which closing adds)."""
         try:
             AudioFormat(sample_rate=sample_rate, channels=channels)
             case = normalise_case_reference(case_id, error=SegmentInvalid)
         except InputError as exc:
             raise SegmentInvalid(exc.message, code="recording_invalid", **exc.details) from None
+        if kind != EvidenceKind.CALL_RECORDING.value:
+            raise SegmentInvalid("a recording notarised while made is a 'call_recording'",
+                                 code="recording_invalid", field="kind")
+        record, salts = self._call_at_open(tenant, case, call)
         sid = f"rs_{secrets.token_hex(16)}"
         _identity, wrapped = self.ctx.master.new_item_identity()
         now = _now()
@@ -121,11 +129,51 @@ class Recordings:
             id=sid, tenant=tenant, case_id=case, submitter=submitter,
             submitter_name=submitter_name, sample_rate=sample_rate, channels=channels,
             file_name=file_name, wrapped_key=wrapped, opened_at=now, last_at=now,
-            chain_head=chain_start(sid).hex())
+            chain_head=chain_start(sid).hex(), call_record=record, call_salts=salts)
         with session(self.ctx.engine) as s:
             s.add(row)
             s.commit()
         return row
+
+    def _call_at_open(self, tenant: str, case_id: str,
+                      call: object) -> tuple[str | None, str | None]:
+        """The call record given at open, committed now (numbers never kept: the session
+        holds the commitments and salts, settled against the case's earlier calls so one
+        contact keeps one commitment), without its end. (record JSON, salts JSON)."""
+        if call is None:
+            return None, None
+        if not isinstance(call, dict) or "ended_at" in call:
+            raise CallMetadataError("Field 'call' at open is the call record without "
+                                    "'ended_at' (closing gives it).", field="call.ended_at")
+        probe = {**call, "ended_at": call.get("started_at")}
+        draft = parse_call(probe, EvidenceKind.CALL_RECORDING,
+                           self.ctx.settings.call_country_code)
+        with session(self.ctx.engine) as s:
+            held = s.exec(select(Case).where(col(Case.holder) == tenant,
+                                             col(Case.case_id) == case_id)).first()
+            if held is not None:
+                draft = settle(s, held.uid, draft) or draft
+        record = draft.record.to_json()
+        del record["ended_at"]
+        return (json.dumps(record, ensure_ascii=False),
+                json.dumps({p: v.hex() for p, v in draft.salts.items()}))
+
+    def _call_at_close(self, row: RecordingSession, call: object,
+                       last: datetime) -> CallDraft | None:
+        """The call record for the statement: ``call`` as given on closing, or the one given
+        at open with ``ended_at`` from ``call`` (or, closed by the timeout, the last
+        segment's arrival)."""
+        if row.call_record is None or (isinstance(call, dict) and set(call) != {"ended_at"}):
+            return (parse_call(call, EvidenceKind.CALL_RECORDING,
+                               self.ctx.settings.call_country_code)
+                    if call is not None else None)
+        ended = call.get("ended_at") if isinstance(call, dict) else format_rfc3339_utc(last)
+        try:
+            record = CallRecord.from_json({**json.loads(row.call_record), "ended_at": ended})
+        except StatementError as exc:
+            raise CallMetadataError(exc.message, **exc.details) from None
+        salts = {p: bytes.fromhex(v) for p, v in json.loads(row.call_salts or "{}").items()}
+        return CallDraft(record, salts)
 
     def get(self, tenant: str, session_id: str) -> RecordingSession:
         with session(self.ctx.engine) as s:
@@ -246,8 +294,8 @@ class Recordings:
         row = self.get(tenant, session_id)
         if row.status not in ("open", "closing"):
             return row
-        draft = (parse_call(call, EvidenceKind.CALL_RECORDING,
-                            self.ctx.settings.call_country_code) if call is not None else None)
+        held = self.segments(session_id)
+        draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
         if not self._claim(session_id):
             return self.get(tenant, session_id)
         try:
@@ -322,6 +370,8 @@ class Recordings:
                 RecordingSession.id == session_id).with_for_update()).one()
             row.status, row.evidence_id = status, evidence_id
             row.closed_at = None if status == "open" else _now()
+            if status != "open":  # the item's call_salts hold them now (shredding reaches them)
+                row.call_salts = None
             s.add(row)
             s.commit()
             return row

@@ -33,7 +33,10 @@ def main(url: str, key: str, case_id: str, seconds: str, speedup: str) -> None:
     total, pace = int(seconds), float(speedup)
     started = datetime.now(UTC).astimezone()
     begun = time.monotonic()
-    with RecordingStream(url, key, case_id=case_id, sample_rate=RATE) as stream:
+    call = {"started_at": started.isoformat(timespec="seconds"), "timezone": "Asia/Shanghai",
+            "direction": "outbound", "agent_id": "工号 2048", "caller": "021-5050-1234",
+            "callee": "138 0013 8000"}
+    with RecordingStream(url, key, case_id=case_id, sample_rate=RATE, call=call) as stream:
         print(f"session {stream.session_id}", flush=True)
         for index in range(total // SEGMENT_SECONDS):
             due = begun + (index + 1) * SEGMENT_SECONDS / pace  # a segment is sent once recorded
@@ -41,11 +44,7 @@ def main(url: str, key: str, case_id: str, seconds: str, speedup: str) -> None:
             stream.send(segment_pcm(index))
             print(f"sent {index}", flush=True)
         ended = datetime.now(UTC).astimezone()
-        closed = stream.close(call={
-            "started_at": started.isoformat(timespec="seconds"),
-            "ended_at": ended.isoformat(timespec="seconds"), "timezone": "Asia/Shanghai",
-            "direction": "outbound", "agent_id": "工号 2048", "caller": "021-5050-1234",
-            "callee": "138 0013 8000"})
+        closed = stream.close(call={"ended_at": ended.isoformat(timespec="seconds")})
         print(f"closed {closed['evidence_id']}", flush=True)
 
 

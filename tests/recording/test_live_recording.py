@@ -87,7 +87,10 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
         "statement_json"])
     assert statement.recording is not None and statement.call is not None
     assert statement.recording.sizes == (32000,) * 30 and statement.recording.complete
-    assert statement.media_type == "audio/wav"
+    assert statement.media_type == "audio/wav" and statement.call.agent_id == "工号 2048"
+    # The numbers given at open were committed then; the item holds their salts.
+    proved = http.post(f"/v1/evidence/{evidence_id}/call/prove", json={"number": "13800138000"})
+    assert proved.status_code == 200 and proved.json()["matches"] == ["callee"], proved.text
 
     report = http.get(f"/v1/evidence/{evidence_id}/recording").json()
     assert report["ok"], report["problems"]
@@ -169,7 +172,7 @@ def test_a_recorder_killed_mid_call_leaves_an_incomplete_session_that_verifies(
 
     def closed() -> dict[str, Any] | None:
         body: dict[str, Any] = http.get(f"/v1/recordings/{session_id}").json()
-        return body if body["status"] != "open" else None
+        return body if body["status"] not in ("open", "closing") else None
 
     session = wait_until(closed, timeout=20)
     assert isinstance(session, dict) and session["status"] == "incomplete"
@@ -179,6 +182,12 @@ def test_a_recorder_killed_mid_call_leaves_an_incomplete_session_that_verifies(
     report = http.get(f"/v1/evidence/{session['evidence_id']}/recording").json()
     assert report["ok"], report["problems"]
     assert report["complete"] is False and len(report["segments"]) == arrived
+    # The call record given at open ends where the last segment arrived: still live.
+    statement = Statement.from_json(http.get(f"/v1/evidence/{session['evidence_id']}").json()[
+        "statement_json"])
+    assert statement.call is not None and report["live"] is True
+    assert statement.recording is not None
+    assert statement.call.ended_at == statement.recording.last_received_at
     # Nothing more is taken.
     late = http.put(f"/v1/recordings/{session_id}/segments/{arrived}",
                     content=segment_pcm(0), headers=PCM)
@@ -188,6 +197,16 @@ def test_a_recorder_killed_mid_call_leaves_an_incomplete_session_that_verifies(
 def test_wrong_segments_are_refused_and_lose_nothing(make_server: Any) -> None:
     server = make_server(max_segment_bytes=40_000)
     http = server.admin()
+    for body, code, field in [
+            ({"kind": "notice"}, "recording_invalid", "kind"),
+            ({"sample_rate": 8001}, "recording_invalid", "recording.format.sample_rate"),
+            ({"call": {"ended_at": "2026-12-07T10:00:00Z"}}, "call_invalid", "call.ended_at"),
+            ({"call": {"started_at": "2026-12-07T10:00:00Z", "timezone": "Asia/Shanghai",
+                       "direction": "outbound", "agent_id": "A", "caller": "1",
+                       "callee": "13800138000"}}, "call_number_invalid", "call.caller")]:
+        refused = http.post("/v1/recordings", json={"case_id": CASE, **body})
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["code"], refused.json()["details"]["field"]) == (code, field)
     sid = http.post("/v1/recordings", json={"case_id": CASE}).json()["session_id"]
 
     def put(n: int, data: bytes) -> httpx.Response:

@@ -6,8 +6,9 @@ Create Date: 2026-12-07 13:20:00
 
 * ``recording_sessions``: one row per recording a recorder streams (issue 18): tenant, case,
   audio format, the session's wrapped age identity, when it opened and last heard from the
-  recorder, the chain head, its status (``open``, ``closed``, ``incomplete``) and the item
-  its closing notarised.
+  recorder, the chain head, its status (``open``, ``closing``, ``closed``, ``incomplete``,
+  ``abandoned``), the item its closing notarised, and the call record given at open (numbers
+  as commitments, without its end) with its salts until the item holds them.
 * ``recording_segments``: one row per accepted segment: size, SHA-256, salt, salted leaf,
   chain head, receive time, its signed checkpoint and the CID of its ciphertext (dropped once
   the recording is notarised). Nothing else changes.
@@ -46,6 +47,8 @@ def upgrade() -> None:
         sa.Column('status', _S(length=16), nullable=False),
         sa.Column('closed_at', sa.DateTime(), nullable=True),
         sa.Column('evidence_id', _S(length=64), nullable=True),
+        sa.Column('call_record', sa.Text(), nullable=True),
+        sa.Column('call_salts', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_recording_sessions_tenant', 'recording_sessions', ['tenant'])
