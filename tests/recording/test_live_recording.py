@@ -100,6 +100,11 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
     times = [s["existed_by"] for s in report["segments"]]
     assert times == sorted(times)  # each no later than its checkpoint, in order
 
+    # Its ordinary proof bundle verifies, as any item's does (the new field parses anywhere).
+    bundle = http.get(f"/v1/evidence/{evidence_id}/bundle")
+    assert bundle.status_code == 200, bundle.text
+    assert server.service.verify_bundle(bundle.content).verdict.result == "valid"
+
     # The stored recording is the recorder's PCM behind a WAV header, byte for byte.
     content = http.get(f"/v1/evidence/{evidence_id}/content").content
     assert content[44:] == b"".join(segment_pcm(i) for i in range(30))
