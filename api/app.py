@@ -22,12 +22,14 @@ from api.routes import (
     pages,
     privacy,
     public,
+    recordings,
     trust,
     webhooks,
 )
 from notary.config import Settings
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
+from notary.service.recording import Recordings, SessionSweeper
 
 
 def create_app(settings: Settings | None = None, service: NotaryService | None = None) -> FastAPI:
@@ -41,9 +43,11 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
         app.state.limits = RateLimits.of(svc.settings.rate_submit_per_minute,
                                          svc.settings.rate_verify_per_minute,
                                          svc.settings.rate_auth_failures_per_minute)
+        sweeper = SessionSweeper(Recordings(svc.context, svc.notariser)).start()
         try:
             yield
         finally:
+            sweeper.stop()
             if owned:
                 svc.close()
 
@@ -75,4 +79,5 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(calls.router)
     app.include_router(conduct.router)
     app.include_router(webhooks.router)
+    app.include_router(recordings.router)
     return app

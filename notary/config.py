@@ -203,6 +203,10 @@ class Settings:
     orphan_grace_seconds: float = 900.0
     # The country code put in front of a national phone number in a call record (digits).
     call_country_code: str = "86"
+    # Recordings notarised while made (issue 18): a session no segment reached for this long
+    # is closed with what arrived, marked incomplete; the largest segment accepted.
+    recording_timeout_seconds: float = 120.0
+    max_segment_bytes: int = 1024 * 1024
     # Per-tenant contact rules of the conduct report (JSON: tenant slug → rules); see
     # docs/calls.md. Tenants not named get the guideline's defaults.
     conduct_rules: str = ""
@@ -269,6 +273,9 @@ class Settings:
             export_builds=_env_int("NOTARY_EXPORT_BUILDS", 2, minimum=1),
             orphan_grace_seconds=_env_float("NOTARY_ORPHAN_GRACE_SECONDS", 900.0),
             call_country_code=_env("NOTARY_CALL_COUNTRY_CODE", "86"),
+            recording_timeout_seconds=_env_float("NOTARY_RECORDING_TIMEOUT_SECONDS", 120.0,
+                                                 minimum=0.1),
+            max_segment_bytes=_env_int("NOTARY_MAX_SEGMENT_BYTES", 1024 * 1024, minimum=1),
             conduct_rules=_conduct_rules(),
             webhook_allow_private=_env_flag("NOTARY_WEBHOOK_ALLOW_PRIVATE"),
             webhook_backoff=_seconds_list("NOTARY_WEBHOOK_BACKOFF", cls.webhook_backoff),

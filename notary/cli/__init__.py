@@ -19,6 +19,7 @@ from notary.cli import (
     deposit,
     listing,
     offline,
+    recording,
     server,
     watch,
     webhooks,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     offline.register(sub)
     watch.register(sub)
     witness.register(sub)
+    recording.register(sub)
     return parser
 
 

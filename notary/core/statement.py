@@ -26,6 +26,7 @@ import rfc8785
 from .callrecord import CallRecord
 from .errors import InputError, StatementError
 from .jsonlimits import check_depth
+from .recording import RecordingLayout
 from .validate import (
     validate_file_name,
     validate_hex_digest,
@@ -104,6 +105,7 @@ _OPTIONAL: dict[str, type] = {
     "submitter_name": str,
     "call": dict,
     "deposit": str,
+    "recording": dict,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -250,6 +252,11 @@ class Statement:
     #: without it keep their bytes.
     deposit: str | None = None
 
+    #: A recording notarised while it was made (issue 18): its segment layout, tree root and
+    #: chain head (:mod:`notary.core.recording`). Optional, so statements without it keep
+    #: their bytes; only a ``call_recording`` carries one.
+    recording: RecordingLayout | None = None
+
     @property
     def hash_only(self) -> bool:
         """True when the file was never seen by this service (only its hash was deposited)."""
@@ -343,6 +350,14 @@ class Statement:
             if self.content_address is not None:
                 _fail("A hash-only statement has no 'content_address': nothing is stored.",
                       "content_address")
+            if self.recording is not None:
+                _fail("A hash-only statement has no 'recording': a recording is received "
+                      "by the service.", "recording")
+        if self.recording is not None:
+            if not isinstance(self.recording, RecordingLayout):
+                _fail("Field 'recording' must be a recording layout.", "recording")
+            if kind is not EvidenceKind.CALL_RECORDING:
+                _fail("Field 'recording' is only for kind 'call_recording'.", "recording")
         size = len(self._canonical)
         if size > MAX_STATEMENT_BYTES:
             _fail(
@@ -380,6 +395,7 @@ class Statement:
             "submitter_name": self.submitter_name,
             "call": None if self.call is None else self.call.to_json(),
             "deposit": self.deposit,
+            "recording": None if self.recording is None else self.recording.to_json(),
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -460,6 +476,8 @@ class Statement:
             submitter_signature=obj.get("submitter_signature"),
             call=CallRecord.from_json(obj["call"]) if "call" in obj else None,
             deposit=obj.get("deposit"),
+            recording=RecordingLayout.from_json(obj["recording"]) if "recording" in obj
+            else None,
         )
 
     @classmethod

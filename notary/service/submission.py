@@ -15,6 +15,7 @@ from typing import Any
 
 from notary.checkcode import CheckCodeError, normalise_check_code
 from notary.core.errors import InputError, StatementError
+from notary.core.recording import RecordingLayout
 from notary.core.statement import EvidenceKind, Statement, canonical_json, parse_strict_json
 from notary.core.validate import (
     normalise_case_reference,
@@ -60,6 +61,9 @@ class Submission:
     distinct: bool = False
     #: The call record (issue 16) with the salts made for it; see notary.service.calls.
     call: CallDraft | None = None
+    #: The layout of a recording notarised while it was made (issue 18); set only by
+    #: notary.service.recording when a session closes, never by the metadata.
+    recording: RecordingLayout | None = None
 
     def with_file(self, file_name: str | None, media_type: str | None) -> Submission:
         """This submission with the file part's name and type, each validated (InputError)."""
@@ -91,7 +95,8 @@ class Submission:
         client says it is a distinct copy, nor when it brings what only a record of its own
         can carry: a submitter's signature made at capture, or a check code printed on a
         document other than the held one's (the held item's own code is the same request)."""
-        return not self.distinct and self.submitter_signature is None and self.call is None
+        return (not self.distinct and self.submitter_signature is None and self.call is None
+                and self.recording is None)
 
     def fingerprint(self, sha256_hex: str) -> str:
         """What makes two requests "the same" for idempotency: file hash and all metadata."""
@@ -248,4 +253,5 @@ def statement_of(
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
         call=sub.call.record if sub.call is not None else None, deposit=deposit,
+        recording=sub.recording,
     )

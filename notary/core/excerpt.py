@@ -1,0 +1,238 @@
+"""Checkpoints of a recording being made, and the excerpt that proves part of it (issue 18).
+
+A *checkpoint* is the service's signed answer to one segment: the session, the segment's
+number, its SHA-256 and size, its salted leaf, the chain head after it and when it arrived,
+signed as every notary document is (:class:`~notary.core.signing.SignedFormat`). It shows the
+segment existed no later than ``received_at`` (the service's word), and the anchor of the
+recording's statement bounds that on chain.
+
+An *excerpt* is a manifest (``excerpt.json``) with the statement, the keys, the covered
+segments' bytes, salts, checkpoints and Merkle paths to the statement's segment root, and the
+anchor's proof of the statement: :func:`verify_excerpt` checks it with nothing else. Omitted
+segments are only leaves in the paths, which without their salts reveal nothing. The WAV
+made from the covered segments is declared derived and checked to be exactly them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .callrecord import instant
+from .errors import NotaryError, SignatureError
+from .merkle import from_hex32, statement_leaf, verify_proof
+from .recording import RecordingLayout, leaf_commitment, root_from_inclusion, wav_header
+from .signing import STATEMENT, SignedFormat
+from .statement import canonical_json, parse_strict_json
+from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
+
+__all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
+           "checkpoint_document", "read_excerpt", "verify_excerpt"]
+
+CHECKPOINT_SCHEMA = "notary.recording.checkpoint/v1"
+CHECKPOINT_MEDIA_TYPE = "application/vnd.notary.recording-checkpoint.v1+json"
+EXCERPT_SCHEMA = "notary.recording.excerpt/v1"
+MAX_CHECKPOINT_BYTES = 2048
+#: How long after the call's end (the dialer's clock) its last segments may still arrive and
+#: the recording count as made during the call.
+LIVE_GRACE = timedelta(seconds=60)
+#: An excerpt is read into memory: a few minutes of telephone audio are a few MiB.
+MAX_EXCERPT_BYTES = 256 * 1024 * 1024
+_CHECKPOINT_FIELDS = ("schema", "session_id", "segment", "sha256", "size", "leaf",
+                      "chain_head", "received_at")
+
+
+def checkpoint_document(*, session_id: str, segment: int, sha256: str, size: int, leaf: str,
+                        chain_head: str, received_at: str) -> dict[str, Any]:
+    """A checkpoint's fields, validated (InputError names the field)."""
+    return {
+        "schema": CHECKPOINT_SCHEMA,
+        "session_id": validate_identifier("session_id", session_id, 64),
+        "segment": validate_int("segment", segment, minimum=0),
+        "sha256": validate_hex_digest("sha256", sha256),
+        "size": validate_int("size", size, minimum=1),
+        "leaf": validate_hex_digest("leaf", leaf),
+        "chain_head": validate_hex_digest("chain_head", chain_head),
+        "received_at": validate_rfc3339("received_at", received_at, require_utc=True),
+    }
+
+
+def _parse_checkpoint(payload: bytes) -> dict[str, Any]:
+    invalid = SignatureError("The checkpoint is signed, but its content is not a canonical "
+                             "v1 checkpoint.", reason="payload_invalid")
+    try:
+        obj = parse_strict_json(payload, max_bytes=MAX_CHECKPOINT_BYTES)
+        if not isinstance(obj, dict) or sorted(obj) != sorted(_CHECKPOINT_FIELDS) \
+                or obj["schema"] != CHECKPOINT_SCHEMA:
+            raise invalid
+        clean = checkpoint_document(**{k: obj[k] for k in _CHECKPOINT_FIELDS[1:]})
+    except SignatureError:
+        raise
+    except NotaryError as exc:
+        raise invalid from exc
+    if canonical_json(clean) != payload:
+        raise invalid
+    return clean
+
+
+#: The signed answer to one segment.
+CHECKPOINT: SignedFormat[dict[str, Any]] = SignedFormat(
+    CHECKPOINT_MEDIA_TYPE, MAX_CHECKPOINT_BYTES, _parse_checkpoint)
+
+
+@dataclass
+class ExcerptReport:
+    """What an excerpt proves: per segment, when it existed at the latest; ``problems`` names
+    every segment that fails (an empty list: it verifies)."""
+
+    evidence_id: str = ""
+    complete: bool = False
+    #: Notarised while recorded: every segment checkpointed by the end of the call (when the
+    #: statement has a call record) or, without one, as it was streamed.
+    live: bool = False
+    anchored_at: int | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "evidence_id": self.evidence_id, "complete": self.complete,
+                "live": self.live, "anchored_at": self.anchored_at,
+                "segments": self.segments, "problems": self.problems}
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> ExcerptReport:
+    """Check an excerpt manifest and its files; never raises for bad evidence. Each problem
+    names what failed (``segment 3: ...``), in Chinese and English."""
+    report = ExcerptReport()
+    problems = report.problems
+    try:
+        signed = STATEMENT.verify(manifest["statement"], manifest["keys"])
+    except (NotaryError, KeyError, TypeError) as exc:
+        problems.append(f"声明签名无效 / the statement does not verify: {exc}")
+        return report
+    statement = signed.document
+    layout: RecordingLayout | None = statement.recording
+    report.evidence_id = statement.evidence_id
+    if layout is None:
+        problems.append("声明不含实时录音 / the statement records no live recording")
+        return report
+    report.complete = layout.complete
+    report.live = True
+    _check_anchor(manifest.get("anchor"), statement, report)
+    call_end = instant("ended_at", statement.call.ended_at) if statement.call else None
+    root = bytes.fromhex(layout.root)
+    starts = layout.starts_ms()
+    held: dict[int, bytes] = {}
+    for entry in manifest.get("segments", []):
+        n = entry.get("n") if isinstance(entry, Mapping) else None
+        if not isinstance(n, int) or not 0 <= n < len(layout.sizes):
+            problems.append(f"片段编号无效 / a segment number is not in the recording: {n!r}")
+            continue
+        data = files.get(str(entry.get("file")))
+        where = f"片段 segment {n}"
+        if data is None:
+            problems.append(f"{where}: 文件缺失 / its file is missing")
+            continue
+        digest = hashlib.sha256(data).digest()
+        if len(data) != layout.sizes[n]:
+            problems.append(f"{where}: 大小不符 / is {len(data)} bytes, the statement says "
+                            f"{layout.sizes[n]}")
+        try:
+            leaf = leaf_commitment(bytes.fromhex(entry["salt"]), digest)
+            path = [bytes.fromhex(p) for p in entry["proof"]]
+            reached = root_from_inclusion(leaf, n, len(layout.sizes), path)
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"{where}: 证明格式错误 / its proof is malformed")
+            continue
+        if reached != root:
+            problems.append(f"{where}: 内容或位置与声明不符 / its bytes or position do not "
+                            "match the statement's segment root (changed or re-ordered)")
+            continue
+        try:
+            checkpoint = CHECKPOINT.verify(entry["checkpoint"], manifest["keys"]).document
+        except (NotaryError, KeyError, TypeError) as exc:
+            problems.append(f"{where}: 签收凭证无效 / its checkpoint does not verify: {exc}")
+            continue
+        if (checkpoint["session_id"], checkpoint["segment"], checkpoint["leaf"]) != (
+                layout.session_id, n, leaf.hex()):
+            problems.append(f"{where}: 签收凭证属于别的片段 / its checkpoint is another "
+                            "segment's")
+            continue
+        received = checkpoint["received_at"]
+        if _instant(received) > _instant(layout.last_received_at):
+            problems.append(f"{where}: 签收时间晚于录音结束 / checkpoint after the recording")
+        # A block's time is in whole seconds: a checkpoint in the anchor's own second is fine.
+        if report.anchored_at is not None and _instant(received).timestamp() >= \
+                report.anchored_at + 1:
+            problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
+                            "anchor")
+        during = call_end is None or _instant(received) <= call_end + LIVE_GRACE
+        report.live = report.live and during
+        held[n] = data
+        report.segments.append({"n": n, "start_ms": starts[n], "size": len(data),
+                                "sha256": digest.hex(), "existed_by": received,
+                                "during_call": during})
+    report.segments.sort(key=lambda s: s["n"])
+    _check_derived(manifest.get("derived"), files, held, layout, problems)
+    return report
+
+
+def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None:
+    """The statement's Merkle proof to the anchored root, when the excerpt has one; the
+    block time then bounds every checkpoint on chain (the chain itself is not asked here)."""
+    if not isinstance(anchor, Mapping):
+        return
+    try:
+        leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
+        verify_proof(from_hex32(anchor["root"]), leaf,
+                     [from_hex32(p) for p in anchor["proof"]])
+        report.anchored_at = int(anchor["block_timestamp"])
+    except (NotaryError, KeyError, TypeError, ValueError) as exc:
+        report.problems.append(f"锚定证明无效 / the anchor proof does not verify: {exc}")
+
+
+def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[int, bytes],
+                   layout: RecordingLayout, problems: list[str]) -> None:
+    """The derived WAV must be exactly a header and the covered segments' bytes in order."""
+    if not isinstance(derived, Mapping):
+        return
+    wav = files.get(str(derived.get("file")))
+    order = derived.get("from_segments")
+    if wav is None or not isinstance(order, list) or any(n not in held for n in order):
+        problems.append("派生 WAV 缺失或来源不明 / the derived WAV is missing or names "
+                        "segments the excerpt does not hold")
+        return
+    pcm = b"".join(held[n] for n in order)
+    fmt = layout.format
+    if wav != wav_header(len(pcm), fmt.sample_rate, fmt.channels) + pcm:
+        problems.append("派生 WAV 与片段不符 / the derived WAV is not the segments it names")
+
+
+def read_excerpt(data: bytes) -> ExcerptReport:
+    """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read is a
+    report with that one problem."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if sum(i.file_size for i in zf.infolist()) > MAX_EXCERPT_BYTES:
+                raise ValueError("it unpacks to more than 256 MiB")
+            files = {name: zf.read(name) for name in zf.namelist()}
+        manifest = json.loads(files.pop("excerpt.json"))
+        if not isinstance(manifest, dict) or manifest.get("schema") != EXCERPT_SCHEMA:
+            raise ValueError(f"excerpt.json is no {EXCERPT_SCHEMA}")
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        return ExcerptReport(problems=[f"无法读取节选 / the excerpt cannot be read: {exc}"])
+    return verify_excerpt(manifest, files)

@@ -1,0 +1,451 @@
+"""Recordings notarised while they are made (issue 18): sessions, segments, checkpoints.
+
+A recorder opens a session when the call starts and appends the recording in order; every
+segment is sealed like any evidence (encrypted to the session's age identity as it is read:
+nothing readable touches the disk), committed as a salted leaf in the session's chain, and
+answered with a signed checkpoint. Closing the session notarises the whole recording (a WAV:
+header and the segments' PCM in order) through the ordinary submission path, so it is
+batched and anchored like any item; its statement carries the segment tree's root and the
+segment layout. A session the recorder stopped feeding is closed by :class:`SessionSweeper`
+after ``recording_timeout_seconds``, with what arrived, marked incomplete. Sessions and
+segments live in the database, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyrage
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+import notary.core.errors as kinds
+from notary.core.callrecord import CallRecord
+from notary.core.errors import InputError, NotaryError, StatementError
+from notary.core.excerpt import CHECKPOINT, checkpoint_document
+from notary.core.recording import (
+    MAX_SEGMENTS,
+    AudioFormat,
+    RecordingLayout,
+    chain_start,
+    chain_step,
+    leaf_commitment,
+    tree_root,
+    wav_header,
+)
+from notary.core.signing import jws_payload
+from notary.core.statement import EvidenceKind, Statement, canonical_json
+from notary.core.validate import format_rfc3339_utc, normalise_case_reference
+from notary.service.calls import CallDraft, CallMetadataError, parse_call, settle
+from notary.service.context import Context
+from notary.service.errors import NotFound
+from notary.service.ingest import Notariser
+from notary.service.sealing import seal
+from notary.service.submission import Submission
+from storage.db import Case, session, utc
+from storage.recordings import RecordingSegment, RecordingSession
+
+__all__ = ["RecordingError", "Recordings", "SessionSweeper"]
+
+log = logging.getLogger(__name__)
+
+
+class RecordingError(NotaryError):
+    """A segment or session refused; nothing already accepted is lost."""
+
+    kind = kinds.CONFLICT
+
+    default_code = "recording_closed"
+
+
+class SegmentInvalid(InputError):
+    """A segment that is no whole number of samples, or a session opened wrongly (422)."""
+
+    kind = kinds.UNPROCESSABLE
+
+    default_code = "segment_invalid"
+
+
+class SegmentTooLarge(InputError):
+    """A segment over ``NOTARY_MAX_SEGMENT_BYTES`` (413)."""
+
+    kind = kinds.TOO_LARGE
+
+    default_code = "segment_too_large"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The answer to one segment: its signed checkpoint and the document it signs."""
+
+    jws: str
+    document: dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Recordings:
+    """Opens sessions, appends segments, closes sessions; thread-safe (one database session
+    per call)."""
+
+    def __init__(self, ctx: Context, notariser: Notariser) -> None:
+        self.ctx = ctx
+        self.notariser = notariser
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def open(self, *, tenant: str, submitter: str, submitter_name: str | None, case_id: str,
+             sample_rate: int, channels: int = 1, file_name: str = "recording.wav",
+             kind: str = EvidenceKind.CALL_RECORDING.value, call: object = None
+             ) -> RecordingSession:
+        """A new open session. SegmentInvalid (``recording_invalid``) for a wrong format,
+        kind or case reference; CallMetadataError for a wrong ``call`` (the call record
+        without ``ended_at``, which closing adds)."""
+        try:
+            AudioFormat(sample_rate=sample_rate, channels=channels)
+            case = normalise_case_reference(case_id, error=SegmentInvalid)
+        except InputError as exc:
+            raise SegmentInvalid(exc.message, code="recording_invalid", **exc.details) from None
+        if kind != EvidenceKind.CALL_RECORDING.value:
+            raise SegmentInvalid("a recording notarised while made is a 'call_recording'",
+                                 code="recording_invalid", field="kind")
+        record, salts = self._call_at_open(tenant, case, call)
+        sid = f"rs_{secrets.token_hex(16)}"
+        _identity, wrapped = self.ctx.master.new_item_identity()
+        now = _now()
+        row = RecordingSession(
+            id=sid, tenant=tenant, case_id=case, submitter=submitter,
+            submitter_name=submitter_name, sample_rate=sample_rate, channels=channels,
+            file_name=file_name, wrapped_key=wrapped, opened_at=now, last_at=now,
+            chain_head=chain_start(sid).hex(), call_record=record, call_salts=salts)
+        with session(self.ctx.engine) as s:
+            s.add(row)
+            s.commit()
+        return row
+
+    def _call_at_open(self, tenant: str, case_id: str,
+                      call: object) -> tuple[str | None, str | None]:
+        """The call record given at open, committed now (numbers never kept: the session
+        holds the commitments and salts, settled against the case's earlier calls so one
+        contact keeps one commitment), without its end. (record JSON, salts JSON)."""
+        if call is None:
+            return None, None
+        if not isinstance(call, dict) or "ended_at" in call:
+            raise CallMetadataError("Field 'call' at open is the call record without "
+                                    "'ended_at' (closing gives it).", field="call.ended_at")
+        probe = {**call, "ended_at": call.get("started_at")}
+        draft = parse_call(probe, EvidenceKind.CALL_RECORDING,
+                           self.ctx.settings.call_country_code)
+        with session(self.ctx.engine) as s:
+            held = s.exec(select(Case).where(col(Case.holder) == tenant,
+                                             col(Case.case_id) == case_id)).first()
+            if held is not None:
+                draft = settle(s, held.uid, draft) or draft
+        record = draft.record.to_json()
+        del record["ended_at"]
+        return (json.dumps(record, ensure_ascii=False),
+                json.dumps({p: v.hex() for p, v in draft.salts.items()}))
+
+    def _call_at_close(self, row: RecordingSession, call: object,
+                       last: datetime) -> CallDraft | None:
+        """The call record for the statement: ``call`` as given on closing, or the one given
+        at open with ``ended_at`` from ``call`` (or, closed by the timeout, the last
+        segment's arrival)."""
+        if row.call_record is None or (isinstance(call, dict) and set(call) != {"ended_at"}):
+            return (parse_call(call, EvidenceKind.CALL_RECORDING,
+                               self.ctx.settings.call_country_code)
+                    if call is not None else None)
+        ended = call.get("ended_at") if isinstance(call, dict) else format_rfc3339_utc(last)
+        try:
+            record = CallRecord.from_json({**json.loads(row.call_record), "ended_at": ended})
+        except StatementError as exc:
+            raise CallMetadataError(exc.message, **exc.details) from None
+        salts = {p: bytes.fromhex(v) for p, v in json.loads(row.call_salts or "{}").items()}
+        return CallDraft(record, salts)
+
+    def get(self, tenant: str, session_id: str) -> RecordingSession:
+        with session(self.ctx.engine) as s:
+            row = s.get(RecordingSession, session_id)
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"no recording session {session_id!r}", code="recording_unknown",
+                           session_id=session_id)
+        return row
+
+    def segments(self, session_id: str) -> list[RecordingSegment]:
+        with session(self.ctx.engine) as s:
+            return list(s.exec(select(RecordingSegment)
+                               .where(RecordingSegment.session_id == session_id)
+                               .order_by(RecordingSegment.n)).all())  # type: ignore[arg-type]
+
+    # -- segments ---------------------------------------------------------------------------
+
+    def append(self, *, tenant: str, session_id: str, n: int, data: bytes) -> Checkpoint:
+        """Accept segment ``n`` (the next one) and answer its signed checkpoint.
+
+        RecordingError: ``recording_closed`` (409), ``segment_duplicate`` (409, the held
+        segment's SHA-256 in ``details``), ``segment_out_of_order`` (409, ``expected``);
+        SegmentTooLarge (413); SegmentInvalid (422). Nothing accepted before is touched."""
+        row = self.get(tenant, session_id)
+        limit = self.ctx.settings.max_segment_bytes
+        if len(data) > limit:
+            raise SegmentTooLarge(f"segment {n} is {len(data)} bytes; the limit is {limit}",
+                                  limit=limit, segment=n)
+        self._refuse_order(row, n, data)
+        block = row.channels * 2
+        if not data or len(data) % block:
+            raise SegmentInvalid(f"segment {n} must be a whole, non-zero number of 16-bit "
+                                 "samples", segment=n)
+        if n >= MAX_SEGMENTS:
+            raise SegmentInvalid(f"a recording has at most {MAX_SEGMENTS} segments",
+                                 segment=n)
+        identity = self.ctx.master.unwrap(row.wrapped_key)
+        view = io.BytesIO(data)
+        sealed = seal(view.read, identity.to_public(), self.ctx.settings.spool_dir, limit)
+        try:
+            self.ctx.blobs.put_file(sealed.cid, sealed.path)
+        finally:
+            sealed.path.unlink(missing_ok=True)
+        try:
+            return self._record(row.id, n, data, sealed.digest.hex, sealed.cid)
+        except BaseException:
+            self._drop_blob(sealed.cid)
+            raise
+
+    def _refuse_order(self, row: RecordingSession, n: int, data: bytes) -> None:
+        if row.status != "open":
+            raise RecordingError(f"recording session {row.id} is {row.status}; it takes no "
+                                 "more segments", code="recording_closed",
+                                 session_id=row.id, status=row.status,
+                                 evidence_id=row.evidence_id)
+        if n < row.segments:
+            with session(self.ctx.engine) as s:
+                held = s.get(RecordingSegment, (row.id, n))
+            sent = hashlib.sha256(data).hexdigest()
+            raise RecordingError(
+                f"segment {n} was already accepted"
+                + (" with the same bytes" if held and held.sha256 == sent else
+                   " with other bytes; the first one stands"),
+                code="segment_duplicate", segment=n, sha256=held.sha256 if held else None,
+                same=bool(held and held.sha256 == sent), expected=row.segments)
+        if n != row.segments:
+            raise RecordingError(f"segment {n} arrived before segment {row.segments}; send "
+                                 "the segments in order", code="segment_out_of_order",
+                                 segment=n, expected=row.segments)
+
+    def _record(self, session_id: str, n: int, data: bytes, sha256: str,
+                cid: str) -> Checkpoint:
+        now = _now()
+        salt = secrets.token_bytes(32)
+        leaf = leaf_commitment(salt, bytes.fromhex(sha256))
+        try:
+            with session(self.ctx.engine) as s:
+                row = s.exec(select(RecordingSession).where(
+                    RecordingSession.id == session_id).with_for_update()).one()
+                self._refuse_order(row, n, data)  # again, under the lock
+                head = chain_step(bytes.fromhex(row.chain_head), leaf).hex()
+                doc = checkpoint_document(
+                    session_id=session_id, segment=n, sha256=sha256, size=len(data),
+                    leaf=leaf.hex(), chain_head=head, received_at=format_rfc3339_utc(now))
+                jws = CHECKPOINT.sign(canonical_json(doc), self.ctx.signing_key)
+                s.add(RecordingSegment(session_id=session_id, n=n, size=len(data),
+                                       sha256=sha256, salt=salt.hex(), leaf=leaf.hex(),
+                                       chain_head=head, received_at=now, cid=cid,
+                                       checkpoint_jws=jws))
+                row.segments, row.chain_head, row.last_at = n + 1, head, now
+                s.add(row)
+                s.commit()
+        except IntegrityError:  # the same segment at the same moment: the other one stands
+            self._refuse_order(self.get(self._tenant_of(session_id), session_id), n, data)
+            raise
+        return Checkpoint(jws, doc)
+
+    def _tenant_of(self, session_id: str) -> str:
+        with session(self.ctx.engine) as s:
+            row = s.get(RecordingSession, session_id)
+        return row.tenant if row is not None else ""
+
+    def _drop_blob(self, cid: str) -> None:
+        try:
+            self.ctx.blobs.delete(cid)
+        except Exception:  # noqa: BLE001 - best effort; the orphan sweep remains
+            log.warning("could not delete the ciphertext of a refused segment")
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self, *, tenant: str, session_id: str, call: object = None,
+              complete: bool = True) -> RecordingSession:
+        """Notarise what arrived as one item and close the session (``closed``, or
+        ``incomplete`` when ``complete`` is false). A closed session, or one another closer
+        is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
+        (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
+        failure the session is open again, with every segment."""
+        row = self.get(tenant, session_id)
+        if row.status not in ("open", "closing"):
+            return row
+        held = self.segments(session_id)
+        draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
+        if not self._claim(session_id):
+            return self.get(tenant, session_id)
+        try:
+            segments = self.segments(session_id)
+            if not segments:
+                if complete:
+                    raise RecordingError(f"recording session {session_id} has no segment to "
+                                         "notarise", code="recording_empty",
+                                         session_id=session_id)
+                return self._finish(session_id, "abandoned", None)
+            evidence = self._notarise(row, segments, draft, complete)
+        except BaseException:
+            self._finish(session_id, "open", None)
+            raise
+        # A retried close replays the first one's item (same idempotency key): its statement
+        # says whether the recording was complete.
+        layout = Statement.from_bytes(jws_payload(evidence.statement_jws)).recording
+        done = self._finish(session_id, "closed" if layout is None or layout.complete
+                            else "incomplete", evidence.id)
+        for segment in segments:  # the item holds them now; its shredding must reach them
+            if segment.cid is not None:
+                self._drop_blob(segment.cid)
+        with session(self.ctx.engine) as s:
+            for segment in s.exec(select(RecordingSegment).where(
+                    RecordingSegment.session_id == session_id)).all():
+                segment.cid = None
+                s.add(segment)
+            s.commit()
+        return done
+
+    def _notarise(self, row: RecordingSession, segments: list[RecordingSegment],
+                  draft: Any, complete: bool) -> Any:
+        """The WAV of ``segments`` through the ordinary submission path; the item's row."""
+        fmt = AudioFormat(sample_rate=row.sample_rate, channels=row.channels)
+        layout = RecordingLayout(
+            session_id=row.id, format=fmt, sizes=tuple(g.size for g in segments),
+            root=tree_root([bytes.fromhex(g.leaf) for g in segments]).hex(),
+            chain_head=segments[-1].chain_head, opened_at=format_rfc3339_utc(utc(row.opened_at)),
+            last_received_at=format_rfc3339_utc(utc(segments[-1].received_at)),
+            complete=complete)
+        sub = Submission(case_id=row.case_id, kind=EvidenceKind.CALL_RECORDING,
+                         file_name=row.file_name, media_type="audio/wav", call=draft,
+                         recording=layout)
+        identity = self.ctx.master.unwrap(row.wrapped_key)
+        reader = _Joined(self._wav_pieces(identity, fmt, segments))
+        sealed = self.notariser.seal(reader.read)
+        return self.notariser.commit(sub, sealed, submitter=row.submitter, tenant=row.tenant,
+                                     submitter_name=row.submitter_name,
+                                     idempotency_key=f"recording:{row.id}").evidence
+
+    def _claim(self, session_id: str) -> bool:
+        """Take the session for closing (``closing``): only one closer at a time, the
+        recorder's or the sweeper's. A ``closing`` left by a closer that died is taken again
+        after the timeout."""
+        now = _now()
+        stale = now - timedelta(seconds=self.ctx.settings.recording_timeout_seconds)
+        with session(self.ctx.engine) as s:
+            row = s.exec(select(RecordingSession).where(
+                RecordingSession.id == session_id).with_for_update()).one()
+            if row.status == "open" or (row.status == "closing" and row.closed_at is not None
+                                        and utc(row.closed_at) < stale):
+                row.status, row.closed_at = "closing", now
+                s.add(row)
+                s.commit()
+                return True
+        return False
+
+    def _finish(self, session_id: str, status: str,
+                evidence_id: str | None) -> RecordingSession:
+        with session(self.ctx.engine) as s:
+            row = s.exec(select(RecordingSession).where(
+                RecordingSession.id == session_id).with_for_update()).one()
+            row.status, row.evidence_id = status, evidence_id
+            row.closed_at = None if status == "open" else _now()
+            if status != "open":  # the item's call_salts hold them now (shredding reaches them)
+                row.call_salts = None
+            s.add(row)
+            s.commit()
+            return row
+
+    def _wav_pieces(self, identity: pyrage.x25519.Identity, fmt: AudioFormat,
+                    segments: list[RecordingSegment]) -> Iterator[bytes]:
+        yield wav_header(sum(g.size for g in segments), fmt.sample_rate, fmt.channels)
+        for segment in segments:
+            if segment.cid is None:
+                raise NotaryError(f"segment {segment.n}'s ciphertext is gone",
+                                  code="segment_lost")
+            with self.ctx.blobs.open(segment.cid) as fh:
+                yield pyrage.decrypt(fh.read(), [identity])  # a few seconds, in memory only
+
+    def sweep(self, now: datetime | None = None) -> list[str]:
+        """Close, as incomplete, every open session no segment reached within the timeout;
+        the ids closed."""
+        cutoff = (now or _now()) - timedelta(seconds=self.ctx.settings.recording_timeout_seconds)
+        with session(self.ctx.engine) as s:
+            stale = s.exec(select(RecordingSession).where(or_(
+                and_(col(RecordingSession.status) == "open",
+                     col(RecordingSession.last_at) < cutoff),
+                and_(col(RecordingSession.status) == "closing",
+                     col(RecordingSession.closed_at) < cutoff)))).all()
+        done = []
+        for row in stale:
+            try:
+                self.close(tenant=row.tenant, session_id=row.id, complete=False)
+                done.append(row.id)
+            except NotaryError as exc:
+                log.warning("recording session %s could not be closed: %s", row.id, exc.code)
+        return done
+
+class _Joined:
+    """``read(n)`` over an iterator of byte pieces."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._buf = b""
+
+    def read(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            self._buf += piece
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+class SessionSweeper:
+    """Closes timed-out sessions every few seconds in a daemon thread."""
+
+    def __init__(self, recordings: Recordings) -> None:
+        self.recordings = recordings
+        timeout = recordings.ctx.settings.recording_timeout_seconds
+        self.interval = max(0.05, min(timeout / 4, 5.0))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recording-sweeper",
+                                        daemon=True)
+
+    def start(self) -> SessionSweeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.recordings.sweep()
+            except Exception:  # the next round tries again
+                log.exception("the recording sweep failed")
+
+

@@ -1,0 +1,148 @@
+"""The pure core of issue 18: segment tree proofs, the statement's ``recording`` field, signed
+checkpoints and excerpt verification, without a service."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import pytest
+
+from notary.core.callrecord import CallRecord, Commitment
+from notary.core.errors import SignatureError, StatementError
+from notary.core.excerpt import CHECKPOINT, checkpoint_document, verify_excerpt
+from notary.core.recording import (
+    AudioFormat,
+    RecordingLayout,
+    chain_start,
+    chain_step,
+    inclusion_proof,
+    leaf_commitment,
+    parse_clock,
+    root_from_inclusion,
+    tree_root,
+    wav_header,
+)
+from notary.core.signing import SigningKey, jwks, sign_statement
+from notary.core.statement import EvidenceKind, Statement, canonical_json
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 30, 33])
+def test_every_leaf_proves_its_place_and_no_other(size: int) -> None:
+    leaves = [os.urandom(32) for _ in range(size)]
+    root = tree_root(leaves)
+    for i in range(size):
+        path = inclusion_proof(leaves, i)
+        assert root_from_inclusion(leaves[i], i, size, path) == root
+        if size > 1:  # the same leaf claimed at another place does not reach the root
+            other = (i + 1) % size
+            try:
+                reached = root_from_inclusion(leaves[i], other, size, path)
+            except ValueError:
+                continue
+            assert reached != root
+
+
+def test_clock_times() -> None:
+    assert parse_clock("00:01:10") == 70_000
+    assert parse_clock("1:40") == 100_000
+    assert parse_clock("12.25") == 12_250
+    for bad in ("", "1::2", "-3", "a:b", "1:2:3:4", "٣"):
+        with pytest.raises(ValueError):
+            parse_clock(bad)
+
+
+def _recording(segments: list[bytes], *, ended_at: str | None = None,
+               kind: EvidenceKind = EvidenceKind.CALL_RECORDING,
+               received: str = "2026-12-07T10:00:05Z") -> dict[str, Any]:
+    """A signed recording statement and an excerpt manifest of all its segments."""
+    key = SigningKey.generate()
+    salts = [os.urandom(32) for _ in segments]
+    leaves = [leaf_commitment(s, hashlib.sha256(d).digest()) for s, d in zip(salts, segments,
+                                                                            strict=True)]
+    head, points = chain_start("rs_test"), []
+    for n, (leaf, data) in enumerate(zip(leaves, segments, strict=True)):
+        head = chain_step(head, leaf)
+        doc = checkpoint_document(session_id="rs_test", segment=n,
+                                  sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                  leaf=leaf.hex(), chain_head=head.hex(), received_at=received)
+        points.append(CHECKPOINT.sign(canonical_json(doc), key))
+    layout = RecordingLayout(session_id="rs_test", format=AudioFormat(sample_rate=8000),
+                             sizes=tuple(len(d) for d in segments),
+                             root=tree_root(leaves).hex(), chain_head=head.hex(),
+                             opened_at="2026-12-07T10:00:00Z", last_received_at=received,
+                             complete=True)
+    pcm = b"".join(segments)
+    wav = wav_header(len(pcm), 8000, 1) + pcm
+    call = None if ended_at is None else CallRecord(
+        started_at="2026-12-07T17:50:00+08:00", ended_at=ended_at, timezone="Asia/Shanghai",
+        direction="outbound", agent_id="A1",  # type: ignore[arg-type]
+        caller=Commitment("ab" * 32), callee=Commitment("cd" * 32))
+    statement = Statement(evidence_id="ev_x", case_id="C1", case_seq=1, kind=kind,
+                          media_type="audio/wav", size=len(wav),
+                          sha256=hashlib.sha256(wav).hexdigest(), file_name="r.wav",
+                          received_at=received, submitter="apikey:1", recording=layout,
+                          call=call)
+    assert Statement.from_bytes(statement.canonical_bytes()) == statement
+    files = {f"s/{n}": d for n, d in enumerate(segments)}
+    return {"manifest": {"statement": sign_statement(statement, key),
+                         "keys": jwks([key.public_jwk()]),
+                         "segments": [{"n": n, "file": f"s/{n}", "salt": salts[n].hex(),
+                                       "proof": [p.hex() for p in inclusion_proof(leaves, n)],
+                                       "checkpoint": points[n]}
+                                      for n in range(len(segments))]},
+            "files": files}
+
+
+SEGMENTS = [bytes([n]) * 3200 for n in range(5)]
+
+
+def test_an_excerpt_verifies_and_names_a_changed_or_moved_segment() -> None:
+    made = _recording(SEGMENTS)
+    report = verify_excerpt(made["manifest"], made["files"])
+    assert report.ok and report.live and [s["start_ms"] for s in report.segments] == [
+        0, 200, 400, 600, 800]
+    files = {**made["files"], "s/3": b"\x09" + SEGMENTS[3][1:]}
+    assert any("segment 3" in p for p in verify_excerpt(made["manifest"], files).problems)
+    files = {**made["files"], "s/1": SEGMENTS[2], "s/2": SEGMENTS[1]}
+    problems = verify_excerpt(made["manifest"], files).problems
+    assert any("segment 1" in p for p in problems) and any("segment 2" in p for p in problems)
+    # Only some segments: the others are leaves in the paths, and it still verifies.
+    part = dict(made["manifest"], segments=made["manifest"]["segments"][2:4])
+    assert verify_excerpt(part, made["files"]).ok
+
+
+def test_segments_checkpointed_after_the_call_ended_are_not_live() -> None:
+    during = _recording(SEGMENTS, ended_at="2026-12-07T18:00:30+08:00")
+    assert verify_excerpt(during["manifest"], during["files"]).live
+    late = _recording(SEGMENTS, ended_at="2026-12-07T17:58:00+08:00")
+    report = verify_excerpt(late["manifest"], late["files"])
+    assert report.ok and not report.live
+    assert not any(s["during_call"] for s in report.segments)
+
+
+def test_a_checkpoint_is_signed_and_strict() -> None:
+    key = SigningKey.generate()
+    doc = checkpoint_document(session_id="rs_a", segment=0, sha256="00" * 32, size=2,
+                              leaf="11" * 32, chain_head="22" * 32,
+                              received_at="2026-12-07T10:00:00Z")
+    token = CHECKPOINT.sign(canonical_json(doc), key)
+    assert CHECKPOINT.verify(token, jwks([key.public_jwk()])).document == doc
+    with pytest.raises(SignatureError):
+        CHECKPOINT.verify(token, jwks([SigningKey.generate().public_jwk()]))
+
+
+def test_the_recording_field_is_validated_and_only_for_call_recordings() -> None:
+    with pytest.raises(StatementError) as info:
+        _recording(SEGMENTS, kind=EvidenceKind.NOTICE)
+    assert info.value.details["field"] == "recording"
+    with pytest.raises(StatementError) as info:
+        RecordingLayout(session_id="rs", format=AudioFormat(sample_rate=8000), sizes=(3,),
+                        root="00" * 32, chain_head="00" * 32, opened_at="2026-12-07T10:00:00Z",
+                        last_received_at="2026-12-07T10:00:00Z", complete=True)
+    assert info.value.details["field"] == "recording.sizes[0]"
+    with pytest.raises(StatementError):
+        AudioFormat(sample_rate=8001)
