@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import tlog
 from .callrecord import instant
 from .errors import NotaryError, SignatureError
 from .merkle import from_hex32, statement_leaf, verify_proof
-from .recording import RecordingLayout, leaf_commitment, root_from_inclusion, wav_header
+from .recording import RecordingLayout, leaf_commitment, wav_header
 from .signing import STATEMENT, SignedFormat
 from .statement import canonical_json, parse_strict_json
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
@@ -154,11 +155,12 @@ def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> E
         try:
             leaf = leaf_commitment(bytes.fromhex(entry["salt"]), digest)
             path = [bytes.fromhex(p) for p in entry["proof"]]
-            reached = root_from_inclusion(leaf, n, len(layout.sizes), path)
         except (KeyError, TypeError, ValueError):
             problems.append(f"{where}: 证明格式错误 / its proof is malformed")
             continue
-        if reached != root:
+        try:
+            tlog.verify_inclusion(leaf, n, len(layout.sizes), path, root)
+        except tlog.ProofError:
             problems.append(f"{where}: 内容或位置与声明不符 / its bytes or position do not "
                             "match the statement's segment root (changed or re-ordered)")
             continue

@@ -10,9 +10,10 @@ Two structures are built over the leaves:
 * the *chain* ``head_0 = SHA-256("notary.recording/v1" || session_id)``,
   ``head_{i+1} = SHA-256(head_i || leaf_i)``, whose running head each signed checkpoint
   carries (a later checkpoint commits to every earlier segment, in order);
-* the *segment tree*, an RFC 9162 Merkle tree over the leaves with interior nodes
-  ``SHA-256(0x01 || left || right)`` (leaves are used as they are: a leaf's 64-byte preimage
-  can never be an interior node's 65-byte one), whose root the statement carries.
+* the *segment tree*, the log tree of :mod:`notary.core.tlog` (RFC 9162: interior nodes
+  ``SHA-256(0x01 || left || right)``) with the salted leaves as its leaf hashes (a leaf's
+  64-byte preimage can never be an interior node's 65-byte one), whose root the statement
+  carries.
 
 The recording the statement hashes is a WAV file: a 44-byte header, then the segments' PCM
 bytes in order. Everything here is pure.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,11 +39,8 @@ __all__ = [
     "RecordingLayout",
     "chain_start",
     "chain_step",
-    "inclusion_proof",
     "leaf_commitment",
     "parse_clock",
-    "root_from_inclusion",
-    "tree_root",
     "wav_header",
 ]
 
@@ -73,60 +71,6 @@ def chain_start(session_id: str) -> bytes:
 
 def chain_step(head: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(head + leaf).digest()
-
-
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def _split(n: int) -> int:
-    """The largest power of two smaller than ``n`` (RFC 9162 §2.1.1)."""
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def tree_root(leaves: Sequence[bytes]) -> bytes:
-    """The segment tree's root (RFC 9162 shape). ValueError for no leaves."""
-    if not leaves:
-        raise ValueError("a segment tree has at least one leaf")
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return _node(tree_root(leaves[:k]), tree_root(leaves[k:]))
-
-
-def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """The audit path of leaf ``index`` (siblings from the leaf up)."""
-    if len(leaves) <= 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*inclusion_proof(leaves[:k], index), tree_root(leaves[k:])]
-    return [*inclusion_proof(leaves[k:], index - k), tree_root(leaves[:k])]
-
-
-def root_from_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes:
-    """The root that ``path`` leads to from ``leaf`` at ``index`` of a tree of ``size`` leaves
-    (RFC 9162 §2.1.3.2). ValueError when the path has the wrong length for that position."""
-    if not 0 <= index < size:
-        raise ValueError("the index is outside the tree")
-    fn, sn, node, used = index, size - 1, leaf, 0
-    for sibling in path:
-        if sn == 0:
-            raise ValueError("the proof is longer than the tree is deep")
-        if fn % 2 == 1 or fn == sn:
-            node = _node(sibling, node)
-            if fn % 2 == 0:
-                while fn % 2 == 0 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            node = _node(node, sibling)
-        fn, sn, used = fn >> 1, sn >> 1, used + 1
-    if sn != 0:
-        raise ValueError("the proof is shorter than the tree is deep")
-    return node
 
 
 def parse_clock(text: str) -> int:

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from notary.core import tlog
 from notary.core.excerpt import EXCERPT_SCHEMA, read_excerpt
 from notary.core.merkle import to_hex32
-from notary.core.recording import RecordingLayout, inclusion_proof, wav_header
+from notary.core.recording import RecordingLayout, wav_header
 from notary.core.signing import jws_payload
 from notary.core.statement import Statement
 from notary.service.actors import Actor
@@ -60,7 +61,7 @@ def excerpt(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int, to_ms:
         name = f"segments/{n:06d}.pcm"
         files[name] = pieces[n]
         entries.append({"n": n, "file": name, "salt": held[n].salt,
-                        "proof": [p.hex() for p in inclusion_proof(leaves, n)],
+                        "proof": [p.hex() for p in tlog.inclusion_proof(n, leaves)],
                         "checkpoint": held[n].checkpoint_jws})
     pcm = b"".join(pieces[n] for n in chosen)
     files["excerpt.wav"] = wav_header(len(pcm), layout.format.sample_rate,

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 import notary.core.errors as kinds
+from notary.core import tlog
 from notary.core.callrecord import CallRecord
 from notary.core.errors import InputError, NotaryError, StatementError
 from notary.core.excerpt import CHECKPOINT, checkpoint_document
@@ -40,7 +41,6 @@ from notary.core.recording import (
     chain_start,
     chain_step,
     leaf_commitment,
-    tree_root,
     wav_header,
 )
 from notary.core.signing import jws_payload
@@ -332,7 +332,7 @@ class Recordings:
         fmt = AudioFormat(sample_rate=row.sample_rate, channels=row.channels)
         layout = RecordingLayout(
             session_id=row.id, format=fmt, sizes=tuple(g.size for g in segments),
-            root=tree_root([bytes.fromhex(g.leaf) for g in segments]).hex(),
+            root=tlog.root([bytes.fromhex(g.leaf) for g in segments]).hex(),
             chain_head=segments[-1].chain_head, opened_at=format_rfc3339_utc(utc(row.opened_at)),
             last_received_at=format_rfc3339_utc(utc(segments[-1].received_at)),
             complete=complete)
