@@ -117,7 +117,7 @@ async def put_segment(request: Request, session_id: SessionId,
                                   limit=limit, segment=n)
     point = await anyio.to_thread.run_sync(
         lambda: desk(svc).append(tenant=key.tenant, session_id=session_id, n=n,
-                                 data=bytes(data)))
+                                 data=bytes(data), by=Actor.of_key(key).name))
     return CheckpointOut(checkpoint=point.jws, **{
         k: v for k, v in point.document.items() if k != "schema"})
 
@@ -130,7 +130,8 @@ async def close_session(session_id: SessionId, svc: ServiceDep, key: SubmitKey,
     close the session. Closing a closed session answers it as it is."""
     call = body.call if body is not None else None
     row = await anyio.to_thread.run_sync(
-        lambda: desk(svc).close(tenant=key.tenant, session_id=session_id, call=call))
+        lambda: desk(svc).close(tenant=key.tenant, session_id=session_id, call=call,
+                                by=Actor.of_key(key).name))
     if svc.worker is not None:
         svc.worker.poke()
     return SessionOut.of(row)

@@ -68,6 +68,15 @@ class RecordingError(NotaryError):
     default_code = "recording_closed"
 
 
+class RecordingNotYours(NotaryError):
+    """Only the key that opened a session adds to it or closes it: another key of the tenant
+    could otherwise put its own audio into someone else's recording (403)."""
+
+    kind = kinds.FORBIDDEN
+
+    default_code = "recording_not_yours"
+
+
 class SegmentInvalid(InputError):
     """A segment that is no whole number of samples, or a session opened wrongly (422)."""
 
@@ -191,13 +200,25 @@ class Recordings:
 
     # -- segments ---------------------------------------------------------------------------
 
-    def append(self, *, tenant: str, session_id: str, n: int, data: bytes) -> Checkpoint:
+    def _own(self, tenant: str, session_id: str, by: str | None) -> RecordingSession:
+        """The session, if ``by`` (the caller's actor name; None: the service itself)
+        opened it; RecordingNotYours otherwise."""
+        row = self.get(tenant, session_id)
+        if by is not None and by != row.submitter:
+            raise RecordingNotYours("only the key that opened this recording session may "
+                                    "add to it or close it / 仅开启该录音会话的密钥可追加或关闭",
+                                    session_id=session_id)
+        return row
+
+    def append(self, *, tenant: str, session_id: str, n: int, data: bytes,
+               by: str | None = None) -> Checkpoint:
         """Accept segment ``n`` (the next one) and answer its signed checkpoint.
 
         RecordingError: ``recording_closed`` (409), ``segment_duplicate`` (409, the held
         segment's SHA-256 in ``details``), ``segment_out_of_order`` (409, ``expected``);
-        SegmentTooLarge (413); SegmentInvalid (422). Nothing accepted before is touched."""
-        row = self.get(tenant, session_id)
+        SegmentTooLarge (413); SegmentInvalid (422); RecordingNotYours (403) unless ``by``
+        opened it. Nothing accepted before is touched."""
+        row = self._own(tenant, session_id, by)
         limit = self.ctx.settings.max_segment_bytes
         if len(data) > limit:
             raise SegmentTooLarge(f"segment {n} is {len(data)} bytes; the limit is {limit}",
@@ -285,13 +306,14 @@ class Recordings:
     # -- closing ----------------------------------------------------------------------------
 
     def close(self, *, tenant: str, session_id: str, call: object = None,
-              complete: bool = True) -> RecordingSession:
+              complete: bool = True, by: str | None = None) -> RecordingSession:
         """Notarise what arrived as one item and close the session (``closed``, or
         ``incomplete`` when ``complete`` is false). A closed session, or one another closer
         is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
         (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
-        failure the session is open again, with every segment."""
-        row = self.get(tenant, session_id)
+        failure the session is open again, with every segment. RecordingNotYours (403)
+        unless ``by`` (None: the timeout) opened it."""
+        row = self._own(tenant, session_id, by)
         if row.status not in ("open", "closing"):
             return row
         held = self.segments(session_id)

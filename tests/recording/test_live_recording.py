@@ -238,6 +238,19 @@ def test_wrong_segments_are_refused_and_lose_nothing(make_server: Any) -> None:
     assert put(1, segment_pcm(1)).status_code == 201
     assert http.get(f"/v1/recordings/{sid}").json()["segments"] == 2
 
+    # Another key of the same tenant can read the session but neither add its own audio to
+    # it nor close it.
+    made = http.post("/v1/api-keys", json={"role": "collector", "name": "desk 9"})
+    assert made.status_code == 201, made.text
+    other = server.client(made.json()["token"])
+    assert other.get(f"/v1/recordings/{sid}").status_code == 200
+    for resp in (other.put(f"/v1/recordings/{sid}/segments/2", content=segment_pcm(2),
+                           headers=PCM),
+                 other.post(f"/v1/recordings/{sid}/close", json={})):
+        assert (resp.status_code, resp.json()["code"]) == (403, "recording_not_yours"), resp.text
+    assert http.get(f"/v1/recordings/{sid}").json() | {"segments": 2, "status": "open"} == \
+        http.get(f"/v1/recordings/{sid}").json()
+
     # A restart loses nothing: the next server on the same home takes segment 2.
     server.stop()
     again = make_server(max_segment_bytes=40_000)
