@@ -22,13 +22,12 @@ from api.schemas import (
     TimestampOut,
 )
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
-from notary.core.merkle import to_hex32
-from notary.service.actors import Actor
+from notary.core.merkle import leaf_values, to_hex32
 from notary.service.ingest import Accepted, Sealed
 from notary.service.notary import NotaryService
 from notary.service.sealing import UploadTooLarge
 from notary.service.submission import MetadataError, Submission, parse_metadata
-from notary.service.submitters import verify_submitter_signature
+from notary.service.submitters import accept_upload
 from notary.service.views import evidence_view, proof_view, read_content
 from storage.db import ApiKey
 
@@ -74,13 +73,8 @@ def _receive_form(reader: MultipartReader, svc: NotaryService, key: ApiKey,
                                 code="metadata_missing")
         if sealed is None:
             raise MultipartError("the form needs a 'file' part", code="file_missing")
-        kid = verify_submitter_signature(svc.context, key, sub, sealed)
-        accepted = svc.notariser.commit(sub, sealed, submitter=Actor.of_key(key).name,
-                                        tenant=key.tenant, submitter_kid=kid,
-                                        submitter_name=key.name,
-                                        idempotency_key=idempotency_key)
-        sealed = None
-        return accepted
+        ready, sealed = sealed, None  # accept_upload discards it if it refuses it
+        return accept_upload(svc.context, svc.notariser, key, sub, ready, idempotency_key)
     finally:
         if sealed is not None:
             svc.notariser.discard(sealed)
@@ -139,8 +133,8 @@ def get_proof(evidence_id: EvidenceId, ctx: ContextDep, key: AnyKey) -> ProofOut
     """The Merkle inclusion proof and the anchor; 404 ``not_anchored`` while pending."""
     view = proof_view(ctx, key.tenant, evidence_id)
     row = view.row
-    return ProofOut(evidence_id=row.id, leaf_values=[1, "0x" + row.sha256,
-                                                      "0x" + row.statement_digest],
+    return ProofOut(evidence_id=row.id, leaf_values=leaf_values(
+                        bytes.fromhex(row.statement_digest), bytes.fromhex(row.sha256)),
                     leaf=view.leaf, proof=[to_hex32(p) for p in view.proof],
                     root=to_hex32(view.root), anchor=AnchorOut.of(view.anchor),
                     superseded_anchors=[SupersededOut.of(a) for a in view.superseded],

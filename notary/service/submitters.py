@@ -16,8 +16,9 @@ from sqlmodel import select
 
 from notary.core.errors import InputError, SignatureError
 from notary.core.signing import jwk_thumbprint, public_key_from_jwk, verify_jws
+from notary.service.actors import Actor
 from notary.service.context import Context
-from notary.service.ingest import Sealed
+from notary.service.ingest import Accepted, Notariser, Sealed
 from notary.service.submission import Submission
 from storage.db import ApiKey, SubmitterKey, session
 
@@ -68,3 +69,18 @@ def verify_submitter_signature(ctx: Context, key: ApiKey, sub: Submission,
     if payload.decode("ascii", "replace") != sealed.upload.digest.hex:
         raise SubmitterSignatureInvalid("submitter_signature is over another file's SHA-256")
     return str(header["kid"])
+
+
+def accept_upload(ctx: Context, notariser: Notariser, key: ApiKey, sub: Submission,
+                  sealed: Sealed, idempotency_key: str | None) -> Accepted:
+    """The sealed upload of ``key``, checked against its collector's registered keys and
+    recorded (statement, receipt, custody event); the spool file is discarded on any
+    failure, so a refused upload leaves nothing behind."""
+    try:
+        kid = verify_submitter_signature(ctx, key, sub, sealed)
+        return notariser.commit(sub, sealed, submitter=Actor.of_key(key).name,
+                                tenant=key.tenant, submitter_kid=kid, submitter_name=key.name,
+                                idempotency_key=idempotency_key)
+    except BaseException:
+        notariser.discard(sealed)
+        raise
