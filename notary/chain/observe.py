@@ -134,9 +134,7 @@ def _registration(reg: Registry, kid: str) -> KeyRegistration | None:
         thumbprint = kid_thumbprint(kid)
     except TrustRootError:
         return None
-    record = reg.signing_key(thumbprint)
-    return KeyRegistration(kid, record.registered_block, record.retired_block,
-                           record.registered_at, record.retired_at)
+    return reg.signing_key(thumbprint)
 
 
 def _soft(fn: Callable[[], T]) -> T | None:

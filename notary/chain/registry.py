@@ -29,6 +29,8 @@ from notary.chain.compile import load_artifact
 from notary.chain.errors import AnchorRejected, ChainError, ChainMismatch, ChainUnavailable
 from notary.chain.fees import FeePolicy
 from notary.chain.reverts import error_names, revert_error
+from notary.core.jws import b64url_encode
+from notary.core.pinning import KeyRegistration
 from notary.core.verdict import AnchorFacts
 
 if TYPE_CHECKING:
@@ -49,25 +51,6 @@ class Deployment:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """What the registry records for a statement-signing key (zeros: never / not yet)."""
-
-    thumbprint: bytes
-    registered_at: int
-    registered_block: int
-    retired_at: int
-    retired_block: int
-
-    @property
-    def registered(self) -> bool:
-        return self.registered_block != 0
-
-    @property
-    def retired(self) -> bool:
-        return self.retired_block != 0
 
 
 @dataclass(frozen=True)
@@ -268,11 +251,13 @@ class Registry:
         """The registry's ``version()``: "2" for this contract (a version 1 registry has none)."""
         return str(self._call(lambda: self.contract.functions.version().call()))
 
-    def signing_key(self, thumbprint: bytes) -> KeyRecord:
+    def signing_key(self, thumbprint: bytes) -> KeyRegistration:
         """What the registry records for the key with this RFC 7638 thumbprint (32 bytes)."""
         _check_thumbprint(thumbprint)
         out = self._call(lambda: self.contract.functions.signingKeyOf(thumbprint).call())
-        return KeyRecord(bytes(thumbprint), int(out[0]), int(out[1]), int(out[2]), int(out[3]))
+        return KeyRegistration(b64url_encode(bytes(thumbprint)), registered_at=int(out[0]),
+                               registered_block=int(out[1]), retired_at=int(out[2]),
+                               retired_block=int(out[3]))
 
     def balance(self, address: str) -> int:
         return self._call(lambda: int(self.w3.eth.get_balance(Web3.to_checksum_address(address))))
@@ -439,7 +424,7 @@ class Registry:
 
     # -- statement-signing keys -------------------------------------------------------------
 
-    def register_signing_key(self, thumbprint: bytes) -> KeyRecord:
+    def register_signing_key(self, thumbprint: bytes) -> KeyRegistration:
         """Register a statement-signing key (needs KEY_ADMIN_ROLE); the record once mined.
 
         Refusals come out as AnchorRejected named by the registry's error
@@ -450,7 +435,7 @@ class Registry:
         self._transact(self.contract.functions.registerSigningKey(thumbprint), "registerSigningKey")
         return self.signing_key(thumbprint)
 
-    def retire_signing_key(self, thumbprint: bytes) -> KeyRecord:
+    def retire_signing_key(self, thumbprint: bytes) -> KeyRegistration:
         """Retire a registered key for good (needs KEY_ADMIN_ROLE); the record once mined."""
         _check_thumbprint(thumbprint)
         self._transact(self.contract.functions.retireSigningKey(thumbprint), "retireSigningKey")

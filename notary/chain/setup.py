@@ -20,9 +20,10 @@ from notary.chain.account import load_chain_account, load_keystore_file
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError, ChainMismatch
 from notary.chain.fees import FeePolicy
-from notary.chain.registry import Deployment, KeyRecord, Registry, connect, node_errors
+from notary.chain.registry import Deployment, Registry, connect, node_errors
 from notary.config import Settings
 from notary.core.errors import KeyMaterialError
+from notary.core.pinning import KeyRegistration
 from notary.core.trustroot import kid_thumbprint
 
 log = logging.getLogger("notary.chain")
@@ -202,7 +203,7 @@ class SigningKeyStatus:
 
     kid: str
     status: str
-    record: KeyRecord | None
+    record: KeyRegistration | None
     message: str
 
     @property

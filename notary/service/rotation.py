@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from notary.chain.registry import KeyRecord, Registry
+from notary.chain.registry import Registry
 from notary.chain.setup import admin_instruction, open_chain
 from notary.config import Settings
 from notary.core.errors import InputError
+from notary.core.pinning import KeyRegistration
 from notary.core.signing import SigningKey
 from notary.core.trustroot import kid_thumbprint
 from notary.keyfiles import read_secret, record_key_history, write_secret_once
@@ -55,8 +56,8 @@ class Rotation:
     old_kid: str
     new_kid: str
     anchored: int  # items and events anchored before the old key was retired
-    registered: KeyRecord
-    retired: KeyRecord
+    registered: KeyRegistration
+    retired: KeyRegistration
 
 
 def _key(pem: bytes, settings: Settings) -> SigningKey:
