@@ -87,12 +87,18 @@ def monitor(args: argparse.Namespace) -> int:
         url, _, vkey = item.partition("=")
         witnesses.append((url, Verifier.from_vkey(vkey)))
     notes: list[tuple[str, bytes]] = [(f, Path(f).read_bytes()) for f in args.checkpoint]
+    unanswered: list[str] = []
     for url, _key in witnesses:
-        for origin in {k.name for k in log}:
-            data = witness_checkpoint(url, origin)
+        for origin in sorted({k.name for k in log}):
+            try:
+                data = witness_checkpoint(url, origin)
+            except NoteError as exc:
+                unanswered.append(str(exc))
+                continue
             if data is not None:
                 notes.append((url, data))
     sightings, problems = gather(log, [k for _, k in witnesses], notes)
+    problems = unanswered + problems
     splits = split_views(sightings)
     if args.json:
         print_json({"sightings": [{"source": s.source, "origin": s.checkpoint.origin,
@@ -112,9 +118,13 @@ def monitor(args: argparse.Namespace) -> int:
         for v in splits:
             print(f"分叉 / SPLIT VIEW: 同一大小 {v.first.checkpoint.size} 两个不同的根 / two "
                   f"roots at one size: {v.first.source} ≠ {v.second.source}")
-        if not splits:
+        if not splits and not problems:
             print(f"未见分叉 / no split view among {len(sightings)} checkpoints")
-    return Exit.FAILED if splits else Exit.OK
+        elif not splits:
+            print(f"无法确认 / NOT CONFIRMED: no split view among {len(sightings)} checkpoints, "
+                  f"but {len(problems)} could not be read or did not verify")
+    # a checkpoint that does not verify, or a witness that does not answer, may hide a fork
+    return Exit.FAILED if splits or problems else Exit.OK
 
 
 def register(sub: Any) -> None:
@@ -134,7 +144,7 @@ def register(sub: Any) -> None:
     q.add_argument("--port", type=int, default=8100)
     q.set_defaults(handler=serve)
     q = wsub.add_parser("monitor", help="compare the checkpoints a log showed; exit 1 on a "
-                                        "split view")
+                                        "split view, or when one cannot be read or verified")
     q.add_argument("--log", action="append", required=True, metavar="VKEY")
     q.add_argument("--witness", action="append", default=[], metavar="URL=VKEY")
     q.add_argument("--checkpoint", action="append", default=[], metavar="FILE",

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .tlog import EMPTY_ROOT, HASH_SIZE
+from .tlog import HASH_SIZE
 
 ED25519 = 0x01
 """Signature type of a note signed by its log (signed-note)."""
@@ -184,10 +184,8 @@ class Note:
         split = text.rfind("\n\n")
         if split < 0 or not text.endswith("\n"):
             raise NoteError("a note is text, a blank line, then signature lines")
-        body, lines = text[:split + 1], text[split + 2:].splitlines()
-        if not lines or len(lines) > MAX_SIGNATURES:
-            raise NoteError(f"a note has 1 to {MAX_SIGNATURES} signature lines")
-        return cls(body.encode(), tuple(_parse_signature(line) for line in lines))
+        body, lines = text[:split + 1], text[split + 2:-1].split("\n")
+        return cls(body.encode(), _signatures(lines))
 
     def verify(self, verifiers: Iterable[Verifier]) -> dict[Verifier, int | None]:
         """The known verifiers whose signature verifies (with the cosignature's time). Lines
@@ -204,12 +202,27 @@ class Note:
         return good
 
     def with_signatures(self, extra: Sequence[Signature]) -> Note:
-        """The note with ``extra`` lines added (a line already present is not repeated)."""
+        """The note with ``extra`` lines added (a key that already signed is not repeated)."""
         lines = list(self.signatures)
-        lines += [s for s in extra if s not in lines]
+        keys = {(s.name, s.key_id) for s in lines}
+        for sig in extra:
+            if (sig.name, sig.key_id) not in keys:
+                lines.append(sig)
+                keys.add((sig.name, sig.key_id))
         if len(lines) > MAX_SIGNATURES:
             raise NoteError(f"at most {MAX_SIGNATURES} signature lines")
         return Note(self.text, tuple(lines))
+
+
+def _signatures(lines: Sequence[str]) -> tuple[Signature, ...]:
+    """Signature lines (split on newline only, as signed-note and Go's note package do); one
+    line per key: a repeated name and key id is refused."""
+    if not lines or lines == [""] or len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"a note has 1 to {MAX_SIGNATURES} signature lines")
+    out = tuple(_parse_signature(line) for line in lines)
+    if len({(s.name, s.key_id) for s in out}) != len(out):
+        raise NoteError("a key signs a note once: a signature line is repeated")
+    return out
 
 
 def _parse_signature(line: str) -> Signature:
@@ -228,10 +241,9 @@ def parse_signatures(data: bytes) -> list[Signature]:
         text = data.decode()
     except UnicodeDecodeError:
         raise NoteError("signature lines are UTF-8") from None
-    lines = text.splitlines()
-    if not text.endswith("\n") or not lines or len(lines) > MAX_SIGNATURES:
+    if not text.endswith("\n"):
         raise NoteError("expected 1 or more signature lines, each ending in a newline")
-    return [_parse_signature(line) for line in lines]
+    return list(_signatures(text[:-1].split("\n")))
 
 
 @dataclass(frozen=True)
@@ -250,7 +262,10 @@ class Checkpoint:
 
     @classmethod
     def parse(cls, text: bytes) -> Checkpoint:
-        lines = text.decode().split("\n")
+        try:
+            lines = text.decode().split("\n")
+        except UnicodeDecodeError:
+            raise NoteError("a checkpoint is UTF-8") from None
         if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
             raise NoteError("a checkpoint is origin, size, root hash (and extensions), each "
                             "on its own non-empty line")
@@ -259,6 +274,7 @@ class Checkpoint:
             raise NoteError("the tree size is a decimal without leading zeros")
         if len(root) != HASH_SIZE:
             raise NoteError("the root hash is 32 bytes")
-        if int(size) == 0 and root != EMPTY_ROOT:
-            raise NoteError("an empty tree has the empty root")
-        return cls(origin, int(size), root, tuple(lines[3:-1]))
+        checkpoint = cls(origin, int(size), root, tuple(lines[3:-1]))
+        if checkpoint.text() != text:  # e.g. base64 with stray bits: one text per checkpoint
+            raise NoteError("the checkpoint is not in its canonical form")
+        return checkpoint

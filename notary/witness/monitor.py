@@ -58,10 +58,19 @@ def add_checkpoint(url: str, old: int, proof: Sequence[bytes], note: Note,
 
 
 def witness_checkpoint(url: str, origin: str, timeout: float = 10.0) -> bytes | None:
-    """The latest checkpoint the witness cosigned for ``origin`` (None if none)."""
+    """The latest checkpoint the witness cosigned for ``origin``: None when it cosigned none
+    (404); NoteError when it cannot be reached or answers anything else, since a witness
+    that hides its view must not look like one that agrees."""
     origin_hash = hashlib.sha256(origin.encode()).hexdigest()
-    resp = httpx.get(f"{url.rstrip('/')}/{origin_hash}/checkpoint", timeout=timeout)
-    return resp.content if resp.status_code == 200 else None
+    try:
+        resp = httpx.get(f"{url.rstrip('/')}/{origin_hash}/checkpoint", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise NoteError(f"{url}: unreachable ({exc})") from None
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise NoteError(f"{url}: answered {resp.status_code} for {origin}'s checkpoint")
+    return resp.content
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from notary.core.note import MAX_NOTE_BYTES, Checkpoint, Note, NoteError, Signer
 from notary.witness.state import Record, SizeMismatch
 
 MAX_PROOF = 63
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")  # below 2^63, as a tree size is
 MAX_BODY = MAX_NOTE_BYTES + 64 * (MAX_PROOF + 1)
 
 
@@ -52,7 +54,7 @@ def parse_request(body: bytes) -> Submission:
     if not sep or not lines[0].startswith(b"old "):
         raise Refused(400, "the body is 'old N', proof lines, a blank line, a checkpoint")
     old = lines[0][4:].decode("ascii", "replace")
-    if not (old == "0" or (old.isdigit() and old.isascii() and old[0] != "0")):
+    if not _DECIMAL.fullmatch(old):
         raise Refused(400, "the old size is a decimal without leading zeros")
     if len(lines) - 1 > MAX_PROOF:
         raise Refused(400, f"at most {MAX_PROOF} proof lines")
@@ -89,6 +91,7 @@ class Witness:
             raise Refused(400, "the old size is larger than the checkpoint's")
         if cp.size == 0 and cp.root != tlog.EMPTY_ROOT:
             raise Refused(422, "an empty tree has the empty root")
+        # one line per log key that verified (Note.parse refuses a key signing twice)
         log_lines = tuple(s for s in req.note.signatures
                           if any(s.name == v.name and s.key_id == v.key_id for v in verified))
 
@@ -97,12 +100,16 @@ class Witness:
                 if req.proof:
                     raise Refused(422, "no proof is sent from size 0")
             elif recorded is not None:
+                if cp.size == recorded.size and cp.root != recorded.root:
+                    # both signed by the log: the one contradiction that proves a fork
+                    raise Refused(422, "two different roots for the same size: the log forked",
+                                  fork=True)
                 try:
                     tlog.verify_consistency(req.old, cp.size, recorded.root, cp.root, req.proof)
                 except tlog.ProofError as exc:
-                    raise Refused(422, str(exc), fork=True) from None
-            cosignature = self.signer.sign(cp.text(), int(time.time()))
-            return Note(cp.text(), log_lines + (cosignature,))
+                    raise Refused(422, str(exc)) from None
+            cosignature = self.signer.sign(req.note.text, int(time.time()))
+            return Note(req.note.text, log_lines).with_signatures([cosignature])
 
         try:
             cosigned = self.record.advance(cp.origin, req.old, check)
@@ -132,6 +139,8 @@ def app(witness: Witness) -> Starlette:
                             headers={"content-type": "text/x.tlog.size"})
         except Refused as exc:
             return PlainTextResponse(exc.reason + "\n", status_code=exc.status)
+        except NoteError as exc:  # nothing stored can be malformed, but never a 500
+            return PlainTextResponse(f"{exc}\n", status_code=400)
         except ClientDisconnect:
             return PlainTextResponse("the client went away\n", status_code=400)
 

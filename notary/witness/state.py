@@ -16,6 +16,9 @@ from pathlib import Path
 
 from notary.core.note import Checkpoint, Note
 
+MAX_FORKS = 100
+"""Forks kept per log: one is enough to prove misbehaviour; a cap keeps the file small."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS latest (
     origin TEXT PRIMARY KEY,
@@ -101,12 +104,19 @@ class Record:
         return cosigned
 
     def record_fork(self, origin: str, reason: str, offered: bytes) -> None:
+        """Keep a contradicting checkpoint once (the same one sent again is not a new
+        fork), at most :data:`MAX_FORKS` per log."""
         recorded = self.latest(origin)
         with self._db() as db:
-            db.execute("INSERT INTO forks (origin, seen_at, reason, recorded, offered) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (origin, int(time.time()), reason,
-                        recorded.encode() if recorded else b"", offered))
+            db.execute("BEGIN IMMEDIATE")
+            seen = db.execute("SELECT count(*), sum(offered = ?) FROM forks WHERE origin = ?",
+                              (offered, origin)).fetchone()
+            if seen[0] < MAX_FORKS and not seen[1]:
+                db.execute("INSERT INTO forks (origin, seen_at, reason, recorded, offered) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (origin, int(time.time()), reason,
+                            recorded.encode() if recorded else b"", offered))
+            db.execute("COMMIT")
 
     def forks(self, origin: str | None = None) -> list[Fork]:
         with self._db() as db:

@@ -74,8 +74,13 @@ def test_checkpoints_round_trip_and_bad_ones_are_refused() -> None:
     empty = note.Checkpoint("o", 0, tlog.EMPTY_ROOT)
     assert note.Checkpoint.parse(empty.text()) == empty
     root = base64.b64encode(cp.root).decode()
+    # base64 whose last character carries stray bits decodes to the same root: refused, so
+    # that one checkpoint has one text (what the log signed is what a witness cosigns)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stray = root[:-2] + alphabet[alphabet.index(root[-2]) ^ 1] + "="
+    assert base64.b64decode(stray) == cp.root and stray != root
     for bad in (f"o\n07\n{root}\n", f"o\n7\n{root}", f"o\n-1\n{root}\n", "o\n7\nAAAA\n",
-                f"\n7\n{root}\n", f"o\n7\n{root}\n\n", "o\n0\n" + root + "\n"):
+                f"\n7\n{root}\n", f"o\n7\n{root}\n\n", f"o\n7\n{stray}\n"):
         with pytest.raises(note.NoteError):
             note.Checkpoint.parse(bad.encode())
 
@@ -91,6 +96,9 @@ def test_checkpoints_round_trip_and_bad_ones_are_refused() -> None:
     b"text\n\n\xe2\x80\x94 k not*base64\n",
     b"\xff\n\n\xe2\x80\x94 k AAAAAAA=\n",
     b"text\n\n" + b"\xe2\x80\x94 k AAAAAAA=\n" * 33,
+    b"text\n\n" + b"\xe2\x80\x94 k AAAAAAA=\n" * 2,  # one key signs once
+    # one newline-terminated line holding U+2028 is one (malformed) line, not two signatures
+    "text\n\n\u2014 k AAAAAAA=\u2028\u2014 j AAAAAAA=\n".encode(),
 ])
 def test_malformed_notes_are_refused(bad: bytes) -> None:
     with pytest.raises(note.NoteError):
