@@ -62,7 +62,7 @@ PUBLIC_UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({
 
 #: JSON routes whose body may be larger than ``NOTARY_MAX_JSON_BYTES``, with their own bound:
 #: a bulk deposit carries up to 5,000 items (docs/deposits.md).
-LARGE_JSON_ROUTES: dict[tuple[str, str], int] = {("POST", "/v1/evidence/bulk"): 32 << 20}
+LARGE_JSON_ROUTES: dict[tuple[str, str], int] = {("POST", "/v1/evidence/bulk"): 16 << 20}
 
 
 class RequestTooLarge(InputError):

@@ -19,6 +19,7 @@ from api.errors import error_body, status_for
 from api.middleware import LARGE_JSON_ROUTES
 from api.schemas import ErrorOut, EvidenceCreated
 from notary.core.errors import NotaryError, StatementError
+from notary.core.jsonlimits import check_breadth
 from notary.core.statement import parse_strict_json
 from notary.service.actors import Actor
 from notary.service.deposits import MAX_BULK_ITEMS, DepositAnswer, parse_deposits
@@ -67,17 +68,30 @@ class BulkOut(BaseModel):
     items: list[DepositItemOut]
 
 
-async def _json(request: Request, limit: int) -> Any:
+#: What a bulk body may hold before it is parsed: an item with 32 parties is about 35 objects
+#: and 130 values; more is not a deposit but a way to make the parser build millions.
+MAX_BULK_CONTAINERS = MAX_BULK_ITEMS * 40
+MAX_BULK_VALUES = MAX_BULK_ITEMS * 160
+
+
+async def _json(request: Request, limit: int, *, bulk: bool = False) -> Any:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise MetadataError(f"the request is larger than {limit} bytes",
                                 code="request_too_large", limit=limit)
-    try:
-        return parse_strict_json(bytes(body), max_bytes=limit)
-    except StatementError as exc:
-        raise MetadataError(f"the body is not accepted: {exc.message}", **exc.details) from None
+
+    def parse() -> Any:
+        if bulk:
+            check_breadth(body, max_containers=MAX_BULK_CONTAINERS, max_values=MAX_BULK_VALUES)
+        try:
+            return parse_strict_json(bytes(body), max_bytes=limit)
+        except StatementError as exc:
+            raise MetadataError(f"the body is not accepted: {exc.message}",
+                                **exc.details) from None
+
+    return await anyio.to_thread.run_sync(parse)  # seconds of CPU stay off the event loop
 
 
 def _item(answer: DepositAnswer, client_id: str | None) -> DepositItemOut:
@@ -143,7 +157,7 @@ async def deposit_bulk(request: Request, svc: ServiceDep, key: SubmitKey) -> Res
     ``MAX_BULK_ITEMS``. The answer (200) has one entry per item, in order: its receipt or its
     own error. One bad item never rejects the others; all accepted items are recorded in one
     transaction, and each ``client_id`` is idempotent."""
-    doc = await _json(request, MAX_BULK_BYTES)
+    doc = await _json(request, MAX_BULK_BYTES, bulk=True)
     if not isinstance(doc, dict) or set(doc) != {"items"}:
         raise MetadataError("the body must be {\"items\": [deposit, ...]}", field="items")
     body = await anyio.to_thread.run_sync(_bulk_answer, svc, key, doc["items"])
@@ -157,6 +171,9 @@ def _bulk_answer(svc: NotaryService, key: ApiKey, items: list[Any]) -> bytes:
     answers = _deposit(svc, key, items)
     out = [_item(a, _client_id(obj)) for a, obj in zip(answers, items, strict=True)]
     accepted = sum(1 for o in out if o.evidence is not None)
-    return BulkOut(accepted=accepted, failed=len(out) - accepted,
-                   items=out).model_dump_json().encode()
+    answer = BulkOut(accepted=accepted, failed=len(out) - accepted, items=out)
+    # After the commit nothing may fail: a lone surrogate echoed from an item becomes the
+    # JSON escape \udXXX, as in every error body (api.errors.ErrorResponse).
+    return json.dumps(answer.model_dump(mode="json"), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8", "backslashreplace")
 

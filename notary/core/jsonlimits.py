@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from .errors import InputError
 
-__all__ = ["MAX_JSON_DEPTH", "JsonTooDeep", "JsonTooLarge", "check_depth", "check_size",
-           "loads_bounded"]
+__all__ = ["MAX_JSON_DEPTH", "JsonTooBroad", "JsonTooDeep", "JsonTooLarge", "check_breadth",
+           "check_depth", "check_size", "loads_bounded"]
 
 #: Deepest nesting of arrays and objects accepted anywhere. Our own documents nest at most
 #: five or six levels; 64 leaves room for any honest client.
@@ -37,6 +37,12 @@ class JsonTooDeep(InputError):
     """A JSON document nests arrays/objects deeper than allowed."""
 
     default_code = "json_too_deep"
+
+
+class JsonTooBroad(InputError):
+    """A JSON document holds more objects, arrays or values than its use needs."""
+
+    default_code = "json_too_broad"
 
 
 class JsonTooLarge(InputError):
@@ -65,6 +71,22 @@ def check_depth(data: bytes | bytearray | memoryview, max_depth: int = MAX_JSON_
     if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > max_depth:
         raise JsonTooDeep(f"the JSON document nests deeper than {max_depth} levels",
                           max_depth=max_depth)
+
+
+def check_breadth(data: bytes | bytearray | memoryview, *, max_containers: int,
+                  max_values: int) -> None:
+    """Raise :class:`JsonTooBroad` when ``data`` opens more than ``max_containers`` objects
+    and arrays, or separates more than ``max_values`` values (``,`` and ``:`` outside
+    strings), before a parser builds them: a few bytes per ``{}`` would otherwise become
+    hundreds of bytes of Python objects each (gigabytes from a body of a few MiB)."""
+    rest = _STRING.sub(b"", bytes(data))
+    containers = rest.count(b"[") + rest.count(b"{")
+    values = rest.count(b",") + rest.count(b":")
+    if containers > max_containers or values > max_values:
+        raise JsonTooBroad(
+            f"the JSON document holds {containers} objects or arrays and {values} values; "
+            f"at most {max_containers} and {max_values} are accepted here",
+            max_containers=max_containers, max_values=max_values)
 
 
 def check_size(data: bytes | bytearray | memoryview, max_bytes: int) -> None:

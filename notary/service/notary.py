@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, case, literal, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
@@ -263,8 +263,15 @@ class NotaryService:
         received and anchored), never the case or the parties.
         """
         with session(self.engine) as s:
+            # Prefer an item whose file this service saw, then one whose stated size is the
+            # file's, then the earliest: anyone may deposit any hash without the file (with
+            # any size), and that must not stand in front of the file-seen item.
+            file_seen = case((Evidence.cid == "", 1), else_=0)  # type: ignore[arg-type]
+            size_differs = (case((Evidence.size == size, 0), else_=1)  # type: ignore[arg-type]
+                            if size is not None else literal(0))
             row = s.exec(select(Evidence).where(Evidence.sha256 == sha256_hex)
-                         .order_by(Evidence.received_at)).first()  # type: ignore[arg-type]
+                         .order_by(file_seen, size_differs,
+                                   Evidence.received_at)).first()  # type: ignore[arg-type]
         if row is None:
             return Verdict([Check("registered", CheckStatus.SKIP,
                                   "No evidence with this SHA-256 was notarised by this "

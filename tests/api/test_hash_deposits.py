@@ -202,3 +202,41 @@ def test_bulk_refuses_a_request_over_the_limit_and_a_malformed_body(server: Live
     assert http.post("/v1/evidence/bulk", json=[deposit(0)]).status_code == 422
     single_bad = http.post("/v1/evidence/hashes", json=deposit(1, sha256="12"))
     assert single_bad.status_code == 422 and single_bad.json()["code"] == "sha256_invalid"
+
+
+def test_what_a_hostile_bulk_body_or_a_squatted_hash_cannot_do(server: LiveServer) -> None:
+    http = server.admin()
+    # a body of a million tiny objects is refused before a parser builds them
+    broad = b'{"items":[{"parties":[' + b"{}," * 1_000_000 + b'{}]}]}'
+    resp = http.post("/v1/evidence/bulk", content=broad,
+                     headers={"Content-Type": "application/json"})
+    assert (resp.status_code, resp.json()["code"]) == (400, "json_too_broad"), resp.text[:300]
+    # an item naming a field with a lone surrogate gets its own error; the others are
+    # recorded and the answer is still sent (not a 500 after the commit)
+    body = (b'{"items":[' + json.dumps(deposit(900)).encode() + b',{"\\ud800":1},'
+            + json.dumps(deposit(901)).encode() + b"]}")
+    resp = http.post("/v1/evidence/bulk", content=body,
+                     headers={"Content-Type": "application/json"})
+    assert resp.status_code == 200, resp.text[:300]
+    answer = resp.json()
+    assert [i["status"] for i in answer["items"]] == [201, 422, 201]
+    assert answer["items"][1]["error"]["code"] == "metadata_invalid"
+
+    # someone deposits the hash of a form letter first (without the file, and a wrong size);
+    # the file later notarised here still checks as the file-seen item it is
+    letter = b"%PDF-1.4 standard collection notice, template 7"
+    squat = http.post("/v1/evidence/hashes", json={
+        "case_id": "SQUAT-1", "kind": "notice", "sha256": sha(letter), "size": 999_999})
+    assert squat.status_code == 201, squat.text
+    real = http.post("/v1/evidence", files={
+        "metadata": (None, json.dumps({"case_id": "REAL-1", "kind": "notice"}),
+                     "application/json"),
+        "file": ("notice.pdf", letter, "application/pdf")})
+    assert real.status_code == 201, real.text
+    wait_anchored(http, real.json()["id"])
+    check = server.client().post("/v1/verify", files={
+        "file": ("notice.pdf", letter, "application/pdf")})
+    assert check.status_code == 200, check.text
+    checks = {c["name"]: c for c in check.json()["checks"]}
+    assert checks["file_hash"]["status"] == "pass", checks["file_hash"]
+    assert "never seen" not in json.dumps(checks["file_hash"])

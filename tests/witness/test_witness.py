@@ -224,7 +224,7 @@ def test_what_an_outsider_sends_cannot_break_the_witness_or_fake_a_fork(
     assert cosign(w, 0, log)[0] == 200
     public = note.Note.parse(witness_checkpoint(w.url, ORIGIN) or b"")
     line = public.signatures[0]  # the log's own line, as the witness serves it
-    repeated = "old 5\n\n".encode() + public.text + b"\n" + line.line().encode() * 32
+    repeated = b"old 5\n\n" + public.text + b"\n" + line.line().encode() * 32
     assert httpx.post(w.url + "/add-checkpoint", content=repeated).status_code == 400
     # the same checkpoint again, properly: the witness cosigns it (same size, same root)
     assert cosign(w, 5, log, proof=[])[0] == 200
