@@ -81,6 +81,12 @@ def resigned(data: bytes, key: SigningKey) -> bytes:
                                   content.decode("ascii").splitlines() if t).encode("ascii")
     files[KEYS_PATH] = key_history([(key.public_jwk(),
                                      KeyPeriod(key.kid, "2020-01-01T00:00:00Z", None))])
+    return with_manifest(files, key)
+
+
+def with_manifest(files: dict[str, bytes], key: SigningKey) -> bytes:
+    """A bundle of ``files`` whose manifest lists them as they are, signed by ``key``."""
+    files = dict(files)
     doc = json.loads(files[MANIFEST_PATH])
     listed = {p: d for p, d in files.items() if p not in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH)}
     doc["files"] = [{"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}

@@ -5,7 +5,6 @@ service's own key that leaves a call out or adds one, fails the ``conduct`` chec
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
@@ -21,9 +20,6 @@ from notary.core.bundle import (
     CONDUCT_JWS_PATH,
     CONDUCT_PDF_PATH,
     GUIDE_PATH,
-    MANIFEST_MEDIA_TYPE,
-    MANIFEST_PATH,
-    MANIFEST_SIGNATURE_PATH,
     BundleVerification,
 )
 from notary.core.conduct import CONDUCT
@@ -31,6 +27,7 @@ from notary.core.signing import SigningKey, jws_payload
 from notary.core.statement import canonical_json
 from notary.localfiles import tzdata_version
 from notary.service.apikeys import Role, create_key
+from tests.bundle.repack import with_manifest
 from tests.calls.test_conduct import CASE, _call
 from tests.certificate.test_certificate_api import pdf_text
 from tests.cli.conftest import client_env, run_notary
@@ -50,20 +47,7 @@ def _files(data: bytes) -> dict[str, bytes]:
 def _repack(data: bytes, changes: dict[str, bytes], key: SigningKey) -> bytes:
     """The bundle with members replaced and its manifest rewritten and signed again by
     ``key`` (the service's own): only the conduct check can then tell."""
-    files = _files(data) | changes
-    doc = json.loads(files[MANIFEST_PATH])
-    listed = {p: d for p, d in files.items() if p not in (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH)}
-    doc["files"] = [{"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
-                    for p, d in sorted(listed.items())]
-    files[MANIFEST_PATH] = canonical_json(doc)
-    files[MANIFEST_SIGNATURE_PATH] = key.sign(files[MANIFEST_PATH], MANIFEST_MEDIA_TYPE).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for path, content in files.items():
-            method = zipfile.ZIP_STORED if path == "mimetype" else zipfile.ZIP_DEFLATED
-            z.writestr(zipfile.ZipInfo(path, (2026, 12, 4, 10, 0, 0)), content,
-                       compress_type=method)
-    return out.getvalue()
+    return with_manifest(_files(data) | changes, key)
 
 
 def _resigned_report(data: bytes, report: dict[str, Any], key: SigningKey) -> bytes:
