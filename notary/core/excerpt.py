@@ -26,11 +26,10 @@ from typing import Any
 
 from . import tlog
 from .callrecord import instant
-from .errors import NotaryError, SignatureError
+from .errors import NotaryError
 from .merkle import from_hex32, statement_leaf, verify_proof
 from .recording import RecordingLayout, leaf_commitment, wav_header
-from .signing import STATEMENT, SignedFormat
-from .statement import canonical_json, parse_strict_json
+from .signing import STATEMENT, SignedFormat, parse_fixed_document
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
@@ -65,21 +64,10 @@ def checkpoint_document(*, session_id: str, segment: int, sha256: str, size: int
 
 
 def _parse_checkpoint(payload: bytes) -> dict[str, Any]:
-    invalid = SignatureError("The checkpoint is signed, but its content is not a canonical "
-                             "v1 checkpoint.", reason="payload_invalid")
-    try:
-        obj = parse_strict_json(payload, max_bytes=MAX_CHECKPOINT_BYTES)
-        if not isinstance(obj, dict) or sorted(obj) != sorted(_CHECKPOINT_FIELDS) \
-                or obj["schema"] != CHECKPOINT_SCHEMA:
-            raise invalid
-        clean = checkpoint_document(**{k: obj[k] for k in _CHECKPOINT_FIELDS[1:]})
-    except SignatureError:
-        raise
-    except NotaryError as exc:
-        raise invalid from exc
-    if canonical_json(clean) != payload:
-        raise invalid
-    return clean
+    return parse_fixed_document(
+        payload, schema=CHECKPOINT_SCHEMA, fields=_CHECKPOINT_FIELDS,
+        max_bytes=MAX_CHECKPOINT_BYTES, what="checkpoint",
+        build=lambda o: checkpoint_document(**{k: o[k] for k in _CHECKPOINT_FIELDS[1:]}))
 
 
 #: The signed answer to one segment.

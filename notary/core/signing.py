@@ -10,7 +10,7 @@ are in :mod:`notary.core.jws`; its public names used with signing are listed her
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -58,6 +58,7 @@ __all__ = [
     "jwk_thumbprint",
     "jwks",
     "jws_payload",
+    "parse_fixed_document",
     "public_key_from_jwk",
     "sign_detached",
     "sign_receipt",
@@ -300,22 +301,22 @@ def _receipt_payload(
     }
 
 
-def _parse_receipt(payload: bytes) -> dict[str, str]:
-    """A receipt's payload, strictly: exactly its fields, valid, canonical. Raises
-    :class:`SignatureError` (``payload_invalid``) otherwise."""
-    invalid = SignatureError(
-        "The receipt is signed, but its content is not a canonical v1 receipt.",
-        reason="payload_invalid",
-    )
+def parse_fixed_document(payload: bytes, *, schema: str, fields: Sequence[str],
+                         max_bytes: int, build: Callable[[Mapping[str, Any]], D],
+                         what: str) -> D:
+    """The payload of a signed document with a fixed set of fields, strictly: exactly
+    ``fields`` (``schema`` among them, equal to ``schema``), each valid as ``build`` (which
+    validates and returns the clean document) judges, in canonical form. Raises
+    :class:`SignatureError` (``payload_invalid``) otherwise: the signature was good, the
+    document is not one of ours."""
+    invalid = SignatureError(f"The {what} is signed, but its content is not a canonical "
+                             f"v1 {what}.", reason="payload_invalid")
     try:
-        obj = parse_strict_json(payload, max_bytes=MAX_RECEIPT_BYTES)
-        if not isinstance(obj, dict) or sorted(obj) != sorted(_RECEIPT_FIELDS):
+        obj = parse_strict_json(payload, max_bytes=max_bytes)
+        if not isinstance(obj, dict) or sorted(obj) != sorted(fields) \
+                or obj["schema"] != schema:
             raise invalid
-        if obj["schema"] != RECEIPT_SCHEMA:
-            raise invalid
-        clean = _receipt_payload(
-            obj["statement_sha256"], obj["evidence_id"], obj["anchor_deadline"], obj["issued_at"]
-        )
+        clean = build(obj)
     except SignatureError:
         raise
     except NotaryError as exc:
@@ -323,6 +324,14 @@ def _parse_receipt(payload: bytes) -> dict[str, str]:
     if canonical_json(clean) != payload:
         raise invalid
     return clean
+
+
+def _parse_receipt(payload: bytes) -> dict[str, str]:
+    """A receipt's payload, strictly: exactly its fields, valid, canonical."""
+    return parse_fixed_document(
+        payload, schema=RECEIPT_SCHEMA, fields=_RECEIPT_FIELDS, max_bytes=MAX_RECEIPT_BYTES,
+        what="receipt", build=lambda o: _receipt_payload(
+            o["statement_sha256"], o["evidence_id"], o["anchor_deadline"], o["issued_at"]))
 
 
 #: The receipt: notary's signed promise to anchor a statement by a deadline.
