@@ -41,7 +41,7 @@ from notary.core.validate import (
     validate_rfc3339,
 )
 from notary.service.actors import Actor
-from notary.service.submission import MetadataError, Submission, statement_of
+from notary.service.submission import MetadataError, Submission, check_fields, statement_of
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
 from storage.db import CaseHead, CustodyRecord, Evidence, Tenant, session
 
@@ -132,15 +132,8 @@ def parse_deposit(obj: object) -> HashDeposit:
     InputError: ``metadata_invalid`` (naming ``details.field``), ``kind_unknown``,
     ``sha256_invalid``, ``size_invalid``, ``client_id_invalid``, ``case_id_invalid``,
     ``file_name_invalid``, ``media_type_invalid``."""
-    if not isinstance(obj, dict):
-        raise MetadataError("a deposit must be a JSON object")
-    unknown = sorted(set(obj) - DEPOSIT_FIELDS)
-    if unknown:
-        raise MetadataError(f"the deposit has unknown field(s): {', '.join(unknown)}",
-                            field=unknown[0])
-    for required in ("case_id", "kind", "sha256", "size"):
-        if required not in obj:
-            raise MetadataError(f"the deposit needs '{required}'", field=required)
+    obj = check_fields(obj, "a deposit", allowed=DEPOSIT_FIELDS,
+                       required=("case_id", "kind", "sha256", "size"))
     sha = obj["sha256"]
     if not isinstance(sha, str) or _SHA256.fullmatch(sha) is None:
         raise InputError("'sha256' must be the file's SHA-256 as 64 hex digits",

@@ -9,6 +9,8 @@ from the content) are stricter than the statement format and live here.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +118,24 @@ class Submission:
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
+def check_fields(obj: object, what: str, *, allowed: frozenset[str],
+                 required: Sequence[str]) -> dict[str, Any]:
+    """``obj`` as a JSON object with no field outside ``allowed`` and every one of
+    ``required``; MetadataError (``metadata_invalid``) naming the first field at fault. An
+    unknown name is quoted with JSON escapes, so whatever it holds can be echoed."""
+    if not isinstance(obj, dict):
+        raise MetadataError(f"{what} must be a JSON object")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        names = ", ".join(json.dumps(name) for name in unknown)
+        raise MetadataError(f"{what} has unknown field(s): {names}",
+                            field=json.dumps(unknown[0])[1:-1])
+    for name in required:
+        if name not in obj:
+            raise MetadataError(f"{what} needs '{name}'", field=name)
+    return obj
+
+
 def parse_metadata(raw: bytes | None, *,
                    country_code: str = DEFAULT_COUNTRY_CODE) -> Submission:
     """Parse and validate the metadata JSON exactly as the statement will validate it.
@@ -130,15 +150,7 @@ def parse_metadata(raw: bytes | None, *,
         obj = parse_strict_json(raw, max_bytes=MAX_METADATA_BYTES)
     except StatementError as exc:
         raise MetadataError(f"metadata: {exc.message}", **exc.details) from None
-    if not isinstance(obj, dict):
-        raise MetadataError("metadata must be a JSON object")
-    unknown = sorted(set(obj) - METADATA_FIELDS)
-    if unknown:
-        raise MetadataError(f"metadata has unknown field(s): {', '.join(unknown)}",
-                            field=unknown[0])
-    for required in ("case_id", "kind"):
-        if required not in obj:
-            raise MetadataError(f"metadata needs '{required}'", field=required)
+    obj = check_fields(obj, "metadata", allowed=METADATA_FIELDS, required=("case_id", "kind"))
     if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
         allowed = ", ".join(k.value for k in EvidenceKind)
         raise MetadataError(
