@@ -21,8 +21,8 @@ from typing import Any
 
 from notary.core.errors import SignatureError, StatementError
 from notary.core.merkle import LeafType, statement_leaf
-from notary.core.signing import SignedFormat, SigningKey
-from notary.core.statement import canonical_json, parse_strict_json
+from notary.core.signing import SignedFormat, SigningKey, parse_canonical_document
+from notary.core.statement import canonical_json
 from notary.core.validate import (
     validate_hex_digest,
     validate_identifier,
@@ -124,21 +124,8 @@ class CustodyEvent:
     @classmethod
     def from_bytes(cls, data: bytes) -> CustodyEvent:
         """Parse strictly: canonical bytes only, no unknown fields (StatementError)."""
-        obj = parse_strict_json(data, max_bytes=MAX_EVENT_BYTES)
-        if not isinstance(obj, dict):
-            raise StatementError("A custody event must be a JSON object.")
-        unknown = sorted(set(obj) - set(_FIELDS))
-        if unknown:
-            raise StatementError(f"Unknown custody event field(s): {', '.join(unknown)}.",
-                                 field=unknown[0])
-        try:
-            event = cls(**obj)
-        except TypeError as exc:
-            raise StatementError(f"A custody event field is missing: {exc}.") from None
-        if event.canonical_bytes() != data:
-            raise StatementError("The custody event is not in canonical form (RFC 8785).",
-                                 code="statement_not_canonical")
-        return event
+        return parse_canonical_document(data, cls, fields=_FIELDS, max_bytes=MAX_EVENT_BYTES,
+                                        what="custody event")
 
 
 #: A custody event, signed (notary.core.signing.SignedFormat).

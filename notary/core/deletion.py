@@ -21,8 +21,8 @@ from typing import Any
 
 from notary.core.custody import CustodyAct, CustodyEvent
 from notary.core.errors import NotaryError, SignatureError, StatementError
-from notary.core.signing import SignedFormat, SigningKey
-from notary.core.statement import Statement, canonical_json, parse_strict_json
+from notary.core.signing import SignedFormat, SigningKey, parse_canonical_document
+from notary.core.statement import Statement, canonical_json
 from notary.core.validate import (
     validate_hex_digest,
     validate_identifier,
@@ -155,21 +155,8 @@ class DeletionCertificate:
     @classmethod
     def from_bytes(cls, data: bytes) -> DeletionCertificate:
         """Parse strictly: canonical bytes only, no unknown fields (StatementError)."""
-        obj = parse_strict_json(data, max_bytes=MAX_CERTIFICATE_BYTES)
-        if not isinstance(obj, dict):
-            raise StatementError("A deletion certificate must be a JSON object.")
-        unknown = sorted(set(obj) - set(_FIELDS))
-        if unknown:
-            raise StatementError(f"Unknown deletion certificate field(s): {', '.join(unknown)}.",
-                                 field=unknown[0])
-        try:
-            cert = cls(**obj)
-        except TypeError as exc:
-            raise StatementError(f"A deletion certificate field is missing: {exc}.") from None
-        if cert.canonical_bytes() != data:
-            raise StatementError("The deletion certificate is not in canonical form (RFC 8785).",
-                                 code="statement_not_canonical")
-        return cert
+        return parse_canonical_document(data, cls, fields=_FIELDS, max_bytes=MAX_CERTIFICATE_BYTES,
+                                        what="deletion certificate")
 
 
 #: A deletion certificate, signed (notary.core.signing.SignedFormat).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
-from .errors import KeyMaterialError, NotaryError, SignatureError
+from .errors import KeyMaterialError, NotaryError, SignatureError, StatementError
 from .jws import (
     JWS_ALG,
     JWS_REGISTRY,
@@ -58,6 +58,7 @@ __all__ = [
     "jwk_thumbprint",
     "jwks",
     "jws_payload",
+    "parse_canonical_document",
     "parse_fixed_document",
     "public_key_from_jwk",
     "sign_detached",
@@ -324,6 +325,37 @@ def parse_fixed_document(payload: bytes, *, schema: str, fields: Sequence[str],
     if canonical_json(clean) != payload:
         raise invalid
     return clean
+
+
+class CanonicalDocument(Protocol):
+    """A document kept as a dataclass that knows its own canonical bytes."""
+
+    def canonical_bytes(self) -> bytes: ...
+
+
+C = TypeVar("C", bound=CanonicalDocument)
+
+
+def parse_canonical_document(data: bytes, make: Callable[..., C], *, fields: Sequence[str],
+                             max_bytes: int, what: str) -> C:
+    """``make(**fields)`` of a strict JSON object holding no field outside ``fields``, whose
+    canonical bytes (RFC 8785) are exactly ``data``. StatementError otherwise (``field``
+    naming an unknown one, ``statement_not_canonical`` for another spelling)."""
+    obj = parse_strict_json(data, max_bytes=max_bytes)
+    if not isinstance(obj, dict):
+        raise StatementError(f"A {what} must be a JSON object.")
+    unknown = sorted(set(obj) - set(fields))
+    if unknown:
+        raise StatementError(f"Unknown {what} field(s): {', '.join(unknown)}.",
+                             field=unknown[0])
+    try:
+        doc = make(**obj)
+    except TypeError as exc:
+        raise StatementError(f"A {what} field is missing: {exc}.") from None
+    if doc.canonical_bytes() != data:
+        raise StatementError(f"The {what} is not in canonical form (RFC 8785).",
+                             code="statement_not_canonical")
+    return doc
 
 
 def _parse_receipt(payload: bytes) -> dict[str, str]:
