@@ -201,7 +201,9 @@ class CallSalt(SQLModel, table=True):
 
     evidence_id: str = Field(foreign_key="evidence.id", primary_key=True, max_length=64)
     party: str = Field(primary_key=True, max_length=8)
-    salt: str = Field(max_length=64)
+    #: Sealed (notary.service.itemkeys.SecretBox: "v1." + base64); hex in rows written
+    #: before 0013.
+    salt: str = Field(max_length=128)
     #: The commitment (hex) the salt made, as the statement has it: a later call of the case
     #: to the same number finds its salt by opening these (no number is indexed).
     value: str = Field(max_length=64)

@@ -74,6 +74,16 @@ def recipient_key(recipient: str) -> bytes:
     return bytes(key)
 
 
+def identity_key(identity: str) -> bytes:
+    """The 32-byte X25519 secret of an ``AGE-SECRET-KEY-1...`` identity (Bech32, upper case)."""
+    text = identity.strip()
+    hrp, data = bech32.bech32_decode(text)
+    key = bech32.convertbits(data, 5, 8, False) if data is not None else None
+    if text != text.upper() or hrp != "age-secret-key-" or key is None or len(key) != 32:
+        raise ValueError("not an age X25519 identity (AGE-SECRET-KEY-1...)")
+    return bytes(key)
+
+
 def x25519_stanza(file_key: bytes, recipient: bytes,
                   ephemeral: X25519PrivateKey | None = None) -> Stanza:
     """Wrap ``file_key`` to one X25519 recipient: a fresh ephemeral share, a wrap key from

@@ -34,6 +34,7 @@ from notary.core.signing import jws_payload
 from notary.core.statement import EvidenceKind, Statement
 from notary.service.context import Context
 from notary.service.errors import NotFound
+from notary.service.itemkeys import SecretBox
 from notary.service.tenancy import case_items, visible_evidence
 from storage.db import CallSalt, Evidence, session
 
@@ -123,7 +124,13 @@ def parse_call(value: object, kind: EvidenceKind, country_code: str) -> CallDraf
     return CallDraft(record, salts, numbers)
 
 
-def settle(s: Session, case_uid: str, draft: CallDraft | None) -> CallDraft | None:
+def _opened(row: CallSalt, box: SecretBox) -> bytes:
+    """The salt of ``row``, opened (it is sealed to its item and party)."""
+    return box.open(row.salt, f"{row.evidence_id}/{row.party}")
+
+
+def settle(s: Session, case_uid: str, draft: CallDraft | None,
+           box: SecretBox) -> CallDraft | None:
     """The draft with each number this service salts committed under the salt the case
     already uses for that number and party, if any (found by opening the case's commitments
     with the number): one contact keeps one commitment within a case, so a conduct report
@@ -136,15 +143,16 @@ def settle(s: Session, case_uid: str, draft: CallDraft | None) -> CallDraft | No
     salts, doc = dict(draft.salts), draft.record.to_json()
     for party, number in draft.numbers.items():
         for row in rows:
-            if row.party == party and Commitment(row.value).opens_with(number,
-                                                                      bytes.fromhex(row.salt)):
-                salts[party] = bytes.fromhex(row.salt)
+            if row.party == party and Commitment(row.value).opens_with(
+                    number, salt := _opened(row, box)):
+                salts[party] = salt
                 doc[party] = {"alg": COMMITMENT_ALG, "value": row.value}
                 break
     return CallDraft(CallRecord.from_json(doc), salts, draft.numbers)
 
 
-def same_numbers(engine: Engine, evidence_id: str, draft: CallDraft | None) -> bool:
+def same_numbers(engine: Engine, evidence_id: str, draft: CallDraft | None,
+                 box: SecretBox) -> bool:
     """Whether the numbers of ``draft`` open the commitments recorded for ``evidence_id``: a
     retried submission (same Idempotency-Key) is the same request only with the same numbers,
     which its fingerprint cannot show (their commitments are salted anew each time)."""
@@ -154,17 +162,19 @@ def same_numbers(engine: Engine, evidence_id: str, draft: CallDraft | None) -> b
         rows = {r.party: r for r in s.exec(
             select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
     return all(party in rows and Commitment(rows[party].value).opens_with(
-        number, bytes.fromhex(rows[party].salt)) for party, number in draft.numbers.items())
+        number, _opened(rows[party], box)) for party, number in draft.numbers.items())
 
 
-def store_salts(s: Session, evidence_id: str, draft: CallDraft | None) -> None:
+def store_salts(s: Session, evidence_id: str, draft: CallDraft | None,
+                box: SecretBox) -> None:
     """Add the draft's salts for ``evidence_id`` to the session (the caller commits them
     with the statement, so a recorded statement never lacks its salts)."""
     if draft is None:
         return
     for party, salt in draft.salts.items():
         value = getattr(draft.record, party).value
-        s.add(CallSalt(evidence_id=evidence_id, party=party, salt=salt.hex(), value=value))
+        s.add(CallSalt(evidence_id=evidence_id, party=party, value=value,
+                       salt=box.seal(salt, f"{evidence_id}/{party}")))
 
 
 def delete_salts(s: Session, evidence_id: str, case_uid: str | None) -> None:
@@ -194,11 +204,12 @@ def contact_of(ctx: Context, *, tenant: str, case_id: str, number: str) -> str:
     # still sees its own items, whose case is now the buyer's, and must not learn through
     # the buyer's salts whether the buyer called a number.
     ids = [row.id for row in case_items(ctx.engine, tenant, case_id)]
+    box = ctx.master.salt_box()
     with session(ctx.engine) as s:
         rows = s.exec(select(CallSalt).where(
             CallSalt.party == "callee", CallSalt.evidence_id.in_(ids))).all()  # type: ignore[attr-defined]
     for row in rows:
-        if Commitment(row.value).opens_with(e164, bytes.fromhex(row.salt)):
+        if Commitment(row.value).opens_with(e164, _opened(row, box)):
             return row.value
     raise CallRecordAbsent(f"no call of case {case_id!r} went to that number (or its salts "
                            "were shredded)", code="call_contact_unknown", case_id=case_id)
@@ -215,6 +226,7 @@ def prove_number(ctx: Context, *, tenant: str, evidence_id: str, number: str) ->
     ``printf '%s' NUMBER | openssl dgst -sha256 -hmac SALT``. NotFound (404),
     CallRecordAbsent (404), CallSaltsAbsent (410), CallMetadataError (``call_number_invalid``)."""
     row = visible_evidence(ctx.engine, tenant, evidence_id)
+    box = ctx.master.salt_box()
     record = call_record_of(row.statement_jws)
     if record is None:
         raise CallRecordAbsent(f"evidence {evidence_id!r} has no call record",
@@ -225,7 +237,7 @@ def prove_number(ctx: Context, *, tenant: str, evidence_id: str, number: str) ->
         raise CallMetadataError(exc.message, code="call_number_invalid",
                                 field="number") from None
     with session(ctx.engine) as s:
-        salts = {r.party: bytes.fromhex(r.salt) for r in s.exec(
+        salts = {r.party: _opened(r, box) for r in s.exec(
             select(CallSalt).where(CallSalt.evidence_id == evidence_id)).all()}
     if not salts:
         raise CallSaltsAbsent(f"no salts are held for evidence {evidence_id!r} (committed by "

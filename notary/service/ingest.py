@@ -126,6 +126,7 @@ class Notariser:
         self.engine = engine
         self.blobs = blobs
         self.master = master
+        self.salt_box = master.salt_box()
         self.signing_key = signing_key
         self.spool_dir = spool_dir
         self.max_upload_bytes = max_upload_bytes
@@ -258,8 +259,8 @@ class Notariser:
 
     def _replay(self, earlier: Evidence, fingerprint: str,
                 call: CallDraft | None = None) -> Accepted:
-        if earlier.request_fingerprint != fingerprint or not same_numbers(self.engine,
-                                                                           earlier.id, call):
+        if earlier.request_fingerprint != fingerprint or not same_numbers(
+                self.engine, earlier.id, call, self.salt_box):
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used for a different file or metadata",
                 evidence_id=earlier.id,
@@ -282,7 +283,7 @@ class Notariser:
             ).first()
             seq = head.last_seq + 1 if head else 1
             prev = head.last_statement_digest if head else None
-            sub = replace(sub, call=settle(s, case.uid, sub.call))
+            sub = replace(sub, call=settle(s, case.uid, sub.call, self.salt_box))
             statement = statement_of(
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,
@@ -311,7 +312,7 @@ class Notariser:
                 s.add(head)
             s.add(row)
             s.flush()
-            store_salts(s, evidence_id, sub.call)
+            store_salts(s, evidence_id, sub.call, self.salt_box)
             if self.custody is not None:
                 self.custody.append(s, row, CustodyAct.REGISTERED,
                                     actor=Actor.submitter(submitter, tenant), tenant=tenant,

@@ -9,10 +9,17 @@ with ``NOTARY_KEY_PASSPHRASE`` the master file is itself passphrase-encrypted (a
 
 from __future__ import annotations
 
+import base64
+import os
 from pathlib import Path
 
 import pyrage
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from notary.core import age
 from notary.core.errors import KeyMaterialError
 from notary.keyfiles import load_or_create
 
@@ -48,6 +55,12 @@ class MasterKey:
                 code="key_unreadable",
             ) from exc
 
+    def salt_box(self) -> SecretBox:
+        """The box that seals call salts in the database (notary.service.calls)."""
+        return SecretBox(HKDF(algorithm=hashes.SHA256(), length=32, salt=b"",
+                              info=b"notary.call-salts/v1").derive(
+            age.identity_key(str(self._identity))))
+
     def new_item_identity(self) -> tuple[pyrage.x25519.Identity, str]:
         """A fresh item identity and its wrapped (encrypted, armored) form for the database."""
         identity = pyrage.x25519.Identity.generate()
@@ -62,3 +75,31 @@ class MasterKey:
         except (pyrage.DecryptError, pyrage.IdentityError, UnicodeDecodeError) as exc:
             raise KeyMaterialError("an item key cannot be unwrapped",
                                    code="item_key_unreadable") from exc
+
+
+class SecretBox:
+    """Small secrets kept in database rows (the salts that open phone-number commitments),
+    sealed with ChaCha20-Poly1305 under a key derived from the master identity, bound to the
+    row they belong to (``context``): a copy of the database alone opens none of them, and a
+    sealed value moved to another row does not open there."""
+
+    PREFIX = "v1."
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = ChaCha20Poly1305(key)
+
+    def seal(self, secret: bytes, context: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, secret, context.encode())
+        return self.PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, text: str, context: str) -> bytes:
+        """The secret; a value written before secrets were sealed (hex) is read as it is."""
+        if not text.startswith(self.PREFIX):
+            return bytes.fromhex(text)
+        try:
+            raw = base64.b64decode(text[len(self.PREFIX):], validate=True)
+            return self._aead.decrypt(raw[:12], raw[12:], context.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise KeyMaterialError("a sealed salt cannot be opened with this master key",
+                                   code="salt_unreadable") from exc

@@ -112,6 +112,7 @@ class Recordings:
     def __init__(self, ctx: Context, notariser: Notariser) -> None:
         self.ctx = ctx
         self.notariser = notariser
+        self.box = ctx.master.salt_box()  # the call salts held while a session is open
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -138,14 +139,15 @@ class Recordings:
             id=sid, tenant=tenant, case_id=case, submitter=submitter,
             submitter_name=submitter_name, sample_rate=sample_rate, channels=channels,
             file_name=file_name, wrapped_key=wrapped, opened_at=now, last_at=now,
-            chain_head=chain_start(sid).hex(), call_record=record, call_salts=salts)
+            chain_head=chain_start(sid).hex(), call_record=record,
+            call_salts=None if salts is None else self.box.seal(salts, f"recording/{sid}"))
         with session(self.ctx.engine) as s:
             s.add(row)
             s.commit()
         return row
 
     def _call_at_open(self, tenant: str, case_id: str,
-                      call: object) -> tuple[str | None, str | None]:
+                      call: object) -> tuple[str | None, bytes | None]:
         """The call record given at open, committed now (numbers never kept: the session
         holds the commitments and salts, settled against the case's earlier calls so one
         contact keeps one commitment), without its end. (record JSON, salts JSON)."""
@@ -161,11 +163,11 @@ class Recordings:
             held = s.exec(select(Case).where(col(Case.holder) == tenant,
                                              col(Case.case_id) == case_id)).first()
             if held is not None:
-                draft = settle(s, held.uid, draft) or draft
+                draft = settle(s, held.uid, draft, self.box) or draft
         record = draft.record.to_json()
         del record["ended_at"]
         return (json.dumps(record, ensure_ascii=False),
-                json.dumps({p: v.hex() for p, v in draft.salts.items()}))
+                json.dumps({p: v.hex() for p, v in draft.salts.items()}).encode())
 
     def _call_at_close(self, row: RecordingSession, call: object,
                        last: datetime) -> CallDraft | None:
@@ -181,7 +183,9 @@ class Recordings:
             record = CallRecord.from_json({**json.loads(row.call_record), "ended_at": ended})
         except StatementError as exc:
             raise CallMetadataError(exc.message, **exc.details) from None
-        salts = {p: bytes.fromhex(v) for p, v in json.loads(row.call_salts or "{}").items()}
+        sealed = (self.box.open(row.call_salts, f"recording/{row.id}")
+                  if row.call_salts else b"{}")
+        salts = {p: bytes.fromhex(v) for p, v in json.loads(sealed).items()}
         return CallDraft(record, salts)
 
     def get(self, tenant: str, session_id: str) -> RecordingSession:

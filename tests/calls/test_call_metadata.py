@@ -103,6 +103,12 @@ def test_call_record_is_signed_shown_provable_and_shredded(server: LiveServer) -
         salts = {r.party: r.salt for r in s.exec(
             select(CallSalt).where(CallSalt.evidence_id == eid)).all()}
     assert sorted(salts) == ["callee", "caller"]
+    # The salts are sealed under the master key: with the database alone, the commitment
+    # cannot be opened by trying every number (a mobile number is about 10^10 tries).
+    for party, sealed in salts.items():
+        assert sealed.startswith("v1.") and len(sealed) == 83, sealed
+        salt = server.service.context.master.salt_box().open(sealed, f"{eid}/{party}")
+        assert len(salt) == 32 and salt.hex() not in sealed
     # No readable number anywhere in the database files.
     home = server.settings.home
     stored = b"".join(p.read_bytes() for p in sorted(home.glob("*.db*")) if p.is_file())
