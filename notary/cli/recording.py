@@ -10,6 +10,7 @@ from typing import Any
 
 from notary.cli.exits import Exit
 from notary.cli.output import note, print_json
+from notary.cli.trustsource import pin_trust_root
 from notary.core.errors import InputError
 from notary.core.excerpt import ExcerptReport, read_excerpt
 from notary.core.recording import parse_clock
@@ -44,14 +45,23 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 valid with a pinned trust root, 1 invalid, 5 nothing failed but no trust root
+    was pinned (who issued the excerpt is not established), as ``notary verify``."""
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise InputError(f"{args.file} cannot be read: {exc.strerror}",
                          code="file_unreadable") from None
-    report = read_excerpt(data)
+    pinned = pin_trust_root(args.trust_root, args.trust_root_fingerprint)
+    keys = None if pinned is None else {"keys": [
+        dict(k.jwk) for k in pinned.verified.root.signing_keys]}
+    report = read_excerpt(data, keys)
     _show(report, args.json)
-    return Exit.OK if report.ok else Exit.FAILED
+    if pinned is not None and not args.json:
+        print(f"  信任根 trust root: {pinned.fingerprint}  已固定 pinned ({pinned.source})")
+    if not report.ok:
+        return Exit.FAILED
+    return Exit.OK if report.issuer_established else Exit.NOT_ESTABLISHED
 
 
 def _show(report: ExcerptReport, as_json: bool) -> None:
@@ -67,8 +77,10 @@ def _show(report: ExcerptReport, as_json: bool) -> None:
               f"不晚于 / existed by {seg['existed_by']}  sha256 {seg['sha256'][:16]}…")
     for problem in report.problems:
         print(f"  ✗ {problem}")
-    print("  签名密钥取自节选本身，请与部署方公布的密钥核对 kid / the keys come with the "
-          "excerpt: compare their kid with the deployment's published keys (GET /v1/keys)")
+    if not report.issuer_established:
+        print("  未固定信任根：签发者未确认（密钥取自节选本身）/ no trust root pinned: who "
+              "issued this excerpt is not established (its keys came with it); give "
+              "--trust-root FILE|URL")
 
 
 def register(sub: Any) -> None:
@@ -83,5 +95,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_excerpt)
     v = sub.add_parser("excerpt-verify", help="check a recording excerpt offline / 离线核验节选")
     v.add_argument("file")
+    v.add_argument("--trust-root", metavar="FILE|URL",
+                   help="the deployment's trust root to pin (a file from `notary trust-root`, "
+                        "or its URL): the excerpt's own keys are then never used")
+    v.add_argument("--trust-root-fingerprint", metavar="FP",
+                   help="the fingerprint the pinned trust root must have")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=cmd_verify)

@@ -86,6 +86,8 @@ class ExcerptReport:
     #: statement has a call record) or, without one, as it was streamed.
     live: bool = False
     anchored_at: int | None = None
+    #: Verified with keys from a pinned trust root, not the ones the excerpt carries.
+    issuer_established: bool = False
     segments: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -96,6 +98,7 @@ class ExcerptReport:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "evidence_id": self.evidence_id, "complete": self.complete,
                 "live": self.live, "anchored_at": self.anchored_at,
+                "issuer_established": self.issuer_established,
                 "segments": self.segments, "problems": self.problems}
 
 
@@ -103,33 +106,68 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> ExcerptReport:
+def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes],
+                   trusted_keys: Mapping[str, Any] | None = None) -> ExcerptReport:
     """Check an excerpt manifest and its files; never raises for bad evidence. Each problem
-    names what failed (``segment 3: ...``), in Chinese and English."""
-    report = ExcerptReport()
+    names what failed (``segment 3: ...``), in Chinese and English.
+
+    The manifest itself is not signed, so everything it says is checked: the segments are
+    one contiguous run, exactly the ones that cover its ``from_ms``-``to_ms``; the derived
+    WAV is exactly a header and those segments in order; the ZIP holds nothing else; and
+    the statement is anchored (otherwise no checkpoint time is bounded by the chain).
+
+    ``trusted_keys`` (a JWKS, e.g. from the deployment's pinned trust root) replaces the keys
+    the excerpt carries: only then is who issued it established (``issuer_established``)."""
+    report = ExcerptReport(issuer_established=trusted_keys is not None)
+    if trusted_keys is not None:
+        manifest = {**manifest, "keys": trusted_keys}
+    try:
+        _verify(manifest, files, report)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        report.problems.append(f"节选格式错误 / the excerpt is malformed: {exc!r}")
+    return report
+
+
+def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
+            report: ExcerptReport) -> None:
     problems = report.problems
     try:
         signed = STATEMENT.verify(manifest["statement"], manifest["keys"])
     except (NotaryError, KeyError, TypeError) as exc:
         problems.append(f"声明签名无效 / the statement does not verify: {exc}")
-        return report
+        return
     statement = signed.document
     layout: RecordingLayout | None = statement.recording
     report.evidence_id = statement.evidence_id
     if layout is None:
         problems.append("声明不含实时录音 / the statement records no live recording")
-        return report
+        return
     report.complete = layout.complete
     report.live = True
-    _check_anchor(manifest.get("anchor"), statement, report)
+    if manifest.get("anchor") is None:
+        problems.append("未锚定 / not anchored: no checkpoint time is bounded by the chain")
+    else:
+        _check_anchor(manifest["anchor"], statement, report)
+    entries = manifest["segments"]
+    from_ms, to_ms = manifest["from_ms"], manifest["to_ms"]
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries) \
+            or type(from_ms) is not int or type(to_ms) is not int:
+        raise TypeError("segments is a list of objects; from_ms and to_ms are integers")
+    numbers = [e.get("n") for e in entries]
+    covering = layout.covering(from_ms, to_ms) if 0 <= from_ms < to_ms else []
+    if not covering or numbers != covering:
+        problems.append(f"片段与时段不符 / the segments {numbers} are not the ones that cover "
+                        f"{from_ms}-{to_ms} ms ({covering}): an excerpt is one unbroken "
+                        "stretch of the recording")
     call_end = instant("ended_at", statement.call.ended_at) if statement.call else None
     root = bytes.fromhex(layout.root)
     starts = layout.starts_ms()
     held: dict[int, bytes] = {}
-    for entry in manifest.get("segments", []):
-        n = entry.get("n") if isinstance(entry, Mapping) else None
-        if not isinstance(n, int) or not 0 <= n < len(layout.sizes):
-            problems.append(f"片段编号无效 / a segment number is not in the recording: {n!r}")
+    for entry in entries:
+        n = entry.get("n")
+        if type(n) is not int or not 0 <= n < len(layout.sizes) or n in held:
+            problems.append(f"片段编号无效 / a segment number is not in the recording or "
+                            f"repeated: {n!r}")
             continue
         data = files.get(str(entry.get("file")))
         where = f"片段 segment {n}"
@@ -177,16 +215,23 @@ def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> E
                                 "sha256": digest.hex(), "existed_by": received,
                                 "during_call": during})
     report.segments.sort(key=lambda s: s["n"])
-    _check_derived(manifest.get("derived"), files, held, layout, problems)
-    return report
+    derived = manifest.get("derived")
+    _check_derived(derived, files, held, numbers, layout, problems)
+    named = {str(e.get("file")) for e in entries}
+    if isinstance(derived, Mapping):
+        named.add(str(derived.get("file")))
+    extra = sorted(set(files) - named)
+    if extra:
+        problems.append(f"节选含未声明的文件 / the excerpt holds files it does not account "
+                        f"for: {extra[:5]}")
 
 
 def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None:
-    """The statement's Merkle proof to the anchored root, when the excerpt has one; the
-    block time then bounds every checkpoint on chain (the chain itself is not asked here)."""
-    if not isinstance(anchor, Mapping):
-        return
+    """The statement's Merkle proof to the anchored root; the block time then bounds every
+    checkpoint on chain (the chain itself is not asked here)."""
     try:
+        if not isinstance(anchor, Mapping):
+            raise TypeError("the anchor is not an object")
         leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
         verify_proof(from_hex32(anchor["root"]), leaf,
                      [from_hex32(p) for p in anchor["proof"]])
@@ -196,23 +241,22 @@ def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None
 
 
 def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[int, bytes],
-                   layout: RecordingLayout, problems: list[str]) -> None:
-    """The derived WAV must be exactly a header and the covered segments' bytes in order."""
-    if not isinstance(derived, Mapping):
+                   numbers: list[Any], layout: RecordingLayout, problems: list[str]) -> None:
+    """The derived WAV must be there, and exactly a header and the excerpt's segments (all
+    of them, each once, in recording order)."""
+    wav = files.get(str(derived.get("file"))) if isinstance(derived, Mapping) else None
+    order = derived.get("from_segments") if isinstance(derived, Mapping) else None
+    if wav is None or order != numbers or any(n not in held for n in numbers):
+        problems.append("派生 WAV 缺失或来源不符 / the derived WAV is missing, or is not made "
+                        "of exactly the excerpt's segments in order")
         return
-    wav = files.get(str(derived.get("file")))
-    order = derived.get("from_segments")
-    if wav is None or not isinstance(order, list) or any(n not in held for n in order):
-        problems.append("派生 WAV 缺失或来源不明 / the derived WAV is missing or names "
-                        "segments the excerpt does not hold")
-        return
-    pcm = b"".join(held[n] for n in order)
+    pcm = b"".join(held[n] for n in numbers)
     fmt = layout.format
     if wav != wav_header(len(pcm), fmt.sample_rate, fmt.channels) + pcm:
         problems.append("派生 WAV 与片段不符 / the derived WAV is not the segments it names")
 
 
-def read_excerpt(data: bytes) -> ExcerptReport:
+def read_excerpt(data: bytes, trusted_keys: Mapping[str, Any] | None = None) -> ExcerptReport:
     """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read is a
     report with that one problem."""
     try:
@@ -225,4 +269,4 @@ def read_excerpt(data: bytes) -> ExcerptReport:
             raise ValueError(f"excerpt.json is no {EXCERPT_SCHEMA}")
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         return ExcerptReport(problems=[f"无法读取节选 / the excerpt cannot be read: {exc}"])
-    return verify_excerpt(manifest, files)
+    return verify_excerpt(manifest, files, trusted_keys)

@@ -25,6 +25,8 @@ import pytest
 
 from notary.core.excerpt import CHECKPOINT
 from notary.core.excerpt import read_excerpt as read_report
+from notary.core.jws import jws_payload
+from notary.core.signing import SigningKey, jwks, sign_statement
 from notary.core.statement import Statement
 from tests.intake.files import form, wav_bytes
 from tests.recording.recorder import segment_pcm
@@ -137,8 +139,31 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
                 "-o", str(zipped))
     assert made.returncode == 0, made.stderr
     assert "VALID" in made.stdout and "segment   20" in made.stdout
+    # Nothing failed, but without a pinned trust root who issued it is not established (5);
+    # pinned to this deployment's trust root it is valid (0).
     checked = _cli(env, "excerpt-verify", str(zipped), "--json")
-    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
+    assert checked.returncode == 5 and json.loads(checked.stdout)["ok"], checked.stdout
+    assert json.loads(checked.stdout)["issuer_established"] is False
+    checked = _cli(env, "excerpt-verify", str(zipped), "--trust-root", server.url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "VALID" in checked.stdout and "pinned" in checked.stdout
+    # An excerpt whose statement and checkpoints were signed by someone else's key (and that
+    # carries that key) is refused once the deployment's trust root is pinned.
+    other = SigningKey.generate()
+    with zipfile.ZipFile(io.BytesIO(zipped.read_bytes())) as zf:
+        forged = json.loads(zf.read("excerpt.json"))
+    forged["statement"] = sign_statement(Statement.from_bytes(jws_payload(
+        forged["statement"])), other)
+    for entry in forged["segments"]:
+        entry["checkpoint"] = CHECKPOINT.sign(jws_payload(entry["checkpoint"]), other)
+    forged["keys"] = jwks([other.public_jwk()])
+    stranger = tmp_path / "stranger.zip"
+    stranger.write_bytes(_rezip(zipped.read_bytes(), {
+        "excerpt.json": json.dumps(forged).encode()}))
+    alone = _cli(env, "excerpt-verify", str(stranger))
+    assert alone.returncode == 5, alone.stdout  # consistent in itself; issuer unknown
+    pinned = _cli(env, "excerpt-verify", str(stranger), "--trust-root", server.url)
+    assert pinned.returncode == 1 and "INVALID" in pinned.stdout, pinned.stdout
     tampered = bytearray(zipped.read_bytes())
     with zipfile.ZipFile(io.BytesIO(bytes(tampered))) as zf:
         twenty = bytearray(zf.read("segments/000020.pcm"))

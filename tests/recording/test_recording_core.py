@@ -13,6 +13,7 @@ from notary.core import tlog
 from notary.core.callrecord import CallRecord, Commitment
 from notary.core.errors import SignatureError, StatementError
 from notary.core.excerpt import CHECKPOINT, checkpoint_document, verify_excerpt
+from notary.core.merkle import statement_leaf, to_hex32
 from notary.core.recording import (
     AudioFormat,
     RecordingLayout,
@@ -81,13 +82,27 @@ def _recording(segments: list[bytes], *, ended_at: str | None = None,
                           received_at=received, submitter="apikey:1", recording=layout,
                           call=call)
     assert Statement.from_bytes(statement.canonical_bytes()) == statement
-    files = {f"s/{n}": d for n, d in enumerate(segments)}
-    return {"manifest": {"statement": sign_statement(statement, key),
-                         "keys": jwks([key.public_jwk()]),
-                         "segments": [{"n": n, "file": f"s/{n}", "salt": salts[n].hex(),
-                                       "proof": [p.hex() for p in tlog.inclusion_proof(n, leaves)],
-                                       "checkpoint": points[n]}
-                                      for n in range(len(segments))]},
+    # anchored alone: a one-leaf batch, whose root is the statement's leaf
+    leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
+    anchor = {"root": to_hex32(leaf), "proof": [], "block_timestamp": 1_893_456_000}
+    entries = [{"n": n, "file": f"s/{n}", "salt": salts[n].hex(),
+                "proof": [p.hex() for p in tlog.inclusion_proof(n, leaves)],
+                "checkpoint": points[n]} for n in range(len(segments))]
+    manifest = {"statement": sign_statement(statement, key), "keys": jwks([key.public_jwk()]),
+                "anchor": anchor}
+    return {"manifest": manifest, "entries": entries, "segments": segments,
+            **_stretch(manifest, entries, segments, range(len(segments)))}
+
+
+def _stretch(manifest: dict[str, Any], entries: list[dict[str, Any]], segments: list[bytes],
+             chosen: range) -> dict[str, Any]:
+    """The excerpt of segments ``chosen`` (200 ms each): manifest and files, with the WAV."""
+    pcm = b"".join(segments[n] for n in chosen)
+    files = {f"s/{n}": segments[n] for n in chosen}
+    files["excerpt.wav"] = wav_header(len(pcm), 8000, 1) + pcm
+    return {"manifest": {**manifest, "segments": [entries[n] for n in chosen],
+                         "from_ms": chosen[0] * 200, "to_ms": (chosen[-1] + 1) * 200,
+                         "derived": {"file": "excerpt.wav", "from_segments": list(chosen)}},
             "files": files}
 
 
@@ -105,8 +120,40 @@ def test_an_excerpt_verifies_and_names_a_changed_or_moved_segment() -> None:
     problems = verify_excerpt(made["manifest"], files).problems
     assert any("segment 1" in p for p in problems) and any("segment 2" in p for p in problems)
     # Only some segments: the others are leaves in the paths, and it still verifies.
-    part = dict(made["manifest"], segments=made["manifest"]["segments"][2:4])
-    assert verify_excerpt(part, made["files"]).ok
+    part = _stretch(made["manifest"], made["entries"], SEGMENTS, range(2, 4))
+    assert verify_excerpt(part["manifest"], part["files"]).ok
+
+
+def test_an_excerpt_whose_unsigned_parts_lie_is_refused() -> None:
+    """The manifest is not signed: a WAV spliced, re-ordered or repeated from the segments,
+    segments that are not the stretch the range names, files nobody accounts for, a missing
+    WAV or anchor, and malformed values are each a problem, never a pass or a crash."""
+    made = _recording(SEGMENTS)
+    manifest, files = made["manifest"], made["files"]
+
+    def problems(change: dict[str, Any], new_files: dict[str, bytes] | None = None) -> list[str]:
+        report = verify_excerpt({**manifest, **change}, new_files or files)
+        assert not report.ok
+        return report.problems
+
+    def derived(order: list[int]) -> dict[str, Any]:
+        pcm = b"".join(SEGMENTS[n] for n in order)
+        return {"derived": {"file": "excerpt.wav", "from_segments": order}}, {
+            **files, "excerpt.wav": wav_header(len(pcm), 8000, 1) + pcm}
+
+    for order in ([0, 1, 4], [4, 3, 2, 1, 0], [1, 1, 1], []):  # spliced, reversed, repeated
+        change, new_files = derived(order)
+        assert any("derived WAV" in p for p in problems(change, new_files))
+    assert any("derived WAV" in p for p in problems({"derived": None}))
+    skipped = [manifest["segments"][n] for n in (0, 1, 3, 4)]  # a gap in the stretch
+    assert any("not the ones that cover" in p for p in problems({"segments": skipped}))
+    assert any("not the ones that cover" in p for p in problems({"from_ms": 0, "to_ms": 400}))
+    assert any("not the ones that cover" in p for p in problems({"segments": []}))
+    assert any("does not account" in p for p in problems({}, {**files, "extra.wav": b"x"}))
+    assert any("not anchored" in p for p in problems({"anchor": None}))
+    for bad in ({"segments": 5}, {"segments": [[1]]}, {"from_ms": "0"},
+                {"derived": {"file": "excerpt.wav", "from_segments": [[1]]}}):
+        assert problems(bad)
 
 
 def test_segments_checkpointed_after_the_call_ended_are_not_live() -> None:
