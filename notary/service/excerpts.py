@@ -105,7 +105,7 @@ def verification(ctx: Context, *, tenant: str, evidence_id: str) -> dict[str, An
     whole = sum(layout.sizes) * 1000 // layout.format.bytes_per_second + 1000
     data = excerpt(ctx, tenant=tenant, evidence_id=evidence_id, from_ms=0, to_ms=whole,
                    actor=None)
-    return read_excerpt(data).to_json()
+    return read_excerpt(data, ctx.jwks()).to_json()  # the deployment's own keys
 
 
 def _slices(content: Iterator[bytes], layout: RecordingLayout,
