@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from notary.core import tlog
-from notary.core.excerpt import EXCERPT_SCHEMA, read_excerpt
+from notary.core.excerpt import EXCERPT_SCHEMA, verify_excerpt
 from notary.core.merkle import to_hex32
 from notary.core.recording import RecordingLayout, wav_header
 from notary.core.signing import jws_payload
@@ -33,14 +33,13 @@ from storage.recordings import RecordingSegment
 __all__ = ["excerpt", "verification"]
 
 
-def excerpt(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int, to_ms: int,
-            actor: Actor | None) -> bytes:
-    """A ZIP that proves the audio from ``from_ms`` to ``to_ms`` alone: the covering
-    segments' bytes, their salts, checkpoints and paths to the statement's segment root, the
-    statement, the keys, the anchor proof once anchored, and a WAV made of them (declared
-    derived). NotFound ``recording_absent`` for an item without a recording; SegmentInvalid
-    ``excerpt_range_invalid`` for a range that covers nothing. Recorded in the item's custody
-    log (``exported``) when ``actor`` is given."""
+def _parts(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int,
+           to_ms: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """What proves the audio from ``from_ms`` to ``to_ms`` alone (the manifest and files of
+    an excerpt): the covering segments' bytes, their salts, checkpoints and paths to the
+    statement's segment root, the statement, the keys, the anchor proof once anchored, and a
+    WAV made of them (declared derived). NotFound ``recording_absent`` for an item without a
+    recording; SegmentInvalid ``excerpt_range_invalid`` for a range that covers nothing."""
     row = visible_evidence(ctx.engine, tenant, evidence_id)
     layout = Statement.from_bytes(jws_payload(row.statement_jws)).recording
     if layout is None:
@@ -80,6 +79,15 @@ def excerpt(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int, to_ms:
                               "block_timestamp": anchor.block_timestamp,
                               "block_number": anchor.block_number, "chain_id": anchor.chain_id,
                               "tx_hash": anchor.tx_hash, "contract": anchor.contract}
+    return manifest, files
+
+
+def excerpt(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int, to_ms: int,
+            actor: Actor | None) -> bytes:
+    """The excerpt ZIP of :func:`_parts`; recorded in the item's custody log (``exported``)
+    when ``actor`` is given."""
+    manifest, files = _parts(ctx, tenant=tenant, evidence_id=evidence_id, from_ms=from_ms,
+                             to_ms=to_ms)
     if actor is not None:  # segments leave the service: the item's custody log says so
         ctx.record_audit(evidence_id, "exported", actor,
                          f"recording excerpt {from_ms}-{to_ms} ms", tenant=tenant)
@@ -103,9 +111,10 @@ def verification(ctx: Context, *, tenant: str, evidence_id: str) -> dict[str, An
                 "note": "事后上传，非通话中实时公证 / uploaded after the fact, not notarised "
                         "while recorded", "segments": [], "problems": []}
     whole = sum(layout.sizes) * 1000 // layout.format.bytes_per_second + 1000
-    data = excerpt(ctx, tenant=tenant, evidence_id=evidence_id, from_ms=0, to_ms=whole,
-                   actor=None)
-    return read_excerpt(data, ctx.jwks()).to_json()  # the deployment's own keys
+    # checked as an excerpt of the whole recording, without zipping it (the deployment's keys)
+    manifest, files = _parts(ctx, tenant=tenant, evidence_id=evidence_id, from_ms=0,
+                             to_ms=whole)
+    return verify_excerpt(manifest, files, ctx.jwks()).to_json()
 
 
 def _slices(content: Iterator[bytes], layout: RecordingLayout,
