@@ -248,15 +248,21 @@ class Recordings:
             self._drop_blob(sealed.cid)
             raise
 
-    def _refuse_order(self, row: RecordingSession, n: int, data: bytes) -> None:
+    def _refuse_order(self, row: RecordingSession, n: int, data: bytes,
+                      s: Any = None) -> None:
+        """Refuse a segment that is not the next one. ``s``: the caller's open database
+        session (under the write lock a second session would wait on its own thread)."""
         if row.status != "open":
             raise RecordingError(f"recording session {row.id} is {row.status}; it takes no "
                                  "more segments", code="recording_closed",
                                  session_id=row.id, status=row.status,
                                  evidence_id=row.evidence_id)
         if n < row.segments:
-            with session(self.ctx.engine) as s:
+            if s is not None:
                 held = s.get(RecordingSegment, (row.id, n))
+            else:
+                with session(self.ctx.engine) as own:
+                    held = own.get(RecordingSegment, (row.id, n))
             sent = hashlib.sha256(data).hexdigest()
             raise RecordingError(
                 f"segment {n} was already accepted"
@@ -278,7 +284,7 @@ class Recordings:
             with session(self.ctx.engine) as s:
                 row = s.exec(select(RecordingSession).where(
                     RecordingSession.id == session_id).with_for_update()).one()
-                self._refuse_order(row, n, data)  # again, under the lock
+                self._refuse_order(row, n, data, s)  # again, under the lock
                 head = chain_step(bytes.fromhex(row.chain_head), leaf).hex()
                 doc = checkpoint_document(
                     session_id=session_id, segment=n, sha256=sha256, size=len(data),
