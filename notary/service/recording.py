@@ -44,7 +44,7 @@ from notary.core.recording import (
     wav_header,
 )
 from notary.core.signing import jws_payload
-from notary.core.statement import EvidenceKind, Statement, canonical_json
+from notary.core.statement import MAX_STATEMENT_BYTES, EvidenceKind, Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.service.calls import CallDraft, CallMetadataError, parse_call, settle
 from notary.service.context import Context
@@ -100,6 +100,18 @@ class Checkpoint:
 
     jws: str
     document: dict[str, Any]
+
+
+#: Statement bytes kept for everything but the segment sizes (case, names, call record, ...).
+STATEMENT_RESERVE = 16 * 1024
+
+
+def segment_cap(max_segment_bytes: int) -> int:
+    """The segments a session accepts: ``MAX_SEGMENTS``, fewer when that many sizes of up to
+    ``max_segment_bytes`` (each written as decimal digits and a comma) would not fit the
+    statement's limit, so closing can never fail on the statement's size."""
+    per = len(str(max_segment_bytes)) + 1
+    return min(MAX_SEGMENTS, (MAX_STATEMENT_BYTES - STATEMENT_RESERVE) // per)
 
 
 def _now() -> datetime:
@@ -234,9 +246,10 @@ class Recordings:
         if not data or len(data) % block:
             raise SegmentInvalid(f"segment {n} must be a whole, non-zero number of 16-bit "
                                  "samples", segment=n)
-        if n >= MAX_SEGMENTS:
-            raise SegmentInvalid(f"a recording has at most {MAX_SEGMENTS} segments",
-                                 segment=n)
+        cap = segment_cap(limit)
+        if n >= cap:
+            raise SegmentInvalid(f"a recording has at most {cap} segments", segment=n,
+                                 limit=cap)
         identity = self.ctx.master.unwrap(row.wrapped_key)
         view = io.BytesIO(data)
         sealed = seal(view.read, identity.to_public(), self.ctx.settings.spool_dir, limit)

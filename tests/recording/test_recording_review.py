@@ -14,7 +14,9 @@ from sqlmodel import select
 
 from notary import recorder
 from notary.core.errors import NotaryError
-from notary.service.recording import Recordings
+from notary.core.recording import MAX_SEGMENTS
+from notary.core.statement import MAX_STATEMENT_BYTES
+from notary.service.recording import STATEMENT_RESERVE, Recordings, segment_cap
 from notary.service.recording_claims import CLOSE_ATTEMPTS
 from storage.db import session
 from storage.recordings import RecordingSegment, RecordingSession
@@ -195,3 +197,11 @@ def test_shredding_a_recording_forgets_its_segments_and_session_key(
     assert rows == [] and held is not None and held.wrapped_key == ""
     assert http.get(f"/v1/evidence/{evidence}/recording").status_code == 410
     assert http.get(f"/v1/evidence/{evidence}").status_code == 200  # the statement stands
+
+
+def test_the_segments_a_session_takes_always_fit_one_statement() -> None:
+    for limit in (1, 64 * 1024, 1024 * 1024, 10**9):
+        cap = segment_cap(limit)
+        assert cap <= MAX_SEGMENTS
+        assert cap * (len(str(limit)) + 1) <= MAX_STATEMENT_BYTES - STATEMENT_RESERVE
+    assert segment_cap(1024 * 1024) == 6144 and segment_cap(1024) == MAX_SEGMENTS
