@@ -42,6 +42,8 @@ class RecordingSession(SQLModel, table=True):
     claim: str | None = Field(default=None, max_length=64)
     close_failures: int = 0
     retry_at: datetime | None = None
+    #: What the claiming closer was asked: JSON ``{"complete": ..., "ended_at": ...}``.
+    close_request: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     #: The call record given at open, without ``ended_at`` (JSON, numbers as commitments),
     #: and the salts this service made for it (JSON, party → hex) until the item holds them.
     call_record: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -50,7 +50,7 @@ from notary.service.calls import CallDraft, CallMetadataError, parse_call, settl
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.ingest import Notariser
-from notary.service.recording_claims import Lease, claim, finish, give_back
+from notary.service.recording_claims import Lease, claim, close_request, finish, give_back
 from notary.service.sealing import seal
 from notary.service.submission import Submission
 from storage.db import Case, session, utc
@@ -344,9 +344,21 @@ class Recordings:
             return row
         held = self.segments(session_id)
         draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
-        token = claim(self.ctx.engine, session_id, self._timeout)
-        if token is None:
+        taken = claim(self.ctx.engine, session_id, self._timeout,
+                      close_request(call, complete))
+        if taken is None:
             return self.get(tenant, session_id)
+        token, earlier = taken
+        if by is None and call is None and earlier is not None:
+            # The timeout replaces a closer that died: finish as it was asked where it can
+            # (its ``complete``, and its ``ended_at`` for a call record given at open).
+            asked = json.loads(earlier)
+            complete = bool(asked.get("complete", complete))
+            if asked.get("ended_at") and row.call_record is not None:
+                try:
+                    draft = self._call_at_close(row, {"ended_at": asked["ended_at"]}, _now())
+                except NotaryError:  # its call was refused: the timeout's own stands
+                    pass
         with Lease(self.ctx.engine, session_id, token, self._timeout):
             done = self._closed_by_item(row, token)
             if done is not None:

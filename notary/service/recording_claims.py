@@ -9,6 +9,7 @@ back-off for the timeout's closer, and after ``CLOSE_ATTEMPTS`` marks it ``faile
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -21,7 +22,7 @@ from sqlmodel import select
 from storage.db import session, utc
 from storage.recordings import RecordingSession
 
-__all__ = ["CLOSE_ATTEMPTS", "Lease", "claim", "finish", "give_back", "renew"]
+__all__ = ["CLOSE_ATTEMPTS", "Lease", "claim", "close_request", "finish", "give_back", "renew"]
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +34,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def close_request(call: object, complete: bool) -> str:
+    """What a closer was asked, kept with its claim (no numbers: ``ended_at`` only)."""
+    ended = call.get("ended_at") if isinstance(call, dict) else None
+    return json.dumps({"complete": complete,
+                       "ended_at": ended if isinstance(ended, str) else None})
+
+
 def _locked(s: object, session_id: str) -> RecordingSession:
     return s.exec(select(RecordingSession).where(  # type: ignore[attr-defined]
         RecordingSession.id == session_id).with_for_update()).one()
 
 
-def claim(engine: Engine, session_id: str, timeout: float) -> str | None:
-    """Take the session for closing: the claim's token, or None when another closer holds a
-    live claim (or the session is closed)."""
+def claim(engine: Engine, session_id: str, timeout: float,
+          request: str | None = None) -> tuple[str, str | None] | None:
+    """Take the session for closing, asked ``request``: the claim's token and, when it
+    replaces a dead closer's claim, what that closer was asked; None when another closer
+    holds a live claim (or the session is closed)."""
     now = _now()
     stale = now - timedelta(seconds=timeout)
     with session(engine) as s:
         row = _locked(s, session_id)
         if row.status == "open" or (row.status == "closing" and row.closed_at is not None
                                     and utc(row.closed_at) < stale):
+            earlier = row.close_request if row.status == "closing" else None
             token = secrets.token_hex(16)
             row.status, row.closed_at, row.claim = "closing", now, token
+            row.close_request = request
             s.add(row)
             s.commit()
-            return token
+            return token, earlier
     return None
 
 

@@ -17,7 +17,7 @@ from notary.core.errors import NotaryError
 from notary.core.recording import MAX_SEGMENTS
 from notary.core.statement import MAX_STATEMENT_BYTES
 from notary.service.recording import STATEMENT_RESERVE, Recordings, segment_cap
-from notary.service.recording_claims import CLOSE_ATTEMPTS
+from notary.service.recording_claims import CLOSE_ATTEMPTS, claim, finish
 from storage.db import session
 from storage.recordings import RecordingSegment, RecordingSession
 from tests.intake.files import form, wav_bytes
@@ -205,3 +205,21 @@ def test_the_segments_a_session_takes_always_fit_one_statement() -> None:
         assert cap <= MAX_SEGMENTS
         assert cap * (len(str(limit)) + 1) <= MAX_STATEMENT_BYTES - STATEMENT_RESERVE
     assert segment_cap(1024 * 1024) == 6144 and segment_cap(1024) == MAX_SEGMENTS
+
+
+def test_the_timeout_replacing_a_dead_closer_finishes_as_that_closer_asked(
+        make_server: Any) -> None:
+    server = make_server(recording_timeout_seconds=1.0)
+    http = server.admin()
+    sid = _session_with_segments(server, "REV-DEAD-1")
+    # A recorder's close that died right after claiming (no lease renewed it).
+    taken = claim(server.service.engine, sid, 1.0, '{"complete": true, "ended_at": null}')
+    assert taken is not None and taken[1] is None
+
+    def finished() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/v1/recordings/{sid}").json()
+        return body if body["status"] not in ("open", "closing") else None
+
+    body = wait_until(finished)
+    assert isinstance(body, dict) and body["status"] == "closed"  # complete, as asked
+    assert finish(server.service.engine, sid, taken[0], "open", None).status == "closed"
