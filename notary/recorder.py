@@ -18,11 +18,12 @@ __all__ = ["RecordingStream", "RecordingStreamError"]
 
 
 class RecordingStreamError(Exception):
-    """The service refused: ``status``, ``code`` and its message."""
+    """The service refused: ``status``, ``code``, its message and ``details``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
-        self.status, self.code = status, code
+        self.status, self.code, self.details = status, code, details or {}
 
 
 class RecordingStream:
@@ -49,8 +50,10 @@ class RecordingStream:
                 body = resp.json()
             except ValueError:
                 body = {}
+            details = body.get("details") if isinstance(body, dict) else None
             raise RecordingStreamError(resp.status_code, str(body.get("code", "")),
-                                       str(body.get("message", resp.text)))
+                                       str(body.get("message", resp.text)),
+                                       details if isinstance(details, dict) else None)
         return resp.json()
 
     def send(self, pcm: bytes, attempts: int = 3) -> dict[str, Any]:
@@ -66,7 +69,10 @@ class RecordingStream:
                     raise
                 continue
             except RecordingStreamError as exc:
-                if exc.code != "segment_duplicate" or attempt == 0:
+                # Only the same bytes are this segment: other bytes mean the service holds
+                # audio that is not the recorder's, which must not pass as success.
+                if (exc.code != "segment_duplicate" or attempt == 0
+                        or exc.details.get("same") is not True):
                     raise
                 answer = {"segment": self.next, "checkpoint": None}
             self.next += 1

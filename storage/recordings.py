@@ -14,8 +14,9 @@ from sqlmodel import Field, SQLModel
 
 
 class RecordingSession(SQLModel, table=True):
-    """One recording being made (``open``), or closed by its recorder (``closed``) or by the
-    timeout (``incomplete``); ``evidence_id`` is the item its closing notarised."""
+    """One recording being made (``open``), being closed (``closing``), closed by its recorder
+    (``closed``) or by the timeout (``incomplete``), or given up after repeated failed closes
+    (``failed``); ``evidence_id`` is the item its closing notarised."""
 
     __tablename__ = "recording_sessions"
 
@@ -36,6 +37,13 @@ class RecordingSession(SQLModel, table=True):
     status: str = Field(default="open", max_length=16, index=True)
     closed_at: datetime | None = None
     evidence_id: str | None = Field(default=None, max_length=64)
+    #: The token of the closer holding a ``closing`` session (its lease: ``closed_at``);
+    #: failed closes so far and when the timeout's closer may try again (migration 0014).
+    claim: str | None = Field(default=None, max_length=64)
+    close_failures: int = 0
+    retry_at: datetime | None = None
+    #: What the claiming closer was asked: JSON ``{"complete": ..., "ended_at": ...}``.
+    close_request: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     #: The call record given at open, without ``ended_at`` (JSON, numbers as commitments),
     #: and the salts this service made for it (JSON, party → hex) until the item holds them.
     call_record: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

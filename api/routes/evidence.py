@@ -23,7 +23,7 @@ from api.schemas import (
 )
 from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
 from notary.core.merkle import leaf_values, to_hex32
-from notary.service.ingest import Accepted, Sealed
+from notary.service.ingest import Accepted, Sealed, refuse_reserved_key
 from notary.service.notary import NotaryService
 from notary.service.sealing import UploadTooLarge
 from notary.service.submission import MetadataError, Submission, parse_metadata
@@ -100,6 +100,7 @@ async def submit(
     ``Idempotency-Key`` returns the first answer (200). A file whose SHA-256 the case
     already holds is answered with that item (200, ``duplicate_of``) unless the metadata says
     ``"distinct": true``."""
+    refuse_reserved_key(idempotency_key, "Idempotency-Key")
     boundary = boundary_of(request.headers.get("content-type"))
     length = request.headers.get("content-length")
     if (length and length.isdigit()

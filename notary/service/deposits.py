@@ -41,6 +41,7 @@ from notary.core.validate import (
     validate_rfc3339,
 )
 from notary.service.actors import Actor
+from notary.service.ingest import refuse_reserved_key
 from notary.service.submission import MetadataError, Submission, check_fields, statement_of
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
 from storage.db import CaseHead, CustodyRecord, Evidence, Tenant, session
@@ -147,6 +148,7 @@ def parse_deposit(obj: object) -> HashDeposit:
                                   or _CLIENT_ID.fullmatch(client_id) is None):
         raise InputError("'client_id' must be 1 to 255 printable ASCII characters",
                          code="client_id_invalid", field="client_id")
+    refuse_reserved_key(client_id, "client_id")
     if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
         allowed = ", ".join(k.value for k in EvidenceKind)
         raise MetadataError(f"unknown kind {obj['kind']!r}; use one of: {allowed}",

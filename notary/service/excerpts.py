@@ -49,11 +49,12 @@ def _parts(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int,
     if not chosen:
         raise SegmentInvalid("the range covers no audio of the recording",
                              code="excerpt_range_invalid", from_ms=from_ms, to_ms=to_ms)
+    content = ctx.open_content(row)  # first: a shredded item (its segments gone) is 410
     with session(ctx.engine) as s:
         held = {g.n: g for g in s.exec(select(RecordingSegment).where(
             col(RecordingSegment.session_id) == layout.session_id)).all()}
     leaves = [bytes.fromhex(held[i].leaf) for i in range(len(layout.sizes))]
-    pieces = _slices(ctx.open_content(row), layout, set(chosen))
+    pieces = _slices(content, layout, set(chosen))
     files: dict[str, bytes] = {}
     entries = []
     for n in chosen:

@@ -53,6 +53,26 @@ class IdempotencyConflict(NotaryError):
     default_code = "idempotency_conflict"
 
 
+class IdempotencyKeyReserved(InputError):
+    """An idempotency key (or deposit ``client_id``) in the ``recording:`` namespace, which
+    closing a recording session uses for its item: a client's item under such a key would
+    make that close fail for good (400)."""
+
+    default_code = "idempotency_key_reserved"
+
+
+#: The idempotency-key prefix closing a recording session uses; clients may not send it.
+RESERVED_KEY_PREFIX = "recording:"
+
+
+def refuse_reserved_key(key: str | None, field: str) -> None:
+    """IdempotencyKeyReserved when a client's ``key`` is in the reserved namespace."""
+    if key is not None and key.startswith(RESERVED_KEY_PREFIX):
+        raise IdempotencyKeyReserved(f"{field} values starting with {RESERVED_KEY_PREFIX!r} "
+                                     "are reserved for recording sessions / 以 'recording:' "
+                                     "开头的键保留给录音会话", field=field)
+
+
 class CheckCodeTaken(NotaryError):
     """The check code in the metadata already belongs to another document: a code printed on
     a notice must lead to that notice alone."""

@@ -44,12 +44,13 @@ from notary.core.recording import (
     wav_header,
 )
 from notary.core.signing import jws_payload
-from notary.core.statement import EvidenceKind, Statement, canonical_json
+from notary.core.statement import MAX_STATEMENT_BYTES, EvidenceKind, Statement, canonical_json
 from notary.core.validate import format_rfc3339_utc, normalise_case_reference
 from notary.service.calls import CallDraft, CallMetadataError, parse_call, settle
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.ingest import Notariser
+from notary.service.recording_claims import Lease, claim, close_request, finish, give_back
 from notary.service.sealing import seal
 from notary.service.submission import Submission
 from storage.db import Case, session, utc
@@ -101,6 +102,18 @@ class Checkpoint:
     document: dict[str, Any]
 
 
+#: Statement bytes kept for everything but the segment sizes (case, names, call record, ...).
+STATEMENT_RESERVE = 16 * 1024
+
+
+def segment_cap(max_segment_bytes: int) -> int:
+    """The segments a session accepts: ``MAX_SEGMENTS``, fewer when that many sizes of up to
+    ``max_segment_bytes`` (each written as decimal digits and a comma) would not fit the
+    statement's limit, so closing can never fail on the statement's size."""
+    per = len(str(max_segment_bytes)) + 1
+    return min(MAX_SEGMENTS, (MAX_STATEMENT_BYTES - STATEMENT_RESERVE) // per)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -113,6 +126,7 @@ class Recordings:
         self.ctx = ctx
         self.notariser = notariser
         self.box = ctx.master.salt_box()  # the call salts held while a session is open
+        self._timeout = ctx.settings.recording_timeout_seconds
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -232,9 +246,10 @@ class Recordings:
         if not data or len(data) % block:
             raise SegmentInvalid(f"segment {n} must be a whole, non-zero number of 16-bit "
                                  "samples", segment=n)
-        if n >= MAX_SEGMENTS:
-            raise SegmentInvalid(f"a recording has at most {MAX_SEGMENTS} segments",
-                                 segment=n)
+        cap = segment_cap(limit)
+        if n >= cap:
+            raise SegmentInvalid(f"a recording has at most {cap} segments", segment=n,
+                                 limit=cap)
         identity = self.ctx.master.unwrap(row.wrapped_key)
         view = io.BytesIO(data)
         sealed = seal(view.read, identity.to_public(), self.ctx.settings.spool_dir, limit)
@@ -248,15 +263,21 @@ class Recordings:
             self._drop_blob(sealed.cid)
             raise
 
-    def _refuse_order(self, row: RecordingSession, n: int, data: bytes) -> None:
+    def _refuse_order(self, row: RecordingSession, n: int, data: bytes,
+                      s: Any = None) -> None:
+        """Refuse a segment that is not the next one. ``s``: the caller's open database
+        session (under the write lock a second session would wait on its own thread)."""
         if row.status != "open":
             raise RecordingError(f"recording session {row.id} is {row.status}; it takes no "
                                  "more segments", code="recording_closed",
                                  session_id=row.id, status=row.status,
                                  evidence_id=row.evidence_id)
         if n < row.segments:
-            with session(self.ctx.engine) as s:
+            if s is not None:
                 held = s.get(RecordingSegment, (row.id, n))
+            else:
+                with session(self.ctx.engine) as own:
+                    held = own.get(RecordingSegment, (row.id, n))
             sent = hashlib.sha256(data).hexdigest()
             raise RecordingError(
                 f"segment {n} was already accepted"
@@ -278,7 +299,7 @@ class Recordings:
             with session(self.ctx.engine) as s:
                 row = s.exec(select(RecordingSession).where(
                     RecordingSession.id == session_id).with_for_update()).one()
-                self._refuse_order(row, n, data)  # again, under the lock
+                self._refuse_order(row, n, data, s)  # again, under the lock
                 head = chain_step(bytes.fromhex(row.chain_head), leaf).hex()
                 doc = checkpoint_document(
                     session_id=session_id, segment=n, sha256=sha256, size=len(data),
@@ -315,42 +336,98 @@ class Recordings:
         ``incomplete`` when ``complete`` is false). A closed session, or one another closer
         is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
         (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
-        failure the session is open again, with every segment. RecordingNotYours (403)
-        unless ``by`` (None: the timeout) opened it."""
+        other failure the session is open again, with every segment, unless its item exists
+        (then it is closed with it); after ``CLOSE_ATTEMPTS`` failures it is ``failed``.
+        RecordingNotYours (403) unless ``by`` (None: the timeout) opened it."""
         row = self._own(tenant, session_id, by)
         if row.status not in ("open", "closing"):
             return row
         held = self.segments(session_id)
         draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
-        if not self._claim(session_id):
+        taken = claim(self.ctx.engine, session_id, self._timeout,
+                      close_request(call, complete))
+        if taken is None:
             return self.get(tenant, session_id)
-        try:
-            segments = self.segments(session_id)
-            if not segments:
-                if complete:
-                    raise RecordingError(f"recording session {session_id} has no segment to "
-                                         "notarise", code="recording_empty",
-                                         session_id=session_id)
-                return self._finish(session_id, "abandoned", None)
-            evidence = self._notarise(row, segments, draft, complete)
-        except BaseException:
-            self._finish(session_id, "open", None)
-            raise
+        token, earlier = taken
+        if by is None and call is None and earlier is not None:
+            # The timeout replaces a closer that died: finish as it was asked where it can
+            # (its ``complete``, and its ``ended_at`` for a call record given at open).
+            asked = json.loads(earlier)
+            complete = bool(asked.get("complete", complete))
+            if asked.get("ended_at") and row.call_record is not None:
+                try:
+                    draft = self._call_at_close(row, {"ended_at": asked["ended_at"]}, _now())
+                except NotaryError:  # its call was refused: the timeout's own stands
+                    pass
+        with Lease(self.ctx.engine, session_id, token, self._timeout):
+            done = self._closed_by_item(row, token)
+            if done is not None:
+                return done
+            try:
+                segments = self.segments(session_id)
+                if not segments:
+                    if complete:
+                        raise RecordingError(f"recording session {session_id} has no segment "
+                                             "to notarise", code="recording_empty",
+                                             session_id=session_id)
+                    return finish(self.ctx.engine, session_id, token, "abandoned", None)
+                evidence = self._notarise(row, segments, draft, complete)
+            except RecordingError as exc:
+                if exc.code != "recording_empty":
+                    self._failed(row, token, exc)
+                else:
+                    finish(self.ctx.engine, session_id, token, "open", None)
+                raise
+            except BaseException as exc:
+                self._failed(row, token, exc)
+                raise
+        return self._closed_with(session_id, token, evidence)
+
+    def _closed_with(self, session_id: str, token: str, evidence: Any) -> RecordingSession:
+        """Close the session with ``evidence`` (if ``token`` still holds it) and drop the
+        segments' ciphertexts: the item holds them now, and its shredding must reach them."""
         # A retried close replays the first one's item (same idempotency key): its statement
         # says whether the recording was complete.
         layout = Statement.from_bytes(jws_payload(evidence.statement_jws)).recording
-        done = self._finish(session_id, "closed" if layout is None or layout.complete
-                            else "incomplete", evidence.id)
-        for segment in segments:  # the item holds them now; its shredding must reach them
-            if segment.cid is not None:
-                self._drop_blob(segment.cid)
+        status = "closed" if layout is None or layout.complete else "incomplete"
+        done = finish(self.ctx.engine, session_id, token, status, evidence.id)
+        if done.evidence_id != evidence.id:
+            return done
         with session(self.ctx.engine) as s:
-            for segment in s.exec(select(RecordingSegment).where(
-                    RecordingSegment.session_id == session_id)).all():
+            segments = list(s.exec(select(RecordingSegment).where(
+                RecordingSegment.session_id == session_id)).all())
+            cids = [g.cid for g in segments if g.cid is not None]
+            for segment in segments:
                 segment.cid = None
                 s.add(segment)
             s.commit()
+        for cid in cids:
+            self._drop_blob(cid)
         return done
+
+    def _item_of(self, row: RecordingSession) -> Any:
+        """The item an earlier close of ``row`` notarised (idempotency key
+        ``recording:<id>``, a recording of this session), or None."""
+        item = self.notariser.find_idempotent(row.submitter, f"recording:{row.id}")
+        if item is None:
+            return None
+        layout = Statement.from_bytes(jws_payload(item.statement_jws)).recording
+        return item if layout is not None and layout.session_id == row.id else None
+
+    def _closed_by_item(self, row: RecordingSession, token: str) -> RecordingSession | None:
+        item = self._item_of(row)
+        return None if item is None else self._closed_with(row.id, token, item)
+
+    def _failed(self, row: RecordingSession, token: str, exc: BaseException) -> None:
+        """After a failed close: closed with the item if it exists after all; else open again
+        with a back-off for the timeout's closer, or ``failed`` after ``CLOSE_ATTEMPTS``."""
+        try:
+            if self._closed_by_item(row, token) is not None:
+                return
+        except Exception:
+            log.exception("recording session %s: looking up its item failed", row.id)
+        give_back(self.ctx.engine, row.id, token,
+                  self.ctx.settings.recording_timeout_seconds, exc)
 
     def _notarise(self, row: RecordingSession, segments: list[RecordingSegment],
                   draft: Any, complete: bool) -> Any:
@@ -372,36 +449,6 @@ class Recordings:
                                      submitter_name=row.submitter_name,
                                      idempotency_key=f"recording:{row.id}").evidence
 
-    def _claim(self, session_id: str) -> bool:
-        """Take the session for closing (``closing``): only one closer at a time, the
-        recorder's or the sweeper's. A ``closing`` left by a closer that died is taken again
-        after the timeout."""
-        now = _now()
-        stale = now - timedelta(seconds=self.ctx.settings.recording_timeout_seconds)
-        with session(self.ctx.engine) as s:
-            row = s.exec(select(RecordingSession).where(
-                RecordingSession.id == session_id).with_for_update()).one()
-            if row.status == "open" or (row.status == "closing" and row.closed_at is not None
-                                        and utc(row.closed_at) < stale):
-                row.status, row.closed_at = "closing", now
-                s.add(row)
-                s.commit()
-                return True
-        return False
-
-    def _finish(self, session_id: str, status: str,
-                evidence_id: str | None) -> RecordingSession:
-        with session(self.ctx.engine) as s:
-            row = s.exec(select(RecordingSession).where(
-                RecordingSession.id == session_id).with_for_update()).one()
-            row.status, row.evidence_id = status, evidence_id
-            row.closed_at = None if status == "open" else _now()
-            if status != "open":  # the item's call_salts hold them now (shredding reaches them)
-                row.call_salts = None
-            s.add(row)
-            s.commit()
-            return row
-
     def _wav_pieces(self, identity: pyrage.x25519.Identity, fmt: AudioFormat,
                     segments: list[RecordingSegment]) -> Iterator[bytes]:
         yield wav_header(sum(g.size for g in segments), fmt.sample_rate, fmt.channels)
@@ -419,7 +466,9 @@ class Recordings:
         with session(self.ctx.engine) as s:
             stale = s.exec(select(RecordingSession).where(or_(
                 and_(col(RecordingSession.status) == "open",
-                     col(RecordingSession.last_at) < cutoff),
+                     col(RecordingSession.last_at) < cutoff,
+                     or_(col(RecordingSession.retry_at).is_(None),
+                         col(RecordingSession.retry_at) < (now or _now()))),
                 and_(col(RecordingSession.status) == "closing",
                      col(RecordingSession.closed_at) < cutoff)))).all()
         done = []
@@ -430,6 +479,7 @@ class Recordings:
             except NotaryError as exc:
                 log.warning("recording session %s could not be closed: %s", row.id, exc.code)
         return done
+
 
 class _Joined:
     """``read(n)`` over an iterator of byte pieces."""

@@ -45,6 +45,7 @@ from notary.service.errors import NotFound
 from notary.service.tenancy import case_items, visible_evidence
 from storage.blobs import BlobStore, StorageError
 from storage.db import Batch, Case, CustodyRecord, Evidence, session, utc
+from storage.recordings import RecordingSegment, RecordingSession
 
 log = logging.getLogger("notary.shredding")
 
@@ -215,6 +216,7 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
         row.deletion_jws = token
         s.add(row)
         delete_salts(s, row.id, row.case_uid)  # its commitments can no longer be opened
+        _forget_recording(s, row.id)
         s.commit()
     _scrub_database(engine)
     deleted = delete_ciphertext(blobs, row.cid)
@@ -250,6 +252,20 @@ def sweep_ciphertexts(engine: Engine, blobs: BlobStore) -> int:
     return done
 
 
+def _forget_recording(s: Session, evidence_id: str) -> None:
+    """The traces of the live recording session an item came from: its segments' rows (each
+    holds the plaintext's SHA-256, its salt and a checkpoint naming that SHA-256) and the
+    session's wrapped key, in the shredding transaction. The statement keeps the segment tree
+    and layout, which is what verification reads."""
+    for held in s.exec(select(RecordingSession).where(
+            RecordingSession.evidence_id == evidence_id)).all():
+        for segment in s.exec(select(RecordingSegment).where(
+                RecordingSegment.session_id == held.id)).all():
+            s.delete(segment)
+        held.wrapped_key, held.call_record, held.call_salts = "", None, None
+        s.add(held)
+
+
 def _scrub_database(engine: Engine) -> None:
     """Leave no old copy of the wrapped key in the database files we control: SQLite zeroes
     freed content (``secure_delete``) and the write-ahead log is truncated; PostgreSQL's
@@ -268,7 +284,7 @@ def _scrub_database(engine: Engine) -> None:
                 raw.close()
         else:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM evidence"))
+                conn.execute(text("VACUUM evidence, recording_sessions, recording_segments"))
     except Exception as exc:  # noqa: BLE001 - the shred stands; scrubbing is best effort
         log.warning("database scrub after shred failed: %s", type(exc).__name__)
 
