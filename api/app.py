@@ -29,7 +29,8 @@ from api.routes import (
 from notary.config import Settings
 from notary.service.notary import NotaryService
 from notary.service.ratelimit import RateLimits
-from notary.service.recording import Recordings, SessionSweeper
+from notary.service.recording import Recordings
+from notary.service.recording_claims import SessionSweeper
 
 
 def create_app(settings: Settings | None = None, service: NotaryService | None = None) -> FastAPI:
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
         app.state.limits = RateLimits.of(svc.settings.rate_submit_per_minute,
                                          svc.settings.rate_verify_per_minute,
                                          svc.settings.rate_auth_failures_per_minute)
-        sweeper = SessionSweeper(Recordings(svc.context, svc.notariser)).start()
+        sweeper = SessionSweeper(Recordings(svc.context, svc.notariser).sweep,
+                                 svc.settings.recording_timeout_seconds).start()
         try:
             yield
         finally:

@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,7 +55,7 @@ from notary.service.submission import Submission
 from storage.db import Case, session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 
-__all__ = ["RecordingError", "Recordings", "SessionSweeper"]
+__all__ = ["RecordingError", "Recordings"]
 
 log = logging.getLogger(__name__)
 
@@ -496,32 +495,3 @@ class _Joined:
             self._buf += piece
         out, self._buf = self._buf[:n], self._buf[n:]
         return out
-
-
-class SessionSweeper:
-    """Closes timed-out sessions every few seconds in a daemon thread."""
-
-    def __init__(self, recordings: Recordings) -> None:
-        self.recordings = recordings
-        timeout = recordings.ctx.settings.recording_timeout_seconds
-        self.interval = max(0.05, min(timeout / 4, 5.0))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="recording-sweeper",
-                                        daemon=True)
-
-    def start(self) -> SessionSweeper:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.recordings.sweep()
-            except Exception:  # the next round tries again
-                log.exception("the recording sweep failed")
-
-

@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
@@ -142,3 +143,31 @@ class Lease:
                     return
             except Exception:  # noqa: BLE001 - the next beat tries again
                 log.warning("could not extend a recording's closing claim")
+
+
+class SessionSweeper:
+    """Closes timed-out sessions every few seconds in a daemon thread."""
+
+    def __init__(self, sweep: Callable[[], object], timeout: float) -> None:
+        self.sweep = sweep  # Recordings.sweep: closes what timed out
+        self.interval = max(0.05, min(timeout / 4, 5.0))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recording-sweeper",
+                                        daemon=True)
+
+    def start(self) -> SessionSweeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep()
+            except Exception:  # the next round tries again
+                log.exception("the recording sweep failed")
+
+
