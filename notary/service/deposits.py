@@ -32,7 +32,7 @@ from notary.checkcode import new_check_code
 from notary.core.custody import CUSTODY_EVENT, CustodyAct, CustodyEvent
 from notary.core.errors import Contention, InputError, NotaryError, StatementError
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
-from notary.core.statement import DEPOSIT_HASH_ONLY, EvidenceKind
+from notary.core.statement import DEPOSIT_HASH_ONLY
 from notary.core.validate import (
     format_rfc3339_utc,
     normalise_case_reference,
@@ -42,7 +42,14 @@ from notary.core.validate import (
 )
 from notary.service.actors import Actor
 from notary.service.ingest import refuse_reserved_key
-from notary.service.submission import MetadataError, Submission, check_fields, statement_of
+from notary.service.submission import (
+    MetadataError,
+    Submission,
+    check_fields,
+    parse_kind,
+    parse_parties,
+    statement_of,
+)
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
 from storage.db import CaseHead, CustodyRecord, Evidence, Tenant, session
 
@@ -149,22 +156,17 @@ def parse_deposit(obj: object) -> HashDeposit:
         raise InputError("'client_id' must be 1 to 255 printable ASCII characters",
                          code="client_id_invalid", field="client_id")
     refuse_reserved_key(client_id, "client_id")
-    if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
-        allowed = ", ".join(k.value for k in EvidenceKind)
-        raise MetadataError(f"unknown kind {obj['kind']!r}; use one of: {allowed}",
-                            code="kind_unknown", field="kind")
-    parties = obj.get("parties")
-    if parties is not None and not isinstance(parties, list):
-        raise MetadataError("Field 'parties' must be a list of objects.", field="parties")
+    kind = parse_kind(obj["kind"])
+    parties = parse_parties(obj.get("parties"))
     for name in ("file_name", "media_type"):
         if name in obj and not isinstance(obj[name], str):
             raise MetadataError(f"Field '{name}' must be a string.", field=name)
     case_id = validate_identifier("case_id", obj["case_id"], 128, error=MetadataError)
     case_id = normalise_case_reference(case_id, error=MetadataError)
     sub = Submission(
-        case_id=case_id, kind=EvidenceKind(obj["kind"]),
+        case_id=case_id, kind=kind,
         captured_at=obj.get("captured_at"), description=obj.get("description"),
-        parties=tuple(parties) if isinstance(parties, list) else None,
+        parties=parties,
     ).with_file(obj.get("file_name"), obj.get("media_type"))
     if sub.captured_at is not None:
         validate_rfc3339("captured_at", sub.captured_at, error=MetadataError)

@@ -136,6 +136,22 @@ def check_fields(obj: object, what: str, *, allowed: frozenset[str],
     return obj
 
 
+def parse_kind(value: object) -> EvidenceKind:
+    """An evidence kind by its name; MetadataError ``kind_unknown`` naming the others."""
+    if not isinstance(value, str) or value not in {k.value for k in EvidenceKind}:
+        allowed = ", ".join(k.value for k in EvidenceKind)
+        raise MetadataError(f"unknown kind {value!r}; use one of: {allowed}",
+                            code="kind_unknown", field="kind")
+    return EvidenceKind(value)
+
+
+def parse_parties(value: object) -> tuple[Any, ...] | None:
+    """The parties as a tuple (each checked by the statement), or None when absent."""
+    if value is not None and not isinstance(value, list):
+        raise MetadataError("Field 'parties' must be a list of objects.", field="parties")
+    return tuple(value) if value is not None else None
+
+
 def parse_metadata(raw: bytes | None, *,
                    country_code: str = DEFAULT_COUNTRY_CODE) -> Submission:
     """Parse and validate the metadata JSON exactly as the statement will validate it.
@@ -151,27 +167,18 @@ def parse_metadata(raw: bytes | None, *,
     except StatementError as exc:
         raise MetadataError(f"metadata: {exc.message}", **exc.details) from None
     obj = check_fields(obj, "metadata", allowed=METADATA_FIELDS, required=("case_id", "kind"))
-    if not isinstance(obj["kind"], str) or obj["kind"] not in {k.value for k in EvidenceKind}:
-        allowed = ", ".join(k.value for k in EvidenceKind)
-        raise MetadataError(
-            f"unknown kind {obj['kind']!r}; use one of: {allowed}", code="kind_unknown",
-            field="kind",
-        )
+    kind = parse_kind(obj["kind"])
     case_id = _case_reference(obj["case_id"])
-    parties = obj.get("parties")
-    if parties is not None and not isinstance(parties, list):
-        raise MetadataError("Field 'parties' must be a list of objects.", field="parties")
     sub = Submission(
         case_id=case_id,
-        kind=EvidenceKind(obj["kind"]),
+        kind=kind,
         captured_at=obj.get("captured_at"),
         description=obj.get("description"),
-        parties=tuple(parties) if isinstance(parties, list) else parties,
+        parties=parse_parties(obj.get("parties")),
         submitter_signature=obj.get("submitter_signature"),
         check_code=_check_code(obj.get("check_code")),
         distinct=_distinct(obj.get("distinct", False)),
-        call=parse_call(obj["call"], EvidenceKind(obj["kind"]), country_code)
-        if "call" in obj else None,
+        call=parse_call(obj["call"], kind, country_code) if "call" in obj else None,
     )
     # The statement is the one place that validates these fields: build a probe with
     # placeholder file facts so a bad field fails now, before the upload is read.
