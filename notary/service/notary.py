@@ -136,6 +136,7 @@ class NotaryService:
             engine=engine, blobs=blobs, master=master, signing_key=signing_key,
             spool_dir=settings.spool_dir, max_upload_bytes=settings.max_upload_bytes,
             anchor_deadline_seconds=settings.anchor_deadline_seconds, custody=custody,
+            sm3=settings.sm3,
         )
         svc = cls(settings, engine, blobs, master, signing_key, notariser, custody,
                   tsa=TimestampAuthority.from_settings(settings))
