@@ -330,21 +330,23 @@ class Recordings:
     # -- closing ----------------------------------------------------------------------------
 
     def close(self, *, tenant: str, session_id: str, call: object = None,
-              complete: bool = True, by: str | None = None) -> RecordingSession:
+              complete: bool = True, by: str | None = None,
+              idle_before: datetime | None = None) -> RecordingSession:
         """Notarise what arrived as one item and close the session (``closed``, or
         ``incomplete`` when ``complete`` is false). A closed session, or one another closer
         is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
         (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
         other failure the session is open again, with every segment, unless its item exists
         (then it is closed with it); after ``CLOSE_ATTEMPTS`` failures it is ``failed``.
-        RecordingNotYours (403) unless ``by`` (None: the timeout) opened it."""
+        RecordingNotYours (403) unless ``by`` (None: the timeout) opened it. ``idle_before``
+        (the timeout's sweep): close only a session still idle since then (see ``claim``)."""
         row = self._own(tenant, session_id, by)
         if row.status not in ("open", "closing"):
             return row
         held = self.segments(session_id)
         draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
         taken = claim(self.ctx.engine, session_id, self._timeout,
-                      close_request(call, complete))
+                      close_request(call, complete), idle_before=idle_before)
         if taken is None:
             return self.get(tenant, session_id)
         token, earlier = taken
@@ -473,7 +475,8 @@ class Recordings:
         done = []
         for row in stale:
             try:
-                self.close(tenant=row.tenant, session_id=row.id, complete=False)
+                self.close(tenant=row.tenant, session_id=row.id, complete=False,
+                           idle_before=cutoff)
                 done.append(row.id)
             except NotaryError as exc:
                 log.warning("recording session %s could not be closed: %s", row.id, exc.code)

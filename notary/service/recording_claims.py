@@ -48,14 +48,23 @@ def _locked(s: object, session_id: str) -> RecordingSession:
 
 
 def claim(engine: Engine, session_id: str, timeout: float,
-          request: str | None = None) -> tuple[str, str | None] | None:
+          request: str | None = None,
+          idle_before: datetime | None = None) -> tuple[str, str | None] | None:
     """Take the session for closing, asked ``request``: the claim's token and, when it
     replaces a dead closer's claim, what that closer was asked; None when another closer
-    holds a live claim (or the session is closed)."""
+    holds a live claim (or the session is closed).
+
+    ``idle_before``: the timeout's closer takes an open session only if, under the lock, its
+    last segment is still older than this and no retry is pending: a segment that arrived
+    after the sweep chose the session keeps it open (the recorder is alive)."""
     now = _now()
     stale = now - timedelta(seconds=timeout)
     with session(engine) as s:
         row = _locked(s, session_id)
+        if row.status == "open" and idle_before is not None and (
+                utc(row.last_at) >= idle_before
+                or (row.retry_at is not None and utc(row.retry_at) > now)):
+            return None
         if row.status == "open" or (row.status == "closing" and row.closed_at is not None
                                     and utc(row.closed_at) < stale):
             earlier = row.close_request if row.status == "closing" else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from notary.core.recording import MAX_SEGMENTS
 from notary.core.statement import MAX_STATEMENT_BYTES
 from notary.service.recording import STATEMENT_RESERVE, Recordings, segment_cap
 from notary.service.recording_claims import CLOSE_ATTEMPTS, claim, finish
-from storage.db import session
+from storage.db import session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 from tests.intake.files import form, wav_bytes
 from tests.recording.recorder import segment_pcm
@@ -223,3 +224,30 @@ def test_the_timeout_replacing_a_dead_closer_finishes_as_that_closer_asked(
     body = wait_until(finished)
     assert isinstance(body, dict) and body["status"] == "closed"  # complete, as asked
     assert finish(server.service.engine, sid, taken[0], "open", None).status == "closed"
+
+
+def test_a_segment_arriving_after_the_sweep_chose_the_session_keeps_it_open(
+        server: LiveServer) -> None:
+    """The sweep picks the sessions idle since its cutoff, then closes them one by one; a
+    segment that reaches a picked session in between shows the recorder alive, and the
+    timeout's closer must leave that session open (checked again under the session's lock)."""
+    http = server.admin()
+    sid = _session_with_segments(server, "REV-SWEEP-1")
+    recordings = _recordings(server)
+    with session(server.service.engine) as s:
+        row = s.get(RecordingSession, sid)
+    assert row is not None
+    cutoff = utc(row.last_at) + timedelta(microseconds=1)  # idle before the cutoff: picked
+    assert http.put(f"/v1/recordings/{sid}/segments/3", content=segment_pcm(3),
+                    headers=PCM).status_code == 201  # ... and then a segment arrives
+    kept = recordings.close(tenant=row.tenant, session_id=sid, complete=False,
+                            idle_before=cutoff)
+    assert (kept.status, kept.evidence_id, kept.segments) == ("open", None, 4)
+    assert http.put(f"/v1/recordings/{sid}/segments/4", content=segment_pcm(4),
+                    headers=PCM).status_code == 201
+    with session(server.service.engine) as s:
+        row = s.get(RecordingSession, sid)
+    assert row is not None
+    idle = recordings.close(tenant=row.tenant, session_id=sid, complete=False,
+                            idle_before=utc(row.last_at) + timedelta(microseconds=1))
+    assert idle.status == "incomplete" and idle.evidence_id is not None
