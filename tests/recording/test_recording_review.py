@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from notary import recorder
+from notary.client import Client
 from notary.core.errors import NotaryError
 from notary.core.recording import MAX_SEGMENTS
 from notary.core.statement import MAX_STATEMENT_BYTES
@@ -71,14 +72,9 @@ def test_the_recorder_takes_a_duplicate_as_sent_only_when_the_bytes_are_the_same
         return httpx.Response(409, json={"code": "segment_duplicate", "message": "held",
                                          "details": {"same": same["value"]}})
 
-    real = httpx.Client
-    stream = None
-    try:
-        recorder.httpx.Client = (  # type: ignore[misc]
-            lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
-        stream = recorder.RecordingStream("http://x", "k", case_id="C")
-    finally:
-        recorder.httpx.Client = real  # type: ignore[misc]
+    sdk = Client("http://x", "k")
+    sdk.http = httpx.Client(base_url="http://x", transport=httpx.MockTransport(handler))
+    stream = recorder.RecordingStream("http://x", "k", case_id="C", client=sdk)
     with pytest.raises(recorder.RecordingStreamError) as refused:
         stream.send(b"\x00\x01" * 100)
     assert refused.value.details == {"same": False} and stream.next == 0
@@ -196,7 +192,10 @@ def test_shredding_a_recording_forgets_its_segments_and_session_key(
             RecordingSegment.session_id == sid)).all()
         held = s.get(RecordingSession, sid)
     assert rows == [] and held is not None and held.wrapped_key == ""
-    assert http.get(f"/v1/evidence/{evidence}/recording").status_code == 410
+    what = http.get(f"/v1/evidence/{evidence}/recording").json()  # what the statement proves
+    assert what["shredded"] is True and what["anchored_at"] is not None
+    assert http.get(f"/v1/evidence/{evidence}/recording/excerpt",
+                    params={"from": "0", "to": "2"}).status_code == 410
     assert http.get(f"/v1/evidence/{evidence}").status_code == 200  # the statement stands
 
 
