@@ -218,6 +218,12 @@ class Settings:
                                           36000.0)
     webhook_timeout: float = 10.0
     webhook_poll_seconds: float = 1.0
+    # The transparency log (issue 19, docs/witness.md): its origin (the checkpoints' first
+    # line and the log key's name; empty: derived from the log key), and the witnesses asked
+    # to cosign each checkpoint, as "URL=VKEY" (comma-separated), with each request's limit.
+    log_origin: str = ""
+    log_witnesses: tuple[str, ...] = ()
+    log_witness_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -281,6 +287,10 @@ class Settings:
             webhook_backoff=_seconds_list("NOTARY_WEBHOOK_BACKOFF", cls.webhook_backoff),
             webhook_timeout=_env_float("NOTARY_WEBHOOK_TIMEOUT", 10.0, minimum=0.1),
             webhook_poll_seconds=_env_float("NOTARY_WEBHOOK_POLL_SECONDS", 1.0, minimum=0.01),
+            log_origin=_env("NOTARY_LOG_ORIGIN", "").strip(),
+            log_witnesses=tuple(w.strip() for w in _env("NOTARY_LOG_WITNESSES", "").split(",")
+                                if w.strip()),
+            log_witness_timeout=_env_float("NOTARY_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1),
         )
 
     @property
