@@ -90,10 +90,15 @@ def _backfill() -> None:
                  sa.text("SELECT id, evidence_id, seq, at, jws FROM custody_events"))]
     rows.sort(key=lambda r: (str(r[0]), r[1], r[2]))
     now = datetime.now(UTC).replace(tzinfo=None)
-    entries = []
-    for idx, (_at, _order, key, kind, event, jws) in enumerate(rows):
+    entries: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for _at, _order, key, kind, event, jws in rows:
+        digest = signed_sha256(jws).hex()
+        if digest in seen:  # one signed object, one entry (only a damaged table repeats one)
+            continue
+        seen.add(digest)
         entries.append({
-            'idx': idx, 'kind': int(kind), 'signed_sha256': signed_sha256(jws).hex(),
+            'idx': len(entries), 'kind': int(kind), 'signed_sha256': digest,
             'leaf_hash': entry_leaf(kind, jws).hex(),
             'evidence_id': event[0] if event else key,
             'custody_seq': event[1] if event else None, 'created_at': now})
