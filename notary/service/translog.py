@@ -56,6 +56,7 @@ def _sequence(s: OrmSession) -> None:
     pending = s.info.pop(_PENDING, None)
     if not pending:
         return
+    s.flush()  # every other row lock first: the head is the last lock a transaction takes
     head = s.execute(select(LogHead).where(LogHead.id == 1).with_for_update()
                      .execution_options(populate_existing=True)).scalar_one()
     now = datetime.now(UTC)

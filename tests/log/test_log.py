@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from notary.core import note, tlog
 from notary.core.logentry import EntryType, entry_leaf
 from notary.keyfiles import load_log_key
-from notary.service.translog import log_signer
+from notary.service.translog import log_signer, stage
 from storage.db import CustodyRecord, Evidence, session
 from storage.translog import LogEntry, LogWitness
 from tests.support import REPO, LiveServer, free_port, wait_until
@@ -265,3 +265,32 @@ def test_two_real_witnesses_cosign_the_services_checkpoints(
         states = {w.name: w for w in s.exec(select(LogWitness))}
     assert states["down.test/witness"].last_error and states["down.test/witness"].size == 0
     assert all(states[w.verifier.name].size >= second.size for w in witnesses)
+
+
+def test_what_does_not_commit_takes_no_number(tmp_path: Path,
+                                              database_url: str | None) -> None:
+    from storage.migrate import open_database
+
+    engine = open_database(database_url or f"sqlite:///{tmp_path / 'log.db'}")
+    with session(engine) as s:
+        stage(s, EntryType.STATEMENT, "rolled-back", "ev_a")
+        s.rollback()
+    with session(engine) as s:  # closed without a commit
+        stage(s, EntryType.STATEMENT, "abandoned", "ev_b")
+    with session(engine) as s:
+        with s.begin_nested():  # a savepoint's commit does not number: the outermost does
+            stage(s, EntryType.STATEMENT, "kept", "ev_c")
+        assert s.exec(select(LogEntry)).first() is None
+        s.commit()
+        stage(s, EntryType.CUSTODY_EVENT, "next", "ev_c", 1)  # the same session, again
+        s.commit()
+    rows = entries_of(engine)
+    assert [(r.idx, r.evidence_id, r.custody_seq) for r in rows] == [(0, "ev_c", None),
+                                                                    (1, "ev_c", 1)]
+    assert rows[0].leaf_hash == entry_leaf(EntryType.STATEMENT, "kept").hex()
+    engine.dispose()
+
+
+def entries_of(engine: Any) -> list[LogEntry]:
+    with session(engine) as s:
+        return list(s.exec(select(LogEntry).order_by(col(LogEntry.idx))))
