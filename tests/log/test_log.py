@@ -294,3 +294,29 @@ def test_what_does_not_commit_takes_no_number(tmp_path: Path,
 def entries_of(engine: Any) -> list[LogEntry]:
     with session(engine) as s:
         return list(s.exec(select(LogEntry).order_by(col(LogEntry.idx))))
+
+
+def test_an_upgraded_deployment_logs_what_it_notarised_before(
+        make_server: Callable[..., LiveServer]) -> None:
+    """Migration 0015 appends the statements and events recorded before it, oldest first."""
+    from alembic import command
+
+    from storage.db import make_engine
+    from storage.migrate import alembic_config, upgrade
+
+    server = make_server(anchor_worker=False)
+    http = server.admin()
+    ids = [deposit(http, 1), upload(http, 2)]
+    before = {e.leaf_hash for e in entries(server)}
+    server.stop()
+    engine = make_engine(server.settings.db_url)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+    upgrade(engine)
+    rows = entries_of(engine)
+    assert [r.idx for r in rows] == list(range(len(rows)))
+    assert {r.leaf_hash for r in rows} == before and len(before) >= 4
+    assert rows[0].evidence_id == ids[0] and rows[0].custody_seq is None  # the first deposit
+    engine.dispose()
