@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlmodel import col, select
@@ -23,10 +23,14 @@ from notary.core.note import COSIGNATURE, Note, NoteError, Verifier
 from notary.service.errors import NotFound
 from notary.service.translog import TransparencyLog
 from notary.witness_client import add_checkpoint
-from storage.db import session
+from storage.db import session, utc
 from storage.translog import LogCheckpoint, LogCosignature, LogWitness
 
 log = logging.getLogger("notary.cosigning")
+
+#: A witness that failed is asked again after this long (not every cycle: one that hangs
+#: until the timeout would slow every cycle of the worker).
+RETRY_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -53,34 +57,42 @@ class WitnessConfig:
 
 def collect(translog: TransparencyLog, witnesses: Sequence[WitnessConfig],
             timeout: float = 10.0) -> dict[str, str | None]:
-    """Ask each witness that has not cosigned the latest checkpoint to cosign it; returns
-    each witness's error (None: it cosigned). Never raises for a witness's failure."""
+    """Ask each witness that has not cosigned the latest checkpoint to cosign it (one that
+    failed is asked again after :data:`RETRY_AFTER`); returns the error of each witness
+    asked (None: it cosigned). Never raises for a witness's failure."""
     try:
         latest = translog.checkpoint_row()
     except NotFound:  # nothing signed yet
         return {}
+    now = datetime.now(UTC)
+    with session(translog.engine) as s:
+        done = set(s.exec(select(LogCosignature.witness)
+                          .where(LogCosignature.size == latest.size)))
+        states = {w.name: w for w in s.exec(select(LogWitness))}
     out: dict[str, str | None] = {}
     for w in witnesses:
+        name = w.verifier.name
+        state = states.get(name)
+        if name in done or (state is not None and state.last_error is not None
+                            and state.last_attempt_at is not None
+                            and now - utc(state.last_attempt_at) < RETRY_AFTER):
+            continue
         try:
-            out[w.verifier.name] = _cosign(translog, w, latest, timeout)
+            out[name] = _cosign(translog, w, latest, state.size if state else 0, timeout)
         except (httpx.HTTPError, NoteError, tlog.ProofError, ValueError) as exc:
-            out[w.verifier.name] = f"{type(exc).__name__}: {exc}"[:500]
-        if out[w.verifier.name] is not None:
-            log.warning("witness %s: %s", w.verifier.name, out[w.verifier.name])
-    _record_state(translog, latest.size, out)
+            out[name] = f"{type(exc).__name__}: {exc}"[:500]
+        if out[name] is not None:
+            log.warning("witness %s: %s", name, out[name])
+    if out:
+        _record_state(translog, latest.size, out)
     return out
 
 
-def _cosign(translog: TransparencyLog, w: WitnessConfig, latest: LogCheckpoint,
+def _cosign(translog: TransparencyLog, w: WitnessConfig, latest: LogCheckpoint, old: int,
             timeout: float) -> str | None:
+    """One witness: (at most twice) ``add-checkpoint`` from ``old``; None once stored."""
     name = w.verifier.name
-    with session(translog.engine) as s:
-        have = s.get(LogCosignature, (latest.size, name))
-        state = s.get(LogWitness, name)
-    if have is not None:
-        return None
     note = Note.parse(latest.note.encode())
-    old = state.size if state is not None else 0
     leaves: list[bytes] | None = None
     for _attempt in range(2):
         if old > latest.size:

@@ -14,12 +14,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import col, select
 
 from notary.core import note, tlog
@@ -207,64 +208,92 @@ def test_appends_from_threads_of_two_processes_are_numbered_without_gaps(
 
 
 @pytest.fixture
-def witnessed(tmp_path: Path, make_server: Callable[..., LiveServer],
-              settings: Any) -> Iterator[tuple[LiveServer, list[WitnessProcess]]]:
+def witnessed(tmp_path: Path, make_server: Callable[..., LiveServer], settings: Any,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Witnessed]:
     # the log key exists before the service starts, so the witnesses can follow it
     key = load_log_key(settings.keys_dir, None)
     vkey = log_signer(key, "notary.test/log").verifier.vkey
     witnesses = [WitnessProcess(tmp_path / f"w{i}", f"court{i}.test/witness", vkey)
                  for i in (1, 2)]
-    dead = note.Signer("down.test/witness", note.COSIGNATURE,
-                       Ed25519PrivateKey.generate()).verifier
+    # a third witness, configured but down when the service starts
+    late_dir, late_port = tmp_path / "w3", free_port()
+    out = subprocess.run([sys.executable, "-m", "notary.cli", "witness", "init", str(late_dir),
+                          "--name", "late.test/witness"], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    late_vkey = out.strip().rsplit(" ", 1)[1]
     configured = tuple(f"{w.url}={w.vkey}" for w in witnesses)
-    configured += (f"http://127.0.0.1:{free_port()}={dead.vkey}",)
+    configured += (f"http://127.0.0.1:{late_port}={late_vkey}",)
+    monkeypatch.setattr("notary.service.cosigning.RETRY_AFTER", timedelta(seconds=0.5))
     server = make_server(log_origin="notary.test/log", log_witnesses=configured,
                          log_witness_timeout=2.0)
-    yield server, witnesses
-    for w in witnesses:
+    started = list(witnesses)
+
+    def start_late() -> WitnessProcess:
+        late = WitnessProcess(late_dir, "late.test/witness", vkey, port=late_port)
+        started.append(late)
+        return late
+
+    yield Witnessed(server, witnesses, start_late)
+    for w in started:
         w.stop()
 
 
-def test_two_real_witnesses_cosign_the_services_checkpoints(
-        witnessed: tuple[LiveServer, list[WitnessProcess]]) -> None:
-    server, witnesses = witnessed
+@dataclass
+class Witnessed:
+    server: LiveServer
+    witnesses: list[WitnessProcess]
+    start_late: Callable[[], WitnessProcess]
+
+
+def cosigned_by(server: LiveServer, keys: list[note.Verifier],
+                size: int) -> Callable[[], note.Checkpoint | None]:
+    """A predicate: the latest checkpoint, once it has ``size`` entries or more and verifies
+    with every key of ``keys``."""
+    def check() -> note.Checkpoint | None:
+        resp = server.client().get("/v1/log/checkpoint")
+        if resp.status_code != 200:
+            return None
+        signed = note.Note.parse(resp.content)
+        try:
+            seen = signed.verify(keys)
+        except note.NoteError:
+            return None
+        cp = note.Checkpoint.parse(signed.text)
+        return cp if set(seen) == set(keys) and cp.size >= size else None
+    return check
+
+
+def test_two_real_witnesses_cosign_the_services_checkpoints(witnessed: Witnessed) -> None:
+    server, witnesses = witnessed.server, witnessed.witnesses
     key = log_verifier(server)
     assert key.name == "notary.test/log"
     keys = [key, *(w.verifier for w in witnesses)]
     http = server.admin()
     upload(http, 1)
-
-    def cosigned_by_both(size: int) -> Callable[[], note.Checkpoint | None]:
-        def check() -> note.Checkpoint | None:
-            resp = server.client().get("/v1/log/checkpoint")
-            if resp.status_code != 200:
-                return None
-            signed = note.Note.parse(resp.content)
-            try:
-                seen = signed.verify(keys)
-            except note.NoteError:
-                return None
-            cp = note.Checkpoint.parse(signed.text)
-            return cp if set(seen) == set(keys) and cp.size >= size else None
-        return check
-
-    first = wait_until(cosigned_by_both(1), timeout=30)
+    first = wait_until(cosigned_by(server, keys, 1), timeout=30)
     assert isinstance(first, note.Checkpoint)
     # the log grows: each witness checks the consistency proof from what it cosigned
     upload(http, 2)
     deposit(http, 3)
-    second = wait_until(cosigned_by_both(first.size + 1), timeout=30)
+    second = wait_until(cosigned_by(server, keys, first.size + 1), timeout=30)
     assert isinstance(second, note.Checkpoint) and second.size > first.size
     for w in witnesses:
         held = note.Note.parse(httpx.get(
             f"{w.url}/{hashlib.sha256(key.name.encode()).hexdigest()}/checkpoint").content)
         assert note.Checkpoint.parse(held.text).size >= second.size
         assert httpx.get(w.url + "/forks").json() == []
-    # the witness that is down stopped nothing, and its failure is on record for a retry
+
+    # the witness that is down stopped nothing; its failure is on record, and once it is up
+    # it is asked again and cosigns the latest checkpoint too
     with session(server.service.engine) as s:
         states = {w.name: w for w in s.exec(select(LogWitness))}
-    assert states["down.test/witness"].last_error and states["down.test/witness"].size == 0
-    assert all(states[w.verifier.name].size >= second.size for w in witnesses)
+    assert states["late.test/witness"].last_error and states["late.test/witness"].size == 0
+    assert all(states[w.verifier.name].size >= first.size for w in witnesses)
+    late = witnessed.start_late()
+    upload(http, 4)
+    third = wait_until(cosigned_by(server, [*keys, late.verifier], second.size + 1),
+                       timeout=30)
+    assert isinstance(third, note.Checkpoint)
 
 
 def test_what_does_not_commit_takes_no_number(tmp_path: Path,
