@@ -20,6 +20,7 @@ from notary.service.translog import consistency_json, log_of
 
 router = APIRouter(tags=["public"])
 _NOTE: dict[str, object] = {"content": {"text/plain": {}}}
+_SIZE = 2**63 - 1  # a tree size or index is below 2^63 (tlog-checkpoint)
 
 
 @router.get("/v1/log/checkpoint", responses={200: _NOTE | {
@@ -41,10 +42,11 @@ def vkey(ctx: ContextDep) -> PlainTextResponse:
 @router.get("/v1/log/proof/inclusion", dependencies=[VerifyLimit], responses={
     s: {"model": ErrorOut} for s in (400, 404, 422, 429)})
 async def inclusion(ctx: ContextDep,
-                    index: Annotated[int | None, Query(ge=0)] = None,
+                    index: Annotated[int | None, Query(ge=0, le=_SIZE)] = None,
                     evidence_id: Annotated[str | None, Query(max_length=64)] = None,
-                    custody_seq: Annotated[int | None, Query(ge=1)] = None,
-                    tree_size: Annotated[int | None, Query(ge=0)] = None) -> JSONResponse:
+                    custody_seq: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                    tree_size: Annotated[int | None, Query(ge=0, le=_SIZE)] = None
+                    ) -> JSONResponse:
     """The RFC 9162 audit path of one entry (by ``index``, or the statement of
     ``evidence_id``, or its custody event ``custody_seq``) in the published tree of
     ``tree_size`` (default: the latest checkpoint), with that checkpoint. Hashes in base64."""
@@ -56,8 +58,9 @@ async def inclusion(ctx: ContextDep,
 
 @router.get("/v1/log/proof/consistency", dependencies=[VerifyLimit], responses={
     s: {"model": ErrorOut} for s in (400, 404, 422, 429)})
-async def consistency(ctx: ContextDep, from_: Annotated[int, Query(alias="from", ge=0)],
-                      to: Annotated[int, Query(ge=0)]) -> JSONResponse:
+async def consistency(ctx: ContextDep,
+                      from_: Annotated[int, Query(alias="from", ge=0, le=_SIZE)],
+                      to: Annotated[int, Query(ge=0, le=_SIZE)]) -> JSONResponse:
     """The RFC 9162 consistency proof from the published tree of ``from`` entries to that of
     ``to``, with both checkpoints. Hashes in base64."""
     translog = log_of(ctx.translog)
