@@ -23,6 +23,7 @@ from api.routes import (
     privacy,
     public,
     recordings,
+    transparency,
     trust,
     webhooks,
 )
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, service: NotaryService | None =
     app.include_router(checks.router)
     app.include_router(docs.router)
     app.include_router(trust.router)
+    app.include_router(transparency.router)
     app.include_router(calls.router)
     app.include_router(conduct.router)
     app.include_router(webhooks.router)

@@ -231,6 +231,12 @@ class Settings:
     # Statements carry the file's SM3 (GB/T 32905) beside its SHA-256 (issue 19). Off by
     # default: SM3 costs about five times SHA-256's time on ingest here.
     sm3: bool = False
+    # The transparency log (issue 19, docs/witness.md): its origin (the checkpoints' first
+    # line and the log key's name; empty: derived from the log key), and the witnesses asked
+    # to cosign each checkpoint, as "URL=VKEY" (comma-separated), with each request's limit.
+    log_origin: str = ""
+    log_witnesses: tuple[str, ...] = ()
+    log_witness_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -295,6 +301,10 @@ class Settings:
             webhook_timeout=_env_float("NOTARY_WEBHOOK_TIMEOUT", 10.0, minimum=0.1),
             webhook_poll_seconds=_env_float("NOTARY_WEBHOOK_POLL_SECONDS", 1.0, minimum=0.01),
             sm3=_sm3_flag(),
+            log_origin=_env("NOTARY_LOG_ORIGIN", "").strip(),
+            log_witnesses=tuple(w.strip() for w in _env("NOTARY_LOG_WITNESSES", "").split(",")
+                                if w.strip()),
+            log_witness_timeout=_env_float("NOTARY_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1),
         )
 
     @property

@@ -21,6 +21,8 @@ from notary.core.validate import format_rfc3339_utc
 SECRET_MODE = 0o600
 #: The public history of the statement-signing keys: each key with its validity period.
 KEY_HISTORY_FILE = "signing-keys.json"
+#: The transparency log's checkpoint key (notary.service.translog).
+LOG_KEY_FILE = "log-key.pem"
 
 
 def _write_temporary(path: Path, content: bytes) -> Path:
@@ -87,6 +89,16 @@ def load_signing_key(keys_dir: Path, passphrase: str | None) -> SigningKey:
     key = SigningKey.from_pem(pem, secret)
     record_key_history(keys_dir, key)
     return key
+
+
+def load_log_key(keys_dir: Path, passphrase: str | None) -> SigningKey:
+    """The key that signs the transparency log's checkpoints (issue 19), created on first
+    start. A key of its own, not the statement key: statement keys rotate, while witnesses
+    and verifiers follow a log by one long-lived verifier key. Encrypted like the statement
+    key when a passphrase is set."""
+    secret = passphrase.encode() if passphrase else None
+    pem = load_or_create(keys_dir / LOG_KEY_FILE, lambda: SigningKey.generate().to_pem(secret))
+    return SigningKey.from_pem(pem, secret)
 
 
 def record_key_history(keys_dir: Path, key: SigningKey) -> bytes:

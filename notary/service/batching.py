@@ -14,6 +14,10 @@ One cycle (only while this worker holds the anchoring lease):
   5. When a TSA is configured (``NOTARY_TSA_URL``), timestamp the roots of batches that have
      no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
      down or slow never delays or loses an anchor; a later cycle picks the batches up.
+  6. Sign a checkpoint of the transparency log if it grew (notary.service.translog), and ask
+     the configured witnesses to cosign it (notary.service.cosigning). Even when an earlier
+     step failed (the chain is down): the log does not depend on the chain, and a witness
+     that is down only costs its own request.
 The registry refuses a root that is already anchored, so a transaction sent twice (before and
 after a crash) can never anchor the same batch twice.
 """
@@ -25,6 +29,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, update
@@ -37,9 +42,11 @@ from notary.core.errors import NotaryError
 from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
 from notary.core.verdict import AnchorFacts
 from notary.service.actors import SERVICE
+from notary.service.cosigning import WitnessConfig, collect
 from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
+from notary.service.translog import TransparencyLog
 from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
 from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
@@ -58,8 +65,13 @@ class BatchWorker:
         self, engine: Engine, registry: Registry, *, interval: float = 2.0, batch_max: int = 1000,
         lease_ttl: float = 15.0, replace_after: float = 60.0, reorg_window: int = 64,
         custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
+        translog: TransparencyLog | None = None, witnesses: Sequence[WitnessConfig] = (),
+        witness_timeout: float = 10.0,
     ) -> None:
         self.engine = engine
+        self.translog, self.witnesses = translog, tuple(witnesses)
+        self.witness_timeout = witness_timeout
+        self.witness_errors: dict[str, str | None] = {}
         self.tsa = tsa
         self.custody = custody
         self.registry = registry
@@ -130,17 +142,33 @@ class BatchWorker:
         unless this worker holds the anchoring lease."""
         if not (self.lease.held or self.lease.try_acquire()):
             return 0
-        self.watch_anchors()
-        anchored = self.reconcile()
-        while not self._stop.is_set() and self.lease.held:
-            batch = self.build_batch()
-            if batch is None:
-                break
-            anchored += self.send_and_confirm(batch)
-            if batch.leaf_count < self.batch_max:
-                break
-        self.timestamp_roots()
+        try:
+            self.watch_anchors()
+            anchored = self.reconcile()
+            while not self._stop.is_set() and self.lease.held:
+                batch = self.build_batch()
+                if batch is None:
+                    break
+                anchored += self.send_and_confirm(batch)
+                if batch.leaf_count < self.batch_max:
+                    break
+            self.timestamp_roots()
+        finally:
+            self.sign_log()
         return anchored
+
+    def sign_log(self) -> None:
+        """Step 6: a checkpoint if the log grew, then the witnesses' cosignatures. Never
+        raises: a failure is logged and the next cycle tries again."""
+        if self.translog is None:
+            return
+        try:
+            self.translog.publish()
+            if self.witnesses:
+                self.witness_errors = collect(self.translog, self.witnesses,
+                                              self.witness_timeout)
+        except Exception:
+            log.exception("signing the log's checkpoint failed")
 
     def watch_anchors(self) -> int:
         """Step 1: re-check anchors in the last ``reorg_window`` blocks against the chain.

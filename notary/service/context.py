@@ -35,6 +35,7 @@ from notary.service.custody import CustodyLog
 from notary.service.errors import NotFound, Shredded
 from notary.service.exportgate import ExportGate
 from notary.service.itemkeys import MasterKey
+from notary.service.translog import TransparencyLog
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore
 from storage.db import AuditEvent, Batch, Evidence, SupersededAnchor, session, utc
@@ -105,6 +106,7 @@ class Context:
     exports: ExportGate  # bounds concurrent bundle builds (notary.service.exportgate)
     chain: ChainContext | None = None
     tsa: TimestampAuthority | None = None
+    translog: TransparencyLog | None = None
 
     def jwks(self) -> dict[str, Any]:
         return self.keys.jwks()

@@ -26,11 +26,13 @@ from sqlmodel import Session, select
 
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
 from notary.core.errors import Contention, NotaryError
+from notary.core.logentry import EntryType
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
 from notary.service.actors import Actor
+from notary.service.translog import stage
 from notary.service.webhooks import announce_custody
 from storage.db import Batch, CustodyRecord, Evidence, session, utc
 
@@ -78,11 +80,14 @@ class CustodyLog:
                     s.add(record)
                     announce_custody(s, evidence, act, seq=record.seq, at=record.at,
                                      detail=detail)
-                return record
             except (IntegrityError, OperationalError) as exc:
                 if isinstance(exc, OperationalError) and not _contended(exc):
                     raise
                 time.sleep(0.01 * (_attempt + 1))
+                continue
+            # staged once the savepoint is released: a retried number is never logged twice
+            stage(s, EntryType.CUSTODY_EVENT, record.jws, evidence.id, record.seq)
+            return record
         raise Contention("the custody log of this item is busy; nothing was recorded: retry",
                          code="custody_contention", evidence_id=evidence.id, retry_after=1)
 

@@ -31,6 +31,7 @@ import notary.core.errors as kinds
 from notary.checkcode import new_check_code
 from notary.core.custody import CUSTODY_EVENT, CustodyAct, CustodyEvent
 from notary.core.errors import Contention, InputError, NotaryError, StatementError
+from notary.core.logentry import EntryType
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.statement import DEPOSIT_HASH_ONLY
 from notary.core.validate import (
@@ -51,6 +52,7 @@ from notary.service.submission import (
     statement_of,
 )
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
+from notary.service.translog import stage
 from storage.db import CaseHead, CustodyRecord, Evidence, Tenant, session
 
 #: The most items one bulk request may carry (docs/api.md).
@@ -326,6 +328,9 @@ class Depositor:
         if rows:
             s.execute(insert(Evidence), rows)
             s.execute(insert(CustodyRecord), events)
+            for row, ev in zip(rows, events, strict=True):  # the statement, then its event
+                stage(s, EntryType.STATEMENT, row["statement_jws"], row["id"])
+                stage(s, EntryType.CUSTODY_EVENT, ev["jws"], row["id"], ev["seq"])
         return [o for o in out if o is not None]
 
 

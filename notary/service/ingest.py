@@ -24,6 +24,7 @@ import notary.core.errors as kinds
 from notary.checkcode import new_check_code
 from notary.core.custody import CustodyAct
 from notary.core.errors import Contention, InputError, NotaryError
+from notary.core.logentry import EntryType
 from notary.core.signing import SigningKey, sign_receipt, sign_statement
 from notary.core.validate import (
     format_rfc3339_utc,
@@ -36,6 +37,7 @@ from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
 from notary.service.submission import SNIFF_BYTES, Submission, statement_of
 from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
+from notary.service.translog import stage
 from storage.blobs import BlobStore, StorageFull
 from storage.db import Case, CaseHead, Evidence, Tenant, session
 
@@ -335,6 +337,7 @@ class Notariser:
                 s.add(head)
             s.add(row)
             s.flush()
+            stage(s, EntryType.STATEMENT, jws, evidence_id)  # numbered as it commits
             store_salts(s, evidence_id, sub.call, self.salt_box)
             if self.custody is not None:
                 self.custody.append(s, row, CustodyAct.REGISTERED,

@@ -29,7 +29,7 @@ from notary.core.signing import SigningKey
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import AnchorFacts, Check, CheckStatus, Verdict
 from notary.core.verify import NEVER_SEEN, verify_evidence
-from notary.keyfiles import load_signing_key
+from notary.keyfiles import load_log_key, load_signing_key
 from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
 from notary.service.batching import BatchWorker
@@ -40,6 +40,7 @@ from notary.service.bundles import (
     verify_uploaded_bundle,
 )
 from notary.service.context import Context, KeyRing, require_key
+from notary.service.cosigning import WitnessConfig
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
 from notary.service.deposits import Depositor
@@ -51,6 +52,7 @@ from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
 from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
+from notary.service.translog import TransparencyLog, log_signer
 from notary.service.webhooks import seal_plain_secrets
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
@@ -104,6 +106,7 @@ class NotaryService:
     tsa: TimestampAuthority | None = None  # NOTARY_TSA_URL: batch roots are also timestamped
     key_registration: SigningKeyStatus | None = None  # the signing key on chain (issue 14)
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
+    translog: TransparencyLog | None = None  # the transparency log (issue 19)
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
     depositor: Depositor = field(init=False, repr=False)  # hash-only deposits (issue 16)
@@ -118,7 +121,8 @@ class NotaryService:
     def context(self) -> Context:
         """What the service's parts (bundles, identity, trust root, ...) are given."""
         return Context(self.settings, self.engine, self.blobs, self.master, self.signing_key,
-                       self.custody, self.keys, self.exports, chain=self.chain, tsa=self.tsa)
+                       self.custody, self.keys, self.exports, chain=self.chain, tsa=self.tsa,
+                       translog=self.translog)
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
@@ -133,6 +137,9 @@ class NotaryService:
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
         custody = CustodyLog(engine, signing_key)
+        witnesses = [WitnessConfig.parse(w) for w in settings.log_witnesses]
+        translog = TransparencyLog(engine, log_signer(
+            load_log_key(settings.keys_dir, settings.key_passphrase), settings.log_origin))
         notariser = Notariser(
             engine=engine, blobs=blobs, master=master, signing_key=signing_key,
             spool_dir=settings.spool_dir, max_upload_bytes=settings.max_upload_bytes,
@@ -140,7 +147,7 @@ class NotaryService:
             sm3=settings.sm3,
         )
         svc = cls(settings, engine, blobs, master, signing_key, notariser, custody,
-                  tsa=TimestampAuthority.from_settings(settings))
+                  tsa=TimestampAuthority.from_settings(settings), translog=translog)
         ensure_default_tenant(engine)
         svc.admin_token_created = ensure_admin_key(engine, settings.keys_dir)
         seal_plain_secrets(engine, master.webhook_box())  # rows kept before secrets were sealed
@@ -163,7 +170,9 @@ class NotaryService:
                                          lease_ttl=settings.lease_seconds,
                                          replace_after=settings.replace_after_seconds,
                                          reorg_window=settings.reorg_window_blocks,
-                                         custody=custody, tsa=svc.tsa)
+                                         custody=custody, tsa=svc.tsa, translog=translog,
+                                         witnesses=witnesses,
+                                         witness_timeout=settings.log_witness_timeout)
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):

@@ -7,7 +7,6 @@ and reports two of the same size with different roots: the log showed two histor
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,12 +21,13 @@ from notary.core.note import (
     Checkpoint,
     Note,
     NoteError,
-    Signature,
     Signer,
     Verifier,
-    parse_signatures,
 )
 from notary.keyfiles import load_or_create
+from notary.witness_client import add_checkpoint
+
+__all__ = ["add_checkpoint", "gather", "load_signer", "split_views", "witness_checkpoint"]
 
 KEY_FILE = "witness.key"
 
@@ -44,17 +44,6 @@ def load_signer(directory: Path, name: str) -> Signer:
     if not isinstance(key, Ed25519PrivateKey):
         raise NoteError("the witness key is not an Ed25519 key")
     return Signer(name, COSIGNATURE, key)
-
-
-def add_checkpoint(url: str, old: int, proof: Sequence[bytes], note: Note,
-                   timeout: float = 10.0) -> tuple[int, list[Signature] | str]:
-    """Ask the witness at ``url`` to cosign: (200, its signature lines) or (status, body)."""
-    body = (f"old {old}\n".encode()
-            + b"".join(base64.b64encode(p) + b"\n" for p in proof) + b"\n" + note.encode())
-    resp = httpx.post(url.rstrip("/") + "/add-checkpoint", content=body, timeout=timeout)
-    if resp.status_code != 200:
-        return resp.status_code, resp.text
-    return 200, parse_signatures(resp.content)
 
 
 def witness_checkpoint(url: str, origin: str, timeout: float = 10.0) -> bytes | None:

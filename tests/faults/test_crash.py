@@ -30,9 +30,11 @@ from sqlmodel import select
 
 from notary.chain.embedded import EmbeddedChain
 from notary.config import Settings
+from notary.core.logentry import signed_sha256
 from notary.core.merkle import from_hex32, statement_leaf, verify_proof
 from notary.service.notary import NotaryService
 from storage.db import Batch, CustodyRecord, Evidence, session
+from storage.translog import LogEntry
 from tests.support import REPO, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.chain, pytest.mark.faults]
@@ -187,6 +189,16 @@ def _check(svc: NotaryService, acknowledged: set[str]) -> dict[str, object]:
             CustodyRecord.batch_id.is_not(None)))))  # type: ignore[union-attr]
     lost = acknowledged - items.keys()
     assert not lost, f"{len(lost)} acknowledged items are missing"
+    # Every statement and custody event kept has its transparency-log leaf (issue 19), the
+    # leaves numbered from 0 without a gap, whatever the kills interrupted.
+    with session(svc.engine) as s:
+        signed = [e.statement_jws for e in s.exec(select(Evidence))]
+        signed += list(s.exec(select(CustodyRecord.jws)))
+    with session(svc.engine) as s:
+        logged = list(s.exec(select(LogEntry.idx, LogEntry.signed_sha256)
+                             .order_by(LogEntry.idx)))  # type: ignore[arg-type]
+    assert [idx for idx, _ in logged] == list(range(len(logged)))
+    assert {signed_sha256(j).hex() for j in signed} <= {h for _, h in logged}
     for e in items.values():
         assert e.status == "anchored" and e.batch_id is not None and e.proof and e.leaf
         leaf = statement_leaf(bytes.fromhex(e.statement_digest), bytes.fromhex(e.sha256))

@@ -45,13 +45,14 @@ class Log:
 
 
 class WitnessProcess:
-    def __init__(self, directory: Path, name: str, log_vkey: str) -> None:
+    def __init__(self, directory: Path, name: str, log_vkey: str,
+                 port: int | None = None) -> None:
         cmd = [sys.executable, "-m", "notary.cli", "witness"]
         out = subprocess.run([*cmd, "init", str(directory), "--name", name], cwd=REPO,
                              capture_output=True, text=True, check=True).stdout
         self.vkey = out.strip().rsplit(" ", 1)[1]
         self.verifier = note.Verifier.from_vkey(self.vkey)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([*cmd, "serve", str(directory), "--log", log_vkey,
                                       "--port", str(self.port)], cwd=REPO,

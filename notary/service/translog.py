@@ -1,0 +1,244 @@
+"""The deployment's transparency log (issue 19): append, sign checkpoints, answer proofs.
+
+Appending: where a statement is accepted or a custody event recorded, :func:`stage` notes its
+entry in the caller's session; when that session's outermost transaction commits, the
+``before_commit`` hook below locks the log's head row (``SELECT ... FOR UPDATE``; on SQLite
+the transaction already holds the write lock from ``BEGIN IMMEDIATE``), numbers the staged
+entries from the head's size and writes them in the same transaction. So an item accepted has
+its leaf (or neither commits), leaves are numbered in commit order without gaps across threads
+and processes, and the head is locked last and only for the moment before the commit (no lock
+order with the case or item locks taken earlier, so no deadlock with them).
+
+Checkpoints: the anchoring worker signs one each cycle in which the log grew (see
+:meth:`TransparencyLog.publish`), with the log's own key (notary.keyfiles.load_log_key),
+and the witnesses cosign it (notary.service.cosigning).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, event, func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
+from sqlmodel import Session, col, select
+
+from notary.core import tlog
+from notary.core.errors import InputError
+from notary.core.logentry import EntryType, entry_leaf, signed_sha256
+from notary.core.note import ED25519, Checkpoint, Note, Signer, parse_signatures
+from notary.core.signing import SigningKey
+from notary.service.errors import NotFound
+from storage.db import Batch, session
+from storage.translog import LogCheckpoint, LogCosignature, LogEntry, LogHead
+
+log = logging.getLogger("notary.translog")
+
+_PENDING = "notary_log_pending"
+
+
+def stage(s: Session, kind: EntryType, jws: str, evidence_id: str,
+          custody_seq: int | None = None) -> None:
+    """Append the entry of ``jws`` to the log when ``s``'s transaction commits."""
+    s.info.setdefault(_PENDING, []).append((kind, jws, evidence_id, custody_seq))
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _sequence(s: OrmSession) -> None:
+    if s.in_nested_transaction():  # a savepoint: the outermost commit numbers them
+        return
+    pending = s.info.pop(_PENDING, None)
+    if not pending:
+        return
+    s.flush()  # every other row lock first: the head is the last lock a transaction takes
+    head = s.execute(select(LogHead).where(LogHead.id == 1).with_for_update()
+                     .execution_options(populate_existing=True)).scalar_one()
+    now = datetime.now(UTC)
+    for i, (kind, jws, evidence_id, seq) in enumerate(pending):
+        s.add(LogEntry(idx=head.size + i, kind=int(kind), signed_sha256=signed_sha256(jws).hex(),
+                       leaf_hash=entry_leaf(kind, jws).hex(), evidence_id=evidence_id,
+                       custody_seq=seq, created_at=now))
+    head.size += len(pending)
+    s.add(head)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget(s: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost ended (committed or rolled back)
+        s.info.pop(_PENDING, None)
+
+
+def log_signer(key: SigningKey, origin: str | None) -> Signer:
+    """The checkpoint signer: key name = origin (as c2sp.org/tlog-checkpoint has it). With no
+    origin configured, ``notary-log/`` and 16 hex digits of SHA-256 of the public key: unique
+    and stable for the deployment, as its log key is."""
+    signer = Signer("-", ED25519, key.private_key)
+    if not origin:
+        origin = f"notary-log/{hashlib.sha256(signer.verifier.public).hexdigest()[:16]}"
+    return Signer(origin, ED25519, key.private_key)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    kind: EntryType
+    signed_sha256: bytes
+    leaf_hash: bytes
+    proof: list[bytes]
+    checkpoint: bytes  # the signed checkpoint of ``size``, with the cosignatures collected
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "tree_size": self.size,
+                "entry": {"type": self.kind.name.lower(),
+                          "signed_sha256": self.signed_sha256.hex()},
+                "leaf_hash": b64(self.leaf_hash), "proof": [b64(p) for p in self.proof],
+                "checkpoint": self.checkpoint.decode()}
+
+
+class TransparencyLog:
+    """The log of one deployment: its signer (key name = origin) and its stored state."""
+
+    def __init__(self, engine: Engine, signer: Signer) -> None:
+        if signer.sig_type != ED25519:
+            raise ValueError("a log signs its checkpoints with an Ed25519 (0x01) key")
+        self.engine, self.signer = engine, signer
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def publish(self) -> LogCheckpoint | None:
+        """Sign and store a checkpoint of the log as committed now, unless the latest one
+        already has this size; returns the new one. Its ``batch_id`` is the newest batch
+        built before it: every item of that batch and the earlier ones is in it, since an
+        item's leaf commits with the item, before any batch can take it."""
+        with session(self.engine) as s:
+            newest_batch = s.exec(select(func.max(Batch.id))).one()
+            size = s.exec(select(LogHead.size).where(LogHead.id == 1)).one()
+            latest = s.exec(select(func.max(LogCheckpoint.size))).one()
+            if latest is not None and latest >= size:
+                return None
+            leaves = self._leaves(s, size)
+        cp = Checkpoint(self.origin, size, tlog.root(leaves))
+        note = Note(cp.text(), (self.signer.sign(cp.text()),))
+        row = LogCheckpoint(size=size, root=cp.root.hex(), note=note.encode().decode(),
+                            created_at=datetime.now(UTC), batch_id=newest_batch)
+        try:
+            with session(self.engine) as s:
+                s.add(row)
+                s.commit()
+        except IntegrityError:  # another process signed this size (the same root) first
+            return None
+        log.info("log checkpoint signed: size %d, root %s", size, cp.root.hex())
+        return row
+
+    def checkpoint_row(self, size: int | None = None) -> LogCheckpoint:
+        """The checkpoint of ``size``, or the latest; NotFound when there is none."""
+        with session(self.engine) as s:
+            query = select(LogCheckpoint)
+            query = (query.where(LogCheckpoint.size == size) if size is not None
+                     else query.order_by(col(LogCheckpoint.size).desc()).limit(1))
+            row = s.exec(query).first()
+        if row is None:
+            raise NotFound("尚无该大小的签名检查点 / no signed checkpoint of the log"
+                           + (f" at size {size}" if size is not None else " yet"),
+                           code="log_checkpoint_not_found")
+        return row
+
+    def cosigned(self, row: LogCheckpoint) -> Note:
+        """The checkpoint note with every cosignature collected for it."""
+        with session(self.engine) as s:
+            lines = list(s.exec(select(LogCosignature.line).where(LogCosignature.size == row.size)
+                                .order_by(col(LogCosignature.witness))))
+        note = Note.parse(row.note.encode())
+        extra = [sig for line in lines for sig in parse_signatures(line.encode())]
+        return note.with_signatures(extra)
+
+    # -- proofs -----------------------------------------------------------------------------
+
+    def leaves(self, size: int) -> list[bytes]:
+        with session(self.engine) as s:
+            return self._leaves(s, size)
+
+    @staticmethod
+    def _leaves(s: Session, size: int) -> list[bytes]:
+        hashes = list(s.exec(select(LogEntry.leaf_hash).where(col(LogEntry.idx) < size)
+                             .order_by(col(LogEntry.idx))))
+        if len(hashes) != size:  # never: numbering is gap-free; a deleted row shows here
+            raise RuntimeError(f"the log holds {len(hashes)} of its first {size} leaves")
+        return [bytes.fromhex(h) for h in hashes]
+
+    def _published_size(self, size: int | None) -> LogCheckpoint:
+        if size is not None and size < 0:
+            raise InputError("tree_size 不能为负 / tree_size cannot be negative",
+                             code="log_size_invalid")
+        return self.checkpoint_row(size)
+
+    def inclusion(self, *, index: int | None = None, evidence_id: str | None = None,
+                  custody_seq: int | None = None, size: int | None = None) -> InclusionProof:
+        """The audit path of one entry (by leaf index, or the statement of ``evidence_id``,
+        or its custody event ``custody_seq``) in the published tree of ``size`` (default:
+        the latest checkpoint)."""
+        cp = self._published_size(size)
+        with session(self.engine) as s:
+            query = select(LogEntry)
+            if index is not None:
+                query = query.where(LogEntry.idx == index)
+            elif evidence_id is not None:
+                query = query.where(LogEntry.evidence_id == evidence_id,
+                                    LogEntry.custody_seq == custody_seq if custody_seq is not None
+                                    else col(LogEntry.custody_seq).is_(None))
+            else:
+                raise InputError("给出 index 或 evidence_id / give index or evidence_id",
+                                 code="log_entry_unspecified")
+            entry = s.exec(query).first()
+            if entry is None:
+                raise NotFound("日志中没有该条目 / no such entry in the log",
+                               code="log_entry_not_found")
+            if entry.idx >= cp.size:
+                raise NotFound(f"该条目（第 {entry.idx} 个）在大小为 {cp.size} 的树之后才加入 / "
+                               f"entry {entry.idx} was appended after the tree of size "
+                               f"{cp.size}: ask again after the next checkpoint",
+                               code="log_entry_not_in_tree", index=entry.idx)
+            leaves = self._leaves(s, cp.size)
+        return InclusionProof(entry.idx, cp.size, EntryType(entry.kind),
+                              bytes.fromhex(entry.signed_sha256), leaves[entry.idx],
+                              tlog.inclusion_proof(entry.idx, leaves),
+                              self.cosigned(cp).encode())
+
+    def consistency(self, old: int, new: int) -> tuple[list[bytes], LogCheckpoint, LogCheckpoint]:
+        """PROOF(old, new) between two published checkpoints, and the two."""
+        if not 0 < old <= new:
+            raise InputError("需要 0 < from <= to / from and to need 0 < from <= to",
+                             code="log_size_invalid")
+        first, second = self.checkpoint_row(old), self.checkpoint_row(new)
+        return tlog.consistency_proof(old, self.leaves(new)), first, second
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def log_of(translog: TransparencyLog | None) -> TransparencyLog:
+    """The deployment's log; NotFound when this service was built without one."""
+    if translog is None:
+        raise NotFound("此服务没有透明日志 / this service keeps no transparency log",
+                       code="log_checkpoint_not_found")
+    return translog
+
+
+def consistency_json(old: int, new: int, translog: TransparencyLog) -> dict[str, Any]:
+    """The consistency proof between two published sizes, with both checkpoints."""
+    proof, first, second = translog.consistency(old, new)
+    return {"from": old, "to": new, "proof": [b64(p) for p in proof],
+            "from_checkpoint": translog.cosigned(first).encode().decode(),
+            "to_checkpoint": translog.cosigned(second).encode().decode()}
