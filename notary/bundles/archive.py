@@ -17,6 +17,7 @@ writes to a non-seekable stream), hashing every member as it is written for the 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import stat
 import struct
@@ -38,7 +39,7 @@ from notary.core.bundle import (
 from notary.core.digest import FileDigest, StreamingDigest
 from notary.core.errors import NotaryError, UnreadableBundle, UnsafeBundle
 
-__all__ = ["ArchiveLimits", "BundleWriter", "looks_like_bundle", "read_archive"]
+__all__ = ["ArchiveLimits", "BundleWriter", "hash_ranges", "looks_like_bundle", "read_archive"]
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD_SIG: Final = b"PK\x05\x06"
@@ -258,6 +259,33 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
             if keep:
                 documents[name] = bytes(kept)
     return BundleContents(tuple(i.orig_filename for i in infos), digests, documents)
+
+
+def hash_ranges(fp: BinaryIO, member: str,
+                ranges: list[tuple[int, int]]) -> list[FileDigest | None]:
+    """The SHA-256 of each byte range ``(offset, size)`` of ``member`` (sorted, not
+    overlapping), streamed as :func:`read_archive` reads (call it after, on the same accepted
+    archive); None for a range the member does not hold whole, all None if it cannot be read."""
+    starts = [offset for offset, _ in ranges]
+    ends = [offset + size for offset, size in ranges]
+    digests = [StreamingDigest() for _ in ranges]
+    at = 0
+    try:
+        fp.seek(0)
+        with zipfile.ZipFile(fp) as archive, archive.open(member) as src:
+            while chunk := src.read(_READ_CHUNK):
+                end = at + len(chunk)
+                view = memoryview(chunk)
+                i = bisect.bisect_right(ends, at)  # the first range that ends after ``at``
+                while i < len(ranges) and starts[i] < end:
+                    digests[i].update(view[max(starts[i] - at, 0):min(ends[i], end) - at])
+                    i += 1
+                at = end
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError, struct.error):
+        return [None] * len(ranges)
+    results = [d.finish() for d in digests]
+    return [r if r.size == size else None for r, (_, size) in zip(results, ranges, strict=True)]
 
 
 def looks_like_bundle(head: bytes) -> bool:

@@ -5,6 +5,7 @@ was notarised (issue 18), and check such an excerpt with nothing else. HTTP only
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return Exit.OK if report.issuer_established else Exit.NOT_ESTABLISHED
 
 
+def segment_lines(segments: Sequence[Mapping[str, Any]], indent: str = "  ") -> list[str]:
+    """One line per segment: its number, start, when it existed at the latest, its SHA-256
+    (``notary excerpt-verify`` and ``notary verify`` of a bundle)."""
+    return [f"{indent}片段 segment {seg['n']:>4}  @{seg['start_ms'] / 1000:8.1f}s  "
+            f"不晚于 / existed by {seg['existed_by']}  sha256 {seg['sha256'][:16]}…"
+            for seg in segments]
+
+
+def recording_lines(path: str, facts: Mapping[str, Any]) -> list[str]:
+    """What a bundle's ``recording`` check established of one item, in both languages."""
+    state = ("完整 complete" if facts.get("complete") else
+             "不完整 INCOMPLETE（录音端中断，超时关闭，仅含已到达部分 / the recorder stopped; "
+             "closed by the timeout with what arrived）")
+    live = "实时 live" if facts.get("live") else "非实时 NOT live"
+    checked = ("逐段核对原件字节 / each segment's bytes checked in the original"
+               if facts.get("bytes_checked") else
+               "未核对片段字节（仅哈希证据包）/ segment bytes NOT checked (hashes-only bundle)")
+    anchored = facts.get("anchored_at")
+    bound = (f"；均不晚于上链区块时间 / all no later than the anchor's block time {anchored} "
+             "(unix)" if anchored is not None else "")
+    segments = facts.get("segments") or []
+    head = (f"通话中实时存证录音 / recording notarised while made: {path}, "
+            f"{len(segments)} 段 segment(s), {state}, {live}; {checked}{bound}")
+    return [head,
+            *segment_lines(segments, "    ")]
+
+
 def _show(report: ExcerptReport, as_json: bool) -> None:
     if as_json:
         print_json(report.to_json())
@@ -72,9 +100,8 @@ def _show(report: ExcerptReport, as_json: bool) -> None:
     print(f"节选 / excerpt of {report.evidence_id}: {verdict}")
     print(f"  完整 / complete: {report.complete}   实时 / live: {report.live}   "
           f"上链时间 / anchored at: {report.anchored_at or '-'} (unix)")
-    for seg in report.segments:
-        print(f"  片段 segment {seg['n']:>4}  @{seg['start_ms'] / 1000:8.1f}s  "
-              f"不晚于 / existed by {seg['existed_by']}  sha256 {seg['sha256'][:16]}…")
+    for line in segment_lines(report.segments):
+        print(line)
     for problem in report.problems:
         print(f"  ✗ {problem}")
     if not report.issuer_established:

@@ -19,9 +19,10 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from . import tlog
@@ -33,7 +34,8 @@ from .signing import STATEMENT, SignedFormat, parse_fixed_document
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
-           "checkpoint_document", "read_excerpt", "verify_excerpt"]
+           "SegmentContext", "check_segment", "checkpoint_document", "read_excerpt",
+           "verified_checkpoint", "verify_excerpt"]
 
 CHECKPOINT_SCHEMA = "notary.recording.checkpoint/v1"
 CHECKPOINT_MEDIA_TYPE = "application/vnd.notary.recording-checkpoint.v1+json"
@@ -106,6 +108,79 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+@dataclass(frozen=True)
+class SegmentContext:
+    """What every segment of one recording is checked against: the statement's layout, the
+    keys its checkpoints must verify with, the anchor's block time (None: not anchored) and
+    the call record's end (None: no call record)."""
+
+    layout: RecordingLayout
+    keys: Mapping[str, Any]
+    anchored_at: int | None
+    call_end: datetime | None
+
+    @cached_property
+    def starts_ms(self) -> list[int]:
+        return self.layout.starts_ms()
+
+
+def verified_checkpoint(token: object, n: int, context: SegmentContext) -> dict[str, Any]:
+    """Segment ``n``'s checkpoint, its signature verified with ``context.keys`` and naming
+    this session and segment; NotaryError otherwise."""
+    if not isinstance(token, str):
+        raise NotaryError("the checkpoint is not a compact JWS", code="checkpoint_invalid")
+    checkpoint = CHECKPOINT.verify(token, context.keys).document
+    if (checkpoint["session_id"], checkpoint["segment"]) != (context.layout.session_id, n):
+        raise NotaryError("it is another segment's", code="checkpoint_invalid")
+    return checkpoint
+
+
+def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence[bytes],
+                  checkpoint: object, context: SegmentContext,
+                  problems: list[str]) -> dict[str, Any] | None:
+    """Check segment ``n`` of SHA-256 ``digest`` and ``size`` bytes against the statement's
+    segment root (its salted leaf and Merkle ``path``) and its signed ``checkpoint``; append
+    each problem, naming the segment, to ``problems``. The finding (``existed_by``,
+    ``during_call``...), or None when the segment is not proven at all. Shared by excerpts
+    and proof bundles (:mod:`notary.core.bundle.recording`)."""
+    layout = context.layout
+    where = f"片段 segment {n}"
+    if size != layout.sizes[n]:
+        problems.append(f"{where}: 大小不符 / is {size} bytes, the statement says "
+                        f"{layout.sizes[n]}")
+    try:
+        leaf = leaf_commitment(bytes.fromhex(salt), digest)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        problems.append(f"{where}: 证明格式错误 / its salt is malformed")
+        return None
+    try:
+        tlog.verify_inclusion(leaf, n, len(layout.sizes), path, bytes.fromhex(layout.root))
+    except tlog.ProofError:
+        problems.append(f"{where}: 内容或位置与声明不符 / its bytes or position do not "
+                        "match the statement's segment root (changed or re-ordered)")
+        return None
+    try:
+        document = verified_checkpoint(checkpoint, n, context)
+    except (NotaryError, KeyError, TypeError) as exc:
+        problems.append(f"{where}: 签收凭证无效 / its checkpoint does not verify: {exc}")
+        return None
+    if document["leaf"] != leaf.hex():
+        problems.append(f"{where}: 签收凭证属于别的片段 / its checkpoint is another "
+                        "segment's")
+        return None
+    received = document["received_at"]
+    if _instant(received) > _instant(layout.last_received_at):
+        problems.append(f"{where}: 签收时间晚于录音结束 / checkpoint after the recording")
+    # A block's time is in whole seconds: a checkpoint in the anchor's own second is fine.
+    if context.anchored_at is not None and _instant(received).timestamp() >= \
+            context.anchored_at + 1:
+        problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
+                        "anchor")
+    during = context.call_end is None or _instant(received) <= context.call_end + LIVE_GRACE
+    return {"n": n, "start_ms": context.starts_ms[n], "size": size, "sha256": digest.hex(),
+            "existed_by": received, "during_call": during}
+
+
 def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes],
                    trusted_keys: Mapping[str, Any] | None = None) -> ExcerptReport:
     """Check an excerpt manifest and its files; never raises for bad evidence. Each problem
@@ -159,9 +234,9 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
         problems.append(f"片段与时段不符 / the segments {numbers} are not the ones that cover "
                         f"{from_ms}-{to_ms} ms ({covering}): an excerpt is one unbroken "
                         "stretch of the recording")
-    call_end = instant("ended_at", statement.call.ended_at) if statement.call else None
-    root = bytes.fromhex(layout.root)
-    starts = layout.starts_ms()
+    context = SegmentContext(layout, manifest["keys"], report.anchored_at,
+                             instant("ended_at", statement.call.ended_at)
+                             if statement.call else None)
     held: dict[int, bytes] = {}
     for entry in entries:
         n = entry.get("n")
@@ -170,50 +245,22 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
                             f"repeated: {n!r}")
             continue
         data = files.get(str(entry.get("file")))
-        where = f"片段 segment {n}"
         if data is None:
-            problems.append(f"{where}: 文件缺失 / its file is missing")
+            problems.append(f"片段 segment {n}: 文件缺失 / its file is missing")
             continue
-        digest = hashlib.sha256(data).digest()
-        if len(data) != layout.sizes[n]:
-            problems.append(f"{where}: 大小不符 / is {len(data)} bytes, the statement says "
-                            f"{layout.sizes[n]}")
         try:
-            leaf = leaf_commitment(bytes.fromhex(entry["salt"]), digest)
             path = [bytes.fromhex(p) for p in entry["proof"]]
         except (KeyError, TypeError, ValueError):
-            problems.append(f"{where}: 证明格式错误 / its proof is malformed")
+            problems.append(f"片段 segment {n}: 证明格式错误 / its proof is malformed")
             continue
-        try:
-            tlog.verify_inclusion(leaf, n, len(layout.sizes), path, root)
-        except tlog.ProofError:
-            problems.append(f"{where}: 内容或位置与声明不符 / its bytes or position do not "
-                            "match the statement's segment root (changed or re-ordered)")
+        finding = check_segment(n, hashlib.sha256(data).digest(), len(data),
+                                entry.get("salt"), path, entry.get("checkpoint"), context,
+                                problems)
+        if finding is None:
             continue
-        try:
-            checkpoint = CHECKPOINT.verify(entry["checkpoint"], manifest["keys"]).document
-        except (NotaryError, KeyError, TypeError) as exc:
-            problems.append(f"{where}: 签收凭证无效 / its checkpoint does not verify: {exc}")
-            continue
-        if (checkpoint["session_id"], checkpoint["segment"], checkpoint["leaf"]) != (
-                layout.session_id, n, leaf.hex()):
-            problems.append(f"{where}: 签收凭证属于别的片段 / its checkpoint is another "
-                            "segment's")
-            continue
-        received = checkpoint["received_at"]
-        if _instant(received) > _instant(layout.last_received_at):
-            problems.append(f"{where}: 签收时间晚于录音结束 / checkpoint after the recording")
-        # A block's time is in whole seconds: a checkpoint in the anchor's own second is fine.
-        if report.anchored_at is not None and _instant(received).timestamp() >= \
-                report.anchored_at + 1:
-            problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
-                            "anchor")
-        during = call_end is None or _instant(received) <= call_end + LIVE_GRACE
-        report.live = report.live and during
+        report.live = report.live and finding["during_call"]
         held[n] = data
-        report.segments.append({"n": n, "start_ms": starts[n], "size": len(data),
-                                "sha256": digest.hex(), "existed_by": received,
-                                "during_call": during})
+        report.segments.append(finding)
     report.segments.sort(key=lambda s: s["n"])
     derived = manifest.get("derived")
     _check_derived(derived, files, held, numbers, layout, problems)

@@ -52,6 +52,7 @@ from .layout import (
     MIMETYPE_PATH,
     PROOF_NAME,
     RECEIPT_NAME,
+    RECORDING_NAME,
     RESERVED_CERTIFICATE_NAMES,
     STATEMENT_JSON_NAME,
     STATEMENT_NAME,
@@ -64,6 +65,7 @@ from .layout import (
     original_path_problem,
 )
 from .read import Bundle, BundleContents, anchor_queries, open_bundle
+from .recording import recording_document, recording_ranges
 from .verify import bundle_questions, verify_bundle
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "MIMETYPE_PATH",
     "PROOF_NAME",
     "RECEIPT_NAME",
+    "RECORDING_NAME",
     "RESERVED_CERTIFICATE_NAMES",
     "STATEMENT_JSON_NAME",
     "STATEMENT_NAME",
@@ -115,6 +118,8 @@ __all__ = [
     "original_name",
     "original_path_problem",
     "parse_key_history",
+    "recording_document",
+    "recording_ranges",
     "timestamp_documents",
     "verify_bundle",
 ]
