@@ -5,7 +5,7 @@ was notarised (issue 18), and check such an excerpt with nothing else. HTTP only
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from notary.cli.output import note, print_json
 from notary.cli.trustsource import pin_trust_root
 from notary.core.errors import InputError
 from notary.core.excerpt import ExcerptReport, read_excerpt
+from notary.core.pinning import AnchorQuery, ChainObservation, ChainQuestions
 from notary.core.recording import parse_clock
 
 
@@ -46,8 +47,9 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 valid with a pinned trust root, 1 invalid, 5 nothing failed but no trust root
-    was pinned (who issued the excerpt is not established), as ``notary verify``."""
+    """Exit 0 valid with a pinned trust root, 1 invalid (also: --rpc's node does not record
+    the anchor, or could not be asked), 5 nothing failed but no trust root was pinned (who
+    issued the excerpt is not established), as ``notary verify``."""
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -56,10 +58,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     pinned = pin_trust_root(args.trust_root, args.trust_root_fingerprint)
     keys = None if pinned is None else {"keys": [
         dict(k.jwk) for k in pinned.verified.root.signing_keys]}
-    report = read_excerpt(data, keys)
+    report = read_excerpt(data, keys, chain_asker(args.rpc) if args.rpc else None)
     _show(report, args.json)
     if pinned is not None and not args.json:
         print(f"  信任根 trust root: {pinned.fingerprint}  已固定 pinned ({pinned.source})")
+    if args.rpc and report.chain_node is not None and not args.json:
+        print(f"  区块链 chain: 锚定已由节点确认 / the anchor is recorded on chain, as the node "
+              f"{report.chain_node} says")
     if not report.ok:
         return Exit.FAILED
     return Exit.OK if report.issuer_established else Exit.NOT_ESTABLISHED
@@ -90,6 +95,23 @@ def recording_lines(path: str, facts: Mapping[str, Any]) -> list[str]:
             f"{len(segments)} 段 segment(s), {state}, {live}; {checked}{bound}")
     return [head,
             *segment_lines(segments, "    ")]
+
+
+def chain_asker(rpc: str) -> Callable[[AnchorQuery], ChainObservation]:
+    """The node the user named (never one the excerpt names), asked as ``notary verify
+    --rpc`` asks it about a bundle's anchors."""
+    from notary.cli.chainview import reader
+
+    read = reader(rpc)
+
+    def ask(query: AnchorQuery) -> ChainObservation:
+        reading = read(ChainQuestions(anchors=(query,)))
+        if reading.error is not None:
+            return ChainObservation(node=reading.node, error=reading.error)
+        return reading.anchors.get(query) or ChainObservation(
+            node=reading.node, error="the node did not answer about the anchor")
+
+    return ask
 
 
 def _show(report: ExcerptReport, as_json: bool) -> None:
@@ -127,5 +149,9 @@ def register(sub: Any) -> None:
                         "or its URL): the excerpt's own keys are then never used")
     v.add_argument("--trust-root-fingerprint", metavar="FP",
                    help="the fingerprint the pinned trust root must have")
+    v.add_argument("--rpc", metavar="URL",
+                   help="a node of the anchoring chain you choose (never taken from the "
+                        "excerpt): the anchor's root must be recorded there, and its block "
+                        "time bounds the checkpoints")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=cmd_verify)

@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -29,12 +29,13 @@ from . import tlog
 from .callrecord import instant
 from .errors import NotaryError
 from .merkle import from_hex32, statement_leaf, verify_proof
+from .pinning import AnchorQuery, ChainObservation
 from .recording import RecordingLayout, leaf_commitment, wav_header
 from .signing import STATEMENT, SignedFormat, parse_fixed_document
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
-           "SegmentContext", "check_segment", "checkpoint_document", "read_excerpt",
+           "SegmentContext", "anchor_query", "check_segment", "checkpoint_document", "read_excerpt",
            "verified_checkpoint", "verify_excerpt"]
 
 CHECKPOINT_SCHEMA = "notary.recording.checkpoint/v1"
@@ -90,6 +91,8 @@ class ExcerptReport:
     anchored_at: int | None = None
     #: Verified with keys from a pinned trust root, not the ones the excerpt carries.
     issuer_established: bool = False
+    #: A chain node (the verifier's) confirmed the anchor's root and its block time.
+    chain_node: str | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -101,6 +104,7 @@ class ExcerptReport:
         return {"ok": self.ok, "evidence_id": self.evidence_id, "complete": self.complete,
                 "live": self.live, "anchored_at": self.anchored_at,
                 "issuer_established": self.issuer_established,
+                "chain_checked": self.chain_node is not None,
                 "segments": self.segments, "problems": self.problems}
 
 
@@ -126,12 +130,13 @@ class SegmentContext:
 
 def verified_checkpoint(token: object, n: int, context: SegmentContext) -> dict[str, Any]:
     """Segment ``n``'s checkpoint, its signature verified with ``context.keys`` and naming
-    this session and segment; NotaryError otherwise."""
+    this session and segment; NotaryError (its signature or format), TypeError (no JWS) or
+    ValueError (another segment's) otherwise."""
     if not isinstance(token, str):
-        raise NotaryError("the checkpoint is not a compact JWS", code="checkpoint_invalid")
+        raise TypeError("the checkpoint is not a compact JWS")
     checkpoint = CHECKPOINT.verify(token, context.keys).document
     if (checkpoint["session_id"], checkpoint["segment"]) != (context.layout.session_id, n):
-        raise NotaryError("it is another segment's", code="checkpoint_invalid")
+        raise ValueError("it is another segment's")
     return checkpoint
 
 
@@ -161,7 +166,7 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
         return None
     try:
         document = verified_checkpoint(checkpoint, n, context)
-    except (NotaryError, KeyError, TypeError) as exc:
+    except (NotaryError, KeyError, TypeError, ValueError) as exc:
         problems.append(f"{where}: 签收凭证无效 / its checkpoint does not verify: {exc}")
         return None
     if document["leaf"] != leaf.hex():
@@ -182,7 +187,8 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
 
 
 def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes],
-                   trusted_keys: Mapping[str, Any] | None = None) -> ExcerptReport:
+                   trusted_keys: Mapping[str, Any] | None = None,
+                   chain: ChainObservation | None = None) -> ExcerptReport:
     """Check an excerpt manifest and its files; never raises for bad evidence. Each problem
     names what failed (``segment 3: ...``), in Chinese and English.
 
@@ -192,19 +198,22 @@ def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes],
     the statement is anchored (otherwise no checkpoint time is bounded by the chain).
 
     ``trusted_keys`` (a JWKS, e.g. from the deployment's pinned trust root) replaces the keys
-    the excerpt carries: only then is who issued it established (``issuer_established``)."""
+    the excerpt carries: only then is who issued it established (``issuer_established``).
+    ``chain``: what the verifier's chain node said of the anchor (:func:`anchor_query`; None:
+    no node asked): the root must be recorded there, and the node's block time bounds the
+    checkpoints."""
     report = ExcerptReport(issuer_established=trusted_keys is not None)
     if trusted_keys is not None:
         manifest = {**manifest, "keys": trusted_keys}
     try:
-        _verify(manifest, files, report)
+        _verify(manifest, files, report, chain)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         report.problems.append(f"节选格式错误 / the excerpt is malformed: {exc!r}")
     return report
 
 
 def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
-            report: ExcerptReport) -> None:
+            report: ExcerptReport, chain: ChainObservation | None) -> None:
     problems = report.problems
     try:
         signed = STATEMENT.verify(manifest["statement"], manifest["keys"])
@@ -223,6 +232,8 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
         problems.append("未锚定 / not anchored: no checkpoint time is bounded by the chain")
     else:
         _check_anchor(manifest["anchor"], statement, report)
+        if chain is not None and report.anchored_at is not None:
+            _check_chain(manifest["anchor"], chain, report)
     entries = manifest["segments"]
     from_ms, to_ms = manifest["from_ms"], manifest["to_ms"]
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries) \
@@ -287,6 +298,44 @@ def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None
         report.problems.append(f"锚定证明无效 / the anchor proof does not verify: {exc}")
 
 
+def anchor_query(manifest: Mapping[str, Any]) -> AnchorQuery | None:
+    """What to ask a chain node about the anchor an excerpt claims (None: it claims none, or
+    not readably; its check says so)."""
+    anchor = manifest.get("anchor")
+    if not isinstance(anchor, Mapping):
+        return None
+    try:
+        return AnchorQuery(int(anchor["chain_id"]), str(anchor["contract"]).lower(),
+                           from_hex32(anchor["root"]))
+    except (NotaryError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _check_chain(anchor: Mapping[str, Any], seen: ChainObservation,
+                 report: ExcerptReport) -> None:
+    """The verifier's node must record the anchor's root in the registry the excerpt names,
+    on its chain; then the node's block time is the one that bounds the checkpoints."""
+    where = f"链节点 chain node {seen.node}"
+    if seen.error is not None:
+        report.problems.append(f"{where}: 无法询问 / could not be asked: {seen.error}")
+        return
+    if seen.chain_id != anchor.get("chain_id"):
+        report.problems.append(f"{where}: 链不符 / is on chain {seen.chain_id}, the excerpt's "
+                               f"anchor on chain {anchor.get('chain_id')}")
+        return
+    if not seen.registry_found or seen.anchor is None:
+        report.problems.append(f"{where}: 链上无此锚定 / the registry {anchor.get('contract')} "
+                               f"on chain {seen.chain_id} does not record the root "
+                               f"{anchor.get('root')}")
+        return
+    if seen.anchor.block_timestamp != report.anchored_at:
+        report.problems.append(f"{where}: 区块时间不符 / the root was anchored at "
+                               f"{seen.anchor.block_timestamp}, the excerpt says "
+                               f"{report.anchored_at}")
+    report.anchored_at = seen.anchor.block_timestamp
+    report.chain_node = seen.node
+
+
 def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[int, bytes],
                    numbers: list[Any], layout: RecordingLayout, problems: list[str]) -> None:
     """The derived WAV must be there, and exactly a header and the excerpt's segments (all
@@ -303,9 +352,11 @@ def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[in
         problems.append("派生 WAV 与片段不符 / the derived WAV is not the segments it names")
 
 
-def read_excerpt(data: bytes, trusted_keys: Mapping[str, Any] | None = None) -> ExcerptReport:
+def read_excerpt(data: bytes, trusted_keys: Mapping[str, Any] | None = None,
+                 ask: Callable[[AnchorQuery], ChainObservation] | None = None) -> ExcerptReport:
     """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read is a
-    report with that one problem."""
+    report with that one problem. ``ask``: a chain node of the verifier's, asked about the
+    anchor the excerpt claims (:func:`verify_excerpt`'s ``chain``)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             if sum(i.file_size for i in zf.infolist()) > MAX_EXCERPT_BYTES:
@@ -316,4 +367,6 @@ def read_excerpt(data: bytes, trusted_keys: Mapping[str, Any] | None = None) -> 
             raise ValueError(f"excerpt.json is no {EXCERPT_SCHEMA}")
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         return ExcerptReport(problems=[f"无法读取节选 / the excerpt cannot be read: {exc}"])
-    return verify_excerpt(manifest, files, trusted_keys)
+    query = anchor_query(manifest) if ask is not None else None
+    return verify_excerpt(manifest, files, trusted_keys,
+                          ask(query) if ask is not None and query is not None else None)

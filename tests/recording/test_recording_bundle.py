@@ -22,9 +22,10 @@ import pytest
 
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
+from notary.cli.recording import chain_asker
 from notary.core.bundle import RECORDING_NAME
 from notary.core.bundle.recording import RECORDING_SCHEMA
-from notary.core.excerpt import CHECKPOINT
+from notary.core.excerpt import CHECKPOINT, read_excerpt
 from notary.core.jws import jws_payload
 from notary.core.signing import SigningKey
 from notary.core.statement import canonical_json
@@ -87,10 +88,11 @@ def _check(report: dict[str, Any], name: str = "items[0].recording") -> dict[str
     return next(c for c in report["checks"] if c["name"] == name)
 
 
-def _cli(tmp_path: Path, data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, data: bytes, *args: str,
+         command: str = "verify") -> subprocess.CompletedProcess[str]:
     path = tmp_path / "bundle.zip"
     path.write_bytes(data)
-    return subprocess.run([sys.executable, "-m", "notary.cli", "verify", str(path), *args],
+    return subprocess.run([sys.executable, "-m", "notary.cli", command, str(path), *args],
                           capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
@@ -111,6 +113,7 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
         (0, 44, SEGMENT), (1, 44 + SEGMENT, SEGMENT)]
     manifest = json.loads(_member(data, "manifest.json"))
     assert f"{ITEM}/{RECORDING_NAME}" in {f["path"] for f in manifest["files"]}
+    assert f"`{RECORDING_NAME}`" in _member(data, "VERIFY.md").decode()
 
     # notary verify, pinned to the deployment, with a chain node: valid, with the 30
     # segments' times.
@@ -156,6 +159,24 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
     check = _check(_verify(rezip(data, {f"{ITEM}/anchor.json": canonical_json(anchor)})))
     assert "segment 0: " in check["reason"] and "later than the anchor" in check["reason"]
 
+    # An excerpt, checked against the chain: its anchor's root is recorded there (item 4).
+    cut = http.get(f"/v1/evidence/{evidence_id}/recording/excerpt",
+                   params={"from": "00:00:10", "to": "00:00:14"})
+    assert cut.status_code == 200, cut.text
+    out = _cli(tmp_path, cut.content, "--trust-root", server.url, "--rpc", anvil.url,
+               command="excerpt-verify")
+    assert out.returncode == 0 and "the anchor is recorded on chain" in out.stdout, out.stdout
+    ask = chain_asker(anvil.url)
+    assert read_excerpt(cut.content, ask=ask).to_json()["chain_checked"] is True
+    # ... and one claiming its (genuine) root in a registry that never recorded it fails.
+    with zipfile.ZipFile(io.BytesIO(cut.content)) as zf:
+        claimed = json.loads(zf.read("excerpt.json"))
+    claimed["anchor"]["contract"] = "0x" + "11" * 20
+    moved = rezip(cut.content, {"excerpt.json": json.dumps(claimed).encode()})
+    problems = read_excerpt(moved, ask=ask).problems
+    assert any("does not record the root" in p for p in problems), problems
+    assert read_excerpt(moved).ok  # offline, the chain is not asked: nothing to see
+
     # Hashes only: the checkpoints are checked against the statement's tree and chain, and
     # the segments' bytes are said not to be.
     report = _verify(_bundle(http, evidence_id, hashes_only="true"))
@@ -192,6 +213,7 @@ def test_a_bundle_of_an_item_not_recorded_live_has_no_recording_file(
     data = _bundle(http, sent.json()["id"])
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert not any(n.endswith(RECORDING_NAME) for n in zf.namelist())
+        assert RECORDING_NAME not in zf.read("VERIFY.md").decode()
     report = _verify(data)
     assert not any(c["name"].endswith(".recording") for c in report["checks"])
     assert "recording" not in report["facts"]["items"][0]

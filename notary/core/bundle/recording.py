@@ -46,8 +46,8 @@ def recording_document(statement: Statement, segments: Sequence[tuple[str, str]]
     (hex) and checkpoint (compact JWS), given as ``(salt, checkpoint)`` pairs."""
     layout = statement.recording
     if layout is None or len(segments) != len(layout.sizes):
-        raise NotaryError("a recording document needs the statement's recording and each of "
-                          "its segments' salt and checkpoint", code="recording_incomplete")
+        raise ValueError("a recording document needs the statement's recording and each of "
+                         "its segments' salt and checkpoint")
     entries = [{"n": n, "offset": offset, "size": size, "salt": salt, "checkpoint": token}
                for n, (offset, size, (salt, token)) in enumerate(
                    zip(layout.offsets(), layout.sizes, segments, strict=True))]
@@ -83,28 +83,25 @@ def recording_ranges(items: Sequence[tuple[str, str | None]],
 
 def _entries(raw: bytes, statement: Statement, layout: RecordingLayout) -> list[dict[str, Any]]:
     """The document's segments, strictly: one per segment of the layout, in order, each
-    where the layout puts it. NotaryError says what is wrong."""
+    where the layout puts it. NotaryError (not strict JSON) or ValueError says what is
+    wrong."""
     doc = parse_strict_json(raw, max_bytes=MAX_RECORDING_DOCUMENT_BYTES)
     if not isinstance(doc, dict) or set(doc) != {"schema", "evidence_id", "session_id",
                                                  "segments"}:
-        raise NotaryError("it is not {schema, evidence_id, session_id, segments}",
-                          code="recording_invalid")
+        raise ValueError("it is not {schema, evidence_id, session_id, segments}")
     if doc["schema"] != RECORDING_SCHEMA or doc["evidence_id"] != statement.evidence_id \
             or doc["session_id"] != layout.session_id:
-        raise NotaryError(f"it is not a {RECORDING_SCHEMA} of evidence "
-                          f"{statement.evidence_id} (session {layout.session_id})",
-                          code="recording_invalid")
+        raise ValueError(f"it is not a {RECORDING_SCHEMA} of evidence "
+                          f"{statement.evidence_id} (session {layout.session_id})")
     entries = doc["segments"]
     if not isinstance(entries, list) or len(entries) != len(layout.sizes):
-        raise NotaryError(f"it does not list the statement's {len(layout.sizes)} segments",
-                          code="recording_invalid")
+        raise ValueError(f"it does not list the statement's {len(layout.sizes)} segments")
     for n, (entry, offset, size) in enumerate(zip(entries, layout.offsets(), layout.sizes,
                                                   strict=True)):
         if not isinstance(entry, dict) or set(entry) != _ENTRY or \
                 (entry["n"], entry["offset"], entry["size"]) != (n, offset, size):
-            raise NotaryError(f"its segments[{n}] is not segment {n} at offset {offset}, "
-                              f"{size} bytes, with a salt and a checkpoint",
-                              code="recording_invalid")
+            raise ValueError(f"its segments[{n}] is not segment {n} at offset {offset}, "
+                              f"{size} bytes, with a salt and a checkpoint")
     return entries
 
 
@@ -145,6 +142,8 @@ def recording_check(path: str, raw: bytes | None, statement: Statement | None,
         entries = _entries(raw, statement, layout)
     except NotaryError as exc:
         return Check("recording", _FAIL, f"{where} is not valid: {exc.message}."), None
+    except ValueError as exc:
+        return Check("recording", _FAIL, f"{where} is not valid: {exc}."), None
     context = SegmentContext(layout, key_set,
                              anchor.block_timestamp if anchor is not None else None,
                              instant("ended_at", statement.call.ended_at)
