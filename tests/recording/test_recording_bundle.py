@@ -31,7 +31,6 @@ from notary.core.signing import SigningKey
 from notary.core.statement import canonical_json
 from notary.recorder import RecordingStream
 from tests.bundle.repack import rezip
-from tests.intake.files import form, wav_bytes
 from tests.recording.recorder import segment_pcm
 from tests.support import REPO, LiveServer, wait_until
 
@@ -153,6 +152,11 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
     check = _check(_verify(rezip(data, {f"{ITEM}/{RECORDING_NAME}": canonical_json(forged)})))
     assert check["status"] == "fail" and "segment 12: " in check["reason"], check
     assert {n for n in range(30) if f"segment {n}: " in check["reason"]} == {12}
+    # Its layout as recording.json states it must be the statement's.
+    moved_doc = json.loads(json.dumps(document))
+    moved_doc["segments"][5]["offset"] += 2
+    check = _check(_verify(rezip(data, {f"{ITEM}/{RECORDING_NAME}": canonical_json(moved_doc)})))
+    assert check["status"] == "fail" and "segments[5]" in check["reason"], check
     # Checkpoints later than the anchor (an anchor record claiming an earlier block) fail.
     anchor = json.loads(_member(data, f"{ITEM}/anchor.json"))
     anchor["block_timestamp"] = anchored_at - 3600
@@ -179,7 +183,10 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
 
     # Hashes only: the checkpoints are checked against the statement's tree and chain, and
     # the segments' bytes are said not to be.
-    report = _verify(_bundle(http, evidence_id, hashes_only="true"))
+    hashes_only = _bundle(http, evidence_id, hashes_only="true")
+    assert _member(hashes_only, f"{ITEM}/{RECORDING_NAME}") == _member(
+        data, f"{ITEM}/{RECORDING_NAME}")
+    report = _verify(hashes_only)
     check = _check(report)
     assert check["status"] == "pass" and "NOT checked" in check["reason"], check
     assert report["facts"]["items"][0]["recording"]["bytes_checked"] is False
@@ -202,18 +209,3 @@ def test_a_killed_recorders_item_verifies_for_what_arrived_and_says_incomplete(
     shown = _cli(tmp_path, data)
     assert shown.returncode == 5 and "不完整 INCOMPLETE" in shown.stdout, shown.stdout
     assert sum("existed by" in line for line in shown.stdout.splitlines()) == 10
-
-
-def test_a_bundle_of_an_item_not_recorded_live_has_no_recording_file(
-        server: LiveServer) -> None:
-    http = server.admin()
-    sent = http.post("/v1/evidence", files=form({"case_id": CASE, "kind": "call_recording"},
-                                                 wav_bytes(), "late.wav", "audio/wav"))
-    assert sent.status_code == 201, sent.text
-    data = _bundle(http, sent.json()["id"])
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        assert not any(n.endswith(RECORDING_NAME) for n in zf.namelist())
-        assert RECORDING_NAME not in zf.read("VERIFY.md").decode()
-    report = _verify(data)
-    assert not any(c["name"].endswith(".recording") for c in report["checks"])
-    assert "recording" not in report["facts"]["items"][0]
