@@ -23,12 +23,12 @@ import pytest
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
 from notary.cli.recording import chain_asker
-from notary.core.bundle import RECORDING_NAME
-from notary.core.bundle.recording import RECORDING_SCHEMA
+from notary.core.bundle import RECORDING_NAME, KeyPeriod, parse_key_history
+from notary.core.bundle.recording import RECORDING_SCHEMA, recording_check
 from notary.core.excerpt import CHECKPOINT, read_excerpt
 from notary.core.jws import jws_payload
 from notary.core.signing import SigningKey
-from notary.core.statement import canonical_json
+from notary.core.statement import Statement, canonical_json
 from notary.recorder import RecordingStream
 from tests.bundle.repack import rezip
 from tests.recording.recorder import segment_pcm
@@ -152,6 +152,16 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
     check = _check(_verify(rezip(data, {f"{ITEM}/{RECORDING_NAME}": canonical_json(forged)})))
     assert check["status"] == "fail" and "segment 12: " in check["reason"], check
     assert {n for n in range(30) if f"segment {n}: " in check["reason"]} == {12}
+    # A checkpoint whose key (the deployment's own) was retired before it signed fails too.
+    statement = Statement.from_bytes(jws_payload(_member(data, f"{ITEM}/statement.jws")
+                                                 .decode()))
+    keys, periods = parse_key_history(_member(data, "keys/jwks.json"))
+    kid = next(iter(periods))
+    retired = {kid: KeyPeriod(kid, periods[kid].valid_from, statement.recording.opened_at)}
+    check, _ = recording_check(ITEM, _member(data, f"{ITEM}/{RECORDING_NAME}"), statement,
+                               keys, None, None, shredded=False, periods=retired)
+    assert check.status.value == "fail" and "segment 0: " in check.reason, check
+    assert "which is valid from" in check.reason
     # Its layout as recording.json states it must be the statement's.
     moved_doc = json.loads(json.dumps(document))
     moved_doc["segments"][5]["offset"] += 2

@@ -359,7 +359,7 @@ def verify_item(
         recording, said = recording_check(
             item.path, raw_recording, statement, key_set, anchor,
             (slices or {}).get(item.original) if item.original is not None else None,
-            shredded=item.shredded)
+            shredded=item.shredded, periods=periods)
         checks.append(recording)
         if said is not None:
             facts["recording"] = said

@@ -25,7 +25,8 @@ from ..callrecord import instant
 from ..digest import FileDigest
 from ..errors import NotaryError
 from ..excerpt import SegmentContext, check_segment, verified_checkpoint
-from ..jws import jws_payload
+from ..jws import claimed_kid, jws_payload
+from ..keyhistory import KeyPeriod
 from ..recording import RecordingLayout, chain_start, chain_step, leaf_commitment, wav_header
 from ..statement import Statement, canonical_json, parse_strict_json
 from ..verdict import AnchorFacts, Check, CheckStatus
@@ -114,15 +115,32 @@ def _claimed_sha256(token: object) -> bytes:
         return b""
 
 
+def _key_period(n: int, token: str, moment: str, periods: Mapping[str, KeyPeriod],
+                problems: list[str]) -> None:
+    """The key a (verified) checkpoint names was valid when the checkpoint says it signed."""
+    kid = claimed_kid(token)
+    period = periods.get(kid) if kid is not None else None
+    try:
+        covered = period is not None and period.covers(moment)
+    except NotaryError:
+        covered = False
+    if not covered:
+        problems.append(f"片段 segment {n}: 签收凭证的密钥当时无效 / its checkpoint was signed "
+                        f"at {moment} by key {kid}, which is "
+                        f"{period.describe() if period is not None else 'not in the key history'}")
+
+
 def recording_check(path: str, raw: bytes | None, statement: Statement | None,
                     key_set: Mapping[str, Any], anchor: AnchorFacts | None,
-                    slices: Sequence[FileDigest | None] | None, *, shredded: bool
+                    slices: Sequence[FileDigest | None] | None, *, shredded: bool,
+                    periods: Mapping[str, KeyPeriod] | None = None
                     ) -> tuple[Check, dict[str, Any] | None]:
     """``recording``: every segment of the item's recording, against its checkpoint and the
     statement's segment root and chain head, and its bytes in the original when ``slices``
     (the digests of :func:`recording_ranges`' ranges) are given. The check and, when it could
     be made, the facts: per segment ``existed_by`` (its checkpoint's time; the anchor's block
-    time bounds them all), ``complete``, ``live``, ``bytes_checked``."""
+    time bounds them all), ``complete``, ``live``, ``bytes_checked``. With ``periods`` (the
+    keys' validity periods) each checkpoint's key must have been valid when it signed."""
     where = f"{path}/{RECORDING_NAME}"
     if statement is None:
         return Check("recording", _SKIP, "Not checked, because the statement could not be "
@@ -205,6 +223,8 @@ def recording_check(path: str, raw: bytes | None, statement: Statement | None,
                                 context, problems)
         if finding is not None:
             findings.append(finding)
+            if periods is not None:
+                _key_period(n, entry["checkpoint"], finding["existed_by"], periods, problems)
     live = len(findings) == len(entries) and all(f["during_call"] for f in findings)
     facts = {"session_id": layout.session_id, "complete": layout.complete, "live": live,
              "bytes_checked": slices is not None, "anchored_at": context.anchored_at,
