@@ -23,7 +23,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, Final
@@ -261,18 +261,32 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
     return BundleContents(tuple(i.orig_filename for i in infos), digests, documents)
 
 
-def hash_ranges(fp: BinaryIO, member: str,
-                ranges: list[tuple[int, int]]) -> list[FileDigest | None]:
-    """The SHA-256 of each byte range ``(offset, size)`` of ``member`` (sorted, not
-    overlapping), streamed as :func:`read_archive` reads (call it after, on the same accepted
-    archive); None for a range the member does not hold whole, all None if it cannot be read."""
+def hash_ranges(fp: BinaryIO, wanted: Mapping[str, Sequence[tuple[int, int]]]
+                ) -> dict[str, list[FileDigest | None]]:
+    """For each member of ``wanted``, the SHA-256 of each of its byte ranges ``(offset,
+    size)`` (sorted, not overlapping), streamed as :func:`read_archive` reads (call it after,
+    on the same accepted archive): None for a range the member does not hold whole, all None
+    when the member cannot be read."""
+    if not wanted:
+        return {}
+    fp.seek(0)
+    try:
+        archive = zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
+        return {member: [None] * len(ranges) for member, ranges in wanted.items()}
+    with archive:
+        return {member: _hash_member(archive, member, ranges)
+                for member, ranges in wanted.items()}
+
+
+def _hash_member(archive: zipfile.ZipFile, member: str,
+                 ranges: Sequence[tuple[int, int]]) -> list[FileDigest | None]:
     starts = [offset for offset, _ in ranges]
     ends = [offset + size for offset, size in ranges]
     digests = [StreamingDigest() for _ in ranges]
     at = 0
     try:
-        fp.seek(0)
-        with zipfile.ZipFile(fp) as archive, archive.open(member) as src:
+        with archive.open(member) as src:
             while chunk := src.read(_READ_CHUNK):
                 end = at + len(chunk)
                 view = memoryview(chunk)

@@ -58,7 +58,7 @@ def verify_bundle_file(
     timestamps = read_bundle_timestamps(contents.documents, tsa_roots)
     # Step 5: each segment of a recording notarised while made, out of its original.
     wanted = recording_ranges([(i.path, i.original) for i in bundle.items], contents.documents)
-    slices = {path: hash_ranges(fp, path, ranges) for path, ranges in wanted.items()}
+    slices = hash_ranges(fp, wanted)
     # Step 6: every check, and the answers.
     return verify_bundle(bundle, timestamps=timestamps, trust_root=trust_root, chain=reading,
                          slices=slices)

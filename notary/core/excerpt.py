@@ -154,7 +154,9 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
         problems.append(f"{where}: 大小不符 / is {size} bytes, the statement says "
                         f"{layout.sizes[n]}")
     try:
-        leaf = leaf_commitment(bytes.fromhex(salt), digest)  # type: ignore[arg-type]
+        if not isinstance(salt, str):
+            raise TypeError("the salt is not hex text")
+        leaf = leaf_commitment(bytes.fromhex(salt), digest)
     except (TypeError, ValueError):
         problems.append(f"{where}: 证明格式错误 / its salt is malformed")
         return None
