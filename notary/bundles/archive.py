@@ -17,12 +17,13 @@ writes to a non-seekable stream), hashing every member as it is written for the 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, Final
@@ -39,7 +40,7 @@ from notary.core.bundle import (
 from notary.core.digest import FileDigest, StreamingDigest, sm3_available
 from notary.core.errors import NotaryError, UnreadableBundle, UnsafeBundle
 
-__all__ = ["ArchiveLimits", "BundleWriter", "looks_like_bundle", "read_archive"]
+__all__ = ["ArchiveLimits", "BundleWriter", "hash_ranges", "looks_like_bundle", "read_archive"]
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD_SIG: Final = b"PK\x05\x06"
@@ -260,6 +261,47 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
             if keep:
                 documents[name] = bytes(kept)
     return BundleContents(tuple(i.orig_filename for i in infos), digests, documents)
+
+
+def hash_ranges(fp: BinaryIO, wanted: Mapping[str, Sequence[tuple[int, int]]]
+                ) -> dict[str, list[FileDigest | None]]:
+    """For each member of ``wanted``, the SHA-256 of each of its byte ranges ``(offset,
+    size)`` (sorted, not overlapping), streamed as :func:`read_archive` reads (call it after,
+    on the same accepted archive): None for a range the member does not hold whole, all None
+    when the member cannot be read."""
+    if not wanted:
+        return {}
+    fp.seek(0)
+    try:
+        archive = zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
+        return {member: [None] * len(ranges) for member, ranges in wanted.items()}
+    with archive:
+        return {member: _hash_member(archive, member, ranges)
+                for member, ranges in wanted.items()}
+
+
+def _hash_member(archive: zipfile.ZipFile, member: str,
+                 ranges: Sequence[tuple[int, int]]) -> list[FileDigest | None]:
+    starts = [offset for offset, _ in ranges]
+    ends = [offset + size for offset, size in ranges]
+    digests = [StreamingDigest() for _ in ranges]
+    at = 0
+    try:
+        with archive.open(member) as src:
+            while chunk := src.read(_READ_CHUNK):
+                end = at + len(chunk)
+                view = memoryview(chunk)
+                i = bisect.bisect_right(ends, at)  # the first range that ends after ``at``
+                while i < len(ranges) and starts[i] < end:
+                    digests[i].update(view[max(starts[i] - at, 0):min(ends[i], end) - at])
+                    i += 1
+                at = end
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError, struct.error):
+        return [None] * len(ranges)
+    results = [d.finish() for d in digests]
+    return [r if r.size == size else None for r, (_, size) in zip(results, ranges, strict=True)]
 
 
 def looks_like_bundle(head: bytes) -> bool:

@@ -14,8 +14,14 @@ from typing import BinaryIO
 
 from cryptography import x509
 
-from notary.bundles.archive import ArchiveLimits, read_archive
-from notary.core.bundle import BundleVerification, bundle_questions, open_bundle, verify_bundle
+from notary.bundles.archive import ArchiveLimits, hash_ranges, read_archive
+from notary.core.bundle import (
+    BundleVerification,
+    bundle_questions,
+    open_bundle,
+    recording_ranges,
+    verify_bundle,
+)
 from notary.core.pinning import ChainQuestions, ChainReading
 from notary.core.trustroot import VerifiedTrustRoot
 from notary.tsa import read_bundle_timestamps
@@ -50,5 +56,9 @@ def verify_bundle_file(
     reading = chain(bundle_questions(bundle, trust_root)) if chain is not None else None
     # Step 4: the other outside facts: what the library reads in the TSA tokens.
     timestamps = read_bundle_timestamps(contents.documents, tsa_roots)
-    # Step 5: every check, and the answers.
-    return verify_bundle(bundle, timestamps=timestamps, trust_root=trust_root, chain=reading)
+    # Step 5: each segment of a recording notarised while made, out of its original.
+    wanted = recording_ranges([(i.path, i.original) for i in bundle.items], contents.documents)
+    slices = hash_ranges(fp, wanted)
+    # Step 6: every check, and the answers.
+    return verify_bundle(bundle, timestamps=timestamps, trust_root=trust_root, chain=reading,
+                         slices=slices)

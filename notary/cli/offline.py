@@ -272,6 +272,12 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
     if isinstance(conduct, Mapping):
         for line in conduct_lines(conduct):
             print(line)
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("recording"), Mapping):
+            from notary.cli.recording import recording_lines
+
+            for line in recording_lines(str(item.get("path")), item["recording"]):
+                print(line)
     print("各项检查 / Every check:")
     for check in checks:
         print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")

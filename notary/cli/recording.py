@@ -5,6 +5,7 @@ was notarised (issue 18), and check such an excerpt with nothing else. HTTP only
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from notary.cli.output import note, print_json
 from notary.cli.trustsource import pin_trust_root
 from notary.core.errors import InputError
 from notary.core.excerpt import ExcerptReport, read_excerpt
+from notary.core.pinning import AnchorQuery, ChainObservation, ChainQuestions
 from notary.core.recording import parse_clock
 
 
@@ -42,8 +44,9 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 valid with a pinned trust root, 1 invalid, 5 nothing failed but no trust root
-    was pinned (who issued the excerpt is not established), as ``notary verify``."""
+    """Exit 0 valid with a pinned trust root, 1 invalid (also: --rpc's node does not record
+    the anchor, or could not be asked), 5 nothing failed but no trust root was pinned (who
+    issued the excerpt is not established), as ``notary verify``."""
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -52,13 +55,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     pinned = pin_trust_root(args.trust_root, args.trust_root_fingerprint)
     keys = None if pinned is None else {"keys": [
         dict(k.jwk) for k in pinned.verified.root.signing_keys]}
-    report = read_excerpt(data, keys)
+    report = read_excerpt(data, keys, chain_asker(args.rpc) if args.rpc else None)
     _show(report, args.json)
     if pinned is not None and not args.json:
         print(f"  信任根 trust root: {pinned.fingerprint}  已固定 pinned ({pinned.source})")
+    if args.rpc and report.chain_node is not None and not args.json:
+        print(f"  区块链 chain: 锚定已由节点确认 / the anchor is recorded on chain, as the node "
+              f"{report.chain_node} says")
     if not report.ok:
         return Exit.FAILED
     return Exit.OK if report.issuer_established else Exit.NOT_ESTABLISHED
+
+
+def segment_lines(segments: Sequence[Mapping[str, Any]], indent: str = "  ") -> list[str]:
+    """One line per segment: its number, start, when it existed at the latest, its SHA-256
+    (``notary excerpt-verify`` and ``notary verify`` of a bundle)."""
+    return [f"{indent}片段 segment {seg['n']:>4}  @{seg['start_ms'] / 1000:8.1f}s  "
+            f"不晚于 / existed by {seg['existed_by']}  sha256 {seg['sha256'][:16]}…"
+            for seg in segments]
+
+
+def recording_lines(path: str, facts: Mapping[str, Any]) -> list[str]:
+    """What a bundle's ``recording`` check established of one item, in both languages."""
+    state = ("完整 complete" if facts.get("complete") else
+             "不完整 INCOMPLETE（录音端中断，超时关闭，仅含已到达部分 / the recorder stopped; "
+             "closed by the timeout with what arrived）")
+    live = "实时 live" if facts.get("live") else "非实时 NOT live"
+    checked = ("逐段核对原件字节 / each segment's bytes checked in the original"
+               if facts.get("bytes_checked") else
+               "未核对片段字节（仅哈希证据包）/ segment bytes NOT checked (hashes-only bundle)")
+    anchored = facts.get("anchored_at")
+    bound = (f"；均不晚于上链区块时间 / all no later than the anchor's block time {anchored} "
+             "(unix)" if anchored is not None else "")
+    segments = facts.get("segments") or []
+    head = (f"通话中实时存证录音 / recording notarised while made: {path}, "
+            f"{len(segments)} 段 segment(s), {state}, {live}; {checked}{bound}")
+    return [head,
+            *segment_lines(segments, "    ")]
+
+
+def chain_asker(rpc: str) -> Callable[[AnchorQuery], ChainObservation]:
+    """The node the user named (never one the excerpt names), asked as ``notary verify
+    --rpc`` asks it about a bundle's anchors."""
+    from notary.cli.chainview import reader
+
+    read = reader(rpc)
+
+    def ask(query: AnchorQuery) -> ChainObservation:
+        reading = read(ChainQuestions(anchors=(query,)))
+        if reading.error is not None:
+            return ChainObservation(node=reading.node, error=reading.error)
+        return reading.anchors.get(query) or ChainObservation(
+            node=reading.node, error="the node did not answer about the anchor")
+
+    return ask
 
 
 def _show(report: ExcerptReport, as_json: bool) -> None:
@@ -69,9 +119,8 @@ def _show(report: ExcerptReport, as_json: bool) -> None:
     print(f"节选 / excerpt of {report.evidence_id}: {verdict}")
     print(f"  完整 / complete: {report.complete}   实时 / live: {report.live}   "
           f"上链时间 / anchored at: {report.anchored_at or '-'} (unix)")
-    for seg in report.segments:
-        print(f"  片段 segment {seg['n']:>4}  @{seg['start_ms'] / 1000:8.1f}s  "
-              f"不晚于 / existed by {seg['existed_by']}  sha256 {seg['sha256'][:16]}…")
+    for line in segment_lines(report.segments):
+        print(line)
     for problem in report.problems:
         print(f"  ✗ {problem}")
     if not report.issuer_established:
@@ -97,5 +146,9 @@ def register(sub: Any) -> None:
                         "or its URL): the excerpt's own keys are then never used")
     v.add_argument("--trust-root-fingerprint", metavar="FP",
                    help="the fingerprint the pinned trust root must have")
+    v.add_argument("--rpc", metavar="URL",
+                   help="a node of the anchoring chain you choose (never taken from the "
+                        "excerpt): the anchor's root must be recorded there, and its block "
+                        "time bounds the checkpoints")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=cmd_verify)

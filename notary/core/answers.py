@@ -47,7 +47,7 @@ _CORE = ("integrity", "existence_time", "issuer")
 
 _ITEM = re.compile(r"items\[([0-9]+)\]\.(.+)")
 _INTEGRITY_ITEM = {"statement_signature", "receipt_signature", "key_validity", "file_hash",
-                   "merkle_proof", "anchor_record"}
+                   "merkle_proof", "anchor_record", "recording"}
 _INTEGRITY_TOP = {"manifest", "manifest_signature", "items", "certification",
                   "certification_signature", "conduct"}
 _TIME_ITEM = {"chain_anchor", "rfc3161_timestamp"}
@@ -55,8 +55,10 @@ _CUSTODY_ITEM = {"custody", "deletion"}
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 #: Checks whose skip does not make their answer unknown: a hashes-only or shredded item has
 #: no file to compare (the statement says what to compare a copy with); a timestamp whose TSA
-#: was not checked against a trust root is extra evidence, not the time answer itself.
-_SKIP_TOLERATED = {"file_hash", "rfc3161_timestamp", "certification_signature"}
+#: was not checked against a trust root is extra evidence, not the time answer itself; a
+#: recording whose segments a bundle cannot prove one by one (exported before bundles carried
+#: ``recording.json``, or shredded) still verifies as a whole.
+_SKIP_TOLERATED = {"file_hash", "rfc3161_timestamp", "certification_signature", "recording"}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from notary.service.actors import Actor
 from notary.service.conduct import bundle_conduct, tenant_rules
 from notary.service.context import Context
 from notary.service.errors import NotFound
+from notary.service.excerpts import recording_segments
 from notary.service.exportgate import ExportTicket
 from notary.service.identity import deployment_of
 from notary.service.tenancy import case_items, visible_evidence
@@ -175,6 +176,7 @@ def _items(ctx: Context, rows: Sequence[Evidence],
             custody=tuple(r.jws for r in ctx.custody.events(row.id)),
             deletion_jws=row.deletion_jws,
             timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
+            segments=recording_segments(ctx, row),
         ))
     return tuple(items)
 

@@ -28,10 +28,10 @@ from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.recording import SegmentInvalid
 from notary.service.tenancy import visible_evidence
-from storage.db import session, utc
+from storage.db import Evidence, session, utc
 from storage.recordings import RecordingSegment
 
-__all__ = ["excerpt", "verification"]
+__all__ = ["excerpt", "recording_segments", "verification"]
 
 
 def _parts(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int,
@@ -82,6 +82,21 @@ def _parts(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int,
                               "block_number": anchor.block_number, "chain_id": anchor.chain_id,
                               "tx_hash": anchor.tx_hash, "contract": anchor.contract}
     return manifest, files
+
+
+def recording_segments(ctx: Context, row: Evidence) -> tuple[tuple[str, str], ...]:
+    """Each segment's ``(salt, checkpoint)`` of an item notarised while recorded, for its
+    proof bundle's ``recording.json``; empty for any other item, and for a shredded one
+    (its segments' rows were forgotten with its content)."""
+    layout = Statement.from_bytes(jws_payload(row.statement_jws)).recording
+    if layout is None:
+        return ()
+    with session(ctx.engine) as s:
+        held = {g.n: g for g in s.exec(select(RecordingSegment).where(
+            col(RecordingSegment.session_id) == layout.session_id)).all()}
+    if sorted(held) != list(range(len(layout.sizes))):
+        return ()
+    return tuple((held[n].salt, held[n].checkpoint_jws) for n in range(len(layout.sizes)))
 
 
 def excerpt(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int, to_ms: int,

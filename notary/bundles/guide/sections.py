@@ -18,6 +18,7 @@ from notary.core.bundle import (
     MIMETYPE_PATH,
     PROOF_NAME,
     RECEIPT_NAME,
+    RECORDING_NAME,
     STATEMENT_JSON_NAME,
     STATEMENT_NAME,
     TRUST_ROOT_PATH,
@@ -210,6 +211,28 @@ def contents(facts: BundleFacts) -> list[str]:
              "size; the file was never seen by this service, which never checked it. The "
              "signed statement records this as `\"deposit\": \"hash_only\"`; check your own "
              "copy with `sha256sum FILE`."),
+            "",
+        ]
+    recorded = [item.directory for item in facts.items if item.segments]
+    if recorded:  # only then: other bundles' VERIFY.md keeps its bytes
+        dirs = ", ".join(recorded)
+        out += [
+            (f"{dirs} 是通话中实时存证的录音：`{RECORDING_NAME}` 列出每段录音在 WAV 中的位置"
+             "（`offset`、`size`）、盐和服务签名的签收凭证（JWS）。`notary verify` 逐段核验："
+             "第 n 段即 WAV 从 `offset` 起的 `size` 个字节，其叶子为 "
+             "SHA-256(盐 || SHA-256(该段))，须与凭证及声明中的片段树根一致；每段不晚于其凭证时间"
+             "存在，且不晚于上链区块时间。手工核对一段："
+             "`tail -c +$((offset+1)) 原件 | head -c size | sha256sum`，"
+             "与凭证中的 `sha256` 比对。"),
+            "",
+            (f"{dirs} were notarised while recorded: `{RECORDING_NAME}` lists each segment's "
+             "place in the WAV (`offset`, `size`), its salt and the service's signed checkpoint "
+             "(JWS). `notary verify` checks each one: segment n is the `size` bytes of the WAV "
+             "from `offset`, its leaf SHA-256(salt || SHA-256(segment)) must match its "
+             "checkpoint and the statement's segment tree root; it existed no later than its "
+             "checkpoint's time and the anchor's block time. By hand, one segment: "
+             "`tail -c +$((offset+1)) ORIGINAL | head -c size | sha256sum`, compared with the "
+             "checkpoint's `sha256`."),
             "",
         ]
     sm3 = [item.directory for item in facts.items if item.statement.sm3 is not None]

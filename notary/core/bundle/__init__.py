@@ -52,6 +52,7 @@ from .layout import (
     MIMETYPE_PATH,
     PROOF_NAME,
     RECEIPT_NAME,
+    RECORDING_NAME,
     RESERVED_CERTIFICATE_NAMES,
     STATEMENT_JSON_NAME,
     STATEMENT_NAME,
@@ -65,6 +66,7 @@ from .layout import (
     original_path_problem,
 )
 from .read import Bundle, BundleContents, anchor_queries, open_bundle
+from .recording import recording_document, recording_ranges
 from .verify import bundle_questions, verify_bundle
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "MIMETYPE_PATH",
     "PROOF_NAME",
     "RECEIPT_NAME",
+    "RECORDING_NAME",
     "RESERVED_CERTIFICATE_NAMES",
     "STATEMENT_JSON_NAME",
     "STATEMENT_NAME",
@@ -117,6 +120,8 @@ __all__ = [
     "original_name",
     "original_path_problem",
     "parse_key_history",
+    "recording_document",
+    "recording_ranges",
     "timestamp_documents",
     "verify_bundle",
 ]

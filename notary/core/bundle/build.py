@@ -35,6 +35,7 @@ from .layout import (
     ORIGINAL_DIR,
     PROOF_NAME,
     RECEIPT_NAME,
+    RECORDING_NAME,
     STATEMENT_JSON_NAME,
     STATEMENT_NAME,
     UNLISTED,
@@ -43,6 +44,7 @@ from .layout import (
     member_path_problem,
     original_name,
 )
+from .recording import recording_document
 
 __all__ = ["BundleFacts", "BundleItem", "build_manifest", "timestamp_documents"]
 
@@ -70,6 +72,9 @@ class BundleItem:
     timestamp: bytes | None = None
     #: The deletion certificate (compact JWS) when the item's content was shredded.
     deletion_jws: str | None = None
+    #: An item notarised while recorded: each segment's ``(salt, checkpoint)`` in order, for
+    #: its ``recording.json`` (empty for every other item: no such file).
+    segments: tuple[tuple[str, str], ...] = ()
 
     @property
     def shredded(self) -> bool:
@@ -124,7 +129,8 @@ class BundleItem:
 
     def documents(self) -> dict[str, bytes]:
         """The item's documents by bundle path (statement, its canonical JSON, receipt,
-        inclusion proof, anchor). Raises :class:`NotaryError` if the statement is not a
+        inclusion proof, anchor; custody log, deletion certificate and recording segments
+        when it has them). Raises :class:`NotaryError` if the statement is not a
         canonical v1 statement or the raw receipt cannot be written as canonical JSON."""
         d = self.directory
         return {
@@ -137,7 +143,9 @@ class BundleItem:
              if self.custody else {}) | ({
                  f"{d}/{DELETION_NAME}": self.deletion_jws.encode("ascii"),
                  f"{d}/{DELETION_JSON_NAME}": jws_payload(self.deletion_jws),
-             } if self.deletion_jws is not None else {})
+             } if self.deletion_jws is not None else {}) | ({
+                 f"{d}/{RECORDING_NAME}": recording_document(self.statement, self.segments),
+             } if self.segments else {})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..custody import CustodyAct, CustodyEvent, check_custody
 from ..deletion import check_deletion
+from ..digest import FileDigest
 from ..errors import NotaryError
 from ..keyhistory import KeyPeriod
 from ..merkle import leaf_values, statement_leaf, to_hex32
@@ -36,10 +37,12 @@ from .layout import (
     KEYS_PATH,
     PROOF_NAME,
     RECEIPT_NAME,
+    RECORDING_NAME,
     STATEMENT_JSON_NAME,
     STATEMENT_NAME,
 )
 from .read import Bundle, BundleContents, ItemDocuments, ManifestItem, read_item
+from .recording import recording_check
 
 __all__ = ["ItemResult", "verify_item"]
 
@@ -304,8 +307,11 @@ def verify_item(
     observations: Mapping[AnchorQuery, ChainObservation] | None,
     timestamps: Mapping[str, TimestampReading] | None = None,
     stamped: bool = False,
+    slices: Mapping[str, Sequence[FileDigest | None]] | None = None,
 ) -> ItemResult:
-    """Every check of one item, named ``items[index].<part>``."""
+    """Every check of one item, named ``items[index].<part>``. ``slices``: the digests of
+    the byte ranges of originals that :func:`~notary.core.bundle.recording.recording_ranges`
+    named (for a recording's segments)."""
     # Step 4a: read the item's documents; a missing or malformed one fails its own check.
     item = read_item(ref, bundle.contents)
     anchor = item.anchor
@@ -347,9 +353,19 @@ def verify_item(
         checks.append(_timestamp_check(item, bundle.contents, timestamps))
     if item.shredded:
         checks.append(_deletion_check(item, statement, events, key_set))
+    facts = _item_facts(item, statement)
+    raw_recording = bundle.contents.documents.get(f"{item.path}/{RECORDING_NAME}")
+    if raw_recording is not None or (statement is not None and statement.recording):
+        recording, said = recording_check(
+            item.path, raw_recording, statement, key_set, anchor,
+            (slices or {}).get(item.original) if item.original is not None else None,
+            shredded=item.shredded, periods=periods)
+        checks.append(recording)
+        if said is not None:
+            facts["recording"] = said
     named = [Check(f"items[{index}].{c.name}", c.status, c.reason) for c in checks]
     kid = core.statement_kid if statement is not None else None
-    return ItemResult(named, statement, kid, receipt, events, item, _item_facts(item, statement))
+    return ItemResult(named, statement, kid, receipt, events, item, facts)
 
 
 def _custody_check(item: ItemDocuments, statement: Statement | None, key_set: Mapping[str, Any]

@@ -47,6 +47,7 @@ __all__ = [
     "PROOF_NAME",
     "READABLE",
     "RECEIPT_NAME",
+    "RECORDING_NAME",
     "RESERVED_CERTIFICATE_NAMES",
     "SAFE_EXTENSIONS",
     "SAFE_ORIGINAL",
@@ -92,6 +93,12 @@ CUSTODY_NAME: Final = "custody.jsonl"
 DELETION_NAME: Final = "deletion.jws"
 DELETION_JSON_NAME: Final = "deletion.json"
 ORIGINAL_DIR: Final = "original"
+#: An item notarised while recorded (issue 18; docs/recording.md): its segments' salts and
+#: signed checkpoints, so each segment verifies offline (notary.core.bundle.recording). Added
+#: to version 2; absent for every other item, whose bundles keep their bytes.
+RECORDING_NAME: Final = "recording.json"
+#: 7200 segments (notary.core.recording.MAX_SEGMENTS) of a salt and a checkpoint (about 1 KB).
+MAX_RECORDING_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
 #: File names reserved for certificates, at the top (the whole bundle) and in each item
 #: directory. Their content is not part of the proof; the manifest covers their bytes.
 RESERVED_CERTIFICATE_NAMES: Final = ("certificate.html", "certificate.pdf")
@@ -123,6 +130,7 @@ _ITEM_DOCUMENT = re.compile(
     r"items/[0-9]{3,9}/(statement\.jws|statement\.json|receipt\.jws|proof\.json|anchor\.json"
     r"|custody\.jsonl|deletion\.jws|deletion\.json)"
 )
+_ITEM_RECORDING = re.compile(r"items/[0-9]{3,9}/recording\.json")
 _NOT_PORTABLE = re.compile(r'[<>:"/\\|?*\u0000-\u001f\u007f]')
 _WINDOWS_DEVICES = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
@@ -181,6 +189,8 @@ def document_limit(path: str) -> int | None:
         return MAX_TRUST_ROOT_BYTES
     if path in (CONDUCT_JWS_PATH, CONDUCT_JSON_PATH):
         return MAX_CONDUCT_DOCUMENT_BYTES
+    if _ITEM_RECORDING.fullmatch(path):
+        return MAX_RECORDING_DOCUMENT_BYTES
     if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None

@@ -20,6 +20,7 @@ from ..custody import CustodyEvent
 from ..declaration import CERTIFICATION_DIR
 from ..declaration_verify import check_declaration
 from ..deletion import DeletionCertificate
+from ..digest import FileDigest
 from ..errors import NotaryError
 from ..jws import claimed_kid, jws_payload
 from ..keyhistory import KeyPeriod, parse_key_history
@@ -189,20 +190,25 @@ def verify_bundle(
     timestamps: Mapping[str, TimestampReading] | None = None,
     trust_root: VerifiedTrustRoot | None = None,
     chain: ChainReading | None = None,
+    slices: Mapping[str, Sequence[FileDigest | None]] | None = None,
 ) -> BundleVerification:
     """Verify every claim of a bundle; return the checks, the five answers and the facts.
 
     ``trust_root``: the pinned trust root (None: not pinned; the result is then never
     ``valid``). ``chain``: what a chain node answered to :func:`bundle_questions` (None when no
     node was asked: the chain checks are skipped, and the time and issuer questions are
-    unknown). ``observations`` is the older form of the anchors' answers alone, used when
+    unknown). ``slices``: the digests of the originals' byte ranges that
+    :func:`~notary.core.bundle.recording.recording_ranges` names (each segment of a recording
+    notarised while made; without them its segments' bytes are not checked). ``observations``
+    is the older form of the anchors' answers alone, used when
     ``chain`` is None. ``timestamps`` are the readings of the bundle's RFC 3161 tokens by path.
 
     Checks, in order: ``keys`` (with a trust root: every key of the bundle is one of its keys),
     ``manifest``, ``manifest_signature``, per item ``items[i].statement_signature``,
     ``receipt_signature``, ``key_validity``, ``file_hash``, ``merkle_proof``, ``anchor_record``,
     ``chain_anchor``, ``custody``, ``rfc3161_timestamp`` (only when the bundle carries RFC 3161
-    timestamps), ``deletion`` (shredded items), then ``case_sequence``, the certification's
+    timestamps), ``deletion`` (shredded items), ``recording`` (items notarised while
+    recorded), then ``case_sequence``, the certification's
     checks when there is one, ``conduct`` when it carries a conduct report, and with a
     trust root ``issuer.trust_root``, ``issuer.keys``,
     ``issuer.chain`` and ``items[i].issuer`` (:func:`notary.core.pinning.issuer_checks`).
@@ -228,7 +234,8 @@ def verify_bundle(
     results: list[ItemResult] = []
     item_facts = []
     for i, ref in enumerate(bundle.items):
-        result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped)
+        result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped,
+                             slices)
         results.append(result)
         checks.extend(result.checks)
         facts_i = result.facts
