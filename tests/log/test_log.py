@@ -102,7 +102,8 @@ def test_statements_and_events_are_logged_and_their_proofs_verify(
     expected |= {entry_leaf(EntryType.CUSTODY_EVENT, jws).hex() for jws in events.values()}
     assert before <= expected <= {e.leaf_hash for e in logged}
     assert len({e.leaf_hash for e in logged}) == len(logged)
-    assert set(statements) == set(ids) and len(events) >= 6  # registered (+ stored) each
+    # registered for each, stored for the two uploads (anchored ones only if the worker was quick)
+    assert set(statements) == set(ids) and len(events) >= 5
 
     key = log_verifier(server)
     first = wait_until(covering(server, len(logged)))
