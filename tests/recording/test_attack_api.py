@@ -1,0 +1,100 @@
+"""Issue 18 attack review over real HTTP: sessions a dishonest recorder (or an unlucky one)
+can drive into a false claim or a lost recording. Each test states what must hold and fails
+today."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import notary.service.recording as recording_service
+from notary.service.recording import Recordings
+from tests.recording.recorder import segment_pcm
+from tests.support import LiveServer
+
+pytestmark = [pytest.mark.api]
+
+PCM = {"Content-Type": "application/octet-stream"}
+
+
+def _open(server: LiveServer, case: str, **extra: Any) -> str:
+    resp = server.admin().post("/v1/recordings", json={"case_id": case, **extra})
+    assert resp.status_code == 201, resp.text
+    sid: str = resp.json()["session_id"]
+    return sid
+
+
+def _put(server: LiveServer, sid: str, n: int) -> None:
+    resp = server.admin().put(f"/v1/recordings/{sid}/segments/{n}", content=segment_pcm(n),
+                              headers=PCM)
+    assert resp.status_code == 201, resp.text
+
+
+def test_a_file_name_the_statement_refuses_is_refused_at_open(server: LiveServer) -> None:
+    """``file_name`` is not validated at open; the statement refuses it at every close, so the
+    whole call is streamed, checkpointed, and can never be notarised (the timeout's closer
+    fails 5 times and marks the session ``failed``)."""
+    http = server.admin()
+    opened = http.post("/v1/recordings", json={"case_id": "ATK-NAME-1",
+                                                "file_name": "calls/../a.wav"})
+    if opened.status_code == 201:  # today: accepted; show what it costs
+        sid = opened.json()["session_id"]
+        _put(server, sid, 0)
+        closed = http.post(f"/v1/recordings/{sid}/close", json={})
+        assert closed.status_code == 200, (
+            f"open accepted a file name, then close answered {closed.status_code} "
+            f"{closed.text[:200]}")
+    assert opened.status_code == 422, opened.text
+
+
+def test_a_call_record_that_starts_after_the_segments_arrived_is_refused(
+        server: LiveServer) -> None:
+    """A recorder streams a file, then closes with a call record of a call that began after
+    every segment had been received (or ends in the future): the service takes it, and the
+    item's verification says every segment was ``during_call`` and the recording ``live``."""
+    http = server.admin()
+    sid = _open(server, "ATK-CLOCK-1")
+    for n in range(3):
+        _put(server, sid, n)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    call = {"started_at": later.isoformat(timespec="seconds"),
+            "ended_at": (later + timedelta(minutes=1)).isoformat(timespec="seconds"),
+            "timezone": "Asia/Shanghai", "direction": "outbound", "agent_id": "A9",
+            "caller": "021-5050-1234", "callee": "138 0013 8000"}
+    closed = http.post(f"/v1/recordings/{sid}/close", json={"call": call})
+    if closed.status_code == 200:
+        report = http.get(f"/v1/evidence/{closed.json()['evidence_id']}/recording").json()
+        assert not report["live"], (
+            "a call said to start 5 minutes after its audio arrived verifies as live: "
+            f"{[s['during_call'] for s in report['segments']]}")
+    assert closed.status_code == 422, closed.text
+
+
+def test_the_timeout_does_not_close_a_session_a_segment_just_reached(
+        make_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweeper picks stale sessions, then claims each without looking again: a segment
+    arriving in between (the recorder was merely slow) is kept, but the session is closed
+    ``incomplete`` under the live recorder, whose every later segment is refused
+    (``recording_closed``): the rest of the call is lost."""
+    server = make_server(recording_timeout_seconds=3600.0)  # the background sweeper sleeps
+    sid = _open(server, "ATK-SWEEP-1")
+    _put(server, sid, 0)
+    real_claim = recording_service.claim
+
+    def claim_after_a_segment(*args: Any, **kwargs: Any) -> Any:
+        _put(server, sid, 1)  # the recorder's next segment lands between query and claim
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(recording_service, "claim", claim_after_a_segment)
+    desk = Recordings(server.service.context, server.service.notariser)
+    # The sweep as it runs an hour later (the timeout has passed for segment 0).
+    desk.sweep(now=datetime.now(UTC) + timedelta(hours=2))
+    monkeypatch.setattr(recording_service, "claim", real_claim)
+    state = server.admin().get(f"/v1/recordings/{sid}").json()
+    later = server.admin().put(f"/v1/recordings/{sid}/segments/2", content=segment_pcm(2),
+                               headers=PCM)
+    assert state["status"] == "open" and later.status_code == 201, (
+        f"a session fed a moment ago was closed {state['status']}; segment 2: "
+        f"{later.status_code} {later.text[:120]}")
