@@ -98,3 +98,25 @@ def test_the_timeout_does_not_close_a_session_a_segment_just_reached(
     assert state["status"] == "open" and later.status_code == 201, (
         f"a session fed a moment ago was closed {state['status']}; segment 2: "
         f"{later.status_code} {later.text[:120]}")
+
+
+def test_a_dialer_clock_ahead_of_the_service_does_not_keep_a_dead_session_open_forever(
+        make_server: Any) -> None:
+    """The call record given at open starts by the dialer's clock; the timeout's closer ends
+    it where the last segment arrived by the service's clock. A dialer a few minutes ahead
+    (or a recorder that lies) makes that end precede the start: ``_call_at_close`` raises
+    before any claim, on every sweep, so the session is neither closed nor counted as a
+    failed close: it stays ``open`` for ever and its segments are never notarised."""
+    server = make_server(recording_timeout_seconds=3600.0)
+    ahead = datetime.now(UTC) + timedelta(minutes=3)
+    call = {"started_at": ahead.isoformat(timespec="seconds"), "timezone": "Asia/Shanghai",
+            "direction": "outbound", "agent_id": "A9", "caller": "021-5050-1234",
+            "callee": "138 0013 8000"}
+    sid = _open(server, "ATK-SKEW-1", call=call)
+    _put(server, sid, 0)
+    desk = Recordings(server.service.context, server.service.notariser)
+    for hours in range(2, 2 + 6):  # six sweeps, each after the timeout (more than 5 attempts)
+        desk.sweep(now=datetime.now(UTC) + timedelta(hours=hours))
+    state = server.admin().get(f"/v1/recordings/{sid}").json()
+    assert state["status"] != "open", (
+        "a dead recorder's session is still open after six timeout sweeps")
