@@ -2,7 +2,9 @@
 
 ``RecordingStream`` opens a session (with the call record, but for its end), sends each
 segment as it is recorded (retrying a segment whose answer was lost: the service answers
-``segment_duplicate`` with ``same: true`` for bytes it already holds) and closes the session
+``segment_duplicate`` with ``same: true`` for bytes it already holds; and one refused
+``recording_closing`` while a close is under way, which reopens the session if it fails)
+and closes the session
 with the call's end. Each checkpoint comes back signed; the recorder may keep them as its
 own receipts. It talks to the service through the SDK (:class:`notary.client.Client`), whose
 :class:`~notary.client.ServiceError` (``code``, ``http_status``, ``details``) it raises.
@@ -10,6 +12,8 @@ own receipts. It talks to the service through the SDK (:class:`notary.client.Cli
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -19,6 +23,10 @@ __all__ = ["RecordingStream", "RecordingStreamError"]
 
 #: The service refused, or could not be reached (``http_status`` 0): the SDK's error.
 RecordingStreamError = ServiceError
+
+#: Seconds a segment refused ``recording_closing`` is sent again for, at most (a close
+#: notarising a long call takes seconds; a closer that died is replaced after the timeout).
+CLOSING_WAIT = 120.0
 
 
 class RecordingStream:
@@ -40,22 +48,33 @@ class RecordingStream:
         self.session_id: str = opened["session_id"]
         self.next = 0
         self.checkpoints: list[str] = []
+        self.sleep: Callable[[float], None] = time.sleep  # tests replace it
 
-    def send(self, pcm: bytes, attempts: int = 3) -> dict[str, Any]:
+    def send(self, pcm: bytes, attempts: int = 3,
+             closing_wait: float = CLOSING_WAIT) -> dict[str, Any]:
         """Send the next segment; its checkpoint. A lost answer is retried: the service
-        holding the same bytes is success."""
-        for attempt in range(attempts):
+        holding the same bytes is success. A segment refused ``recording_closing`` (a close
+        under way: final only if it succeeds) is sent again after ``Retry-After``, for up to
+        ``closing_wait`` seconds; a close that succeeded then answers ``recording_closed``."""
+        attempt, waited = 0, 0.0
+        while attempt < attempts:
             try:
                 answer: dict[str, Any] = dict(
                     self.client.append_segment(self.session_id, self.next, pcm))
             except ServiceError as exc:
+                if exc.code == "recording_closing" and waited < closing_wait:
+                    pause = _seconds(exc.details.get("retry_after"))
+                    self.sleep(pause)
+                    waited += pause
+                    continue
+                attempt += 1
                 if exc.http_status == 0:  # no answer: it may or may not have arrived
-                    if attempt == attempts - 1:
+                    if attempt == attempts:
                         raise
                     continue
                 # Only the same bytes are this segment: other bytes mean the service holds
                 # audio that is not the recorder's, which must not pass as success.
-                if (exc.code != "segment_duplicate" or attempt == 0
+                if (exc.code != "segment_duplicate" or attempt == 1
                         or exc.details.get("same") is not True):
                     raise
                 answer = {"segment": self.next, "checkpoint": None}
@@ -76,3 +95,11 @@ class RecordingStream:
     def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.client.close()
+
+
+def _seconds(value: object) -> float:
+    """A ``retry_after`` detail as seconds (1 when absent or not a number; at most 30)."""
+    try:
+        return min(30.0, max(0.1, float(value)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0

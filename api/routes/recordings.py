@@ -110,6 +110,7 @@ async def put_segment(request: Request, session_id: SessionId,
                       key: SegmentKey) -> CheckpointOut:
     """Segment ``n`` (from 0) as the request body (raw PCM); answered with its signed
     checkpoint. 409 ``segment_out_of_order``, ``segment_duplicate``, ``recording_closed``;
+    503 ``recording_closing`` (a close under way; send it again after ``Retry-After``);
     413 ``segment_too_large``; 422 ``segment_invalid``."""
     limit = svc.settings.max_segment_bytes
     length = request.headers.get("content-length")

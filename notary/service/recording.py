@@ -44,14 +44,19 @@ from notary.core.recording import (
 )
 from notary.core.signing import jws_payload
 from notary.core.statement import MAX_STATEMENT_BYTES, EvidenceKind, Statement, canonical_json
-from notary.core.validate import format_rfc3339_utc, normalise_case_reference
+from notary.core.validate import (
+    format_rfc3339_utc,
+    normalise_case_reference,
+    rfc3339_instant,
+    validate_file_name,
+)
 from notary.service.calls import CallDraft, CallMetadataError, parse_call, settle
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.ingest import Notariser
 from notary.service.recording_claims import Lease, claim, close_request, finish, give_back
 from notary.service.sealing import seal
-from notary.service.submission import Submission
+from notary.service.submission import MetadataError, Submission, parse_kind, statement_of
 from storage.db import Case, session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 
@@ -83,6 +88,58 @@ class SegmentInvalid(InputError):
     kind = kinds.UNPROCESSABLE
 
     default_code = "segment_invalid"
+
+
+class RecordingBusy(NotaryError):
+    """A segment sent while a close is notarising the session (503, ``Retry-After``): not
+    final, as ``recording_closed`` is, since a close that fails opens the session again; the
+    recorder keeps the segment and sends it again."""
+
+    kind = kinds.BUSY
+
+    default_code = "recording_closing"
+
+
+class CallTimeError(InputError):
+    """A call record whose times the service's own clock contradicts (422): a call that
+    starts after its recording's first segment arrived, or ends after it was closed (beyond
+    ``CLOCK_SLACK``). Refused before anything changes: the session stays open."""
+
+    kind = kinds.UNPROCESSABLE
+
+    default_code = "call_time_implausible"
+
+
+#: Seconds a recorder waits before sending again a segment refused ``recording_closing``.
+BUSY_RETRY_SECONDS = 1
+
+#: How far a dialer's clock may run ahead of the service's (docs/recording.md): a call may
+#: say it started up to this long after its first segment arrived, or ended after it closed.
+CLOCK_SLACK = timedelta(seconds=60)
+
+
+def check_call_times(record: CallRecord, first_received: datetime | None,
+                     closing_at: datetime | None) -> None:
+    """Refuse (CallTimeError) a call record that starts later than ``first_received`` (the
+    first segment's arrival; at open: the open itself) or ends later than ``closing_at``,
+    each by more than ``CLOCK_SLACK``: its segments would otherwise verify as recorded
+    during a call that had not begun."""
+    slack = int(CLOCK_SLACK.total_seconds())
+    if first_received is not None and record.start > first_received + CLOCK_SLACK:
+        raise CallTimeError(
+            f"Field 'call.started_at' ({record.started_at}) is more than {slack} s after the "
+            f"recording's first audio reached the service "
+            f"({format_rfc3339_utc(first_received)}); check the dialer's clock / 通话开始时间"
+            f"晚于录音首段到达时间超过 {slack} 秒，请检查外呼系统时钟",
+            field="call.started_at", slack_seconds=slack,
+            received_at=format_rfc3339_utc(first_received))
+    if closing_at is not None and rfc3339_instant(record.ended_at) > closing_at + CLOCK_SLACK:
+        raise CallTimeError(
+            f"Field 'call.ended_at' ({record.ended_at}) is more than {slack} s after the "
+            f"recording was closed ({format_rfc3339_utc(closing_at)}); check the dialer's "
+            f"clock / 通话结束时间晚于关闭时间超过 {slack} 秒，请检查外呼系统时钟",
+            field="call.ended_at", slack_seconds=slack,
+            closed_at=format_rfc3339_utc(closing_at))
 
 
 class SegmentTooLarge(InputError):
@@ -133,21 +190,33 @@ class Recordings:
              sample_rate: int, channels: int = 1, file_name: str = "recording.wav",
              kind: str = EvidenceKind.CALL_RECORDING.value, call: object = None
              ) -> RecordingSession:
-        """A new open session. SegmentInvalid (``recording_invalid``) for a wrong format,
-        kind or case reference; CallMetadataError for a wrong ``call`` (the call record
-        without ``ended_at``, which closing adds)."""
+        """A new open session. Everything the statement will need from this input is
+        validated now, as an upload's metadata is (a session that could never be closed is
+        never opened): SegmentInvalid ``recording_invalid`` for a wrong format or a kind
+        other than ``call_recording``; MetadataError ``kind_unknown``, ``case_id_invalid``
+        (or ``metadata_invalid``) as for an upload; ``file_name_invalid``; CallMetadataError
+        for a wrong ``call`` (the call record without ``ended_at``, which closing adds);
+        CallTimeError for a call starting after now (beyond ``CLOCK_SLACK``)."""
         try:
-            AudioFormat(sample_rate=sample_rate, channels=channels)
-            case = normalise_case_reference(case_id, error=SegmentInvalid)
+            fmt = AudioFormat(sample_rate=sample_rate, channels=channels)
         except InputError as exc:
             raise SegmentInvalid(exc.message, code="recording_invalid", **exc.details) from None
-        if kind != EvidenceKind.CALL_RECORDING.value:
+        if parse_kind(kind) is not EvidenceKind.CALL_RECORDING:
             raise SegmentInvalid("a recording notarised while made is a 'call_recording'",
                                  code="recording_invalid", field="kind")
-        record, salts = self._call_at_open(tenant, case, call)
+        case = normalise_case_reference(case_id, error=MetadataError)
+        try:
+            validate_file_name(file_name, 255, error=InputError)
+        except InputError as exc:
+            raise SegmentInvalid(f"{exc.message} / 文件名须为不含路径的文件名",
+                                 code="file_name_invalid", **exc.details) from None
+        now = _now()
+        record, salts, draft = self._call_at_open(tenant, case, call)
+        if draft is not None:
+            check_call_times(draft.record, now, None)
+        self._probe(case, fmt, file_name, draft, now)
         sid = f"rs_{secrets.token_hex(16)}"
         _identity, wrapped = self.ctx.master.new_item_identity()
-        now = _now()
         row = RecordingSession(
             id=sid, tenant=tenant, case_id=case, submitter=submitter,
             submitter_name=submitter_name, sample_rate=sample_rate, channels=channels,
@@ -159,13 +228,33 @@ class Recordings:
             s.commit()
         return row
 
-    def _call_at_open(self, tenant: str, case_id: str,
-                      call: object) -> tuple[str | None, bytes | None]:
+    def _probe(self, case: str, fmt: AudioFormat, file_name: str, draft: CallDraft | None,
+               now: datetime) -> None:
+        """Build the statement a close would, with placeholder facts, so anything else it
+        refuses is refused at open (``recording_invalid``), not at every close."""
+        stamp = format_rfc3339_utc(now)
+        try:
+            layout = RecordingLayout(
+                session_id=f"rs_{'0' * 32}", format=fmt, sizes=(2 * fmt.channels,),
+                root="0" * 64, chain_head="0" * 64, opened_at=stamp, last_received_at=stamp,
+                complete=True)
+            sub = Submission(case_id=case, kind=EvidenceKind.CALL_RECORDING,
+                             file_name=file_name, media_type="audio/wav", call=draft,
+                             recording=layout)
+            statement_of(sub, evidence_id="ev_probe", case_seq=1, prev=None, sha256="0" * 64,
+                         size=44 + 2 * fmt.channels, received_at=stamp, submitter="probe",
+                         cid=None)
+        except StatementError as exc:
+            raise SegmentInvalid(exc.message, code="recording_invalid", **exc.details) from None
+
+    def _call_at_open(self, tenant: str, case_id: str, call: object
+                      ) -> tuple[str | None, bytes | None, CallDraft | None]:
         """The call record given at open, committed now (numbers never kept: the session
         holds the commitments and salts, settled against the case's earlier calls so one
-        contact keeps one commitment), without its end. (record JSON, salts JSON)."""
+        contact keeps one commitment), without its end. (record JSON, salts JSON, the
+        draft with ``ended_at`` = ``started_at``, to probe the statement with)."""
         if call is None:
-            return None, None
+            return None, None, None
         if not isinstance(call, dict) or "ended_at" in call:
             raise CallMetadataError("Field 'call' at open is the call record without "
                                     "'ended_at' (closing gives it).", field="call.ended_at")
@@ -180,20 +269,30 @@ class Recordings:
         record = draft.record.to_json()
         del record["ended_at"]
         return (json.dumps(record, ensure_ascii=False),
-                json.dumps({p: v.hex() for p, v in draft.salts.items()}).encode())
+                json.dumps({p: v.hex() for p, v in draft.salts.items()}).encode(), draft)
 
     def _call_at_close(self, row: RecordingSession, call: object,
                        last: datetime) -> CallDraft | None:
         """The call record for the statement: ``call`` as given on closing, or the one given
         at open with ``ended_at`` from ``call`` (or, closed by the timeout, the last
-        segment's arrival)."""
+        segment's arrival, but never before the call's start: a dialer's clock ahead of the
+        service's must not make the timeout's record impossible, see ``CLOCK_SLACK``)."""
         if row.call_record is None or (isinstance(call, dict) and set(call) != {"ended_at"}):
             return (parse_call(call, EvidenceKind.CALL_RECORDING,
                                self.ctx.settings.call_country_code)
                     if call is not None else None)
-        ended = call.get("ended_at") if isinstance(call, dict) else format_rfc3339_utc(last)
+        opened = json.loads(row.call_record)
+        if isinstance(call, dict):
+            ended = call.get("ended_at")
+        else:
+            ended = format_rfc3339_utc(last)
+            try:
+                if rfc3339_instant(str(opened.get("started_at"))) > last:
+                    ended = str(opened["started_at"])  # as given: a call of no length
+            except (ValueError, OverflowError):
+                pass  # the record's own validation names the fault below
         try:
-            record = CallRecord.from_json({**json.loads(row.call_record), "ended_at": ended})
+            record = CallRecord.from_json({**opened, "ended_at": ended})
         except StatementError as exc:
             raise CallMetadataError(exc.message, **exc.details) from None
         sealed = (self.box.open(row.call_salts, f"recording/{row.id}")
@@ -231,6 +330,7 @@ class Recordings:
                by: str | None = None) -> Checkpoint:
         """Accept segment ``n`` (the next one) and answer its signed checkpoint.
 
+        RecordingBusy: ``recording_closing`` (503, a close under way: retryable).
         RecordingError: ``recording_closed`` (409), ``segment_duplicate`` (409, the held
         segment's SHA-256 in ``details``), ``segment_out_of_order`` (409, ``expected``);
         SegmentTooLarge (413); SegmentInvalid (422); RecordingNotYours (403) unless ``by``
@@ -266,6 +366,11 @@ class Recordings:
                       s: Any = None) -> None:
         """Refuse a segment that is not the next one. ``s``: the caller's open database
         session (under the write lock a second session would wait on its own thread)."""
+        if row.status == "closing":
+            raise RecordingBusy(f"recording session {row.id} is being closed; send segment "
+                                f"{n} again shortly: it is taken if the close fails / 会话正在"
+                                "关闭，请稍后重发此段（关闭失败时会话重新开启）",
+                                session_id=row.id, segment=n, retry_after=BUSY_RETRY_SECONDS)
         if row.status != "open":
             raise RecordingError(f"recording session {row.id} is {row.status}; it takes no "
                                  "more segments", code="recording_closed",
@@ -350,7 +455,18 @@ class Recordings:
         if row.status not in ("open", "closing") and not (retry and row.status == "failed"):
             return row
         held = self.segments(session_id)
-        draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
+        refused: Exception | None = None
+        try:
+            draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
+            if call is not None and draft is not None:  # the caller's clock, checked
+                check_call_times(draft.record, utc(held[0].received_at) if held else None,
+                                 _now())
+        except Exception as exc:
+            if by is not None or call is not None:
+                raise  # the caller's own close, refused: nothing changed
+            # The timeout's (or an operator's) close must end: its failure is a failed close
+            # (backed off, then ``failed``), never an error before the claim on every sweep.
+            draft, refused = None, exc
         taken = claim(self.ctx.engine, session_id, self._timeout,
                       close_request(call, complete), failed=retry, idle_before=idle_before)
         if taken is None:
@@ -363,7 +479,12 @@ class Recordings:
             complete = bool(asked.get("complete", complete))
             if asked.get("ended_at") and row.call_record is not None:
                 try:
-                    draft = self._call_at_close(row, {"ended_at": asked["ended_at"]}, _now())
+                    asked_draft = self._call_at_close(row, {"ended_at": asked["ended_at"]},
+                                                      _now())
+                    if asked_draft is not None:
+                        check_call_times(asked_draft.record,
+                                         utc(held[0].received_at) if held else None, _now())
+                    draft, refused = asked_draft, None
                 except NotaryError:  # its call was refused: the timeout's own stands
                     pass
         with Lease(self.ctx.engine, session_id, token, self._timeout):
@@ -378,6 +499,8 @@ class Recordings:
                                              "to notarise", code="recording_empty",
                                              session_id=session_id)
                     return finish(self.ctx.engine, session_id, token, "abandoned", None)
+                if refused is not None:
+                    raise refused
                 evidence = self._notarise(row, segments, draft, complete)
             except RecordingError as exc:
                 if exc.code != "recording_empty":
@@ -481,12 +604,17 @@ class Recordings:
                      col(RecordingSession.closed_at) < cutoff)))).all()
         done = []
         for row in stale:
+            # Idle since the last segment this query saw: one arriving after it, by any
+            # clock, shows the recorder alive and keeps the session open (see ``claim``).
+            seen = utc(row.last_at) + timedelta(microseconds=1)
             try:
                 self.close(tenant=row.tenant, session_id=row.id, complete=False,
-                           idle_before=cutoff)
+                           idle_before=min(cutoff, seen))
                 done.append(row.id)
-            except NotaryError as exc:
+            except NotaryError as exc:  # a failed close: backed off, or ``failed``
                 log.warning("recording session %s could not be closed: %s", row.id, exc.code)
+            except Exception:  # one session never stops the others' closes
+                log.exception("recording session %s could not be closed", row.id)
         return done
 
 
