@@ -1,5 +1,5 @@
-"""The proof bundle (format v2; v1 is still read): every document of a bundle, how it is built,
-read and verified from bytes already read.
+"""The proof bundle (format v3; v1 and v2 are still read): every document of a bundle, how it
+is built, read and verified from bytes already read.
 
 CONSENSUS-CRITICAL. Bundles are handed to courts and checked years later by this code and by
 the steps of their own ``VERIFY.md``; the paths, document fields and rules are the format
@@ -32,6 +32,7 @@ from .layout import (
     ANCHOR_NAME,
     BUNDLE_MEDIA_TYPE,
     BUNDLE_V1_MEDIA_TYPE,
+    BUNDLE_V2_MEDIA_TYPE,
     BUNDLE_VERSION,
     CONDUCT_HTML_PATH,
     CONDUCT_JSON_PATH,
@@ -51,6 +52,7 @@ from .layout import (
     MAX_MANIFEST_BYTES,
     MIMETYPE_PATH,
     PROOF_NAME,
+    READABLE,
     RECEIPT_NAME,
     RESERVED_CERTIFICATE_NAMES,
     STATEMENT_JSON_NAME,
@@ -59,6 +61,7 @@ from .layout import (
     Scope,
     document_limit,
     is_safe_original,
+    manifest_limits,
     member_path_problem,
     original_name,
     original_path_problem,
@@ -71,6 +74,7 @@ __all__ = [
     "BATCH_ANCHORED_TOPIC",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_V1_MEDIA_TYPE",
+    "BUNDLE_V2_MEDIA_TYPE",
     "BUNDLE_VERSION",
     "CONDUCT_HTML_PATH",
     "CONDUCT_JSON_PATH",
@@ -90,6 +94,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "MIMETYPE_PATH",
     "PROOF_NAME",
+    "READABLE",
     "RECEIPT_NAME",
     "RESERVED_CERTIFICATE_NAMES",
     "STATEMENT_JSON_NAME",
@@ -110,6 +115,7 @@ __all__ = [
     "document_limit",
     "is_safe_original",
     "key_history",
+    "manifest_limits",
     "member_path_problem",
     "open_bundle",
     "original_name",
