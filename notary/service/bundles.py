@@ -53,6 +53,7 @@ from notary.core.bundle import (
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
+    MAX_ITEMS_V2,
     TRUST_ROOT_PATH,
     BundleFacts,
     BundleItem,
@@ -240,6 +241,12 @@ def export_bundle(
     if conduct is not None and case_id is None:
         raise InputError("a conduct report goes in a case bundle", code="export_invalid")
     rows = _rows(ctx, key, case_id, evidence_id)
+    if (certifier is not None or conduct is not None) and len(rows) > MAX_ITEMS_V2:
+        # The certification and the conduct report list every item within their own
+        # document limits (docs/bundle-format.md §5.1, §9), sized for 1,000 items.
+        raise InputError(f"case {case_id!r} has {len(rows)} items; a bundle with a "
+                         f"certification or a conduct report holds at most {MAX_ITEMS_V2}",
+                         code="bundle_too_large")
     ticket = ctx.exports.enter(_holder(Actor.of_key(key)), cancel)
     try:
         return _prepare(ctx, key, rows, case_id=case_id, evidence_id=evidence_id,

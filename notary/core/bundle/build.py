@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ..declaration import BundleSummary, Declaration, DeclaredItem, QualifiedPerson
@@ -103,8 +104,9 @@ class BundleItem:
                               code="malformed_token")
         return kid
 
-    @property
+    @cached_property
     def statement(self) -> Statement:
+        """The statement, parsed once (an export reads it for every document it writes)."""
         return Statement.from_bytes(self.statement_bytes)
 
     @property
