@@ -166,3 +166,10 @@ def test_version_2_keeps_its_limits() -> None:
     v3 = rezip(data, {"mimetype": b"application/vnd.notary.bundle.v3+zip",
                       "manifest.json": body})
     assert open_bundle(read_archive(io.BytesIO(v3))).version == 3
+    # ... up to v3's own limit.
+    doc["items"] = [dict(doc["items"][0], case_seq=i, path=f"items/{i:03d}")
+                    for i in range(1, 10_002)]
+    over = rezip(v3, {"manifest.json": canonical_json(doc)})
+    with pytest.raises(UnsafeBundle) as caught:
+        open_bundle(read_archive(io.BytesIO(over)))
+    assert caught.value.reason == "manifest_too_large"

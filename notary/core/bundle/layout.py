@@ -40,6 +40,7 @@ __all__ = [
     "MANIFEST_SIGNATURE_PATH",
     "MAX_DOCUMENT_BYTES",
     "MAX_FILES",
+    "MAX_FILES_V2",
     "MAX_ITEMS",
     "MAX_ITEMS_V2",
     "MAX_MANIFEST_BYTES",
