@@ -46,6 +46,7 @@ from notary.client_answers import (
     CaseDetail,
     CaseHead,
     CasePage,
+    Checkpoint,
     Conduct,
     Delivery,
     DepositError,
@@ -54,6 +55,7 @@ from notary.client_answers import (
     EvidencePage,
     HashDeposit,
     Hold,
+    RecordingSession,
     Webhook,
 )
 from notary.core.digest import digest_stream
@@ -63,9 +65,9 @@ from notary.localfiles import check_readable_file, open_regular
 
 #: The answer types live in notary.client_answers; they are named here too, where users look.
 __all__ = ["MAX_BULK_ITEMS", "Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage",
-           "Client", "Conduct", "Delivery", "DepositError", "DepositResult", "Evidence",
-           "EvidencePage", "HashDeposit", "Hold", "ServiceError", "Webhook",
-           "new_idempotency_key"]
+           "Checkpoint", "Client", "Conduct", "Delivery", "DepositError", "DepositResult",
+           "Evidence", "EvidencePage", "HashDeposit", "Hold", "RecordingSession",
+           "ServiceError", "Webhook", "new_idempotency_key"]
 
 class ServiceError(NotaryError):
     """The service answered with an error; ``code`` and ``message`` are its own and
@@ -133,8 +135,11 @@ class Client:
             except (ValueError, AttributeError):
                 raise ServiceError(f"HTTP {resp.status_code} from {self.url}",
                                    code="http_error", http_status=resp.status_code) from None
+            details = body.get("details")
+            facts = {k: v for k, v in details.items() if k not in ("code", "http_status")} \
+                if isinstance(details, dict) else {}
             raise ServiceError(f"{message} (HTTP {resp.status_code})", code=code,
-                               http_status=resp.status_code)
+                               http_status=resp.status_code, **facts)
         return resp.content if binary else resp.json()
 
     def _request(self, method: str, path: str, *, repeatable: bool | None = None,
@@ -364,6 +369,64 @@ class Client:
                                  repeatable=True, binary=binary)
         params = period | ({"contact": contact} if contact else {})
         return self._request("GET", path, params=params, binary=binary)
+
+    # -- recordings notarised while made (docs/recording.md) ---------------------------------
+
+    def open_recording(self, case_id: str, *, sample_rate: int = 8000, channels: int = 1,
+                       file_name: str = "recording.wav",
+                       call: dict[str, Any] | None = None) -> RecordingSession:
+        """Open a session when the call starts; ``call``: its record without ``ended_at``.
+        Not sent twice unless the first attempt never reached the service."""
+        body: dict[str, Any] = {"case_id": case_id, "sample_rate": sample_rate,
+                                "channels": channels, "file_name": file_name}
+        if call is not None:
+            body["call"] = call
+        out: RecordingSession = self._request("POST", "/v1/recordings", json=body)
+        return out
+
+    def append_segment(self, session_id: str, n: int, pcm: bytes) -> Checkpoint:
+        """Segment ``n`` (16-bit little-endian PCM); its signed checkpoint. Not sent twice
+        here: after a lost answer the caller sends it again and takes ``segment_duplicate``
+        with ``details["same"]`` true as held (:class:`notary.recorder.RecordingStream`)."""
+        out: Checkpoint = self._request(
+            "PUT", f"/v1/recordings/{quote(session_id, safe='')}/segments/{int(n)}",
+            content=pcm, headers={"Content-Type": "application/octet-stream"})
+        return out
+
+    def close_recording(self, session_id: str,
+                        call: dict[str, Any] | None = None) -> RecordingSession:
+        """Notarise the recording as one item (``evidence_id``); ``call``: the whole call
+        record, or only ``{"ended_at": ...}`` when it was given at open. A close sent again
+        while the first is notarising answers ``closing``: ask :meth:`recording` later."""
+        out: RecordingSession = self._request(
+            "POST", f"/v1/recordings/{quote(session_id, safe='')}/close",
+            json={"call": call} if call is not None else {})
+        return out
+
+    def recording(self, session_id: str) -> RecordingSession:
+        out: RecordingSession = self._request(
+            "GET", f"/v1/recordings/{quote(session_id, safe='')}")
+        return out
+
+    def retry_recording(self, session_id: str) -> RecordingSession:
+        """Close a ``failed`` session once more (an admin key)."""
+        out: RecordingSession = self._request(
+            "POST", f"/v1/recordings/{quote(session_id, safe='')}/retry")
+        return out
+
+    def discard_recording(self, session_id: str, reason: str) -> RecordingSession:
+        """Destroy a ``failed`` session's segments and key (an admin key)."""
+        out: RecordingSession = self._request(
+            "POST", f"/v1/recordings/{quote(session_id, safe='')}/discard",
+            json={"reason": reason})
+        return out
+
+    def recording_excerpt(self, evidence_id: str, start: str, end: str) -> bytes:
+        """The excerpt ZIP proving ``start``-``end`` (``HH:MM:SS``) of a recording alone."""
+        out: bytes = self._request(
+            "GET", f"/v1/evidence/{quote(evidence_id, safe='')}/recording/excerpt",
+            params={"from": start, "to": end}, binary=True)
+        return out
 
     def run_retention(self, *, dry_run: bool) -> Any:
         return self._request("POST", "/v1/retention/run", json={"dry_run": dry_run})

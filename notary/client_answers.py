@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-__all__ = ["Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage", "Conduct",
-           "Delivery", "Evidence", "EvidencePage", "Hold", "Webhook"]
+__all__ = ["Anchor", "CallProof", "Case", "CaseDetail", "CaseHead", "CasePage", "Checkpoint",
+           "Conduct", "Delivery", "Evidence", "EvidencePage", "Hold", "RecordingSession",
+           "Webhook"]
 
 
 class Anchor(TypedDict, total=False):
@@ -170,3 +171,30 @@ class Conduct(TypedDict):
     media_type: str
     report: dict[str, Any]
     jws: str
+
+
+class RecordingSession(TypedDict):
+    """A recording notarised while made (docs/recording.md): ``status`` open, closing,
+    closed, incomplete, abandoned, failed or discarded; ``evidence_id`` once closed."""
+
+    session_id: str
+    case_id: str
+    status: str
+    segments: int
+    chain_head: str
+    sample_rate: int
+    channels: int
+    evidence_id: str | None
+
+
+class Checkpoint(TypedDict):
+    """The signed answer to one segment: ``checkpoint`` (a compact JWS) and what it signs."""
+
+    checkpoint: str
+    session_id: str
+    segment: int
+    sha256: str
+    size: int
+    leaf: str
+    chain_head: str
+    received_at: str

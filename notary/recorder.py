@@ -4,7 +4,8 @@
 segment as it is recorded (retrying a segment whose answer was lost: the service answers
 ``segment_duplicate`` with ``same: true`` for bytes it already holds) and closes the session
 with the call's end. Each checkpoint comes back signed; the recorder may keep them as its
-own receipts.
+own receipts. It talks to the service through the SDK (:class:`notary.client.Client`), whose
+:class:`~notary.client.ServiceError` (``code``, ``http_status``, ``details``) it raises.
 """
 
 from __future__ import annotations
@@ -12,63 +13,46 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
+from notary.client import Client, ServiceError
 
 __all__ = ["RecordingStream", "RecordingStreamError"]
 
-
-class RecordingStreamError(Exception):
-    """The service refused: ``status``, ``code``, its message and ``details``."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.details = status, code, details or {}
+#: The service refused, or could not be reached (``http_status`` 0): the SDK's error.
+RecordingStreamError = ServiceError
 
 
 class RecordingStream:
-    """One session: ``send(pcm)`` for each segment in order, then ``close(call=...)``."""
+    """One session: ``send(pcm)`` for each segment in order, then ``close(call=...)``.
+    ``client``: an SDK client to use (closed with the stream), instead of one for ``url``."""
 
     def __init__(self, url: str, api_key: str, *, case_id: str, sample_rate: int = 8000,
                  channels: int = 1, file_name: str = "recording.wav",
-                 call: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
-        self._http = httpx.Client(base_url=url, timeout=timeout,
-                                  headers={"Authorization": f"Bearer {api_key}"})
-        body: dict[str, Any] = {"case_id": case_id, "sample_rate": sample_rate,
-                                "channels": channels, "file_name": file_name}
-        if call is not None:  # the call record without its end, known at the call's start
-            body["call"] = call
-        opened = self._check(self._http.post("/v1/recordings", json=body))
+                 call: dict[str, Any] | None = None, timeout: float = 30.0,
+                 client: Client | None = None) -> None:
+        self.client = client if client is not None else Client(url, api_key, timeout)
+        try:
+            opened = self.client.open_recording(case_id, sample_rate=sample_rate,
+                                                channels=channels, file_name=file_name,
+                                                call=call)
+        except BaseException:
+            self.client.close()
+            raise
         self.session_id: str = opened["session_id"]
         self.next = 0
         self.checkpoints: list[str] = []
 
-    @staticmethod
-    def _check(resp: httpx.Response) -> Any:
-        if resp.status_code >= 400:
-            try:
-                body = resp.json()
-            except ValueError:
-                body = {}
-            details = body.get("details") if isinstance(body, dict) else None
-            raise RecordingStreamError(resp.status_code, str(body.get("code", "")),
-                                       str(body.get("message", resp.text)),
-                                       details if isinstance(details, dict) else None)
-        return resp.json()
-
     def send(self, pcm: bytes, attempts: int = 3) -> dict[str, Any]:
         """Send the next segment; its checkpoint. A lost answer is retried: the service
         holding the same bytes is success."""
-        url = f"/v1/recordings/{self.session_id}/segments/{self.next}"
         for attempt in range(attempts):
             try:
-                answer = self._check(self._http.put(url, content=pcm, headers={
-                    "Content-Type": "application/octet-stream"}))
-            except httpx.TransportError:
-                if attempt == attempts - 1:
-                    raise
-                continue
-            except RecordingStreamError as exc:
+                answer: dict[str, Any] = dict(
+                    self.client.append_segment(self.session_id, self.next, pcm))
+            except ServiceError as exc:
+                if exc.http_status == 0:  # no answer: it may or may not have arrived
+                    if attempt == attempts - 1:
+                        raise
+                    continue
                 # Only the same bytes are this segment: other bytes mean the service holds
                 # audio that is not the recorder's, which must not pass as success.
                 if (exc.code != "segment_duplicate" or attempt == 0
@@ -78,20 +62,17 @@ class RecordingStream:
             self.next += 1
             if answer.get("checkpoint"):
                 self.checkpoints.append(answer["checkpoint"])
-            return dict(answer)
+            return answer
         raise AssertionError("unreachable")
 
     def close(self, call: dict[str, Any] | None = None) -> dict[str, Any]:
         """Notarise the recording; the session (``evidence_id`` names the item). ``call``:
         the whole call record, or only ``{"ended_at": ...}`` when it was given at open."""
-        body = {"call": call} if call is not None else {}
-        out: dict[str, Any] = self._check(
-            self._http.post(f"/v1/recordings/{self.session_id}/close", json=body))
-        return out
+        return dict(self.client.close_recording(self.session_id, call))
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._http.close()
+        self.client.close()

@@ -17,6 +17,7 @@ from notary.service.excerpts import excerpt as make_excerpt
 from notary.service.excerpts import verification
 from notary.service.notary import NotaryService
 from notary.service.recording import Recordings, SegmentInvalid, SegmentTooLarge
+from notary.service.recording_failed import discard, retry
 from storage.db import ApiKey
 from storage.recordings import RecordingSession
 
@@ -28,6 +29,7 @@ SessionId = Annotated[str, Path(pattern=r"^rs_[0-9a-f]{32}$")]
 EvidenceId = Annotated[str, Path(pattern=r"^ev_[0-9a-f]{32}$")]
 #: Segments are not rate-limited one by one: a call sends one every few seconds.
 SegmentKey = Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]
+AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]
 
 
 def desk(svc: NotaryService) -> Recordings:
@@ -50,12 +52,17 @@ class CloseIn(BaseModel):
         "or only {\"ended_at\"} when the record was given at open")
 
 
+class DiscardIn(BaseModel):
+    reason: str = Field(max_length=512, description="why the segments are destroyed")
+
+
 class SessionOut(BaseModel):
     session_id: str
     case_id: str
     status: str = Field(description="open, closing (another close is notarising it), closed, "
-                        "incomplete (closed by the timeout) or abandoned (timed out before "
-                        "any segment)")
+                        "incomplete (closed by the timeout), abandoned (timed out before "
+                        "any segment), failed (5 closes failed: an admin retries or "
+                        "discards it) or discarded")
     segments: int
     chain_head: str
     sample_rate: int
@@ -135,6 +142,29 @@ async def close_session(session_id: SessionId, svc: ServiceDep, key: SubmitKey,
     if svc.worker is not None:
         svc.worker.poke()
     return SessionOut.of(row)
+
+
+@router.post("/v1/recordings/{session_id}/retry", response_model=SessionOut,
+             responses=ERRORS)
+async def retry_session(session_id: SessionId, svc: ServiceDep, key: AdminKey) -> SessionOut:
+    """Close a ``failed`` session once more, now, as its last close was asked (admin); a
+    close failing again answers its error and leaves the session ``failed``. 409
+    ``recording_not_failed`` for any other session."""
+    row = await anyio.to_thread.run_sync(
+        lambda: retry(desk(svc), tenant=key.tenant, session_id=session_id))
+    if svc.worker is not None:
+        svc.worker.poke()
+    return SessionOut.of(row)
+
+
+@router.post("/v1/recordings/{session_id}/discard", response_model=SessionOut,
+             responses=ERRORS)
+def discard_session(session_id: SessionId, body: DiscardIn, svc: ServiceDep,
+                    key: AdminKey) -> SessionOut:
+    """Destroy a ``failed`` session's segments and key (admin), recorded in the audit table
+    with the reason; the session is ``discarded``. 409 ``recording_not_failed`` otherwise."""
+    return SessionOut.of(discard(desk(svc), tenant=key.tenant, session_id=session_id,
+                                 actor=Actor.of_key(key), reason=body.reason))
 
 
 @router.get("/v1/evidence/{evidence_id}/recording", responses=ERRORS)

@@ -34,9 +34,10 @@ from notary.core.bundle import (
     READABLE,
     BundleContents,
     document_limit,
+    is_original_path,
     member_path_problem,
 )
-from notary.core.digest import FileDigest, StreamingDigest
+from notary.core.digest import FileDigest, StreamingDigest, sm3_available
 from notary.core.errors import NotaryError, UnreadableBundle, UnsafeBundle
 
 __all__ = ["ArchiveLimits", "BundleWriter", "looks_like_bundle", "read_archive"]
@@ -236,10 +237,11 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
         # above; zipfile stops at the declared size and checks the CRC-32).
         digests: dict[str, FileDigest] = {}
         documents: dict[str, bytes] = {}
+        sm3 = sm3_available()  # originals get SM3 too, for statements that carry one
         for info in infos:
             name = info.orig_filename
             keep = document_limit(name) is not None
-            digest = StreamingDigest()
+            digest = StreamingDigest(sm3=sm3 and is_original_path(name))
             kept = bytearray()
             try:
                 with archive.open(info) as member:

@@ -260,6 +260,14 @@ def _call_sections(statement: Statement) -> tuple[Section, ...]:
     return (call_section(statement.call),)
 
 
+def _sm3_rows(s: Statement) -> tuple[Row, ...]:
+    """The file's SM3 (GB/T 32905) when the statement records one; nothing otherwise."""
+    if s.sm3 is None:
+        return ()
+    return (Row(Bilingual("文件哈希（SM3）", "File SM3"), s.sm3, mono=True,
+                note="国密 SM3，GB/T 32905 / openssl dgst -sm3"),)
+
+
 def _storage_row(s: Statement) -> Row:
     """Where the file is kept, or, for a hash-only deposit, that it never reached us."""
     if s.hash_only:
@@ -301,6 +309,7 @@ def item_certificate(
         Row(Bilingual("文件大小", "Size"), f"{_grouped(s.size)} 字节 / bytes",
             note=f"媒体类型 / media type: {s.media_type}"),
         Row(Bilingual("文件哈希", "File SHA-256"), s.sha256, mono=True),
+        *_sm3_rows(s),
         captured,
         Row(Bilingual("接收时间", "Received at"), s.received_at,
             note="notary 服务器时钟 / notary's clock · " + _beijing_of(s.received_at)),

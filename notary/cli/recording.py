@@ -33,12 +33,9 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise InputError(f"{out} exists; use --force to replace it", code="output_exists")
     with Client.from_env() as client:
-        resp = client.http.get(f"/v1/evidence/{args.evidence_id}/recording/excerpt",
-                               params={"from": start, "to": end})
-        if resp.status_code >= 400:
-            client._check(resp)  # raises the service's error, as every client command does
-    out.write_bytes(resp.content)
-    report = read_excerpt(resp.content)
+        data = client.recording_excerpt(args.evidence_id, start, end)
+    out.write_bytes(data)
+    report = read_excerpt(data)
     _show(report, args.json)
     note(f"节选已写入 / excerpt written to {out}")
     return Exit.OK if report.ok else Exit.FAILED

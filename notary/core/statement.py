@@ -106,6 +106,7 @@ _OPTIONAL: dict[str, type] = {
     "call": dict,
     "deposit": str,
     "recording": dict,
+    "sm3": str,
 }
 _FIELDS = frozenset(_REQUIRED) | frozenset(_OPTIONAL)
 
@@ -257,6 +258,11 @@ class Statement:
     #: their bytes; only a ``call_recording`` carries one.
     recording: RecordingLayout | None = None
 
+    #: The file's SM3 digest (GB/T 32905), hex, beside ``sha256``, when the deployment
+    #: computes it (``NOTARY_SM3``). Optional, so statements without it keep their bytes;
+    #: a hash-only deposit has none (the service never saw the file).
+    sm3: str | None = None
+
     @property
     def hash_only(self) -> bool:
         """True when the file was never seen by this service (only its hash was deposited)."""
@@ -353,6 +359,11 @@ class Statement:
             if self.recording is not None:
                 _fail("A hash-only statement has no 'recording': a recording is received "
                       "by the service.", "recording")
+            if self.sm3 is not None:
+                _fail("A hash-only statement has no 'sm3': the service never saw the file.",
+                      "sm3")
+        if self.sm3 is not None:
+            validate_hex_digest("sm3", self.sm3, error=err, algorithm="SM3")
         if self.recording is not None:
             if not isinstance(self.recording, RecordingLayout):
                 _fail("Field 'recording' must be a recording layout.", "recording")
@@ -396,6 +407,7 @@ class Statement:
             "call": None if self.call is None else self.call.to_json(),
             "deposit": self.deposit,
             "recording": None if self.recording is None else self.recording.to_json(),
+            "sm3": self.sm3,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -478,6 +490,7 @@ class Statement:
             deposit=obj.get("deposit"),
             recording=RecordingLayout.from_json(obj["recording"]) if "recording" in obj
             else None,
+            sm3=obj.get("sm3"),
         )
 
     @classmethod

@@ -225,13 +225,15 @@ def validate_int(
 
 
 def validate_hex_digest(
-    field: str, value: object, *, error: type[InputError] = InputError
+    field: str, value: object, *, error: type[InputError] = InputError,
+    algorithm: str = "SHA-256",
 ) -> str:
-    """A SHA-256 digest written as exactly 64 lower-case hex characters (the one
-    canonical spelling, so equal digests are equal strings)."""
+    """A 256-bit digest (SHA-256, or SM3) written as exactly 64 lower-case hex characters
+    (the one canonical spelling, so equal digests are equal strings)."""
     if not isinstance(value, str) or _HEX64.fullmatch(value) is None:
         raise error(
-            f"Field '{field}' must be a SHA-256 digest written as 64 lower-case hex characters.",
+            f"Field '{field}' must be a {algorithm} digest written as 64 lower-case hex "
+            "characters.",
             field=field,
         )
     return value

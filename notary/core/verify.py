@@ -110,6 +110,16 @@ def _check_hash_only_file(statement: Statement, file_digest: FileDigest | None) 
     )
 
 
+def _sm3_note(statement: Statement, file_digest: FileDigest) -> str:
+    """What a passing file check says of SM3, when the statement records one."""
+    if statement.sm3 is None:
+        return ""
+    if file_digest.sm3 is None:
+        return (f" The statement also records the SM3 {statement.sm3}; it was not computed "
+                "here (this verifier's OpenSSL has no SM3) / 声明另记载 SM3 摘要，本机未核对.")
+    return f" Its SM3 ({file_digest.sm3_hex}) matches too / SM3 摘要亦一致."
+
+
 def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
     if statement.hash_only:
         return _check_hash_only_file(statement, file_digest)
@@ -133,11 +143,20 @@ def _check_file(statement: Statement, file_digest: FileDigest | None) -> Check:
             f"The file's SHA-256 matches the statement, but its size ({file_digest.size} "
             f"bytes) differs from the size recorded in the statement ({statement.size} bytes).",
         )
+    if statement.sm3 is not None and file_digest.sm3 is not None \
+            and file_digest.sm3_hex != statement.sm3:
+        return Check(
+            "file_hash",
+            _FAIL,
+            f"The file's SHA-256 matches the statement, but its SM3 ({file_digest.sm3_hex}) "
+            f"differs from the SM3 recorded in the statement ({statement.sm3}) / 文件的 SM3 "
+            "摘要与声明记载的不一致.",
+        )
     return Check(
         "file_hash",
         _PASS,
         f"The file's SHA-256 ({file_digest.hex}) and size ({file_digest.size} bytes) match "
-        "the statement.",
+        f"the statement.{_sm3_note(statement, file_digest)}",
     )
 
 

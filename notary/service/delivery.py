@@ -44,8 +44,9 @@ from httpcore import SOCKET_OPTION
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from notary.core.errors import NotaryError
-from notary.service.webhooks import check_url, resolve
+from notary.core.errors import KeyMaterialError, NotaryError
+from notary.service.itemkeys import SecretBox
+from notary.service.webhooks import check_url, open_secret, resolve
 from notary.webhook import sign
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 
@@ -213,10 +214,11 @@ def _post(pool: httpcore.ConnectionPool, target: str, host: str, body: bytes,
 class DeliveryWorker:
     """Sends due webhook deliveries every ``poll`` seconds until stopped."""
 
-    def __init__(self, engine: Engine, *, backoff: tuple[float, ...], timeout: float,
-                 poll: float, allow_private: bool, senders: int = SENDERS,
+    def __init__(self, engine: Engine, box: SecretBox, *, backoff: tuple[float, ...],
+                 timeout: float, poll: float, allow_private: bool, senders: int = SENDERS,
                  per_tenant: int = PER_TENANT) -> None:
         self.engine = engine
+        self.box = box  # opens the endpoints' sealed secrets, in memory, per attempt
         self.backoff = backoff
         self.timeout = timeout
         self.poll = poll
@@ -306,13 +308,23 @@ class DeliveryWorker:
                     row.status = "cancelled"
                     s.add(row)
                     continue
+                try:
+                    secret = open_secret(self.box, endpoint.id, endpoint.secret)
+                except KeyMaterialError:
+                    # Sealed under another master key: it can never be signed; say so and
+                    # keep the row (the operator restores the key or rotates the secret).
+                    log.error("webhook %s: the secret of endpoint %s cannot be opened with "
+                              "this master key", row.id, endpoint.id)
+                    row.status, row.last_error = "failed", "webhook_secret_unreadable"
+                    s.add(row)
+                    continue
                 taken.add(row.endpoint_id)
                 taken_of[row.tenant] += 1
                 row.leased_by, row.next_attempt_at = self.holder, now + self.lease
                 row.attempts += 1
                 row.last_attempt_at = now
                 s.add(row)
-                out.append(Claim(row.id, row.endpoint_id, endpoint.url, endpoint.secret,
+                out.append(Claim(row.id, row.endpoint_id, endpoint.url, secret,
                                  row.payload, row.tenant))
             s.commit()
         return out

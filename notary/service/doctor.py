@@ -25,6 +25,7 @@ from notary.config import Settings
 from notary.core.errors import NotaryError
 from storage.blobs import LocalBlobStore, writer_alive
 from storage.db import Evidence, session
+from storage.recordings import RecordingSegment
 
 log = logging.getLogger("notary.doctor")
 
@@ -95,6 +96,8 @@ def find_debris(settings: Settings, engine: Engine) -> Debris:
     if stores:
         with session(engine) as s:
             referenced = set(s.exec(select(Evidence.cid)))
+            # a session's segments (open, or failed and kept for an operator) are no orphans
+            referenced |= {c for c in s.exec(select(RecordingSegment.cid)) if c is not None}
         for store in stores:
             orphans += [store.path_for(cid) for cid in store.cids()
                         if cid not in referenced and _older_than(store.path_for(cid), grace)]
@@ -110,6 +113,8 @@ def sweep_debris(settings: Settings, engine: Engine) -> Debris:
     for path in found.orphans:
         with session(engine) as s:
             if s.exec(select(Evidence.id).where(Evidence.cid == path.name)).first() is None \
+                    and s.exec(select(RecordingSegment.n).where(
+                        RecordingSegment.cid == path.name)).first() is None \
                     and _unlink(path):
                 removed_orphans.append(path)
     if removed_partial or removed_orphans:

@@ -24,8 +24,8 @@ from storage.db import WebhookDelivery, WebhookEndpoint
 def register_endpoint(ctx: Context, *, tenant: str, actor: Actor, url: str, events: Iterable[str],
                       description: str | None) -> tuple[WebhookEndpoint, str]:
     """A new receiver of ``tenant``'s events; returns the row and its secret (shown once)."""
-    return create_endpoint(ctx.engine, tenant=tenant, actor=actor, url=url, events=events,
-                           description=description,
+    return create_endpoint(ctx.engine, ctx.master.webhook_box(), tenant=tenant, actor=actor,
+                           url=url, events=events, description=description,
                            allow_private=ctx.settings.webhook_allow_private)
 
 
@@ -41,7 +41,8 @@ def stop_endpoint(ctx: Context, *, tenant: str, endpoint_id: str) -> WebhookEndp
 
 def new_secret_of(ctx: Context, *, tenant: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
     """A new signing secret for one of ``tenant``'s endpoints (shown once)."""
-    return rotate_secret(ctx.engine, tenant=tenant, endpoint_id=endpoint_id)
+    return rotate_secret(ctx.engine, ctx.master.webhook_box(), tenant=tenant,
+                         endpoint_id=endpoint_id)
 
 
 def endpoint_deliveries(ctx: Context, *, tenant: str, endpoint_id: str, status: str | None,

@@ -22,12 +22,13 @@ from notary.core.merkle import to_hex32
 from notary.core.recording import RecordingLayout, wav_header
 from notary.core.signing import jws_payload
 from notary.core.statement import Statement
+from notary.core.validate import format_rfc3339_utc
 from notary.service.actors import Actor
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.recording import SegmentInvalid
 from notary.service.tenancy import visible_evidence
-from storage.db import session
+from storage.db import session, utc
 from storage.recordings import RecordingSegment
 
 __all__ = ["excerpt", "verification"]
@@ -111,11 +112,42 @@ def verification(ctx: Context, *, tenant: str, evidence_id: str) -> dict[str, An
         return {"ok": True, "evidence_id": evidence_id, "live": False,
                 "note": "事后上传，非通话中实时公证 / uploaded after the fact, not notarised "
                         "while recorded", "segments": [], "problems": []}
+    if row.shredded_at is not None:
+        return _what_remains(ctx, row, layout)
     whole = sum(layout.sizes) * 1000 // layout.format.bytes_per_second + 1000
     # checked as an excerpt of the whole recording, without zipping it (the deployment's keys)
     manifest, files = _parts(ctx, tenant=tenant, evidence_id=evidence_id, from_ms=0,
                              to_ms=whole)
     return verify_excerpt(manifest, files, ctx.jwks()).to_json()
+
+
+def _what_remains(ctx: Context, row: Any, layout: RecordingLayout) -> dict[str, Any]:
+    """A shredded recording: its segments' bytes, salts and checkpoints are destroyed, so no
+    segment can be checked and no per-segment time shown; what the anchored statement says
+    of the recording (segment count, sizes, segment root, chain head, times) still stands."""
+    proof = ctx.proof_of(row)
+    rate = layout.format.bytes_per_second
+    shredded = format_rfc3339_utc(utc(row.shredded_at))
+    return {
+        "ok": True, "evidence_id": row.id, "shredded": True, "shredded_at": shredded,
+        "complete": layout.complete, "live": None,
+        "anchored_at": proof[2].block_timestamp if proof is not None else None,
+        "issuer_established": False,
+        "segments": [{"n": n, "start_ms": off * 1000 // rate, "size": size,
+                      "existed_by": None, "checked": False}
+                     for n, (off, size) in enumerate(zip(layout.offsets(), layout.sizes,
+                                                         strict=True))],
+        "statement": {"segments": len(layout.sizes), "root": layout.root,
+                      "chain_head": layout.chain_head, "opened_at": layout.opened_at,
+                      "last_received_at": layout.last_received_at},
+        "problems": [],
+        "note": f"录音内容已于 {shredded} 加密销毁：各段内容、盐与签收凭证均已销毁，"
+                "无法再逐段核验或给出逐段时间；"
+                "已上链的声明（段数、长度、段树根、哈希链头）仍然有效 / the "
+                f"recording was shredded at {shredded}: its segments' bytes, salts and "
+                "checkpoints are destroyed, so no segment can be checked nor its time shown; "
+                "the anchored statement (segment count, sizes, segment root, chain head) "
+                "stands"}
 
 
 def _slices(content: Iterator[bytes], layout: RecordingLayout,

@@ -140,9 +140,11 @@ class Notariser:
     def __init__(
         self, *, engine: Engine, blobs: BlobStore, master: MasterKey, signing_key: SigningKey,
         spool_dir: Any, max_upload_bytes: int, anchor_deadline_seconds: int,
-        custody: CustodyLog | None = None,
+        custody: CustodyLog | None = None, sm3: bool = False,
     ) -> None:
         self.custody = custody
+        #: Whether statements carry the file's SM3 beside its SHA-256 (NOTARY_SM3).
+        self.sm3 = sm3
         self.engine = engine
         self.blobs = blobs
         self.master = master
@@ -172,7 +174,8 @@ class Notariser:
         """Step 1: encrypt the upload to a new item key, into the spool (ciphertext only)."""
         identity, wrapped = self.master.new_item_identity()
         keeper = _HeadKeeper(read)
-        upload = seal(keeper.read, identity.to_public(), self.spool_dir, self.max_upload_bytes)
+        upload = seal(keeper.read, identity.to_public(), self.spool_dir, self.max_upload_bytes,
+                      sm3=self.sm3)
         return Sealed(upload, wrapped, bytes(keeper.head))
 
     def discard(self, sealed: Sealed) -> None:
@@ -308,7 +311,7 @@ class Notariser:
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,
                 cid=sealed.cid, tenant_name=_tenant_name(s, tenant),
-                submitter_name=submitter_name,
+                submitter_name=submitter_name, sm3=sealed.digest.sm3_hex,
             )
             digest = statement.digest().hex()
             jws = sign_statement(statement, self.signing_key)

@@ -57,9 +57,18 @@ class MasterKey:
 
     def salt_box(self) -> SecretBox:
         """The box that seals call salts in the database (notary.service.calls)."""
+        return self._box(b"notary.call-salts/v1")
+
+    def webhook_box(self) -> SecretBox:
+        """The box that seals webhook endpoints' signing secrets in the database
+        (notary.service.webhooks): a copy of the database alone cannot forge deliveries."""
+        return self._box(b"notary.webhook-secrets/v1", webhook=True)
+
+    def _box(self, info: bytes, *, webhook: bool = False) -> SecretBox:
+        """A box under its own key, derived from the master identity for one use (``info``)."""
         return SecretBox(HKDF(algorithm=hashes.SHA256(), length=32, salt=b"",
-                              info=b"notary.call-salts/v1").derive(
-            age.identity_key(str(self._identity))))
+                              info=info).derive(age.identity_key(str(self._identity))),
+                         webhook=webhook)
 
     def new_item_identity(self) -> tuple[pyrage.x25519.Identity, str]:
         """A fresh item identity and its wrapped (encrypted, armored) form for the database."""
@@ -78,15 +87,18 @@ class MasterKey:
 
 
 class SecretBox:
-    """Small secrets kept in database rows (the salts that open phone-number commitments),
-    sealed with ChaCha20-Poly1305 under a key derived from the master identity, bound to the
-    row they belong to (``context``): a copy of the database alone opens none of them, and a
-    sealed value moved to another row does not open there."""
+    """Small secrets kept in database rows (the salts that open phone-number commitments,
+    webhook signing secrets), sealed with ChaCha20-Poly1305 under a key derived from the
+    master identity, bound to the row they belong to (``context``): a copy of the database
+    alone opens none of them, and a sealed value moved to another row does not open there.
+    A value that does not open is ``salt_unreadable``, or ``webhook_secret_unreadable`` in
+    the box of webhook secrets (``webhook``)."""
 
     PREFIX = "v1."
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, webhook: bool = False) -> None:
         self._aead = ChaCha20Poly1305(key)
+        self._webhook = webhook
 
     def seal(self, secret: bytes, context: str) -> str:
         nonce = os.urandom(12)
@@ -101,5 +113,8 @@ class SecretBox:
             raw = base64.b64decode(text[len(self.PREFIX):], validate=True)
             return self._aead.decrypt(raw[:12], raw[12:], context.encode())
         except (InvalidTag, ValueError) as exc:
+            if self._webhook:
+                raise KeyMaterialError("a webhook secret cannot be opened with this master key",
+                                       code="webhook_secret_unreadable") from exc
             raise KeyMaterialError("a sealed salt cannot be opened with this master key",
                                    code="salt_unreadable") from exc

@@ -51,6 +51,7 @@ from notary.service.itemkeys import MasterKey
 from notary.service.retention import RetentionJob
 from notary.service.shredding import ShredResult, shred
 from notary.service.tenancy import ensure_default_tenant
+from notary.service.webhooks import seal_plain_secrets
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
 from storage.db import Batch, Evidence, session, utc
@@ -136,11 +137,13 @@ class NotaryService:
             engine=engine, blobs=blobs, master=master, signing_key=signing_key,
             spool_dir=settings.spool_dir, max_upload_bytes=settings.max_upload_bytes,
             anchor_deadline_seconds=settings.anchor_deadline_seconds, custody=custody,
+            sm3=settings.sm3,
         )
         svc = cls(settings, engine, blobs, master, signing_key, notariser, custody,
                   tsa=TimestampAuthority.from_settings(settings))
         ensure_default_tenant(engine)
         svc.admin_token_created = ensure_admin_key(engine, settings.keys_dir)
+        seal_plain_secrets(engine, master.webhook_box())  # rows kept before secrets were sealed
         if isinstance(blobs, SpooledIpfsStore):
             svc.pin_flusher = SpoolFlusher(blobs, interval=PIN_FLUSH_SECONDS).start()
         if with_chain:
@@ -167,8 +170,8 @@ class NotaryService:
             svc.retention = RetentionJob(svc.context, interval=settings.retention_seconds).start()
         if with_chain and (settings.anchor_worker if run_worker is None else run_worker):
             svc.webhooks = DeliveryWorker(
-                engine, backoff=settings.webhook_backoff, timeout=settings.webhook_timeout,
-                poll=settings.webhook_poll_seconds,
+                engine, master.webhook_box(), backoff=settings.webhook_backoff,
+                timeout=settings.webhook_timeout, poll=settings.webhook_poll_seconds,
                 allow_private=settings.webhook_allow_private).start()
         return svc
 

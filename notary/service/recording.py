@@ -321,30 +321,38 @@ class Recordings:
             row = s.get(RecordingSession, session_id)
         return row.tenant if row is not None else ""
 
-    def _drop_blob(self, cid: str) -> None:
+    def _drop_blob(self, cid: str) -> bool:
+        """Delete a segment's ciphertext; False (logged) when the store could not."""
         try:
             self.ctx.blobs.delete(cid)
-        except Exception:  # noqa: BLE001 - best effort; the orphan sweep remains
-            log.warning("could not delete the ciphertext of a refused segment")
+            return True
+        except Exception:  # noqa: BLE001 - best effort; shredding or the orphan sweep remains
+            log.warning("could not delete the ciphertext of a segment")
+            return False
 
     # -- closing ----------------------------------------------------------------------------
 
     def close(self, *, tenant: str, session_id: str, call: object = None,
-              complete: bool = True, by: str | None = None) -> RecordingSession:
+              complete: bool = True, by: str | None = None,
+              retry: bool = False, idle_before: datetime | None = None) -> RecordingSession:
         """Notarise what arrived as one item and close the session (``closed``, or
         ``incomplete`` when ``complete`` is false). A closed session, or one another closer
         is closing (``closing``), is answered as it is. RecordingError ``recording_empty``
         (409) for a session without a segment; CallMetadataError for a wrong ``call``. On any
         other failure the session is open again, with every segment, unless its item exists
         (then it is closed with it); after ``CLOSE_ATTEMPTS`` failures it is ``failed``.
-        RecordingNotYours (403) unless ``by`` (None: the timeout) opened it."""
+        RecordingNotYours (403) unless ``by`` (None: the timeout) opened it. ``retry`` (an
+        operator's, :mod:`notary.service.recording_failed`): a ``failed`` session is closed
+        once more, as its last close was asked; failing again, it is ``failed`` again.
+        ``idle_before`` (the timeout's sweep): close only a session still idle since then
+        (see ``claim``)."""
         row = self._own(tenant, session_id, by)
-        if row.status not in ("open", "closing"):
+        if row.status not in ("open", "closing") and not (retry and row.status == "failed"):
             return row
         held = self.segments(session_id)
         draft = self._call_at_close(row, call, utc(held[-1].received_at) if held else _now())
         taken = claim(self.ctx.engine, session_id, self._timeout,
-                      close_request(call, complete))
+                      close_request(call, complete), failed=retry, idle_before=idle_before)
         if taken is None:
             return self.get(tenant, session_id)
         token, earlier = taken
@@ -392,16 +400,17 @@ class Recordings:
         done = finish(self.ctx.engine, session_id, token, status, evidence.id)
         if done.evidence_id != evidence.id:
             return done
+        # Deleted first, forgotten after: a ciphertext the store kept stays named by its
+        # row, so the item's shredding still reaches it.
+        dropped = {cid for cid in {g.cid for g in self.segments(session_id)} - {None}
+                   if cid is not None and self._drop_blob(cid)}
         with session(self.ctx.engine) as s:
-            segments = list(s.exec(select(RecordingSegment).where(
-                RecordingSegment.session_id == session_id)).all())
-            cids = [g.cid for g in segments if g.cid is not None]
-            for segment in segments:
-                segment.cid = None
-                s.add(segment)
+            for segment in s.exec(select(RecordingSegment).where(
+                    RecordingSegment.session_id == session_id)).all():
+                if segment.cid in dropped:
+                    segment.cid = None
+                    s.add(segment)
             s.commit()
-        for cid in cids:
-            self._drop_blob(cid)
         return done
 
     def _item_of(self, row: RecordingSession) -> Any:
@@ -473,7 +482,8 @@ class Recordings:
         done = []
         for row in stale:
             try:
-                self.close(tenant=row.tenant, session_id=row.id, complete=False)
+                self.close(tenant=row.tenant, session_id=row.id, complete=False,
+                           idle_before=cutoff)
                 done.append(row.id)
             except NotaryError as exc:
                 log.warning("recording session %s could not be closed: %s", row.id, exc.code)

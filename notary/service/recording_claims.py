@@ -47,21 +47,32 @@ def _locked(s: object, session_id: str) -> RecordingSession:
         RecordingSession.id == session_id).with_for_update()).one()
 
 
-def claim(engine: Engine, session_id: str, timeout: float,
-          request: str | None = None) -> tuple[str, str | None] | None:
+def claim(engine: Engine, session_id: str, timeout: float, request: str | None = None, *,
+          failed: bool = False,
+          idle_before: datetime | None = None) -> tuple[str, str | None] | None:
     """Take the session for closing, asked ``request``: the claim's token and, when it
-    replaces a dead closer's claim, what that closer was asked; None when another closer
-    holds a live claim (or the session is closed)."""
+    replaces a dead closer's claim (or, with ``failed``, retries a ``failed`` session), what
+    that closer was asked; None when another closer holds a live claim (or the session is
+    closed).
+
+    ``idle_before``: the timeout's closer takes an open session only if, under the lock, its
+    last segment is still older than this and no retry is pending: a segment that arrived
+    after the sweep chose the session keeps it open (the recorder is alive)."""
     now = _now()
     stale = now - timedelta(seconds=timeout)
     with session(engine) as s:
         row = _locked(s, session_id)
-        if row.status == "open" or (row.status == "closing" and row.closed_at is not None
-                                    and utc(row.closed_at) < stale):
-            earlier = row.close_request if row.status == "closing" else None
+        if row.status == "open" and idle_before is not None and (
+                utc(row.last_at) >= idle_before
+                or (row.retry_at is not None and utc(row.retry_at) > now)):
+            return None
+        if row.status == "open" or (failed and row.status == "failed") or (
+                row.status == "closing" and row.closed_at is not None
+                and utc(row.closed_at) < stale):
+            earlier = row.close_request if row.status in ("closing", "failed") else None
             token = secrets.token_hex(16)
             row.status, row.closed_at, row.claim = "closing", now, token
-            row.close_request = request
+            row.close_request = request if earlier is None or not failed else earlier
             s.add(row)
             s.commit()
             return token, earlier

@@ -50,7 +50,7 @@ class SealedUpload:
 
 
 def seal(read: Read, recipient: pyrage.x25519.Recipient, spool_dir: Path,
-         max_bytes: int) -> SealedUpload:
+         max_bytes: int, *, sm3: bool = False) -> SealedUpload:
     """Read plaintext with ``read(n)`` until it returns b"", and seal it.
 
     Raises UploadTooLarge past ``max_bytes``, re-raises whatever ``read`` raised (a client that
@@ -64,7 +64,7 @@ def seal(read: Read, recipient: pyrage.x25519.Recipient, spool_dir: Path,
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise _spool_error(exc) from exc
-    digest, cid = StreamingDigest(), CidBuilder()
+    digest, cid = StreamingDigest(sm3=sm3), CidBuilder()
     size = stored = 0
     fh = os.fdopen(fd, "wb", buffering=0)  # unbuffered: a write error is raised where it happens
 

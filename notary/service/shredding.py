@@ -216,10 +216,12 @@ def shred(engine: Engine, custody: CustodyLog, signing_key: SigningKey, blobs: B
         row.deletion_jws = token
         s.add(row)
         delete_salts(s, row.id, row.case_uid)  # its commitments can no longer be opened
-        _forget_recording(s, row.id)
+        leftovers = _forget_recording(s, row.id)
         s.commit()
-    _scrub_database(engine)
+    scrub_database(engine)
     deleted = delete_ciphertext(blobs, row.cid)
+    for cid in leftovers:  # unreadable already (the session's key is gone); unreferenced now,
+        delete_ciphertext(blobs, cid)  # so the start-up orphan sweep takes what fails here
     log.info("evidence %s shredded (ciphertext %s)", evidence_id,
              "deleted" if deleted else "deletion deferred")
     return ShredResult(certificate, token, deleted)
@@ -252,21 +254,27 @@ def sweep_ciphertexts(engine: Engine, blobs: BlobStore) -> int:
     return done
 
 
-def _forget_recording(s: Session, evidence_id: str) -> None:
+def _forget_recording(s: Session, evidence_id: str) -> list[str]:
     """The traces of the live recording session an item came from: its segments' rows (each
-    holds the plaintext's SHA-256, its salt and a checkpoint naming that SHA-256) and the
-    session's wrapped key, in the shredding transaction. The statement keeps the segment tree
-    and layout, which is what verification reads."""
+    holds the plaintext's SHA-256, its salt and a checkpoint naming that SHA-256: with the
+    salt, a guessed segment could be confirmed against its leaf) and the session's wrapped
+    key, in the shredding transaction. The CIDs of segment ciphertexts still stored (a close
+    whose clean-up failed), for the caller to delete after the commit. The statement keeps
+    the segment tree's root and layout, which is what remains provable."""
+    cids: list[str] = []
     for held in s.exec(select(RecordingSession).where(
             RecordingSession.evidence_id == evidence_id)).all():
         for segment in s.exec(select(RecordingSegment).where(
                 RecordingSegment.session_id == held.id)).all():
+            if segment.cid is not None:
+                cids.append(segment.cid)
             s.delete(segment)
         held.wrapped_key, held.call_record, held.call_salts = "", None, None
         s.add(held)
+    return cids
 
 
-def _scrub_database(engine: Engine) -> None:
+def scrub_database(engine: Engine) -> None:
     """Leave no old copy of the wrapped key in the database files we control: SQLite zeroes
     freed content (``secure_delete``) and the write-ahead log is truncated; PostgreSQL's
     dead row versions are vacuumed. (Backups taken before the shred are the operator's:

@@ -260,7 +260,7 @@ def statement_of(
     sub: Submission, *, evidence_id: str, case_seq: int, prev: str | None, sha256: str,
     size: int, received_at: str, submitter: str, cid: str | None,
     tenant_name: str | None = None, submitter_name: str | None = None,
-    deposit: str | None = None,
+    deposit: str | None = None, sm3: str | None = None,
 ) -> Statement:
     return Statement(
         evidence_id=evidence_id, case_id=sub.case_id, case_seq=case_seq, prev_statement=prev,
@@ -272,5 +272,5 @@ def statement_of(
         parties=list(sub.parties) if sub.parties else None,
         submitter_signature=sub.submitter_signature,
         call=sub.call.record if sub.call is not None else None, deposit=deposit,
-        recording=sub.recording,
+        recording=sub.recording, sm3=sm3,
     )

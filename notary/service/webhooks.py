@@ -31,7 +31,8 @@ from notary.core.errors import InputError
 from notary.core.validate import format_rfc3339_utc
 from notary.service.actors import Actor
 from notary.service.errors import NotFound
-from notary.webhook import EVENT_TYPES, new_secret
+from notary.service.itemkeys import SecretBox
+from notary.webhook import EVENT_TYPES, SECRET_PREFIX, new_secret
 from storage.db import (
     Case,
     Evidence,
@@ -173,16 +174,47 @@ def _events(events: Iterable[str]) -> list[str]:
     return chosen
 
 
-def create_endpoint(engine: Engine, *, tenant: str, actor: Actor, url: str, events: Iterable[str],
-                    description: str | None, allow_private: bool) -> tuple[WebhookEndpoint, str]:
-    """Register a receiver; returns the row and its secret (shown once)."""
+def _sealed(box: SecretBox, endpoint_id: str, secret: str) -> str:
+    """The secret as the database keeps it: sealed, bound to its endpoint."""
+    return box.seal(secret.encode("ascii"), f"webhook/{endpoint_id}")
+
+
+def open_secret(box: SecretBox, endpoint_id: str, stored: str) -> str:
+    """The endpoint's secret from its row. A secret kept before secrets were sealed
+    (``whsec_…``) is read as it is until :func:`seal_plain_secrets` seals it.
+    KeyMaterialError (``webhook_secret_unreadable``) when it was sealed under another master key or
+    for another endpoint."""
+    if stored.startswith(SECRET_PREFIX):
+        return stored
+    return box.open(stored, f"webhook/{endpoint_id}").decode("ascii")
+
+
+def seal_plain_secrets(engine: Engine, box: SecretBox) -> int:
+    """Seal the secrets still kept in clear (rows written before they were sealed); returns
+    how many. Run at start, before the delivery worker."""
+    with session(engine) as s:
+        rows = s.exec(select(WebhookEndpoint).where(
+            WebhookEndpoint.secret.startswith(SECRET_PREFIX))).all()
+        for row in rows:
+            row.secret = _sealed(box, row.id, row.secret)
+            s.add(row)
+        s.commit()
+        return len(rows)
+
+
+def create_endpoint(engine: Engine, box: SecretBox, *, tenant: str, actor: Actor, url: str,
+                    events: Iterable[str], description: str | None,
+                    allow_private: bool) -> tuple[WebhookEndpoint, str]:
+    """Register a receiver; returns the row and its secret (shown once, kept sealed)."""
     chosen = _events(events)
     _scheme, host, _port = check_url(url)
     if not allow_private and not _public_name(host):
         raise _unsafe(host)
     secret = new_secret()
-    row = WebhookEndpoint(id="wh_" + secrets.token_hex(12), tenant=tenant, url=url,
-                          events=json.dumps(chosen), description=description, secret=secret,
+    endpoint_id = "wh_" + secrets.token_hex(12)
+    row = WebhookEndpoint(id=endpoint_id, tenant=tenant, url=url,
+                          events=json.dumps(chosen), description=description,
+                          secret=_sealed(box, endpoint_id, secret),
                           created_by=actor.label, created_at=datetime.now(UTC))
     with session(engine) as s:
         # Counted holding the tenant's row (PostgreSQL; SQLite serialises writers): two
@@ -229,14 +261,16 @@ def delete_endpoint(engine: Engine, *, tenant: str, endpoint_id: str) -> Webhook
         return row
 
 
-def rotate_secret(engine: Engine, *, tenant: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+def rotate_secret(engine: Engine, box: SecretBox, *, tenant: str,
+                  endpoint_id: str) -> tuple[WebhookEndpoint, str]:
     """A new secret for the endpoint (shown once); the next attempt is signed with it."""
+    secret = new_secret()
     with session(engine) as s:
         row = _own(s, tenant, endpoint_id)
-        row.secret = new_secret()
+        row.secret = _sealed(box, endpoint_id, secret)
         s.add(row)
         s.commit()
-        return row, row.secret
+        return row, secret
 
 
 def deliveries(engine: Engine, *, tenant: str, endpoint_id: str, status: str | None,

@@ -20,7 +20,11 @@ from notary.core.bundle import (
     CONDUCT_JWS_PATH,
     CONDUCT_PDF_PATH,
     GUIDE_PATH,
+    KEYS_PATH,
     BundleVerification,
+    KeyPeriod,
+    key_history,
+    parse_key_history,
 )
 from notary.core.conduct import CONDUCT
 from notary.core.signing import SigningKey, jws_payload
@@ -185,3 +189,27 @@ def test_a_named_period_the_cli_and_who_may_ask(server: LiveServer, tmp_path: Pa
     plain = admin.get(f"/v1/cases/{CASE}/bundle")
     assert plain.status_code == 200 and CONDUCT_JWS_PATH not in _files(plain.content)
     assert "conduct" not in _verify(plain.content).facts
+
+
+def test_a_report_signed_by_a_key_not_valid_when_the_bundle_was_made_fails(
+        server: LiveServer) -> None:
+    """The report is signed when the bundle is made: a key of keys/jwks.json that was retired
+    by then (here: one whose period ended in 2020) cannot have signed it, even when the report
+    itself is exactly what the statements give."""
+    admin = server.admin()
+    answer = _call(admin, "2026-11-28T09:00:00+08:00", A, 400.0)
+    wait_until(lambda: admin.get(f"/v1/evidence/{answer['id']}").json()["status"] == "anchored")
+    bundle = admin.get(f"/v1/cases/{CASE}/bundle", params={"conduct": "true"}).content
+    files = _files(bundle)
+    retired = SigningKey.generate()
+    keys, periods = parse_key_history(files[KEYS_PATH])
+    entries = [(k, periods[k["kid"]]) for k in keys["keys"]]
+    entries.append((retired.public_jwk(), KeyPeriod(retired.kid, "2020-01-01T00:00:00Z",
+                                                     "2020-06-01T00:00:00Z")))
+    payload = files[CONDUCT_JSON_PATH]  # the genuine report, signed again by the retired key
+    forged = _repack(bundle, {KEYS_PATH: key_history(entries),
+                              CONDUCT_JWS_PATH: CONDUCT.sign(payload, retired).encode()},
+                     server.service.signing_key)
+    check = _conduct_check(_verify(forged))
+    assert check["status"] == "fail", check
+    assert f"signed by key {retired.kid}, which was not valid" in check["reason"]

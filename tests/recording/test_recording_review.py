@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,12 +14,13 @@ import pytest
 from sqlmodel import select
 
 from notary import recorder
+from notary.client import Client
 from notary.core.errors import NotaryError
 from notary.core.recording import MAX_SEGMENTS
 from notary.core.statement import MAX_STATEMENT_BYTES
 from notary.service.recording import STATEMENT_RESERVE, Recordings, segment_cap
 from notary.service.recording_claims import CLOSE_ATTEMPTS, claim, finish
-from storage.db import session
+from storage.db import session, utc
 from storage.recordings import RecordingSegment, RecordingSession
 from tests.intake.files import form, wav_bytes
 from tests.recording.recorder import segment_pcm
@@ -70,14 +72,9 @@ def test_the_recorder_takes_a_duplicate_as_sent_only_when_the_bytes_are_the_same
         return httpx.Response(409, json={"code": "segment_duplicate", "message": "held",
                                          "details": {"same": same["value"]}})
 
-    real = httpx.Client
-    stream = None
-    try:
-        recorder.httpx.Client = (  # type: ignore[misc]
-            lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
-        stream = recorder.RecordingStream("http://x", "k", case_id="C")
-    finally:
-        recorder.httpx.Client = real  # type: ignore[misc]
+    sdk = Client("http://x", "k")
+    sdk.http = httpx.Client(base_url="http://x", transport=httpx.MockTransport(handler))
+    stream = recorder.RecordingStream("http://x", "k", case_id="C", client=sdk)
     with pytest.raises(recorder.RecordingStreamError) as refused:
         stream.send(b"\x00\x01" * 100)
     assert refused.value.details == {"same": False} and stream.next == 0
@@ -195,7 +192,10 @@ def test_shredding_a_recording_forgets_its_segments_and_session_key(
             RecordingSegment.session_id == sid)).all()
         held = s.get(RecordingSession, sid)
     assert rows == [] and held is not None and held.wrapped_key == ""
-    assert http.get(f"/v1/evidence/{evidence}/recording").status_code == 410
+    what = http.get(f"/v1/evidence/{evidence}/recording").json()  # what the statement proves
+    assert what["shredded"] is True and what["anchored_at"] is not None
+    assert http.get(f"/v1/evidence/{evidence}/recording/excerpt",
+                    params={"from": "0", "to": "2"}).status_code == 410
     assert http.get(f"/v1/evidence/{evidence}").status_code == 200  # the statement stands
 
 
@@ -223,3 +223,30 @@ def test_the_timeout_replacing_a_dead_closer_finishes_as_that_closer_asked(
     body = wait_until(finished)
     assert isinstance(body, dict) and body["status"] == "closed"  # complete, as asked
     assert finish(server.service.engine, sid, taken[0], "open", None).status == "closed"
+
+
+def test_a_segment_arriving_after_the_sweep_chose_the_session_keeps_it_open(
+        server: LiveServer) -> None:
+    """The sweep picks the sessions idle since its cutoff, then closes them one by one; a
+    segment that reaches a picked session in between shows the recorder alive, and the
+    timeout's closer must leave that session open (checked again under the session's lock)."""
+    http = server.admin()
+    sid = _session_with_segments(server, "REV-SWEEP-1")
+    recordings = _recordings(server)
+    with session(server.service.engine) as s:
+        row = s.get(RecordingSession, sid)
+    assert row is not None
+    cutoff = utc(row.last_at) + timedelta(microseconds=1)  # idle before the cutoff: picked
+    assert http.put(f"/v1/recordings/{sid}/segments/3", content=segment_pcm(3),
+                    headers=PCM).status_code == 201  # ... and then a segment arrives
+    kept = recordings.close(tenant=row.tenant, session_id=sid, complete=False,
+                            idle_before=cutoff)
+    assert (kept.status, kept.evidence_id, kept.segments) == ("open", None, 4)
+    assert http.put(f"/v1/recordings/{sid}/segments/4", content=segment_pcm(4),
+                    headers=PCM).status_code == 201
+    with session(server.service.engine) as s:
+        row = s.get(RecordingSession, sid)
+    assert row is not None
+    idle = recordings.close(tenant=row.tenant, session_id=sid, complete=False,
+                            idle_before=utc(row.last_at) + timedelta(microseconds=1))
+    assert idle.status == "incomplete" and idle.evidence_id is not None

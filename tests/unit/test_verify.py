@@ -269,3 +269,39 @@ def test_anchor_facts_validate(world: World) -> None:
         with pytest.raises(InputError) as err:
             dataclasses.replace(world.anchor, **{field: value})
         assert err.value.details["field"] == field
+
+
+def test_sm3_recorded_in_the_statement_is_checked_when_computed(world: World) -> None:
+    """A statement of an NOTARY_SM3 deployment records the file's SM3 too: a verifier that
+    computed it compares it (a file with the statement's SHA-256 but another SM3 cannot
+    exist in practice, but the check must not take one for the other); one whose OpenSSL
+    has no SM3 passes on SHA-256 and says SM3 was not checked."""
+    sm3 = hashlib.new("sm3", FILE).digest()
+    statement = dataclasses.replace(world.statement, sm3=sm3.hex())
+    assert Statement.from_bytes(statement.canonical_bytes()) == statement
+    token = sign_statement(statement, world.key)
+    leaf = statement_leaf(statement.digest(), world.file.sha256)
+    tree = MerkleTree.build([leaf, statement_leaf(b"\x01" * 32, b"\x02" * 32)])
+    anchor = dataclasses.replace(world.anchor, root=tree.root)
+    args: dict[str, Any] = {"statement_jws": token, "proof": tree.proof_for(leaf),
+                            "root": tree.root, "claimed_anchor": anchor, "observed_anchor": anchor}
+
+    same = world.verify(file_digest=FileDigest(world.file.sha256, world.file.size, sm3), **args)
+    assert same.result == "valid" and "SM3" in same.check("file_hash").reason
+    other = FileDigest(world.file.sha256, world.file.size, hashlib.new("sm3", b"x").digest())
+    check = world.verify(file_digest=other, **args).check("file_hash")
+    assert check.status is CheckStatus.FAIL and "SM3" in check.reason
+    uncomputed = world.verify(file_digest=world.file, **args).check("file_hash")
+    assert uncomputed.status is CheckStatus.PASS and "not computed" in uncomputed.reason
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"sm3": "AB" * 32}, "sm3"),
+    ({"sm3": "ab" * 31}, "sm3"),
+    ({"sm3": "ab" * 32, "deposit": "hash_only", "content_address": None}, "sm3"),
+])
+def test_a_malformed_or_misplaced_sm3_is_refused(world: World, changes: dict[str, Any],
+                                                 field: str) -> None:
+    with pytest.raises(InputError) as err:
+        dataclasses.replace(world.statement, **changes)
+    assert err.value.details.get("field") == field

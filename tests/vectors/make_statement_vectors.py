@@ -103,6 +103,26 @@ def _hash_only(third: Statement) -> dict[str, Any]:
     }
 
 
+def _with_sm3() -> dict[str, Any]:
+    """A statement of a deployment that records SM3 beside SHA-256 (issue 19, NOTARY_SM3):
+    the file is the three bytes ``abc``, whose SM3 is the example of GB/T 32905 appendix A."""
+    return {
+        "schema": "notary.statement/v1",
+        "evidence_id": "ev-0005",
+        "case_id": "HX-2026-1201-SM",
+        "case_seq": 1,
+        "kind": "notice",
+        "media_type": "text/plain",
+        "size": 3,
+        "sha256": hashlib.sha256(b"abc").hexdigest(),
+        "sm3": "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
+        "file_name": "abc.txt",
+        "received_at": "2026-12-01T08:00:00Z",
+        "submitter": "apikey:76a891f7fa09",
+        "content_address": "bafkreif2pall7dybz7vecqka3zo24irdwabwdi4wc55jznaq75q7eaavvu",
+    }
+
+
 def _golden(name: str, fields: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     statement = Statement.from_json(fields)
     canonical = statement.canonical_bytes()
@@ -244,6 +264,17 @@ def _rejects(first: Statement) -> list[dict[str, Any]]:
         out.append({"name": name, "description": description,
                     "text": _text({**hash_only, **changes}), "code": "statement_invalid",
                     "field": field})
+    # Added with SM3 (issue 19); the rejects above are unchanged.
+    for name, description, base, changes, field in [
+        ("sm3-upper-case", "'sm3' in upper-case hex (two spellings of one digest).",
+         _with_sm3(), {"sm3": _with_sm3()["sm3"].upper()}, "sm3"),
+        ("sm3-short", "'sm3' is 31 bytes.", _with_sm3(), {"sm3": "66" * 31}, "sm3"),
+        ("hash-only-with-sm3", ("A hash-only statement records an SM3 the service never "
+          "computed (it never saw the file)."), hash_only, {"sm3": _with_sm3()["sm3"]}, "sm3"),
+    ]:
+        out.append({"name": name, "description": description,
+                    "text": _text({**base, **changes}), "code": "statement_invalid",
+                    "field": field})
     return out
 
 
@@ -267,6 +298,7 @@ def main() -> None:
             _golden("with-identity", _with_identity(Statement.from_json(_second(first))), key),
             _golden("hash-only", _hash_only(Statement.from_json(_with_identity(
                 Statement.from_json(_second(first))))), key),
+            _golden("with-sm3", _with_sm3(), key),
         ],
         "receipt": {
             "payload": {

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notary.service.itemkeys import SecretBox
 from tests.support import free_port
+
+#: The box of delivery workers the tests build by hand: a fixed test key (their endpoints'
+#: secrets are written in clear, as before sealing, or sealed with this box).
+TEST_BOX = SecretBox(bytes(32), webhook=True)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from notary.webhook import new_secret
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 from storage.migrate import open_database
 from tests.support import wait_until
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import TEST_BOX, Receiver
 
 pytestmark = pytest.mark.integration
 
 
 def _worker(url: str) -> DeliveryWorker:
-    return DeliveryWorker(open_database(url), backoff=(0.1,), timeout=1.0, poll=0.05,
+    return DeliveryWorker(open_database(url), TEST_BOX, backoff=(0.1,), timeout=1.0, poll=0.05,
                           allow_private=True, senders=4)
 
 
@@ -108,7 +108,8 @@ def test_a_backlog_drains_at_the_receivers_pace(tmp_path: Path) -> None:
                                   tenant="default", event_type="evidence.anchored",
                                   payload="{}", created_at=now, next_attempt_at=now))
         s.commit()
-    worker = DeliveryWorker(engine, backoff=(0.1,), timeout=2.0, poll=1.0, allow_private=True)
+    worker = DeliveryWorker(engine, TEST_BOX, backoff=(0.1,), timeout=2.0, poll=1.0,
+                            allow_private=True)
     started = time.monotonic()
     worker.start()
     try:

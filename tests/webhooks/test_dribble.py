@@ -17,7 +17,7 @@ from notary.webhook import new_secret
 from storage.db import WebhookDelivery, WebhookEndpoint, session
 from storage.migrate import open_database
 from tests.support import wait_until
-from tests.webhooks.receiver import Dribbler, Receiver
+from tests.webhooks.receiver import TEST_BOX, Dribbler, Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_a_dribbling_receiver_is_cut_off_at_the_time_limit(tmp_path: Path) -> No
     dribbler = Dribbler(interval=0.5, limit=60).start()  # 30 s of answer, a byte per 0.5 s
     engine = open_database(f"sqlite:///{tmp_path / 'outbox.db'}")
     delivery = _hook(engine, 1, "a", dribbler.url, datetime.now(UTC))
-    worker = DeliveryWorker(engine, backoff=(60.0,), timeout=1.0, poll=0.05,
+    worker = DeliveryWorker(engine, TEST_BOX, backoff=(60.0,), timeout=1.0, poll=0.05,
                             allow_private=True)
     started = time.monotonic()
     worker.start()
@@ -74,7 +74,7 @@ def test_one_tenants_dribblers_leave_the_other_senders_to_other_tenants(tmp_path
     other = _hook(engine, 9, "b", receiver.url, datetime.now(UTC))
     # Three senders and a long time limit: tenant a's four due deliveries are older than b's,
     # so without a share per tenant they would take every sender for the whole limit.
-    worker = DeliveryWorker(engine, backoff=(60.0,), timeout=20.0, poll=0.05,
+    worker = DeliveryWorker(engine, TEST_BOX, backoff=(60.0,), timeout=20.0, poll=0.05,
                             allow_private=True, senders=3)
     worker.start()
     try:

@@ -19,8 +19,10 @@ from notary.service.webhooks import (
     list_endpoints,
 )
 from storage.migrate import open_database
+from tests.webhooks.receiver import TEST_BOX
 
 pytestmark = pytest.mark.integration
+
 
 
 def test_concurrent_registrations_do_not_pass_the_limit(tmp_path: Path,
@@ -30,7 +32,7 @@ def test_concurrent_registrations_do_not_pass_the_limit(tmp_path: Path,
     admin = Actor.operator("test")
 
     def create() -> None:
-        create_endpoint(engine, tenant="default", actor=admin, url="https://example.com/hook",
+        create_endpoint(engine, TEST_BOX, tenant="default", actor=admin, url="https://example.com/hook",
                         events=["evidence.anchored"], description=None, allow_private=False)
 
     for _ in range(MAX_ENDPOINTS - 1):

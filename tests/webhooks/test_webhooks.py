@@ -18,6 +18,7 @@ from notary.service.apikeys import create_key
 from notary.service.delivery import Claim, send
 from notary.service.tenancy import create_tenant
 from notary.webhook import new_secret, verify_webhook
+from storage.db import WebhookEndpoint, session
 from tests.support import LiveServer, wait_until
 from tests.tenancy.files import notice_pdf
 from tests.webhooks.receiver import Receiver, signature_ok
@@ -313,3 +314,41 @@ def test_private_receivers_are_refused_without_the_allow_flag(
     assert (outcome.status_code, outcome.error) == (None, "webhook_url_forbidden")
     assert send(claim, timeout=1.0, allow_private=True).status_code == 200
     assert [a.id for a in receiver.attempts] == [claim.id], "only the allowed attempt arrived"
+
+
+def test_secrets_are_kept_sealed_and_older_clear_ones_are_sealed_at_start(
+        make_server: Callable[..., LiveServer], receiver: Receiver) -> None:
+    """The database keeps an endpoint's secret sealed under the master key, bound to its
+    endpoint: a copy of the database forges no delivery, and a sealed secret moved to another
+    endpoint's row does not open there (that endpoint's deliveries fail, named). A secret kept
+    in clear by an earlier version is sealed at the next start and keeps signing."""
+    first = make_server(**FAST)
+    admin = first.admin()
+    endpoint = register(admin, receiver.url, ["evidence.anchored"])
+    other = register(admin, receiver.url, ["evidence.anchored"])
+    engine = first.service.engine
+    with session(engine) as s:
+        row = s.get(WebhookEndpoint, endpoint["id"])
+        assert row is not None and row.secret.startswith("v1.")
+        assert endpoint["secret"] not in row.secret
+        moved = row.secret
+        row.secret = endpoint["secret"]  # as an earlier version kept it
+        s.add(row)
+        victim = s.get(WebhookEndpoint, other["id"])
+        assert victim is not None
+        victim.secret = moved  # another endpoint's sealed secret
+        s.add(victim)
+        s.commit()
+    first.stop()
+    second = make_server(**FAST)
+    with session(second.service.engine) as s:
+        row = s.get(WebhookEndpoint, endpoint["id"])
+        assert row is not None and row.secret.startswith("v1.")  # sealed at start
+    http = second.client(first.admin_key)
+    item = submit(http, "HX-2026-0007", "sealed secret")
+    wait_until(lambda: item["id"] in anchored_events(receiver))
+    attempt = next(a for a in receiver.attempts if a.event["data"]["evidence_id"] == item["id"])
+    assert signature_ok(endpoint["secret"], attempt)
+    wait_until(lambda: listed(http, other["id"], "failed"))
+    failed = listed(http, other["id"], "failed")[0]
+    assert failed["last_error"] == "webhook_secret_unreadable"

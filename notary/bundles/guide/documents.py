@@ -169,6 +169,15 @@ for item in manifest["items"]:
         if sha256_file(item["original"]) != (s["sha256"], s["size"]):
             fail(item["original"] + ": its SHA-256 is not the one its signed statement records")
         print(item["original"] + ": OK, SHA-256", s["sha256"], "as its signed statement records")
+        if s.get("sm3"):
+            sm3 = sm3_file(item["original"])
+            if sm3 is None:
+                print(item["original"] + ": SM3 not checked here (this Python has no SM3); "
+                      "openssl dgst -sm3 must print", s["sm3"])
+            elif sm3 != s["sm3"]:
+                fail(item["original"] + ": its SM3 is not the one its signed statement records")
+            else:
+                print(item["original"] + ": OK, SM3", s["sm3"], "as its signed statement records")
     elif s.get("deposit") == "hash_only":
         print(d + ": hash-only deposit, 本服务从未见过该文件 / the file was never seen by this "
               "service (not checked by it); your copy of", shown(repr(s["file_name"])),

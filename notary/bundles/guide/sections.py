@@ -212,6 +212,19 @@ def contents(facts: BundleFacts) -> list[str]:
              "copy with `sha256sum FILE`."),
             "",
         ]
+    sm3 = [item.directory for item in facts.items if item.statement.sm3 is not None]
+    if sm3:
+        dirs = ", ".join(sm3)
+        out += [
+            (f"{dirs} 的签名声明还记载了文件的 SM3 摘要（GB/T 32905，字段 `sm3`）。"
+             "第 2 步一并核对；也可用 `openssl dgst -sm3 文件` 自行计算，"
+             "结果须与声明中的 `sm3` 相同。"),
+            "",
+            (f"The signed statements of {dirs} also record the file's SM3 digest (GB/T 32905, "
+             "field `sm3`). Step 2 checks it too; you can compute it yourself with "
+             "`openssl dgst -sm3 FILE`, which must print the statement's `sm3`."),
+            "",
+        ]
     if facts.hashes_only:
         out += [
             ("本证据包不含原始文件（仅哈希，保护隐私）。第 2 步打印每项签名声明所记载的 SHA-256："

@@ -140,6 +140,17 @@ def sha256_file(path):
     return digest.hexdigest(), size
 
 
+def sm3_file(path):  # None when this Python's OpenSSL has no SM3
+    try:
+        digest = hashlib.new("sm3")
+    except ValueError:
+        return None
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 COMPACT = re.compile(r"[A-Za-z0-9_-]+[.][A-Za-z0-9_-]*[.][A-Za-z0-9_-]+")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..conduct import CONDUCT, NOT_COUNTABLE, ConductRules, conduct_report
 from ..errors import NotaryError
 from ..jws import jws_payload
+from ..keyhistory import KeyPeriod
 from ..statement import Statement, canonical_json
 from ..verdict import Check, CheckStatus
 from .layout import CONDUCT_JSON_PATH, CONDUCT_JWS_PATH
@@ -66,10 +67,14 @@ def _difference(signed: Mapping[str, Any], derived: Mapping[str, Any],
 
 
 def conduct_check(bundle: Bundle, key_set: Mapping[str, Any],
+                  periods: Mapping[str, KeyPeriod],
                   statements: Sequence[tuple[str, Statement | None, bool]]
                   ) -> tuple[Check, dict[str, Any]] | None:
     """``conduct`` and its facts, or None when the bundle carries no conduct report.
 
+    The report is signed when the bundle is made, so its key must be valid at the manifest's
+    ``created_at`` (``periods``), as the manifest's is: a key retired before, or one whose
+    period began after, cannot have signed it then.
     ``statements``: each item's directory, its verified statement (None if it did not verify)
     and whether it is anchored (its Merkle proof and anchor record passed)."""
     docs = bundle.contents.documents
@@ -83,6 +88,15 @@ def conduct_check(bundle: Bundle, key_set: Mapping[str, Any],
     except NotaryError as exc:
         return _fail(f"{CONDUCT_JWS_PATH} is not a conduct report signed by the keys used: "
                      f"{exc.message}")
+    created = bundle.manifest.created_at if bundle.manifest is not None else None
+    validity = periods.get(signed.kid)
+    try:
+        covered = created is not None and validity is not None and validity.covers(created)
+    except NotaryError:
+        covered = False
+    if not covered:
+        return _fail(f"{CONDUCT_JWS_PATH} is signed by key {signed.kid}, which was not valid "
+                     f"when the bundle was made ({created or 'unknown'}).")
     if docs.get(CONDUCT_JSON_PATH) != jws_payload(token):
         return _fail(f"{CONDUCT_JSON_PATH} is not the signed report's payload: it was changed "
                      f"or is missing (the signed {CONDUCT_JWS_PATH} is the record).")

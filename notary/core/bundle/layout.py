@@ -60,6 +60,7 @@ __all__ = [
     "UNLISTED",
     "Scope",
     "document_limit",
+    "is_original_path",
     "is_safe_original",
     "item_dir",
     "manifest_limits",
@@ -224,6 +225,13 @@ SAFE_ORIGINAL: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}(?:\.[A-Za-z0-
 #: Bundle v1 allowed any portable name; it is read, but a name that breaks out of the single
 #: quotes or the Markdown of its own VERIFY.md (issue 13 #4) fails the ``manifest`` check.
 _V1_UNSAFE = re.compile(r"['`$;&|<>\[\]{}!\\\n\r\t]")
+
+
+def is_original_path(path: str) -> bool:
+    """Whether an archive member is an item's original (``items/NNNN/original/NAME``): the
+    members whose SM3 the reader computes too, for statements that carry one."""
+    parts = path.split("/")
+    return len(parts) == 4 and parts[2] == ORIGINAL_DIR
 
 
 def is_safe_original(name: str) -> bool:

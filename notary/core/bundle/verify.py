@@ -253,7 +253,7 @@ def verify_bundle(
             bundle=bundle_summary(bundle)))
         decisive.add("certification")
     # Step 7: a conduct report, when the bundle carries one: derived again from the statements.
-    conduct = conduct_check(bundle, key_set, [
+    conduct = conduct_check(bundle, key_set, periods, [
         (r.documents.path, r.statement, all(
             c.status is _PASS for c in r.checks
             if c.name in (f"items[{i}].merkle_proof", f"items[{i}].anchor_record")))
