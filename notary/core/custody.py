@@ -116,13 +116,7 @@ class CustodyEvent:
         return out
 
     def canonical_bytes(self) -> bytes:
-        # Computed once (the event is frozen): checking a log reads it for the canonical
-        # form, the digest and the next event's link.
-        cached: bytes | None = self.__dict__.get("_canonical")
-        if cached is None:
-            cached = canonical_json(self.to_json())
-            object.__setattr__(self, "_canonical", cached)
-        return cached
+        return canonical_json(self.to_json())
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.canonical_bytes()).digest()
