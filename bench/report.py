@@ -194,6 +194,26 @@ def rows(r: dict[str, Any]) -> list[Row]:
                            f"run: {v.get('bundle_error', '?')})", _s(v["case_seconds"]), "-",
                            "-", "<= 5 s", _status(v["case_seconds"] <= 5,
                                                   lambda: _by(v["case_seconds"], 5), "[7]")))
+    if "export" in r:
+        e = r["export"]
+        n, ex, ve = e["items"], e["export"], e["verify"]
+        out.append(Row(
+            f"17. Export a case bundle of {n:,} items, hashes only (v3; synthetic case, the "
+            "service's writer, no database)",
+            f"{_s(ex['seconds'])} ({e['export_ms_per_item']:.1f} ms per item, first byte after "
+            f"{_s(ex['first_byte_seconds'])}; {ex['bundle_bytes'] / MB:.0f} MB, peak RSS "
+            f"{_mb(ex['peak_rss_bytes'])} of which the case's facts {_mb(ex['facts_rss_bytes'])})"
+            f"; v2 rendered two certificates per item: {_s(e['v2_render_seconds_extrapolated'])}",
+            "-", "-", "<= 60 s (10,000 items)",
+            _status(ex["seconds"] <= 60, lambda: _by(ex["seconds"], 60), "[8]")
+            if n >= 10_000 else "not judged: fewer items than the goal's"))
+        out.append(Row(
+            f"17. Verify that case bundle of {n:,} items offline (`verify_bundle_file`)",
+            f"{_s(ve['seconds'])} ({e['verify_ms_per_item']:.2f} ms per item, "
+            f"{_s(ve['cpu_seconds'])} CPU; peak RSS {_mb(ve['peak_rss_bytes'])})", "-", "-",
+            "<= 5 s (10,000 items)",
+            _status(ve["seconds"] <= 5, lambda: _by(ve["seconds"], 5), "[7]")
+            if n >= 10_000 else "not judged: fewer items than the goal's"))
     if "deposits" in r:
         dep = r["deposits"]
         floor = dep["floor"]

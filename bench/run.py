@@ -1,6 +1,7 @@
 """``make bench``: run every benchmark of issue 8 and write bench/results.md and results.json.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest,gas,tree,load,verify,deposits]
+    .venv/bin/python bench/run.py [--quick] [--only ingest,gas,tree,load,verify,export,deposits]
+                                  [--case-items N]
 
 Every ratio is against a reference measured in the same run, back to back, because this
 machine is shared and noisy; absolute values are reported too. Big inputs are generated in a
@@ -33,7 +34,7 @@ from bench.report import render
 # Each section's module is imported when it runs, so that the process measuring the in-process
 # ingest first is not carrying web3 and the rest (a heavier heap made that path slower here).
 
-SECTIONS = ("ingest", "gas", "tree", "load", "verify", "deposits")
+SECTIONS = ("ingest", "gas", "tree", "load", "verify", "export", "deposits")
 
 
 def environment() -> dict[str, Any]:
@@ -63,6 +64,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small inputs, to try the harness")
     p.add_argument("--only", default=",".join(SECTIONS))
+    p.add_argument("--case-items", type=int, default=None,
+                   help="items of the large case exported and verified (default 10,000)")
     p.add_argument("--out", type=Path, default=None,
                    help="directory for results.md/json (default bench/, or none with --quick)")
     args = p.parse_args()
@@ -100,6 +103,11 @@ def main() -> int:
 
             results["verify"] = verify.run(tmp, n=1_000 if args.quick else 10_000,
                                            bundle_items=3 if args.quick else 10)
+        if "export" in only:
+            from bench import export
+
+            results["export"] = export.run(tmp, n=args.case_items or (
+                1_000 if args.quick else 10_000))
         if "deposits" in only:
             from bench import deposits
 

@@ -8,9 +8,9 @@ Real bundles come through the public API: ``notary run`` (its own NOTARY_HOME an
 notarises a small case submitted over HTTP, anchors it, and serves that case's hashes-only
 bundle and one item's; both are verified offline, in process (``verify_bundle_file``, the
 function behind ``notary verify``) and with the ``notary verify`` command (a new process: its
-time includes starting Python). Exporting a case bundle costs seconds per item (each item gets
-a rendered certificate), so a real 10,000-item case does not fit in the run: its verification
-time is extrapolated from the small case's per-item time, and says so.
+time includes starting Python). A real 10,000-item case over HTTP does not fit in the run (it
+would have to be notarised first): its verification time is extrapolated from the small case's
+per-item time, and says so; bench/export.py exports and verifies a synthetic case of that size.
 """
 
 from __future__ import annotations

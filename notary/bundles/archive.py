@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from typing import BinaryIO, Final
 
 from notary.core.bundle import (
-    BUNDLE_MEDIA_TYPE,
+    BUNDLE_VERSION,
     MAX_FILES,
     MIMETYPE_PATH,
+    READABLE,
     BundleContents,
     document_limit,
     is_original_path,
@@ -64,7 +65,7 @@ class ArchiveLimits:
     max_total_bytes: int = 64 * 1024**3
     max_ratio: int = 100  # uncompressed / compressed, for members above ratio_floor
     ratio_floor: int = 1 << 20
-    max_central_directory_bytes: int = 8 * 1024 * 1024
+    max_central_directory_bytes: int = 16 * 1024 * 1024
 
 
 def _unsafe(message: str, reason: str, member: str | None = None) -> UnsafeBundle:
@@ -343,17 +344,18 @@ class BundleWriter:
     Members get the bundle's creation time and mode 0644; documents are deflated, originals
     stored as they are (media files do not compress, and a reader's ratio limit must never
     refuse our own bundles). Every member is hashed as written: :attr:`digests` feeds the
-    manifest. The first member is always ``mimetype``.
+    manifest. The first member is always ``mimetype``, of bundle ``version`` (the current one;
+    an older one only to write test vectors).
     """
 
-    def __init__(self, created_at: datetime) -> None:
+    def __init__(self, created_at: datetime, version: int = BUNDLE_VERSION) -> None:
         moment = created_at.astimezone(UTC)
         self._date_time = (max(moment.year, 1980), moment.month, moment.day, moment.hour,
                            moment.minute, moment.second)
         self._out = _Chunks()
         self._zip = zipfile.ZipFile(self._out, "w", allowZip64=True)
         self.digests: dict[str, FileDigest] = {}
-        self._add(MIMETYPE_PATH, BUNDLE_MEDIA_TYPE.encode("ascii"), compress=False)
+        self._add(MIMETYPE_PATH, READABLE[version].encode("ascii"), compress=False)
 
     def _info(self, path: str, size: int, compress: bool) -> zipfile.ZipInfo:
         problem = member_path_problem(path)

@@ -14,6 +14,7 @@ import segno
 from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
 from .model import (
     EVIDENCE_LABEL,
+    LISTING_NOTE,
     CaseCertificate,
     CheckLine,
     ItemCertificate,
@@ -193,11 +194,14 @@ def _case_identity(cert: CaseCertificate) -> list[tuple[Bilingual, str, str]]:
     if cert.tenants:
         rows.append((Bilingual("租户（委托方）", "Tenant (on whose behalf)"),
                      escape("；".join(cert.tenants)), f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
+    if cert.submitters:
+        rows.append((Bilingual("提交人", "Submitted by"), escape("；".join(cert.submitters)),
+                     f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
     return rows
 
 
-def case_html(cert: CaseCertificate) -> str:
-    """A case's certificate: a summary sheet, then one sheet per item."""
+def case_html(cert: CaseCertificate, *, item_pages: bool = True) -> str:
+    """A case's certificate: a summary sheet, then (``item_pages``) one sheet per item."""
     rows = "".join(
         f"<tr><td>{i.case_seq}</td><td>{escape(i.kind.zh)}<span class=\"note\" lang=\"en\">"
         f"{escape(i.kind.en)}</span></td><td>{escape(i.file_name)}"
@@ -226,7 +230,8 @@ def case_html(cert: CaseCertificate) -> str:
 <th>文件名 · SHA-256<span class="en" lang="en">File name · SHA-256</span></th>
 <th>接收 · 区块时间<span class="en" lang="en">Received · block time</span></th></tr>
 {rows}</table>
-<p class="meta">每件证据的证书见后页。 / Each item's certificate follows.</p>
+<p class="meta">{"每件证据的证书见后页。 / Each item's certificate follows." if item_pages
+                  else escape(LISTING_NOTE)}</p>
 </section>"""
-    sheets = "".join(_sheet(i) for i in cert.items)
+    sheets = "".join(_sheet(i) for i in cert.items) if item_pages else ""
     return _page(f"{cert.title.zh} {cert.title.en} · {cert.case_id}", summary + sheets)

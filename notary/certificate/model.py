@@ -56,6 +56,14 @@ class CertificateError(NotaryError):
     default_code = "certificate_refused"
 
 
+#: What a case certificate without item pages (a v3 case bundle's) says instead of them.
+LISTING_NOTE = ("每件证据的签名声明、收据、默克尔证明和锚定记录在本证据包的 items/ 目录中，可用 "
+                "notary verify 逐项核验；单件证书可向服务索取。 / Each item's signed statement, "
+                "receipt, Merkle proof and anchor record are in this bundle's items/ folder and "
+                "are checked one by one by notary verify; an item's own certificate can be "
+                "obtained from the service.")
+
+
 @dataclass(frozen=True)
 class CertificateFacts:
     """Everything one item's certificate states, as verified when it was issued.
@@ -170,6 +178,9 @@ class CaseCertificate:
     fingerprint: str | None = None
     #: The tenants' legal names as the items' statements state them, in case order.
     tenants: tuple[str, ...] = ()
+    #: Who submitted (the names the statements state, else the API key), in case order: the
+    #: listing without item pages still says who submitted.
+    submitters: tuple[str, ...] = ()
 
 
 def verification_url(verify_url: str, sha256: str) -> str:
@@ -381,10 +392,13 @@ def case_certificate(
         first_lines += [n for n in cert.notices if n not in first_lines]
     tenants = tuple(dict.fromkeys(f.statement.tenant_name for f in ordered
                                   if f.statement.tenant_name))
+    submitters = tuple(dict.fromkeys(
+        f"{f.statement.submitter_name} ({f.statement.submitter})" if f.statement.submitter_name
+        else f.statement.submitter for f in ordered))
     return CaseCertificate(
         title=CASE_TITLE, case_id=case_id, issued_at=format_rfc3339_utc(issued),
         items=certs, not_included=not_included, notices=tuple(first_lines),
         operator=deployment.operator_name if deployment else None,
         fingerprint=deployment.trust_root_fingerprint if deployment else None,
-        tenants=tenants,
+        tenants=tenants, submitters=submitters,
     )

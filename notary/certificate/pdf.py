@@ -17,6 +17,7 @@ from .html import qr_code
 from .identity import CLAIM_NOTE, FINGERPRINT_NOTE
 from .model import (
     EVIDENCE_LABEL,
+    LISTING_NOTE,
     CaseCertificate,
     CheckLine,
     ItemCertificate,
@@ -92,6 +93,21 @@ class _Document(FPDF):
         self.multi_cell(w, line, text, wrapmode=wrap, align=align,
                         new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return float(self.get_y())
+
+    def fits(self, w: float, text: str) -> bool:
+        """Whether ``text`` fits on one line of a box ``w`` wide (then :meth:`line_at` draws
+        it without fpdf's line breaking, which costs a measure per character)."""
+        return "\n" not in text and self.get_string_width(text) <= w - 2 * self.c_margin
+
+    def line_at(self, x: float, y: float, w: float, text: str, line: float, *,
+                wrap: WrapMode = WrapMode.WORD) -> float:
+        """:meth:`write_at` for a case listing's cells, one line when the text fits."""
+        if not self.fits(w, text):
+            return self.write_at(x, y, w, text, line, wrap=wrap)
+        # Where cell() would put the baseline of one line of ``line`` height.
+        self.text(x + self.c_margin, y + 0.5 * line + 0.3 * self.font_size, text)
+        self.set_xy(self.l_margin, y + line)
+        return y + line
 
     def room(self) -> float:
         return float(self.h - BOTTOM - self.get_y())
@@ -335,27 +351,28 @@ def item_pdf(cert: ItemCertificate, fonts: CertificateFonts | None = None, *,
 def _summary_row(pdf: _Document, item: ItemCertificate) -> None:
     widths = (10.0, 30.0, 100.0, WIDTH - 140.0)
     _style(pdf, "sans", 8)
-    name_h = pdf.text_height(widths[2], item.file_name, 3.6, wrap=WrapMode.CHAR)
+    name_h = (3.6 if pdf.fits(widths[2], item.file_name)
+              else pdf.text_height(widths[2], item.file_name, 3.6, wrap=WrapMode.CHAR))
     height = name_h + 3.4 + 1.6
     if pdf.room() < height:
         pdf.add_page()
     y = pdf.get_y() + 0.8
     x = LEFT
     _style(pdf, "sans", 8)
-    pdf.write_at(x, y, widths[0], str(item.case_seq), 3.6)
+    pdf.line_at(x, y, widths[0], str(item.case_seq), 3.6)
     x += widths[0]
-    pdf.write_at(x, y, widths[1], item.kind.zh, 3.6)
+    pdf.line_at(x, y, widths[1], item.kind.zh, 3.6)
     _style(pdf, "sans", 6.5, GREY)
-    pdf.write_at(x, y + 3.6, widths[1], item.kind.en, 3.0)
+    pdf.line_at(x, y + 3.6, widths[1], item.kind.en, 3.0)
     x += widths[1]
     _style(pdf, "sans", 8)
-    ny = pdf.write_at(x, y, widths[2], item.file_name, 3.6, wrap=WrapMode.CHAR)
+    ny = pdf.line_at(x, y, widths[2], item.file_name, 3.6, wrap=WrapMode.CHAR)
     _style(pdf, "mono", 6.8, GREY)
-    pdf.write_at(x, ny, widths[2], item.sha256, 3.4, wrap=WrapMode.CHAR)
+    pdf.line_at(x, ny, widths[2], item.sha256, 3.4, wrap=WrapMode.CHAR)
     x += widths[2]
     _style(pdf, "sans", 6.5, GREY)
-    pdf.write_at(x, y, widths[3], item.received_at, 3.0, wrap=WrapMode.CHAR)
-    pdf.write_at(x, y + 3.2, widths[3], item.block_time, 3.0, wrap=WrapMode.CHAR)
+    pdf.line_at(x, y, widths[3], item.received_at, 3.0, wrap=WrapMode.CHAR)
+    pdf.line_at(x, y + 3.2, widths[3], item.block_time, 3.0, wrap=WrapMode.CHAR)
     bottom = y - 0.8 + height
     pdf.set_draw_color(*FAINT)
     pdf.set_line_width(0.2)
@@ -363,8 +380,11 @@ def _summary_row(pdf: _Document, item: ItemCertificate) -> None:
     pdf.set_y(bottom)
 
 
-def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None) -> bytes:
-    """A case's certificate as PDF bytes: a summary page, then each item's pages."""
+def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None, *,
+             item_pages: bool = True) -> bytes:
+    """A case's certificate as PDF bytes: a summary page, then (``item_pages``) each item's
+    pages. Without them it is the listing a v3 case bundle carries: one document, whatever
+    the number of items, instead of a certificate rendered per item."""
     issued = datetime.fromisoformat(cert.issued_at)
     pdf = _Document(fonts or find_fonts(), f"notary 案件存证证书 Case certificate · {cert.case_id}",
                     issued)
@@ -386,6 +406,9 @@ def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None) -> by
     if cert.tenants:
         _row(pdf, Row(Bilingual("租户（委托方）", "Tenant (on whose behalf)"),
                       "；".join(cert.tenants), note=f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
+    if cert.submitters:
+        _row(pdf, Row(Bilingual("提交人", "Submitted by"), "；".join(cert.submitters),
+                      note=f"{CLAIM_NOTE.zh} / {CLAIM_NOTE.en}"))
     _heading(pdf, Bilingual("证据清单", "Items of the case"))
     y = pdf.get_y() + 0.5
     for x, w, text in ((LEFT, 10, Bilingual("序号", "#")),
@@ -400,6 +423,9 @@ def case_pdf(cert: CaseCertificate, fonts: CertificateFonts | None = None) -> by
     for item in cert.items:
         _summary_row(pdf, item)
     _style(pdf, "sans", 7.5, GREY)
+    if not item_pages:
+        pdf.write_at(LEFT, pdf.get_y() + 2, WIDTH, LISTING_NOTE, 3.6)
+        return bytes(pdf.output())
     pdf.write_at(LEFT, pdf.get_y() + 2, WIDTH, "每件证据的证书见后页。 / Each item's certificate "
                  "follows.", 3.6)
     for item in cert.items:

@@ -2,19 +2,23 @@
 whole case's), and verifying an uploaded bundle against this service's chain node.
 
 Everything that can fail is done before the first byte is sent: the items must all be
-anchored, their documents are built, their certificates rendered, ``VERIFY.md`` written and
-each export recorded in the audit trail. Then the archive is produced as the client reads
-it: originals are decrypted chunk by chunk straight into the ZIP stream, so plain-text
-evidence is never written to disk (not even a temporary file) and memory stays bounded. The
-manifest, listing every file with the SHA-256 computed while it was written, and its
-signature close the archive. If an original does not decrypt to the notarised bytes the
-stream stops, and the truncated archive can never verify.
+anchored, their documents are built (and checked), the bundle's one certificate rendered,
+``VERIFY.md`` written and each export recorded in the audit trail. Then the archive is
+produced as the client reads it: each item's documents are built again as it is written (so a
+case of 10,000 items does not hold them all), and originals are decrypted chunk by chunk
+straight into the ZIP stream, so plain-text evidence is never written to disk (not even a
+temporary file) and memory stays bounded. The manifest, listing every file with the SHA-256
+computed while it was written, and its signature close the archive. If an original does not
+decrypt to the notarised bytes the stream stops, and the truncated archive can never verify.
 
-A build is expensive (a case's certificates take about a second of CPU per item), so builds are
-bounded by an :class:`ExportGate`: at most ``NOTARY_EXPORT_BUILDS`` at once on the service and
-one per API key or share link (``export_busy`` otherwise, with ``Retry-After``). A build is
-given a cancel flag: when its client goes away it stops at the next item and frees its slot,
-so nobody waits (not even a shutting-down server) for a bundle nobody will read.
+A version 3 bundle carries ONE certificate (``certificate.html|pdf``): for a case, the
+listing of its items (no per-item certificates: rendering one, with its CJK font subset, took
+about two seconds, which made a case export take seconds per item); for one item, that item's
+certificate. Builds are still bounded by an :class:`ExportGate`: at most
+``NOTARY_EXPORT_BUILDS`` at once on the service and one per API key or share link
+(``export_busy`` otherwise, with ``Retry-After``). A build is given a cancel flag: when its
+client goes away it stops at the next item and frees its slot, so nobody waits (not even a
+shutting-down server) for a bundle nobody will read.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -36,8 +40,8 @@ from notary.bundles.declaration import declaration_files
 from notary.bundles.guide import render_guide
 from notary.certificate import CertificateFacts, Deployment, case_certificate
 from notary.certificate.declaration import declaration_pdf
-from notary.certificate.html import case_html, item_html
-from notary.certificate.pdf import case_pdf, item_pdf
+from notary.certificate.html import case_html
+from notary.certificate.pdf import case_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import chain_reader
 from notary.chain.setup import DEV_CHAIN_IDS
@@ -49,7 +53,7 @@ from notary.core.bundle import (
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
     MAX_ITEMS,
-    RESERVED_CERTIFICATE_NAMES,
+    MAX_ITEMS_V2,
     TRUST_ROOT_PATH,
     BundleFacts,
     BundleItem,
@@ -61,6 +65,8 @@ from notary.core.bundle import (
 )
 from notary.core.declaration import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
+from notary.core.merkle import from_hex32
+from notary.core.signing import SigningKey
 from notary.core.validate import validate_identifier
 from notary.core.verdict import AnchorFacts
 from notary.keyfiles import load_key_history
@@ -81,13 +87,10 @@ from notary.tsa import certificate_chain
 from storage.db import ApiKey, Evidence
 
 __all__ = ["BundleDownload", "ConductAsked", "export_bundle", "this_service",
-           "verify_uploaded_bundle"]
+           "verify_uploaded_bundle", "write_bundle"]
 
 #: What an uploaded bundle (held in memory) may expand to; offline verification allows more.
 UPLOAD_LIMITS = ArchiveLimits(max_member_bytes=512 << 20, max_total_bytes=512 << 20)
-
-_ITEM_CERTIFICATE = re.compile(r"items/0*([0-9]+)/(certificate\.(?:html|pdf))")
-
 
 @dataclass(frozen=True)
 class ConductAsked:
@@ -151,18 +154,27 @@ def _raw_tx_receipt(ctx: Context, batch_receipt: str | None, tx_hash: str) -> di
 
 def _items(ctx: Context, rows: Sequence[Evidence],
            ticket: ExportTicket) -> tuple[BundleItem, ...]:
-
+    """The items as exported. A batch (its row, anchor, raw receipt, the chain's answer) is
+    read once for all its items, not once per item."""
     observed: dict[bytes, AnchorFacts | None] = {}
+    batches: dict[int, tuple[Any, dict[str, Any] | None]] = {}
     items = []
     for row in rows:
         ticket.check()
-        proof = ctx.proof_of(row)
-        batch = ctx.get_batch(row.batch_id)
-        if proof is None or batch is None:
+        batch, raw = None, None
+        if row.batch_id is not None:
+            if row.batch_id not in batches:
+                batches[row.batch_id] = (ctx.get_batch(row.batch_id), None)
+            batch, raw = batches[row.batch_id]
+        anchor = ctx.anchor_of(batch)
+        if row.status != "anchored" or anchor is None or row.proof is None or batch is None:
             raise NotFound(f"evidence {row.id} is not anchored yet; export after its anchor "
                            "deadline at the latest", code="not_anchored", evidence_id=row.id,
                            status=row.status)
-        steps, root, anchor = proof
+        if raw is None:
+            raw = _raw_tx_receipt(ctx, batch.raw_receipt, anchor.tx_hash)
+            batches[batch.id] = (batch, raw)
+        root = anchor.root
         if root not in observed and ctx.chain is not None:
             try:
                 observed[root] = ctx.chain.registry.find_anchor(root)
@@ -170,9 +182,9 @@ def _items(ctx: Context, rows: Sequence[Evidence],
                 observed[root] = None  # the certificate then shows the chain as not checked
         items.append(BundleItem(
             evidence_id=row.id, case_seq=row.case_seq, file_name=row.file_name,
-            statement_jws=row.statement_jws, receipt_jws=row.receipt_jws, proof=tuple(steps),
-            anchor=anchor, raw_receipt=_raw_tx_receipt(ctx, batch.raw_receipt, anchor.tx_hash),
-            observed_anchor=observed.get(root),
+            statement_jws=row.statement_jws, receipt_jws=row.receipt_jws,
+            proof=tuple(from_hex32(p) for p in json.loads(row.proof)),
+            anchor=anchor, raw_receipt=raw, observed_anchor=observed.get(root),
             custody=tuple(r.jws for r in ctx.custody.events(row.id)),
             deletion_jws=row.deletion_jws,
             timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
@@ -181,52 +193,27 @@ def _items(ctx: Context, rows: Sequence[Evidence],
     return tuple(items)
 
 
-def _render_certificates(items: Sequence[CertificateFacts], *, case_id: str, verify_url: str,
-                         explorer_url: str | None, ticket: ExportTicket,
-                         deployment: Deployment | None = None) -> dict[str, bytes]:
-    """What :func:`notary.certificate.render_certificates` renders, byte for byte, one PDF at
-    a time so that a cancelled build stops between them (each takes about a second)."""
-    cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
-                            explorer_url=explorer_url, deployment=deployment)
-    ticket.check()
-    out: dict[str, bytes] = {
-        "certificate.html": case_html(cert).encode(),
-        "certificate.pdf": case_pdf(cert),
-    }
-    for item in cert.items:
-        ticket.check()
-        out[f"items/{item.case_seq}/certificate.html"] = item_html(item).encode()
-        out[f"items/{item.case_seq}/certificate.pdf"] = item_pdf(item)
-    return out
-
-
 def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
                   ticket: ExportTicket, deployment: Deployment | None = None) -> dict[str, bytes]:
-    """The bundle's certificates (HTML and PDF, for the bundle and for each item), rendered as
-    :func:`notary.certificate.render_certificates` does from the same facts, placed at the
-    reserved paths (``certificate.*`` and ``items/NNN/certificate.*``)."""
+    """The bundle's one certificate (HTML and PDF, at ``certificate.*``), from the same
+    facts and checks as :func:`notary.certificate.render_certificates`: a case bundle's lists
+    its items, an evidence bundle's is the item's certificate (its pages follow the one-line
+    listing). A v3 bundle has no per-item certificates (docs/bundle-format.md §5)."""
     key_set, _ = parse_key_history(facts.keys)
-    certified = [
-        CertificateFacts.verified(
+    certified = []
+    for item in facts.items:
+        ticket.check()
+        certified.append(CertificateFacts.verified(
             statement_jws=item.statement_jws, jwks=key_set, proof=list(item.proof),
             anchor=item.anchor, observed_anchor=item.observed_anchor,
             checked_at=facts.created_at,
-        )
-        for item in facts.items
-    ]
-    rendered = _render_certificates(certified, case_id=facts.case_id, verify_url=verify_url,
-                                    explorer_url=explorer_url, ticket=ticket,
-                                    deployment=deployment)
-    out: dict[str, bytes] = {}
-    for path, data in rendered.items():
-        match = _ITEM_CERTIFICATE.fullmatch(path)
-        if match is not None:
-            path = f"items/{int(match.group(1)):03d}/{match.group(2)}"
-        elif path not in RESERVED_CERTIFICATE_NAMES:
-            raise NotaryError(f"the certificate renderer produced {path!r}, which is not a "
-                              "reserved certificate path", code="certificate_path_invalid")
-        out[path] = data
-    return out
+        ))
+    cert = case_certificate(certified, case_id=facts.case_id, verify_url=verify_url,
+                            explorer_url=explorer_url, deployment=deployment)
+    ticket.check()
+    pages = facts.scope == "evidence"
+    return {"certificate.html": case_html(cert, item_pages=pages).encode(),
+            "certificate.pdf": case_pdf(cert, item_pages=pages)}
 
 
 def export_bundle(
@@ -256,6 +243,12 @@ def export_bundle(
     if conduct is not None and case_id is None:
         raise InputError("a conduct report goes in a case bundle", code="export_invalid")
     rows = _rows(ctx, key, case_id, evidence_id)
+    if (certifier is not None or conduct is not None) and len(rows) > MAX_ITEMS_V2:
+        # The certification and the conduct report list every item within their own
+        # document limits (docs/bundle-format.md §5.1, §9), sized for 1,000 items.
+        raise InputError(f"case {case_id!r} has {len(rows)} items; a bundle with a "
+                         f"certification or a conduct report holds at most {MAX_ITEMS_V2}",
+                         code="bundle_too_large")
     ticket = ctx.exports.enter(_holder(Actor.of_key(key)), cancel)
     try:
         return _prepare(ctx, key, rows, case_id=case_id, evidence_id=evidence_id,
@@ -280,7 +273,9 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
         tsa_chain=certificate_chain(tokens, ctx.tsa.trust_roots if ctx.tsa else ()),
         trust_root=_trust_root_document(ctx),
     )
-    documents = [item.documents() for item in facts.items]
+    for item in facts.items:  # fails here, before the first byte, not in mid-stream
+        ticket.check()
+        item.documents()
     certificates = _certificates(facts, f"{ctx.settings.service_url.rstrip('/')}/verify",
                                  explorer_url, ticket, deployment_of(ctx))
     ticket.check()
@@ -298,13 +293,11 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
                          local_chain=ctx.settings.embedded_chain or chain_id in DEV_CHAIN_IDS)
     certified = (f", certification for {certifier.name}" if certifier is not None else "") + (
         ", conduct report" if conduct is not None else "")
-    for row in rows:
-        ctx.record_audit(row.id, "exported", actor,
-                         detail=f"{scope} bundle{' (hashes only)' if hashes_only else ''}"
-                                f"{certified}")
+    ctx.record_exports(rows, actor, f"{scope} bundle{' (hashes only)' if hashes_only else ''}"
+                                    f"{certified}")
     label = evidence_id if evidence_id is not None else f"case-{facts.case_id}"
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "bundle"
-    chunks = _stream(ctx, facts, rows, documents, guide, certificates, ticket)
+    chunks = _stream(ctx, facts, rows, guide, certificates, ticket)
     # A stream that is dropped unread (its client gone before the first byte) frees its slot.
     weakref.finalize(chunks, ticket.release)
     return BundleDownload(f"notary-{safe}.zip", chunks, ticket=ticket)
@@ -317,30 +310,36 @@ def _checked(chunks: Iterable[bytes], ticket: ExportTicket) -> Iterator[bytes]:
         yield chunk
 
 
-def _stream(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
-            documents: Sequence[dict[str, bytes]], guide: bytes,
+def _stream(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence], guide: bytes,
             certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
     """The archive, member by member: mimetype, items (documents, original), RFC 3161
     timestamps, keys, guide, certificates, then the manifest and its signature. Stops (an
     incomplete archive, which can never verify) when the build is cancelled."""
     try:
-        yield from _members(ctx, facts, rows, documents, guide, certificates, ticket)
+        yield from write_bundle(facts, guide, certificates, ctx.signing_key,
+                                lambda item, row: _checked(ctx.open_content(row), ticket),
+                                rows, ticket)
     finally:
         ticket.release()
 
 
-def _members(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
-             documents: Sequence[dict[str, bytes]], guide: bytes,
-             certificates: dict[str, bytes], ticket: ExportTicket) -> Iterator[bytes]:
-    writer = BundleWriter(facts.created_at)
+def write_bundle(facts: BundleFacts, guide: bytes, certificates: Mapping[str, bytes],
+                 signing_key: SigningKey, original: Callable[[BundleItem, Any], Iterable[bytes]],
+                 rows: Sequence[Any], ticket: ExportTicket | None = None) -> Iterator[bytes]:
+    """The archive's bytes as they are written: mimetype, each item's documents (built as
+    it is written) and original (``original(item, row)``'s chunks, when the bundle carries
+    it), RFC 3161 timestamps, keys, guide, certificates, then the manifest and its
+    signature. What is held meanwhile is the archive's directory and the manifest's list of
+    files, never the items' documents or originals."""
+    writer = BundleWriter(facts.created_at, facts.version)
     yield writer.take()
-    for item, row, docs in zip(facts.items, rows, documents, strict=True):
-        ticket.check()
-        for path, data in docs.items():
+    for item, row in zip(facts.items, rows, strict=True):
+        if ticket is not None:
+            ticket.check()
+        for path, data in item.documents().items():
             yield writer.add(path, data)
         if not facts.hashes_only and not item.shredded and not item.hash_only:
-            yield from writer.add_stream(item.original_path,
-                                         _checked(ctx.open_content(row), ticket), row.size,
+            yield from writer.add_stream(item.original_path, original(item, row), row.size,
                                          expected_sha256=row.sha256)
     for path, data in timestamp_documents(facts).items():
         yield writer.add(path, data)
@@ -352,7 +351,7 @@ def _members(ctx: Context, facts: BundleFacts, rows: Sequence[Evidence],
         yield writer.add(path, certificates[path])
     manifest = build_manifest(facts, writer.digests)
     yield writer.add(MANIFEST_PATH, manifest)
-    signature = ctx.signing_key.sign(manifest, MANIFEST_MEDIA_TYPE)
+    signature = signing_key.sign(manifest, MANIFEST_MEDIA_TYPE)
     yield writer.add(MANIFEST_SIGNATURE_PATH, signature.encode("ascii"))
     yield writer.finish()
 

@@ -11,7 +11,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -201,6 +201,11 @@ class Context:
                     q.get_nowait()
 
         return gen()
+
+    def record_exports(self, rows: Sequence[Evidence], actor: Actor, detail: str) -> None:
+        """:meth:`record_audit` ``exported`` for every item of a bundle, in few transactions."""
+        self.custody.record_each(rows, CustodyAct.EXPORTED, actor=actor, tenant=actor.tenant,
+                                 detail={"note": detail})
 
     def record_audit(self, evidence_id: str, act: str, actor: Actor, detail: str | None = None,
                      *, tenant: str | None = None) -> None:

@@ -39,13 +39,13 @@ def test_case_bundle_layout(exported: Exported) -> None:
     for seq, (sample, _, _) in enumerate(SAMPLE_FILES, start=1):
         d = f"items/{seq:03d}"
         expected |= {f"{d}/{n}" for n in ITEM_FILES}
-        expected |= {f"{d}/original/{sample}", f"{d}/certificate.html", f"{d}/certificate.pdf"}
+        expected.add(f"{d}/original/{sample}")  # v3: no per-item certificates
         # The original is exactly the file that was submitted.
         assert member(data, f"{d}/original/{sample}") == (SAMPLES / sample).read_bytes()
     assert set(names(data)) == expected
     assert names(data)[-2:] == ["manifest.json", "manifest.jws"]
     manifest = json.loads(member(data, "manifest.json"))
-    assert manifest["bundle_version"] == 2 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
+    assert manifest["bundle_version"] == 3 and manifest["media_type"] == BUNDLE_MEDIA_TYPE
     assert manifest["scope"] == "case" and manifest["case_id"] == CASE
     assert [i["evidence_id"] for i in manifest["items"]] == exported.evidence_ids
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
@@ -58,8 +58,13 @@ def test_case_bundle_layout(exported: Exported) -> None:
     keys = json.loads(member(data, "keys/jwks.json"))["keys"]
     assert [k["kid"] for k in keys] == [exported.server.service.signing_key.kid]
     assert keys[0]["valid_from"].endswith("Z") and "valid_until" not in keys[0]
-    assert "存证证书" in member(data, "certificate.html").decode()
-    assert member(data, "items/002/certificate.pdf").startswith(b"%PDF-")
+    # The one case certificate lists every item (with its SHA-256), without per-item pages.
+    html = member(data, "certificate.html").decode()
+    assert "存证证书" in html and "Each item's certificate follows" not in html
+    for seq in (1, 2, 3):
+        statement = json.loads(member(data, f"items/{seq:03d}/statement.json"))
+        assert statement["sha256"] in html and statement["file_name"] in html
+    assert member(data, "certificate.pdf").startswith(b"%PDF-")
 
 
 def test_item_bundle_hashes_only(exported: Exported, item_bundle: bytes) -> None:

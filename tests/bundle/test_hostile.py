@@ -27,7 +27,13 @@ import pytest
 
 from notary.bundles.archive import read_archive
 from notary.bundles.check import verify_bundle_file
-from notary.core.bundle import BUNDLE_MEDIA_TYPE, BUNDLE_VERSION, MAX_MANIFEST_BYTES
+from notary.core.bundle import (
+    BUNDLE_MEDIA_TYPE,
+    BUNDLE_V2_MEDIA_TYPE,
+    MAX_FILES,
+    MAX_FILES_V2,
+    MAX_MANIFEST_BYTES,
+)
 from notary.core.errors import UnreadableBundle, UnsafeBundle
 from notary.core.statement import canonical_json
 from tests.support import REPO
@@ -124,7 +130,7 @@ def corrupted_member() -> bytes:
 
 @cache
 def many_members() -> bytes:
-    return archive(*((f"items/{i:06d}.txt", b"") for i in range(100_000)),
+    return archive(*((f"items/{i:06d}.txt", b"") for i in range(MAX_FILES + 3)),
                    method=zipfile.ZIP_STORED)
 
 
@@ -141,15 +147,19 @@ def huge_manifest() -> bytes:
 
 
 def manifest_listing_too_many_files() -> bytes:
-    files = [{"path": f"f/{i:06d}", "sha256": "0" * 64, "size": 0} for i in range(20_000)]
-    manifest = {"bundle_version": BUNDLE_VERSION, "media_type": BUNDLE_MEDIA_TYPE, "scope": "case",
+    # A version 2 bundle, under v2's limit of 10,000 files (v3's 100,000 are tested in
+    # tests/unit/test_bundle_v3.py without a time bound).
+    files = [{"path": f"f/{i:06d}", "sha256": "0" * 64, "size": 0}
+             for i in range(MAX_FILES_V2 + 1)]
+    manifest = {"bundle_version": 2, "media_type": BUNDLE_V2_MEDIA_TYPE, "scope": "case",
                 "case_id": "C", "created_at": "2026-11-29T00:00:00.000000Z",
                 "hashes_only": True, "items": [], "files": files}
-    return archive(("manifest.json", canonical_json(manifest)))
+    return archive(("manifest.json", canonical_json(manifest)),
+                   mimetype=BUNDLE_V2_MEDIA_TYPE.encode())
 
 
-def manifest_of_version_3() -> bytes:
-    return archive(("manifest.json", canonical_json({"bundle_version": 3,
+def manifest_of_version_4() -> bytes:
+    return archive(("manifest.json", canonical_json({"bundle_version": 4,
                                                      "media_type": BUNDLE_MEDIA_TYPE})))
 
 
@@ -192,7 +202,7 @@ HOSTILE = [
             UnsafeBundle, "duplicate_name"),
     Hostile("hundred-thousand-members", many_members, UnsafeBundle, "too_many_members"),
     Hostile("huge-manifest", huge_manifest, UnsafeBundle, "document_too_large"),
-    Hostile("manifest-listing-20000-files", manifest_listing_too_many_files, UnsafeBundle,
+    Hostile("manifest-listing-too-many-files", manifest_listing_too_many_files, UnsafeBundle,
             "manifest_too_large"),
     Hostile("non-utf8-name-flagged-utf8",
             lambda: patched(archive(("items/001/aXb.txt", b"x")), name=b"items/001/aXb.txt",
@@ -226,9 +236,9 @@ HOSTILE = [
                                                   mimetype=None),
             UnreadableBundle, "not_a_bundle"),
     Hostile("unknown-bundle-version-mimetype",
-            lambda: archive(mimetype=b"application/vnd.notary.bundle.v3+zip"),
+            lambda: archive(mimetype=b"application/vnd.notary.bundle.v4+zip"),
             UnreadableBundle, "version_unsupported"),
-    Hostile("unknown-bundle-version-manifest", manifest_of_version_3, UnreadableBundle,
+    Hostile("unknown-bundle-version-manifest", manifest_of_version_4, UnreadableBundle,
             "version_unsupported"),
 ]
 

@@ -77,8 +77,8 @@ def test_originals_are_stored_under_safe_names(hostile: Hostile) -> None:
     originals = sorted(n for n in names(hostile.bundle) if "/original/" in n)
     assert originals == ["items/001/original/original.wav", "items/002/original/original.pdf"]
     manifest = json.loads(member(hostile.bundle, "manifest.json"))
-    assert manifest["bundle_version"] == 2
-    assert member(hostile.bundle, "mimetype") == b"application/vnd.notary.bundle.v2+zip"
+    assert manifest["bundle_version"] == 3
+    assert member(hostile.bundle, "mimetype") == b"application/vnd.notary.bundle.v3+zip"
 
 
 def test_running_verify_md_as_printed_creates_nothing(hostile: Hostile, tmp_path: Path) -> None:

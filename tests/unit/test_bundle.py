@@ -107,7 +107,7 @@ def _facts(hashes_only: bool = False) -> BundleFacts:
 
 def _write(facts: BundleFacts, *, manifest: bytes | None = None,
            extra: dict[str, bytes] | None = None) -> bytes:
-    writer = BundleWriter(facts.created_at)
+    writer = BundleWriter(facts.created_at, facts.version)
     out = writer.take()
     for item, data in zip(facts.items, FILES, strict=True):
         for path, doc in item.documents().items():
@@ -190,7 +190,7 @@ def test_unknown_manifest_field_and_non_canonical_manifest_fail_the_manifest() -
 
 def test_unknown_bundle_version_is_refused_unread() -> None:
     facts = _facts()
-    manifest = canonical_json({"bundle_version": 3, "media_type": BUNDLE_MEDIA_TYPE})
+    manifest = canonical_json({"bundle_version": 4, "media_type": BUNDLE_MEDIA_TYPE})
     with pytest.raises(UnreadableBundle) as caught:
         _verify(_write(facts, manifest=manifest))
     assert caught.value.reason == "version_unsupported"
@@ -360,18 +360,11 @@ def test_mangled_documents_never_raise_and_never_verify() -> None:
         assert verdict.result != "valid", (path, mangled[:200])
 
 
-def test_a_version_1_bundle_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_1_bundle_is_still_read() -> None:
     """Bundles handed out before version 2 keep verifying: one is written here as the v1
-    writer did (the writer's version constants set back to 1; the layout is the same)."""
-    import notary.bundles.archive as archive_module
-    import notary.core.bundle.build as bundle_module
-
+    writer did (the layout is the same)."""
     v1 = "application/vnd.notary.bundle.v1+zip"
-    monkeypatch.setattr(archive_module, "BUNDLE_MEDIA_TYPE", v1)
-    monkeypatch.setattr(bundle_module, "BUNDLE_MEDIA_TYPE", v1)
-    monkeypatch.setattr(bundle_module, "BUNDLE_VERSION", 1)
-    data = _write(_facts())
-    monkeypatch.undo()
+    data = _write(replace(_facts(), version=1))
     assert read_archive(io.BytesIO(data)).documents["mimetype"] == v1.encode()
     result = verify_bundle(open_bundle(read_archive(io.BytesIO(data))))
     assert result.verdict.result == "valid", result.verdict.to_json()

@@ -220,8 +220,9 @@ def facts(signer: SigningKey = NOTARY) -> BundleFacts:
             deletion_jws=sign_deletion(DELETION, signer) if s is S2 else None))
     keys = KEYS if signer is NOTARY else key_history(
         [(signer.public_jwk(), KeyPeriod(signer.kid, KEYS_VALID_FROM))])
+    # The committed vectors are a version 2 bundle (kept to prove v2 still verifies).
     return BundleFacts(scope="case", case_id=CASE_ID, created_at=CREATED, hashes_only=False,
-                       items=tuple(items), keys=keys)
+                       items=tuple(items), keys=keys, version=2)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -712,7 +713,7 @@ def write_zip(f: BundleFacts, files: Mapping[str, bytes], *, manifest: bytes | N
     """The archive of ``files`` as BundleWriter writes it (originals stored, documents
     deflated), with the manifest built from what was written (unless given) and signed by
     ``signer`` (unless ``signature`` is given). Returns (zip, manifest, signature)."""
-    writer = BundleWriter(f.created_at)
+    writer = BundleWriter(f.created_at, f.version)
     out = writer.take()
     for path, data in files.items():
         if "/original/" in path:

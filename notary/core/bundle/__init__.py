@@ -1,5 +1,5 @@
-"""The proof bundle (format v2; v1 is still read): every document of a bundle, how it is built,
-read and verified from bytes already read.
+"""The proof bundle (format v3; v1 and v2 are still read): every document of a bundle, how it
+is built, read and verified from bytes already read.
 
 CONSENSUS-CRITICAL. Bundles are handed to courts and checked years later by this code and by
 the steps of their own ``VERIFY.md``; the paths, document fields and rules are the format
@@ -32,6 +32,7 @@ from .layout import (
     ANCHOR_NAME,
     BUNDLE_MEDIA_TYPE,
     BUNDLE_V1_MEDIA_TYPE,
+    BUNDLE_V2_MEDIA_TYPE,
     BUNDLE_VERSION,
     CONDUCT_HTML_PATH,
     CONDUCT_JSON_PATH,
@@ -47,10 +48,13 @@ from .layout import (
     MANIFEST_SIGNATURE_PATH,
     MAX_DOCUMENT_BYTES,
     MAX_FILES,
+    MAX_FILES_V2,
     MAX_ITEMS,
+    MAX_ITEMS_V2,
     MAX_MANIFEST_BYTES,
     MIMETYPE_PATH,
     PROOF_NAME,
+    READABLE,
     RECEIPT_NAME,
     RECORDING_NAME,
     RESERVED_CERTIFICATE_NAMES,
@@ -61,6 +65,7 @@ from .layout import (
     document_limit,
     is_original_path,
     is_safe_original,
+    manifest_limits,
     member_path_problem,
     original_name,
     original_path_problem,
@@ -74,6 +79,7 @@ __all__ = [
     "BATCH_ANCHORED_TOPIC",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_V1_MEDIA_TYPE",
+    "BUNDLE_V2_MEDIA_TYPE",
     "BUNDLE_VERSION",
     "CONDUCT_HTML_PATH",
     "CONDUCT_JSON_PATH",
@@ -89,10 +95,13 @@ __all__ = [
     "MANIFEST_SIGNATURE_PATH",
     "MAX_DOCUMENT_BYTES",
     "MAX_FILES",
+    "MAX_FILES_V2",
     "MAX_ITEMS",
+    "MAX_ITEMS_V2",
     "MAX_MANIFEST_BYTES",
     "MIMETYPE_PATH",
     "PROOF_NAME",
+    "READABLE",
     "RECEIPT_NAME",
     "RECORDING_NAME",
     "RESERVED_CERTIFICATE_NAMES",
@@ -115,6 +124,7 @@ __all__ = [
     "is_original_path",
     "is_safe_original",
     "key_history",
+    "manifest_limits",
     "member_path_problem",
     "open_bundle",
     "original_name",

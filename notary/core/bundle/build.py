@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ..declaration import BundleSummary, Declaration, DeclaredItem, QualifiedPerson
@@ -25,15 +26,13 @@ from ..verdict import AnchorFacts
 from .anchor import anchor_document, proof_document
 from .layout import (
     ANCHOR_NAME,
-    BUNDLE_MEDIA_TYPE,
     BUNDLE_VERSION,
     CUSTODY_NAME,
     DELETION_JSON_NAME,
     DELETION_NAME,
-    MAX_FILES,
-    MAX_ITEMS,
     ORIGINAL_DIR,
     PROOF_NAME,
+    READABLE,
     RECEIPT_NAME,
     RECORDING_NAME,
     STATEMENT_JSON_NAME,
@@ -41,6 +40,7 @@ from .layout import (
     UNLISTED,
     Scope,
     item_dir,
+    manifest_limits,
     member_path_problem,
     original_name,
 )
@@ -109,8 +109,9 @@ class BundleItem:
                               code="malformed_token")
         return kid
 
-    @property
+    @cached_property
     def statement(self) -> Statement:
+        """The statement, parsed once (an export reads it for every document it writes)."""
         return Statement.from_bytes(self.statement_bytes)
 
     @property
@@ -162,6 +163,8 @@ class BundleFacts:
     tsa_chain: bytes | None = None  # the TSAs' certificates (PEM), when there are timestamps
     #: The exporter's signed trust root (TRUST_ROOT_PATH), when it has one.
     trust_root: bytes | None = None
+    #: The bundle version written (the current one; older ones only for test vectors).
+    version: int = BUNDLE_VERSION
 
     @property
     def created_at_text(self) -> str:
@@ -200,9 +203,10 @@ def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes
     :class:`NotaryError` if a path is not a valid member path or an original is missing."""
     if not facts.items:
         raise NotaryError("A bundle needs at least one item.", code="bundle_empty")
-    if len(facts.items) > MAX_ITEMS or len(files) > MAX_FILES:
+    max_files, max_items, _ = manifest_limits(facts.version)
+    if len(facts.items) > max_items or len(files) > max_files:
         raise NotaryError(
-            f"A bundle holds at most {MAX_ITEMS} items and {MAX_FILES} files.",
+            f"A bundle holds at most {max_items} items and {max_files} files.",
             code="bundle_too_large",
         )
     for path in files:
@@ -227,8 +231,8 @@ def build_manifest(facts: BundleFacts, files: Mapping[str, FileDigest]) -> bytes
             entry["original"] = item.original_path
         items.append(entry)
     manifest = {
-        "bundle_version": BUNDLE_VERSION,
-        "media_type": BUNDLE_MEDIA_TYPE,
+        "bundle_version": facts.version,
+        "media_type": READABLE[facts.version],
         "scope": facts.scope,
         "case_id": facts.case_id,
         "created_at": facts.created_at_text,

@@ -22,6 +22,7 @@ from .layout import (
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
+    MAX_MANIFEST_SIGNATURE_BYTES,
     MIMETYPE_PATH,
     UNLISTED,
     item_dir,
@@ -105,7 +106,9 @@ def manifest_signature_check(
                      f"{MANIFEST_SIGNATURE_PATH} has no {MANIFEST_PATH} to sign.")
     try:
         header, payload = verify_jws(token.decode("ascii", "replace"), key_set,
-                                     expected_typ=MANIFEST_MEDIA_TYPE)
+                                     expected_typ=MANIFEST_MEDIA_TYPE,
+                                     **({"max_bytes": MAX_MANIFEST_SIGNATURE_BYTES}
+                                        if bundle.version >= 3 else {}))
     except NotaryError as exc:
         return Check("manifest_signature", _FAIL,
                      f"{MANIFEST_SIGNATURE_PATH} is not validly signed by a key of {KEYS_PATH}. "

@@ -1,4 +1,4 @@
-"""The proof bundle's layout (format v2; v1 is still read): its media types, the paths of
+"""The proof bundle's layout (format v3; v1 and v2 are still read): its media types, the paths of
 its documents, the rules every member path and every original's name obey, and the limits
 on what a verifier reads.
 
@@ -23,6 +23,7 @@ __all__ = [
     "ANCHOR_NAME",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_V1_MEDIA_TYPE",
+    "BUNDLE_V2_MEDIA_TYPE",
     "BUNDLE_VERSION",
     "CONDUCT_HTML_PATH",
     "CONDUCT_JSON_PATH",
@@ -39,8 +40,11 @@ __all__ = [
     "MANIFEST_SIGNATURE_PATH",
     "MAX_DOCUMENT_BYTES",
     "MAX_FILES",
+    "MAX_FILES_V2",
     "MAX_ITEMS",
+    "MAX_ITEMS_V2",
     "MAX_MANIFEST_BYTES",
+    "MAX_MANIFEST_SIGNATURE_BYTES",
     "MAX_PATH_BYTES",
     "MIMETYPE_PATH",
     "ORIGINAL_DIR",
@@ -60,17 +64,20 @@ __all__ = [
     "is_original_path",
     "is_safe_original",
     "item_dir",
+    "manifest_limits",
     "member_path_problem",
     "original_name",
     "original_path_problem",
 ]
 
-BUNDLE_VERSION: Final = 2
-BUNDLE_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v2+zip"
-#: Version 1 (same layout; any portable original name) is still read: see SAFE_ORIGINAL.
+BUNDLE_VERSION: Final = 3
+BUNDLE_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v3+zip"
+#: Version 2 (per-item certificates, at most 1,000 items) is still read.
+BUNDLE_V2_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v2+zip"
+#: Version 1 (same layout as 2; any portable original name) is still read: see SAFE_ORIGINAL.
 BUNDLE_V1_MEDIA_TYPE: Final = "application/vnd.notary.bundle.v1+zip"
 #: The container versions this code reads, with their media types.
-READABLE: Final = {1: BUNDLE_V1_MEDIA_TYPE, 2: BUNDLE_MEDIA_TYPE}
+READABLE: Final = {1: BUNDLE_V1_MEDIA_TYPE, 2: BUNDLE_V2_MEDIA_TYPE, 3: BUNDLE_MEDIA_TYPE}
 MANIFEST_MEDIA_TYPE: Final = "application/vnd.notary.bundle-manifest.v1+json"
 
 MIMETYPE_PATH: Final = "mimetype"
@@ -94,13 +101,14 @@ DELETION_NAME: Final = "deletion.jws"
 DELETION_JSON_NAME: Final = "deletion.json"
 ORIGINAL_DIR: Final = "original"
 #: An item notarised while recorded (issue 18; docs/recording.md): its segments' salts and
-#: signed checkpoints, so each segment verifies offline (notary.core.bundle.recording). Added
-#: to version 2; absent for every other item, whose bundles keep their bytes.
+#: signed checkpoints, so each segment verifies offline (notary.core.bundle.recording).
+#: Absent for every other item.
 RECORDING_NAME: Final = "recording.json"
 #: 7200 segments (notary.core.recording.MAX_SEGMENTS) of a salt and a checkpoint (about 1 KB).
 MAX_RECORDING_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
-#: File names reserved for certificates, at the top (the whole bundle) and in each item
-#: directory. Their content is not part of the proof; the manifest covers their bytes.
+#: File names reserved for certificates, at the top (the whole bundle) and, up to version 2,
+#: in each item directory (a v3 bundle has no per-item certificates: its one certificate lists
+#: the case's items). Their content is not part of the proof; the manifest covers their bytes.
 RESERVED_CERTIFICATE_NAMES: Final = ("certificate.html", "certificate.pdf")
 
 #: A case bundle's conduct report, when asked for (notary.core.bundle.conduct): the signed
@@ -117,10 +125,17 @@ MAX_CONDUCT_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
 #: signature of a certification, added after the bundle was made (§5.1).
 UNLISTED: Final = (MANIFEST_PATH, MANIFEST_SIGNATURE_PATH, CERTIFICATION_SIGNATURE_PATH)
 
-#: Limits on untrusted input, checked before parsing (see docs/bundle-format.md §7).
-MAX_FILES: Final = 10_000
-MAX_ITEMS: Final = 1_000
-MAX_MANIFEST_BYTES: Final = 4 * 1024 * 1024
+#: Limits on untrusted input, checked before parsing (see docs/bundle-format.md §7): those of
+#: the current version (the largest; the archive reader applies them before it knows the
+#: version), then those of versions 1 and 2, which :func:`manifest_limits` still applies.
+MAX_FILES: Final = 100_000
+MAX_ITEMS: Final = 10_000
+MAX_MANIFEST_BYTES: Final = 24 * 1024 * 1024
+#: ``manifest.jws`` carries the manifest as its payload (base64url: 4/3 of it) and a header.
+MAX_MANIFEST_SIGNATURE_BYTES: Final = MAX_MANIFEST_BYTES * 4 // 3 + 64 * 1024
+MAX_FILES_V2: Final = 10_000
+MAX_ITEMS_V2: Final = 1_000
+MAX_MANIFEST_BYTES_V2: Final = 4 * 1024 * 1024
 MAX_DOCUMENT_BYTES: Final = 256 * 1024
 MAX_PATH_BYTES: Final = 400
 
@@ -176,6 +191,13 @@ def member_path_problem(path: str) -> str | None:
     return None
 
 
+def manifest_limits(version: int) -> tuple[int, int, int]:
+    """(files, items, manifest bytes) a manifest of bundle ``version`` may have at most."""
+    if version >= 3:
+        return MAX_FILES, MAX_ITEMS, MAX_MANIFEST_BYTES
+    return MAX_FILES_V2, MAX_ITEMS_V2, MAX_MANIFEST_BYTES_V2
+
+
 def document_limit(path: str) -> int | None:
     """The largest size the verifier reads into memory for ``path``, or None when the member
     is only hashed (originals, certificates, ``VERIFY.md``)."""
@@ -183,7 +205,9 @@ def document_limit(path: str) -> int | None:
         return MAX_MANIFEST_BYTES
     if path.startswith(f"{CERTIFICATION_DIR}/"):
         return declaration_limit(path)
-    if path in (MIMETYPE_PATH, MANIFEST_SIGNATURE_PATH, KEYS_PATH):
+    if path == MANIFEST_SIGNATURE_PATH:
+        return MAX_MANIFEST_SIGNATURE_BYTES
+    if path in (MIMETYPE_PATH, KEYS_PATH):
         return MAX_DOCUMENT_BYTES
     if path == TRUST_ROOT_PATH:
         return MAX_TRUST_ROOT_BYTES

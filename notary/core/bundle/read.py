@@ -24,16 +24,14 @@ from ..verdict import AnchorFacts
 from .anchor import parse_anchor_document, parse_proof_document
 from .layout import (
     ANCHOR_NAME,
-    BUNDLE_MEDIA_TYPE,
-    BUNDLE_V1_MEDIA_TYPE,
     BUNDLE_VERSION,
     CUSTODY_NAME,
     DELETION_NAME,
     ITEM_DIR,
     MANIFEST_PATH,
-    MAX_FILES,
-    MAX_ITEMS,
-    MAX_MANIFEST_BYTES,
+    MANIFEST_SIGNATURE_PATH,
+    MAX_DOCUMENT_BYTES,
+    MAX_MANIFEST_SIGNATURE_BYTES,
     MIMETYPE_PATH,
     ORIGINAL_DIR,
     PROOF_NAME,
@@ -44,6 +42,7 @@ from .layout import (
     UNLISTED,
     Scope,
     item_dir,
+    manifest_limits,
     member_path_problem,
     original_path_problem,
 )
@@ -114,7 +113,7 @@ class Bundle:
     manifest: Manifest | None
     manifest_problem: str | None
     items: tuple[ManifestItem, ...]
-    #: The container's version (its ``mimetype``): 1 or 2.
+    #: The container's version (its ``mimetype``): 1, 2 or 3.
     version: int = BUNDLE_VERSION
 
     @property
@@ -233,10 +232,11 @@ def open_bundle(contents: BundleContents) -> Bundle:
     """Accept the container and read the manifest; nothing is verified yet.
 
     Raises :class:`UnreadableBundle` when the first member is not ``mimetype`` holding
-    exactly :data:`BUNDLE_MEDIA_TYPE` (``not_a_bundle``, or ``version_unsupported`` for
-    another notary bundle version), or when the manifest declares an unknown
-    ``bundle_version`` or ``media_type``; :class:`UnsafeBundle` (``manifest_too_large``) when
-    it lists more than :data:`MAX_FILES` files or :data:`MAX_ITEMS` items. A manifest that is
+    exactly the media type of a version it reads (:data:`READABLE`: ``not_a_bundle``, or
+    ``version_unsupported`` for another notary bundle version), or when the manifest declares
+    another ``bundle_version`` or ``media_type``; :class:`UnsafeBundle` when the manifest is
+    over its version's limits (:func:`manifest_limits`: ``document_too_large`` for its bytes,
+    ``manifest_too_large`` for its files or items). A manifest that is
     merely wrong does not raise: the ``manifest`` check will fail with the reason.
     """
     # Step 1: the container says what it is, in its first member.
@@ -252,7 +252,7 @@ def open_bundle(contents: BundleContents) -> Bundle:
         other = re.fullmatch(r"application/vnd\.notary\.bundle\.v[0-9]+\+zip", shown)
         raise UnreadableBundle(
             f"The archive declares the media type {shown!r}; this verifier reads "
-            f"{BUNDLE_MEDIA_TYPE} and {BUNDLE_V1_MEDIA_TYPE} only.",
+            f"{', '.join(READABLE[v] for v in sorted(READABLE, reverse=True))} only.",
             reason="version_unsupported" if other else "not_a_bundle",
         )
 
@@ -261,11 +261,20 @@ def open_bundle(contents: BundleContents) -> Bundle:
     raw = contents.documents.get(MANIFEST_PATH)
     manifest: Manifest | None = None
     problem: str | None = None
+    max_files, max_items, max_bytes = manifest_limits(container)
+    # Before v3 the archive reader refused these as it now does only above v3's limits.
+    signature = contents.documents.get(MANIFEST_SIGNATURE_PATH)
+    for path, data, limit in ((MANIFEST_PATH, raw, max_bytes), (
+            MANIFEST_SIGNATURE_PATH, signature,
+            MAX_MANIFEST_SIGNATURE_BYTES if container >= 3 else MAX_DOCUMENT_BYTES)):
+        if data is not None and len(data) > limit:
+            raise UnsafeBundle(f"The document {path!r} is {len(data)} bytes; the limit is "
+                               f"{limit}.", reason="document_too_large", member=path)
     if raw is None:
         problem = f"The bundle has no {MANIFEST_PATH}."
     else:
         try:
-            doc = parse_strict_json(raw, max_bytes=MAX_MANIFEST_BYTES)
+            doc = parse_strict_json(raw, max_bytes=max_bytes)
         except NotaryError as exc:
             doc = None
             problem = f"{MANIFEST_PATH} is not strict JSON: {exc.message}"
@@ -279,11 +288,11 @@ def open_bundle(contents: BundleContents) -> Bundle:
                     reason="version_unsupported",
                 )
             files, items = doc.get("files"), doc.get("items")
-            if (isinstance(files, list) and len(files) > MAX_FILES) or (
-                isinstance(items, list) and len(items) > MAX_ITEMS
+            if (isinstance(files, list) and len(files) > max_files) or (
+                isinstance(items, list) and len(items) > max_items
             ):
                 raise UnsafeBundle(
-                    f"{MANIFEST_PATH} lists more than {MAX_FILES} files or {MAX_ITEMS} items.",
+                    f"{MANIFEST_PATH} lists more than {max_files} files or {max_items} items.",
                     reason="manifest_too_large",
                     member=MANIFEST_PATH,
                 )
