@@ -66,6 +66,10 @@ class ArchiveLimits:
     max_ratio: int = 100  # uncompressed / compressed, for members above ratio_floor
     ratio_floor: int = 1 << 20
     max_central_directory_bytes: int = 16 * 1024 * 1024
+    #: The documents read into memory (statements, proofs, custody logs, recording.json ...),
+    #: all together: each is bounded, but 10,000 items of small, highly compressible
+    #: documents would otherwise fill memory from a small archive.
+    max_document_total_bytes: int = 1024**3
 
 
 def _unsafe(message: str, reason: str, member: str | None = None) -> UnsafeBundle:
@@ -215,7 +219,7 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
                           "end record says.", "too_many_members")
         seen: set[str] = set()
         folded: dict[str, str] = {}
-        total = 0
+        total = documents_total = 0
         for info in infos:
             _check_member(info, limits)
             name = info.orig_filename
@@ -233,6 +237,12 @@ def read_archive(fp: BinaryIO, limits: ArchiveLimits | None = None) -> BundleCon
             if total > limits.max_total_bytes:
                 raise _unsafe(f"The archive expands to more than {limits.max_total_bytes} bytes.",
                               "total_too_large", name)
+            if document_limit(name) is not None:
+                documents_total += info.file_size
+                if documents_total > limits.max_document_total_bytes:
+                    raise _unsafe(f"The archive's documents expand to more than "
+                                  f"{limits.max_document_total_bytes} bytes together.",
+                                  "total_too_large", name)
         _check_layout(infos, cd_offset)
         # Step 3: stream every member: hash it, keep the documents (their sizes were bounded
         # above; zipfile stops at the declared size and checks the CRC-32).

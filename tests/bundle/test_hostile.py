@@ -285,6 +285,26 @@ def test_our_own_writer_passes_the_reader() -> None:
     assert "items/001/original/silence.wav" not in contents.documents
 
 
+def test_many_small_documents_cannot_fill_memory_together() -> None:
+    """Each document is under its own limit and under the ratio floor, but together they
+    pass the bound on what is read into memory: refused from the directory, before any is
+    decompressed (the default bound is 1 GiB; a small one here keeps the test fast)."""
+    from notary.bundles.archive import ArchiveLimits
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), BUNDLE_MEDIA_TYPE)
+        for n in range(1, 21):
+            z.writestr(f"items/{n:03d}/statement.json", bytes(100 * 1024))
+    limits = ArchiveLimits(max_document_total_bytes=1024 * 1024)
+    with pytest.raises(UnsafeBundle) as err:
+        read_archive(io.BytesIO(out.getvalue()), limits)
+    assert err.value.details["reason"] == "total_too_large"
+    assert "documents" in err.value.message
+    assert len(read_archive(io.BytesIO(out.getvalue())).documents) == 21  # 2 MB: under 1 GiB
+    assert ArchiveLimits().max_document_total_bytes <= 1024**3
+
+
 SUBPROCESS = ["zip-bomb-high-ratio-member", "path-traversal-dotdot", "absolute-path",
               "symlink-member", "hundred-thousand-members", "truncated-archive-half"]
 
