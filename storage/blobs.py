@@ -69,7 +69,7 @@ def _ipfs_client() -> Any:
     """``ipfshttpclient.Client``, imported as :func:`_ipfs_exc`."""
     import ipfshttpclient
 
-    return ipfshttpclient.Client  # type: ignore[no-any-return]
+    return ipfshttpclient.Client
 
 class StorageError(NotaryError):
     """A blob store failed. ``code`` says how (see the module docstring)."""
