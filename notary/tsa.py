@@ -21,19 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from rfc3161_client import (
-    HashAlgorithm,
-    PKIStatus,
-    TimestampRequestBuilder,
-    TimeStampResponse,
-    VerificationError,
-    VerifierBuilder,
-    decode_timestamp_response,
-)
 
 import notary.core.errors as kinds
 from notary.core.bundle import MAX_DOCUMENT_BYTES
@@ -48,7 +38,13 @@ from notary.core.timestamp import (
 from notary.core.verdict import CheckStatus
 
 if TYPE_CHECKING:
+    from rfc3161_client import TimeStampResponse
+
     from notary.config import Settings
+
+# rfc3161_client (about 10 MB resident) and httpx are imported where a token is read or a TSA
+# asked, not with this module: the server imports it for its types and most deployments
+# configure no TSA.
 
 __all__ = [
     "RootTimestamp",
@@ -151,6 +147,8 @@ def _verify(response: TimeStampResponse, roots: Sequence[x509.Certificate],
     """None if the CMS signature and the chain to one of ``roots`` verify (at genTime, with
     the timeStamping key usage), else the library's reason. The imprint is the core's to
     compare: the token's own is passed here."""
+    from rfc3161_client import VerificationError, VerifierBuilder
+
     verifier = VerifierBuilder(roots=list(roots), intermediates=list(intermediates)).build()
     try:
         verifier.verify(response, response.tst_info.message_imprint.message)
@@ -160,6 +158,8 @@ def _verify(response: TimeStampResponse, roots: Sequence[x509.Certificate],
 
 
 def _parse(der: bytes) -> TimeStampResponse | str:
+    from rfc3161_client import PKIStatus, decode_timestamp_response
+
     try:
         response = decode_timestamp_response(der)
     except Exception as exc:  # noqa: BLE001 - the Rust parser raises several types
@@ -298,6 +298,8 @@ class TimestampAuthority:
     def stamp(self, root: bytes) -> RootTimestamp:
         """Timestamp ``root`` (its SHA-256 is the message imprint). Raises TimestampError
         ``tsa_unavailable`` or ``tsa_response_invalid``; nothing is returned unchecked."""
+        from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
+
         # Step 1: the request: SHA-256 of the 32 root bytes, a random nonce, certReq.
         request = (TimestampRequestBuilder().data(root).hash_algorithm(HashAlgorithm.SHA256)
                    .nonce(nonce=True).cert_request(cert_request=True).build())
@@ -323,6 +325,8 @@ class TimestampAuthority:
     def _post(self, query: bytes) -> bytes:
         headers = {"Content-Type": "application/timestamp-query",
                    "Accept": "application/timestamp-reply"}
+        import httpx
+
         try:
             with httpx.stream("POST", self.url, content=query, headers=headers,
                               timeout=self.timeout) as answer:

@@ -34,8 +34,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
-import ipfshttpclient  # type: ignore[import-untyped]
-import ipfshttpclient.exceptions as ipfs_exc  # type: ignore[import-untyped]
 from multiformats import CID
 
 import notary.core.errors as kinds
@@ -57,6 +55,21 @@ _COPY_BUFFER = 1024 * 1024
 
 # --- errors --------------------------------------------------------------------------------
 
+
+
+def _ipfs_exc() -> Any:
+    """``ipfshttpclient.exceptions``, imported with the IPFS store's first use: the client
+    (with httpx and trio) is several MB resident that a server on local blobs need not hold."""
+    import ipfshttpclient.exceptions  # type: ignore[import-untyped]
+
+    return ipfshttpclient.exceptions
+
+
+def _ipfs_client() -> Any:
+    """``ipfshttpclient.Client``, imported as :func:`_ipfs_exc`."""
+    import ipfshttpclient
+
+    return ipfshttpclient.Client
 
 class StorageError(NotaryError):
     """A blob store failed. ``code`` says how (see the module docstring)."""
@@ -467,7 +480,7 @@ class _IterReader(io.RawIOBase):
                 self._pending = next(self._it)
             except StopIteration:
                 return 0
-            except ipfs_exc.Error as exc:
+            except _ipfs_exc().Error as exc:
                 raise self._on_error(exc) from exc
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
@@ -518,9 +531,10 @@ class IpfsBlobStore:
     def _ipfs_errors(self, op: str, cid: str | None = None) -> Iterator[None]:
         try:
             yield
-        except (ipfs_exc.ConnectionError, ipfs_exc.TimeoutError, ipfs_exc.ProtocolError) as exc:
+        except (_ipfs_exc().ConnectionError, _ipfs_exc().TimeoutError,
+                _ipfs_exc().ProtocolError) as exc:
             raise self._unavailable(exc) from exc
-        except ipfs_exc.Error as exc:
+        except _ipfs_exc().Error as exc:
             facts: dict[str, Any] = {"op": op, "backend": self.name, "addr": self.addr}
             if cid is not None:
                 facts["cid"] = cid
@@ -532,7 +546,7 @@ class IpfsBlobStore:
             with self._ipfs_errors("connect"):
                 # Client() rather than connect(): connect() checks the daemon version against
                 # the range this alpha client knows (0.5-0.9), which current daemons are not in.
-                client = ipfshttpclient.Client(self.addr, session=True, timeout=self.timeout)
+                client = _ipfs_client()(self.addr, session=True, timeout=self.timeout)
             self._local.client = client
             with self._clients_lock:
                 self._clients.append(client)
@@ -598,7 +612,7 @@ class IpfsBlobStore:
             chunks = client.cat(cid, stream=True)
 
         def on_error(exc: Exception) -> StorageError:
-            if isinstance(exc, (ipfs_exc.ConnectionError, ipfs_exc.TimeoutError)):
+            if isinstance(exc, (_ipfs_exc().ConnectionError, _ipfs_exc().TimeoutError)):
                 return self._unavailable(exc)
             return StorageError(f"IPFS cat failed: {exc}", code="ipfs_error", cid=cid)
 

@@ -4,6 +4,9 @@ in Chinese and English, per item and per case.
 Facts go in (:class:`CertificateFacts`, built by :meth:`CertificateFacts.verified` from the
 statement JWS, the published keys, the Merkle proof and the anchor), documents come out.
 Nothing here reads a database or a chain: callers fetch and pass the facts.
+
+The PDF renderer (:mod:`.pdf`, on fpdf2: about 20 MB resident) is imported where a PDF is
+drawn, never with this package: a server that is not asked for a certificate does not hold it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from .model import (
     item_certificate,
     verification_url,
 )
-from .pdf import case_pdf, item_pdf
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -54,6 +56,8 @@ def render_item_certificate(
     """
     cert = item_certificate(facts, verify_url=verify_url, explorer_url=explorer_url,
                             deployment=deployment)
+    from .pdf import item_pdf
+
     return item_html(cert), item_pdf(cert)
 
 
@@ -69,6 +73,8 @@ def render_case_certificate(
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
                             explorer_url=explorer_url, not_included=not_included,
                             deployment=deployment)
+    from .pdf import case_pdf
+
     return case_html(cert), case_pdf(cert)
 
 
@@ -91,6 +97,8 @@ def render_certificates(
     1, 2, 3, ...). HTML is UTF-8. Each PDF takes about a second (font subsetting). Raises
     :class:`CertificateError` as :func:`render_case_certificate`.
     """
+    from .pdf import case_pdf, item_pdf
+
     cert = case_certificate(items, case_id=case_id, verify_url=verify_url,
                             explorer_url=explorer_url, deployment=deployment)
     out: dict[str, bytes] = {

@@ -17,7 +17,6 @@ from notary.localfiles import tzdata_version
 
 from .html import item_html
 from .model import ItemCertificate, Row, Section
-from .pdf import item_pdf
 from .wording import KIND_NAMES, Bilingual
 
 CONDUCT_TITLE = Bilingual("合规通话报告", "Conduct report")
@@ -102,4 +101,6 @@ def render_conduct_report(report: Mapping[str, Any], jws: str, *, verify_url: st
                           ) -> tuple[str, bytes]:
     """``(html, pdf)`` of a conduct report."""
     doc = conduct_document(report, jws, verify_url=verify_url)
+    from .pdf import item_pdf  # fpdf2 only when a PDF is drawn (notary.certificate)
+
     return item_html(doc), item_pdf(doc, footer="notary 合规通话报告 Conduct report")

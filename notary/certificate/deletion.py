@@ -18,7 +18,6 @@ from notary.core.verdict import Check
 from .html import item_html
 from .identity import FINGERPRINT_NOTE, Deployment, notices
 from .model import ItemCertificate, Row, Section, _beijing_of, _check_lines, verification_url
-from .pdf import item_pdf
 from .wording import DELETION_TITLE, KIND_NAMES, Bilingual
 
 _DESTROYED = {
@@ -120,4 +119,6 @@ def render_deletion_certificate(cert: DeletionCertificate, jws: str, checks: Seq
                                 ) -> tuple[str, bytes]:
     """``(html, pdf)`` of a deletion certificate."""
     doc = deletion_document(cert, jws, checks, verify_url=verify_url, deployment=deployment)
+    from .pdf import item_pdf  # fpdf2 only when a PDF is drawn (notary.certificate)
+
     return item_html(doc), item_pdf(doc, footer="notary 数据销毁证明 Certificate of Deletion")

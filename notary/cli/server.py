@@ -95,7 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     many = args.workers > 1
     # In the parent: keys, schema, chain and contract are set up once (and the embedded chain
     # lives as long as this process); with several workers each child opens its own service.
-    svc = NotaryService.open(settings, run_worker=False if many else None)
+    svc = NotaryService.open(settings, run_worker=False if many else None,
+                             migrate_isolated=True)
     try:
         assert svc.chain is not None
         print(f"notary:   {settings.service_url}  (OpenAPI at {settings.service_url}/docs)")
@@ -144,7 +145,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the batch worker alone (no API), beside API processes: on their data only."""
     from notary.service.notary import NotaryService
 
-    svc = NotaryService.open(server_settings(), run_worker=True)
+    svc = NotaryService.open(server_settings(), run_worker=True, migrate_isolated=True)
     print(f"worker anchoring to {svc.chain.deployment.address if svc.chain else '?'}", flush=True)
     try:
         wait_for_signal()

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +30,16 @@ from notary.service.errors import NotFound
 from storage.db import ApiKey, session
 
 _TOKEN = re.compile(r"nk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+#: How long a key found valid is believed without reading its row again (every request
+#: presents a key; the read was a database round trip per request). A revocation through
+#: :func:`revoke_key` in this process takes effect at once (it drops the key from the cache);
+#: one made by another process (``notary admin revoke``, another worker of
+#: ``notary run --workers N``) within this many seconds. Expiry is checked on every request.
+KEY_CACHE_SECONDS = 2.0
+_KEY_CACHE_MAX = 10_000
+_key_cache: dict[tuple[str, str], tuple[float, ApiKey]] = {}
+_key_cache_lock = threading.Lock()
 #: Longest name a key may carry (an agent's 工号 with their name, a dialer system's name).
 MAX_KEY_NAME = 100
 
@@ -107,8 +119,19 @@ def authenticate(engine: Engine, token: str | None) -> ApiKey:
     if m is None:
         raise AuthError("the API key is malformed", code="api_key_invalid")
     digest = _hash(token)
-    with session(engine) as s:
-        row = s.exec(select(ApiKey).where(ApiKey.id == m.group(1))).first()
+    slot = (str(engine.url), digest)
+    cached = _key_cache.get(slot)
+    if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+        row: ApiKey | None = cached[1]
+    else:
+        with session(engine) as s:
+            row = s.exec(select(ApiKey).where(ApiKey.id == m.group(1))).first()
+        if row is not None and row.revoked_at is None \
+                and hmac.compare_digest(row.key_hash, digest):
+            with _key_cache_lock:
+                if len(_key_cache) >= _KEY_CACHE_MAX:
+                    _key_cache.clear()
+                _key_cache[slot] = (time.monotonic(), row)
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("the API key is not valid", code="api_key_invalid")
     if row.revoked_at is not None:
@@ -130,7 +153,15 @@ def revoke_key(engine: Engine, key_id: str, *, tenant: str | None = None) -> Api
             row.revoked_at = datetime.now(UTC)
             s.add(row)
             s.commit()
+        forget_key(key_id)
         return row
+
+
+def forget_key(key_id: str) -> None:
+    """Drop ``key_id`` from this process's cache of valid keys (see KEY_CACHE_SECONDS)."""
+    with _key_cache_lock:
+        for slot in [slot for slot, (_, row) in _key_cache.items() if row.id == key_id]:
+            del _key_cache[slot]
 
 
 def list_keys(engine: Engine, *, tenant: str | None = None) -> list[ApiKey]:

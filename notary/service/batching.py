@@ -450,9 +450,9 @@ class BatchWorker:
                     "chain_id": facts.chain_id, "contract": facts.contract,
                     "batch_id": facts.batch_id, "tx_hash": facts.tx_hash,
                     "block_number": facts.block_number, "root": to_hex32(facts.root)}
-                for item in s.exec(select(Evidence).where(Evidence.batch_id == batch.id)):
-                    self.custody.append(s, item, CustodyAct.ANCHORED, actor=SERVICE,
-                                        tenant=item.tenant, detail=detail)
+                items = list(s.exec(select(Evidence).where(Evidence.batch_id == batch.id)))
+                self.custody.append_each(s, items, CustodyAct.ANCHORED, actor=SERVICE,
+                                         detail=detail)
             s.commit()
             n = int(result.rowcount or 0)
         log.info("batch %s anchored: %d items, root %s, tx %s, block %d",

@@ -39,9 +39,7 @@ from notary.bundles.check import verify_bundle_file
 from notary.bundles.declaration import declaration_files
 from notary.bundles.guide import render_guide
 from notary.certificate import CertificateFacts, Deployment, case_certificate
-from notary.certificate.declaration import declaration_pdf
 from notary.certificate.html import case_html
-from notary.certificate.pdf import case_pdf
 from notary.chain.errors import ChainError
 from notary.chain.observe import chain_reader
 from notary.chain.setup import DEV_CHAIN_IDS
@@ -208,6 +206,9 @@ def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
             anchor=item.anchor, observed_anchor=item.observed_anchor,
             checked_at=facts.created_at,
         ))
+    # fpdf2 (about 20 MB resident) only in a process that draws a PDF: see notary.certificate.
+    from notary.certificate.pdf import case_pdf
+
     cert = case_certificate(certified, case_id=facts.case_id, verify_url=verify_url,
                             explorer_url=explorer_url, deployment=deployment)
     ticket.check()
@@ -282,6 +283,8 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
     if certifier is not None:  # written with the certificates: documents rendered from facts
         certification = facts.certification(certifier)
         certificates |= declaration_files(certification)
+        from notary.certificate.declaration import declaration_pdf  # fpdf2, as above
+
         certificates[CERTIFICATION_PDF_PATH] = declaration_pdf(certification)
     if conduct is not None:  # of exactly the bundle's items, so that both are one set
         certificates |= bundle_conduct(

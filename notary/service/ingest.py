@@ -339,17 +339,14 @@ class Notariser:
             s.flush()
             stage(s, EntryType.STATEMENT, jws, evidence_id)  # numbered as it commits
             store_salts(s, evidence_id, sub.call, self.salt_box)
-            if self.custody is not None:
-                self.custody.append(s, row, CustodyAct.REGISTERED,
-                                    actor=Actor.submitter(submitter, tenant), tenant=tenant,
-                                    detail={"statement_sha256": digest, "case_id": sub.case_id,
-                                            "case_seq": seq,
-                                            "submitter_signature":
-                                                f"verified:{submitter_kid}" if submitter_kid
-                                                else ("unverified" if sub.submitter_signature
-                                                      else "none")})
-                self.custody.append(s, row, CustodyAct.STORED, actor=SERVICE,
-                                    tenant=tenant, detail={"cid": sealed.cid,
-                                                           "stored_bytes": sealed.stored_size})
+            if self.custody is not None:  # the new row's first events: no one else sees it
+                registered: dict[str, str | int] = {
+                    "statement_sha256": digest, "case_id": sub.case_id, "case_seq": seq,
+                    "submitter_signature": f"verified:{submitter_kid}" if submitter_kid
+                    else ("unverified" if sub.submitter_signature else "none")}
+                self.custody.append_first(s, row, [
+                    (CustodyAct.REGISTERED, Actor.submitter(submitter, tenant), registered),
+                    (CustodyAct.STORED, SERVICE,
+                     {"cid": sealed.cid, "stored_bytes": sealed.stored_size})], tenant=tenant)
             s.commit()
             return row

@@ -126,13 +126,15 @@ class NotaryService:
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
-             run_worker: bool | None = None) -> NotaryService:
-        """Set everything up (creating keys, schema and contract on first start)."""
+             run_worker: bool | None = None, migrate_isolated: bool = False) -> NotaryService:
+        """Set everything up (creating keys, schema and contract on first start).
+        ``migrate_isolated``: a schema migration runs in a child process, so that a
+        long-running server never holds Alembic (:func:`storage.migrate.open_database`)."""
         blobs = open_blob_store(settings)  # first: a wrong NOTARY_BLOB_STORE creates nothing
         # The home holds the database (party names, wrapped keys): readable by us only.
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.home.chmod(0o700)
-        engine = open_database(settings.db_url)
+        engine = open_database(settings.db_url, isolated=migrate_isolated)
         sweep_debris(settings, engine)  # what a crash (kill -9) left: see notary doctor
         master = MasterKey.load(settings.keys_dir, settings.key_passphrase)
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)

@@ -102,3 +102,29 @@ def test_0007_adds_key_names_and_keeps_existing_keys(tmp_path: Path,
     assert authenticate(engine, token).name == named
     assert {k.id: k.name for k in list_keys(engine)}[row.id] == named
     engine.dispose()
+
+
+def test_server_migrates_in_a_child_and_never_holds_alembic(tmp_path: Path) -> None:
+    """``notary run`` opens its database with ``isolated=True``: a fresh database is migrated
+    by a child process, the server process never imports Alembic, and an older database is
+    recognised as not current (only the newest revision skips the migration)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    probe = ("import sys; from storage.migrate import open_database, schema_is_current; "
+             f"e = open_database({url!r}, isolated=True); "
+             "print(schema_is_current(e), 'alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == ["True", "False"], done.stderr
+    engine = make_engine(url)
+    assert current_revision(engine) == head_revision()
+
+    from storage.migrate import open_database, schema_is_current
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(old, "0013")
+    assert not schema_is_current(old)
+    upgraded = open_database(f"sqlite:///{tmp_path / 'old.db'}", isolated=True)
+    assert schema_is_current(upgraded) and current_revision(upgraded) == head_revision()
