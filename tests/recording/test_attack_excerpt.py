@@ -1,0 +1,127 @@
+"""Issue 18 attack review: excerpts a debtor's lawyer or a dishonest agency could hand to
+``notary excerpt-verify``. Each test states what a verifier must do and fails today."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from notary.core.callrecord import CallRecord, Commitment
+from notary.core.excerpt import CHECKPOINT, EXCERPT_SCHEMA, read_excerpt, verify_excerpt
+from notary.core.jws import jws_payload
+from notary.core.merkle import statement_leaf, to_hex32
+from notary.core.signing import SigningKey, jwks, sign_statement
+from notary.core.statement import Statement
+from tests.recording.test_recording_core import SEGMENTS, _recording
+
+pytestmark = pytest.mark.unit
+
+
+def _zip(manifest: dict[str, Any], members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("excerpt.json", json.dumps({**manifest, "schema": EXCERPT_SCHEMA}))
+        for name, data in members:
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _genuine() -> tuple[dict[str, Any], dict[str, bytes]]:
+    made = _recording(SEGMENTS)
+    return made["manifest"], made["files"]
+
+
+def test_a_zip_with_two_members_of_one_name_is_refused() -> None:
+    """Python's zipfile reads the *last* member of a name; other tools show the first. An
+    excerpt whose derived WAV (or a segment) appears twice, the first one forged, verifies."""
+    manifest, files = _genuine()
+    forged = files["excerpt.wav"][:44] + b"\x7f" * (len(files["excerpt.wav"]) - 44)
+    members = [("excerpt.wav", forged), *files.items()]
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        data = _zip(manifest, members)
+    assert read_excerpt(data).problems, "a ZIP naming one member twice verified"
+
+
+@pytest.mark.parametrize("name", ["../../../tmp/evil.pcm", "/etc/evil.pcm", "..\\evil.pcm"])
+def test_member_names_that_escape_the_folder_are_refused(name: str) -> None:
+    """The manifest chooses the segments' file names; any name is accepted as long as the ZIP
+    holds it, so a 'valid' excerpt can carry members that extract outside the folder."""
+    manifest, files = _genuine()
+    entries = [dict(e) for e in manifest["segments"]]
+    entries[0]["file"] = name
+    files = {**files}
+    files[name] = files.pop("s/0")
+    report = verify_excerpt({**manifest, "segments": entries}, files)
+    assert not report.ok, f"an excerpt with a member named {name!r} verified"
+
+
+def test_a_deeply_nested_excerpt_json_is_a_report_not_a_crash() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("excerpt.json", "[" * 200_000 + "]" * 200_000)
+    data = out.getvalue()
+    report = read_excerpt(data)  # RecursionError escapes today
+    assert not report.ok
+
+
+def test_an_encrypted_or_unknown_compression_member_is_a_report_not_a_crash() -> None:
+    manifest, files = _genuine()
+    data = bytearray(_zip(manifest, list(files.items())))
+    at = data.rfind(b"PK\x01\x02")  # the last member's central directory entry: encrypted
+    data[at + 8] |= 1
+    report = read_excerpt(bytes(data))  # RuntimeError escapes today
+    assert not report.ok
+
+
+def test_an_overflowing_block_timestamp_is_a_report_not_a_crash() -> None:
+    manifest, files = _genuine()
+    anchor = {**manifest["anchor"], "block_timestamp": float("inf")}  # JSON 1e400
+    report = verify_excerpt({**manifest, "anchor": anchor}, files)  # OverflowError today
+    assert not report.ok
+
+
+def test_an_anchor_the_excerpt_makes_up_is_not_reported_as_anchored() -> None:
+    """The anchor is unsigned and never checked against anything but the statement (no --rpc,
+    no `chain_checked` as `notary verify` has): a
+    one-leaf 'batch' whose root is the statement's own leaf, with any block time and tx hash,
+    passes, and ``anchored_at`` (shown as 上链时间 / anchored at) is the forger's choice. An
+    item never anchored (or anchored a year later) is presented as anchored at that time."""
+    manifest, files = _genuine()
+    made_up = {**manifest["anchor"], "block_timestamp": 1_900_000_000,
+               "tx_hash": "0x" + "ab" * 32}
+    report = verify_excerpt({**manifest, "anchor": made_up}, files)
+    assert not (report.ok and report.anchored_at == 1_900_000_000), (
+        "a made-up anchor is reported as the chain's time")
+
+
+def test_segments_checkpointed_before_the_call_started_are_not_during_the_call() -> None:
+    """The call record (dialer's clock) says 10:00:30-10:01:00 UTC; every segment was received
+    at 10:00:05, before the call began, so the audio cannot be that call's. The report still
+    says ``during_call`` for each segment and ``live``."""
+    made = _recording(SEGMENTS, ended_at="2026-12-07T18:01:00+08:00")
+    manifest = made["manifest"]
+    # _recording's call starts at 17:50 +08:00; the same statement with a call that starts
+    # after the segments arrived, signed (with its checkpoints) by one key.
+    statement = Statement.from_bytes(jws_payload(manifest["statement"]))
+    call = CallRecord(
+        started_at="2026-12-07T18:00:30+08:00", ended_at="2026-12-07T18:01:00+08:00",
+        timezone="Asia/Shanghai", direction="outbound", agent_id="A1",  # type: ignore[arg-type]
+        caller=Commitment("ab" * 32), callee=Commitment("cd" * 32))
+    statement = replace(statement, call=call)
+    key = SigningKey.generate()
+    entries = [{**e, "checkpoint": CHECKPOINT.sign(jws_payload(e["checkpoint"]), key)}
+               for e in manifest["segments"]]
+    leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
+    forged = {**manifest, "statement": sign_statement(statement, key), "segments": entries,
+              "keys": jwks([key.public_jwk()]),
+              "anchor": {"root": to_hex32(leaf), "proof": [], "block_timestamp": 1_893_456_000}}
+    report = verify_excerpt(forged, made["files"])
+    assert report.ok, report.problems
+    assert not any(s["during_call"] for s in report.segments), (
+        "segments received before the call started are said to be during the call")
+    assert not report.live
