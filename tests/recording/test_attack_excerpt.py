@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,11 @@ from notary.core.merkle import statement_leaf, to_hex32
 from notary.core.signing import SigningKey, jwks, sign_statement
 from notary.core.statement import Statement
 from tests.recording.test_recording_core import SEGMENTS, _recording
+from tests.support import REPO
+
+#: The retired key of tests/vectors/trust-root/valid.json (derived from a public label).
+OLD = SigningKey.from_seed(hashlib.sha256(
+    b"notary trust-root vector key #1 (public, retired)").digest())
 
 pytestmark = pytest.mark.unit
 
@@ -34,6 +44,18 @@ def _zip(manifest: dict[str, Any], members: list[tuple[str, bytes]]) -> bytes:
 def _genuine() -> tuple[dict[str, Any], dict[str, bytes]]:
     made = _recording(SEGMENTS)
     return made["manifest"], made["files"]
+
+
+def _resigned(manifest: dict[str, Any], statement: Statement, key: SigningKey
+              ) -> dict[str, Any]:
+    """``manifest`` with ``statement`` and every checkpoint signed by ``key`` (and its JWKS),
+    anchored alone (a one-leaf batch)."""
+    entries = [{**e, "checkpoint": CHECKPOINT.sign(jws_payload(e["checkpoint"]), key)}
+               for e in manifest["segments"]]
+    leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
+    return {**manifest, "statement": sign_statement(statement, key), "segments": entries,
+            "keys": jwks([key.public_jwk()]),
+            "anchor": {"root": to_hex32(leaf), "proof": [], "block_timestamp": 1_893_456_000}}
 
 
 def test_a_zip_with_two_members_of_one_name_is_refused() -> None:
@@ -112,16 +134,28 @@ def test_segments_checkpointed_before_the_call_started_are_not_during_the_call()
         started_at="2026-12-07T18:00:30+08:00", ended_at="2026-12-07T18:01:00+08:00",
         timezone="Asia/Shanghai", direction="outbound", agent_id="A1",  # type: ignore[arg-type]
         caller=Commitment("ab" * 32), callee=Commitment("cd" * 32))
-    statement = replace(statement, call=call)
-    key = SigningKey.generate()
-    entries = [{**e, "checkpoint": CHECKPOINT.sign(jws_payload(e["checkpoint"]), key)}
-               for e in manifest["segments"]]
-    leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
-    forged = {**manifest, "statement": sign_statement(statement, key), "segments": entries,
-              "keys": jwks([key.public_jwk()]),
-              "anchor": {"root": to_hex32(leaf), "proof": [], "block_timestamp": 1_893_456_000}}
+    forged = _resigned(manifest, replace(statement, call=call), SigningKey.generate())
     report = verify_excerpt(forged, made["files"])
     assert report.ok, report.problems
     assert not any(s["during_call"] for s in report.segments), (
         "segments received before the call started are said to be during the call")
     assert not report.live
+
+
+def test_a_key_the_pinned_trust_root_retired_cannot_sign_a_valid_excerpt(tmp_path: Path) -> None:
+    """``notary verify`` checks each signature's key against its validity in the trust root
+    (pinning._keys_check); ``excerpt-verify --trust-root`` hands every key the trust root ever
+    listed to the verifier as a bare JWKS. So a key retired in June (say because it leaked)
+    signs a statement and checkpoints dated December, and the excerpt is VALID, exit 0."""
+    made = _recording(SEGMENTS)  # statement and checkpoints dated 2026-12-07
+    statement = Statement.from_bytes(jws_payload(made["manifest"]["statement"]))
+    forged = _resigned(made["manifest"], statement, OLD)  # not_after 2026-06-30
+    path = tmp_path / "retired.zip"
+    path.write_bytes(_zip(forged, list(made["files"].items())))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "notary.cli", "excerpt-verify", str(path), "--trust-root",
+         str(REPO / "tests/vectors/trust-root/valid.json")],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=False)
+    assert done.returncode == 1, (
+        f"exit {done.returncode}: an excerpt signed by a retired key verified\n{done.stdout}")
