@@ -235,7 +235,7 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
         problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
                         "anchor")
     if context.periods is not None:
-        _key_period(f"{where}: 签收凭证 / its checkpoint", checkpoint, received,
+        _key_period(f"{where}: 签收凭证", "its checkpoint", checkpoint, received,
                     context.periods, problems)
     at = _instant(received)
     window = context.call_window
@@ -245,8 +245,8 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
             "real_time": at >= context.recorded_by(n) - CLOCK_SLACK}
 
 
-def _key_period(what: str, token: object, moment: str, periods: Mapping[str, KeyPeriod],
-                problems: list[str]) -> None:
+def _key_period(what_zh: str, what: str, token: object, moment: str,
+                periods: Mapping[str, KeyPeriod], problems: list[str]) -> None:
     """The key that signed ``token`` (verified) was valid at ``moment``, the time the signed
     document states (the pinned trust root's or the key history's period)."""
     kid = claimed_kid(token) if isinstance(token, str) else None
@@ -256,8 +256,8 @@ def _key_period(what: str, token: object, moment: str, periods: Mapping[str, Key
     except NotaryError:
         covered = False
     if not covered:
-        problems.append(f"{what} 的签名密钥当时无效 / was signed at {moment} by key {kid}, "
-                        f"which is "
+        problems.append(f"{what_zh}的签名密钥当时无效 / {what} was signed at {moment} by key "
+                        f"{kid}, which is "
                         f"{period.describe() if period is not None else 'not a known key'}")
 
 
@@ -343,7 +343,7 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
         problems.append("声明不含实时录音 / the statement records no live recording")
         return
     if periods is not None:
-        _key_period("声明 / the statement", manifest["statement"], statement.received_at,
+        _key_period("声明", "the statement", manifest["statement"], statement.received_at,
                     periods, problems)
     report.complete = layout.complete
     if manifest.get("anchor") is None:
