@@ -15,7 +15,7 @@ class Exit(IntEnum):
     BAD_INPUT = 2  # bad argument or file, unsafe archive, unusable trust root, no NOTARY_HOME
     UNREACHABLE = 3  # the service (NOTARY_URL) could not be reached
     TIMED_OUT = 4  # --wait: not anchored before --timeout
-    NOT_ESTABLISHED = 5  # verify: nothing failed, but no trust root was pinned (issuer unknown)
+    NOT_ESTABLISHED = 5  # verify: nothing failed, but the issuer (or anchor) is not established
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -29,7 +29,9 @@ TABLE: list[tuple[int, str]] = [
     (Exit.UNREACHABLE, "the service at NOTARY_URL could not be reached"),
     (Exit.TIMED_OUT, "--wait: not anchored within --timeout seconds"),
     (Exit.NOT_ESTABLISHED, ("verify: nothing failed, but the issuer is not established: no trust "
-                            "root was pinned (give --trust-root or --trust-root-fingerprint)")),
+                            "root was pinned (give --trust-root or --trust-root-fingerprint); "
+                            "excerpt-verify: also when the anchor was not checked on a chain "
+                            "(give --rpc)")),
     (Exit.INTERRUPTED, "interrupted (Ctrl-C)"),
 ]
 

@@ -14,7 +14,13 @@ from notary.cli.output import note, print_json
 from notary.cli.trustsource import pin_trust_root
 from notary.core.errors import InputError
 from notary.core.excerpt import ExcerptReport, read_excerpt
-from notary.core.pinning import AnchorQuery, ChainObservation, ChainQuestions
+from notary.core.keyhistory import KeyPeriod
+from notary.core.pinning import (
+    AnchorQuery,
+    ChainObservation,
+    ChainQuestions,
+    trust_root_key_set,
+)
 from notary.core.recording import parse_clock
 
 
@@ -44,18 +50,24 @@ def cmd_excerpt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 valid with a pinned trust root, 1 invalid (also: --rpc's node does not record
-    the anchor, or could not be asked), 5 nothing failed but no trust root was pinned (who
-    issued the excerpt is not established), as ``notary verify``."""
+    """Exit 0 valid with a pinned trust root and the anchor found on the chain of --rpc's
+    node; 1 invalid (also: a key used outside its period in the trust root, --rpc's node does
+    not record the anchor or could not be asked); 5 nothing failed but something is not
+    established: who issued the excerpt (no trust root pinned) or the anchor (no --rpc: the
+    block time is the excerpt's word), as ``notary verify``."""
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise InputError(f"{args.file} cannot be read: {exc.strerror}",
                          code="file_unreadable") from None
     pinned = pin_trust_root(args.trust_root, args.trust_root_fingerprint)
-    keys = None if pinned is None else {"keys": [
-        dict(k.jwk) for k in pinned.verified.root.signing_keys]}
-    report = read_excerpt(data, keys, chain_asker(args.rpc) if args.rpc else None)
+    keys, periods = None, None
+    if pinned is not None:  # its keys, each valid only in its period (as `notary verify`)
+        root = pinned.verified.root
+        keys = trust_root_key_set(root)
+        periods = {k.kid: KeyPeriod(k.kid, k.not_before, k.not_after)
+                   for k in root.signing_keys}
+    report = read_excerpt(data, keys, chain_asker(args.rpc) if args.rpc else None, periods)
     _show(report, args.json)
     if pinned is not None and not args.json:
         print(f"  信任根 trust root: {pinned.fingerprint}  已固定 pinned ({pinned.source})")
@@ -64,7 +76,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
               f"{report.chain_node} says")
     if not report.ok:
         return Exit.FAILED
-    return Exit.OK if report.issuer_established else Exit.NOT_ESTABLISHED
+    established = report.issuer_established and report.chain_node is not None
+    return Exit.OK if established else Exit.NOT_ESTABLISHED
 
 
 def segment_lines(segments: Sequence[Mapping[str, Any]], indent: str = "  ") -> list[str]:
@@ -90,8 +103,8 @@ def recording_lines(path: str, facts: Mapping[str, Any]) -> list[str]:
     segments = facts.get("segments") or []
     head = (f"通话中实时存证录音 / recording notarised while made: {path}, "
             f"{len(segments)} 段 segment(s), {state}, {live}; {checked}{bound}")
-    return [head,
-            *segment_lines(segments, "    ")]
+    reasons = [f"    非实时 / not live: {r}" for r in facts.get("not_live") or []]
+    return [head, *reasons, *segment_lines(segments, "    ")]
 
 
 def chain_asker(rpc: str) -> Callable[[AnchorQuery], ChainObservation]:
@@ -117,12 +130,19 @@ def _show(report: ExcerptReport, as_json: bool) -> None:
         return
     verdict = "有效 / VALID" if report.ok else "无效 / INVALID"
     print(f"节选 / excerpt of {report.evidence_id}: {verdict}")
+    said = "" if report.chain_node is not None or report.anchored_at is None else \
+        "，节选自称 / as the excerpt claims"
     print(f"  完整 / complete: {report.complete}   实时 / live: {report.live}   "
-          f"上链时间 / anchored at: {report.anchored_at or '-'} (unix)")
+          f"上链时间 / anchored at: {report.anchored_at or '-'} (unix{said})")
+    for reason in report.not_live:
+        print(f"  非实时 / not live: {reason}")
     for line in segment_lines(report.segments):
         print(line)
     for problem in report.problems:
         print(f"  ✗ {problem}")
+    if report.chain_node is None and report.anchored_at is not None:
+        print("  锚定未经链上核对：上链时间仅为节选所述 / the anchor was not checked against a "
+              "chain: its block time is only what the excerpt says; give --rpc URL")
     if not report.issuer_established:
         print("  未固定信任根：签发者未确认（密钥取自节选本身）/ no trust root pinned: who "
               "issued this excerpt is not established (its keys came with it); give "

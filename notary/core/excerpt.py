@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
+import re
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,17 +27,21 @@ from functools import cached_property
 from typing import Any
 
 from . import tlog
-from .callrecord import instant
+from .callrecord import CallRecord, instant
 from .errors import NotaryError
+from .jws import claimed_kid
+from .keyhistory import KeyPeriod
 from .merkle import from_hex32, statement_leaf, verify_proof
 from .pinning import AnchorQuery, ChainObservation
 from .recording import RecordingLayout, leaf_commitment, wav_header
 from .signing import STATEMENT, SignedFormat, parse_fixed_document
+from .statement import Statement, parse_strict_json
 from .validate import validate_hex_digest, validate_identifier, validate_int, validate_rfc3339
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "EXCERPT_SCHEMA", "ExcerptReport",
-           "SegmentContext", "anchor_query", "check_segment", "checkpoint_document", "read_excerpt",
-           "verified_checkpoint", "verify_excerpt"]
+__all__ = ["CHECKPOINT", "CHECKPOINT_SCHEMA", "CLOCK_SLACK", "EXCERPT_SCHEMA", "ExcerptReport",
+           "SegmentContext", "anchor_query", "check_segment", "checkpoint_document",
+           "not_live_reasons", "read_excerpt", "segment_file", "verified_checkpoint",
+           "verify_excerpt"]
 
 CHECKPOINT_SCHEMA = "notary.recording.checkpoint/v1"
 CHECKPOINT_MEDIA_TYPE = "application/vnd.notary.recording-checkpoint.v1+json"
@@ -45,8 +50,21 @@ MAX_CHECKPOINT_BYTES = 2048
 #: How long after the call's end (the dialer's clock) its last segments may still arrive and
 #: the recording count as made during the call.
 LIVE_GRACE = timedelta(seconds=60)
+#: The clocks' tolerance of the real-time rule (docs/recording.md, "What verification
+#: proves"): a recorder may open its session a little after the call began, and the dialer's
+#: clock is not the service's. A segment checkpointed more than this before its audio could
+#: have been recorded, or before the call began, was not recorded live.
+CLOCK_SLACK = timedelta(seconds=5)
 #: An excerpt is read into memory: a few minutes of telephone audio are a few MiB.
 MAX_EXCERPT_BYTES = 256 * 1024 * 1024
+#: ``excerpt.json`` of the longest recording (7200 segments, each ~2 KB of salt, Merkle path
+#: and checkpoint) is about 14 MiB; nothing larger is parsed.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: The manifest, the derived WAV and at most every segment of the longest recording.
+MAX_MEMBERS = 7200 + 2
+#: The only member names an excerpt has (``segment_file``): nothing extracts elsewhere.
+_SEGMENT_FILE = re.compile(r"segments/[0-9]{6}\.pcm")
+_FIXED_MEMBERS = frozenset({"excerpt.json", "excerpt.wav"})
 _CHECKPOINT_FIELDS = ("schema", "session_id", "segment", "sha256", "size", "leaf",
                       "chain_head", "received_at")
 
@@ -85,9 +103,11 @@ class ExcerptReport:
 
     evidence_id: str = ""
     complete: bool = False
-    #: Notarised while recorded: every segment checkpointed by the end of the call (when the
-    #: statement has a call record) or, without one, as it was streamed.
+    #: Notarised while recorded (:func:`not_live_reasons`): no segment checkpointed before its
+    #: audio could have been recorded, nor outside the call (when there is a call record).
     live: bool = False
+    #: Why ``live`` is false, in both languages (empty when it is true).
+    not_live: list[str] = field(default_factory=list)
     anchored_at: int | None = None
     #: Verified with keys from a pinned trust root, not the ones the excerpt carries.
     issuer_established: bool = False
@@ -102,7 +122,7 @@ class ExcerptReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "evidence_id": self.evidence_id, "complete": self.complete,
-                "live": self.live, "anchored_at": self.anchored_at,
+                "live": self.live, "not_live": self.not_live, "anchored_at": self.anchored_at,
                 "issuer_established": self.issuer_established,
                 "chain_checked": self.chain_node is not None,
                 "segments": self.segments, "problems": self.problems}
@@ -115,17 +135,48 @@ def _instant(text: str) -> datetime:
 @dataclass(frozen=True)
 class SegmentContext:
     """What every segment of one recording is checked against: the statement's layout, the
-    keys its checkpoints must verify with, the anchor's block time (None: not anchored) and
-    the call record's end (None: no call record)."""
+    keys its checkpoints must verify with, the anchor's block time (None: not anchored), the
+    call record (None: none) and, from a pinned trust root or a key history, each key's
+    validity period (None: the keys are taken as they are)."""
 
     layout: RecordingLayout
     keys: Mapping[str, Any]
     anchored_at: int | None
-    call_end: datetime | None
+    call: CallRecord | None
+    periods: Mapping[str, KeyPeriod] | None = None
+
+    @classmethod
+    def of(cls, statement: Statement, keys: Mapping[str, Any], anchored_at: int | None,
+           periods: Mapping[str, KeyPeriod] | None = None) -> SegmentContext:
+        if statement.recording is None:
+            raise ValueError("the statement records no live recording")
+        return cls(statement.recording, keys, anchored_at, statement.call, periods)
 
     @cached_property
     def starts_ms(self) -> list[int]:
         return self.layout.starts_ms()
+
+    @cached_property
+    def call_window(self) -> tuple[datetime, datetime] | None:
+        """The call's start and end (the dialer's clock)."""
+        if self.call is None:
+            return None
+        return instant("started_at", self.call.started_at), instant("ended_at",
+                                                                     self.call.ended_at)
+
+    @cached_property
+    def reference(self) -> datetime:
+        """When the recording could have begun at the earliest: the session's opening, or
+        the call's start when that is earlier."""
+        opened = _instant(self.layout.opened_at)
+        window = self.call_window
+        return min(opened, window[0]) if window is not None else opened
+
+    def recorded_by(self, n: int) -> datetime:
+        """The earliest time segment ``n``'s audio can all have been recorded live."""
+        rate = self.layout.format.bytes_per_second
+        end_ms = self.starts_ms[n] + self.layout.sizes[n] * 1000 // rate
+        return self.reference + timedelta(milliseconds=end_ms)
 
 
 def verified_checkpoint(token: object, n: int, context: SegmentContext) -> dict[str, Any]:
@@ -183,39 +234,102 @@ def check_segment(n: int, digest: bytes, size: int, salt: object, path: Sequence
             context.anchored_at + 1:
         problems.append(f"{where}: 签收时间晚于上链 / its checkpoint is later than the "
                         "anchor")
-    during = context.call_end is None or _instant(received) <= context.call_end + LIVE_GRACE
+    if context.periods is not None:
+        _key_period(f"{where}: 签收凭证", "its checkpoint", checkpoint, received,
+                    context.periods, problems)
+    at = _instant(received)
+    window = context.call_window
+    during = window is None or window[0] - CLOCK_SLACK <= at <= window[1] + LIVE_GRACE
     return {"n": n, "start_ms": context.starts_ms[n], "size": size, "sha256": digest.hex(),
-            "existed_by": received, "during_call": during}
+            "existed_by": received, "during_call": during,
+            "real_time": at >= context.recorded_by(n) - CLOCK_SLACK}
+
+
+def _key_period(what_zh: str, what: str, token: object, moment: str,
+                periods: Mapping[str, KeyPeriod], problems: list[str]) -> None:
+    """The key that signed ``token`` (verified) was valid at ``moment``, the time the signed
+    document states (the pinned trust root's or the key history's period)."""
+    kid = claimed_kid(token) if isinstance(token, str) else None
+    period = periods.get(kid) if kid is not None else None
+    try:
+        covered = period is not None and period.covers(moment)
+    except NotaryError:
+        covered = False
+    if not covered:
+        problems.append(f"{what_zh}的签名密钥当时无效 / {what} was signed at {moment} by key "
+                        f"{kid}, which is "
+                        f"{period.describe() if period is not None else 'not a known key'}")
+
+
+def not_live_reasons(context: SegmentContext, findings: Sequence[Mapping[str, Any]]
+                     ) -> list[str]:
+    """Why the recording was not notarised while made (empty: it was), by the segments'
+    ``findings`` (:func:`check_segment`): a segment checkpointed before its audio could have
+    been recorded (``real_time``: streamed faster than real time), or outside the call record
+    (``during_call``); or the audio lasting longer than the call. The one rule of the API
+    route, ``notary excerpt-verify`` and ``notary verify`` (docs/recording.md)."""
+    reasons = []
+    fast = [f["n"] for f in findings if not f["real_time"]]
+    if fast:
+        reasons.append(f"片段 {fast[:10]} 签收早于其音频可能录完的时间（快于实时上传）/ segments "
+                       f"{fast[:10]} were checkpointed before their audio could have been "
+                       f"recorded (sent faster than real time; more than "
+                       f"{int(CLOCK_SLACK.total_seconds())} s ahead)")
+    outside = [f["n"] for f in findings if not f["during_call"]]
+    if outside:
+        reasons.append(f"片段 {outside[:10]} 签收不在通话期间 / segments {outside[:10]} were "
+                       "checkpointed before the call record's start or after its end")
+    window = context.call_window
+    rate = context.layout.format.bytes_per_second
+    audio = timedelta(milliseconds=context.layout.data_bytes * 1000 // rate)
+    if window is not None and audio > window[1] - window[0] + CLOCK_SLACK:
+        reasons.append(f"录音时长 {audio.total_seconds():.0f} 秒超过通话时长 "
+                       f"{(window[1] - window[0]).total_seconds():.0f} 秒 / the audio lasts "
+                       f"{audio.total_seconds():.0f} s, longer than the call record's "
+                       f"{(window[1] - window[0]).total_seconds():.0f} s")
+    return reasons
 
 
 def verify_excerpt(manifest: Mapping[str, Any], files: Mapping[str, bytes],
                    trusted_keys: Mapping[str, Any] | None = None,
-                   chain: ChainObservation | None = None) -> ExcerptReport:
+                   chain: ChainObservation | None = None,
+                   periods: Mapping[str, KeyPeriod] | None = None) -> ExcerptReport:
     """Check an excerpt manifest and its files; never raises for bad evidence. Each problem
     names what failed (``segment 3: ...``), in Chinese and English.
 
     The manifest itself is not signed, so everything it says is checked: the segments are
-    one contiguous run, exactly the ones that cover its ``from_ms``-``to_ms``; the derived
-    WAV is exactly a header and those segments in order; the ZIP holds nothing else; and
-    the statement is anchored (otherwise no checkpoint time is bounded by the chain).
+    one contiguous run, exactly the ones that cover its ``from_ms``-``to_ms``; each segment's
+    file is ``segments/NNNNNN.pcm`` (its number) and the derived WAV ``excerpt.wav``, which
+    is exactly a header and those segments in order; the ZIP holds nothing else; and the
+    statement is anchored (otherwise no checkpoint time is bounded by the chain).
 
     ``trusted_keys`` (a JWKS, e.g. from the deployment's pinned trust root) replaces the keys
     the excerpt carries: only then is who issued it established (``issuer_established``).
-    ``chain``: what the verifier's chain node said of the anchor (:func:`anchor_query`; None:
-    no node asked): the root must be recorded there, and the node's block time bounds the
-    checkpoints."""
+    ``periods`` (the pinned trust root's, by kid): the statement's key must have been valid
+    at its ``received_at`` and each checkpoint's at its own. ``chain``: what the verifier's
+    chain node said of the anchor (:func:`anchor_query`; None: no node asked, and
+    ``chain_checked`` is false): the root must be recorded there, and the node's block time
+    bounds the checkpoints."""
     report = ExcerptReport(issuer_established=trusted_keys is not None)
     if trusted_keys is not None:
         manifest = {**manifest, "keys": trusted_keys}
     try:
-        _verify(manifest, files, report, chain)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        _verify(manifest, files, report, chain, periods)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         report.problems.append(f"节选格式错误 / the excerpt is malformed: {exc!r}")
+    if report.problems:
+        report.live = False
     return report
 
 
+def segment_file(n: int) -> str:
+    """The one name segment ``n``'s bytes have in an excerpt."""
+    return f"segments/{n:06d}.pcm"
+
+
 def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
-            report: ExcerptReport, chain: ChainObservation | None) -> None:
+            report: ExcerptReport, chain: ChainObservation | None,
+            periods: Mapping[str, KeyPeriod] | None) -> None:
     problems = report.problems
     try:
         signed = STATEMENT.verify(manifest["statement"], manifest["keys"])
@@ -228,8 +342,10 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
     if layout is None:
         problems.append("声明不含实时录音 / the statement records no live recording")
         return
+    if periods is not None:
+        _key_period("声明", "the statement", manifest["statement"], statement.received_at,
+                    periods, problems)
     report.complete = layout.complete
-    report.live = True
     if manifest.get("anchor") is None:
         problems.append("未锚定 / not anchored: no checkpoint time is bounded by the chain")
     else:
@@ -247,9 +363,7 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
         problems.append(f"片段与时段不符 / the segments {numbers} are not the ones that cover "
                         f"{from_ms}-{to_ms} ms ({covering}): an excerpt is one unbroken "
                         "stretch of the recording")
-    context = SegmentContext(layout, manifest["keys"], report.anchored_at,
-                             instant("ended_at", statement.call.ended_at)
-                             if statement.call else None)
+    context = SegmentContext.of(statement, manifest["keys"], report.anchored_at, periods)
     held: dict[int, bytes] = {}
     for entry in entries:
         n = entry.get("n")
@@ -257,7 +371,11 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
             problems.append(f"片段编号无效 / a segment number is not in the recording or "
                             f"repeated: {n!r}")
             continue
-        data = files.get(str(entry.get("file")))
+        if entry.get("file") != segment_file(n):
+            problems.append(f"片段 segment {n}: 文件名须为 / its file must be named "
+                            f"{segment_file(n)}, not {str(entry.get('file'))[:80]!r}")
+            continue
+        data = files.get(segment_file(n))
         if data is None:
             problems.append(f"片段 segment {n}: 文件缺失 / its file is missing")
             continue
@@ -271,19 +389,20 @@ def _verify(manifest: Mapping[str, Any], files: Mapping[str, bytes],
                                 problems)
         if finding is None:
             continue
-        report.live = report.live and finding["during_call"]
         held[n] = data
         report.segments.append(finding)
     report.segments.sort(key=lambda s: s["n"])
+    report.not_live = not_live_reasons(context, report.segments)
+    report.live = not report.not_live
     derived = manifest.get("derived")
     _check_derived(derived, files, held, numbers, layout, problems)
-    named = {str(e.get("file")) for e in entries}
-    if isinstance(derived, Mapping):
-        named.add(str(derived.get("file")))
+    named = {segment_file(n) for n in held}
+    if isinstance(derived, Mapping) and derived.get("file") == "excerpt.wav":
+        named.add("excerpt.wav")
     extra = sorted(set(files) - named)
     if extra:
         problems.append(f"节选含未声明的文件 / the excerpt holds files it does not account "
-                        f"for: {extra[:5]}")
+                        f"for: {[str(x)[:80] for x in extra[:5]]}")
 
 
 def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None:
@@ -295,7 +414,10 @@ def _check_anchor(anchor: object, statement: Any, report: ExcerptReport) -> None
         leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
         verify_proof(from_hex32(anchor["root"]), leaf,
                      [from_hex32(p) for p in anchor["proof"]])
-        report.anchored_at = int(anchor["block_timestamp"])
+        stamp = anchor["block_timestamp"]
+        if type(stamp) is not int or not 0 <= stamp < 2 ** 63:
+            raise ValueError(f"block_timestamp {str(stamp)[:40]} is not a block time")
+        report.anchored_at = stamp
     except (NotaryError, KeyError, TypeError, ValueError) as exc:
         report.problems.append(f"锚定证明无效 / the anchor proof does not verify: {exc}")
 
@@ -342,7 +464,8 @@ def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[in
                    numbers: list[Any], layout: RecordingLayout, problems: list[str]) -> None:
     """The derived WAV must be there, and exactly a header and the excerpt's segments (all
     of them, each once, in recording order)."""
-    wav = files.get(str(derived.get("file"))) if isinstance(derived, Mapping) else None
+    wav = files.get("excerpt.wav") if isinstance(derived, Mapping) and \
+        derived.get("file") == "excerpt.wav" else None
     order = derived.get("from_segments") if isinstance(derived, Mapping) else None
     if wav is None or order != numbers or any(n not in held for n in numbers):
         problems.append("派生 WAV 缺失或来源不符 / the derived WAV is missing, or is not made "
@@ -354,21 +477,61 @@ def _check_derived(derived: object, files: Mapping[str, bytes], held: Mapping[in
         problems.append("派生 WAV 与片段不符 / the derived WAV is not the segments it names")
 
 
+def _members(zf: zipfile.ZipFile) -> dict[str, bytes]:
+    """The excerpt's members, read with bounded memory: only the names an excerpt has
+    (``excerpt.json``, ``excerpt.wav``, ``segments/NNNNNN.pcm``), each once, stored or
+    deflated, not encrypted; no more than the limits. ValueError says what is refused."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ValueError(f"it has {len(infos)} members, more than {MAX_MEMBERS}")
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        if name not in _FIXED_MEMBERS and not _SEGMENT_FILE.fullmatch(name):
+            raise ValueError(f"the member {name[:80]!r} is none an excerpt has "
+                             "(excerpt.json, excerpt.wav, segments/NNNNNN.pcm)")
+        if name.casefold() in seen:
+            raise ValueError(f"the member {name!r} is there twice")
+        seen.add(name.casefold())
+        if info.flag_bits & 0x1:
+            raise ValueError(f"the member {name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(f"the member {name!r} is compressed with an unknown method")
+    budget = MAX_EXCERPT_BYTES
+    files: dict[str, bytes] = {}
+    for info in infos:
+        limit = MAX_MANIFEST_BYTES if info.filename == "excerpt.json" else budget
+        if info.file_size > limit:
+            raise ValueError(f"the member {info.filename!r} is larger than allowed")
+        with zf.open(info) as member:  # the declared size is not trusted: read one more
+            data = member.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"the member {info.filename!r} is larger than allowed")
+        budget -= len(data)
+        files[info.filename] = data
+    return files
+
+
 def read_excerpt(data: bytes, trusted_keys: Mapping[str, Any] | None = None,
-                 ask: Callable[[AnchorQuery], ChainObservation] | None = None) -> ExcerptReport:
-    """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read is a
-    report with that one problem. ``ask``: a chain node of the verifier's, asked about the
-    anchor the excerpt claims (:func:`verify_excerpt`'s ``chain``)."""
+                 ask: Callable[[AnchorQuery], ChainObservation] | None = None,
+                 periods: Mapping[str, KeyPeriod] | None = None) -> ExcerptReport:
+    """Verify an excerpt ZIP as ``notary excerpt`` writes it; a ZIP that cannot be read (or
+    holds anything an excerpt does not) is a report with that one problem. ``ask``: a chain
+    node of the verifier's, asked about the anchor the excerpt claims
+    (:func:`verify_excerpt`'s ``chain``); ``periods``: the trusted keys' validity."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            if sum(i.file_size for i in zf.infolist()) > MAX_EXCERPT_BYTES:
-                raise ValueError("it unpacks to more than 256 MiB")
-            files = {name: zf.read(name) for name in zf.namelist()}
-        manifest = json.loads(files.pop("excerpt.json"))
+            files = _members(zf)
+        manifest = parse_strict_json(files.pop("excerpt.json"), max_bytes=MAX_MANIFEST_BYTES)
         if not isinstance(manifest, dict) or manifest.get("schema") != EXCERPT_SCHEMA:
             raise ValueError(f"excerpt.json is no {EXCERPT_SCHEMA}")
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except NotaryError as exc:
+        why = f"无法读取节选 / the excerpt cannot be read: excerpt.json: {exc.message}"
+        return ExcerptReport(problems=[why])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, RuntimeError,
+            NotImplementedError, EOFError, OSError, zlib.error) as exc:
         return ExcerptReport(problems=[f"无法读取节选 / the excerpt cannot be read: {exc}"])
     query = anchor_query(manifest) if ask is not None else None
     return verify_excerpt(manifest, files, trusted_keys,
-                          ask(query) if ask is not None and query is not None else None)
+                          ask(query) if ask is not None and query is not None else None,
+                          periods)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from notary.core import tlog
-from notary.core.excerpt import EXCERPT_SCHEMA, verify_excerpt
+from notary.core.excerpt import EXCERPT_SCHEMA, segment_file, verify_excerpt
 from notary.core.merkle import to_hex32
 from notary.core.recording import RecordingLayout, wav_header
 from notary.core.signing import jws_payload
@@ -59,7 +59,7 @@ def _parts(ctx: Context, *, tenant: str, evidence_id: str, from_ms: int,
     files: dict[str, bytes] = {}
     entries = []
     for n in chosen:
-        name = f"segments/{n:06d}.pcm"
+        name = segment_file(n)
         files[name] = pieces[n]
         entries.append({"n": n, "file": name, "salt": held[n].salt,
                         "proof": [p.hex() for p in tlog.inclusion_proof(n, leaves)],

@@ -4,7 +4,9 @@ one anchored item whose verification states per segment when it existed at the l
 excerpt proves a stretch of the call alone, and a recorder killed mid-call (SIGKILL) leaves a
 session closed by the timeout, incomplete, that verifies for what arrived.
 
-The recorder runs 20 times faster than real time (a one-minute call in 3 s) to keep CI short.
+The first test records its one-minute call in real time (about 60 s), so that ``live`` (no
+segment checkpointed before its audio could have been recorded) is really exercised; the killed
+recorder runs 20 times faster and is, rightly, not live.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from notary.chain.embedded import EmbeddedChain
 from notary.core.excerpt import CHECKPOINT
 from notary.core.excerpt import read_excerpt as read_report
 from notary.core.jws import jws_payload
@@ -38,11 +41,11 @@ CASE = "REC-2026-001"
 PCM = {"Content-Type": "application/octet-stream"}
 
 
-def _recorder(server: LiveServer, seconds: int) -> subprocess.Popen[str]:
+def _recorder(server: LiveServer, seconds: int, speedup: int = 20) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.recording.recorder", server.url, server.admin_key, CASE,
-         str(seconds), "20"], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+         str(seconds), str(speedup)], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
 
 
 def _anchored(http: httpx.Client, evidence_id: str) -> dict[str, Any]:
@@ -78,9 +81,9 @@ def _rezip(data: bytes, change: dict[str, bytes]) -> bytes:
 
 
 def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
-        server: LiveServer, tmp_path: Path) -> None:
-    proc = _recorder(server, 60)
-    out, _ = proc.communicate(timeout=60)
+        server: LiveServer, anvil: EmbeddedChain, tmp_path: Path) -> None:
+    proc = _recorder(server, 60, speedup=1)  # in real time: live is what is tested
+    out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
     evidence_id = out.split("closed ")[1].split()[0]
     http = server.admin()
@@ -97,6 +100,7 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
     report = http.get(f"/v1/evidence/{evidence_id}/recording").json()
     assert report["ok"], report["problems"]
     assert report["live"] and report["complete"] and report["anchored_at"] is not None
+    assert report["not_live"] == [] and all(s["real_time"] for s in report["segments"])
     assert [s["n"] for s in report["segments"]] == list(range(30))
     assert report["segments"][15]["start_ms"] == 30_000
     times = [s["existed_by"] for s in report["segments"]]
@@ -140,11 +144,17 @@ def test_a_call_streamed_while_recorded_is_anchored_and_proves_each_segment(
     assert made.returncode == 0, made.stderr
     assert "VALID" in made.stdout and "segment   20" in made.stdout
     # Nothing failed, but without a pinned trust root who issued it is not established (5);
-    # pinned to this deployment's trust root it is valid (0).
+    # pinned to this deployment's trust root, the anchor not checked on chain, neither (5);
+    # with the chain's node too it is valid (0).
     checked = _cli(env, "excerpt-verify", str(zipped), "--json")
     assert checked.returncode == 5 and json.loads(checked.stdout)["ok"], checked.stdout
     assert json.loads(checked.stdout)["issuer_established"] is False
     checked = _cli(env, "excerpt-verify", str(zipped), "--trust-root", server.url)
+    assert checked.returncode == 5, checked.stdout + checked.stderr
+    assert "not checked against a chain" in checked.stdout and "实时 / live: True" in \
+        checked.stdout, checked.stdout
+    checked = _cli(env, "excerpt-verify", str(zipped), "--trust-root", server.url,
+                   "--rpc", anvil.url)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "VALID" in checked.stdout and "pinned" in checked.stdout
     # An excerpt whose statement and checkpoints were signed by someone else's key (and that
@@ -212,10 +222,12 @@ def test_a_recorder_killed_mid_call_leaves_an_incomplete_session_that_verifies(
     report = http.get(f"/v1/evidence/{session['evidence_id']}/recording").json()
     assert report["ok"], report["problems"]
     assert report["complete"] is False and len(report["segments"]) == arrived
-    # The call record given at open ends where the last segment arrived: still live.
+    # The call record given at open ends where the last segment arrived; but the recorder
+    # sent its audio 20 times faster than it could have recorded it: not live, saying why.
     statement = Statement.from_json(http.get(f"/v1/evidence/{session['evidence_id']}").json()[
         "statement_json"])
-    assert statement.call is not None and report["live"] is True
+    assert statement.call is not None and report["live"] is False
+    assert any("faster than real time" in r for r in report["not_live"]), report["not_live"]
     assert statement.recording is not None
     assert statement.call.ended_at == statement.recording.last_received_at
     # Nothing more is taken.

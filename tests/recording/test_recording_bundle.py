@@ -120,11 +120,14 @@ def test_a_recording_bundle_proves_each_segment_offline_and_names_a_changed_one(
     assert out.returncode == 0, out.stdout + out.stderr
     lines = [line for line in out.stdout.splitlines() if "existed by" in line]
     assert len(lines) == 30 and "segment   29" in lines[-1], out.stdout
-    assert "完整 complete" in out.stdout and "实时 live" in out.stdout
+    # Streamed back to back (60 s of audio in about a second): not live, saying why.
+    assert "完整 complete" in out.stdout and "非实时 NOT live" in out.stdout
+    assert "faster than real time" in out.stdout and "longer than the call" in out.stdout
     report = _verify(data)
     assert _check(report)["status"] == "pass", _check(report)
     facts = report["facts"]["items"][0]["recording"]
-    assert facts["bytes_checked"] and facts["complete"] and facts["live"]
+    assert facts["bytes_checked"] and facts["complete"] and facts["live"] is False
+    assert any("faster than real time" in r for r in facts["not_live"]), facts["not_live"]
     anchored_at = report["facts"]["items"][0]["anchor"]["block_timestamp"]
     times = [s["existed_by"] for s in facts["segments"]]
     assert len(times) == 30 and times == sorted(times)

@@ -12,7 +12,7 @@ import pytest
 from notary.core import tlog
 from notary.core.callrecord import CallRecord, Commitment
 from notary.core.errors import SignatureError, StatementError
-from notary.core.excerpt import CHECKPOINT, checkpoint_document, verify_excerpt
+from notary.core.excerpt import CHECKPOINT, checkpoint_document, segment_file, verify_excerpt
 from notary.core.merkle import statement_leaf, to_hex32
 from notary.core.recording import (
     AudioFormat,
@@ -85,7 +85,7 @@ def _recording(segments: list[bytes], *, ended_at: str | None = None,
     # anchored alone: a one-leaf batch, whose root is the statement's leaf
     leaf = statement_leaf(statement.digest(), bytes.fromhex(statement.sha256))
     anchor = {"root": to_hex32(leaf), "proof": [], "block_timestamp": 1_893_456_000}
-    entries = [{"n": n, "file": f"s/{n}", "salt": salts[n].hex(),
+    entries = [{"n": n, "file": segment_file(n), "salt": salts[n].hex(),
                 "proof": [p.hex() for p in tlog.inclusion_proof(n, leaves)],
                 "checkpoint": points[n]} for n in range(len(segments))]
     manifest = {"statement": sign_statement(statement, key), "keys": jwks([key.public_jwk()]),
@@ -98,7 +98,7 @@ def _stretch(manifest: dict[str, Any], entries: list[dict[str, Any]], segments: 
              chosen: range) -> dict[str, Any]:
     """The excerpt of segments ``chosen`` (200 ms each): manifest and files, with the WAV."""
     pcm = b"".join(segments[n] for n in chosen)
-    files = {f"s/{n}": segments[n] for n in chosen}
+    files = {segment_file(n): segments[n] for n in chosen}
     files["excerpt.wav"] = wav_header(len(pcm), 8000, 1) + pcm
     return {"manifest": {**manifest, "segments": [entries[n] for n in chosen],
                          "from_ms": chosen[0] * 200, "to_ms": (chosen[-1] + 1) * 200,
@@ -114,9 +114,9 @@ def test_an_excerpt_verifies_and_names_a_changed_or_moved_segment() -> None:
     report = verify_excerpt(made["manifest"], made["files"])
     assert report.ok and report.live and [s["start_ms"] for s in report.segments] == [
         0, 200, 400, 600, 800]
-    files = {**made["files"], "s/3": b"\x09" + SEGMENTS[3][1:]}
+    files = {**made["files"], segment_file(3): b"\x09" + SEGMENTS[3][1:]}
     assert any("segment 3" in p for p in verify_excerpt(made["manifest"], files).problems)
-    files = {**made["files"], "s/1": SEGMENTS[2], "s/2": SEGMENTS[1]}
+    files = {**made["files"], segment_file(1): SEGMENTS[2], segment_file(2): SEGMENTS[1]}
     problems = verify_excerpt(made["manifest"], files).problems
     assert any("segment 1" in p for p in problems) and any("segment 2" in p for p in problems)
     # Only some segments: the others are leaves in the paths, and it still verifies.

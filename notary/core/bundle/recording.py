@@ -21,11 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .. import tlog
-from ..callrecord import instant
 from ..digest import FileDigest
 from ..errors import NotaryError
-from ..excerpt import SegmentContext, check_segment, verified_checkpoint
-from ..jws import claimed_kid, jws_payload
+from ..excerpt import SegmentContext, check_segment, not_live_reasons, verified_checkpoint
+from ..jws import jws_payload
 from ..keyhistory import KeyPeriod
 from ..recording import RecordingLayout, chain_start, chain_step, leaf_commitment, wav_header
 from ..statement import Statement, canonical_json, parse_strict_json
@@ -115,21 +114,6 @@ def _claimed_sha256(token: object) -> bytes:
         return b""
 
 
-def _key_period(n: int, token: str, moment: str, periods: Mapping[str, KeyPeriod],
-                problems: list[str]) -> None:
-    """The key a (verified) checkpoint names was valid when the checkpoint says it signed."""
-    kid = claimed_kid(token)
-    period = periods.get(kid) if kid is not None else None
-    try:
-        covered = period is not None and period.covers(moment)
-    except NotaryError:
-        covered = False
-    if not covered:
-        problems.append(f"片段 segment {n}: 签收凭证的密钥当时无效 / its checkpoint was signed "
-                        f"at {moment} by key {kid}, which is "
-                        f"{period.describe() if period is not None else 'not in the key history'}")
-
-
 def recording_check(path: str, raw: bytes | None, statement: Statement | None,
                     key_set: Mapping[str, Any], anchor: AnchorFacts | None,
                     slices: Sequence[FileDigest | None] | None, *, shredded: bool,
@@ -162,10 +146,9 @@ def recording_check(path: str, raw: bytes | None, statement: Statement | None,
         return Check("recording", _FAIL, f"{where} is not valid: {exc.message}."), None
     except ValueError as exc:
         return Check("recording", _FAIL, f"{where} is not valid: {exc}."), None
-    context = SegmentContext(layout, key_set,
-                             anchor.block_timestamp if anchor is not None else None,
-                             instant("ended_at", statement.call.ended_at)
-                             if statement.call else None)
+    context = SegmentContext.of(statement, key_set,
+                                anchor.block_timestamp if anchor is not None else None,
+                                periods)
     problems: list[str] = []
     expected_header = hashlib.sha256(wav_header(
         layout.data_bytes, layout.format.sample_rate, layout.format.channels)).digest()
@@ -223,10 +206,10 @@ def recording_check(path: str, raw: bytes | None, statement: Statement | None,
                                 context, problems)
         if finding is not None:
             findings.append(finding)
-            if periods is not None:
-                _key_period(n, entry["checkpoint"], finding["existed_by"], periods, problems)
-    live = len(findings) == len(entries) and all(f["during_call"] for f in findings)
+    not_live = not_live_reasons(context, findings)
+    live = len(findings) == len(entries) and not problems and not not_live
     facts = {"session_id": layout.session_id, "complete": layout.complete, "live": live,
+             "not_live": not_live,
              "bytes_checked": slices is not None, "anchored_at": context.anchored_at,
              "segments": findings}
     if problems:
@@ -246,6 +229,6 @@ def recording_check(path: str, raw: bytes | None, statement: Statement | None,
              if context.anchored_at is not None else "")
     return Check("recording", _PASS,
                  f"{where}: the {len(findings)} segments were notarised while recorded "
-                 f"({'live' if live else 'NOT live: some arrived after the call ended'}; "
+                 f"({'live' if live else 'NOT live: ' + '; '.join(not_live)}; "
                  f"{state}); {bytes_said}. Each existed no later than its signed checkpoint "
                  f"(the last at {last}){bound}."), facts
