@@ -55,6 +55,9 @@ LIVE_GRACE = timedelta(seconds=60)
 #: clock is not the service's. A segment checkpointed more than this before its audio could
 #: have been recorded, or before the call began, was not recorded live.
 CLOCK_SLACK = timedelta(seconds=5)
+#: How long after the call began a recorder may open its session and still stream the
+#: recording live (it sends the audio it buffered meanwhile at once).
+OPEN_LATENCY = timedelta(seconds=30)
 #: An excerpt is read into memory: a few minutes of telephone audio are a few MiB.
 MAX_EXCERPT_BYTES = 256 * 1024 * 1024
 #: ``excerpt.json`` of the longest recording (7200 segments, each ~2 KB of salt, Merkle path
@@ -167,10 +170,14 @@ class SegmentContext:
     @cached_property
     def reference(self) -> datetime:
         """When the recording could have begun at the earliest: the session's opening, or
-        the call's start when that is earlier."""
+        the call's start when that is earlier, but never more than :data:`OPEN_LATENCY`
+        before the opening (the service's clock): a call record is the recorder's word, and a
+        start claimed long before the session opened would let an old file pass as live."""
         opened = _instant(self.layout.opened_at)
         window = self.call_window
-        return min(opened, window[0]) if window is not None else opened
+        if window is None:
+            return opened
+        return max(min(opened, window[0]), opened - OPEN_LATENCY)
 
     def recorded_by(self, n: int) -> datetime:
         """The earliest time segment ``n``'s audio can all have been recorded live."""

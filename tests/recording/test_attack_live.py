@@ -3,10 +3,13 @@ recorded must not verify as ``live``."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import pytest
 
+from notary.core.excerpt import OPEN_LATENCY, SegmentContext
+from notary.core.recording import AudioFormat, RecordingLayout
 from tests.recording.recorder import segment_pcm
 from tests.support import LiveServer
 
@@ -48,3 +51,36 @@ def test_a_file_streamed_faster_than_it_could_be_recorded_is_not_live(
     last = datetime.fromisoformat(report["segments"][-1]["existed_by"])
     assert last - opened < timedelta(seconds=10)  # the premise: faster than real time
     assert not report["live"], "10 s of audio received in under 10 s verifies as live"
+
+
+
+class _Claimed(SegmentContext):
+    """A context whose call record claims ``window`` (the rest of a call record is not read
+    by the reference)."""
+
+    window: tuple[datetime, datetime] | None = None
+
+    @cached_property
+    def call_window(self) -> tuple[datetime, datetime] | None:
+        return self.window
+
+
+def test_a_call_claimed_to_start_long_before_the_session_does_not_make_an_old_file_live() -> None:
+    """The call record is the recorder's word: a ``started_at`` an hour before the session
+    opened would otherwise move the real-time reference an hour back, and a file streamed in
+    a few seconds would pass as recorded live. The reference moves by OPEN_LATENCY at most."""
+    opened = datetime(2026, 12, 7, 10, 0, 0, tzinfo=UTC)
+    layout = RecordingLayout(session_id="rs_test", format=AudioFormat(sample_rate=8000),
+                             sizes=(32000,), root="00" * 32, chain_head="00" * 32,
+                             opened_at="2026-12-07T10:00:00Z",
+                             last_received_at="2026-12-07T10:00:01Z", complete=True)
+    for claimed, reference in [(timedelta(hours=1), OPEN_LATENCY),
+                               (timedelta(seconds=10), timedelta(seconds=10)),
+                               (-timedelta(seconds=10), timedelta(0))]:
+        context = _Claimed(layout, {}, None, None)
+        context.window = (opened - claimed, opened + timedelta(minutes=5))
+        assert context.reference == opened - reference, claimed
+    # an hour-old file streamed at once: its second segment is early, so not real time
+    context = _Claimed(layout, {}, None, None)
+    context.window = (opened - timedelta(hours=1), opened + timedelta(minutes=5))
+    assert context.recorded_by(0) == opened - OPEN_LATENCY + timedelta(seconds=2)
