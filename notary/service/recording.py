@@ -103,7 +103,7 @@ class RecordingBusy(NotaryError):
 class CallTimeError(InputError):
     """A call record whose times the service's own clock contradicts (422): a call that
     starts after its recording's first segment arrived, or ends after it was closed (beyond
-    ``CLOCK_SLACK``). Refused before anything changes: the session stays open."""
+    ``DIALER_CLOCK_SKEW``). Refused before anything changes: the session stays open."""
 
     kind = kinds.UNPROCESSABLE
 
@@ -115,17 +115,17 @@ BUSY_RETRY_SECONDS = 1
 
 #: How far a dialer's clock may run ahead of the service's (docs/recording.md): a call may
 #: say it started up to this long after its first segment arrived, or ended after it closed.
-CLOCK_SLACK = timedelta(seconds=60)
+DIALER_CLOCK_SKEW = timedelta(seconds=60)
 
 
 def check_call_times(record: CallRecord, first_received: datetime | None,
                      closing_at: datetime | None) -> None:
     """Refuse (CallTimeError) a call record that starts later than ``first_received`` (the
     first segment's arrival; at open: the open itself) or ends later than ``closing_at``,
-    each by more than ``CLOCK_SLACK``: its segments would otherwise verify as recorded
+    each by more than ``DIALER_CLOCK_SKEW``: its segments would otherwise verify as recorded
     during a call that had not begun."""
-    slack = int(CLOCK_SLACK.total_seconds())
-    if first_received is not None and record.start > first_received + CLOCK_SLACK:
+    slack = int(DIALER_CLOCK_SKEW.total_seconds())
+    if first_received is not None and record.start > first_received + DIALER_CLOCK_SKEW:
         raise CallTimeError(
             f"Field 'call.started_at' ({record.started_at}) is more than {slack} s after the "
             f"recording's first audio reached the service "
@@ -133,7 +133,7 @@ def check_call_times(record: CallRecord, first_received: datetime | None,
             f"晚于录音首段到达时间超过 {slack} 秒，请检查外呼系统时钟",
             field="call.started_at", slack_seconds=slack,
             received_at=format_rfc3339_utc(first_received))
-    if closing_at is not None and rfc3339_instant(record.ended_at) > closing_at + CLOCK_SLACK:
+    if closing_at is not None and rfc3339_instant(record.ended_at) > closing_at + DIALER_CLOCK_SKEW:
         raise CallTimeError(
             f"Field 'call.ended_at' ({record.ended_at}) is more than {slack} s after the "
             f"recording was closed ({format_rfc3339_utc(closing_at)}); check the dialer's "
@@ -196,7 +196,7 @@ class Recordings:
         other than ``call_recording``; MetadataError ``kind_unknown``, ``case_id_invalid``
         (or ``metadata_invalid``) as for an upload; ``file_name_invalid``; CallMetadataError
         for a wrong ``call`` (the call record without ``ended_at``, which closing adds);
-        CallTimeError for a call starting after now (beyond ``CLOCK_SLACK``)."""
+        CallTimeError for a call starting after now (beyond ``DIALER_CLOCK_SKEW``)."""
         try:
             fmt = AudioFormat(sample_rate=sample_rate, channels=channels)
         except InputError as exc:
@@ -276,7 +276,7 @@ class Recordings:
         """The call record for the statement: ``call`` as given on closing, or the one given
         at open with ``ended_at`` from ``call`` (or, closed by the timeout, the last
         segment's arrival, but never before the call's start: a dialer's clock ahead of the
-        service's must not make the timeout's record impossible, see ``CLOCK_SLACK``)."""
+        service's must not make the timeout's record impossible, see ``DIALER_CLOCK_SKEW``)."""
         if row.call_record is None or (isinstance(call, dict) and set(call) != {"ended_at"}):
             return (parse_call(call, EvidenceKind.CALL_RECORDING,
                                self.ctx.settings.call_country_code)
