@@ -10,25 +10,11 @@ import pytest
 
 from notary.core.excerpt import OPEN_LATENCY, SegmentContext
 from notary.core.recording import AudioFormat, RecordingLayout
-from tests.recording.recorder import segment_pcm
+from tests.recording.test_attack_api import _open, _put
 from tests.support import LiveServer
 
 pytestmark = [pytest.mark.api]
 
-PCM = {"Content-Type": "application/octet-stream"}
-
-
-def _open(server: LiveServer, case: str) -> str:
-    resp = server.admin().post("/v1/recordings", json={"case_id": case})
-    assert resp.status_code == 201, resp.text
-    sid: str = resp.json()["session_id"]
-    return sid
-
-
-def _put(server: LiveServer, sid: str, n: int) -> None:
-    resp = server.admin().put(f"/v1/recordings/{sid}/segments/{n}", content=segment_pcm(n),
-                              headers=PCM)
-    assert resp.status_code == 201, resp.text
 
 
 def test_a_file_streamed_faster_than_it_could_be_recorded_is_not_live(

@@ -18,20 +18,12 @@ from notary.service.recording_failed import DISCARDED
 from storage.db import AuditEvent, session
 from storage.recordings import RecordingSegment, RecordingSession
 from tests.recording.recorder import segment_pcm
+from tests.recording.test_recording_review import _session_with_segments
 from tests.support import LiveServer
 
 pytestmark = [pytest.mark.api]
 
 PCM = {"Content-Type": "application/octet-stream"}
-
-
-def _session_with_segments(server: LiveServer, case: str, count: int = 3) -> str:
-    http = server.admin()
-    sid: str = http.post("/v1/recordings", json={"case_id": case}).json()["session_id"]
-    for n in range(count):
-        assert http.put(f"/v1/recordings/{sid}/segments/{n}", content=segment_pcm(n),
-                        headers=PCM).status_code == 201
-    return sid
 
 
 def _cids(server: LiveServer, sid: str) -> list[str]:
