@@ -95,14 +95,15 @@ lint: install
 # The Python suite runs twice: on SQLite (the default) and on PostgreSQL. The PostgreSQL pass
 # runs the tests that reach a database through the `database_url` fixture (tests/conftest.py
 # deselects the rest, which would run exactly as on SQLite). When no PostgreSQL answers, that
-# second run is reported as NOT RUN (loudly), never as passed.
+# second run is reported as NOT RUN (loudly), never as passed. Each pass prints its 25 slowest
+# tests: CI's budget is 60 minutes, and that list says where the time goes.
 NOTARY_TEST_POSTGRES ?= postgresql://root@127.0.0.1:5432/test
 
 test-py: install system-packages
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=25
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(NOTARY_TEST_POSTGRES)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== the Python suite again, on PostgreSQL ($(NOTARY_TEST_POSTGRES)) =="; \
-	  NOTARY_TEST_POSTGRES='$(NOTARY_TEST_POSTGRES)' $(VENV)/bin/pytest -q; \
+	  NOTARY_TEST_POSTGRES='$(NOTARY_TEST_POSTGRES)' $(VENV)/bin/pytest -q --durations=25; \
 	else \
 	  echo; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!!  PostgreSQL tests NOT RUN: nothing answers at $(NOTARY_TEST_POSTGRES)"; \

@@ -231,12 +231,19 @@ def test_a_stalled_upload_is_cut_with_408(make_server: Callable[..., LiveServer]
 
 def test_a_trickling_upload_is_not_cut_while_bytes_arrive(
         make_server: Callable[..., LiveServer]) -> None:
-    server = make_server(body_idle_timeout=1.0)
-    sock = start_slow_upload(server, headers={"Content-Length": str(len(FILE_PART) + 4 + 8)},
+    # a byte every 0.3 s for longer than the 2 s idle limit: slow, never idle, and the whole
+    # body takes longer than the limit, so only a per-read timer lets it through. The gaps leave
+    # 1.7 s for a loaded machine (a 1 s limit with 0.4 s gaps was cut once in CI).
+    trickle = b"abcdefghij\r"
+    server = make_server(body_idle_timeout=2.0)
+    sock = start_slow_upload(server,
+                             headers={"Content-Length": str(len(FILE_PART) + len(trickle) + 8)},
                              first=FILE_PART)
-    for byte in b"abc\r":  # a byte every 0.4 s: slow, but never idle for a whole second
-        time.sleep(0.4)
+    started = time.monotonic()
+    for byte in trickle:
+        time.sleep(0.3)
         sock.sendall(bytes([byte]))
+    assert time.monotonic() - started > 2.0
     sock.sendall(b"\n--B--\r\n")
     answer = read_answer(sock)
     assert answer.status == 200, answer.body
