@@ -14,6 +14,9 @@ One cycle (only while this worker holds the anchoring lease):
   5. When a TSA is configured (``NOTARY_TSA_URL``), timestamp the roots of batches that have
      no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
      down or slow never delays or loses an anchor; a later cycle picks the batches up.
+     Then renew the tokens whose TSA certificate expires within ``NOTARY_TSA_RENEW_BEFORE``
+     (notary.service.renewal, RFC 4998), under the same rule: a failure waits for the next
+     cycle.
   6. Sign a checkpoint of the transparency log if it grew (notary.service.translog), and ask
      the configured witnesses to cosign it (notary.service.cosigning). Even when an earlier
      step failed (the chain is down): the log does not depend on the chain, and a witness
@@ -46,6 +49,7 @@ from notary.service.cosigning import WitnessConfig, collect
 from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
+from notary.service.renewal import DEFAULT_RENEW_BEFORE, renew_timestamps
 from notary.service.translog import TransparencyLog
 from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
@@ -66,13 +70,14 @@ class BatchWorker:
         lease_ttl: float = 15.0, replace_after: float = 60.0, reorg_window: int = 64,
         custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
         translog: TransparencyLog | None = None, witnesses: Sequence[WitnessConfig] = (),
-        witness_timeout: float = 10.0,
+        witness_timeout: float = 10.0, tsa_renew_before: float = DEFAULT_RENEW_BEFORE,
     ) -> None:
         self.engine = engine
         self.translog, self.witnesses = translog, tuple(witnesses)
         self.witness_timeout = witness_timeout
         self.witness_errors: dict[str, str | None] = {}
         self.tsa = tsa
+        self.tsa_renew_before = tsa_renew_before
         self.custody = custody
         self.registry = registry
         self.interval = interval
@@ -153,6 +158,8 @@ class BatchWorker:
                 if batch.leaf_count < self.batch_max:
                     break
             self.timestamp_roots()
+            if self.last_tsa_error is None:  # the TSA answers: renew what is due
+                self.renew_timestamps()
         finally:
             self.sign_log()
         return anchored
@@ -315,6 +322,7 @@ class BatchWorker:
                 assert row is not None
                 row.tsa_token = base64.b64encode(stamp.response).decode("ascii")
                 row.tsa_url, row.tsa_time = stamp.tsa_url, stamp.gen_time
+                row.tsa_expires = stamp.expires
                 s.add(row)
                 s.commit()
             log.info("batch %s: root %s timestamped by %s at %s", batch_id, root, stamp.tsa_url,
@@ -322,6 +330,18 @@ class BatchWorker:
             done += 1
         self.last_tsa_error = None
         return done
+
+    def renew_timestamps(self) -> int:
+        """Step 5, second half: renew the tokens that are due (see
+        :func:`notary.service.renewal.renew_timestamps`); a TSA failure is kept in
+        ``last_tsa_error`` and retried next cycle. Returns how many were renewed."""
+        if self.tsa is None:
+            return 0
+        run = renew_timestamps(self.engine, self.tsa, before=self.tsa_renew_before,
+                               stopped=self._stop.is_set)
+        if run.error is not None:
+            self.last_tsa_error = f"{run.error.code}: {run.error.message}"
+        return len(run.renewed)
 
     # -- helpers --------------------------------------------------------------------------------
 

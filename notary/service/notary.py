@@ -174,7 +174,8 @@ class NotaryService:
                                          reorg_window=settings.reorg_window_blocks,
                                          custody=custody, tsa=svc.tsa, translog=translog,
                                          witnesses=witnesses,
-                                         witness_timeout=settings.log_witness_timeout)
+                                         witness_timeout=settings.log_witness_timeout,
+                                         tsa_renew_before=settings.tsa_renew_before)
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):
