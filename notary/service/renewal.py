@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
 from notary.core.merkle import from_hex32
 from notary.core.validate import format_rfc3339_utc
-from notary.tsa import TimestampAuthority, TimestampError, token_expiry
+from notary.tsa import RootTimestamp, TimestampAuthority, TimestampError, token_expiry
 from storage.db import Batch, TsaRenewal, session
 
 log = logging.getLogger("notary.renewal")
@@ -121,20 +122,28 @@ def renew_timestamps(engine: Engine, tsa: TimestampAuthority, *, before: float,
             log.warning("batch %s: timestamp renewal deferred: %s: %s", batch_id, exc.code,
                         exc.message)
             return run
-        with session(engine) as s:
-            s.add(TsaRenewal(batch_id=batch_id, seq=seq + 1,
-                             token=base64.b64encode(stamp.response).decode("ascii"),
-                             tsa_url=stamp.tsa_url, gen_time=stamp.gen_time,
-                             expires=stamp.expires, reason=reason[:32]))
-            row = s.get(Batch, batch_id)
-            assert row is not None
-            row.tsa_expires = stamp.expires
-            s.add(row)
-            s.commit()
+        try:
+            _store(engine, batch_id, seq + 1, stamp, reason)
+        except IntegrityError:  # another process (the worker, the CLI) renewed it first
+            continue
         log.info("batch %s: root %s timestamp renewed (link %d, %s) at %s", batch_id, root,
                  seq + 1, reason, stamp.gen_time.isoformat())
         run.renewed.append((batch_id, seq + 1))
     return run
+
+
+def _store(engine: Engine, batch_id: int, seq: int, stamp: RootTimestamp, reason: str) -> None:
+    """The renewal as link ``seq``, and its certificate's expiry as the batch's, together."""
+    with session(engine) as s:
+        s.add(TsaRenewal(batch_id=batch_id, seq=seq,
+                         token=base64.b64encode(stamp.response).decode("ascii"),
+                         tsa_url=stamp.tsa_url, gen_time=stamp.gen_time,
+                         expires=stamp.expires, reason=reason[:32]))
+        row = s.get(Batch, batch_id)
+        assert row is not None
+        row.tsa_expires = stamp.expires
+        s.add(row)
+        s.commit()
 
 
 def _store_expiry(engine: Engine, batch_id: int, expires: datetime | None) -> None:
