@@ -324,19 +324,22 @@ class TimestampAuthority:
 
         return self._ask(root, root, judge)
 
-    def renew(self, root: bytes, previous: bytes) -> RootTimestamp:
+    def renew(self, root: bytes, previous: bytes, algorithm: str = "sha256") -> RootTimestamp:
         """Renew the token whose DER is ``previous`` (RFC 4998 timestamp renewal): a new
-        token whose imprint is the SHA-256 of those bytes. Same errors as :meth:`stamp`."""
-        return self._ask(root, previous, lambda reading: check_renewal_answer(previous, reading))
+        token whose imprint is the ``algorithm`` (sha256 or, when SHA-256 is deprecated,
+        sha512) of those bytes. Same errors as :meth:`stamp`."""
+        return self._ask(root, previous, lambda reading: check_renewal_answer(previous, reading),
+                         algorithm)
 
-    def _ask(self, root: bytes, data: bytes,
-             judge: Callable[[TimestampReading], str | None]) -> RootTimestamp:
+    def _ask(self, root: bytes, data: bytes, judge: Callable[[TimestampReading], str | None],
+             algorithm: str = "sha256") -> RootTimestamp:
         from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
 
-        # Step 1: the request: SHA-256 of the data, a random nonce, certReq.
-        request = (TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256)
+        # Step 1: the request: the data's digest, a random nonce, certReq.
+        chosen = {"sha256": HashAlgorithm.SHA256, "sha512": HashAlgorithm.SHA512}[algorithm]
+        request = (TimestampRequestBuilder().data(data).hash_algorithm(chosen)
                    .nonce(nonce=True).cert_request(cert_request=True).build())
-        assert request.message_imprint.message == hashlib.sha256(data).digest()
+        assert request.message_imprint.message == hashlib.new(algorithm, data).digest()
         # Step 2: ask, reading at most what a bundle may carry.
         der = self._post(request.as_bytes())
         # Step 3: the answer must hold as the bundle verifier will judge it, and be ours.

@@ -6,8 +6,8 @@ anchoring worker, each cycle, renews the latest token of every root whose TSA ce
 expires within ``NOTARY_TSA_RENEW_BEFORE``: it asks the TSA for a token over the SHA-256 of
 the latest token's DER and stores it as the next link of ``tsa_renewals``. An operator renews
 every root at once with ``notary timestamps renew`` when something else weakens the proofs:
-the TSA's key is retired or compromised, or a hash is deprecated (then too the new token is
-over SHA-256; a stronger imprint is not asked for yet, see docs/bundle-format.md §4.6).
+the TSA's key is retired or compromised, or a hash is deprecated (then the new tokens are
+over SHA-512 of the previous ones, see docs/bundle-format.md §4.6).
 
 A TSA that fails ends the step (its error is kept for the health report) and the next cycle
 tries again: renewal never blocks anchoring.
@@ -81,7 +81,8 @@ def renew_timestamps(engine: Engine, tsa: TimestampAuthority, *, before: float,
                      now: datetime | None = None) -> RenewalRun:
     """Renew the latest token of (at most ``limit``) timestamped roots whose TSA certificate
     expires within ``before`` seconds, or of every timestamped root when ``force`` (an
-    operator's renewal: ``reason`` says why, e.g. ``key-retired``). Unforced, a renewal whose
+    operator's renewal: ``reason`` says why, e.g. ``key-retired``; ``hash-deprecated`` asks
+    for a SHA-512 imprint instead of SHA-256). Unforced, a renewal whose
     certificate expires no later than the one it renews is not kept (``tsa_certificate_
     expiring``: the TSA's own certificate needs replacing). Stops at the first failure."""
     run = RenewalRun()
@@ -108,7 +109,8 @@ def renew_timestamps(engine: Engine, tsa: TimestampAuthority, *, before: float,
             if not force and (expires is None or expires >= horizon):
                 continue
         try:
-            stamp = tsa.renew(from_hex32(root), previous)
+            stamp = tsa.renew(from_hex32(root), previous,
+                              "sha512" if reason == "hash-deprecated" else "sha256")
             if not force and expires is not None and (stamp.expires is None
                                                       or stamp.expires <= expires):
                 until = format_rfc3339_utc(stamp.expires) if stamp.expires else "unknown"

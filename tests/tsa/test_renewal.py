@@ -73,6 +73,12 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
                                          first.response)])
     assert renewed.status is CheckStatus.PASS, renewed.reason
     assert "renewed by r1.tsr" in renewed.reason
+    stronger = authority.renew(root, renewal.response, "sha512")  # SHA-256 deprecated
+    twice = check_timestamp(root, token, token_present=True, root_bytes=root, renewals=[
+        (read(renewal.response, renewing, "r1.tsr"), first.response),
+        (read(stronger.response, renewing, "r2.tsr"), renewal.response)])
+    assert twice.status is CheckStatus.PASS and "r2.tsr (TSA" in twice.reason, twice.reason
+    assert "sha512" in twice.reason
     assert token.gen_time == first.gen_time  # the root keeps its original time
     alone = check_timestamp(root, token, token_present=True, root_bytes=root)
     assert alone.status is CheckStatus.SKIP
