@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
+from notary.cli.offline import print_bundle_report
 from notary.config import Settings
 from notary.core.timestamp import TimestampReading, check_timestamp
 from notary.core.verdict import CheckStatus
@@ -103,7 +104,8 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
 
 @pytest.mark.chain
 def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
-        anvil: EmbeddedChain, renewing: OpenSslTsa, tmp_path: Path) -> None:
+        anvil: EmbeddedChain, renewing: OpenSslTsa, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """The service end to end: the worker timestamps a root under a short-lived certificate,
     refuses to renew it under the same one (and says so in /v1/health), renews it once the
     TSA has a long-lived one; the bundle carries the link, and once the first certificate
@@ -160,6 +162,10 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
     (item,) = report.facts["items"]
     assert item["rfc3161_time"] == proof["timestamp"]["gen_time"]  # type: ignore[index]
     assert [c["path"] for c in item["rfc3161_chain"]] == [f"timestamps/{hexroot}.tsr", link]
+    print_bundle_report(report.to_json(), rpc=None)  # what `notary verify` prints
+    shown = capsys.readouterr().out
+    assert "时间戳续期链 / RFC 3161 renewal chain (RFC 4998):" in shown
+    assert f"  {link}: genTime" in shown
     folder = unpack(bundle.content, tmp_path / "bundle")
     out = run_block(timestamp_block(folder), folder, renewing.ca)
     assert out.returncode == 0, out.stdout + out.stderr
