@@ -227,11 +227,12 @@ test -f @MANIFEST@ || \
 { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 TSA_CA="${TSA_CA:?set TSA_CA to the TSA root certificate (PEM), obtained from the TSA}"
 seconds() { python3 -c 'import calendar, re, sys, time; \
-t = re.sub(r"\\.[0-9]+", "", " ".join(sys.stdin.read().split())); \
-print(calendar.timegm(time.strptime(t, "%b %d %H:%M:%S %Y GMT")))'; }
+print(min(calendar.timegm(time.strptime(re.sub(r"\\.[0-9]+", "", " ".join(t.split())), \
+"%b %d %H:%M:%S %Y GMT")) for t in sys.stdin if t.strip()))'; }
 gentime() { openssl ts -reply -in "$1" -text | sed -n 's/^Time stamp: //p' | seconds; }
-expiry() { openssl ts -reply -in "$1" -token_out | openssl pkcs7 -inform DER -print_certs \
-| openssl x509 -noout -enddate | sed 's/^notAfter=//' | seconds; }
+expiry() {  # the earliest notAfter of the certificates the token carries
+  openssl ts -reply -in "$1" -token_out | openssl pkcs7 -inform DER -print_certs -text \
+| sed -n 's/^ *Not After *: *//p' | seconds; }
 link() {  # $1 the token, $2 the file it time-stamps: checked as of its own genTime
   openssl ts -verify -data "$2" -in "$1" -CAfile "$TSA_CA"@UNTRUSTED@ -attime "$(gentime "$1")"
   openssl ts -reply -in "$1" -text | grep -E '^(Hash Algorithm|Time stamp|TSA):'
