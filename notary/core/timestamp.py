@@ -246,7 +246,7 @@ def check_timestamp(root: bytes | None, reading: TimestampReading | None, *,
         f"{_when(link.gen_time)})" for link in links[1:joined] if link.gen_time is not None)
     said += chain
     now = reading.checked_at
-    alive = [link for link in links[:joined]
+    alive = [k for k, link in enumerate(links[:joined])
              if now is None or link.expires is None or link.expires > now]
     if not alive:
         last = links[joined - 1]
@@ -258,9 +258,9 @@ def check_timestamp(root: bytes | None, reading: TimestampReading | None, *,
                      f"no longer proves its time (RFC 4998). / {last.path} 的 TSA 证书已于 "
                      f"{_when(last.expires)} 过期，且没有续期时间戳覆盖它，"
                      "该时间戳已不能证明时间。")
-    used = links[:links.index(alive[0]) + 1]
-    if alive[0].expires is not None:
-        said += f"; the TSA certificate of {alive[0].path} is valid until {_when(alive[0].expires)}"
+    used = links[:alive[0] + 1]  # the links that carry the proof to a valid certificate
+    if used[-1].expires is not None:
+        said += f"; the TSA certificate of {used[-1].path} is valid until {_when(used[-1].expires)}"
     weakest = next((t for t in (TokenTrust.UNCHECKED, TokenTrust.SELF_DECLARED)
                     if any(link.trust is t for link in used)), TokenTrust.TRUSTED)
     detail = "; ".join(dict.fromkeys(link.trust_detail for link in used))
