@@ -196,6 +196,8 @@ class Settings:
     # Renew a root's latest token when its TSA certificate expires within this many seconds
     # (notary.service.renewal, RFC 4998): 90 days by default.
     tsa_renew_before: float = 90 * 86400.0
+    # After a failed renewal, wait this many seconds before asking the TSA again.
+    tsa_renew_retry: float = 600.0
     # An external chain with a development chain id (31337, 1337...) is refused unless this
     # says the deployment is a test (NOTARY_ALLOW_DEV_CHAIN=1): anyone can run such a chain
     # with any clock, so its anchors prove nothing to a court.
@@ -288,6 +290,7 @@ class Settings:
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
             tsa_renew_before=_env_float("NOTARY_TSA_RENEW_BEFORE", 90 * 86400.0),
+            tsa_renew_retry=_env_float("NOTARY_TSA_RENEW_RETRY", 600.0),
             allow_dev_chain=_env_flag("NOTARY_ALLOW_DEV_CHAIN"),
             operator_name=_operator_text("NOTARY_OPERATOR_NAME", 300) or DEV_OPERATOR_NAME,
             operator_registration=_operator_text("NOTARY_OPERATOR_REGISTRATION", 100),

@@ -15,8 +15,8 @@ One cycle (only while this worker holds the anchoring lease):
      no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
      down or slow never delays or loses an anchor; a later cycle picks the batches up.
      Then renew the tokens whose TSA certificate expires within ``NOTARY_TSA_RENEW_BEFORE``
-     (notary.service.renewal, RFC 4998), under the same rule: a failure waits for the next
-     cycle.
+     (notary.service.renewal, RFC 4998), under the same rule: a failure waits (for
+     ``NOTARY_TSA_RENEW_RETRY`` seconds) and never delays anchoring.
   6. Sign a checkpoint of the transparency log if it grew (notary.service.translog), and ask
      the configured witnesses to cosign it (notary.service.cosigning). Even when an earlier
      step failed (the chain is down): the log does not depend on the chain, and a witness
@@ -71,13 +71,16 @@ class BatchWorker:
         custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
         translog: TransparencyLog | None = None, witnesses: Sequence[WitnessConfig] = (),
         witness_timeout: float = 10.0, tsa_renew_before: float = DEFAULT_RENEW_BEFORE,
+        tsa_renew_retry: float = 600.0,
     ) -> None:
         self.engine = engine
         self.translog, self.witnesses = translog, tuple(witnesses)
         self.witness_timeout = witness_timeout
         self.witness_errors: dict[str, str | None] = {}
         self.tsa = tsa
-        self.tsa_renew_before = tsa_renew_before
+        self.tsa_renew_before, self.tsa_renew_retry = tsa_renew_before, tsa_renew_retry
+        self._renew_after = 0.0  # monotonic: no renewal attempt before (after a failure)
+        self.last_renewal_error: str | None = None
         self.custody = custody
         self.registry = registry
         self.interval = interval
@@ -333,14 +336,19 @@ class BatchWorker:
 
     def renew_timestamps(self) -> int:
         """Step 5, second half: renew the tokens that are due (see
-        :func:`notary.service.renewal.renew_timestamps`); a TSA failure is kept in
-        ``last_tsa_error`` and retried next cycle. Returns how many were renewed."""
-        if self.tsa is None:
+        :func:`notary.service.renewal.renew_timestamps`). A failure is kept in
+        ``last_renewal_error`` and retried after ``tsa_renew_retry`` seconds, not every cycle:
+        a TSA whose certificate nears its end would otherwise be asked (and, commercially,
+        paid) every few seconds for months. Returns how many were renewed."""
+        if self.tsa is None or time.monotonic() < self._renew_after:
             return 0
         run = renew_timestamps(self.engine, self.tsa, before=self.tsa_renew_before,
                                stopped=self._stop.is_set)
         if run.error is not None:
-            self.last_tsa_error = f"{run.error.code}: {run.error.message}"
+            self.last_renewal_error = f"{run.error.code}: {run.error.message}"
+            self._renew_after = time.monotonic() + self.tsa_renew_retry
+        else:
+            self.last_renewal_error = None
         return len(run.renewed)
 
     # -- helpers --------------------------------------------------------------------------------

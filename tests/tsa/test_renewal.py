@@ -114,7 +114,7 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
     renewing.use_certificate("long")
     settings = Settings(home=tmp_path / "home", port=free_port(), chain_port=anvil.port,
                         batch_seconds=0.2, chain_timeout=20.0, tsa_url=renewing.url,
-                        tsa_ca_file=renewing.ca, tsa_timeout=5.0)
+                        tsa_ca_file=renewing.ca, tsa_timeout=5.0, tsa_renew_retry=0.3)
     server = LiveServer(settings)
     try:
         issue_tsa_certificate(renewing.folder, "tsa-root", "brief", seconds=6)
