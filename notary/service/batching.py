@@ -7,9 +7,12 @@ One cycle (only while this worker holds the anchoring lease):
   2. Reconcile every batch recorded but not yet anchored (after a crash or a timeout): ask
      the registry whether its root is anchored; if so, record it; if its transaction is stuck
      past ``replace_after``, replace it (same nonce, higher fee); otherwise send it again.
-  3. Build a batch from the oldest pending items (at most ``batch_max``): compute the tree,
-     and in ONE transaction record the batch, its signed anchor transaction, and each item's
-     leaf and proof. Only then send the transaction.
+  3. Build a batch from the oldest pending items (at most ``batch_max``) and the newest
+     checkpoint of the transparency log not anchored yet (signed first if the log grew, so it
+     covers those items): compute the tree, and in ONE transaction record the batch, its
+     signed anchor transaction, and each leaf and proof. Only then send the transaction. A
+     checkpoint alone makes a batch too, so the last one after a burst is anchored; anchoring
+     it appends nothing to the log, so that stops.
   4. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
   5. When a TSA is configured (``NOTARY_TSA_URL``), timestamp the roots of batches that have
      no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
@@ -36,13 +39,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from notary.chain.errors import AnchorRejected, ChainError
 from notary.chain.registry import Registry, SignedAnchor
 from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
+from notary.core.logentry import checkpoint_leaf
 from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
+from notary.core.note import Note
 from notary.core.verdict import AnchorFacts
 from notary.service.actors import SERVICE
 from notary.service.cosigning import WitnessConfig, collect
@@ -54,6 +59,7 @@ from notary.service.translog import TransparencyLog
 from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
 from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
+from storage.translog import LogCheckpoint
 
 log = logging.getLogger("notary.batching")
 
@@ -231,6 +237,7 @@ class BatchWorker:
         leaves in all): statement leaves are (1, file SHA-256, statement SHA-256), custody
         leaves (2, file SHA-256, event SHA-256).
         """
+        self._publish_checkpoint()
         with session(self.engine) as s:
             items = list(s.exec(
                 select(Evidence).where(Evidence.status == "pending", Evidence.batch_id.is_(None))  # type: ignore[union-attr]
@@ -244,19 +251,27 @@ class BatchWorker:
                 .order_by(col(CustodyRecord.id)).limit(self.batch_max - len(items))
                 .with_for_update(skip_locked=True, of=CustodyRecord)
             )) if len(items) < self.batch_max else []
-            if not items and not events:
+            checkpoints = self._unanchored_checkpoint(s)
+            if not items and not events and not checkpoints:
                 return None
             leaves = [statement_leaf(bytes.fromhex(e.statement_digest), bytes.fromhex(e.sha256))
                       for e in items]
             leaves += [statement_leaf(bytes.fromhex(r.digest), bytes.fromhex(sha),
                                       LeafType.CUSTODY_EVENT) for r, sha in events]
+            leaves += [checkpoint_leaf(Note.parse(c.note.encode()).text) for c in checkpoints]
             tree = MerkleTree.build(leaves)
             batch = Batch(root=to_hex32(tree.root), leaf_count=len(leaves),
                           created_at=datetime.now(UTC))
             s.add(batch)
             s.flush()
             rows: list[Evidence | CustodyRecord] = [*items, *(r for r, _ in events)]
-            for row, leaf in zip(rows, leaves, strict=True):
+            for checkpoint, leaf in zip(checkpoints, leaves[len(rows):], strict=True):
+                assert batch.id is not None
+                checkpoint.anchor_batch_id = batch.id
+                checkpoint.leaf = to_hex32(leaf)
+                checkpoint.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
+                s.add(checkpoint)
+            for row, leaf in zip(rows, leaves[:len(rows)], strict=True):
                 row.batch_id = batch.id
                 row.leaf = to_hex32(leaf)
                 row.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
@@ -265,6 +280,27 @@ class BatchWorker:
             s.refresh(batch)
         crash_point("batch_recorded")
         return batch
+
+    def _publish_checkpoint(self) -> None:
+        """Sign a checkpoint of the log as committed now (if it grew), so the batch about to be
+        built anchors a checkpoint that holds its own statements. A failure is logged and
+        leaves anchoring alone: the log never holds up the chain."""
+        if self.translog is None:
+            return
+        try:
+            self.translog.publish()
+        except Exception:
+            log.exception("signing the log's checkpoint before a batch failed")
+
+    def _unanchored_checkpoint(self, s: Session) -> list[LogCheckpoint]:
+        """The newest checkpoint, locked, when no batch holds it yet ([] otherwise). Older ones
+        left unanchored need no anchor of their own: the newest one covers them (a
+        consistency proof shows each is its prefix)."""
+        if self.translog is None:
+            return []
+        newest = s.exec(select(LogCheckpoint).order_by(col(LogCheckpoint.size).desc()).limit(1)
+                        .with_for_update(skip_locked=True)).first()
+        return [newest] if newest is not None and newest.anchor_batch_id is None else []
 
     def send_and_confirm(self, batch: Batch) -> int:
         """Step 4: sign (recording the tx before sending), send, wait, record."""
