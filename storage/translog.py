@@ -51,7 +51,7 @@ class LogCheckpoint(SQLModel, table=True):
     created_at: datetime
     batch_id: int | None = None  # the anchoring batch built in the cycle that signed it
     #: the anchoring batch whose tree holds this checkpoint's leaf (notary.core.logentry.
-    #: checkpoint_leaf), its leaf and its proof there (migration 0016); NULL until then
+    #: checkpoint_leaf), its leaf and its proof there (migration 0017); NULL until then
     anchor_batch_id: int | None = Field(default=None, index=True)
     leaf: str | None = Field(default=None, max_length=66)
     proof: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,7 +1,7 @@
 """log checkpoints anchored: the batch, leaf and proof of each checkpoint anchored
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 20:30:00
 
 Each anchoring batch also holds the newest checkpoint of the transparency log not anchored
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
