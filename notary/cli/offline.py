@@ -110,7 +110,7 @@ QUESTIONS = {
     "issuer": ("签发方", "Issuer"),
     "completeness": ("齐全性", "Completeness"),
     "custody": ("保管链", "Custody"),
-    "neutrality": ("中立性（见证人）", "Neutrality (witnesses)"),
+    "neutrality": ("中立性", "Neutrality"),
 }
 ANSWER_WORDS = {"pass": "通过 pass", "fail": "未通过 fail", "unknown": "未知 unknown"}
 HEADLINES = {

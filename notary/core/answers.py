@@ -468,11 +468,19 @@ def _neutrality(checks: Sequence[Check], facts: Mapping[str, Any]) -> Answer:
                 if facts.get("required") else "")
         need_zh = "所固定的信任根要求见证人联署：缺少联署，证据包不能认定为有效。" \
             if facts.get("required") else ""
+        if gap is not None and gap.name == "log.witnesses":
+            cosigned = "、".join(facts.get("witnesses") or []) or "无"
+            lead = (f"联署的见证人（{cosigned}）少于信任根要求的 "
+                    f"{max(facts.get('witness_threshold') or 0, 1)} 个（英文详情：{gap.reason}）")
+        elif gap is None:
+            lead = "证据包未附透明日志部分。"
+        elif "no part of the transparency log" in gap.reason:
+            lead = f"证据包未附透明日志部分，请重新导出（英文详情：{gap.reason}）"
+        else:
+            lead = _zh(gap, "")
         return Answer(NEUTRALITY, "unknown",
-                      f"Neutrality is not established (no witness named by the trust root "
-                      f"attests the log's history): {why}{need}",
-                      f"中立性未能确认（信任根所列见证人均未证明日志历史）："
-                      f"{_zh(gap, '证据包未附透明日志部分。')}{need_zh}", _names(own), extra)
+                      f"Neutrality is not established: {why}{need}",
+                      f"中立性未能确认：{lead}{need_zh}", _names(own), extra)
     names = ", ".join(facts.get("witnesses") or [])
     return Answer(NEUTRALITY, "pass",
                   f"Every statement and custody event of the bundle is in the deployment's "

@@ -251,9 +251,9 @@ def _witnesses(note: Note, pin: LogPin) -> tuple[Check, list[str]]:
                 cosigned)
     return (Check("log.witnesses", _SKIP,
                   f"The checkpoint is cosigned by {len(cosigned)} of the witnesses the trust "
-                  f"root names ({named}), fewer than {need}"
-                  + (f" (cosigned: {', '.join(cosigned)})" if cosigned else "")
-                  + ": nobody but the operator attests this history."), cosigned)
+                  f"root names ({named}), fewer than the {need} it requires"
+                  + (f" (cosigned: {', '.join(cosigned)})." if cosigned
+                     else ": nobody but the operator attests this history.")), cosigned)
 
 
 def log_checks(documents: Mapping[str, bytes], items: Sequence[tuple[str, str | None,
