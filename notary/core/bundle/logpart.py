@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..custody import CustodyEvent
-from ..errors import NotaryError
+from ..errors import InputError, NotaryError
 from ..jws import jws_payload
 from ..logentry import EntryType, entry_leaf
 from ..note import MAX_NOTE_BYTES, Checkpoint, Note, NoteError
@@ -81,12 +81,12 @@ def log_document(log: ItemLog) -> bytes:
 
 def _proof(where: str, value: object) -> EntryProof:
     if not isinstance(value, dict) or set(value) != {"index", "proof"}:
-        raise NotaryError(f"{where} is {{index, proof}}.", code="log_document_invalid")
+        raise InputError(f"{where} is {{index, proof}}.", code="log_document_invalid")
     index, proof = value["index"], value["proof"]
     if isinstance(index, bool) or not isinstance(index, int) or index < 0 or not isinstance(
             proof, list) or len(proof) > 63:
-        raise NotaryError(f"{where}: index is a non-negative integer, proof at most 63 hashes.",
-                          code="log_document_invalid")
+        raise InputError(f"{where}: index is a non-negative integer, proof at most 63 hashes.",
+                         code="log_document_invalid")
     hashes = []
     for h in proof:
         try:
@@ -94,23 +94,24 @@ def _proof(where: str, value: object) -> EntryProof:
         except binascii.Error:
             raw = b""
         if len(raw) != 32 or base64.b64encode(raw).decode() != h:
-            raise NotaryError(f"{where}: each proof hash is 32 bytes in base64.",
-                              code="log_document_invalid")
+            raise InputError(f"{where}: each proof hash is 32 bytes in base64.",
+                             code="log_document_invalid")
         hashes.append(raw)
     return EntryProof(index, tuple(hashes))
 
 
 def parse_log_document(raw: bytes) -> ItemLog:
-    """``log.json`` read strictly; NotaryError ``log_document_invalid`` otherwise."""
+    """``log.json`` read strictly; InputError ``log_document_invalid`` (or the strict JSON
+    reader's own) otherwise: the verifier turns it into a failed ``items[i].log``."""
     doc = parse_strict_json(raw, max_bytes=MAX_LOG_DOCUMENT_BYTES)
     if not isinstance(doc, dict) or set(doc) != {"statement", "custody"} or not isinstance(
             doc["custody"], list):
-        raise NotaryError("log.json is {statement, custody}.", code="log_document_invalid")
+        raise InputError("log.json is {statement, custody}.", code="log_document_invalid")
     custody: dict[int, EntryProof | None] = {}
     for n, entry in enumerate(doc["custody"]):
         seq = entry.get("seq") if isinstance(entry, dict) else None
         if isinstance(seq, bool) or not isinstance(seq, int) or seq in custody:
-            raise NotaryError(f"custody[{n}] has no seq of its own.", code="log_document_invalid")
+            raise InputError(f"custody[{n}] has no seq of its own.", code="log_document_invalid")
         rest = {k: v for k, v in entry.items() if k != "seq"}
         custody[seq] = None if rest == {"after_checkpoint": True} else _proof(
             f"custody[{n}]", rest)
