@@ -31,6 +31,7 @@ from notary.core.trustroot import VerifiedTrustRoot, sign_trust_root, verify_tru
 from storage.db import session
 from storage.translog import LogEntry
 from tests.bundle.repack import with_manifest
+from tests.bundle.test_verify_guide import run_guide
 from tests.log.test_log import (  # noqa: F401  (witnessed: the fixture of two witnesses)
     CASE,
     Witnessed,
@@ -116,6 +117,11 @@ def test_a_case_bundle_carries_the_log_and_its_witnesses(
                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          check=False, env={**env, "PYTHONPATH": str(REPO)})
     assert mon.returncode == 0, mon.stdout + mon.stderr
+
+    # the bundle's own VERIFY.md checks the same by hand, witnesses included
+    guide = run_guide(bundle, tmp_path / "guide", rpc=anvil.url, fingerprint=pinned.fingerprint)
+    assert guide.failed is None and "FAILED" not in guide.text, guide.text
+    assert f"witnesses: OK, cosigned by {', '.join(names)}" in guide.stdout, guide.stdout
 
     # a custody event changed, or its proof removed, the manifest re-signed with the
     # deployment's own key: the log check fails naming the event
