@@ -242,6 +242,10 @@ class Settings:
     log_origin: str = ""
     log_witnesses: tuple[str, ...] = ()
     log_witness_timeout: float = 10.0
+    # How many of those witnesses must have cosigned a bundle's checkpoint for a verifier to
+    # answer its neutrality "pass" (the trust root's log.witness_threshold). -1: one when
+    # witnesses are configured, else none (docs/witness.md §6).
+    log_witness_threshold: int = -1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -312,6 +316,7 @@ class Settings:
             log_witnesses=tuple(w.strip() for w in _env("NOTARY_LOG_WITNESSES", "").split(",")
                                 if w.strip()),
             log_witness_timeout=_env_float("NOTARY_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1),
+            log_witness_threshold=_env_int("NOTARY_LOG_WITNESS_THRESHOLD", -1, minimum=0),
         )
 
     @property

@@ -26,6 +26,7 @@ from .errors import SignatureError, StatementError
 from .signing import SignedFormat, SigningKey
 from .statement import canonical_json, parse_strict_json
 from .trustroot_members import (
+    LogPin,
     Operator,
     PreviousRegistry,
     RegistryPin,
@@ -38,6 +39,7 @@ from .trustroot_members import (
     int_field,
     kid_thumbprint,
     list_field,
+    log_member,
     object_field,
     operator_member,
     previous_registry_member,
@@ -53,6 +55,7 @@ __all__ = [
     "MAX_TRUST_ROOT_BYTES",
     "TRUST_ROOT",
     "TRUST_ROOT_MEDIA_TYPE",
+    "LogPin",
     "Operator",
     "PreviousRegistry",
     "RegistryPin",
@@ -81,8 +84,9 @@ MAX_PREVIOUS_REGISTRIES = 100
 _FINGERPRINT_CHARS = re.compile(r"[0-9a-f]{32}")
 
 _TOP = {"media_type", "issued_at", "development", "public_url", "operator", "chain",
-        "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature"}
-_TOP_REQUIRED = _TOP - {"previous_registries"}
+        "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature",
+        "log"}
+_TOP_REQUIRED = _TOP - {"previous_registries", "log"}
 _CHAIN = {"chain_id", "genesis_hash"}
 
 
@@ -100,6 +104,9 @@ class TrustRoot:
     anchoring_accounts: tuple[str, ...]
     signing_keys: tuple[TrustRootKey, ...]
     previous_registries: tuple[PreviousRegistry, ...] = field(default=())
+    #: The transparency log and its witnesses (issue 19); absent in trust roots issued
+    #: before, and in a deployment without a log.
+    log: LogPin | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,6 +122,8 @@ class TrustRoot:
         }
         if self.previous_registries:
             out["previous_registries"] = [p.to_json() for p in self.previous_registries]
+        if self.log is not None:
+            out["log"] = self.log.to_json()
         return out
 
     def unsigned_bytes(self) -> bytes:
@@ -216,6 +225,7 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
         anchoring_accounts=tuple(accounts),
         signing_keys=tuple(keys),
         previous_registries=previous,
+        log=log_member(obj["log"]) if "log" in obj else None,
     )
     signature = obj["signature"]
     if not isinstance(signature, str) or len(signature) > 1024:

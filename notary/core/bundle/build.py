@@ -30,6 +30,7 @@ from .layout import (
     CUSTODY_NAME,
     DELETION_JSON_NAME,
     DELETION_NAME,
+    LOG_NAME,
     ORIGINAL_DIR,
     PROOF_NAME,
     READABLE,
@@ -44,6 +45,7 @@ from .layout import (
     member_path_problem,
     original_name,
 )
+from .logpart import ItemLog, log_document
 from .recording import recording_document
 
 __all__ = ["BundleFacts", "BundleItem", "build_manifest", "timestamp_documents"]
@@ -77,6 +79,9 @@ class BundleItem:
     #: An item notarised while recorded: each segment's ``(salt, checkpoint)`` in order, for
     #: its ``recording.json`` (empty for every other item: no such file).
     segments: tuple[tuple[str, str], ...] = ()
+    #: The inclusion proofs of its statement and custody events against the bundle's
+    #: checkpoint (:attr:`BundleFacts.log_checkpoint`), for its ``log.json``.
+    log: ItemLog | None = None
 
     @property
     def shredded(self) -> bool:
@@ -148,7 +153,9 @@ class BundleItem:
                  f"{d}/{DELETION_JSON_NAME}": jws_payload(self.deletion_jws),
              } if self.deletion_jws is not None else {}) | ({
                  f"{d}/{RECORDING_NAME}": recording_document(self.statement, self.segments),
-             } if self.segments else {})
+             } if self.segments else {}) | ({
+                 f"{d}/{LOG_NAME}": log_document(self.log),
+             } if self.log is not None else {})
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,9 @@ class BundleFacts:
     tsa_chain: bytes | None = None  # the TSAs' certificates (PEM), when there are timestamps
     #: The exporter's signed trust root (TRUST_ROOT_PATH), when it has one.
     trust_root: bytes | None = None
+    #: The log's checkpoint the items' ``log.json`` prove against (``log/checkpoint.note``:
+    #: the signed note with its cosignatures), when the export found one covering them.
+    log_checkpoint: bytes | None = None
     #: The bundle version written (the current one; older ones only for test vectors).
     version: int = BUNDLE_VERSION
 
