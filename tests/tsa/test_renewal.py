@@ -22,14 +22,20 @@ from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
 from notary.cli.offline import print_bundle_report
 from notary.config import Settings
-from notary.core.timestamp import TimestampReading, check_timestamp
+from notary.core.timestamp import TimestampReading, TokenTrust, check_timestamp
 from notary.core.verdict import CheckStatus
 from notary.service.renewal import renewal_tokens
 from notary.tsa import TimestampAuthority, load_trust_roots, read_token
 from storage.db import Batch, session
 from tests.bundle.repack import member, names
 from tests.support import REPO, LiveServer, free_port, wait_until
-from tests.tsa.conftest import OpenSslTsa, issue_tsa_certificate, start_tsa
+from tests.tsa.conftest import (
+    OpenSslTsa,
+    issue_tsa_certificate,
+    look_alike,
+    start_tsa,
+    with_carried,
+)
 from tests.tsa.test_live import run_block, submit, timestamp_block, timestamp_of, unpack
 
 pytestmark = pytest.mark.api
@@ -69,6 +75,19 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
     wait_until(lambda: datetime.now(UTC) > first.expires, timeout=10)  # type: ignore[operator]
     late = authority.renew(root, first.response)  # made after the expiry: covers nothing
     token = read(first.response, renewing, "t.tsr")
+    # A forger swaps the certificate the token carries (outside the TSA's signature) for a
+    # look-alike valid until 2099, keeping the real one where the bundle offers it: the
+    # token is refused, not taken to be valid until 2099.
+    genuine = x509.load_pem_x509_certificate((renewing.folder / "short.pem").read_bytes())
+    assert with_carried(first.response, [genuine]) == first.response  # the helper is exact
+    forged = with_carried(first.response, [look_alike(genuine)])
+    for offered in ([genuine, *load_trust_roots(renewing.ca)], load_trust_roots(renewing.ca)):
+        for roots in (load_trust_roots(renewing.ca), []):
+            faked = read_token(forged, path="t.tsr", trust_roots=roots, bundled=offered)
+            assert faked.trust is TokenTrust.INVALID, faked
+            assert faked.expires is None or faked.expires < datetime.now(UTC), faked
+            assert check_timestamp(root, faked, token_present=True,
+                                   root_bytes=root).status is CheckStatus.FAIL
     renewed = check_timestamp(root, token, token_present=True, root_bytes=root,
                               renewals=[(read(renewal.response, renewing, "r1.tsr"),
                                          first.response)])
