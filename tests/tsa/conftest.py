@@ -221,7 +221,7 @@ def _split(data: bytes) -> list[tuple[int, bytes]]:
     return _items(data)
 
 
-def with_carried(response: bytes, certificates: list[x509.Certificate]) -> bytes:
+def with_carried(response: bytes, certificates: list[x509.Certificate | bytes]) -> bytes:
     """The TimeStampResp ``response`` with the certificates its token carries replaced by
     ``certificates`` (the SignedData's ``[0] certificates``, outside the TSA's signature):
     every signed byte is kept, so the signature still verifies."""
@@ -229,7 +229,8 @@ def with_carried(response: bytes, certificates: list[x509.Certificate]) -> bytes
     status, token = _split(resp[1])
     oid, explicit = _split(token[1])
     (signed_data,) = _split(explicit[1])
-    carried = b"".join(c.public_bytes(serialization.Encoding.DER) for c in certificates)
+    carried = b"".join(c if isinstance(c, bytes) else c.public_bytes(serialization.Encoding.DER)
+                       for c in certificates)
     fields = [_tlv(0xA0, carried) if tag == 0xA0 else _tlv(tag, content)
               for tag, content in _split(signed_data[1])]
     inner = _tlv(0x30, b"".join(fields))
@@ -250,3 +251,18 @@ def look_alike(genuine: x509.Certificate) -> x509.Certificate:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
                            critical=True)
             .sign(key, hashes.SHA256()))
+
+
+def with_duplicated_extension(certificate: x509.Certificate) -> bytes:
+    """The DER of ``certificate`` with its first extension listed twice (RFC 5280 forbids
+    it; ``cryptography`` raises DuplicateExtension when the extensions are read)."""
+    (cert,) = _split(certificate.public_bytes(serialization.Encoding.DER))
+    tbs, algorithm, signature = _split(cert[1])
+    fields = []
+    for tag, content in _split(tbs[1]):
+        if tag == 0xA3:
+            (extensions,) = _split(content)
+            first = _split(extensions[1])[0]
+            content = _tlv(0x30, _tlv(*first) + extensions[1])
+        fields.append(_tlv(tag, content))
+    return _tlv(0x30, _tlv(0x30, b"".join(fields)) + _tlv(*algorithm) + _tlv(*signature))

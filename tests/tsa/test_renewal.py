@@ -22,12 +22,24 @@ from notary.bundles.check import verify_bundle_file
 from notary.chain.embedded import EmbeddedChain
 from notary.cli.offline import print_bundle_report
 from notary.config import Settings
-from notary.core.timestamp import TimestampReading, TokenTrust, check_timestamp
+from notary.core.timestamp import (
+    TSA_CHAIN_PATH,
+    TimestampReading,
+    TokenTrust,
+    check_timestamp,
+    root_path,
+    token_path,
+)
 from notary.core.verdict import CheckStatus
 from notary.service.renewal import renewal_tokens
-from notary.tsa import TimestampAuthority, load_trust_roots, read_token
+from notary.tsa import (
+    TimestampAuthority,
+    load_trust_roots,
+    read_bundle_timestamps,
+    read_token,
+)
 from storage.db import Batch, session
-from tests.bundle.repack import member, names
+from tests.bundle.repack import member, names, rezip
 from tests.support import REPO, LiveServer, free_port, wait_until
 from tests.tsa.conftest import (
     OpenSslTsa,
@@ -35,8 +47,10 @@ from tests.tsa.conftest import (
     look_alike,
     start_tsa,
     with_carried,
+    with_duplicated_extension,
 )
 from tests.tsa.test_live import run_block, submit, timestamp_block, timestamp_of, unpack
+from tests.unit.test_bundle import _facts, _write
 
 pytestmark = pytest.mark.api
 
@@ -121,6 +135,34 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
     assert run.returncode == 0 and "Verification: OK" in run.stdout, run.stderr
 
 
+def hostile(response: bytes, folder: Path, name: str = "tsa") -> tuple[bytes, bytes]:
+    """``response`` carrying its TSA certificate with a duplicated extension, and the
+    tsa-chain.pem (the genuine certificate and its root) that makes its signature verify."""
+    chain = (folder / f"{name}.pem").read_bytes() + (folder / "tsa-root.pem").read_bytes()
+    genuine = x509.load_pem_x509_certificate((folder / f"{name}.pem").read_bytes())
+    return with_carried(response, [with_duplicated_extension(genuine)]), chain
+
+
+def test_a_hostile_token_is_a_reasoned_failure_not_a_crash(renewing: OpenSslTsa) -> None:
+    """A token whose carried certificate makes the libraries raise (here DuplicateExtension,
+    no ValueError) is read as a failure with its reason, for a used root or not, with or
+    without --tsa-ca: `notary verify` and POST /v1/verify never crash on it."""
+    renewing.use_certificate("long")
+    root = _facts().items[0].anchor.root
+    token = TimestampAuthority(renewing.url).stamp(root).response
+    bad, chain = hostile(token, renewing.folder)
+    unused = token_path(os.urandom(32))
+    for roots in (load_trust_roots(renewing.ca), []):
+        readings = read_bundle_timestamps({unused: bad, TSA_CHAIN_PATH: chain}, roots)
+        assert readings[unused].problem is not None, readings
+        assert "DuplicateExtension" in readings[unused].problem  # type: ignore[operator]
+        data = _write(_facts(), extra={token_path(root): bad, root_path(root): root,
+                                       unused: bad, TSA_CHAIN_PATH: chain})
+        verdict = verify_bundle_file(io.BytesIO(data), tsa_roots=roots).verdict
+        check = verdict.check("items[0].rfc3161_timestamp")
+        assert check.status is CheckStatus.FAIL and "DuplicateExtension" in check.reason, check
+
+
 @pytest.mark.chain
 def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
         anvil: EmbeddedChain, renewing: OpenSslTsa, tmp_path: Path,
@@ -156,6 +198,16 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
         assert wait_until(lambda: error() is None)
         bundle = server.admin().get("/v1/cases/TSA-RENEW-1/bundle")
         assert bundle.status_code == 200, bundle.text
+        # POST /v1/verify of the bundle with a token the libraries raise on: no 500.
+        tsr = f"timestamps/{str(proof['root'])[2:]}.tsr"
+        bad, chain = hostile(member(bundle.content, tsr), renewing.folder, "brief")
+        served = server.client().post("/v1/verify", files={"bundle": (
+            "case.zip", rezip(bundle.content, {tsr: bad, TSA_CHAIN_PATH: chain}),
+            "application/zip")})
+        assert served.status_code == 200, served.text
+        (failed,) = [c for c in served.json()["checks"]
+                     if c["name"] == "items[0].rfc3161_timestamp"]
+        assert failed["status"] == "fail" and "DuplicateExtension" in failed["reason"], failed
     finally:
         server.stop()
     # An operator renews every root at once (the TSA's key retired): link 2, by the CLI.
