@@ -19,6 +19,8 @@ from cryptography import x509
 from sqlmodel import select
 
 from notary.bundles.check import verify_bundle_file
+from notary.bundles.guide.chain import TIMESTAMP_SCRIPT
+from notary.bundles.guide.template import script
 from notary.chain.embedded import EmbeddedChain
 from notary.cli.offline import print_bundle_report
 from notary.config import Settings
@@ -102,6 +104,18 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
             assert faked.expires is None or faked.expires < datetime.now(UTC), faked
             assert check_timestamp(root, faked, token_present=True,
                                    root_bytes=root).status is CheckStatus.FAIL
+    # VERIFY.md's expiry() takes the certificate whose hash the TSA signed, not the carried one.
+    (tmp_path / "forged.tsr").write_bytes(forged)
+    (tmp_path / "chain.pem").write_bytes((renewing.folder / "short.pem").read_bytes())
+    functions = script(TIMESTAMP_SCRIPT, TIMESTAMPS="timestamps", UNTRUSTED="", CHAIN="chain.pem")
+    functions = functions[functions.index("seconds() {"):functions.index("link() {")]
+    for token_file in ("forged.tsr", "t.tsr"):
+        (tmp_path / "t.tsr").write_bytes(first.response)
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", f"{functions}expiry {token_file}"],
+                             cwd=tmp_path, env={**os.environ, "TSA_CA": str(renewing.ca)},
+                             capture_output=True, text=True, timeout=30, check=False)
+        assert run.returncode == 0, run.stderr
+        assert int(run.stdout) == int(genuine.not_valid_after_utc.timestamp()), token_file
     renewed = check_timestamp(root, token, token_present=True, root_bytes=root,
                               renewals=[(read(renewal.response, renewing, "r1.tsr"),
                                          first.response)])
@@ -246,3 +260,14 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
     (folder / link).unlink()
     lapsed = run_block(timestamp_block(folder), folder, renewing.ca)
     assert lapsed.returncode != 0 and "no renewal covers it" in lapsed.stderr
+    # A look-alike certificate (valid until 2099) in place of the one the expired token
+    # carries: VERIFY.md and `notary verify` still find it lapsed, not valid until 2099.
+    brief = x509.load_pem_x509_certificate((renewing.folder / "brief.pem").read_bytes())
+    forged = with_carried(member(bundle.content, tsr), [look_alike(brief)])
+    (folder / tsr).write_bytes(forged)
+    fooled = run_block(timestamp_block(folder), folder, renewing.ca)
+    assert fooled.returncode != 0 and "no renewal covers it" in fooled.stderr, fooled.stdout
+    report = verify_bundle_file(io.BytesIO(rezip(bundle.content, {tsr: forged, link: None})),
+                                tsa_roots=load_trust_roots(renewing.ca))
+    check = report.verdict.check("items[0].rfc3161_timestamp")
+    assert check.status is CheckStatus.FAIL and "look-alike" in check.reason, check

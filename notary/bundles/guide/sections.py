@@ -293,7 +293,8 @@ def timestamp_section(facts: BundleFacts) -> list[str]:
          "expired, and the last one's certificate must still be valid. The root's time is "
          "always the genTime of `<root>.tsr`."),
         "",
-    ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted))
+    ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted,
+              CHAIN=TSA_CHAIN_PATH))
 
 
 def shredded_section(facts: BundleFacts) -> list[str]:
