@@ -224,15 +224,26 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
         assert failed["status"] == "fail" and "DuplicateExtension" in failed["reason"], failed
     finally:
         server.stop()
-    # An operator renews every root at once (the TSA's key retired): link 2, by the CLI.
-    run = subprocess.run([sys.executable, "-m", "notary.cli", "timestamps", "renew", "--all",
-                          "--reason", "key-retired"],
-                         env={**os.environ, "PYTHONPATH": str(REPO),
-                              "NOTARY_HOME": str(settings.home), "NOTARY_TSA_URL": renewing.url,
-                              "NOTARY_TSA_CA_FILE": str(renewing.ca)},
-                         capture_output=True, text=True, timeout=60, check=False)
+    # An operator renews every root at once (the TSA's key retired): link 2, by the CLI,
+    # under a certificate that outlives link 1's; one that does not is refused, as the
+    # worker refuses it (the last link's expiry is the proof's).
+    def renew_all() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "notary.cli", "timestamps", "renew", "--all", "--reason",
+             "key-retired"], env={**os.environ, "PYTHONPATH": str(REPO),
+                                  "NOTARY_HOME": str(settings.home),
+                                  "NOTARY_TSA_URL": renewing.url,
+                                  "NOTARY_TSA_CA_FILE": str(renewing.ca)},
+            capture_output=True, text=True, timeout=60, check=False)
+
+    issue_tsa_certificate(renewing.folder, "tsa-root", "longer", seconds=800 * 86400)
+    renewing.use_certificate("longer")
+    run = renew_all()
     assert run.returncode == 0, run.stderr
     assert f"已续期 / renewed: batch {batch.id}, link renewal-2" in run.stdout
+    renewing.use_certificate("long")
+    shorter = renew_all()
+    assert shorter.returncode != 0 and "tsa_certificate_expiring" in shorter.stderr, shorter
     assert len(renewal_tokens(server.service.engine, batch.id)) == 2
     wait_until(lambda: datetime.now(UTC) > expires, timeout=10)  # then verify
     hexroot = str(proof["root"])[2:]
