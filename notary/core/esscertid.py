@@ -60,6 +60,13 @@ def signing_certificate_ids(token: bytes) -> list[EssCertId]:
     """The ESSCertID(v2) entries of the single SignerInfo of ``token`` (the DER of a CMS
     ContentInfo holding SignedData, what ``openssl ts -reply -token_out`` writes). Raises
     ValueError when the structure is not that, or when there is no such attribute."""
+    try:
+        return _read(token)
+    except IndexError:  # an empty element where one was required
+        raise ValueError("a truncated signed attribute") from None
+
+
+def _read(token: bytes) -> list[EssCertId]:
     content_info = _items(_one(token, 0x30))
     if len(content_info) != 2 or content_info[1][0] != 0xA0:
         raise ValueError("not a CMS ContentInfo")

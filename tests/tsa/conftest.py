@@ -4,7 +4,8 @@
 
 The TSA can be stopped and started again on the same port (an outage), and told to misbehave
 the way a faulty TSA would, still answering with OpenSSL's real tokens: answer a query for
-other data, or replay an earlier answer (wrong nonce)."""
+other data, or replay an earlier answer (wrong nonce), or carry its certificate with an
+extension listed twice (a hostile answer the libraries raise on)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support import free_port
 
-Mode = Literal["honest", "other_data", "replay", "http_error"]
+Mode = Literal["honest", "other_data", "replay", "http_error", "hostile"]
 
 _TSA_CONFIG = """\
 [ tsa ]
@@ -140,6 +141,9 @@ class OpenSslTsa:
             openssl("ts", "-reply", "-config", "tsa.cnf", "-queryfile", "query.tsq",
                     "-out", "reply.tsr", cwd=self.folder)
             self._last = (self.folder / "reply.tsr").read_bytes()
+            if self.mode == "hostile":  # its certificate with an extension listed twice
+                genuine = x509.load_pem_x509_certificate((self.folder / "tsa.pem").read_bytes())
+                self._last = with_carried(self._last, [with_duplicated_extension(genuine)])
             self.answered += 1
             return self._last
 

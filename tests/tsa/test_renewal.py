@@ -36,6 +36,7 @@ from notary.core.verdict import CheckStatus
 from notary.service.renewal import renewal_tokens
 from notary.tsa import (
     TimestampAuthority,
+    TimestampError,
     load_trust_roots,
     read_bundle_timestamps,
     read_token,
@@ -175,6 +176,41 @@ def test_a_hostile_token_is_a_reasoned_failure_not_a_crash(renewing: OpenSslTsa)
         verdict = verify_bundle_file(io.BytesIO(data), tsa_roots=roots).verdict
         check = verdict.check("items[0].rfc3161_timestamp")
         assert check.status is CheckStatus.FAIL and "DuplicateExtension" in check.reason, check
+    # The worker's TSA client, asked by a TSA that answers so: refused with the reason.
+    renewing.mode = "hostile"
+    try:
+        for roots in (load_trust_roots(renewing.ca), []):
+            with pytest.raises(TimestampError) as refused:
+                TimestampAuthority(renewing.url, trust_roots=roots).renew(root, token)
+            assert refused.value.code == "tsa_response_invalid"
+            assert "DuplicateExtension" in refused.value.message
+    finally:
+        renewing.mode = "honest"
+    # Every truncation of the token's bytes is a reading with a problem, never an exception.
+    for cut in range(0, len(token), 7):
+        assert read_token(token[:cut], path="t.tsr").problem is not None
+
+
+def test_the_guide_refuses_an_imprint_hash_notary_verify_refuses(renewing: OpenSslTsa,
+                                                                 tmp_path: Path) -> None:
+    """VERIFY.md's link() accepts only SHA-256 over a root (SHA-256/384/512 over a token),
+    as `notary verify` does: OpenSSL alone would verify a SHA-384 token over the root."""
+    renewing.use_certificate("long")
+    (tmp_path / "root.bin").write_bytes(os.urandom(32))
+    query = subprocess.run(["openssl", "ts", "-query", "-data", "root.bin", "-sha384", "-cert"],
+                           cwd=tmp_path, capture_output=True, check=True).stdout
+    (tmp_path / "t.tsr").write_bytes(renewing.reply(query))
+    functions = script(TIMESTAMP_SCRIPT, TIMESTAMPS="timestamps", UNTRUSTED="", CHAIN="none")
+    functions = functions[functions.index("seconds() {"):functions.index("roots=$(")]
+    outcomes = {}
+    for allowed in ("sha256", "sha256 sha384 sha512"):
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c",
+                              f"{functions}link t.tsr root.bin '{allowed}'"], cwd=tmp_path,
+                             env={**os.environ, "TSA_CA": str(renewing.ca)},
+                             capture_output=True, text=True, timeout=30, check=False)
+        assert "Verification: OK" in run.stdout, run.stderr
+        outcomes[allowed] = run.returncode
+    assert outcomes == {"sha256": 1, "sha256 sha384 sha512": 0}
 
 
 @pytest.mark.chain
