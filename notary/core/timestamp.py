@@ -113,9 +113,10 @@ class TimestampReading:
     ``problem`` is set when the bytes are not a granted RFC 3161 response at all (the other
     fields are then None). ``trust_detail`` is a sentence fragment naming the certificates
     (e.g. the root's subject and fingerprint), or why the signature failed. ``expires`` is
-    the earliest ``notAfter`` of the signing certificate and its issuers as far as they are
-    known (None if no certificate was found), ``checked_at`` the verifier's clock when the
-    token was read: until ``expires`` the token proves its time on its own.
+    the earliest ``notAfter`` of the signing certificate (the one whose hash the TSA signed,
+    its ESSCertID) and its issuers as far as they are known (None if no certificate was
+    found), ``checked_at`` the verifier's clock when the token was read: until ``expires``
+    the token proves its time on its own.
     """
 
     path: str
