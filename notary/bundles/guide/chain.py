@@ -318,10 +318,11 @@ for root in $roots; do
   while [ -f "@TIMESTAMPS@/$root.renewal-$n.tsr" ]; do
     renewal="@TIMESTAMPS@/$root.renewal-$n.tsr"
     link "$renewal" "$previous" "sha256 sha384 sha512"
-    if [ "$(gentime "$renewal")" -lt "$(gentime "$previous")" ]; then
+    at=$(gentime "$renewal"); before=$(gentime "$previous"); until=$(expiry "$previous")
+    if [ "$at" -lt "$before" ]; then
       echo "FAILED: $renewal is dated before $previous, the token it renews" >&2; exit 1
     fi
-    if [ "$(gentime "$renewal")" -ge "$(expiry "$previous")" ]; then
+    if [ "$at" -ge "$until" ]; then
       echo "FAILED: $renewal was made after the TSA certificate of $previous expired" >&2; exit 1
     fi
     echo "$renewal renews $previous before its TSA certificate expired: OK"
@@ -329,7 +330,8 @@ for root in $roots; do
   done
   # RFC 4998: the LAST link must be valid now (an older one still valid does not help: a
   # newer link is how a weakened one is replaced). 最后一个续期令牌的证书必须当前有效。
-  if [ "$(expiry "$previous")" -le "$(date +%s)" ]; then
+  until=$(expiry "$previous")  # a failure here stops the script (set -e) / 失败即停止
+  if [ "$until" -le "$(date +%s)" ]; then
     echo "FAILED: the TSA certificate of $previous, the last link, has expired and no renewal \
 covers it: the timestamp no longer proves its time / 最后一环的 TSA 证书已过期且无续期" >&2; exit 1
   fi
