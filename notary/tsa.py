@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 import notary.core.errors as kinds
 from notary.core.bundle import MAX_DOCUMENT_BYTES
 from notary.core.errors import InputError, NotaryError
+from notary.core.esscertid import signing_certificate_ids
 from notary.core.timestamp import (
     TSA_CHAIN_PATH,
     TimestampReading,
@@ -130,18 +131,49 @@ def _describe(cert: x509.Certificate) -> str:
 # -- reading tokens ----------------------------------------------------------------------------
 
 
-def _signer(response: TimeStampResponse) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-    """The certificate that signed the token (matched by the signed issuer and serial), and
-    every certificate the token carries."""
+def _library_failure(exc: BaseException) -> bool:
+    """True for what a library may raise on hostile bytes: any Exception, and pyo3's
+    PanicException (a Rust panic, derived from BaseException); never an interrupt or exit."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _signer(response: TimeStampResponse, pool: Sequence[x509.Certificate],
+            ) -> tuple[x509.Certificate | None, list[x509.Certificate], str | None]:
+    """The certificate that signed the token, every certificate the token carries, and why
+    the signer cannot be known (None when it can).
+
+    The signer is the certificate whose hash the TSA signed (the ESSCertID(v2) signed
+    attribute), found among the carried ones and ``pool``: the carried list itself is not
+    signed, so a look-alike (same issuer and serial, another validity) put there must not
+    be taken for it. Two different certificates with the SignerInfo's issuer and serial make
+    the token ambiguous (the library could check the signature with one, the expiry be read
+    from the other): refused."""
     carried = [x509.load_der_x509_certificate(c) for c in response.signed_data.certificates]
     infos = list(response.signed_data.signer_infos)
     if len(infos) != 1:
-        return None, carried
+        return None, carried, f"it has {len(infos)} signers, not one"
     info = infos[0]
-    for cert in carried:
-        if cert.issuer == info.issuer and cert.serial_number == info.serial_number:
-            return cert, carried
-    return None, carried
+    try:
+        ids = signing_certificate_ids(response.time_stamp_token())
+    except ValueError as exc:
+        return None, carried, f"the TSA's signed attributes do not name its certificate ({exc})"
+    algorithm, digest = ids[0]
+    candidates = [*carried, *pool]
+    signer = next((c for c in candidates if hashlib.new(
+        algorithm, c.public_bytes(serialization.Encoding.DER)).digest() == digest), None)
+    claimants = {c.public_bytes(serialization.Encoding.DER) for c in candidates
+                 if c.issuer == info.issuer and c.serial_number == info.serial_number}
+    if len(claimants) > 1:
+        return None, carried, (f"{len(claimants)} different certificates claim to be its "
+                               f"signer's (issuer {info.issuer.rfc4514_string()!r}, serial "
+                               f"{info.serial_number}): a look-alike replaced or joined the "
+                               "TSA's own")
+    if signer is None:
+        return None, carried, (f"no certificate it carries or the bundle offers has the "
+                               f"{algorithm} hash {digest.hex()} its TSA signed (ESSCertID)")
+    if signer.issuer != info.issuer or signer.serial_number != info.serial_number:
+        return None, carried, "the certificate its TSA signed (ESSCertID) is not its signer"
+    return signer, carried, None
 
 
 def _verify(response: TimeStampResponse, roots: Sequence[x509.Certificate],
@@ -149,13 +181,15 @@ def _verify(response: TimeStampResponse, roots: Sequence[x509.Certificate],
     """None if the CMS signature and the chain to one of ``roots`` verify (at genTime, with
     the timeStamping key usage), else the library's reason. The imprint is the core's to
     compare: the token's own is passed here."""
-    from rfc3161_client import VerificationError, VerifierBuilder
+    from rfc3161_client import VerifierBuilder
 
-    verifier = VerifierBuilder(roots=list(roots), intermediates=list(intermediates)).build()
     try:
+        verifier = VerifierBuilder(roots=list(roots), intermediates=list(intermediates)).build()
         verifier.verify(response, response.tst_info.message_imprint.message)
-    except (VerificationError, ValueError) as exc:
-        return str(exc)
+    except BaseException as exc:
+        if not _library_failure(exc):
+            raise
+        return f"{exc} ({type(exc).__name__})" if str(exc) else type(exc).__name__
     return None
 
 
@@ -164,7 +198,9 @@ def _parse(der: bytes) -> TimeStampResponse | str:
 
     try:
         response = decode_timestamp_response(der)
-    except Exception as exc:  # noqa: BLE001 - the Rust parser raises several types
+    except BaseException as exc:  # the Rust parser raises several types, or panics
+        if not _library_failure(exc):
+            raise
         return f"it is not a DER TimeStampResp ({type(exc).__name__}: {exc})."
     if response.status != PKIStatus.GRANTED:
         texts = "; ".join(response.status_string) or "no reason given"
@@ -172,8 +208,13 @@ def _parse(der: bytes) -> TimeStampResponse | str:
     try:  # a granted status must come with a whole token: read every part used later
         response.tst_info.message_imprint.hash_algorithm.dotted_string  # noqa: B018
         response.tst_info.gen_time  # noqa: B018
-        _signer(response)
-    except Exception as exc:  # noqa: BLE001 - as above
+        response.time_stamp_token()
+        for c in response.signed_data.certificates:
+            x509.load_der_x509_certificate(c).extensions  # noqa: B018
+        list(response.signed_data.signer_infos)
+    except BaseException as exc:  # as above
+        if not _library_failure(exc):
+            raise
         return f"its token is incomplete or malformed ({type(exc).__name__}: {exc})."
     return response
 
@@ -186,16 +227,28 @@ def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate]
     With ``trust_roots`` the TSA's certificate must chain to one of them (TRUSTED, else
     INVALID). Without, the self-signed certificates in ``bundled`` (the bundle's
     ``tsa-chain.pem``) serve as provisional roots: a valid signature is then only
-    SELF_DECLARED; with no root at all the signature is UNCHECKED. The reading's
-    ``expires`` is the earliest ``notAfter`` of the signer's certificate and the issuers
-    found for it, ``checked_at`` is ``now`` (the current time when not given). Never raises
-    for bad bytes: the reading's ``problem`` says what is wrong.
+    SELF_DECLARED; with no root at all the signature is UNCHECKED. The signer's certificate
+    is the one the TSA signed the hash of (ESSCertID); the reading's ``expires`` is the
+    earliest ``notAfter`` of it and the issuers found for it, ``checked_at`` is ``now`` (the
+    current time when not given). Never raises for bad bytes, whatever the libraries raise
+    on them: the reading's ``problem`` says what is wrong.
     """
+    try:
+        return _read(der, path=path, trust_roots=trust_roots, bundled=bundled, now=now)
+    except BaseException as exc:
+        if not _library_failure(exc):
+            raise
+        return TimestampReading(path, problem=f"it could not be read or checked "
+                                              f"({type(exc).__name__}: {exc}).")
+
+
+def _read(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate],
+          bundled: Sequence[x509.Certificate], now: datetime | None) -> TimestampReading:
     parsed = _parse(der)
     if isinstance(parsed, str):
         return TimestampReading(path, problem=parsed)
     info = parsed.tst_info
-    signer, carried = _signer(parsed)
+    signer, carried, ambiguous = _signer(parsed, [*bundled, *trust_roots])
     algorithm = info.message_imprint.hash_algorithm.dotted_string
     roots = [c for c in bundled if _self_signed(c)]
     intermediates = [c for c in bundled if not _self_signed(c)]
@@ -208,6 +261,8 @@ def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate]
         serial=info.serial_number, nonce=info.nonce,
         expires=min((c.not_valid_after_utc for c in behind), default=None),
         checked_at=now if now is not None else datetime.now(UTC))
+    if ambiguous is not None:
+        return replace(facts, trust=TokenTrust.INVALID, trust_detail=ambiguous)
     if trust_roots:
         error = _verify(parsed, trust_roots, intermediates)
         if error is None:
@@ -240,7 +295,7 @@ def read_bundle_timestamps(
     now = now if now is not None else datetime.now(UTC)
     try:
         bundled = x509.load_pem_x509_certificates(documents.get(TSA_CHAIN_PATH, b""))
-    except ValueError:
+    except Exception:  # noqa: BLE001 - unreadable: the tokens are read without it
         bundled = []
     return {path: read_token(data, path=path, trust_roots=trust_roots, bundled=bundled, now=now)
             for path, data in documents.items()
@@ -263,12 +318,16 @@ def certificate_chain(responses: Iterable[bytes],
         parsed = _parse(der)
         if isinstance(parsed, str):
             continue
-        signer, carried = _signer(parsed)
-        if signer is None:
+        try:
+            signer, carried, problem = _signer(parsed, pool)
+            if signer is None or problem is not None:
+                continue
+            chain = _chain(signer, [*carried, *pool])
+        except BaseException as exc:  # a token the verifier will refuse: nothing to offer
+            if not _library_failure(exc):
+                raise
             continue
-        for cert in _chain(signer, [*carried, *pool]):
-            if cert not in out:
-                out.append(cert)
+        out.extend(c for c in chain if c not in out)
     if not out:
         return None
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in out)

@@ -113,9 +113,10 @@ class TimestampReading:
     ``problem`` is set when the bytes are not a granted RFC 3161 response at all (the other
     fields are then None). ``trust_detail`` is a sentence fragment naming the certificates
     (e.g. the root's subject and fingerprint), or why the signature failed. ``expires`` is
-    the earliest ``notAfter`` of the signing certificate and its issuers as far as they are
-    known (None if no certificate was found), ``checked_at`` the verifier's clock when the
-    token was read: until ``expires`` the token proves its time on its own.
+    the earliest ``notAfter`` of the signing certificate (the one whose hash the TSA signed,
+    its ESSCertID) and its issuers as far as they are known (None if no certificate was
+    found), ``checked_at`` the verifier's clock when the token was read: until ``expires``
+    the token proves its time on its own.
     """
 
     path: str
@@ -186,10 +187,11 @@ def check_timestamp(root: bytes | None, reading: TimestampReading | None, *,
     ``timestamps/<root>.renewal-<n>.tsr`` in order, its reading and the bytes of the file it
     renews. Passes only when the token is granted, its imprint is the SHA-256 of the root,
     its signature (and every renewal's) verifies by a certificate that chains to a root the
-    verifier trusts, and its proof still holds: its TSA certificate is valid now, or an
-    unbroken chain of renewals reaches one that is. A valid token whose TSA was not checked
-    against such a root is skipped (a partial check, with the reason); so is one whose proof
-    has lapsed (its certificate expired, no renewal covers it); no token is skipped too.
+    verifier trusts, and its proof still holds: the TSA certificate of the last link of its
+    unbroken renewal chain (the token itself when it has no renewal) is valid now. A valid
+    token whose TSA was not checked against such a root is skipped (a partial check, with
+    the reason); so is one whose proof has lapsed (the last link's certificate expired); no
+    token is skipped too.
     A renewal over other data, or with a bad signature, fails.
     """
     # Step 1: is there anything to check?
@@ -239,28 +241,28 @@ def check_timestamp(root: bytes | None, reading: TimestampReading | None, *,
     said = (f"{path} is an RFC 3161 token by the TSA {reading.tsa!r} (serial {reading.serial}) "
             f"stating that the SHA-256 of the Merkle root {shown} existed at "
             f"{_when(reading.gen_time)}")
-    # Step 5: the proof still holds: a certificate valid now at the end of an unbroken chain.
+    # Step 5: the proof still holds: the certificate at the end of the unbroken chain is valid.
     joined, broken = _holds_until(links)
     chain = "".join(
         f"; renewed by {link.path} (TSA {link.tsa!r}, {link.hash_algorithm}, at "
         f"{_when(link.gen_time)})" for link in links[1:joined] if link.gen_time is not None)
     said += chain
+    # RFC 4998 §5.3: the LAST link of the unbroken chain must be valid now. An older link
+    # still valid does not carry the proof: a newer link is how a weakened one (its key
+    # retired, its hash deprecated) is replaced, so the newest one is the proof's end.
     now = reading.checked_at
-    alive = [k for k, link in enumerate(links[:joined])
-             if now is None or link.expires is None or link.expires > now]
-    if not alive:
-        last = links[joined - 1]
-        assert last.expires is not None and now is not None
+    used = links[:joined]  # the links that carry the proof
+    last = used[-1]
+    if now is not None and last.expires is not None and last.expires <= now:
         why = f" ({broken})" if broken is not None else ""
         return Check(_NAME, CheckStatus.SKIP,
-                     f"{said}; but the TSA certificate of {last.path} expired on "
-                     f"{_when(last.expires)} and no renewal covers this timestamp{why}, so it "
-                     f"no longer proves its time (RFC 4998). / {last.path} 的 TSA 证书已于 "
-                     f"{_when(last.expires)} 过期，且没有续期时间戳覆盖它，"
+                     f"{said}; but the TSA certificate of {last.path}, the last link, expired "
+                     f"on {_when(last.expires)} and no renewal covers this timestamp{why}, so "
+                     f"it no longer proves its time (RFC 4998). / {last.path}（最后一环）的 TSA "
+                     f"证书已于 {_when(last.expires)} 过期，且没有续期时间戳覆盖它，"
                      "该时间戳已不能证明时间。")
-    used = links[:alive[0] + 1]  # the links that carry the proof to a valid certificate
-    if used[-1].expires is not None:
-        said += f"; the TSA certificate of {used[-1].path} is valid until {_when(used[-1].expires)}"
+    if last.expires is not None:
+        said += f"; the TSA certificate of {last.path} is valid until {_when(last.expires)}"
     weakest = next((t for t in (TokenTrust.UNCHECKED, TokenTrust.SELF_DECLARED)
                     if any(link.trust is t for link in used)), TokenTrust.TRUSTED)
     detail = "; ".join(dict.fromkeys(link.trust_detail for link in used))

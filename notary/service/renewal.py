@@ -111,8 +111,7 @@ def renew_timestamps(engine: Engine, tsa: TimestampAuthority, *, before: float,
         try:
             stamp = tsa.renew(from_hex32(root), previous,
                               "sha512" if reason == "hash-deprecated" else "sha256")
-            if not force and expires is not None and (stamp.expires is None
-                                                      or stamp.expires <= expires):
+            if expires is not None and not _outlives(stamp.expires, expires, reason):
                 until = format_rfc3339_utc(stamp.expires) if stamp.expires else "unknown"
                 raise TimestampError(
                     f"the TSA at {tsa.url} renews with a certificate valid until {until}, no "
@@ -132,6 +131,14 @@ def renew_timestamps(engine: Engine, tsa: TimestampAuthority, *, before: float,
                  seq + 1, reason, stamp.gen_time.isoformat())
         run.renewed.append((batch_id, seq + 1))
     return run
+
+
+def _outlives(new: datetime | None, old: datetime, reason: str) -> bool:
+    """Whether a renewal whose certificate expires at ``new`` may follow a link expiring at
+    ``old``: later, or as late for a change of hash only."""
+    if new is None:
+        return False
+    return new >= old if reason == "hash-deprecated" else new > old
 
 
 def _store(engine: Engine, batch_id: int, seq: int, stamp: RootTimestamp, reason: str) -> None:

@@ -4,7 +4,8 @@
 
 The TSA can be stopped and started again on the same port (an outage), and told to misbehave
 the way a faulty TSA would, still answering with OpenSSL's real tokens: answer a query for
-other data, or replay an earlier answer (wrong nonce)."""
+other data, or replay an earlier answer (wrong nonce), or carry its certificate with an
+extension listed twice (a hostile answer the libraries raise on)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support import free_port
 
-Mode = Literal["honest", "other_data", "replay", "http_error"]
+Mode = Literal["honest", "other_data", "replay", "http_error", "hostile"]
 
 _TSA_CONFIG = """\
 [ tsa ]
@@ -140,6 +141,9 @@ class OpenSslTsa:
             openssl("ts", "-reply", "-config", "tsa.cnf", "-queryfile", "query.tsq",
                     "-out", "reply.tsr", cwd=self.folder)
             self._last = (self.folder / "reply.tsr").read_bytes()
+            if self.mode == "hostile":  # its certificate with an extension listed twice
+                genuine = x509.load_pem_x509_certificate((self.folder / "tsa.pem").read_bytes())
+                self._last = with_carried(self._last, [with_duplicated_extension(genuine)])
             self.answered += 1
             return self._last
 
@@ -202,3 +206,67 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSslTsa]:
     server = start_tsa(tmp_path_factory.mktemp("tsa"))
     yield server
     server.stop()
+
+
+# -- forgeries of the unsigned parts of a token ------------------------------------------------
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def _split(data: bytes) -> list[tuple[int, bytes]]:
+    from notary.core.esscertid import _items
+
+    return _items(data)
+
+
+def with_carried(response: bytes, certificates: list[x509.Certificate | bytes]) -> bytes:
+    """The TimeStampResp ``response`` with the certificates its token carries replaced by
+    ``certificates`` (the SignedData's ``[0] certificates``, outside the TSA's signature):
+    every signed byte is kept, so the signature still verifies."""
+    (resp,) = _split(response)
+    status, token = _split(resp[1])
+    oid, explicit = _split(token[1])
+    (signed_data,) = _split(explicit[1])
+    carried = b"".join(c if isinstance(c, bytes) else c.public_bytes(serialization.Encoding.DER)
+                       for c in certificates)
+    fields = [_tlv(0xA0, carried) if tag == 0xA0 else _tlv(tag, content)
+              for tag, content in _split(signed_data[1])]
+    inner = _tlv(0x30, b"".join(fields))
+    token_der = _tlv(0x30, _tlv(oid[0], oid[1]) + _tlv(0xA0, inner))
+    return _tlv(0x30, _tlv(status[0], status[1]) + token_der)
+
+
+def look_alike(genuine: x509.Certificate) -> x509.Certificate:
+    """A certificate with the issuer and serial of ``genuine`` (what a SignerInfo names),
+    the timeStamping usage, valid until 2099, signed by a key of the forger's own."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return (x509.CertificateBuilder().subject_name(genuine.subject)
+            .issuer_name(genuine.issuer).public_key(genuine.public_key())
+            .serial_number(genuine.serial_number)
+            .not_valid_before(genuine.not_valid_before_utc)
+            .not_valid_after(datetime(2099, 1, 1, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+
+
+def with_duplicated_extension(certificate: x509.Certificate) -> bytes:
+    """The DER of ``certificate`` with its first extension listed twice (RFC 5280 forbids
+    it; ``cryptography`` raises DuplicateExtension when the extensions are read)."""
+    (cert,) = _split(certificate.public_bytes(serialization.Encoding.DER))
+    tbs, algorithm, signature = _split(cert[1])
+    fields = []
+    for tag, content in _split(tbs[1]):
+        if tag == 0xA3:
+            (extensions,) = _split(content)
+            first = _split(extensions[1])[0]
+            content = _tlv(0x30, _tlv(*first) + extensions[1])
+        fields.append(_tlv(tag, content))
+    return _tlv(0x30, _tlv(0x30, b"".join(fields)) + _tlv(*algorithm) + _tlv(*signature))

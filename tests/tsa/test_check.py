@@ -148,7 +148,8 @@ def _link(n: int, previous: bytes, *, at: datetime, expires: datetime,
 
 
 def test_the_renewal_rule_of_rfc_4998() -> None:
-    """A token holds while some link of its unbroken renewal chain has a valid certificate."""
+    """A token holds while the last link of its unbroken renewal chain has a valid
+    certificate (RFC 4998 §5.3): an older link still valid does not carry the proof."""
     day = timedelta(days=1)
     t0, now = GOOD.gen_time, datetime(2027, 6, 1, tzinfo=UTC)
     assert t0 is not None
@@ -177,3 +178,10 @@ def test_the_renewal_rule_of_rfc_4998() -> None:
     assert _check(fresh).status is CheckStatus.PASS
     assert check_timestamp(ROOT, fresh, token_present=True, root_bytes=ROOT,
                            renewals=[(late, previous)]).status is CheckStatus.PASS
+    # But once renewed, the newest link is the proof's end: its certificate expired, the
+    # still-valid token before it does not save it (VERIFY.md applies the same rule).
+    lapsed = _link(1, previous, at=t0 + 5 * day, expires=now - day)
+    ended = check_timestamp(ROOT, fresh, token_present=True, root_bytes=ROOT,
+                            renewals=[(lapsed, previous)])
+    assert ended.status is CheckStatus.SKIP, ended.reason
+    assert "the last link, expired" in ended.reason and "最后一环" in ended.reason

@@ -19,18 +19,41 @@ from cryptography import x509
 from sqlmodel import select
 
 from notary.bundles.check import verify_bundle_file
+from notary.bundles.guide.chain import TIMESTAMP_SCRIPT
+from notary.bundles.guide.template import script
 from notary.chain.embedded import EmbeddedChain
 from notary.cli.offline import print_bundle_report
 from notary.config import Settings
-from notary.core.timestamp import TimestampReading, check_timestamp
+from notary.core.timestamp import (
+    TSA_CHAIN_PATH,
+    TimestampReading,
+    TokenTrust,
+    check_timestamp,
+    root_path,
+    token_path,
+)
 from notary.core.verdict import CheckStatus
 from notary.service.renewal import renewal_tokens
-from notary.tsa import TimestampAuthority, load_trust_roots, read_token
+from notary.tsa import (
+    TimestampAuthority,
+    TimestampError,
+    load_trust_roots,
+    read_bundle_timestamps,
+    read_token,
+)
 from storage.db import Batch, session
-from tests.bundle.repack import member, names
+from tests.bundle.repack import member, names, rezip
 from tests.support import REPO, LiveServer, free_port, wait_until
-from tests.tsa.conftest import OpenSslTsa, issue_tsa_certificate, start_tsa
+from tests.tsa.conftest import (
+    OpenSslTsa,
+    issue_tsa_certificate,
+    look_alike,
+    start_tsa,
+    with_carried,
+    with_duplicated_extension,
+)
 from tests.tsa.test_live import run_block, submit, timestamp_block, timestamp_of, unpack
+from tests.unit.test_bundle import _facts, _write
 
 pytestmark = pytest.mark.api
 
@@ -69,6 +92,31 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
     wait_until(lambda: datetime.now(UTC) > first.expires, timeout=10)  # type: ignore[operator]
     late = authority.renew(root, first.response)  # made after the expiry: covers nothing
     token = read(first.response, renewing, "t.tsr")
+    # A forger swaps the certificate the token carries (outside the TSA's signature) for a
+    # look-alike valid until 2099, keeping the real one where the bundle offers it: the
+    # token is refused, not taken to be valid until 2099.
+    genuine = x509.load_pem_x509_certificate((renewing.folder / "short.pem").read_bytes())
+    assert with_carried(first.response, [genuine]) == first.response  # the helper is exact
+    forged = with_carried(first.response, [look_alike(genuine)])
+    for offered in ([genuine, *load_trust_roots(renewing.ca)], load_trust_roots(renewing.ca)):
+        for roots in (load_trust_roots(renewing.ca), []):
+            faked = read_token(forged, path="t.tsr", trust_roots=roots, bundled=offered)
+            assert faked.trust is TokenTrust.INVALID, faked
+            assert faked.expires is None or faked.expires < datetime.now(UTC), faked
+            assert check_timestamp(root, faked, token_present=True,
+                                   root_bytes=root).status is CheckStatus.FAIL
+    # VERIFY.md's expiry() takes the certificate whose hash the TSA signed, not the carried one.
+    (tmp_path / "forged.tsr").write_bytes(forged)
+    (tmp_path / "chain.pem").write_bytes((renewing.folder / "short.pem").read_bytes())
+    functions = script(TIMESTAMP_SCRIPT, TIMESTAMPS="timestamps", UNTRUSTED="", CHAIN="chain.pem")
+    functions = functions[functions.index("seconds() {"):functions.index("link() {")]
+    for token_file in ("forged.tsr", "t.tsr"):
+        (tmp_path / "t.tsr").write_bytes(first.response)
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", f"{functions}expiry {token_file}"],
+                             cwd=tmp_path, env={**os.environ, "TSA_CA": str(renewing.ca)},
+                             capture_output=True, text=True, timeout=30, check=False)
+        assert run.returncode == 0, run.stderr
+        assert int(run.stdout) == int(genuine.not_valid_after_utc.timestamp()), token_file
     renewed = check_timestamp(root, token, token_present=True, root_bytes=root,
                               renewals=[(read(renewal.response, renewing, "r1.tsr"),
                                          first.response)])
@@ -100,6 +148,69 @@ def test_a_renewed_timestamp_outlives_its_expired_certificate(renewing: OpenSslT
                           "-CAfile", str(renewing.ca)], cwd=tmp_path, capture_output=True,
                          text=True, check=False)
     assert run.returncode == 0 and "Verification: OK" in run.stdout, run.stderr
+
+
+def hostile(response: bytes, folder: Path, name: str = "tsa") -> tuple[bytes, bytes]:
+    """``response`` carrying its TSA certificate with a duplicated extension, and the
+    tsa-chain.pem (the genuine certificate and its root) that makes its signature verify."""
+    chain = (folder / f"{name}.pem").read_bytes() + (folder / "tsa-root.pem").read_bytes()
+    genuine = x509.load_pem_x509_certificate((folder / f"{name}.pem").read_bytes())
+    return with_carried(response, [with_duplicated_extension(genuine)]), chain
+
+
+def test_a_hostile_token_is_a_reasoned_failure_not_a_crash(renewing: OpenSslTsa) -> None:
+    """A token whose carried certificate makes the libraries raise (here DuplicateExtension,
+    no ValueError) is read as a failure with its reason, for a used root or not, with or
+    without --tsa-ca: `notary verify` and POST /v1/verify never crash on it."""
+    renewing.use_certificate("long")
+    root = _facts().items[0].anchor.root
+    token = TimestampAuthority(renewing.url).stamp(root).response
+    bad, chain = hostile(token, renewing.folder)
+    unused = token_path(os.urandom(32))
+    for roots in (load_trust_roots(renewing.ca), []):
+        readings = read_bundle_timestamps({unused: bad, TSA_CHAIN_PATH: chain}, roots)
+        assert readings[unused].problem is not None, readings
+        assert "DuplicateExtension" in readings[unused].problem  # type: ignore[operator]
+        data = _write(_facts(), extra={token_path(root): bad, root_path(root): root,
+                                       unused: bad, TSA_CHAIN_PATH: chain})
+        verdict = verify_bundle_file(io.BytesIO(data), tsa_roots=roots).verdict
+        check = verdict.check("items[0].rfc3161_timestamp")
+        assert check.status is CheckStatus.FAIL and "DuplicateExtension" in check.reason, check
+    # The worker's TSA client, asked by a TSA that answers so: refused with the reason.
+    renewing.mode = "hostile"
+    try:
+        for roots in (load_trust_roots(renewing.ca), []):
+            with pytest.raises(TimestampError) as refused:
+                TimestampAuthority(renewing.url, trust_roots=roots).renew(root, token)
+            assert refused.value.code == "tsa_response_invalid"
+            assert "DuplicateExtension" in refused.value.message
+    finally:
+        renewing.mode = "honest"
+    # Every truncation of the token's bytes is a reading with a problem, never an exception.
+    for cut in range(0, len(token), 7):
+        assert read_token(token[:cut], path="t.tsr").problem is not None
+
+
+def test_the_guide_refuses_an_imprint_hash_notary_verify_refuses(renewing: OpenSslTsa,
+                                                                 tmp_path: Path) -> None:
+    """VERIFY.md's link() accepts only SHA-256 over a root (SHA-256/384/512 over a token),
+    as `notary verify` does: OpenSSL alone would verify a SHA-384 token over the root."""
+    renewing.use_certificate("long")
+    (tmp_path / "root.bin").write_bytes(os.urandom(32))
+    query = subprocess.run(["openssl", "ts", "-query", "-data", "root.bin", "-sha384", "-cert"],
+                           cwd=tmp_path, capture_output=True, check=True).stdout
+    (tmp_path / "t.tsr").write_bytes(renewing.reply(query))
+    functions = script(TIMESTAMP_SCRIPT, TIMESTAMPS="timestamps", UNTRUSTED="", CHAIN="none")
+    functions = functions[functions.index("seconds() {"):functions.index("roots=$(")]
+    outcomes = {}
+    for allowed in ("sha256", "sha256 sha384 sha512"):
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c",
+                              f"{functions}link t.tsr root.bin '{allowed}'"], cwd=tmp_path,
+                             env={**os.environ, "TSA_CA": str(renewing.ca)},
+                             capture_output=True, text=True, timeout=30, check=False)
+        assert "Verification: OK" in run.stdout, run.stderr
+        outcomes[allowed] = run.returncode
+    assert outcomes == {"sha256": 1, "sha256 sha384 sha512": 0}
 
 
 @pytest.mark.chain
@@ -137,17 +248,38 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
         assert wait_until(lambda: error() is None)
         bundle = server.admin().get("/v1/cases/TSA-RENEW-1/bundle")
         assert bundle.status_code == 200, bundle.text
+        # POST /v1/verify of the bundle with a token the libraries raise on: no 500.
+        tsr = f"timestamps/{str(proof['root'])[2:]}.tsr"
+        bad, chain = hostile(member(bundle.content, tsr), renewing.folder, "brief")
+        served = server.client().post("/v1/verify", files={"bundle": (
+            "case.zip", rezip(bundle.content, {tsr: bad, TSA_CHAIN_PATH: chain}),
+            "application/zip")})
+        assert served.status_code == 200, served.text
+        (failed,) = [c for c in served.json()["checks"]
+                     if c["name"] == "items[0].rfc3161_timestamp"]
+        assert failed["status"] == "fail" and "DuplicateExtension" in failed["reason"], failed
     finally:
         server.stop()
-    # An operator renews every root at once (the TSA's key retired): link 2, by the CLI.
-    run = subprocess.run([sys.executable, "-m", "notary.cli", "timestamps", "renew", "--all",
-                          "--reason", "key-retired"],
-                         env={**os.environ, "PYTHONPATH": str(REPO),
-                              "NOTARY_HOME": str(settings.home), "NOTARY_TSA_URL": renewing.url,
-                              "NOTARY_TSA_CA_FILE": str(renewing.ca)},
-                         capture_output=True, text=True, timeout=60, check=False)
+    # An operator renews every root at once (the TSA's key retired): link 2, by the CLI,
+    # under a certificate that outlives link 1's; one that does not is refused, as the
+    # worker refuses it (the last link's expiry is the proof's).
+    def renew_all() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "notary.cli", "timestamps", "renew", "--all", "--reason",
+             "key-retired"], env={**os.environ, "PYTHONPATH": str(REPO),
+                                  "NOTARY_HOME": str(settings.home),
+                                  "NOTARY_TSA_URL": renewing.url,
+                                  "NOTARY_TSA_CA_FILE": str(renewing.ca)},
+            capture_output=True, text=True, timeout=60, check=False)
+
+    issue_tsa_certificate(renewing.folder, "tsa-root", "longer", seconds=800 * 86400)
+    renewing.use_certificate("longer")
+    run = renew_all()
     assert run.returncode == 0, run.stderr
     assert f"已续期 / renewed: batch {batch.id}, link renewal-2" in run.stdout
+    renewing.use_certificate("long")
+    shorter = renew_all()
+    assert shorter.returncode != 0 and "tsa_certificate_expiring" in shorter.stderr, shorter
     assert len(renewal_tokens(server.service.engine, batch.id)) == 2
     wait_until(lambda: datetime.now(UTC) > expires, timeout=10)  # then verify
     hexroot = str(proof["root"])[2:]
@@ -175,3 +307,14 @@ def test_the_worker_renews_and_the_bundle_verifies_after_expiry(
     (folder / link).unlink()
     lapsed = run_block(timestamp_block(folder), folder, renewing.ca)
     assert lapsed.returncode != 0 and "no renewal covers it" in lapsed.stderr
+    # A look-alike certificate (valid until 2099) in place of the one the expired token
+    # carries: VERIFY.md and `notary verify` still find it lapsed, not valid until 2099.
+    brief = x509.load_pem_x509_certificate((renewing.folder / "brief.pem").read_bytes())
+    forged = with_carried(member(bundle.content, tsr), [look_alike(brief)])
+    (folder / tsr).write_bytes(forged)
+    fooled = run_block(timestamp_block(folder), folder, renewing.ca)
+    assert fooled.returncode != 0 and "no renewal covers it" in fooled.stderr, fooled.stdout
+    report = verify_bundle_file(io.BytesIO(rezip(bundle.content, {tsr: forged, link: None})),
+                                tsa_roots=load_trust_roots(renewing.ca))
+    check = report.verdict.check("items[0].rfc3161_timestamp")
+    assert check.status is CheckStatus.FAIL and "look-alike" in check.reason, check

@@ -230,12 +230,77 @@ seconds() { python3 -c 'import calendar, re, sys, time; \
 print(min(calendar.timegm(time.strptime(re.sub(r"\\.[0-9]+", "", " ".join(t.split())), \
 "%b %d %H:%M:%S %Y GMT")) for t in sys.stdin if t.strip()))'; }
 gentime() { openssl ts -reply -in "$1" -text | sed -n 's/^Time stamp: //p' | seconds; }
-expiry() {  # the earliest notAfter of the certificates the token carries
-  openssl ts -reply -in "$1" -token_out | openssl pkcs7 -inform DER -print_certs -text \
-| sed -n 's/^ *Not After *: *//p' | seconds; }
-link() {  # $1 the token, $2 the file it time-stamps: checked as of its own genTime
+# The TSA's own certificate is the one whose hash the TSA signed (the ESSCertID / ESSCertIDv2
+# signed attribute, RFC 3161 §2.4.1, RFC 5816): the list of certificates a token carries is
+# outside the signature and could hold a look-alike (same issuer and serial, later notAfter).
+# TSA 自身的证书是其哈希被 TSA 签名的那一张（ESSCertID 签名属性）；令牌所附证书列表不在签名
+# 范围内，可能被换成同颁发者同序列号但到期更晚的仿冒证书，故到期时间只取哈希相符的证书。
+ESSCERTID=$(cat <<'PY'
+import base64, calendar, hashlib, os, re, sys, time
+
+
+def items(d):  # the DER elements of d: (tag, content, whole) / d 中的 DER 元素
+    out, i = [], 0
+    while i < len(d):
+        start, tag, n = i, d[i], d[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7F
+            n, i = int.from_bytes(d[i:i + k], "big"), i + k
+        if i + n > len(d):
+            sys.exit("FAILED: the token is not DER / 令牌不是 DER")
+        out.append((tag, d[i:i + n], d[start:i + n]))
+        i += n
+    return out
+
+
+V1, V2 = "2a864886f70d010910020c", "2a864886f70d010910022f"  # signingCertificate(V2)
+HASHES = {"2b0e03021a": "sha1", "608648016503040201": "sha256",
+          "608648016503040202": "sha384", "608648016503040203": "sha512"}
+# ContentInfo > [0] > SignedData: its [0] certificates and its one SignerInfo's signed attributes
+signed = items(items(items(items(sys.stdin.buffer.read())[0][1])[1][1])[0][1])
+carried = [w for t, c, w in items(next((c for t, c, w in signed if t == 0xA0), b""))]
+(info,) = items([c for t, c, w in signed if t == 0x31][1])
+attributes = [items(c) for t, c, w in items(next(c for t, c, w in items(info[1]) if t == 0xA0))]
+ess = [a for a in attributes if a[0][1].hex() in (V1, V2)]
+if len(ess) != 1:
+    sys.exit("FAILED: the token names no signing certificate (ESSCertID) / 令牌未签名其证书")
+fields = items(items(items(items(ess[0][1][1])[0][1])[0][1])[0][1])  # the first ESSCertID
+name = "sha1" if ess[0][0][1].hex() == V1 else "sha256"
+if fields[0][0] == 0x30:  # ESSCertIDv2 with its hash algorithm named
+    name, fields = HASHES[items(fields[0][1])[0][1].hex()], fields[1:]
+pool = carried + [base64.b64decode(b) for f in sys.argv[1:] if os.path.exists(f) for b in
+                  re.findall(r"-----BEGIN CERTIFICATE-----([^-]+)-----END", open(f).read())]
+signer = [c for c in pool if hashlib.new(name, c).digest() == fields[0][1]]
+if not signer:
+    sys.exit("FAILED: no certificate has the hash the TSA signed (ESSCertID) / 无哈希相符的证书")
+
+
+def tbs(cert):  # serial, signature algorithm, issuer, validity, subject, ...
+    f = items(items(items(cert)[0][1])[0][1])
+    return f[1:] if f[0][0] == 0xA0 else f
+
+
+def not_after(cert):
+    tag, value, whole = items(tbs(cert)[3][1])[1]
+    text = value.decode()
+    text = ("19" if int(text[:2]) >= 50 else "20") + text if tag == 0x17 else text
+    return calendar.timegm(time.strptime(text[:14], "%Y%m%d%H%M%S"))
+
+
+issuer = tbs(signer[0])[2][2]  # and every certificate named as its issuer / 及其颁发者证书
+print(min(not_after(c) for c in signer + [c for c in pool if tbs(c)[4][2] == issuer]))
+PY
+)
+expiry() {  # when the TSA certificate of token $1 (the one it signed, and its issuer) expires
+  openssl ts -reply -in "$1" -token_out | python3 -c "$ESSCERTID" "$TSA_CA" "@CHAIN@"; }
+link() {  # $1 the token, $2 the file it time-stamps, $3 the hashes allowed for its imprint
   openssl ts -verify -data "$2" -in "$1" -CAfile "$TSA_CA"@UNTRUSTED@ -attime "$(gentime "$1")"
   openssl ts -reply -in "$1" -text | grep -E '^(Hash Algorithm|Time stamp|TSA):'
+  algorithm=$(openssl ts -reply -in "$1" -text | sed -n 's/^Hash Algorithm: //p')
+  case " $3 " in *" $algorithm "*) ;; *)
+    echo "FAILED: $1 time-stamps a $algorithm digest, not one of: $3 / 摘要算法不被接受" >&2
+    exit 1;; esac
 }
 roots=$(python3 -c 'import json, re; m = json.load(open("@MANIFEST@")); \
 print(" ".join(sorted({r[2:] for r in \
@@ -248,20 +313,27 @@ for root in $roots; do
     echo "FAILED: $bin is not the Merkle root $root" >&2; exit 1
   fi
   echo "$bin is the Merkle root: OK"
-  link "$tsr" "$bin"
+  link "$tsr" "$bin" sha256
   previous="$tsr"; n=1
   while [ -f "@TIMESTAMPS@/$root.renewal-$n.tsr" ]; do
     renewal="@TIMESTAMPS@/$root.renewal-$n.tsr"
-    link "$renewal" "$previous"
-    if [ "$(gentime "$renewal")" -ge "$(expiry "$previous")" ]; then
+    link "$renewal" "$previous" "sha256 sha384 sha512"
+    at=$(gentime "$renewal"); before=$(gentime "$previous"); until=$(expiry "$previous")
+    if [ "$at" -lt "$before" ]; then
+      echo "FAILED: $renewal is dated before $previous, the token it renews" >&2; exit 1
+    fi
+    if [ "$at" -ge "$until" ]; then
       echo "FAILED: $renewal was made after the TSA certificate of $previous expired" >&2; exit 1
     fi
     echo "$renewal renews $previous before its TSA certificate expired: OK"
     previous="$renewal"; n=$((n + 1))
   done
-  if [ "$(expiry "$previous")" -le "$(date +%s)" ]; then
-    echo "FAILED: the TSA certificate of $previous has expired and no renewal covers it: \
-the timestamp no longer proves its time / TSA 证书已过期且无续期" >&2; exit 1
+  # RFC 4998: the LAST link must be valid now (an older one still valid does not help: a
+  # newer link is how a weakened one is replaced). 最后一个续期令牌的证书必须当前有效。
+  until=$(expiry "$previous")  # a failure here stops the script (set -e) / 失败即停止
+  if [ "$until" -le "$(date +%s)" ]; then
+    echo "FAILED: the TSA certificate of $previous, the last link, has expired and no renewal \
+covers it: the timestamp no longer proves its time / 最后一环的 TSA 证书已过期且无续期" >&2; exit 1
   fi
-  echo "root $root: the TSA certificate of $previous is still valid: OK"
+  echo "root $root: the TSA certificate of $previous (the last link) is still valid: OK"
 done'''

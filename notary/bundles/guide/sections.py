@@ -277,6 +277,7 @@ def timestamp_section(facts: BundleFacts) -> list[str]:
          f"此后须由续期时间戳（RFC 4998）延续：`{TIMESTAMPS_DIR}/<根>.renewal-1.tsr` 是对 "
          "`<根>.tsr` 文件字节的 SHA-256 的新时间戳，`renewal-2` 再覆盖 `renewal-1`，依此类推；"
          "每个续期须在前一个时间戳的 TSA 证书过期之前作出，最后一个的证书须至今有效。"
+         "TSA 的证书是其哈希由 TSA 签名（ESSCertID 签名属性）的那一张，不是令牌所附的任意一张。"
          "根的时间始终是 `<根>.tsr` 的 genTime。"),
         "",
         ("A time-stamping authority (TSA) signed, under RFC 3161, that the SHA-256 of the Merkle "
@@ -290,10 +291,13 @@ def timestamp_section(facts: BundleFacts) -> list[str]:
          f"(RFC 4998): `{TIMESTAMPS_DIR}/<root>.renewal-1.tsr` is a new token over the SHA-256 "
          "of the bytes of the file `<root>.tsr`, `renewal-2` covers `renewal-1`, and so on. "
          "Each renewal must be made before the TSA certificate of the token it renews "
-         "expired, and the last one's certificate must still be valid. The root's time is "
-         "always the genTime of `<root>.tsr`."),
+         "expired, and the last one's certificate must still be valid. A token's TSA "
+         "certificate is the one whose hash the TSA signed (its ESSCertID signed attribute), "
+         "not whichever the token carries. The root's time is always the genTime of "
+         "`<root>.tsr`."),
         "",
-    ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted))
+    ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted,
+              CHAIN=TSA_CHAIN_PATH))
 
 
 def shredded_section(facts: BundleFacts) -> list[str]:
