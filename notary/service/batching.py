@@ -9,8 +9,9 @@ One cycle (only while this worker holds the anchoring lease):
      past ``replace_after``, replace it (same nonce, higher fee); otherwise send it again.
   3. Build a batch from the oldest pending items (at most ``batch_max``) and the newest
      checkpoint of the transparency log not anchored yet (signed first if the log grew, so it
-     covers those items, bar any committed between the signing and the selection): compute the tree, and in ONE transaction record the batch, its
-     signed anchor transaction, and each leaf and proof. Only then send the transaction. A
+     covers those items, bar any committed between the signing and the selection): compute
+     the tree, and in ONE transaction record the batch, its signed anchor transaction, and
+     each leaf and proof. Only then send the transaction. A
      checkpoint alone makes a batch too, so the last one after a burst is anchored; anchoring
      it appends nothing to the log, so that stops.
   4. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
