@@ -276,6 +276,26 @@ class SupersededAnchor(SQLModel, table=True):
     reason: str = Field(max_length=256)
 
 
+class ExtraAnchor(SQLModel, table=True):
+    """A batch root's anchor on a second chain (NOTARY_EXTRA_ANCHORS), made after the primary
+    anchor: one row per batch and chain, with the node's transaction receipt as it was."""
+
+    __tablename__ = "extra_anchors"
+    __table_args__ = (UniqueConstraint("batch_id", "chain_id", name="uq_extra_anchor"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batches.id", index=True)
+    chain_id: int
+    contract: str = Field(max_length=42)
+    onchain_batch_id: int
+    tx_hash: str = Field(max_length=66)
+    block_number: int
+    block_hash: str = Field(max_length=66)
+    block_timestamp: int
+    raw_receipt: str = Field(sa_column=Column(Text, nullable=False))
+    anchored_at: datetime
+
+
 class WorkerLease(SQLModel, table=True):
     """Who may anchor right now. Exactly one holder at a time; a holder that stops renewing
     (crashed, killed, partitioned) loses the lease when it expires and another takes over."""

@@ -273,6 +273,10 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         for line in conduct_lines(conduct):
             print(line)
     for item in items:
+        if isinstance(item, Mapping):
+            for line in attestation_lines(item):
+                print(line)
+    for item in items:
         if isinstance(item, Mapping) and isinstance(item.get("recording"), Mapping):
             from notary.cli.recording import recording_lines
 
@@ -286,6 +290,33 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         print("未核验 skipped (not verified):")
         for check in not_made:
             print(f"  - {check['name']}")
+
+
+_KINDS = {"chain": "主链锚定 primary chain", "extra_chain": "第二锚定 second chain",
+          "rfc3161": "RFC 3161 时间戳 timestamp"}
+
+
+def attestation_lines(item: Mapping[str, Any]) -> list[str]:
+    """Every attestation of an item's root, whether it held, and the earliest valid one,
+    which dates the item (issue 19). Nothing when the item has only its primary anchor."""
+    attested = [a for a in item.get("attestations") or [] if isinstance(a, Mapping)]
+    if len(attested) < 2:
+        return []
+    lines = [f"证明 attestations of {item.get('path', '?')}:"]
+    for a in attested:
+        chain = f" chain {a['chain_id']}" if a.get("chain_id") is not None else ""
+        ok = "有效 valid" if a.get("valid") else "无效 INVALID, dates nothing 不计时间"
+        lines.append(f"  - {_KINDS.get(str(a.get('kind')), a.get('kind'))}{chain}: "
+                     f"{a.get('time') or '?'} [{ok}] ({a.get('check')})")
+    dated = item.get("dated_by")
+    if isinstance(dated, Mapping):
+        chain = f" chain {dated['chain_id']}" if dated.get("chain_id") is not None else ""
+        lines.append(f"  最早有效证明确定时间 dated by the earliest valid attestation: "
+                     f"{_KINDS.get(str(dated.get('kind')), dated.get('kind'))}{chain}, "
+                     f"不晚于 no later than {dated.get('time')}")
+    else:
+        lines.append("  无有效证明 no valid attestation dates this item")
+    return lines
 
 
 def conduct_lines(conduct: Mapping[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, case, literal, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
+from notary.chain.extra import extra_chain_anchors
 from notary.chain.setup import (
     ChainContext,
     SigningKeyStatus,
@@ -174,7 +175,8 @@ class NotaryService:
                                          reorg_window=settings.reorg_window_blocks,
                                          custody=custody, tsa=svc.tsa, translog=translog,
                                          witnesses=witnesses,
-                                         witness_timeout=settings.log_witness_timeout)
+                                         witness_timeout=settings.log_witness_timeout,
+                                         extra=extra_chain_anchors(settings))
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):

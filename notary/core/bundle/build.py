@@ -39,6 +39,7 @@ from .layout import (
     STATEMENT_NAME,
     UNLISTED,
     Scope,
+    extra_anchor_name,
     item_dir,
     manifest_limits,
     member_path_problem,
@@ -75,6 +76,9 @@ class BundleItem:
     #: An item notarised while recorded: each segment's ``(salt, checkpoint)`` in order, for
     #: its ``recording.json`` (empty for every other item: no such file).
     segments: tuple[tuple[str, str], ...] = ()
+    #: Second anchors of the item's root (issue 19): each chain's anchor and the node's
+    #: transaction receipt, written as ``anchor-<chain id>.json``.
+    extra_anchors: tuple[tuple[AnchorFacts, Mapping[str, Any]], ...] = ()
 
     @property
     def shredded(self) -> bool:
@@ -146,7 +150,9 @@ class BundleItem:
                  f"{d}/{DELETION_JSON_NAME}": jws_payload(self.deletion_jws),
              } if self.deletion_jws is not None else {}) | ({
                  f"{d}/{RECORDING_NAME}": recording_document(self.statement, self.segments),
-             } if self.segments else {})
+             } if self.segments else {}) | {
+                 f"{d}/{extra_anchor_name(a.chain_id)}": canonical_json(anchor_document(a, r))
+                 for a, r in self.extra_anchors}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from ..timestamp import TimestampReading, is_timestamp_document, token_path
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
 from ..verdict import Check, CheckStatus, Verdict
+from .attest import Attested, dating, extra_anchor_checks, unix_time
 from .checks import (
     bundle_summary,
     case_sequence_check,
@@ -183,6 +184,35 @@ def _observations(chain: ChainReading | None,
     return out
 
 
+def _date_items(checks: Sequence[Check], results: Sequence[ItemResult],
+                extras: Sequence[Sequence[tuple[Check, int, Any]]],
+                item_facts: Sequence[dict[str, Any]]) -> None:
+    """Each item's attestations (the primary anchor, the RFC 3161 token, the second anchors)
+    with whether each held, and the earliest valid one, which dates the item: the facts'
+    ``attestations`` and ``dated_by`` (docs/bundle-format.md §4.3)."""
+    status = {c.name: c.status for c in checks}
+    for i, result in enumerate(results):
+        p = f"items[{i}]"
+        attested = []
+        anchor = result.documents.anchor
+        if anchor is not None:
+            ok = (status.get(f"{p}.anchor_record") is _PASS
+                  and all(status.get(f"{p}.{n}") is not _FAIL for n in ("chain_anchor",
+                                                                        "issuer")))
+            attested.append(Attested("chain", unix_time(anchor.block_timestamp), ok,
+                                     f"{p}.anchor_record", anchor.chain_id))
+        if f"{p}.rfc3161_timestamp" in status:
+            attested.append(Attested("rfc3161", item_facts[i].get("rfc3161_time"),
+                                     status[f"{p}.rfc3161_timestamp"] is _PASS,
+                                     f"{p}.rfc3161_timestamp"))
+        for check, chain_id, extra in extras[i]:
+            attested.append(Attested(
+                "extra_chain", unix_time(extra.block_timestamp) if extra is not None else None,
+                check.status is _PASS, check.name, chain_id))
+        item_facts[i]["attestations"] = [a.to_json() for a in attested]
+        item_facts[i]["dated_by"] = dating(attested)
+
+
 def verify_bundle(
     bundle: Bundle,
     *,
@@ -232,12 +262,17 @@ def verify_bundle(
     # Step 4: each item on its own.
     stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
     results: list[ItemResult] = []
+    extras: list[list[tuple[Check, int, Any]]] = []
     item_facts = []
     for i, ref in enumerate(bundle.items):
         result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped,
                              slices)
         results.append(result)
         checks.extend(result.checks)
+        # Step 4d: the item's second anchors (issue 19), each against its receipt and pin.
+        extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root)
+        extras.append(extra)
+        checks.extend(c for c, _, _ in extra)
         facts_i = result.facts
         anchor = result.documents.anchor
         reading = (timestamps or {}).get(token_path(anchor.root)) if anchor is not None else None
@@ -275,6 +310,7 @@ def verify_bundle(
                 for i, r in enumerate(results)]
         checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, results),
                                     pins))
+    _date_items(checks, results, extras, item_facts)
     manifest = bundle.manifest
     facts: dict[str, Any] = {
         "bundle_version": bundle.version,
