@@ -38,7 +38,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.sha256 and (pins or args.rpc or args.tsa_ca):
         raise InputError("--trust-root, --trust-root-fingerprint, --rpc and --tsa-ca verify a "
                          "proof bundle; --sha256 asks the service", code="argument_conflict")
-    if args.file and (args.bundle or args.rpc or args.tsa_ca or pins
+    if args.file and (args.bundle or args.rpc or args.tsa_ca or pins or args.extra_rpc
                       or _is_bundle(Path(args.file))):
         return verify_bundle(args)
     from notary.cli.client import verify_with_service
@@ -75,9 +75,10 @@ def verify_bundle(args: argparse.Namespace) -> int:
             from notary.cli.chainview import reader
 
             chain = reader(args.rpc)
+        extra = extra_readers(args.extra_rpc)
         with path.open("rb") as fh:
             checked = verify_bundle_file(fh, trust_root=pinned.verified if pinned else None,
-                                         chain=chain, tsa_roots=tsa_roots)
+                                         chain=chain, tsa_roots=tsa_roots, extra_chains=extra)
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})
@@ -90,6 +91,22 @@ def verify_bundle(args: argparse.Namespace) -> int:
         print_bundle_report(report, rpc=args.rpc,
                             source=pinned.source if pinned else None)
     return RESULT_EXIT.get(str(report["result"]), Exit.FAILED)
+
+
+def extra_readers(specs: Sequence[str]) -> dict[int, Any]:
+    """``--extra-rpc CHAIN_ID=URL`` (repeatable): a reader per second chain, loaded (with
+    web3) only when one is given."""
+    out: dict[int, Any] = {}
+    for spec in specs:
+        chain_id, sep, url = spec.partition("=")
+        if not sep or not chain_id.isdigit() or not url.startswith(("http://", "https://")) \
+                or int(chain_id) in out:
+            raise InputError(f"--extra-rpc {spec!r}: give CHAIN_ID=URL, once per chain / "
+                             "格式应为 链ID=URL，每条链一次", code="input_invalid")
+        from notary.cli.chainview import reader
+
+        out[int(chain_id)] = reader(url)
+    return out
 
 
 def _bundled_trust_root(path: Path) -> bytes | None:
@@ -384,6 +401,10 @@ def register(sub: Any) -> None:
                    help="bundle: a node of the anchoring chain you choose (never taken from "
                         "the bundle): the anchors, block hash, registry code, senders and key "
                         "registrations are asked of it")
+    p.add_argument("--extra-rpc", metavar="CHAIN_ID=URL", action="append", default=[],
+                   help="bundle: a node you choose of a second anchor's chain (repeatable, one "
+                        "per chain): its anchors, pinned block and registry code are asked of "
+                        "it; without one a second anchor is checked against its receipt only")
     p.add_argument("--tsa-ca", metavar="FILE",
                    help="bundle: the RFC 3161 time-stamping authority's root certificate(s) you "
                         "trust (PEM); without it a timestamp is only a partial check")

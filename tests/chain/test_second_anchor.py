@@ -34,6 +34,8 @@ from notary.core.trustroot import verify_trust_root
 from notary.service.trustroot import issue_trust_root
 from storage.db import Batch, ExtraAnchor, session
 from tests.bundle.repack import member, rezip
+from tests.bundle.test_verify_guide import run_guide
+from tests.bundle.test_verify_pinned import notary_verify
 from tests.support import LiveServer, free_port, wait_until
 
 pytestmark = [pytest.mark.api, pytest.mark.chain]
@@ -117,6 +119,21 @@ def test_two_chains_keep_both_attestations(make_server: Callable[..., LiveServer
     lines = attestation_lines(item)
     assert any(f"chain {SECOND}" in line and "有效 valid" in line for line in lines)
     assert "dated by the earliest valid attestation" in lines[-1]
+    # The bundle's own VERIFY.md checks the second anchor against the pinned trust root too.
+    (tmp_path / "root.json").write_bytes(issued.document)
+    guide = run_guide(bundle, tmp_path / "guide", rpc=anvil.url, fingerprint=issued.fingerprint,
+                      env={"TRUST_ROOT": str(tmp_path / "root.json")})
+    assert guide.failed is None, guide.text
+    assert f"anchor-{SECOND}.json: OK, root anchored on chain {SECOND}" in guide.stdout
+    assert f"items/001 dated by chain {anvil.chain_id}" in guide.stdout
+    # `notary verify` with a node of each chain: the second anchor is confirmed on its chain.
+    (tmp_path / "bundle.zip").write_bytes(bundle)
+    run = notary_verify(tmp_path / "bundle.zip", "--trust-root", str(tmp_path / "root.json"),
+                        "--rpc", anvil.url, "--extra-rpc", f"{SECOND}={anvil2.url}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"extra_anchor_{SECOND}: " in run.stdout and "confirms the anchor" in run.stdout
+    assert ("最早有效证明确定时间 dated by the earliest valid attestation: 主链锚定 primary "
+            f"chain chain {anvil.chain_id}") in run.stdout
 
     # A second attestation in another registry on the same chain (a real anchor of the same
     # root, in a contract the trust root does not pin), signed into the bundle's manifest.
@@ -135,6 +152,10 @@ def test_two_chains_keep_both_attestations(make_server: Callable[..., LiveServer
     item = report.facts["items"][0]
     assert [a["valid"] for a in item["attestations"]] == [True, False]
     assert item["dated_by"]["kind"] == "chain"
+    guide = run_guide(bad, tmp_path / "forged", rpc=anvil.url, fingerprint=issued.fingerprint,
+                      env={"TRUST_ROOT": str(tmp_path / "root.json")})
+    assert guide.failed == "## 第二锚定 / Second anchors", guide.text
+    assert "is not the pinned registry" in guide.text
 
 
 def resign_manifest(data: bytes, svc: object) -> bytes:

@@ -41,7 +41,13 @@ from ..timestamp import TimestampReading, is_timestamp_document, token_path
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
 from ..verdict import Check, CheckStatus, Verdict
-from .attest import Attested, dating, extra_anchor_checks, unix_time
+from .attest import (
+    Attested,
+    dating,
+    extra_anchor_checks,
+    extra_chain_questions,
+    unix_time,
+)
 from .checks import (
     bundle_summary,
     case_sequence_check,
@@ -221,6 +227,7 @@ def verify_bundle(
     trust_root: VerifiedTrustRoot | None = None,
     chain: ChainReading | None = None,
     slices: Mapping[str, Sequence[FileDigest | None]] | None = None,
+    extra_chains: Mapping[int, ChainReading] | None = None,
 ) -> BundleVerification:
     """Verify every claim of a bundle; return the checks, the five answers and the facts.
 
@@ -232,6 +239,9 @@ def verify_bundle(
     notarised while made; without them its segments' bytes are not checked). ``observations``
     is the older form of the anchors' answers alone, used when
     ``chain`` is None. ``timestamps`` are the readings of the bundle's RFC 3161 tokens by path.
+    ``extra_chains``: what a node of each second chain answered to
+    :func:`~notary.core.bundle.attest.extra_chain_questions`, by chain id (none: the second
+    anchors are checked against their receipts and pins only).
 
     Checks, in order: ``keys`` (with a trust root: every key of the bundle is one of its keys),
     ``manifest``, ``manifest_signature``, per item ``items[i].statement_signature``,
@@ -263,6 +273,7 @@ def verify_bundle(
     stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
     results: list[ItemResult] = []
     extras: list[list[tuple[Check, int, Any]]] = []
+    extra_questions = extra_chain_questions(bundle, trust_root) if extra_chains else None
     item_facts = []
     for i, ref in enumerate(bundle.items):
         result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped,
@@ -270,7 +281,8 @@ def verify_bundle(
         results.append(result)
         checks.extend(result.checks)
         # Step 4d: the item's second anchors (issue 19), each against its receipt and pin.
-        extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root)
+        extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root,
+                                    extra_chains, extra_questions)
         extras.append(extra)
         checks.extend(c for c, _, _ in extra)
         facts_i = result.facts
@@ -322,6 +334,8 @@ def verify_bundle(
                       "created_at": manifest.created_at, "hashes_only": manifest.hashes_only})
     # A node was asked and answered (one that could not be asked checked nothing).
     facts["chain_checked"] = chain.error is None if chain is not None else observed is not None
+    if extra_chains:
+        facts["extra_chain_nodes"] = {str(k): r.node for k, r in sorted(extra_chains.items())}
     if chain is not None:
         facts["chain_node"] = chain.node
         if chain.error is not None:
