@@ -134,6 +134,13 @@ def test_two_chains_keep_both_attestations(make_server: Callable[..., LiveServer
     assert f"extra_anchor_{SECOND}: " in run.stdout and "confirms the anchor" in run.stdout
     assert ("最早有效证明确定时间 dated by the earliest valid attestation: 主链锚定 primary "
             f"chain chain {anvil.chain_id}") in run.stdout
+    # A node of another chain confirms nothing: the second anchor then dates nothing.
+    run = notary_verify(tmp_path / "bundle.zip", "--trust-root", str(tmp_path / "root.json"),
+                        "--rpc", anvil.url, "--extra-rpc", f"{SECOND}={anvil.url}", "--json")
+    report_json = json.loads(run.stdout)
+    [skipped] = [c for c in report_json["checks"] if c["name"] == f"items[0].extra_anchor_{SECOND}"]
+    assert skipped["status"] == "skip" and "not confirmed" in skipped["reason"], skipped
+    assert [a["valid"] for a in report_json["facts"]["items"][0]["attestations"]] == [True, False]
 
     # A second attestation in another registry on the same chain (a real anchor of the same
     # root, in a contract the trust root does not pin), signed into the bundle's manifest.

@@ -5,8 +5,9 @@ CONSENSUS-CRITICAL (docs/bundle-format.md §4.3). An item may carry, beside ``an
 same document as ``anchor.json`` (:mod:`notary.core.bundle.anchor`), checked the same way
 against the transaction receipt it carries, and, with a pinned trust root, against the
 trust root's pin for that chain (``extra_chains``: the registry address, and the sender in
-the receipt among the chain's anchoring accounts). No node is asked: the receipt is
-compared as data.
+the receipt among the chain's anchoring accounts). When the caller asked a node of that
+chain (:func:`extra_chain_questions`, ``notary verify --extra-rpc``), its answers confirm
+the anchor (or contradict it); otherwise the receipt is compared as data only.
 
 Every attestation is reported; one that fails its check fails the bundle (it is a false
 claim in a signed bundle) and dates nothing. The evidence is dated by the earliest valid
