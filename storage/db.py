@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, event, false
+from sqlalchemy import BigInteger, Column, Engine, Index, Text, UniqueConstraint, event, false
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -287,11 +287,11 @@ class ExtraAnchor(SQLModel, table=True):
     batch_id: int = Field(foreign_key="batches.id", index=True)
     chain_id: int
     contract: str = Field(max_length=42)
-    onchain_batch_id: int
+    onchain_batch_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str = Field(max_length=66)
-    block_number: int
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
     block_hash: str = Field(max_length=66)
-    block_timestamp: int
+    block_timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
     raw_receipt: str = Field(sa_column=Column(Text, nullable=False))
     anchored_at: datetime
 

@@ -5,7 +5,8 @@ Revises: 0015
 Create Date: 2026-12-07 20:00:00
 
 * ``extra_anchors``: a batch root's anchor on a second EVM chain (NOTARY_EXTRA_ANCHORS,
-  issue 19), made after the primary anchor, with the node's transaction receipt.
+  issue 19), made after the primary anchor, with the node's transaction receipt. Block
+  numbers, times and batch ids are 64-bit: a second chain may be a fast one.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def upgrade() -> None:
         sa.Column('batch_id', sa.Integer(), nullable=False),
         sa.Column('chain_id', sa.Integer(), nullable=False),
         sa.Column('contract', _S(length=42), nullable=False),
-        sa.Column('onchain_batch_id', sa.Integer(), nullable=False),
+        sa.Column('onchain_batch_id', sa.BigInteger(), nullable=False),
         sa.Column('tx_hash', _S(length=66), nullable=False),
-        sa.Column('block_number', sa.Integer(), nullable=False),
+        sa.Column('block_number', sa.BigInteger(), nullable=False),
         sa.Column('block_hash', _S(length=66), nullable=False),
-        sa.Column('block_timestamp', sa.Integer(), nullable=False),
+        sa.Column('block_timestamp', sa.BigInteger(), nullable=False),
         sa.Column('raw_receipt', sa.Text(), nullable=False),
         sa.Column('anchored_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['batch_id'], ['batches.id']),
