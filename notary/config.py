@@ -194,6 +194,11 @@ class Settings:
     tsa_url: str | None = None
     tsa_ca_file: Path | None = None
     tsa_timeout: float = 10.0
+    # Renew a root's latest token when its TSA certificate expires within this many seconds
+    # (notary.service.renewal, RFC 4998): 90 days by default.
+    tsa_renew_before: float = 90 * 86400.0
+    # After a failed renewal, wait this many seconds before asking the TSA again.
+    tsa_renew_retry: float = 600.0
     # An external chain with a development chain id (31337, 1337...) is refused unless this
     # says the deployment is a test (NOTARY_ALLOW_DEV_CHAIN=1): anyone can run such a chain
     # with any clock, so its anchors prove nothing to a court.
@@ -289,6 +294,8 @@ class Settings:
             tsa_ca_file=Path(os.environ["NOTARY_TSA_CA_FILE"]).resolve()
             if os.environ.get("NOTARY_TSA_CA_FILE") else None,
             tsa_timeout=_env_float("NOTARY_TSA_TIMEOUT", 10.0, minimum=0.1),
+            tsa_renew_before=_env_float("NOTARY_TSA_RENEW_BEFORE", 90 * 86400.0),
+            tsa_renew_retry=_env_float("NOTARY_TSA_RENEW_RETRY", 600.0),
             allow_dev_chain=_env_flag("NOTARY_ALLOW_DEV_CHAIN"),
             operator_name=_operator_text("NOTARY_OPERATOR_NAME", 300) or DEV_OPERATOR_NAME,
             operator_registration=_operator_text("NOTARY_OPERATOR_REGISTRATION", 100),

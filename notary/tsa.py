@@ -15,9 +15,9 @@ what the TSA signed is re-encoded here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from notary.core.timestamp import (
     TSA_CHAIN_PATH,
     TimestampReading,
     TokenTrust,
+    check_renewal_answer,
     check_timestamp,
     is_timestamp_document,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "load_trust_roots",
     "read_bundle_timestamps",
     "read_token",
+    "token_expiry",
 ]
 
 _HASH_NAMES = {
@@ -177,14 +179,17 @@ def _parse(der: bytes) -> TimeStampResponse | str:
 
 
 def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate] = (),
-               bundled: Sequence[x509.Certificate] = ()) -> TimestampReading:
+               bundled: Sequence[x509.Certificate] = (),
+               now: datetime | None = None) -> TimestampReading:
     """Read one TimeStampResp and check its signature.
 
     With ``trust_roots`` the TSA's certificate must chain to one of them (TRUSTED, else
     INVALID). Without, the self-signed certificates in ``bundled`` (the bundle's
     ``tsa-chain.pem``) serve as provisional roots: a valid signature is then only
-    SELF_DECLARED; with no root at all the signature is UNCHECKED. Never raises for bad
-    bytes: the reading's ``problem`` says what is wrong.
+    SELF_DECLARED; with no root at all the signature is UNCHECKED. The reading's
+    ``expires`` is the earliest ``notAfter`` of the signer's certificate and the issuers
+    found for it, ``checked_at`` is ``now`` (the current time when not given). Never raises
+    for bad bytes: the reading's ``problem`` says what is wrong.
     """
     parsed = _parse(der)
     if isinstance(parsed, str):
@@ -192,14 +197,17 @@ def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate]
     info = parsed.tst_info
     signer, carried = _signer(parsed)
     algorithm = info.message_imprint.hash_algorithm.dotted_string
+    roots = [c for c in bundled if _self_signed(c)]
+    intermediates = [c for c in bundled if not _self_signed(c)]
+    pool = [*carried, *intermediates]
+    behind = _chain(signer, [*pool, *trust_roots, *roots]) if signer is not None else []
     facts = TimestampReading(
         path, hash_algorithm=_HASH_NAMES.get(algorithm, algorithm),
         imprint=info.message_imprint.message, gen_time=info.gen_time,
         tsa=signer.subject.rfc4514_string() if signer is not None else "(not named)",
-        serial=info.serial_number, nonce=info.nonce)
-    roots = [c for c in bundled if _self_signed(c)]
-    intermediates = [c for c in bundled if not _self_signed(c)]
-    pool = [*carried, *intermediates]
+        serial=info.serial_number, nonce=info.nonce,
+        expires=min((c.not_valid_after_utc for c in behind), default=None),
+        checked_at=now if now is not None else datetime.now(UTC))
     if trust_roots:
         error = _verify(parsed, trust_roots, intermediates)
         if error is None:
@@ -223,16 +231,26 @@ def read_token(der: bytes, *, path: str, trust_roots: Sequence[x509.Certificate]
 
 def read_bundle_timestamps(
     documents: Mapping[str, bytes], trust_roots: Sequence[x509.Certificate] = (),
+    now: datetime | None = None,
 ) -> dict[str, TimestampReading]:
-    """A reading of every ``timestamps/<root>.tsr`` among a bundle's documents, by path, with
-    the bundle's ``tsa-chain.pem`` as the certificates it offers (see :func:`read_token`)."""
+    """A reading of every token among a bundle's documents (``timestamps/<root>.tsr`` and
+    its renewals), by path, with the bundle's ``tsa-chain.pem`` as the certificates it offers
+    and ``now`` (the current time when not given) as the time of the check (see
+    :func:`read_token`)."""
+    now = now if now is not None else datetime.now(UTC)
     try:
         bundled = x509.load_pem_x509_certificates(documents.get(TSA_CHAIN_PATH, b""))
     except ValueError:
         bundled = []
-    return {path: read_token(data, path=path, trust_roots=trust_roots, bundled=bundled)
+    return {path: read_token(data, path=path, trust_roots=trust_roots, bundled=bundled, now=now)
             for path, data in documents.items()
             if path.endswith(".tsr") and is_timestamp_document(path)}
+
+
+def token_expiry(der: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> datetime | None:
+    """When the TSA certificate behind a stored token (or one of its issuers) expires; None
+    when the token carries no certificate. What the renewal job compares with its horizon."""
+    return read_token(der, path="a stored token", trust_roots=trust_roots).expires
 
 
 def certificate_chain(responses: Iterable[bytes],
@@ -261,13 +279,15 @@ def certificate_chain(responses: Iterable[bytes],
 
 @dataclass(frozen=True)
 class RootTimestamp:
-    """A TSA's granted answer for one Merkle root: the TimeStampResp (DER) as it came, its
-    genTime, and the TSA's URL."""
+    """A TSA's granted answer for one Merkle root (over the root, or renewing an earlier
+    token of it): the TimeStampResp (DER) as it came, its genTime, and the TSA's URL."""
 
     root: bytes
     response: bytes
     gen_time: datetime
     tsa_url: str
+    #: When the TSA certificate behind it (or an issuer) expires: renew before then.
+    expires: datetime | None = None
 
 
 class TimestampAuthority:
@@ -298,18 +318,34 @@ class TimestampAuthority:
     def stamp(self, root: bytes) -> RootTimestamp:
         """Timestamp ``root`` (its SHA-256 is the message imprint). Raises TimestampError
         ``tsa_unavailable`` or ``tsa_response_invalid``; nothing is returned unchecked."""
+        def judge(reading: TimestampReading) -> str | None:
+            check = check_timestamp(root, reading, token_present=True, root_bytes=root)
+            return check.reason if check.status is CheckStatus.FAIL else None
+
+        return self._ask(root, root, judge)
+
+    def renew(self, root: bytes, previous: bytes, algorithm: str = "sha256") -> RootTimestamp:
+        """Renew the token whose DER is ``previous`` (RFC 4998 timestamp renewal): a new
+        token whose imprint is the ``algorithm`` (sha256 or, when SHA-256 is deprecated,
+        sha512) of those bytes. Same errors as :meth:`stamp`."""
+        return self._ask(root, previous, lambda reading: check_renewal_answer(previous, reading),
+                         algorithm)
+
+    def _ask(self, root: bytes, data: bytes, judge: Callable[[TimestampReading], str | None],
+             algorithm: str = "sha256") -> RootTimestamp:
         from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
 
-        # Step 1: the request: SHA-256 of the 32 root bytes, a random nonce, certReq.
-        request = (TimestampRequestBuilder().data(root).hash_algorithm(HashAlgorithm.SHA256)
+        # Step 1: the request: the data's digest, a random nonce, certReq.
+        chosen = {"sha256": HashAlgorithm.SHA256, "sha512": HashAlgorithm.SHA512}[algorithm]
+        request = (TimestampRequestBuilder().data(data).hash_algorithm(chosen)
                    .nonce(nonce=True).cert_request(cert_request=True).build())
-        assert request.message_imprint.message == hashlib.sha256(root).digest()
+        assert request.message_imprint.message == hashlib.new(algorithm, data).digest()
         # Step 2: ask, reading at most what a bundle may carry.
         der = self._post(request.as_bytes())
         # Step 3: the answer must hold as the bundle verifier will judge it, and be ours.
         reading = read_token(der, path=f"the answer of {self.url}", trust_roots=self.trust_roots)
-        check = check_timestamp(root, reading, token_present=True, root_bytes=root)
-        problems = [check.reason] if check.status is CheckStatus.FAIL else []
+        problem = judge(reading)
+        problems = [problem] if problem is not None else []
         if reading.problem is None:
             if reading.nonce != request.nonce:
                 problems.append(f"its nonce {reading.nonce} is not the request's {request.nonce}")
@@ -320,7 +356,7 @@ class TimestampAuthority:
                                  + "; ".join(problems), code="tsa_response_invalid",
                                  tsa_url=self.url)
         assert reading.gen_time is not None
-        return RootTimestamp(root, der, reading.gen_time, self.url)
+        return RootTimestamp(root, der, reading.gen_time, self.url, reading.expires)
 
     def _post(self, query: bytes) -> bytes:
         headers = {"Content-Type": "application/timestamp-query",

@@ -255,6 +255,28 @@ class Batch(SQLModel, table=True):
     tsa_token: str | None = Field(default=None, sa_column=Column(Text))
     tsa_url: str | None = Field(default=None, max_length=512)
     tsa_time: datetime | None = None
+    # When the TSA certificate behind the root's latest token (the last renewal, else
+    # tsa_token) expires: the renewal job renews before then (None: not yet read).
+    tsa_expires: datetime | None = None
+
+
+class TsaRenewal(SQLModel, table=True):
+    """One renewal of a batch root's RFC 3161 token (RFC 4998 timestamp renewal): the TSA's
+    TimeStampResp (DER, base64) over the SHA-256 of the previous token's DER (``seq`` 1
+    renews ``batches.tsa_token``, ``seq`` n renews n-1). Bundled as
+    ``timestamps/<root>.renewal-<seq>.tsr``."""
+
+    __tablename__ = "tsa_renewals"
+    __table_args__ = (UniqueConstraint("batch_id", "seq", name="uq_tsa_renewals_batch_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batches.id", index=True)
+    seq: int
+    token: str = Field(sa_column=Column(Text, nullable=False))
+    tsa_url: str = Field(max_length=512)
+    gen_time: datetime
+    expires: datetime | None = None
+    reason: str = Field(max_length=32)
 
 
 class SupersededAnchor(SQLModel, table=True):

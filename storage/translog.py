@@ -3,8 +3,9 @@
 ``log_entries`` holds one row per leaf, numbered from 0 without gaps: ``log_head`` is one row
 whose ``size`` is the next index, locked by the transaction that appends (so leaves are
 numbered in commit order, and the committed ones are always a prefix). ``log_checkpoints``
-holds the checkpoints the service signed, ``log_cosignatures`` the witnesses' cosignature
-lines (each verified before it is stored), ``log_witnesses`` what each witness last cosigned.
+holds the checkpoints the service signed (and, once anchored, the batch that holds each),
+``log_cosignatures`` the witnesses' cosignature lines (each verified before it is stored),
+``log_witnesses`` what each witness last cosigned.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class LogCheckpoint(SQLModel, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
     batch_id: int | None = None  # the anchoring batch built in the cycle that signed it
+    #: the anchoring batch whose tree holds this checkpoint's leaf (notary.core.logentry.
+    #: checkpoint_leaf), its leaf and its proof there (migration 0017); NULL until then
+    anchor_batch_id: int | None = Field(default=None, index=True)
+    leaf: str | None = Field(default=None, max_length=66)
+    proof: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class LogCosignature(SQLModel, table=True):

@@ -75,11 +75,13 @@ def quiescent(svc: object) -> bool:
     """True when nothing waits to be anchored and the chain has exactly the database's batches.
 
     After the last statement is anchored the worker still anchors the custody events that
-    record it, so tests that compare the chain with the database wait for this first.
+    record it, and the log's newest checkpoint, so tests that compare the chain with the
+    database wait for this first.
     """
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from storage.db import Batch, CustodyRecord, Evidence, session
+    from storage.translog import LogCheckpoint, LogHead
 
     engine = svc.engine  # type: ignore[attr-defined]
     registry = svc.chain.registry  # type: ignore[attr-defined]
@@ -89,6 +91,12 @@ def quiescent(svc: object) -> bool:
         if s.exec(select(CustodyRecord).where(CustodyRecord.status != "anchored")).first():
             return False
         batches = list(s.exec(select(Batch)))
+        head = s.get(LogHead, 1)
+        newest = s.exec(select(LogCheckpoint).order_by(col(LogCheckpoint.size).desc())
+                        .limit(1)).first()
+    if head is not None and head.size and (newest is None or newest.size != head.size
+                                           or newest.anchor_batch_id is None):
+        return False  # the log's last checkpoint is still to be signed or anchored
     if any(b.status != "anchored" for b in batches):
         return False
     return bool(registry.head()[1] == len(batches))

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import ContextDep, VerifyLimit
 from api.schemas import ErrorOut
-from notary.service.translog import consistency_json, log_of
+from notary.service.translog import anchor_json, consistency_json, log_of
 
 router = APIRouter(tags=["public"])
 _NOTE: dict[str, object] = {"content": {"text/plain": {}}}
@@ -65,3 +65,12 @@ async def consistency(ctx: ContextDep,
     ``to``, with both checkpoints. Hashes in base64."""
     translog = log_of(ctx.translog)
     return JSONResponse(await anyio.to_thread.run_sync(consistency_json, from_, to, translog))
+
+
+@router.get("/v1/log/anchor", responses={s: {"model": ErrorOut} for s in (404, 422)})
+async def anchor(ctx: ContextDep,
+                 tree_size: Annotated[int | None, Query(ge=0, le=_SIZE)] = None) -> JSONResponse:
+    """Where the checkpoint of ``tree_size`` (default: the newest anchored) is anchored: its
+    leaf (type 3) and proof in an anchoring batch, and that batch's transaction and block."""
+    translog = log_of(ctx.translog)
+    return JSONResponse(await anyio.to_thread.run_sync(anchor_json, translog, tree_size))

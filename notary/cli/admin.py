@@ -1,5 +1,6 @@
 """Administration on the service's machine: tenants, API keys (``api-keys``), the
-statement-signing key (``signing-key show|rotate``) and per-item key export (``item-key``).
+statement-signing key (``signing-key show|rotate``), per-item key export (``item-key``) and
+the renewal of RFC 3161 timestamps (``timestamps renew``).
 Each works on the running service's own data (``NOTARY_HOME``) and refuses, exit 2, when that
 holds no initialised service (see :mod:`notary.cli.home`).
 
@@ -151,6 +152,36 @@ def cmd_signing_key_rotate(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+REASONS = ["expiry", "key-retired", "hash-deprecated", "operator"]
+
+
+def cmd_timestamps_renew(args: argparse.Namespace) -> int:
+    """Renew RFC 3161 tokens now (notary.service.renewal): those due, or with --all every
+    root's latest one (a TSA key retired or compromised, a hash deprecated)."""
+    from notary.service.renewal import renew_timestamps
+    from notary.tsa import TimestampAuthority
+
+    settings = server_settings()
+    tsa = TimestampAuthority.from_settings(settings)
+    if tsa is None:
+        print("未配置时间戳机构 / no TSA is configured (NOTARY_TSA_URL)", file=sys.stderr)
+        return Exit.BAD_INPUT
+    run = renew_timestamps(_engine(), tsa, before=settings.tsa_renew_before, force=args.all,
+                           reason=args.reason if args.all else "expiry", limit=args.limit)
+    error = f"{run.error.code}: {run.error.message}" if run.error is not None else None
+    if args.json:
+        print_json({"renewed": [{"batch_id": b, "link": n} for b, n in run.renewed],
+                    "error": error})
+    else:
+        for batch_id, link in run.renewed:
+            print(f"已续期 / renewed: batch {batch_id}, link renewal-{link}")
+        print(f"共续期 {len(run.renewed)} 个时间戳 / {len(run.renewed)} timestamp(s) renewed")
+        if error is not None:
+            print(f"时间戳机构未能续期，稍后重试 / the TSA did not renew, try again later: {error}",
+                  file=sys.stderr)
+    return Exit.FAILED if error is not None else Exit.OK
+
+
 def _whoami() -> str:
     import getpass
 
@@ -216,6 +247,21 @@ def register(sub: Any) -> None:
     k = t.add_parser("list", help="list tenants")
     k.add_argument("--json", action="store_true", help="print them as JSON")
     k.set_defaults(handler=cmd_tenants_list)
+
+    p = sub.add_parser("timestamps", help="RFC 3161 timestamps of batch roots: renew them "
+                                          "(RFC 4998, server side)")
+    ts = p.add_subparsers(dest="timestamps_command", metavar="ACTION", required=True)
+    k = ts.add_parser("renew", help="renew the tokens whose TSA certificate expires within "
+                                    "NOTARY_TSA_RENEW_BEFORE (the worker does this too), or "
+                                    "with --all every root's latest token")
+    k.add_argument("--all", action="store_true",
+                   help="renew every timestamped root now, whatever its certificate's expiry")
+    k.add_argument("--reason", choices=REASONS, default="operator",
+                   help="with --all: why (recorded with each renewal)")
+    k.add_argument("--limit", type=int, default=1000, metavar="N",
+                   help="renew at most N roots in this run")
+    k.add_argument("--json", action="store_true", help="print the result as JSON")
+    k.set_defaults(handler=cmd_timestamps_renew)
 
     # The old spellings, parsed as before. No help= argument: with one (even SUPPRESS) Python
     # 3.11's argparse would list them under COMMAND.

@@ -299,6 +299,16 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
 
             for line in recording_lines(str(item.get("path")), item["recording"]):
                 print(line)
+    shown: set[str] = set()
+    for item in items:  # one root may date several items: its chain is printed once
+        chain = item.get("rfc3161_chain") if isinstance(item, Mapping) else None
+        if isinstance(chain, list) and len(chain) > 1 and chain[0].get("path") not in shown:
+            shown.add(str(chain[0].get("path")))
+            print("时间戳续期链 / RFC 3161 renewal chain (RFC 4998):")
+            for link in chain:
+                print(f"  {link.get('path')}: genTime {link.get('gen_time')}, TSA "
+                      f"{link.get('tsa')}, 证书有效至 / certificate valid until "
+                      f"{link.get('expires')}")
     print("各项检查 / Every check:")
     for check in checks:
         print(f"  [{check['status']:>4}] {check['name']}: {check['reason']}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from enum import IntEnum
 
+from .merkle import LeafType, statement_leaf
+from .note import Checkpoint
 from .tlog import leaf_hash
 
 DOMAIN = b"notary-log-v1\x00"
@@ -42,3 +44,14 @@ def signed_sha256(jws: str) -> bytes:
 def entry_leaf(kind: EntryType, jws: str) -> bytes:
     """The leaf hash of the entry of ``jws``: what an inclusion proof starts from."""
     return leaf_hash(entry_bytes(kind, signed_sha256(jws)))
+
+
+def checkpoint_leaf(text: bytes) -> bytes:
+    """The anchoring batch's leaf for a log checkpoint: the notary leaf
+    ``(3, SHA-256(text), root)`` (notary.core.merkle, LeafType.LOG_CHECKPOINT) of the
+    checkpoint ``text`` (origin, size, root: the note's text without its signatures). So a
+    checkpoint's root is anchored on chain like a statement, and the signatures and
+    cosignatures on it, which may be added later, do not change its leaf. Raises NoteError
+    unless ``text`` is a canonical checkpoint."""
+    checkpoint = Checkpoint.parse(text)
+    return statement_leaf(checkpoint.root, hashlib.sha256(text).digest(), LeafType.LOG_CHECKPOINT)

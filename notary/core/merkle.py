@@ -15,7 +15,8 @@ A one-leaf tree's root is that leaf, with an empty proof. Duplicate leaves are a
 
 The notary leaf is ``abi.encode(uint8 leaf_type, bytes32 subject_sha256,
 bytes32 record_digest)``: the leaf type (:class:`LeafType`), the SHA-256 of the evidence
-file, and the SHA-256 of the canonical statement (or custody record) bytes.
+file, and the SHA-256 of the canonical statement (or custody record) bytes; for a log
+checkpoint, the SHA-256 of its text and its root.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class LeafType(IntEnum):
 
     STATEMENT = 1
     CUSTODY_EVENT = 2
+    #: a checkpoint of the deployment's transparency log: subject = SHA-256 of the checkpoint
+    #: text (c2sp.org/tlog-checkpoint, without signatures), record = its RFC 9162 root
+    LOG_CHECKPOINT = 3
 
 
 def _backend() -> Callable[[bytes], bytes]:

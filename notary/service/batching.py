@@ -7,13 +7,19 @@ One cycle (only while this worker holds the anchoring lease):
   2. Reconcile every batch recorded but not yet anchored (after a crash or a timeout): ask
      the registry whether its root is anchored; if so, record it; if its transaction is stuck
      past ``replace_after``, replace it (same nonce, higher fee); otherwise send it again.
-  3. Build a batch from the oldest pending items (at most ``batch_max``): compute the tree,
-     and in ONE transaction record the batch, its signed anchor transaction, and each item's
-     leaf and proof. Only then send the transaction.
+  3. Build a batch from the oldest pending items (at most ``batch_max``) and the newest
+     checkpoint of the transparency log not anchored yet (signed first if the log grew, so it
+     covers those items): compute the tree, and in ONE transaction record the batch, its
+     signed anchor transaction, and each leaf and proof. Only then send the transaction. A
+     checkpoint alone makes a batch too, so the last one after a burst is anchored; anchoring
+     it appends nothing to the log, so that stops.
   4. Wait for the receipt and the confirmations; record the anchor; mark items ``anchored``.
   5. When a TSA is configured (``NOTARY_TSA_URL``), timestamp the roots of batches that have
      no RFC 3161 token yet. Last, and stopping at the first failure, so that a TSA that is
      down or slow never delays or loses an anchor; a later cycle picks the batches up.
+     Then renew the tokens whose TSA certificate expires within ``NOTARY_TSA_RENEW_BEFORE``
+     (notary.service.renewal, RFC 4998), under the same rule: a failure waits (for
+     ``NOTARY_TSA_RENEW_RETRY`` seconds) and never delays anchoring.
   5b. When second anchors are configured (``NOTARY_EXTRA_ANCHORS``), anchor the roots of
      batches already anchored on the primary chain on each extra chain
      (:meth:`BatchWorker.attest_extra`): after the primary and the TSA, each backend on its
@@ -38,20 +44,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from notary.chain.errors import AnchorRejected, ChainError
 from notary.chain.extra import AnchorBackend
 from notary.chain.registry import Registry, SignedAnchor
 from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
+from notary.core.logentry import checkpoint_leaf
 from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, to_hex32
+from notary.core.note import Note
 from notary.core.verdict import AnchorFacts
 from notary.service.actors import SERVICE
 from notary.service.cosigning import WitnessConfig, collect
 from notary.service.custody import CustodyLog
 from notary.service.faults import crash_point
 from notary.service.lease import Lease
+from notary.service.renewal import DEFAULT_RENEW_BEFORE, renew_timestamps
 from notary.service.translog import TransparencyLog
 from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
@@ -63,6 +72,7 @@ from storage.db import (
     SupersededAnchor,
     session,
 )
+from storage.translog import LogCheckpoint
 
 log = logging.getLogger("notary.batching")
 
@@ -79,7 +89,8 @@ class BatchWorker:
         lease_ttl: float = 15.0, replace_after: float = 60.0, reorg_window: int = 64,
         custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
         translog: TransparencyLog | None = None, witnesses: Sequence[WitnessConfig] = (),
-        witness_timeout: float = 10.0, extra: Sequence[AnchorBackend] = (),
+        witness_timeout: float = 10.0, tsa_renew_before: float = DEFAULT_RENEW_BEFORE,
+        tsa_renew_retry: float = 600.0, extra: Sequence[AnchorBackend] = (),
     ) -> None:
         self.engine = engine
         self.extra = tuple(extra)
@@ -89,6 +100,9 @@ class BatchWorker:
         self.witness_timeout = witness_timeout
         self.witness_errors: dict[str, str | None] = {}
         self.tsa = tsa
+        self.tsa_renew_before, self.tsa_renew_retry = tsa_renew_before, tsa_renew_retry
+        self._renew_after = 0.0  # monotonic: no renewal attempt before (after a failure)
+        self.last_renewal_error: str | None = None
         self.custody = custody
         self.registry = registry
         self.interval = interval
@@ -169,6 +183,8 @@ class BatchWorker:
                 if batch.leaf_count < self.batch_max:
                     break
             self.timestamp_roots()
+            if self.last_tsa_error is None:  # the TSA answers: renew what is due
+                self.renew_timestamps()
             self.attest_extra()
         finally:
             self.sign_log()
@@ -238,6 +254,7 @@ class BatchWorker:
         leaves in all): statement leaves are (1, file SHA-256, statement SHA-256), custody
         leaves (2, file SHA-256, event SHA-256).
         """
+        self._publish_checkpoint()
         with session(self.engine) as s:
             items = list(s.exec(
                 select(Evidence).where(Evidence.status == "pending", Evidence.batch_id.is_(None))  # type: ignore[union-attr]
@@ -251,19 +268,27 @@ class BatchWorker:
                 .order_by(col(CustodyRecord.id)).limit(self.batch_max - len(items))
                 .with_for_update(skip_locked=True, of=CustodyRecord)
             )) if len(items) < self.batch_max else []
-            if not items and not events:
+            checkpoints = self._unanchored_checkpoint(s)
+            if not items and not events and not checkpoints:
                 return None
             leaves = [statement_leaf(bytes.fromhex(e.statement_digest), bytes.fromhex(e.sha256))
                       for e in items]
             leaves += [statement_leaf(bytes.fromhex(r.digest), bytes.fromhex(sha),
                                       LeafType.CUSTODY_EVENT) for r, sha in events]
+            leaves += [checkpoint_leaf(Note.parse(c.note.encode()).text) for c in checkpoints]
             tree = MerkleTree.build(leaves)
             batch = Batch(root=to_hex32(tree.root), leaf_count=len(leaves),
                           created_at=datetime.now(UTC))
             s.add(batch)
             s.flush()
             rows: list[Evidence | CustodyRecord] = [*items, *(r for r, _ in events)]
-            for row, leaf in zip(rows, leaves, strict=True):
+            for checkpoint, leaf in zip(checkpoints, leaves[len(rows):], strict=True):
+                assert batch.id is not None
+                checkpoint.anchor_batch_id = batch.id
+                checkpoint.leaf = to_hex32(leaf)
+                checkpoint.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
+                s.add(checkpoint)
+            for row, leaf in zip(rows, leaves[:len(rows)], strict=True):
                 row.batch_id = batch.id
                 row.leaf = to_hex32(leaf)
                 row.proof = json.dumps([to_hex32(p) for p in tree.proof_for(leaf)])
@@ -272,6 +297,27 @@ class BatchWorker:
             s.refresh(batch)
         crash_point("batch_recorded")
         return batch
+
+    def _publish_checkpoint(self) -> None:
+        """Sign a checkpoint of the log as committed now (if it grew), so the batch about to be
+        built anchors a checkpoint that holds its own statements. A failure is logged and
+        leaves anchoring alone: the log never holds up the chain."""
+        if self.translog is None:
+            return
+        try:
+            self.translog.publish()
+        except Exception:
+            log.exception("signing the log's checkpoint before a batch failed")
+
+    def _unanchored_checkpoint(self, s: Session) -> list[LogCheckpoint]:
+        """The newest checkpoint, locked, when no batch holds it yet ([] otherwise). Older ones
+        left unanchored need no anchor of their own: the newest one covers them (a
+        consistency proof shows each is its prefix)."""
+        if self.translog is None:
+            return []
+        newest = s.exec(select(LogCheckpoint).order_by(col(LogCheckpoint.size).desc()).limit(1)
+                        .with_for_update(skip_locked=True)).first()
+        return [newest] if newest is not None and newest.anchor_batch_id is None else []
 
     def send_and_confirm(self, batch: Batch) -> int:
         """Step 4: sign (recording the tx before sending), send, wait, record."""
@@ -332,6 +378,7 @@ class BatchWorker:
                 assert row is not None
                 row.tsa_token = base64.b64encode(stamp.response).decode("ascii")
                 row.tsa_url, row.tsa_time = stamp.tsa_url, stamp.gen_time
+                row.tsa_expires = stamp.expires
                 s.add(row)
                 s.commit()
             log.info("batch %s: root %s timestamped by %s at %s", batch_id, root, stamp.tsa_url,
@@ -381,6 +428,23 @@ class BatchWorker:
                 log.warning("second anchor %s deferred: %s", backend.name,
                             self.extra_errors[backend.name])
         return done
+
+    def renew_timestamps(self) -> int:
+        """Step 5, second half: renew the tokens that are due (see
+        :func:`notary.service.renewal.renew_timestamps`). A failure is kept in
+        ``last_renewal_error`` and retried after ``tsa_renew_retry`` seconds, not every cycle:
+        a TSA whose certificate nears its end would otherwise be asked (and, commercially,
+        paid) every few seconds for months. Returns how many were renewed."""
+        if self.tsa is None or time.monotonic() < self._renew_after:
+            return 0
+        run = renew_timestamps(self.engine, self.tsa, before=self.tsa_renew_before,
+                               stopped=self._stop.is_set)
+        if run.error is not None:
+            self.last_renewal_error = f"{run.error.code}: {run.error.message}"
+            self._renew_after = time.monotonic() + self.tsa_renew_retry
+        else:
+            self.last_renewal_error = None
+        return len(run.renewed)
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ from notary.service.errors import NotFound
 from notary.service.excerpts import recording_segments
 from notary.service.exportgate import ExportTicket
 from notary.service.identity import deployment_of
+from notary.service.renewal import renewal_tokens
 from notary.service.tenancy import case_items, visible_evidence
 from notary.service.trustroot import (
     IssuedTrustRoot,
@@ -159,6 +160,7 @@ def _items(ctx: Context, rows: Sequence[Evidence],
     observed: dict[bytes, AnchorFacts | None] = {}
     extras: dict[int, tuple[tuple[AnchorFacts, dict[str, Any]], ...]] = {}
     batches: dict[int, tuple[Any, dict[str, Any] | None]] = {}
+    renewals: dict[int, tuple[bytes, ...]] = {}
     items = []
     for row in rows:
         ticket.check()
@@ -178,6 +180,8 @@ def _items(ctx: Context, rows: Sequence[Evidence],
         root = anchor.root
         if batch.id not in extras:
             extras[batch.id] = _extra_anchors(ctx, batch.id, root)
+        if batch.tsa_token and batch.id not in renewals:
+            renewals[batch.id] = tuple(renewal_tokens(ctx.engine, batch.id))
         if root not in observed and ctx.chain is not None:
             try:
                 observed[root] = ctx.chain.registry.find_anchor(root)
@@ -191,6 +195,7 @@ def _items(ctx: Context, rows: Sequence[Evidence],
             custody=tuple(r.jws for r in ctx.custody.events(row.id)),
             deletion_jws=row.deletion_jws,
             timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
+            renewals=renewals.get(batch.id, ()),
             segments=recording_segments(ctx, row),
             extra_anchors=extras[batch.id],
         ))
@@ -286,7 +291,8 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
     actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
     items = _items(ctx, rows, ticket)
-    tokens = [item.timestamp for item in items if item.timestamp is not None]
+    tokens = [t for item in items if item.timestamp is not None
+              for t in (item.timestamp, *item.renewals)]
     facts = BundleFacts(
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
         hashes_only=hashes_only, items=items, keys=load_key_history(ctx.settings.keys_dir),

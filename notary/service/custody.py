@@ -26,8 +26,9 @@ from sqlmodel import Session, select
 
 from notary.core.custody import CustodyAct, CustodyEvent, check_custody, event_leaf, sign_event
 from notary.core.errors import Contention, NotaryError
-from notary.core.logentry import EntryType
+from notary.core.logentry import EntryType, checkpoint_leaf
 from notary.core.merkle import MerkleTree, from_hex32, statement_leaf
+from notary.core.note import Note
 from notary.core.signing import SigningKey, jws_payload
 from notary.core.validate import format_rfc3339_utc
 from notary.core.verdict import Check, CheckStatus
@@ -35,6 +36,7 @@ from notary.service.actors import Actor
 from notary.service.translog import stage
 from notary.service.webhooks import announce_custody
 from storage.db import Batch, CustodyRecord, Evidence, session, utc
+from storage.translog import LogCheckpoint
 
 #: How often one append is retried when a concurrent transaction took its sequence number.
 APPEND_ATTEMPTS = 5
@@ -244,7 +246,7 @@ class CustodyLog:
                 batch = s.get(Batch, batch_id)
                 if batch is None or batch.status != "anchored":
                     continue
-                leaves = _batch_leaves(s, batch_id)
+                leaves = batch_leaves(s, batch_id)
                 if len(leaves) != batch.leaf_count:
                     return Check("custody_anchored", CheckStatus.FAIL,
                                  f"Batch {batch.onchain_batch_id} was anchored with "
@@ -264,7 +266,7 @@ def _contended(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
-def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
+def batch_leaves(s: Session, batch_id: int) -> list[bytes]:
     """Every leaf of a batch recomputed from the database rows, not from stored leaf fields."""
     leaves = [statement_leaf(bytes.fromhex(e.statement_digest), bytes.fromhex(e.sha256))
               for e in s.exec(select(Evidence).where(Evidence.batch_id == batch_id))]
@@ -278,6 +280,11 @@ def _batch_leaves(s: Session, batch_id: int) -> list[bytes]:
             leaves.append(b"\0" * 32)  # unreadable: cannot be the anchored leaf
             continue
         leaves.append(event_leaf(event, bytes.fromhex(evidence.sha256)))
+    for c in s.exec(select(LogCheckpoint).where(LogCheckpoint.anchor_batch_id == batch_id)):
+        try:
+            leaves.append(checkpoint_leaf(Note.parse(c.note.encode()).text))
+        except ValueError:  # NoteError
+            leaves.append(b"\0" * 32)  # unreadable: cannot be the anchored leaf
     return leaves
 
 

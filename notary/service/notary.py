@@ -176,6 +176,8 @@ class NotaryService:
                                          custody=custody, tsa=svc.tsa, translog=translog,
                                          witnesses=witnesses,
                                          witness_timeout=settings.log_witness_timeout,
+                                         tsa_renew_before=settings.tsa_renew_before,
+                                         tsa_renew_retry=settings.tsa_renew_retry,
                                          extra=extra_chain_anchors(settings))
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
@@ -373,6 +375,7 @@ class NotaryService:
                                 "pending": self.worker.pending_count(),
                                 "last_error": self.worker.last_error}
             if self.tsa is not None:  # informative: a TSA that is down never stops anchoring
-                out["anchoring"]["timestamp_error"] = self.worker.last_tsa_error
+                out["anchoring"]["timestamp_error"] = (self.worker.last_tsa_error
+                                                       or self.worker.last_renewal_error)
         out["ok"] = all(v.get("ok", False) for v in out.values() if isinstance(v, dict))
         return out

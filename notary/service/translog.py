@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from sqlmodel import Session, col, select
 from notary.core import tlog
 from notary.core.errors import InputError
 from notary.core.logentry import EntryType, entry_leaf, signed_sha256
+from notary.core.merkle import LeafType
 from notary.core.note import ED25519, Checkpoint, Note, Signer, parse_signatures
 from notary.core.signing import SigningKey
 from notary.service.errors import NotFound
@@ -163,6 +165,23 @@ class TransparencyLog:
         extra = [sig for line in lines for sig in parse_signatures(line.encode())]
         return note.with_signatures(extra)
 
+    def anchored(self, size: int | None = None) -> tuple[LogCheckpoint, Batch]:
+        """The checkpoint of ``size`` (default: the newest one anchored) and the anchored batch
+        that holds it. NotFound ``log_checkpoint_not_anchored`` when that checkpoint is in no
+        anchored batch (yet: the next anchoring cycle takes the newest one)."""
+        with session(self.engine) as s:
+            query = (select(LogCheckpoint, Batch)
+                     .join(Batch, col(Batch.id) == col(LogCheckpoint.anchor_batch_id))
+                     .where(Batch.status == "anchored"))
+            query = (query.where(LogCheckpoint.size == size) if size is not None
+                     else query.order_by(col(LogCheckpoint.size).desc()).limit(1))
+            found = s.exec(query).first()
+        if found is None:
+            raise NotFound("该检查点尚未锚定上链 / no anchored checkpoint of the log"
+                           + (f" at size {size}" if size is not None else " yet"),
+                           code="log_checkpoint_not_anchored")
+        return found[0], found[1]
+
     # -- proofs -----------------------------------------------------------------------------
 
     def leaves(self, size: int) -> list[bytes]:
@@ -242,3 +261,21 @@ def consistency_json(old: int, new: int, translog: TransparencyLog) -> dict[str,
     return {"from": old, "to": new, "proof": [b64(p) for p in proof],
             "from_checkpoint": translog.cosigned(first).encode().decode(),
             "to_checkpoint": translog.cosigned(second).encode().decode()}
+
+
+def anchor_json(translog: TransparencyLog, size: int | None) -> dict[str, Any]:
+    """A checkpoint anchored on chain: the checkpoint (with its cosignatures), its leaf values
+    and proof in the batch's OpenZeppelin tree, and the batch's anchor; what a verifier needs
+    to check that the log's root was on chain by the block's time (docs/witness.md §4.3)."""
+    row, batch = translog.anchored(size)
+    note = translog.cosigned(row)
+    text = note.text
+    return {"tree_size": row.size, "checkpoint": note.encode().decode(),
+            "leaf_values": [int(LeafType.LOG_CHECKPOINT),
+                            "0x" + hashlib.sha256(text).hexdigest(), "0x" + row.root],
+            "leaf": row.leaf, "proof": json.loads(row.proof or "[]"),
+            "anchor": {"root": batch.root, "chain_id": batch.chain_id,
+                       "contract": batch.contract, "batch_id": batch.onchain_batch_id,
+                       "tx_hash": batch.tx_hash, "block_number": batch.block_number,
+                       "block_hash": batch.block_hash,
+                       "block_timestamp": batch.block_timestamp}}

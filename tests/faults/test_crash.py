@@ -34,7 +34,7 @@ from notary.core.logentry import signed_sha256
 from notary.core.merkle import from_hex32, statement_leaf, verify_proof
 from notary.service.notary import NotaryService
 from storage.db import Batch, CustodyRecord, Evidence, session
-from storage.translog import LogEntry
+from storage.translog import LogCheckpoint, LogEntry
 from tests.support import REPO, free_port, quiescent, wait_until
 
 pytestmark = [pytest.mark.chain, pytest.mark.faults]
@@ -187,6 +187,8 @@ def _check(svc: NotaryService, acknowledged: set[str]) -> dict[str, object]:
         batches = {b.id: b for b in s.exec(select(Batch))}
         events_in_batches = len(list(s.exec(select(CustodyRecord).where(
             CustodyRecord.batch_id.is_not(None)))))  # type: ignore[union-attr]
+        checkpoints_in_batches = len(list(s.exec(select(LogCheckpoint).where(
+            LogCheckpoint.anchor_batch_id.is_not(None)))))  # type: ignore[union-attr]
     lost = acknowledged - items.keys()
     assert not lost, f"{len(lost)} acknowledged items are missing"
     # Every statement and custody event kept has its transparency-log leaf (issue 19), the
@@ -215,7 +217,8 @@ def _check(svc: NotaryService, acknowledged: set[str]) -> dict[str, object]:
     for b in batches.values():
         batch_id, block, _ts, count = registry.batch_of(from_hex32(b.root))
         assert (batch_id, block, count) == (b.onchain_batch_id, b.block_number, b.leaf_count)
-    assert sum(b.leaf_count for b in batches.values()) == len(items) + events_in_batches, \
+    assert sum(b.leaf_count for b in batches.values()) == (
+        len(items) + events_in_batches + checkpoints_in_batches), \
         "a record in two batches, or a batch with records missing"
     return {"acknowledged": len(acknowledged), "stored": len(items), "lost": len(lost),
             "batches": len(batches), "roots_anchored_twice": twice,

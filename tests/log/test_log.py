@@ -24,10 +24,12 @@ import pytest
 from sqlmodel import col, select
 
 from notary.core import note, tlog
-from notary.core.logentry import EntryType, entry_leaf
+from notary.core.logentry import EntryType, checkpoint_leaf, entry_leaf
+from notary.core.merkle import LeafType, MerkleTree, from_hex32, statement_leaf, verify_proof
 from notary.keyfiles import load_log_key
+from notary.service.custody import batch_leaves
 from notary.service.translog import log_signer, stage
-from storage.db import CustodyRecord, Evidence, session
+from storage.db import Batch, CustodyRecord, Evidence, session
 from storage.translog import LogEntry, LogWitness
 from tests.support import REPO, LiveServer, free_port, wait_until
 from tests.witness.test_witness import WitnessProcess
@@ -153,8 +155,49 @@ def test_statements_and_events_are_logged_and_their_proofs_verify(
     with pytest.raises(tlog.ProofError):  # nor does the honest proof lead to another root
         tlog.verify_consistency(cp.size, second.size, cp.root, forged_root, consistency)
 
+    # the log's root is anchored too: the newest checkpoint rides in the next anchoring batch
+    # as a leaf (3, SHA-256(text), root); once the worker is idle, the newest is anchored
+    def anchored_newest() -> dict[str, Any] | None:
+        resp = server.client().get("/v1/log/anchor")
+        latest = server.client().get("/v1/log/checkpoint")
+        if resp.status_code != 200 or server.service.worker.pending_count():
+            return None
+        body: dict[str, Any] = resp.json()
+        return body if body["checkpoint"] == latest.text else None
+    anchored = wait_until(anchored_newest)
+    assert isinstance(anchored, dict)
+    signed = note.Note.parse(anchored["checkpoint"].encode())
+    signed.verify([key])
+    on_chain = note.Checkpoint.parse(signed.text)
+    assert on_chain.size >= second.size and on_chain.size == anchored["tree_size"]
+    leaf = statement_leaf(on_chain.root, hashlib.sha256(signed.text).digest(),
+                          LeafType.LOG_CHECKPOINT)
+    assert leaf == checkpoint_leaf(signed.text) == from_hex32(anchored["leaf"])
+    assert anchored["leaf_values"] == [3, "0x" + hashlib.sha256(signed.text).hexdigest(),
+                                       "0x" + on_chain.root.hex()]
+    batch_root = from_hex32(anchored["anchor"]["root"])
+    verify_proof(batch_root, leaf, [from_hex32(p) for p in anchored["proof"]])
+    registry = server.service.chain.registry  # type: ignore[union-attr]
+    onchain_batch, block, _ts, _count = registry.batch_of(batch_root)
+    assert (onchain_batch, block) == (anchored["anchor"]["batch_id"],
+                                      anchored["anchor"]["block_number"])
+    # ...and that anchored root holds the first upload's statement
+    held = server.client().get("/v1/log/proof/inclusion", params={
+        "evidence_id": ids[0], "tree_size": on_chain.size}).json()
+    tlog.verify_inclusion(entry_leaf(EntryType.STATEMENT, statements[ids[0]]), held["index"],
+                          on_chain.size, [base64.b64decode(p) for p in held["proof"]],
+                          on_chain.root)
+    # that batch still adds up when recomputed from its rows, the checkpoint's included (the
+    # check custody_anchored runs on this)
+    with session(server.service.engine) as s:
+        batch = s.exec(select(Batch).where(Batch.root == anchored["anchor"]["root"])).one()
+        assert batch.id is not None
+        assert MerkleTree.build(batch_leaves(s, batch.id)).root == batch_root
+
     # what the routes refuse, without a 500
     bad = server.client()
+    assert bad.get("/v1/log/anchor", params={"tree_size": 1}
+                   ).json()["code"] == "log_checkpoint_not_anchored"
     assert bad.get("/v1/log/proof/inclusion", params={"evidence_id": "ev_none"}
                    ).json()["code"] == "log_entry_not_found"
     assert bad.get("/v1/log/proof/inclusion").json()["code"] == "log_entry_unspecified"

@@ -12,11 +12,16 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support import free_port
 
@@ -76,6 +81,34 @@ def make_tsa_certificate(folder: Path, ca: str) -> None:
             cwd=folder)
 
 
+def issue_tsa_certificate(folder: Path, ca: str, name: str, *, seconds: float) -> None:
+    """``<name>.pem`` / ``<name>.key``: a TSA certificate issued by ``ca`` (as
+    :func:`make_tsa_certificate`) valid from a minute ago for only ``seconds`` more: a
+    certificate that expires while a test runs."""
+    ca_cert = x509.load_pem_x509_certificate((folder / f"{ca}.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / f"{ca}.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "notary tests"),
+                                     x509.NameAttribute(NameOID.COMMON_NAME, f"Test TSA {name}")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1))
+            .not_valid_after(now + timedelta(seconds=seconds))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
+                                         False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                           critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / f"{name}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
 @dataclass
 class OpenSslTsa:
     """OpenSSL's TSA served over HTTP. ``ca`` is its root (what a relying party trusts),
@@ -110,6 +143,14 @@ class OpenSslTsa:
             self.answered += 1
             return self._last
 
+    def use_certificate(self, name: str) -> None:
+        """Sign from now on with ``<name>.pem`` / ``<name>.key`` of the TSA's folder (a TSA
+        that replaced its certificate)."""
+        with self._lock:
+            for ext in ("pem", "key"):
+                source = self.folder / f"{name}.{ext}"
+                (self.folder / f"tsa.{ext}").write_bytes(source.read_bytes())
+
     def start(self) -> None:
         tsa = self
 
@@ -143,10 +184,8 @@ class OpenSslTsa:
             self._server = None
 
 
-@pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSslTsa]:
-    """A running OpenSSL TSA with its own test CA (and an unrelated CA), for one module."""
-    folder = tmp_path_factory.mktemp("tsa")
+def start_tsa(folder: Path) -> OpenSslTsa:
+    """An OpenSSL TSA in ``folder`` with its own test CA (and an unrelated CA), running."""
     ca = make_ca(folder, "tsa-root", "Test TSA Root")
     other = make_ca(folder, "other-root", "Unrelated Root")
     make_tsa_certificate(folder, "tsa-root")
@@ -154,5 +193,12 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSslTsa]:
     (folder / "tsa.cnf").write_text(_TSA_CONFIG.format(dir=folder))
     server = OpenSslTsa(folder, ca, other)
     server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSslTsa]:
+    """A running OpenSSL TSA with its own test CA (and an unrelated CA), for one module."""
+    server = start_tsa(tmp_path_factory.mktemp("tsa"))
     yield server
     server.stop()

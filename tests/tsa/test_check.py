@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from notary.core.timestamp import (
     TokenTrust,
     check_timestamp,
     is_timestamp_document,
+    renewal_path,
     root_path,
     token_path,
 )
@@ -138,3 +139,41 @@ def test_an_item_whose_root_has_no_token_is_skipped() -> None:
     check = verdict.check("items[0].rfc3161_timestamp")
     assert check.status is CheckStatus.SKIP and "There is no RFC 3161 timestamp" in check.reason
     assert verdict.result == "valid" and verdict.qualified
+
+
+def _link(n: int, previous: bytes, *, at: datetime, expires: datetime,
+          trust: TokenTrust = TokenTrust.TRUSTED) -> TimestampReading:
+    return replace(GOOD, path=renewal_path(ROOT, n), imprint=hashlib.sha256(previous).digest(),
+                   gen_time=at, expires=expires, trust=trust)
+
+
+def test_the_renewal_rule_of_rfc_4998() -> None:
+    """A token holds while some link of its unbroken renewal chain has a valid certificate."""
+    day = timedelta(days=1)
+    t0, now = GOOD.gen_time, datetime(2027, 6, 1, tzinfo=UTC)
+    assert t0 is not None
+    token = replace(GOOD, expires=t0 + 10 * day, checked_at=now)  # expired long ago
+    assert renewal_path(ROOT, 1) == f"timestamps/{ROOT.hex()}.renewal-1.tsr"
+    assert is_timestamp_document(renewal_path(ROOT, 99))
+    assert not is_timestamp_document(f"timestamps/{ROOT.hex()}.renewal-0.tsr")
+    previous = b"the DER of the token"
+    in_time = _link(1, previous, at=t0 + 5 * day, expires=now + day)
+    late = _link(1, previous, at=t0 + 11 * day, expires=now + day)
+    unchecked = replace(in_time, trust=TokenTrust.UNCHECKED, trust_detail="no root")
+    cases = [
+        ([], CheckStatus.SKIP, "no renewal covers this timestamp"),
+        ([(in_time, previous)], CheckStatus.PASS, "renewed by"),
+        ([(late, previous)], CheckStatus.SKIP, "after the TSA certificate"),
+        ([(unchecked, previous)], CheckStatus.SKIP, "partial check"),
+        ([(in_time, previous + b"!")], CheckStatus.FAIL, "renews other data"),
+        ([(None, previous)], CheckStatus.SKIP, "was not read"),
+    ]
+    for renewals, status, words in cases:
+        check = check_timestamp(ROOT, token, token_present=True, root_bytes=ROOT,
+                                renewals=renewals)
+        assert check.status is status and words in check.reason, (words, check.reason)
+    # Unexpired: the token holds on its own, and its later links are not needed.
+    fresh = replace(token, expires=now + day)
+    assert _check(fresh).status is CheckStatus.PASS
+    assert check_timestamp(ROOT, fresh, token_present=True, root_bytes=ROOT,
+                           renewals=[(late, previous)]).status is CheckStatus.PASS

@@ -158,8 +158,9 @@ def test_openssl_verifies_the_bundle_as_verify_md_says(stamped: Stamped, tmp_pat
     folder = unpack(stamped.bundle, tmp_path)
     block = timestamp_block(folder)
     hexroot = stamped.root.hex()
-    assert ('openssl ts -verify -data "$bin" -in "$tsr" -CAfile "$TSA_CA" '
-            "-untrusted timestamps/tsa-chain.pem") in block
+    assert ('openssl ts -verify -data "$2" -in "$1" -CAfile "$TSA_CA" '
+            '-untrusted timestamps/tsa-chain.pem -attime "$(gentime "$1")"') in block
+    assert 'link "$tsr" "$bin"' in block
     assert hexroot not in block  # the roots are read from the proofs, not pasted
     out = run_block(block, folder, stamped.tsa.ca)
     assert out.returncode == 0, out.stdout + out.stderr

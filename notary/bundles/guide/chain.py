@@ -227,6 +227,17 @@ TIMESTAMP_SCRIPT = '''set -euo pipefail
 test -f @MANIFEST@ || \
 { echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
 TSA_CA="${TSA_CA:?set TSA_CA to the TSA root certificate (PEM), obtained from the TSA}"
+seconds() { python3 -c 'import calendar, re, sys, time; \
+print(min(calendar.timegm(time.strptime(re.sub(r"\\.[0-9]+", "", " ".join(t.split())), \
+"%b %d %H:%M:%S %Y GMT")) for t in sys.stdin if t.strip()))'; }
+gentime() { openssl ts -reply -in "$1" -text | sed -n 's/^Time stamp: //p' | seconds; }
+expiry() {  # the earliest notAfter of the certificates the token carries
+  openssl ts -reply -in "$1" -token_out | openssl pkcs7 -inform DER -print_certs -text \
+| sed -n 's/^ *Not After *: *//p' | seconds; }
+link() {  # $1 the token, $2 the file it time-stamps: checked as of its own genTime
+  openssl ts -verify -data "$2" -in "$1" -CAfile "$TSA_CA"@UNTRUSTED@ -attime "$(gentime "$1")"
+  openssl ts -reply -in "$1" -text | grep -E '^(Hash Algorithm|Time stamp|TSA):'
+}
 roots=$(python3 -c 'import json, re; m = json.load(open("@MANIFEST@")); \
 print(" ".join(sorted({r[2:] for r in \
 (json.load(open(i["path"] + "/@PROOF@"))["root"] for i in m["items"]) \
@@ -238,8 +249,22 @@ for root in $roots; do
     echo "FAILED: $bin is not the Merkle root $root" >&2; exit 1
   fi
   echo "$bin is the Merkle root: OK"
-  openssl ts -verify -data "$bin" -in "$tsr" -CAfile "$TSA_CA"@UNTRUSTED@
-  openssl ts -reply -in "$tsr" -text | grep -E '^(Hash Algorithm|Time stamp|TSA):'
+  link "$tsr" "$bin"
+  previous="$tsr"; n=1
+  while [ -f "@TIMESTAMPS@/$root.renewal-$n.tsr" ]; do
+    renewal="@TIMESTAMPS@/$root.renewal-$n.tsr"
+    link "$renewal" "$previous"
+    if [ "$(gentime "$renewal")" -ge "$(expiry "$previous")" ]; then
+      echo "FAILED: $renewal was made after the TSA certificate of $previous expired" >&2; exit 1
+    fi
+    echo "$renewal renews $previous before its TSA certificate expired: OK"
+    previous="$renewal"; n=$((n + 1))
+  done
+  if [ "$(expiry "$previous")" -le "$(date +%s)" ]; then
+    echo "FAILED: the TSA certificate of $previous has expired and no renewal covers it: \
+the timestamp no longer proves its time / TSA 证书已过期且无续期" >&2; exit 1
+  fi
+  echo "root $root: the TSA certificate of $previous is still valid: OK"
 done'''
 
 #: Second anchors (``anchor-<chain id>.json``, docs/bundle-format.md §4.3.1), checked offline

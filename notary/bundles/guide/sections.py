@@ -276,17 +276,26 @@ def timestamp_section(facts: BundleFacts) -> list[str]:
          "在其签署时间（genTime）已经存在——这是独立于区块链的时间证明。"
          f"`{TIMESTAMPS_DIR}/<根>.tsr` 是 TSA 的完整应答 (DER)，`{TIMESTAMPS_DIR}/<根>.bin` 是根的 "
          "32 个字节。请从 TSA 本身获取其根证书 (PEM)，并把 `TSA_CA` 设为该文件；包内 "
-         f"`{TSA_CHAIN_PATH}` 中的证书只用于构建证书链，不能替代可信根。若 TSA 证书届时已过期，"
-         "请加上 `-attime <genTime 的 Unix 秒数>`，按签署时间核验。"),
+         f"`{TSA_CHAIN_PATH}` 中的证书只用于构建证书链，不能替代可信根。"
+         "每个时间戳按其签署时间（`-attime`）核验。时间戳只在 TSA 证书有效期内单独证明时间；"
+         f"此后须由续期时间戳（RFC 4998）延续：`{TIMESTAMPS_DIR}/<根>.renewal-1.tsr` 是对 "
+         "`<根>.tsr` 文件字节的 SHA-256 的新时间戳，`renewal-2` 再覆盖 `renewal-1`，依此类推；"
+         "每个续期须在前一个时间戳的 TSA 证书过期之前作出，最后一个的证书须至今有效。"
+         "根的时间始终是 `<根>.tsr` 的 genTime。"),
         "",
         ("A time-stamping authority (TSA) signed, under RFC 3161, that the SHA-256 of the Merkle "
          "root's 32 bytes existed at its time (genTime): evidence of time independent of the "
          f"chain. `{TIMESTAMPS_DIR}/<root>.tsr` is the TSA's whole answer (DER), "
          f"`{TIMESTAMPS_DIR}/<root>.bin` the root's 32 bytes. Get the TSA's root certificate "
          f"(PEM) from the TSA itself and set `TSA_CA` to that file; the certificates in "
-         f"`{TSA_CHAIN_PATH}` only help build the chain and are no trust root. Once the TSA's "
-         "certificate has expired, add `-attime <genTime in Unix seconds>` to check it as of "
-         "its signing time."),
+         f"`{TSA_CHAIN_PATH}` only help build the chain and are no trust root. Each token is "
+         "checked as of its own signing time (`-attime`). A token proves its time on its own "
+         "only while its TSA certificate is valid; after that, renewals carry the proof on "
+         f"(RFC 4998): `{TIMESTAMPS_DIR}/<root>.renewal-1.tsr` is a new token over the SHA-256 "
+         "of the bytes of the file `<root>.tsr`, `renewal-2` covers `renewal-1`, and so on. "
+         "Each renewal must be made before the TSA certificate of the token it renews "
+         "expired, and the last one's certificate must still be valid. The root's time is "
+         "always the genTime of `<root>.tsr`."),
         "",
     ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted))
 

@@ -20,7 +20,7 @@ from ..errors import NotaryError
 from ..jws import claimed_kid, jws_payload
 from ..merkle import leaf_values
 from ..statement import Statement, canonical_json
-from ..timestamp import TSA_CHAIN_PATH, root_path, token_path
+from ..timestamp import TSA_CHAIN_PATH, renewal_path, root_path, token_path
 from ..validate import format_rfc3339_utc
 from ..verdict import AnchorFacts
 from .anchor import anchor_document, proof_document
@@ -71,6 +71,8 @@ class BundleItem:
     custody: tuple[str, ...] = ()
     #: The RFC 3161 TimeStampResp (DER) a TSA gave for the item's Merkle root, if any.
     timestamp: bytes | None = None
+    #: Its renewals in order (TimeStampResp DER): each over the bytes of the one before.
+    renewals: tuple[bytes, ...] = ()
     #: The deletion certificate (compact JWS) when the item's content was shredded.
     deletion_jws: str | None = None
     #: An item notarised while recorded: each segment's ``(salt, checkpoint)`` in order, for
@@ -191,13 +193,16 @@ class BundleFacts:
 
 def timestamp_documents(facts: BundleFacts) -> dict[str, bytes]:
     """The ``timestamps/`` documents (notary.core.timestamp): per distinct root with a token,
-    ``<root>.tsr`` (the TSA's answer, DER) and ``<root>.bin`` (the 32 root bytes), plus
+    ``<root>.tsr`` (the TSA's answer, DER), ``<root>.bin`` (the 32 root bytes) and its
+    renewals ``<root>.renewal-<n>.tsr``, plus
     ``tsa-chain.pem`` when there are certificates. Empty when no item has a timestamp."""
     out: dict[str, bytes] = {}
     for item in facts.items:
         if item.timestamp is not None:
             out[token_path(item.anchor.root)] = item.timestamp
             out[root_path(item.anchor.root)] = item.anchor.root
+            for n, renewal in enumerate(item.renewals, start=1):
+                out[renewal_path(item.anchor.root, n)] = renewal
     if out and facts.tsa_chain is not None:
         out[TSA_CHAIN_PATH] = facts.tsa_chain
     return out

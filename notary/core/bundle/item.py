@@ -24,7 +24,14 @@ from ..merkle import leaf_values, statement_leaf, to_hex32
 from ..pinning import AnchorQuery, ChainObservation
 from ..signing import RECEIPT, Signed
 from ..statement import Statement
-from ..timestamp import TimestampReading, check_timestamp, root_path, token_path
+from ..timestamp import (
+    MAX_RENEWALS,
+    TimestampReading,
+    check_timestamp,
+    renewal_path,
+    root_path,
+    token_path,
+)
 from ..validate import utc_instant
 from ..verdict import Check, CheckStatus
 from ..verify import VerifiedEvidence, verify_evidence
@@ -409,13 +416,22 @@ def _deletion_check(item: ItemDocuments, statement: Statement | None,
 
 def _timestamp_check(item: ItemDocuments, contents: BundleContents,
                      timestamps: Mapping[str, TimestampReading] | None) -> Check:
-    """rfc3161_timestamp: a TSA's token over the item's Merkle root, when the bundle has one
-    (notary.core.timestamp; the caller read the token)."""
+    """rfc3161_timestamp: a TSA's token over the item's Merkle root, when the bundle has one,
+    with its renewals (notary.core.timestamp; the caller read the tokens)."""
     root = item.root if item.root is not None else (
         item.anchor.root if item.anchor is not None else None)
     if root is None:
         return check_timestamp(None, None, token_present=False, root_bytes=None)
     path = token_path(root)
+    renewals = []
+    previous = path
+    for n in range(1, MAX_RENEWALS + 1):  # the renewal chain, as far as it goes unbroken
+        link = renewal_path(root, n)
+        if link not in contents.digests:
+            break
+        renewals.append(((timestamps or {}).get(link), contents.documents.get(previous)))
+        previous = link
     return check_timestamp(root, (timestamps or {}).get(path),
                            token_present=path in contents.digests,
-                           root_bytes=contents.documents.get(root_path(root)))
+                           root_bytes=contents.documents.get(root_path(root)),
+                           renewals=renewals)

@@ -37,7 +37,13 @@ from ..pinning import (
     trust_root_key_set,
 )
 from ..statement import parse_strict_json
-from ..timestamp import TimestampReading, is_timestamp_document, token_path
+from ..timestamp import (
+    MAX_RENEWALS,
+    TimestampReading,
+    is_timestamp_document,
+    renewal_path,
+    token_path,
+)
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
 from ..verdict import Check, CheckStatus, Verdict
@@ -219,6 +225,22 @@ def _date_items(checks: Sequence[Check], results: Sequence[ItemResult],
         item_facts[i]["dated_by"] = dating(attested)
 
 
+def _timestamp_chain(root: bytes, timestamps: Mapping[str, TimestampReading],
+                     ) -> list[dict[str, str | None]]:
+    """The root's token and its renewals as read (path, TSA, genTime, certificate expiry),
+    for the verdict's facts: the renewal chain the ``rfc3161_timestamp`` check judged."""
+    out: list[dict[str, str | None]] = []
+    for n in range(MAX_RENEWALS + 1):
+        path = token_path(root) if n == 0 else renewal_path(root, n)
+        link = timestamps.get(path)
+        if link is None:
+            break
+        out.append({"path": path, "tsa": link.tsa,
+                    "gen_time": format_rfc3339_utc(link.gen_time) if link.gen_time else None,
+                    "expires": format_rfc3339_utc(link.expires) if link.expires else None})
+    return out
+
+
 def verify_bundle(
     bundle: Bundle,
     *,
@@ -291,7 +313,10 @@ def verify_bundle(
         stamp_ok = any(c.name == f"items[{i}].rfc3161_timestamp" and c.status is _PASS
                        for c in result.checks)
         if stamp_ok and reading is not None and reading.gen_time is not None:
+            # The root is dated at the first token's genTime, however often it was renewed.
             facts_i["rfc3161_time"] = format_rfc3339_utc(reading.gen_time)
+        if anchor is not None and reading is not None:
+            facts_i["rfc3161_chain"] = _timestamp_chain(anchor.root, timestamps or {})
         item_facts.append(facts_i)
         decisive |= {f"items[{i}].{n}" for n in ("statement_signature", "receipt_signature",
                                                  "key_validity", "merkle_proof",

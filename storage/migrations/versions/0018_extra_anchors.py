@@ -1,7 +1,7 @@
 """second anchors: one row per batch and extra chain
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 20:00:00
 
 * ``extra_anchors``: a batch root's anchor on a second EVM chain (NOTARY_EXTRA_ANCHORS,
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
