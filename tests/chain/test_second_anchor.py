@@ -32,7 +32,7 @@ from notary.core.signing import jws_payload
 from notary.core.statement import canonical_json
 from notary.core.trustroot import verify_trust_root
 from notary.service.trustroot import issue_trust_root
-from storage.db import Batch, ExtraAnchor, session
+from storage.db import Batch, Evidence, ExtraAnchor, session
 from tests.bundle.repack import member, rezip
 from tests.bundle.test_verify_guide import run_guide
 from tests.bundle.test_verify_pinned import notary_verify
@@ -60,9 +60,14 @@ def submit(server: LiveServer, name: str) -> str:
     return str(resp.json()["id"])
 
 
-def extra_rows(server: LiveServer) -> list[ExtraAnchor]:
+def extra_rows(server: LiveServer, evidence_id: str) -> list[ExtraAnchor]:
+    """The second anchors of the evidence's batch (other batches, such as those that anchor
+    the log's checkpoints, have their own)."""
     with session(server.service.engine) as s:
-        return list(s.exec(select(ExtraAnchor)))
+        evidence = s.get(Evidence, evidence_id)
+        assert evidence is not None
+        return list(s.exec(select(ExtraAnchor).where(
+            ExtraAnchor.batch_id == evidence.batch_id)))
 
 
 def anchored(server: LiveServer, evidence_id: str) -> bool:
@@ -76,8 +81,8 @@ def test_two_chains_keep_both_attestations(make_server: Callable[..., LiveServer
     connect(anvil2.url).provider.make_request("evm_increaseTime", [86400])  # type: ignore[arg-type]
     server = make_server(extra_anchors=(f"{anvil2.url}#{SECOND}",))
     evidence_id = submit(server, "a.txt")
-    wait_until(lambda: anchored(server, evidence_id) and extra_rows(server))
-    [row] = extra_rows(server)
+    wait_until(lambda: anchored(server, evidence_id) and extra_rows(server, evidence_id))
+    [row] = extra_rows(server, evidence_id)
     with session(server.service.engine) as s:
         batch = s.get(Batch, row.batch_id)
         assert batch is not None
@@ -194,11 +199,11 @@ def test_second_chain_down_never_holds_up_the_primary(
     worker = server.service.worker
     assert worker is not None
     wait_until(lambda: worker.extra_errors.get(f"evm:{SECOND}"))
-    assert extra_rows(server) == []
+    assert extra_rows(server, evidence_id) == []
     assert worker.last_error is None
     # The chain comes back: the next cycle adds the missing attestation.
     with EmbeddedChain(tmp_path / "late", port=port, chain_id=SECOND):
-        wait_until(lambda: extra_rows(server))
+        wait_until(lambda: extra_rows(server, evidence_id))
         assert worker.extra_errors.get(f"evm:{SECOND}") is None
-        [row] = extra_rows(server)
+        [row] = extra_rows(server, evidence_id)
         assert row.chain_id == SECOND
