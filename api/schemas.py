@@ -187,8 +187,10 @@ class VerdictOut(BaseModel):
     qualified: bool = Field(description="valid, but some checks were skipped (see them)")
     answers: list[dict[str, Any]] = Field(
         default_factory=list, description="a bundle: the five questions (integrity, "
-        "existence_time, issuer, completeness, custody), each pass/fail/unknown with its "
-        "reason in Chinese and English; the issuer names the operator, tenants and submitters")
+        "existence_time, issuer, completeness, custody), and neutrality when the bundle "
+        "carries the transparency log's part or the trust root names a log, each "
+        "pass/fail/unknown with its reason in Chinese and English; the issuer names the "
+        "operator, tenants and submitters, neutrality the witnesses that cosigned")
     this_service: dict[str, Any] | None = Field(
         default=None, description="a bundle: whether this service notarised it "
         "(notarised_here), and if not which parts are not ours (a key, the registry, the "

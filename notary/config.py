@@ -247,6 +247,10 @@ class Settings:
     # anchored on after the primary one, as "RPC_URL#CHAIN_ID" or "RPC_URL#CHAIN_ID#CONTRACT"
     # (comma-separated; see :func:`extra_anchor_specs`). Empty: the primary chain only.
     extra_anchors: tuple[str, ...] = ()
+    # How many of those witnesses must have cosigned a bundle's checkpoint for a verifier to
+    # answer its neutrality "pass" (the trust root's log.witness_threshold). -1: one when
+    # witnesses are configured, else none (docs/witness.md §6).
+    log_witness_threshold: int = -1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -319,6 +323,7 @@ class Settings:
             log_witness_timeout=_env_float("NOTARY_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1),
             extra_anchors=tuple(w.strip() for w in _env("NOTARY_EXTRA_ANCHORS", "").split(",")
                                 if w.strip()),
+            log_witness_threshold=_env_int("NOTARY_LOG_WITNESS_THRESHOLD", -1, minimum=0),
         )
 
     @property

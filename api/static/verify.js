@@ -160,8 +160,8 @@
       '证据包中的每件证据都已在本服务存证，内容与存证时一致，并已锚定在区块链上。',
       'Every item in the bundle was notarised by this service, is exactly as notarised, and is anchored on the blockchain.'],
     qualified: ['证据包有效（有保留）', 'Valid bundle, with reservations',
-      '完整性、存在时间和签发方均已确立；有的问题或检查未能确认（例如齐全性、保管链，或证据包不含原件），原因见下。',
-      'Integrity, existence time and issuer are established; some questions or checks could not be confirmed (completeness, custody, or originals not in the bundle), see why below.'],
+      '完整性、存在时间和签发方均已确立；有的问题或检查未能确认（例如齐全性、保管链、见证人联署，或证据包不含原件），原因见下。',
+      'Integrity, existence time and issuer are established; some questions or checks could not be confirmed (completeness, custody, witnesses\' cosignatures, or originals not in the bundle), see why below.'],
     notours: ['不是本服务存证的', 'Not notarised by this service',
       '', ''], // the words come from the answer (this_service.reason): they name the part
     unknown: ['无法确定', 'Cannot be determined',
@@ -177,6 +177,7 @@
     issuer: ['签发方', 'Issuer'],
     completeness: ['齐全性', 'Completeness'],
     custody: ['保管链', 'Custody'],
+    neutrality: ['中立性', 'Neutrality'],
   };
   const ANSWER_STATUS = { pass: ['通过', 'pass'], fail: ['未通过', 'fail'], unknown: ['未知', 'unknown'] };
 

@@ -127,6 +127,7 @@ QUESTIONS = {
     "issuer": ("签发方", "Issuer"),
     "completeness": ("齐全性", "Completeness"),
     "custody": ("保管链", "Custody"),
+    "neutrality": ("中立性", "Neutrality"),
 }
 ANSWER_WORDS = {"pass": "通过 pass", "fail": "未通过 fail", "unknown": "未知 unknown"}
 HEADLINES = {
@@ -270,7 +271,8 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
                          f"{n_skipped} check(s) "
                          "not made, listed below）")
     print(headline)
-    print("五个问题 / The five questions:")
+    print("六个问题 / The six questions:" if len(answers) == 6
+          else "五个问题 / The five questions:")
     for line in answer_lines(answers):
         print(line)
     if result == "not_established":

@@ -13,8 +13,10 @@ from typing import Any
 
 import uvicorn
 
+from notary.bundles.archive import read_archive
 from notary.cli.exits import Exit
 from notary.cli.output import error, print_json
+from notary.core.bundle import LOG_CHECKPOINT_PATH
 from notary.core.note import ED25519, NoteError, Verifier
 from notary.witness.monitor import gather, load_signer, split_views, witness_checkpoint
 from notary.witness.server import Witness, app
@@ -79,6 +81,13 @@ def serve(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _bundle_checkpoint(path: Path) -> bytes | None:
+    """A proof bundle's ``log/checkpoint.note``, or None when it carries none (exported
+    before bundles carried the log's part)."""
+    with path.open("rb") as fh:
+        return read_archive(fh).documents.get(LOG_CHECKPOINT_PATH)
+
+
 @_refusing_bad_keys
 def monitor(args: argparse.Namespace) -> int:
     log = [k for keys in _log_keys(args.log).values() for k in keys]
@@ -88,6 +97,13 @@ def monitor(args: argparse.Namespace) -> int:
         witnesses.append((url, Verifier.from_vkey(vkey)))
     notes: list[tuple[str, bytes]] = [(f, Path(f).read_bytes()) for f in args.checkpoint]
     unanswered: list[str] = []
+    for f in args.bundle:
+        data = _bundle_checkpoint(Path(f))
+        if data is None:  # nothing to compare: not a confirmation
+            unanswered.append(f"{f}: 证据包未附日志检查点 / the bundle carries no "
+                              f"{LOG_CHECKPOINT_PATH}")
+        else:
+            notes.append((f"{f}:{LOG_CHECKPOINT_PATH}", data))
     for url, _key in witnesses:
         for origin in sorted({k.name for k in log}):
             try:
@@ -149,5 +165,7 @@ def register(sub: Any) -> None:
     q.add_argument("--witness", action="append", default=[], metavar="URL=VKEY")
     q.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
                    help="a checkpoint note held elsewhere (e.g. from a proof bundle)")
+    q.add_argument("--bundle", action="append", default=[], metavar="FILE",
+                   help="a proof bundle: its log/checkpoint.note")
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=monitor)

@@ -4,8 +4,11 @@ Integrity (are the files the ones the signed statements describe, is the bundle 
 made?), existence time (since when did they exist, by the chain and by RFC 3161?), issuer (who
 notarised them: which deployment, which operator, for which tenant, submitted by whom?),
 completeness (is every entry of the case there?) and custody (what happened to each item
-since?). Each is ``pass``, ``fail`` or ``unknown`` with a reason in English and Chinese, and the
-names of the checks it rests on. Pure: it reads only the checks and facts already made.
+since?); and, when the bundle carries a part of the transparency log or the trust root names
+one, neutrality (do parties other than the operator, its witnesses, attest the log that holds
+the statements?). Each is ``pass``, ``fail`` or ``unknown`` with a reason in English and
+Chinese, and the names of the checks it rests on. Pure: it reads only the checks and facts
+already made.
 
 The overall result (docs/bundle-format.md §6):
 
@@ -15,7 +18,8 @@ The overall result (docs/bundle-format.md §6):
   own key and their own copy of the registry);
 * ``unknown`` -- pinned, but integrity, existence time or issuer could not be answered (e.g.
   no chain node was asked, or it did not answer);
-* ``valid`` -- pinned, and those three passed; ``qualified`` when completeness or custody is
+* ``valid`` -- pinned, and those three passed (and neutrality, when the trust root requires
+  witnesses); ``qualified`` when completeness or custody is
   unknown (a one-item bundle, no custody log) or another check was skipped.
 """
 
@@ -32,6 +36,7 @@ from .trustroot import VerifiedTrustRoot
 from .verdict import Check, CheckStatus, Verdict
 
 __all__ = [
+    "NEUTRALITY",
     "QUESTIONS",
     "RESULTS",
     "Answer",
@@ -42,12 +47,14 @@ __all__ = [
 
 Status = Literal["pass", "fail", "unknown"]
 QUESTIONS = ("integrity", "existence_time", "issuer", "completeness", "custody")
+#: The sixth question, asked when a bundle carries a part of the log or a log is pinned.
+NEUTRALITY = "neutrality"
 RESULTS = ("valid", "invalid", "unknown", "not_established")
 _CORE = ("integrity", "existence_time", "issuer")
 
 _ITEM = re.compile(r"items\[([0-9]+)\]\.(.+)")
 _INTEGRITY_ITEM = {"statement_signature", "receipt_signature", "key_validity", "file_hash",
-                   "merkle_proof", "anchor_record", "recording"}
+                   "merkle_proof", "anchor_record", "recording", "log"}
 _INTEGRITY_TOP = {"manifest", "manifest_signature", "items", "certification",
                   "certification_signature", "conduct"}
 _TIME_ITEM = {"chain_anchor", "rfc3161_timestamp"}
@@ -57,8 +64,10 @@ _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 #: no file to compare (the statement says what to compare a copy with); a timestamp whose TSA
 #: was not checked against a trust root is extra evidence, not the time answer itself; a
 #: recording whose segments a bundle cannot prove one by one (exported before bundles carried
-#: ``recording.json``, or shredded) still verifies as a whole.
-_SKIP_TOLERATED = {"file_hash", "rfc3161_timestamp", "certification_signature", "recording"}
+#: ``recording.json``, or shredded) still verifies as a whole. An item's log proofs (``log``)
+#: skipped for want of a statement: the statement check says why.
+_SKIP_TOLERATED = {"file_hash", "rfc3161_timestamp", "certification_signature", "recording",
+                   "log"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,9 @@ def overall_result(verdict: Verdict, answers: Sequence[Answer], pinned: bool) ->
     by = {a.question: a.status for a in answers}
     if not verdict.checks or any(by.get(q) != "pass" for q in _CORE):
         return "unknown"
+    if any(a.question == NEUTRALITY and a.extra.get("required") and a.status != "pass"
+           for a in answers):
+        return "unknown"  # the trust root requires witnesses: a bundle without them is not
     return "valid"
 
 
@@ -438,17 +450,69 @@ def _custody(checks: Sequence[Check]) -> Answer:
                   _names(own))
 
 
+def _neutrality(checks: Sequence[Check], facts: Mapping[str, Any]) -> Answer:
+    own = [c for c in checks if c.name in ("log", "log.witnesses")
+           or (_ITEM.fullmatch(c.name) and _part(c.name) == "log")]
+    status: Status = "fail" if any(c.status is _FAIL for c in own) else (
+        "pass" if own and all(c.status is _PASS for c in own)
+        and any(c.name == "log.witnesses" for c in own) else "unknown")
+    extra = {k: facts.get(k) for k in ("required", "origin", "size", "witnesses",
+                                       "witness_threshold")}
+    if status == "fail":
+        bad = _first(own, _FAIL)
+        assert bad is not None
+        return Answer(NEUTRALITY, "fail",
+                      f"The bundle's part of the transparency log is wrong: {bad.name} failed. "
+                      f"{bad.reason}", f"证据包中的透明日志部分有误：{_zh(bad, '')}",
+                      _names(own), extra)
+    if status == "unknown":
+        gap = next((c for c in own if c.status is not _PASS), None)
+        why = gap.reason if gap is not None else "the bundle carries no part of the log."
+        need = (" The pinned trust root requires it: the bundle is not valid without it."
+                if facts.get("required") else "")
+        need_zh = "所固定的信任根要求见证人联署：缺少联署，证据包不能认定为有效。" \
+            if facts.get("required") else ""
+        if gap is not None and gap.name == "log.witnesses":
+            cosigned = "、".join(facts.get("witnesses") or []) or "无"
+            lead = (f"联署的见证人（{cosigned}）少于信任根要求的 "
+                    f"{max(facts.get('witness_threshold') or 0, 1)} 个（英文详情：{gap.reason}）")
+        elif gap is None:
+            lead = "证据包未附透明日志部分。"
+        elif "no part of the transparency log" in gap.reason:
+            lead = f"证据包未附透明日志部分，请重新导出（英文详情：{gap.reason}）"
+        else:
+            lead = _zh(gap, "")
+        return Answer(NEUTRALITY, "unknown",
+                      f"Neutrality is not established: {why}{need}",
+                      f"中立性未能确认：{lead}{need_zh}", _names(own), extra)
+    names = ", ".join(facts.get("witnesses") or [])
+    return Answer(NEUTRALITY, "pass",
+                  f"Every statement and custody event of the bundle is in the deployment's "
+                  f"transparency log {facts.get('origin')!r}, in its checkpoint of size "
+                  f"{facts.get('size')} signed by the log key the trust root names, and "
+                  f"cosigned by the witness(es) {names}: parties other than the operator "
+                  "attest that the log showed them this same history, not a second one.",
+                  f"证据包中每份声明和每个保管事件都在该部署的透明日志 {facts.get('origin')!r} 中，"
+                  f"其大小为 {facts.get('size')} 的检查点由信任根所列的日志密钥签名，"
+                  f"并经见证人 {names} 联署：运营方以外的第三方证明日志向其展示的是同一份历史，"
+                  "而非另一套。", _names(own), extra)
+
+
 def answer_bundle(verdict: Verdict, facts: Mapping[str, Any], *,
                   trust_root: VerifiedTrustRoot | None,
                   statements: Sequence[Statement | None],
                   bundled_fingerprint: str | None = None) -> list[Answer]:
     """The five answers for a bundle's checks (``verdict``) and facts, in the order of
-    :data:`QUESTIONS`. ``statements`` are the items' verified statements (None where one did
-    not verify); ``bundled_fingerprint`` the fingerprint of the trust root the bundle carries
-    (reported, never trusted)."""
+    :data:`QUESTIONS`, and a sixth (:data:`NEUTRALITY`) when the bundle carries a part of the
+    transparency log or the trust root names one. ``statements`` are the items' verified
+    statements (None where one did not verify); ``bundled_fingerprint`` the fingerprint of
+    the trust root the bundle carries (reported, never trusted)."""
     checks = verdict.checks
     pinned = trust_root is not None
     time = _existence_time(checks, facts)
-    return [_integrity(checks, facts, pinned), time,
-            _issuer(checks, trust_root, bundled_fingerprint, statements, time),
-            _completeness(checks, facts, pinned), _custody(checks)]
+    answers = [_integrity(checks, facts, pinned), time,
+               _issuer(checks, trust_root, bundled_fingerprint, statements, time),
+               _completeness(checks, facts, pinned), _custody(checks)]
+    if facts.get("log") is not None:  # a log part carried, or a log pinned
+        answers.append(_neutrality(checks, facts["log"]))
+    return answers

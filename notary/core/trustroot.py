@@ -27,6 +27,7 @@ from .signing import SignedFormat, SigningKey
 from .statement import canonical_json, parse_strict_json
 from .trustroot_members import (
     ExtraChainPin,
+    LogPin,
     Operator,
     PreviousRegistry,
     RegistryPin,
@@ -40,6 +41,7 @@ from .trustroot_members import (
     int_field,
     kid_thumbprint,
     list_field,
+    log_member,
     object_field,
     operator_member,
     previous_registry_member,
@@ -56,6 +58,7 @@ __all__ = [
     "TRUST_ROOT",
     "TRUST_ROOT_MEDIA_TYPE",
     "ExtraChainPin",
+    "LogPin",
     "Operator",
     "PreviousRegistry",
     "RegistryPin",
@@ -85,10 +88,11 @@ MAX_EXTRA_CHAINS = 16
 _FINGERPRINT_CHARS = re.compile(r"[0-9a-f]{32}")
 
 _TOP = {"media_type", "issued_at", "development", "public_url", "operator", "chain",
-        "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature"}
+        "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature",
+        "log"}
 #: Optional members added after version 1 was issued (absent: the document is as before).
 _TOP |= {"extra_chains"}
-_TOP_REQUIRED = _TOP - {"previous_registries", "extra_chains"}
+_TOP_REQUIRED = _TOP - {"previous_registries", "log", "extra_chains"}
 _CHAIN = {"chain_id", "genesis_hash"}
 
 
@@ -108,6 +112,9 @@ class TrustRoot:
     previous_registries: tuple[PreviousRegistry, ...] = field(default=())
     #: Second anchors' chains (issue 19), in chain-id order; omitted when there are none.
     extra_chains: tuple[ExtraChainPin, ...] = field(default=())
+    #: The transparency log and its witnesses (issue 19); absent in trust roots issued
+    #: before, and in a deployment without a log.
+    log: LogPin | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -125,6 +132,8 @@ class TrustRoot:
             out["previous_registries"] = [p.to_json() for p in self.previous_registries]
         if self.extra_chains:
             out["extra_chains"] = [c.to_json() for c in self.extra_chains]
+        if self.log is not None:
+            out["log"] = self.log.to_json()
         return out
 
     def extra_chain(self, chain_id: int) -> ExtraChainPin | None:
@@ -240,6 +249,7 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
         signing_keys=tuple(keys),
         previous_registries=previous,
         extra_chains=extra,
+        log=log_member(obj["log"]) if "log" in obj else None,
     )
     signature = obj["signature"]
     if not isinstance(signature, str) or len(signature) > 1024:

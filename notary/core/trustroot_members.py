@@ -17,10 +17,12 @@ from typing import Any, NoReturn
 from .errors import NotaryError
 from .jws import jwk_thumbprint
 from .merkle import keccak256
+from .note import COSIGNATURE, ED25519, NoteError, Verifier
 from .validate import validate_int, validate_rfc3339, validate_text
 
 __all__ = [
     "ExtraChainPin",
+    "LogPin",
     "Operator",
     "PreviousRegistry",
     "RegistryPin",
@@ -34,6 +36,7 @@ __all__ = [
     "int_field",
     "kid_thumbprint",
     "list_field",
+    "log_member",
     "object_field",
     "operator_member",
     "previous_registry_member",
@@ -57,6 +60,9 @@ _PREVIOUS_REQUIRED = {"chain_id", "address", "code_keccak256"}
 _EXTRA_CHAIN = {"chain_id", "genesis_hash", "registry", "anchoring_accounts"}
 _KEY = {"jwk", "not_before", "not_after", "registered_block", "retired_block"}
 _JWK = {"kty", "crv", "x", "kid"}
+_LOG = {"origin", "vkey", "witnesses", "witness_threshold"}
+_WITNESS = {"name", "vkey"}
+MAX_WITNESSES = 100
 
 
 class TrustRootError(NotaryError):
@@ -340,6 +346,67 @@ def signing_key_member(i: int, value: object) -> TrustRootKey:
         fail(f"Field '{where}.retired_block' needs a 'registered_block' no later than it and "
               "a 'not_after'.", f"{where}.retired_block")
     return TrustRootKey(dict(jwk), not_before, not_after, registered, retired)
+
+
+@dataclass(frozen=True)
+class LogPin:
+    """The deployment's transparency log (docs/witness.md): its origin, its verifier key
+    (c2sp.org/signed-note ``vkey``, type 0x01, named by the origin), the witnesses whose
+    cosignatures (``cosignature/v1``, type 0x04) a verifier counts, sorted by name, and how
+    many of them must have cosigned a bundle's checkpoint for its neutrality to pass."""
+
+    origin: str
+    vkey: str
+    witnesses: tuple[tuple[str, str], ...] = ()
+    witness_threshold: int = 0
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.vkey)
+
+    def witness_verifiers(self) -> list[Verifier]:
+        return [Verifier.from_vkey(vkey) for _, vkey in self.witnesses]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"origin": self.origin, "vkey": self.vkey,
+                "witnesses": [{"name": n, "vkey": v} for n, v in self.witnesses],
+                "witness_threshold": self.witness_threshold}
+
+
+def _vkey_field(where: str, value: object, sig_type: int) -> Verifier:
+    text = text_field(where, value, 512)
+    try:
+        verifier = Verifier.from_vkey(text)
+    except NoteError as exc:
+        fail(f"Field '{where}' is not a signed-note verifier key: {exc}", where)
+    if verifier.sig_type != sig_type or verifier.vkey != text:
+        kind = "an Ed25519 (0x01)" if sig_type == ED25519 else "a cosignature/v1 (0x04)"
+        fail(f"Field '{where}' must be {kind} verifier key in its one spelling.", where)
+    return verifier
+
+
+def log_member(value: object) -> LogPin:
+    obj = object_field("log", value, _LOG, _LOG)
+    origin = text_field("log.origin", obj["origin"], 256)
+    if _vkey_field("log.vkey", obj["vkey"], ED25519).name != origin:
+        fail("Field 'log.vkey' must be named by the log's origin (c2sp.org/tlog-checkpoint).",
+             "log.vkey")
+    witnesses = []
+    listed = list_field("log.witnesses", obj["witnesses"], MAX_WITNESSES, allow_empty=True)
+    for i, w in enumerate(listed):
+        where = f"log.witnesses[{i}]"
+        entry = object_field(where, w, _WITNESS, _WITNESS)
+        verifier = _vkey_field(f"{where}.vkey", entry["vkey"], COSIGNATURE)
+        if entry["name"] != verifier.name:
+            fail(f"Field '{where}.name' must be the name of its verifier key.", f"{where}.name")
+        witnesses.append((verifier.name, verifier.vkey))
+    if [n for n, _ in witnesses] != sorted({n for n, _ in witnesses}):
+        fail("Field 'log.witnesses' must be sorted by name, each witness once.", "log.witnesses")
+    threshold = int_field("log.witness_threshold", obj["witness_threshold"], 0)
+    if threshold > len(witnesses):
+        fail("Field 'log.witness_threshold' is more than the witnesses listed.",
+             "log.witness_threshold")
+    return LogPin(origin, obj["vkey"], tuple(witnesses), threshold)
 
 
 def sortable_time(moment: str) -> str:

@@ -30,7 +30,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -49,6 +49,7 @@ from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
     KEYS_PATH,
+    LOG_CHECKPOINT_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -58,13 +59,17 @@ from notary.core.bundle import (
     BundleFacts,
     BundleItem,
     BundleVerification,
+    EntryProof,
+    ItemLog,
     Scope,
     build_manifest,
     parse_key_history,
     timestamp_documents,
 )
+from notary.core.custody import CustodyEvent
 from notary.core.declaration import CERTIFICATION_PDF_PATH, QualifiedPerson
 from notary.core.errors import InputError, NotaryError
+from notary.core.jws import jws_payload
 from notary.core.merkle import from_hex32
 from notary.core.signing import SigningKey
 from notary.core.validate import validate_identifier
@@ -73,6 +78,7 @@ from notary.keyfiles import load_key_history
 from notary.service.actors import Actor
 from notary.service.conduct import bundle_conduct, tenant_rules
 from notary.service.context import Context
+from notary.service.cosigning import WitnessConfig, witness_threshold
 from notary.service.errors import NotFound
 from notary.service.excerpts import recording_segments
 from notary.service.exportgate import ExportTicket
@@ -215,6 +221,36 @@ def _extra_anchors(ctx: Context, batch_id: int, root: bytes
         cast(dict[str, Any], json.loads(r.raw_receipt))) for r in rows)
 
 
+def _log_part(ctx: Context, items: tuple[BundleItem, ...]
+              ) -> tuple[bytes | None, tuple[BundleItem, ...]]:
+    """The log's checkpoint and each item with its inclusion proofs (docs/bundle-format.md
+    §4.8), from one read of the log's leaves. Without a checkpoint holding every statement
+    yet (the next anchoring cycle signs one), the bundle carries no log part."""
+    if ctx.translog is None:
+        return None, items
+    witnesses = [WitnessConfig.parse(w) for w in ctx.settings.log_witnesses]
+    part = ctx.translog.bundle_part(
+        [item.evidence_id for item in items],
+        witness_threshold(ctx.settings.log_witness_threshold, witnesses),
+        [(w.verifier.name, w.verifier.key_id) for w in witnesses])
+    if part is None:
+        return None, items
+    note, proofs = part
+
+    def proof(key: tuple[str, int | None]) -> EntryProof | None:
+        found = proofs.get(key)
+        return EntryProof(found[0], tuple(found[1])) if found is not None else None
+
+    out = []
+    for item in items:
+        statement = proof((item.evidence_id, None))
+        assert statement is not None  # bundle_part holds every statement or returns None
+        seqs = [CustodyEvent.from_bytes(jws_payload(t)).seq for t in item.custody]
+        out.append(replace(item, log=ItemLog(statement, {
+            seq: proof((item.evidence_id, seq)) for seq in seqs})))
+    return note, tuple(out)
+
+
 def _certificates(facts: BundleFacts, verify_url: str, explorer_url: str | None,
                   ticket: ExportTicket, deployment: Deployment | None = None) -> dict[str, bytes]:
     """The bundle's one certificate (HTML and PDF, at ``certificate.*``), from the same
@@ -290,14 +326,14 @@ def _prepare(ctx: Context, key: ApiKey, rows: list[Evidence], *, case_id: str | 
              conduct: ConductAsked | None = None) -> BundleDownload:
     actor = Actor.of_key(key)
     scope: Scope = "evidence" if evidence_id is not None else "case"
-    items = _items(ctx, rows, ticket)
+    log_checkpoint, items = _log_part(ctx, _items(ctx, rows, ticket))
     tokens = [t for item in items if item.timestamp is not None
               for t in (item.timestamp, *item.renewals)]
     facts = BundleFacts(
         scope=scope, case_id=rows[0].case_id, created_at=datetime.now(UTC),
         hashes_only=hashes_only, items=items, keys=load_key_history(ctx.settings.keys_dir),
         tsa_chain=certificate_chain(tokens, ctx.tsa.trust_roots if ctx.tsa else ()),
-        trust_root=_trust_root_document(ctx),
+        trust_root=_trust_root_document(ctx), log_checkpoint=log_checkpoint,
     )
     for item in facts.items:  # fails here, before the first byte, not in mid-stream
         ticket.check()
@@ -374,6 +410,8 @@ def write_bundle(facts: BundleFacts, guide: bytes, certificates: Mapping[str, by
     yield writer.add(KEYS_PATH, facts.keys)
     if facts.trust_root is not None:
         yield writer.add(TRUST_ROOT_PATH, facts.trust_root)
+    if facts.log_checkpoint is not None:
+        yield writer.add(LOG_CHECKPOINT_PATH, facts.log_checkpoint)
     yield writer.add(GUIDE_PATH, guide)
     for path in sorted(certificates):
         yield writer.add(path, certificates[path])

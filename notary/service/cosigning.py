@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from notary.core import tlog
 from notary.core.errors import InputError
 from notary.core.note import COSIGNATURE, Note, NoteError, Verifier
+from notary.core.trustroot import LogPin
 from notary.service.errors import NotFound
 from notary.service.translog import TransparencyLog
 from notary.witness_client import add_checkpoint
@@ -53,6 +54,30 @@ class WitnessConfig:
                              "NOTARY_LOG_WITNESSES is URL=VKEY of a cosignature (0x04) key",
                              code="config_invalid", field="log_witnesses")
         return cls(url, verifier)
+
+
+def witness_threshold(settings_threshold: int, witnesses: Sequence[WitnessConfig]) -> int:
+    """NOTARY_LOG_WITNESS_THRESHOLD, or by default one when witnesses are configured (one
+    independent cosigner already lets a court rely on someone other than the operator; all
+    of them would make every bundle wait for the slowest witness). More than are configured
+    is a configuration error."""
+    if settings_threshold < 0:
+        return min(1, len(witnesses))
+    if settings_threshold > len(witnesses):
+        raise InputError(f"NOTARY_LOG_WITNESS_THRESHOLD={settings_threshold} 超过所配置的见证人数 "
+                         f"/ is more than the {len(witnesses)} witness(es) of "
+                         "NOTARY_LOG_WITNESSES", code="config_invalid",
+                         field="log_witness_threshold")
+    return settings_threshold
+
+
+def log_pin(log_verifier: Verifier, witnesses: Sequence[WitnessConfig],
+            threshold: int) -> LogPin:
+    """The trust root's ``log`` member: the log's verifier key and origin, the witnesses
+    (sorted by name) and the threshold."""
+    named = sorted({(w.verifier.name, w.verifier.vkey) for w in witnesses})
+    return LogPin(log_verifier.name, log_verifier.vkey, tuple(named),
+                  witness_threshold(threshold, witnesses))
 
 
 def collect(translog: TransparencyLog, witnesses: Sequence[WitnessConfig],

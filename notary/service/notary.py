@@ -41,7 +41,7 @@ from notary.service.bundles import (
     verify_uploaded_bundle,
 )
 from notary.service.context import Context, KeyRing, require_key
-from notary.service.cosigning import WitnessConfig
+from notary.service.cosigning import WitnessConfig, witness_threshold
 from notary.service.custody import CustodyLog
 from notary.service.delivery import DeliveryWorker
 from notary.service.deposits import Depositor
@@ -141,6 +141,7 @@ class NotaryService:
         signing_key = load_signing_key(settings.keys_dir, settings.key_passphrase)
         custody = CustodyLog(engine, signing_key)
         witnesses = [WitnessConfig.parse(w) for w in settings.log_witnesses]
+        witness_threshold(settings.log_witness_threshold, witnesses)  # a wrong one stops here
         translog = TransparencyLog(engine, log_signer(
             load_log_key(settings.keys_dir, settings.key_passphrase), settings.log_origin))
         notariser = Notariser(

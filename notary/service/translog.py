@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -233,6 +234,48 @@ class TransparencyLog:
                               bytes.fromhex(entry.signed_sha256), leaves[entry.idx],
                               tlog.inclusion_proof(entry.idx, leaves),
                               self.cosigned(cp).encode())
+
+    def bundle_part(self, evidence_ids: Sequence[str], threshold: int = 0,
+                    witnesses: Sequence[tuple[str, int]] = ()
+                    ) -> tuple[bytes, dict[tuple[str, int | None], tuple[int, list[bytes]]]] | None:
+        """The log's part of a bundle of ``evidence_ids``: the checkpoint (with its
+        cosignatures) and, by ``(evidence_id, custody_seq or None)``, each entry's index and
+        audit path in it, from one read of the leaves (a case of 10,000 items). The checkpoint
+        is the newest that holds every statement and has ``threshold`` cosignatures of
+        ``witnesses`` (name, key id), else the newest that holds every statement; custody
+        events logged after it are left out (the bundle says so). None when no checkpoint
+        holds every statement yet."""
+        ids = list(dict.fromkeys(evidence_ids))
+        entries: dict[tuple[str, int | None], int] = {}
+        with session(self.engine) as s:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                for eid, seq, idx in s.exec(select(LogEntry.evidence_id, LogEntry.custody_seq,
+                                                   LogEntry.idx)
+                                            .where(col(LogEntry.evidence_id).in_(chunk))):
+                    entries[eid, seq] = idx
+            statements = [entries.get((eid, None)) for eid in ids]
+            if not statements or any(idx is None for idx in statements):
+                return None
+            need = max(idx for idx in statements if idx is not None) + 1
+            rows = list(s.exec(select(LogCheckpoint).where(col(LogCheckpoint.size) >= need)
+                               .order_by(col(LogCheckpoint.size).desc()).limit(20)))
+        if not rows:
+            return None
+        known = set(witnesses)
+        chosen = rows[0]
+        for row in rows:
+            note = self.cosigned(row)
+            if sum((sig.name, sig.key_id) in known for sig in note.signatures) >= threshold:
+                chosen = row
+                break
+        size = chosen.size
+        covered = {k: idx for k, idx in entries.items() if idx < size}
+        with session(self.engine) as s:
+            leaves = self._leaves(s, size)
+        paths = tlog.inclusion_proofs_of(covered.values(), leaves)
+        return (self.cosigned(chosen).encode(),
+                {k: (idx, paths[idx]) for k, idx in covered.items()})
 
     def consistency(self, old: int, new: int) -> tuple[list[bytes], LogCheckpoint, LogCheckpoint]:
         """PROOF(old, new) between two published checkpoints, and the two."""

@@ -32,6 +32,7 @@ from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey
 from notary.core.trustroot import (
     ExtraChainPin,
+    LogPin,
     Operator,
     PreviousRegistry,
     RegistryPin,
@@ -44,8 +45,10 @@ from notary.core.trustroot import (
     verify_trust_root,
 )
 from notary.core.validate import format_rfc3339_utc
-from notary.keyfiles import load_key_history, load_signing_key
+from notary.keyfiles import load_key_history, load_log_key, load_signing_key
 from notary.service.context import Context
+from notary.service.cosigning import WitnessConfig, log_pin
+from notary.service.translog import log_signer
 
 TRUST_ROOT_FILE = "trust-root.json"
 #: How long a served trust root is reused before the chain is asked again: a flood of
@@ -107,7 +110,17 @@ def build_trust_root(settings: Settings, registry: Registry, deployment: Deploym
         signing_keys=tuple(keys),
         previous_registries=previous,
         extra_chains=_extra_chains(settings),
+        log=_log_pin(settings),
     )
+
+
+def _log_pin(settings: Settings) -> LogPin:
+    """The log's verifier key (from its key file and NOTARY_LOG_ORIGIN) and the witnesses of
+    NOTARY_LOG_WITNESSES with NOTARY_LOG_WITNESS_THRESHOLD."""
+    signer = log_signer(load_log_key(settings.keys_dir, settings.key_passphrase),
+                        settings.log_origin)
+    return log_pin(signer.verifier, [WitnessConfig.parse(w) for w in settings.log_witnesses],
+                   settings.log_witness_threshold)
 
 
 def _registry_pin(registry: Registry, deployment: Deployment

@@ -187,9 +187,13 @@ def test_page_checks_a_proof_bundle_and_a_tampered_one(server: LiveServer, tmp_p
                    tmp_path / "screenshots")
     steps = by_name(report)
     good = steps["bundle"]
-    assert good["verdict"] == "valid" and good["result"] == "valid", good
+    # valid with reservations: no witness cosigns this service's log, so neutrality is
+    # unknown (not required by its trust root); every other check passes
+    assert good["verdict"] == "qualified" and good["result"] == "valid", good
     assert "证据包有效" in good["title"] and "Valid bundle" in good["title"]
-    assert all(c["status"] == "pass" for c in good["checks"]), good["checks"]
+    assert all(c["status"] == "pass" for c in good["checks"]
+               if not c["name"].startswith("log")), good["checks"]
+    assert ("neutrality", "unknown") in [(a["question"], a["status"]) for a in good["answers"]]
     # The five answers first, in both languages, then who: this service's operator.
     assert good["answersFirst"] is True
     assert [(a["question"], a["status"]) for a in good["answers"]][:3] == [

@@ -75,6 +75,11 @@ def submit_case(server: LiveServer, case_id: str = CASE) -> list[str]:
         ids.append(resp.json()["id"])
     wait_until(lambda: all(http.get(f"/v1/evidence/{i}").json()["status"] == "anchored"
                            for i in ids))
+    # and a checkpoint of the log holds them (signed in the anchoring cycle, just after the
+    # anchor): a bundle exported before it carries no log part (docs/bundle-format.md §4.8)
+    log = server.service.translog
+    assert log is not None
+    wait_until(lambda: log.bundle_part(ids) is not None)
     return ids
 
 

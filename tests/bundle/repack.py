@@ -12,6 +12,7 @@ from pathlib import Path
 
 from notary.core.bundle import (
     KEYS_PATH,
+    LOG_CHECKPOINT_PATH,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -70,9 +71,11 @@ def _resign(token: str, key: SigningKey) -> str:
 
 def resigned(data: bytes, key: SigningKey) -> bytes:
     """The genuine bundle with its key history replaced by ``key`` and every JWS re-signed
-    by it, the manifest rewritten and re-signed: internally consistent, not ours."""
+    by it, the manifest rewritten and re-signed: internally consistent, not ours. The log's
+    part is left out: the re-signed JWS are no leaves of any log (kept, it fails the bundle)."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        files = {i.filename: z.read(i.filename) for i in z.infolist()}
+        files = {i.filename: z.read(i.filename) for i in z.infolist()
+                 if i.filename != LOG_CHECKPOINT_PATH and not i.filename.endswith("/log.json")}
     for path, content in list(files.items()):
         if path.endswith(".jws") and path != MANIFEST_SIGNATURE_PATH:
             files[path] = _resign(content.decode("ascii"), key).encode("ascii")

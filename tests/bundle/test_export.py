@@ -35,10 +35,10 @@ def test_case_bundle_layout(exported: Exported) -> None:
     assert member(data, "mimetype") == BUNDLE_MEDIA_TYPE.encode()
     expected = {"mimetype", "manifest.json", "manifest.jws", "keys/jwks.json",
                 "keys/trust-root.json", "VERIFY.md",
-                "certificate.html", "certificate.pdf"}
+                "certificate.html", "certificate.pdf", "log/checkpoint.note"}
     for seq, (sample, _, _) in enumerate(SAMPLE_FILES, start=1):
         d = f"items/{seq:03d}"
-        expected |= {f"{d}/{n}" for n in ITEM_FILES}
+        expected |= {f"{d}/{n}" for n in [*ITEM_FILES, "log.json"]}
         expected.add(f"{d}/original/{sample}")  # v3: no per-item certificates
         # The original is exactly the file that was submitted.
         assert member(data, f"{d}/original/{sample}") == (SAMPLES / sample).read_bytes()
@@ -75,7 +75,7 @@ def test_item_bundle_hashes_only(exported: Exported, item_bundle: bytes) -> None
                                   "path": "items/002"}]
     verdict = exported.verify(item_bundle).verdict
     assert verdict.result == "valid" and verdict.qualified
-    assert [c.name for c in verdict.skipped] == ["items[0].file_hash", "case_sequence"]
+    assert [c.name for c in verdict.skipped] == ["items[0].file_hash", "case_sequence", "log"]
     assert "without originals" in verdict.check("items[0].file_hash").reason
     assert "partial check" in verdict.check("case_sequence").reason
     guide = member(item_bundle, "VERIFY.md").decode()
@@ -137,7 +137,9 @@ def test_public_verify_accepts_a_bundle_upload(exported: Exported) -> None:
                                                      "application/zip")})
     assert ok.status_code == 200, ok.text
     body = ok.json()
-    assert body["result"] == "valid" and body["qualified"] is False
+    assert body["result"] == "valid"
+    # qualified by neutrality alone: this service names no witness
+    assert [a["question"] for a in body["answers"] if a["status"] != "pass"] == ["neutrality"]
     assert {c["name"] for c in body["checks"]} >= {"manifest", "case_sequence",
                                                     "items[2].chain_anchor"}
     assert [i["case_seq"] for i in body["facts"]["items"]] == [1, 2, 3]

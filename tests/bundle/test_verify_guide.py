@@ -130,7 +130,7 @@ def test_guide_names_the_trust_root_and_pastes_no_expected_value(
     blocks = guide_blocks(text)
     assert [h.split(" / ")[0] for h, _ in blocks] == [
         "## 0. 解压前检查归档", "## 1. 信任根：谁签发了本证据包", "## 2. 密钥、签名与文件",
-        "## 3. 保管链", "## 4. 默克尔证明", "## 5. 链上锚定"]
+        "## 3. 保管链", "## 4. 默克尔证明", "## 5. 链上锚定", "## 透明日志与见证人"]
     scripts = "\n".join(script for _, script in blocks)
     assert all(script.startswith("set -euo pipefail\n") for _, script in blocks)
     # Nothing the steps compare against is written into them: no hash, address or key id.
@@ -154,7 +154,7 @@ def test_guide_steps_pass_on_the_case_bundle(exported: Exported, fingerprint: st
     run = run_guide(exported.case_bundle, tmp_path / "work", rpc=exported.chain_url,
                     fingerprint=fingerprint, env={"TRUST_ROOT": str(served)})
     assert run.failed is None, run.text
-    assert len(run.outputs) == 6 and "FAILED" not in run.text
+    assert len(run.outputs) == 7 and "FAILED" not in run.text
     anchor = json.loads((run.folder / "items/003/anchor.json").read_text())
     kid = json.loads((run.folder / "keys/jwks.json").read_text())["keys"][0]["kid"]
     expected = [
@@ -166,6 +166,8 @@ def test_guide_steps_pass_on_the_case_bundle(exported: Exported, fingerprint: st
         "node: OK, chain 31337", f"registry {anchor['contract']}: OK",
         f"items/003 on chain: OK, block {anchor['block_number']}",
         "signing keys on chain: OK",
+        "checkpoint: OK, size", "items/003 log: OK, statement and",
+        "NOTE: cosigned by 0 of the trust root's witnesses",  # none configured here
     ]
     for line in expected:
         assert line in run.stdout, (line, run.stdout)

@@ -31,7 +31,8 @@ from tests.support import REPO, LiveServer, wait_until
 pytestmark = [pytest.mark.api, pytest.mark.chain]
 
 WELL_KNOWN = "/.well-known/notary-trust-root.json"
-QUESTIONS = ["integrity", "existence_time", "issuer", "completeness", "custody"]
+#: The five, and neutrality: the bundle carries the log's part (docs/bundle-format.md §4.8).
+QUESTIONS = ["integrity", "existence_time", "issuer", "completeness", "custody", "neutrality"]
 
 
 def notary_verify(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -78,16 +79,18 @@ def test_pinned_by_file_with_a_node_is_valid_and_says_who(exported: Exported,
     lines = run.stdout.splitlines()
     assert lines[0].startswith("有效 VALID"), lines[0]
     # the five answers come first, one line each, both languages, then who, then the checks
-    assert lines[1] == "五个问题 / The five questions:"
+    assert lines[1] == "六个问题 / The six questions:"
     for line, (zh, en) in zip(lines[2:7], [("完整性", "Integrity"), ("存在时间", "Existence time"),
                                            ("签发方", "Issuer"), ("齐全性", "Completeness"),
                                            ("保管链", "Custody")], strict=True):
         assert line.startswith(f"  {zh} {en} ") and "[通过 pass]" in line, line
+    # no witness is configured: nobody but the operator attests the log (not required)
+    assert lines[7].startswith("  中立性 Neutrality ") and "[未知 unknown]" in lines[7]
     assert lines[4].endswith(exported.server.settings.operator_name)  # the issuer's line
-    assert lines[7] == "理由 / Why:"
-    assert lines[8].startswith("  完整性：") and lines[9].startswith("  Integrity: ")
+    assert lines[8] == "理由 / Why:"
+    assert lines[9].startswith("  完整性：") and lines[10].startswith("  Integrity: ")
     who = run.stdout.index("谁 / Who:")
-    assert run.stdout.index("五个问题") < who < run.stdout.index("各项检查 / Every check:")
+    assert run.stdout.index("六个问题") < who < run.stdout.index("各项检查 / Every check:")
     operator = exported.server.settings.operator_name
     assert f"运营方 operator:      {operator}" in run.stdout
     assert f"{fingerprint_of(exported)}  已固定 pinned (from {files['root']})" in run.stdout

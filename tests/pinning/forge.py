@@ -20,6 +20,8 @@ from typing import Any
 from notary.chain.registry import Registry
 from notary.core.bundle import (
     KEYS_PATH,
+    LOG_CHECKPOINT_PATH,
+    LOG_NAME,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -86,6 +88,11 @@ def seal(files: dict[str, bytes], key: SigningKey, *, doc: Mapping[str, Any] | N
     """Re-write the manifest over what ``files`` now hold (every member with its SHA-256 and
     size), sign it with ``key`` and pack the bundle: what makes a re-packed bundle
     internally consistent again."""
+    item_dirs = {"/".join(p.split("/")[:2]) for p in files if p.startswith("items/")}
+    if any(f"{d}/{LOG_NAME}" not in files for d in item_dirs):
+        # an item the log never held (forged): a consistent forger drops the log's part
+        files = {p: d for p, d in files.items()
+                 if p != LOG_CHECKPOINT_PATH and not p.endswith(f"/{LOG_NAME}")}
     doc = dict(doc if doc is not None else manifest(files))
     if created_at is not None:
         doc["created_at"] = created_at
@@ -123,8 +130,11 @@ def resign_everything(data: bytes, key: SigningKey, *, keys: bytes | None = None
     ``key`` alone valid since long before) and every JWS (statements, receipts, custody
     events, deletion certificates, the manifest) re-signed by ``key``. ``keep`` drops
     members (by path); ``custody_keep(path, seq)`` drops custody events (seq counts from 1).
-    The bundled trust root is replaced by ``trust_root`` (a forger's own) or left out."""
-    files = {p: d for p, d in members(data).items() if keep(p)}
+    The bundled trust root is replaced by ``trust_root`` (a forger's own) or left out. The
+    log's part is left out too: re-signed JWS are leaves of no log, so its proofs cannot be
+    kept (a forger who kept them would fail ``items[i].log`` at once)."""
+    files = {p: d for p, d in members(data).items() if keep(p)
+             and p != LOG_CHECKPOINT_PATH and not p.endswith(f"/{LOG_NAME}")}
     for path in list(files):
         if _is_token_member(path):
             files[path] = resign(files[path].decode("ascii"), key).encode("ascii")

@@ -183,3 +183,32 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "['json_too_deep', 'trust_root_invalid']"
+
+
+def test_a_log_with_its_witnesses_round_trips_and_a_threshold_above_them_is_refused() -> None:
+    """The optional ``log`` member (issue 19): the log's vkey named by its origin, witnesses'
+    cosignature keys sorted by name, a threshold up to their number. Roots without it (the
+    vectors above) verify as before; with it, the fingerprint is another one."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from notary.core.note import COSIGNATURE, ED25519, Signer
+    from notary.core.trustroot import LogPin
+
+    def vkey(name: str, kind: int) -> str:
+        return Signer(name, kind, Ed25519PrivateKey.generate()).verifier.vkey
+
+    witnesses = tuple(sorted((n, vkey(n, COSIGNATURE)) for n in ("b.test/w", "a.test/w")))
+    pin = LogPin("notary.test/log", vkey("notary.test/log", ED25519), witnesses, 2)
+    signed = sign_trust_root(replace(GEN.ROOT, log=pin), GEN.CURRENT)
+    verified = verify_trust_root(signed)
+    assert verified.root.log == pin and verified.fingerprint != GEN.ROOT.fingerprint
+    for bad, field in [
+        (replace(pin, witness_threshold=3), "log.witness_threshold"),
+        (replace(pin, witnesses=witnesses[::-1]), "log.witnesses"),
+        (replace(pin, vkey=vkey("other.test/log", ED25519)), "log.vkey"),
+        (replace(pin, witnesses=(("a.test/w", vkey("a.test/w", ED25519)),)),
+         "log.witnesses[0].vkey"),
+    ]:
+        with pytest.raises(TrustRootError) as err:
+            sign_trust_root(replace(GEN.ROOT, log=bad), GEN.CURRENT)
+        assert err.value.details["field"] == field

@@ -114,3 +114,16 @@ def test_every_proof_of_random_trees_verifies_and_a_removed_entry_fails(seed: in
             with pytest.raises(tlog.ProofError):
                 tlog.verify_consistency(m, n, tlog.root(hashes[:m]), tlog.root(forged),
                                         proof)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 70, 1025])
+def test_the_batch_of_proofs_a_bundle_takes_is_each_entrys_own_proof(n: int) -> None:
+    """``inclusion_proofs_of``: one pass over the leaves for many entries (a case bundle)."""
+    hashes = [tlog.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    wanted = sorted({0, n - 1, n // 2, n // 3})
+    proofs = tlog.inclusion_proofs_of(wanted, hashes)
+    assert sorted(proofs) == wanted
+    for i in wanted:
+        assert proofs[i] == tlog.inclusion_proof(i, hashes)
+    with pytest.raises(tlog.ProofError):
+        tlog.inclusion_proofs_of([n], hashes)

@@ -44,6 +44,8 @@ from .layout import (
     DELETION_NAME,
     GUIDE_PATH,
     KEYS_PATH,
+    LOG_CHECKPOINT_PATH,
+    LOG_NAME,
     MANIFEST_MEDIA_TYPE,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -71,6 +73,7 @@ from .layout import (
     original_name,
     original_path_problem,
 )
+from .logpart import EntryProof, ItemLog, log_document, parse_log_document
 from .read import Bundle, BundleContents, anchor_queries, open_bundle
 from .recording import recording_document, recording_ranges
 from .verify import bundle_questions, verify_bundle
@@ -91,6 +94,8 @@ __all__ = [
     "DELETION_NAME",
     "GUIDE_PATH",
     "KEYS_PATH",
+    "LOG_CHECKPOINT_PATH",
+    "LOG_NAME",
     "MANIFEST_MEDIA_TYPE",
     "MANIFEST_PATH",
     "MANIFEST_SIGNATURE_PATH",
@@ -116,6 +121,8 @@ __all__ = [
     "BundleItem",
     "BundleVerification",
     "ChainObservation",
+    "EntryProof",
+    "ItemLog",
     "KeyPeriod",
     "Scope",
     "anchor_queries",
@@ -126,12 +133,14 @@ __all__ = [
     "is_original_path",
     "is_safe_original",
     "key_history",
+    "log_document",
     "manifest_limits",
     "member_path_problem",
     "open_bundle",
     "original_name",
     "original_path_problem",
     "parse_key_history",
+    "parse_log_document",
     "recording_document",
     "recording_ranges",
     "timestamp_documents",

@@ -30,6 +30,7 @@ from .layout import (
     CUSTODY_NAME,
     DELETION_JSON_NAME,
     DELETION_NAME,
+    LOG_NAME,
     ORIGINAL_DIR,
     PROOF_NAME,
     READABLE,
@@ -45,6 +46,7 @@ from .layout import (
     member_path_problem,
     original_name,
 )
+from .logpart import ItemLog, log_document
 from .recording import recording_document
 
 __all__ = ["BundleFacts", "BundleItem", "build_manifest", "timestamp_documents"]
@@ -81,6 +83,9 @@ class BundleItem:
     #: Second anchors of the item's root (issue 19): each chain's anchor and the node's
     #: transaction receipt, written as ``anchor-<chain id>.json``.
     extra_anchors: tuple[tuple[AnchorFacts, Mapping[str, Any]], ...] = ()
+    #: The inclusion proofs of its statement and custody events against the bundle's
+    #: checkpoint (:attr:`BundleFacts.log_checkpoint`), for its ``log.json``.
+    log: ItemLog | None = None
 
     @property
     def shredded(self) -> bool:
@@ -152,7 +157,9 @@ class BundleItem:
                  f"{d}/{DELETION_JSON_NAME}": jws_payload(self.deletion_jws),
              } if self.deletion_jws is not None else {}) | ({
                  f"{d}/{RECORDING_NAME}": recording_document(self.statement, self.segments),
-             } if self.segments else {}) | {
+             } if self.segments else {}) | ({
+                 f"{d}/{LOG_NAME}": log_document(self.log),
+             } if self.log is not None else {}) | {
                  f"{d}/{extra_anchor_name(a.chain_id)}": canonical_json(anchor_document(a, r))
                  for a, r in self.extra_anchors}
 
@@ -171,6 +178,9 @@ class BundleFacts:
     tsa_chain: bytes | None = None  # the TSAs' certificates (PEM), when there are timestamps
     #: The exporter's signed trust root (TRUST_ROOT_PATH), when it has one.
     trust_root: bytes | None = None
+    #: The log's checkpoint the items' ``log.json`` prove against (``log/checkpoint.note``:
+    #: the signed note with its cosignatures), when the export found one covering them.
+    log_checkpoint: bytes | None = None
     #: The bundle version written (the current one; older ones only for test vectors).
     version: int = BUNDLE_VERSION
 

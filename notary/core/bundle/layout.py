@@ -36,6 +36,8 @@ __all__ = [
     "GUIDE_PATH",
     "ITEM_DIR",
     "KEYS_PATH",
+    "LOG_CHECKPOINT_PATH",
+    "LOG_NAME",
     "MANIFEST_MEDIA_TYPE",
     "MANIFEST_PATH",
     "MANIFEST_SIGNATURE_PATH",
@@ -152,6 +154,12 @@ _ITEM_DOCUMENT = re.compile(
     r"|custody\.jsonl|deletion\.jws|deletion\.json)"
 )
 _ITEM_RECORDING = re.compile(r"items/[0-9]{3,9}/recording\.json")
+#: The log's part (notary.core.bundle.logpart): the checkpoint, and each item's proofs.
+LOG_CHECKPOINT_PATH: Final = "log/checkpoint.note"
+LOG_NAME: Final = "log.json"
+MAX_LOG_DOCUMENT_BYTES: Final = 4 * 1024 * 1024
+MAX_CHECKPOINT_BYTES: Final = 64 * 1024  # notary.core.note.MAX_NOTE_BYTES
+_ITEM_LOG = re.compile(r"items/[0-9]{3,9}/log\.json")
 _NOT_PORTABLE = re.compile(r'[<>:"/\\|?*\u0000-\u001f\u007f]')
 _WINDOWS_DEVICES = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
@@ -221,6 +229,10 @@ def document_limit(path: str) -> int | None:
         return MAX_CONDUCT_DOCUMENT_BYTES
     if _ITEM_RECORDING.fullmatch(path):
         return MAX_RECORDING_DOCUMENT_BYTES
+    if path == LOG_CHECKPOINT_PATH:
+        return MAX_CHECKPOINT_BYTES
+    if _ITEM_LOG.fullmatch(path):
+        return MAX_LOG_DOCUMENT_BYTES
     if _ITEM_DOCUMENT.fullmatch(path) or is_timestamp_document(path):
         return MAX_DOCUMENT_BYTES
     return None

@@ -74,6 +74,7 @@ from .layout import (
     STATEMENT_NAME,
     TRUST_ROOT_PATH,
 )
+from .logpart import log_checks
 from .read import Bundle, anchor_of, document_text
 
 __all__ = ["bundle_questions", "verify_bundle"]
@@ -347,6 +348,15 @@ def verify_bundle(
                 for i, r in enumerate(results)]
         checks.extend(issuer_checks(trust_root, chain, _signature_uses(bundle, results),
                                     pins))
+    # Step 9: the transparency log's part: its checkpoint by the pinned log key, every
+    # statement and custody event in it, the witnesses' cosignatures (the neutrality answer).
+    log, log_facts = log_checks(
+        bundle.contents.documents,
+        [(r.documents.path, r.documents.statement_token, r.documents.custody_tokens or ())
+         for r in results],
+        trust_root.root.log if trust_root is not None else None,
+        trust_root.fingerprint if trust_root is not None else None)
+    checks.extend(log)
     _date_items(checks, results, extras, item_facts)
     manifest = bundle.manifest
     facts: dict[str, Any] = {
@@ -367,6 +377,8 @@ def verify_bundle(
             facts["chain_error"] = chain.error
     if conduct is not None:
         facts["conduct"] = conduct[1]
+    if log_facts is not None:
+        facts["log"] = log_facts
     bundled, bundled_problem = _bundled_trust_root(bundle)
     facts["pinned"] = trust_root is not None
     if trust_root is not None:
