@@ -8,6 +8,7 @@ database is SQLite. Every port is configurable and every listener binds 127.0.0.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,10 @@ class Settings:
     log_origin: str = ""
     log_witnesses: tuple[str, ...] = ()
     log_witness_timeout: float = 10.0
+    # Second anchors (issue 19, docs/deployment.md): more EVM chains each batch root is
+    # anchored on after the primary one, as "RPC_URL#CHAIN_ID" or "RPC_URL#CHAIN_ID#CONTRACT"
+    # (comma-separated; see :func:`extra_anchor_specs`). Empty: the primary chain only.
+    extra_anchors: tuple[str, ...] = ()
     # How many of those witnesses must have cosigned a bundle's checkpoint for a verifier to
     # answer its neutrality "pass" (the trust root's log.witness_threshold). -1: one when
     # witnesses are configured, else none (docs/witness.md §6).
@@ -316,6 +321,8 @@ class Settings:
             log_witnesses=tuple(w.strip() for w in _env("NOTARY_LOG_WITNESSES", "").split(",")
                                 if w.strip()),
             log_witness_timeout=_env_float("NOTARY_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1),
+            extra_anchors=tuple(w.strip() for w in _env("NOTARY_EXTRA_ANCHORS", "").split(",")
+                                if w.strip()),
             log_witness_threshold=_env_int("NOTARY_LOG_WITNESS_THRESHOLD", -1, minimum=0),
         )
 
@@ -370,3 +377,34 @@ class Settings:
             else:
                 out[f.name] = str(getattr(self, f.name))
         return out
+
+
+@dataclass(frozen=True)
+class ExtraAnchorSpec:
+    """One second anchor (NOTARY_EXTRA_ANCHORS): an EVM chain's node, the chain id it must
+    report, and the registry's address there (None: remembered under NOTARY_HOME, or
+    deployed on first use when the service runs its own development chain)."""
+
+    rpc_url: str
+    chain_id: int
+    contract: str | None = None
+
+
+def extra_anchor_specs(settings: Settings) -> tuple[ExtraAnchorSpec, ...]:
+    """Parse ``settings.extra_anchors``; raises InputError ``config_invalid`` on a malformed
+    entry, a chain id given twice, or the primary chain's id (one anchor per chain)."""
+    out: list[ExtraAnchorSpec] = []
+    for entry in settings.extra_anchors:
+        parts = entry.split("#")
+        if len(parts) not in (2, 3) or not parts[0].startswith(("http://", "https://")) \
+                or not parts[1].isdigit() or int(parts[1]) < 1 or (
+                    len(parts) == 3 and re.fullmatch(r"0x[0-9a-fA-F]{40}", parts[2]) is None):
+            raise InputError(f"NOTARY_EXTRA_ANCHORS: {entry!r} is not RPC_URL#CHAIN_ID or "
+                             "RPC_URL#CHAIN_ID#0xCONTRACT / 格式应为 RPC_URL#链ID[#合约地址]",
+                             code="config_invalid")
+        spec = ExtraAnchorSpec(parts[0], int(parts[1]), parts[2] if len(parts) == 3 else None)
+        if spec.chain_id == settings.chain_id or spec.chain_id in {o.chain_id for o in out}:
+            raise InputError(f"NOTARY_EXTRA_ANCHORS: chain {spec.chain_id} is given twice (or is "
+                             "the primary chain) / 链 ID 重复", code="config_invalid")
+        out.append(spec)
+    return tuple(out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, event, false
+from sqlalchemy import BigInteger, Column, Engine, Index, Text, UniqueConstraint, event, false
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -296,6 +296,26 @@ class SupersededAnchor(SQLModel, table=True):
     block_timestamp: int
     detected_at: datetime
     reason: str = Field(max_length=256)
+
+
+class ExtraAnchor(SQLModel, table=True):
+    """A batch root's anchor on a second chain (NOTARY_EXTRA_ANCHORS), made after the primary
+    anchor: one row per batch and chain, with the node's transaction receipt as it was."""
+
+    __tablename__ = "extra_anchors"
+    __table_args__ = (UniqueConstraint("batch_id", "chain_id", name="uq_extra_anchor"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batches.id", index=True)
+    chain_id: int
+    contract: str = Field(max_length=42)
+    onchain_batch_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    block_hash: str = Field(max_length=66)
+    block_timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    raw_receipt: str = Field(sa_column=Column(Text, nullable=False))
+    anchored_at: datetime
 
 
 class WorkerLease(SQLModel, table=True):

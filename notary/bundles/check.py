@@ -9,7 +9,7 @@ the caller's, never one the bundle names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import BinaryIO
 
 from cryptography import x509
@@ -18,6 +18,7 @@ from notary.bundles.archive import ArchiveLimits, hash_ranges, read_archive
 from notary.core.bundle import (
     BundleVerification,
     bundle_questions,
+    extra_chain_questions,
     open_bundle,
     recording_ranges,
     verify_bundle,
@@ -37,6 +38,7 @@ def verify_bundle_file(
     fp: BinaryIO, *, trust_root: VerifiedTrustRoot | None = None,
     chain: ChainReader | None = None, limits: ArchiveLimits | None = None,
     tsa_roots: Sequence[x509.Certificate] = (),
+    extra_chains: Mapping[int, ChainReader] | None = None,
 ) -> BundleVerification:
     """Verify the bundle in ``fp`` (a seekable binary file).
 
@@ -44,6 +46,8 @@ def verify_bundle_file(
     ``not_established``). ``chain``: a reader for a chain node chosen by the caller (without
     one the chain checks are skipped and the time is unknown). Without ``tsa_roots`` (the TSA
     root certificates the caller trusts) an RFC 3161 timestamp is at best a partial check.
+    ``extra_chains``: a reader for a node of each second chain, by chain id, chosen by the
+    caller (without one a second anchor is checked against its receipt and pin only).
     Raises :class:`~notary.core.errors.UnsafeBundle` or
     :class:`~notary.core.errors.UnreadableBundle` for an archive that is refused unread;
     everything else is a check in the returned verdict."""
@@ -54,6 +58,9 @@ def verify_bundle_file(
     # Step 3: the outside facts: what the caller's chain node says (pinned questions when a
     # trust root is given).
     reading = chain(bundle_questions(bundle, trust_root)) if chain is not None else None
+    readers = extra_chains or {}
+    extra = {chain_id: readers[chain_id](q) for chain_id, q in
+             extra_chain_questions(bundle, trust_root).items() if chain_id in readers}
     # Step 4: the other outside facts: what the library reads in the TSA tokens.
     timestamps = read_bundle_timestamps(contents.documents, tsa_roots)
     # Step 5: each segment of a recording notarised while made, out of its original.
@@ -61,4 +68,4 @@ def verify_bundle_file(
     slices = hash_ranges(fp, wanted)
     # Step 6: every check, and the answers.
     return verify_bundle(bundle, timestamps=timestamps, trust_root=trust_root, chain=reading,
-                         slices=slices)
+                         slices=slices, extra_chains=extra)

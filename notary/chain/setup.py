@@ -127,24 +127,37 @@ def fee_policy(settings: Settings) -> FeePolicy:
 
 def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
     refuse_dev_chain(settings)
-    w3 = connect(settings.chain_url, timeout=settings.chain_timeout)
+    registry, deployment = attach_registry(
+        settings, settings.chain_url, settings.chain_id, settings.contract_address,
+        _deployment_file(settings), setting="NOTARY_CHAIN_ID")
+    return ChainContext(registry=registry, deployment=deployment, embedded=embedded)
+
+
+def attach_registry(settings: Settings, url: str, expected_chain_id: int, contract: str | None,
+                    path: Path, *, setting: str, may_deploy: bool = True
+                    ) -> tuple[Registry, Deployment]:
+    """The one way to reach a chain's registry (the primary chain's and each second
+    anchor's): the node must be on ``expected_chain_id``; the registry is ``contract`` when
+    given, else the one remembered in ``path``, else (only when the service runs its own
+    development chain, and ``may_deploy``) deployed now and remembered there. The same
+    anchoring account signs on every chain (its nonces are per chain)."""
+    w3 = connect(url, timeout=settings.chain_timeout)
     account = chain_account(settings)
     kwargs: dict[str, Any] = {"confirmations": settings.confirmations,
                               "timeout": settings.chain_timeout, "fees": fee_policy(settings)}
-    with node_errors(settings.chain_url):
+    with node_errors(url):
         chain_id = int(w3.eth.chain_id)
         if settings.embedded_chain:
             _fund_embedded(w3, account)
     # 1. The node must be on the chain we were told (external) or chose (embedded).
-    if chain_id != settings.chain_id:
-        raise ChainMismatch(f"the node at {settings.chain_url} is on chain {chain_id}, but "
-                            f"NOTARY_CHAIN_ID is {settings.chain_id}: refusing to start",
-                            expected=settings.chain_id, actual=chain_id)
+    if chain_id != expected_chain_id:
+        raise ChainMismatch(f"the node at {url} is on chain {chain_id}, but "
+                            f"{setting} is {expected_chain_id}: refusing to anchor there",
+                            expected=expected_chain_id, actual=chain_id)
 
     # 2. The registry: configured, remembered from an earlier start, or deployed now (embedded).
-    path = _deployment_file(settings)
-    if settings.contract_address:
-        registry = Registry(w3, settings.contract_address, account, **kwargs)
+    if contract:
+        registry = Registry(w3, contract, account, **kwargs)
         registry.check_deployment(chain_id)
         deployment = Deployment(chain_id, registry.address, "", 0)
     elif path.exists():
@@ -155,7 +168,7 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
             )
         registry = Registry(w3, deployment.address, account, **kwargs)
         registry.check_deployment(chain_id)
-    elif settings.embedded_chain:
+    elif settings.embedded_chain and may_deploy:
         registry, deployment = Registry.deploy(w3, account, **kwargs)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -163,11 +176,12 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
         tmp.replace(path)
     else:
         raise ChainError(
-            "an external chain needs NOTARY_CONTRACT_ADDRESS "
-            "(deploy with `notary contract deploy`)",
+            f"an external chain ({url}) needs its registry's address "
+            "(NOTARY_CONTRACT_ADDRESS, or RPC_URL#CHAIN_ID#CONTRACT in NOTARY_EXTRA_ANCHORS; "
+            "deploy with `notary contract deploy`)",
             code="contract_not_configured",
         )
-    return ChainContext(registry=registry, deployment=deployment, embedded=embedded)
+    return registry, deployment
 
 
 def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployment:

@@ -38,7 +38,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.sha256 and (pins or args.rpc or args.tsa_ca):
         raise InputError("--trust-root, --trust-root-fingerprint, --rpc and --tsa-ca verify a "
                          "proof bundle; --sha256 asks the service", code="argument_conflict")
-    if args.file and (args.bundle or args.rpc or args.tsa_ca or pins
+    if args.file and (args.bundle or args.rpc or args.tsa_ca or pins or args.extra_rpc
                       or _is_bundle(Path(args.file))):
         return verify_bundle(args)
     from notary.cli.client import verify_with_service
@@ -75,9 +75,10 @@ def verify_bundle(args: argparse.Namespace) -> int:
             from notary.cli.chainview import reader
 
             chain = reader(args.rpc)
+        extra = extra_readers(args.extra_rpc)
         with path.open("rb") as fh:
             checked = verify_bundle_file(fh, trust_root=pinned.verified if pinned else None,
-                                         chain=chain, tsa_roots=tsa_roots)
+                                         chain=chain, tsa_roots=tsa_roots, extra_chains=extra)
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})
@@ -90,6 +91,22 @@ def verify_bundle(args: argparse.Namespace) -> int:
         print_bundle_report(report, rpc=args.rpc,
                             source=pinned.source if pinned else None)
     return RESULT_EXIT.get(str(report["result"]), Exit.FAILED)
+
+
+def extra_readers(specs: Sequence[str]) -> dict[int, Any]:
+    """``--extra-rpc CHAIN_ID=URL`` (repeatable): a reader per second chain, loaded (with
+    web3) only when one is given."""
+    out: dict[int, Any] = {}
+    for spec in specs:
+        chain_id, sep, url = spec.partition("=")
+        if not sep or not chain_id.isdigit() or not url.startswith(("http://", "https://")) \
+                or int(chain_id) in out:
+            raise InputError(f"--extra-rpc {spec!r}: give CHAIN_ID=URL, once per chain / "
+                             "格式应为 链ID=URL，每条链一次", code="input_invalid")
+        from notary.cli.chainview import reader
+
+        out[int(chain_id)] = reader(url)
+    return out
 
 
 def _bundled_trust_root(path: Path) -> bytes | None:
@@ -275,6 +292,10 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         for line in conduct_lines(conduct):
             print(line)
     for item in items:
+        if isinstance(item, Mapping):
+            for line in attestation_lines(item):
+                print(line)
+    for item in items:
         if isinstance(item, Mapping) and isinstance(item.get("recording"), Mapping):
             from notary.cli.recording import recording_lines
 
@@ -298,6 +319,33 @@ def print_bundle_report(report: Mapping[str, Any], *, rpc: str | None,
         print("未核验 skipped (not verified):")
         for check in not_made:
             print(f"  - {check['name']}")
+
+
+_KINDS = {"chain": "主链锚定 primary chain", "extra_chain": "第二锚定 second chain",
+          "rfc3161": "RFC 3161 时间戳 timestamp"}
+
+
+def attestation_lines(item: Mapping[str, Any]) -> list[str]:
+    """Every attestation of an item's root, whether it held, and the earliest valid one,
+    which dates the item (issue 19). Nothing when the item has only its primary anchor."""
+    attested = [a for a in item.get("attestations") or [] if isinstance(a, Mapping)]
+    if len(attested) < 2:
+        return []
+    lines = [f"证明 attestations of {item.get('path', '?')}:"]
+    for a in attested:
+        chain = f" chain {a['chain_id']}" if a.get("chain_id") is not None else ""
+        ok = "有效 valid" if a.get("valid") else "无效 INVALID, dates nothing 不计时间"
+        lines.append(f"  - {_KINDS.get(str(a.get('kind')), a.get('kind'))}{chain}: "
+                     f"{a.get('time') or '?'} [{ok}] ({a.get('check')})")
+    dated = item.get("dated_by")
+    if isinstance(dated, Mapping):
+        chain = f" chain {dated['chain_id']}" if dated.get("chain_id") is not None else ""
+        lines.append(f"  最早有效证明确定时间 dated by the earliest valid attestation: "
+                     f"{_KINDS.get(str(dated.get('kind')), dated.get('kind'))}{chain}, "
+                     f"不晚于 no later than {dated.get('time')}")
+    else:
+        lines.append("  无有效证明 no valid attestation dates this item")
+    return lines
 
 
 def conduct_lines(conduct: Mapping[str, Any]) -> list[str]:
@@ -365,6 +413,10 @@ def register(sub: Any) -> None:
                    help="bundle: a node of the anchoring chain you choose (never taken from "
                         "the bundle): the anchors, block hash, registry code, senders and key "
                         "registrations are asked of it")
+    p.add_argument("--extra-rpc", metavar="CHAIN_ID=URL", action="append", default=[],
+                   help="bundle: a node you choose of a second anchor's chain (repeatable, one "
+                        "per chain): its anchors, pinned block and registry code are asked of "
+                        "it; without one a second anchor is checked against its receipt only")
     p.add_argument("--tsa-ca", metavar="FILE",
                    help="bundle: the RFC 3161 time-stamping authority's root certificate(s) you "
                         "trust (PEM); without it a timestamp is only a partial check")

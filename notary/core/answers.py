@@ -233,7 +233,11 @@ def _integrity(checks: Sequence[Check], facts: Mapping[str, Any], pinned: bool) 
 
 
 def _existence_time(checks: Sequence[Check], facts: Mapping[str, Any]) -> Answer:
-    own = [c for c in checks if _ITEM.fullmatch(c.name) and _part(c.name) in _TIME_ITEM]
+    # A second anchor (items[i].extra_anchor_<chain id>, issue 19) that fails is a false
+    # time claim: it fails this answer; one that passes or is not pinned changes nothing here
+    # (the facts' per-item "dated_by" names the earliest valid attestation).
+    own = [c for c in checks if _ITEM.fullmatch(c.name) and (
+        _part(c.name) in _TIME_ITEM or _part(c.name).startswith("extra_anchor_"))]
     anchors = [c for c in own if _part(c.name) == "chain_anchor"]
     # Pinned, a block time counts only from the pinned chain: a node of a private copy with
     # the same chain id confirms anchors that the deployment's chain never saw.

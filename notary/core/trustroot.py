@@ -26,6 +26,7 @@ from .errors import SignatureError, StatementError
 from .signing import SignedFormat, SigningKey
 from .statement import canonical_json, parse_strict_json
 from .trustroot_members import (
+    ExtraChainPin,
     LogPin,
     Operator,
     PreviousRegistry,
@@ -34,6 +35,7 @@ from .trustroot_members import (
     TrustRootKey,
     address_field,
     checksum_address,
+    extra_chain_member,
     fail,
     hash32_field,
     int_field,
@@ -55,6 +57,7 @@ __all__ = [
     "MAX_TRUST_ROOT_BYTES",
     "TRUST_ROOT",
     "TRUST_ROOT_MEDIA_TYPE",
+    "ExtraChainPin",
     "LogPin",
     "Operator",
     "PreviousRegistry",
@@ -80,13 +83,16 @@ MAX_TRUST_ROOT_BYTES = 256 * 1024
 MAX_KEYS = 1000
 MAX_ACCOUNTS = 100
 MAX_PREVIOUS_REGISTRIES = 100
+MAX_EXTRA_CHAINS = 16
 
 _FINGERPRINT_CHARS = re.compile(r"[0-9a-f]{32}")
 
 _TOP = {"media_type", "issued_at", "development", "public_url", "operator", "chain",
         "registry", "anchoring_accounts", "signing_keys", "previous_registries", "signature",
         "log"}
-_TOP_REQUIRED = _TOP - {"previous_registries", "log"}
+#: Optional members added after version 1 was issued (absent: the document is as before).
+_TOP |= {"extra_chains"}
+_TOP_REQUIRED = _TOP - {"previous_registries", "log", "extra_chains"}
 _CHAIN = {"chain_id", "genesis_hash"}
 
 
@@ -104,6 +110,8 @@ class TrustRoot:
     anchoring_accounts: tuple[str, ...]
     signing_keys: tuple[TrustRootKey, ...]
     previous_registries: tuple[PreviousRegistry, ...] = field(default=())
+    #: Second anchors' chains (issue 19), in chain-id order; omitted when there are none.
+    extra_chains: tuple[ExtraChainPin, ...] = field(default=())
     #: The transparency log and its witnesses (issue 19); absent in trust roots issued
     #: before, and in a deployment without a log.
     log: LogPin | None = None
@@ -122,9 +130,15 @@ class TrustRoot:
         }
         if self.previous_registries:
             out["previous_registries"] = [p.to_json() for p in self.previous_registries]
+        if self.extra_chains:
+            out["extra_chains"] = [c.to_json() for c in self.extra_chains]
         if self.log is not None:
             out["log"] = self.log.to_json()
         return out
+
+    def extra_chain(self, chain_id: int) -> ExtraChainPin | None:
+        """The pinned second-anchor chain ``chain_id``, if the trust root pins one."""
+        return next((c for c in self.extra_chains if c.chain_id == chain_id), None)
 
     def unsigned_bytes(self) -> bytes:
         """RFC 8785 canonical bytes without ``signature``: what is signed and fingerprinted."""
@@ -214,6 +228,15 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
     if "previous_registries" in obj and not previous:
         fail("Field 'previous_registries' is omitted when there are none.",
               "previous_registries")
+    extra = tuple(extra_chain_member(i, c, MAX_ACCOUNTS) for i, c in enumerate(
+        list_field("extra_chains", obj.get("extra_chains", []), MAX_EXTRA_CHAINS,
+                   allow_empty=True)))
+    if "extra_chains" in obj and not extra:
+        fail("Field 'extra_chains' is omitted when there are none.", "extra_chains")
+    ids = [c.chain_id for c in extra]
+    if ids != sorted(set(ids)) or int_field("chain.chain_id", chain["chain_id"], 1) in ids:
+        fail("Field 'extra_chains' must be in chain-id order, each chain once, and not the "
+             "primary chain.", "extra_chains")
     root = TrustRoot(
         issued_at=utc_field("issued_at", obj["issued_at"]),
         development=obj["development"],
@@ -225,6 +248,7 @@ def parse_trust_root(data: bytes) -> tuple[TrustRoot, str]:
         anchoring_accounts=tuple(accounts),
         signing_keys=tuple(keys),
         previous_registries=previous,
+        extra_chains=extra,
         log=log_member(obj["log"]) if "log" in obj else None,
     )
     signature = obj["signature"]

@@ -21,6 +21,7 @@ from .note import COSIGNATURE, ED25519, NoteError, Verifier
 from .validate import validate_int, validate_rfc3339, validate_text
 
 __all__ = [
+    "ExtraChainPin",
     "LogPin",
     "Operator",
     "PreviousRegistry",
@@ -29,6 +30,7 @@ __all__ = [
     "TrustRootKey",
     "address_field",
     "checksum_address",
+    "extra_chain_member",
     "fail",
     "hash32_field",
     "int_field",
@@ -55,6 +57,7 @@ _REGISTRY = {"address", "code_keccak256", "version", "deployment_block", "deploy
 _REGISTRY_REQUIRED = {"address", "code_keccak256", "version"}
 _PREVIOUS = {"chain_id", "address", "code_keccak256", "version", "until_block"}
 _PREVIOUS_REQUIRED = {"chain_id", "address", "code_keccak256"}
+_EXTRA_CHAIN = {"chain_id", "genesis_hash", "registry", "anchoring_accounts"}
 _KEY = {"jwk", "not_before", "not_after", "registered_block", "retired_block"}
 _JWK = {"kty", "crv", "x", "kid"}
 _LOG = {"origin", "vkey", "witnesses", "witness_threshold"}
@@ -289,20 +292,20 @@ def operator_member(value: object) -> Operator:
     )
 
 
-def registry_member(value: object) -> RegistryPin:
-    obj = object_field("registry", value, _REGISTRY, _REGISTRY_REQUIRED)
+def registry_member(value: object, where: str = "registry") -> RegistryPin:
+    obj = object_field(where, value, _REGISTRY, _REGISTRY_REQUIRED)
     block = obj.get("deployment_block")
     block_hash = obj.get("deployment_block_hash")
     if (block is None) != (block_hash is None):
-        fail("Fields 'registry.deployment_block' and 'registry.deployment_block_hash' come "
-              "together.", "registry.deployment_block")
+        fail(f"Fields '{where}.deployment_block' and '{where}.deployment_block_hash' come "
+              "together.", f"{where}.deployment_block")
     return RegistryPin(
-        address=address_field("registry.address", obj["address"]),
-        code_keccak256=hash32_field("registry.code_keccak256", obj["code_keccak256"]),
-        version=text_field("registry.version", obj["version"], 16),
-        deployment_block=int_field("registry.deployment_block", block, 1) if block is not None
+        address=address_field(f"{where}.address", obj["address"]),
+        code_keccak256=hash32_field(f"{where}.code_keccak256", obj["code_keccak256"]),
+        version=text_field(f"{where}.version", obj["version"], 16),
+        deployment_block=int_field(f"{where}.deployment_block", block, 1) if block is not None
         else None,
-        deployment_block_hash=hash32_field("registry.deployment_block_hash", block_hash)
+        deployment_block_hash=hash32_field(f"{where}.deployment_block_hash", block_hash)
         if block_hash is not None else None,
     )
 
@@ -410,3 +413,38 @@ def sortable_time(moment: str) -> str:
     """A sortable form of an RFC 3339 UTC time (fraction padded to 9 digits)."""
     head, _, frac = moment[:-1].partition(".")
     return f"{head}.{frac:0<9}"
+
+
+@dataclass(frozen=True)
+class ExtraChainPin:
+    """A second anchor's chain (issue 19): its id and genesis hash, the registry there, and
+    the accounts that anchor there; pinned exactly as the primary chain is."""
+
+    chain_id: int
+    genesis_hash: str
+    registry: RegistryPin
+    anchoring_accounts: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chain_id": self.chain_id, "genesis_hash": self.genesis_hash,
+                "registry": self.registry.to_json(),
+                "anchoring_accounts": list(self.anchoring_accounts)}
+
+
+def extra_chain_member(i: int, value: object, max_accounts: int) -> ExtraChainPin:
+    """``extra_chains[i]``, checked like the primary chain's members (sorted unique
+    EIP-55 accounts, a registry pin)."""
+    where = f"extra_chains[{i}]"
+    obj = object_field(where, value, _EXTRA_CHAIN, _EXTRA_CHAIN)
+    listed = list_field(f"{where}.anchoring_accounts", obj["anchoring_accounts"], max_accounts)
+    accounts = [address_field(f"{where}.anchoring_accounts[{j}]", a)
+                for j, a in enumerate(listed)]
+    if accounts != sorted(set(accounts), key=str.lower):
+        fail(f"Field '{where}.anchoring_accounts' must be sorted (case-insensitively) without "
+             "duplicates.", f"{where}.anchoring_accounts")
+    return ExtraChainPin(
+        chain_id=int_field(f"{where}.chain_id", obj["chain_id"], 1),
+        genesis_hash=hash32_field(f"{where}.genesis_hash", obj["genesis_hash"]),
+        registry=registry_member(obj["registry"], f"{where}.registry"),
+        anchoring_accounts=tuple(accounts),
+    )

@@ -21,6 +21,11 @@ One cycle (only while this worker holds the anchoring lease):
      Then renew the tokens whose TSA certificate expires within ``NOTARY_TSA_RENEW_BEFORE``
      (notary.service.renewal, RFC 4998), under the same rule: a failure waits (for
      ``NOTARY_TSA_RENEW_RETRY`` seconds) and never delays anchoring.
+  5b. When second anchors are configured (``NOTARY_EXTRA_ANCHORS``), anchor the roots of
+     batches already anchored on the primary chain on each extra chain
+     (:meth:`BatchWorker.attest_extra`): after the primary and the TSA, each backend on its
+     own, stopping at its first failure, so that an extra chain that is down or reverts
+     never delays the primary; a later cycle adds the missing attestations.
   6. Sign a checkpoint of the transparency log if it grew (notary.service.translog), and ask
      the configured witnesses to cosign it (notary.service.cosigning). Even when an earlier
      step failed (the chain is down): the log does not depend on the chain, and a witness
@@ -43,6 +48,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from notary.chain.errors import AnchorRejected, ChainError
+from notary.chain.extra import AnchorBackend
 from notary.chain.registry import Registry, SignedAnchor
 from notary.core.custody import CustodyAct
 from notary.core.errors import NotaryError
@@ -59,7 +65,14 @@ from notary.service.renewal import DEFAULT_RENEW_BEFORE, renew_timestamps
 from notary.service.translog import TransparencyLog
 from notary.service.webhooks import announce_superseded
 from notary.tsa import TimestampAuthority, TimestampError
-from storage.db import Batch, CustodyRecord, Evidence, SupersededAnchor, session
+from storage.db import (
+    Batch,
+    CustodyRecord,
+    Evidence,
+    ExtraAnchor,
+    SupersededAnchor,
+    session,
+)
 from storage.translog import LogCheckpoint
 
 log = logging.getLogger("notary.batching")
@@ -78,9 +91,12 @@ class BatchWorker:
         custody: CustodyLog | None = None, tsa: TimestampAuthority | None = None,
         translog: TransparencyLog | None = None, witnesses: Sequence[WitnessConfig] = (),
         witness_timeout: float = 10.0, tsa_renew_before: float = DEFAULT_RENEW_BEFORE,
-        tsa_renew_retry: float = 600.0,
+        tsa_renew_retry: float = 600.0, extra: Sequence[AnchorBackend] = (),
     ) -> None:
         self.engine = engine
+        self.extra = tuple(extra)
+        #: Each second anchor's last failure (None once it attested again).
+        self.extra_errors: dict[str, str | None] = {}
         self.translog, self.witnesses = translog, tuple(witnesses)
         self.witness_timeout = witness_timeout
         self.witness_errors: dict[str, str | None] = {}
@@ -170,6 +186,7 @@ class BatchWorker:
             self.timestamp_roots()
             if self.last_tsa_error is None:  # the TSA answers: renew what is due
                 self.renew_timestamps()
+            self.attest_extra()
         finally:
             self.sign_log()
         return anchored
@@ -369,6 +386,48 @@ class BatchWorker:
                      stamp.gen_time.isoformat())
             done += 1
         self.last_tsa_error = None
+        return done
+
+    def attest_extra(self, limit: int = 50) -> int:
+        """Step 5b: anchor on each second chain the roots of (at most ``limit``) batches
+        anchored on the primary chain and not yet there, oldest first. Never raises: a
+        backend's first failure ends its turn (recorded in :attr:`extra_errors`); the next
+        cycle tries again. Returns how many attestations were recorded."""
+        done = 0
+        for backend in self.extra:
+            chain_id = backend.chain_id
+            with session(self.engine) as s:
+                have = select(ExtraAnchor.batch_id).where(ExtraAnchor.chain_id == chain_id)
+                waiting = list(s.exec(select(Batch.id, Batch.root, Batch.leaf_count).where(
+                    Batch.status == "anchored", col(Batch.id).not_in(have))
+                    .order_by(Batch.id).limit(limit)))  # type: ignore[arg-type]
+            try:
+                for batch_id, root, leaf_count in waiting:
+                    if self._stop.is_set():
+                        break
+                    assert batch_id is not None
+                    got = backend.attest(from_hex32(root), leaf_count)
+                    a = got.anchor
+                    with session(self.engine) as s:
+                        s.add(ExtraAnchor(
+                            batch_id=batch_id, chain_id=a.chain_id, contract=a.contract,
+                            onchain_batch_id=a.batch_id, tx_hash=a.tx_hash,
+                            block_number=a.block_number, block_hash=a.block_hash,
+                            block_timestamp=a.block_timestamp,
+                            raw_receipt=json.dumps(got.raw_receipt, sort_keys=True),
+                            anchored_at=datetime.now(UTC)))
+                        s.commit()
+                    log.info("batch %s: root %s also anchored on %s, tx %s, block %d",
+                             batch_id, root, backend.name, a.tx_hash, a.block_number)
+                    done += 1
+                    self.extra_errors[backend.name] = None
+                self.extra_errors[backend.name] = None
+            except Exception as exc:  # noqa: BLE001 - a second anchor never stops the cycle
+                self.extra_errors[backend.name] = (
+                    f"{exc.code}: {exc.message}" if isinstance(exc, NotaryError)
+                    else f"unexpected: {type(exc).__name__}")
+                log.warning("second anchor %s deferred: %s", backend.name,
+                            self.extra_errors[backend.name])
         return done
 
     def renew_timestamps(self) -> int:

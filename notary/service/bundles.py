@@ -34,6 +34,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from sqlmodel import select
+
 from notary.bundles.archive import ArchiveLimits, BundleWriter
 from notary.bundles.check import verify_bundle_file
 from notary.bundles.declaration import declaration_files
@@ -89,7 +91,7 @@ from notary.service.trustroot import (
     read_stored_trust_root,
 )
 from notary.tsa import certificate_chain
-from storage.db import ApiKey, Evidence
+from storage.db import ApiKey, Evidence, ExtraAnchor, session
 
 __all__ = ["BundleDownload", "ConductAsked", "export_bundle", "this_service",
            "verify_uploaded_bundle", "write_bundle"]
@@ -162,6 +164,7 @@ def _items(ctx: Context, rows: Sequence[Evidence],
     """The items as exported. A batch (its row, anchor, raw receipt, the chain's answer) is
     read once for all its items, not once per item."""
     observed: dict[bytes, AnchorFacts | None] = {}
+    extras: dict[int, tuple[tuple[AnchorFacts, dict[str, Any]], ...]] = {}
     batches: dict[int, tuple[Any, dict[str, Any] | None]] = {}
     renewals: dict[int, tuple[bytes, ...]] = {}
     items = []
@@ -181,6 +184,8 @@ def _items(ctx: Context, rows: Sequence[Evidence],
             raw = _raw_tx_receipt(ctx, batch.raw_receipt, anchor.tx_hash)
             batches[batch.id] = (batch, raw)
         root = anchor.root
+        if batch.id not in extras:
+            extras[batch.id] = _extra_anchors(ctx, batch.id, root)
         if batch.tsa_token and batch.id not in renewals:
             renewals[batch.id] = tuple(renewal_tokens(ctx.engine, batch.id))
         if root not in observed and ctx.chain is not None:
@@ -198,8 +203,22 @@ def _items(ctx: Context, rows: Sequence[Evidence],
             timestamp=base64.b64decode(batch.tsa_token) if batch.tsa_token else None,
             renewals=renewals.get(batch.id, ()),
             segments=recording_segments(ctx, row),
+            extra_anchors=extras[batch.id],
         ))
     return tuple(items)
+
+
+def _extra_anchors(ctx: Context, batch_id: int, root: bytes
+                   ) -> tuple[tuple[AnchorFacts, dict[str, Any]], ...]:
+    """The batch's second anchors (issue 19) with their recorded receipts, by chain id."""
+    with session(ctx.engine) as s:
+        rows = list(s.exec(select(ExtraAnchor).where(ExtraAnchor.batch_id == batch_id)
+                           .order_by(ExtraAnchor.chain_id)))  # type: ignore[arg-type]
+    return tuple((AnchorFacts(
+        chain_id=r.chain_id, contract=r.contract, batch_id=r.onchain_batch_id,
+        root=root, block_number=r.block_number,
+        block_hash=r.block_hash, block_timestamp=r.block_timestamp, tx_hash=r.tx_hash),
+        cast(dict[str, Any], json.loads(r.raw_receipt))) for r in rows)
 
 
 def _log_part(ctx: Context, items: tuple[BundleItem, ...]

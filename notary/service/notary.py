@@ -15,6 +15,7 @@ from sqlalchemy import Engine, case, literal, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
+from notary.chain.extra import extra_chain_anchors
 from notary.chain.setup import (
     ChainContext,
     SigningKeyStatus,
@@ -177,7 +178,8 @@ class NotaryService:
                                          witnesses=witnesses,
                                          witness_timeout=settings.log_witness_timeout,
                                          tsa_renew_before=settings.tsa_renew_before,
-                                         tsa_renew_retry=settings.tsa_renew_retry)
+                                         tsa_renew_retry=settings.tsa_renew_retry,
+                                         extra=extra_chain_anchors(settings))
                 svc.worker.start()
         if settings.retention_seconds > 0 and (settings.anchor_worker if run_worker is None
                                                else run_worker):

@@ -23,6 +23,7 @@ from pathlib import Path
 from eth_hash.auto import keccak
 
 from notary.chain.errors import ChainError, ChainMismatch, ChainUnavailable
+from notary.chain.extra import extra_chain_anchors
 from notary.chain.registry import Deployment, Registry
 from notary.chain.setup import DEV_CHAIN_IDS, open_chain
 from notary.config import DEV_OPERATOR_NAME, Settings
@@ -30,6 +31,7 @@ from notary.core.bundle import parse_key_history
 from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey
 from notary.core.trustroot import (
+    ExtraChainPin,
     LogPin,
     Operator,
     PreviousRegistry,
@@ -78,23 +80,8 @@ def build_trust_root(settings: Settings, registry: Registry, deployment: Deploym
                      issued_at: str) -> TrustRoot:
     """The trust root's content as the chain and the key history say now."""
     chain_id = registry.chain_id
-    block = deployment.block_number if deployment.block_number > 0 else None
-    pin = RegistryPin(
-        address=registry.address,
-        code_keccak256="0x" + registry.code_keccak().hex(),
-        version=registry.version(),
-        deployment_block=block,
-        deployment_block_hash=registry.block_hash(block) if block is not None else None,
-    )
-    try:
-        notaries = registry.notaries(from_block=block or 0)
-    except ChainUnavailable:
-        raise
-    except ChainError:  # a node that refuses a log range from block 0: our own account
-        notaries = []
-    if not notaries and registry.account is not None and registry.is_notary(
-            registry.account.address):
-        notaries = [registry.account.address]
+    pin, notaries = _registry_pin(registry, deployment)
+    block = pin.deployment_block
     previous = tuple(_previous_registry(registry, address, block)
                      for address in settings.previous_registries)
     key_set, periods = parse_key_history(load_key_history(settings.keys_dir))
@@ -122,6 +109,7 @@ def build_trust_root(settings: Settings, registry: Registry, deployment: Deploym
         anchoring_accounts=anchoring_accounts(notaries),
         signing_keys=tuple(keys),
         previous_registries=previous,
+        extra_chains=_extra_chains(settings),
         log=_log_pin(settings),
     )
 
@@ -133,6 +121,52 @@ def _log_pin(settings: Settings) -> LogPin:
                         settings.log_origin)
     return log_pin(signer.verifier, [WitnessConfig.parse(w) for w in settings.log_witnesses],
                    settings.log_witness_threshold)
+
+
+def _registry_pin(registry: Registry, deployment: Deployment
+                  ) -> tuple[RegistryPin, list[str]]:
+    """A registry as its chain shows it (address, code, version, deployment block) and the
+    accounts that hold its NOTARY_ROLE: the same facts for the primary and every second
+    anchor's chain."""
+    block = deployment.block_number if deployment.block_number > 0 else None
+    pin = RegistryPin(
+        address=registry.address,
+        code_keccak256="0x" + registry.code_keccak().hex(),
+        version=registry.version(),
+        deployment_block=block,
+        deployment_block_hash=registry.block_hash(block) if block is not None else None,
+    )
+    try:
+        notaries = registry.notaries(from_block=block or 0)
+    except ChainUnavailable:
+        raise
+    except ChainError:  # a node that refuses a log range from block 0: our own account
+        notaries = []
+    if not notaries and registry.account is not None and registry.is_notary(
+            registry.account.address):
+        notaries = [registry.account.address]
+    return pin, notaries
+
+
+def _extra_chains(settings: Settings) -> tuple[ExtraChainPin, ...]:
+    """The second anchors' chains as their nodes show them. One whose registry is not
+    deployed yet, or whose node does not answer, keeps the pin of the trust root last
+    issued (so the fingerprint does not change while a node is down), else is left out
+    until it can be pinned (the document is then reissued)."""
+    stored = read_stored_trust_root(settings)
+    out = []
+    for extra in extra_chain_anchors(settings):
+        try:
+            registry = extra.registry(may_deploy=False)
+            assert extra.deployment is not None
+            pin, notaries = _registry_pin(registry, extra.deployment)
+            out.append(ExtraChainPin(extra.chain_id, registry.block_hash(0), pin,
+                                     anchoring_accounts(notaries)))
+        except NotaryError:
+            kept = stored.verified.root.extra_chain(extra.chain_id) if stored else None
+            if kept is not None:
+                out.append(kept)
+    return tuple(sorted(out, key=lambda c: c.chain_id))
 
 
 def _previous_registry(current: Registry, address: str, until: int | None) -> PreviousRegistry:

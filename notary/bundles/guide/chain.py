@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from notary.core.merkle import keccak256
 
-__all__ = ["BATCH_OF", "CHAIN_SCRIPT", "MERKLE_SCRIPT", "SIGNING_KEY_OF", "TIMESTAMP_SCRIPT",
+__all__ = ["BATCH_OF", "CHAIN_SCRIPT", "EXTRA_ANCHOR_SCRIPT", "MERKLE_SCRIPT", "SIGNING_KEY_OF",
+           "TIMESTAMP_SCRIPT",
            "VERIFY_INCLUSION", "batch_of_calldata", "verify_inclusion_calldata"]
 
 
@@ -337,3 +338,55 @@ covers it: the timestamp no longer proves its time / 最后一环的 TSA 证书�
   fi
   echo "root $root: the TSA certificate of $previous (the last link) is still valid: OK"
 done'''
+
+#: Second anchors (``anchor-<chain id>.json``, docs/bundle-format.md §4.3.1), checked offline
+#: against the receipts they carry and the trust root's ``extra_chains``; then the times.
+EXTRA_ANCHOR_SCRIPT = '''set -euo pipefail
+test -f @MANIFEST@ || \
+{ echo "FAILED: run this inside the unpacked folder (cd bundle)" >&2; exit 1; }
+python3 - <<'PY'
+@PRELUDE@
+from datetime import timezone
+from Crypto.Hash import keccak
+
+doc, KEYS, fingerprint = trust_root()
+TOPIC = "0x" + keccak.new(digest_bits=256, \
+data=b"BatchAnchored(uint64,bytes32,uint32,bytes32)").hexdigest()
+pins = {c["chain_id"]: c for c in doc.get("extra_chains", [])}
+manifest = load("@MANIFEST@")
+for item in manifest["items"]:
+    d = item["path"]
+    root = load(d + "/@PROOF@")["root"]
+    primary = load(d + "/@ANCHOR@")
+    times = [("chain " + str(primary["chain_id"]), primary["block_timestamp"])]
+    for f in manifest["files"]:
+        m = re.fullmatch(re.escape(d) + r"/anchor-([1-9][0-9]*)[.]json", f["path"])
+        if m is None:
+            continue
+        chain_id, a = int(m.group(1)), load(f["path"])
+        r = a["raw_receipt"]
+        pin = pins.get(chain_id)
+        if a["chain_id"] != chain_id or a["root"] != root:
+            fail(f["path"] + ": another chain or another root than its name and the proof say")
+        if pin is None:
+            print(f["path"] + ": chain", chain_id, "is not pinned by the trust root: dates \
+nothing")
+            continue
+        if a["contract"].lower() != pin["registry"]["address"].lower():
+            fail(f["path"] + ": contract " + a["contract"] + " is not the pinned registry " + \
+pin["registry"]["address"] + " of chain " + str(chain_id))
+        if r.get("from", "").lower() not in {x.lower() for x in pin["anchoring_accounts"]}:
+            fail(f["path"] + ": sent by " + str(r.get("from")) + ", not a pinned anchoring \
+account")
+        logs = [x for x in r["logs"] if x["address"].lower() == a["contract"].lower() \
+and x["topics"][:3] == [TOPIC, "0x" + a["batch_id"].to_bytes(32, "big").hex(), root]]
+        if r["status"] != "0x1" or r["to"].lower() != a["contract"].lower() or len(logs) != 1 \
+or r["transactionHash"] != a["tx_hash"] or int(r["blockNumber"], 16) != a["block_number"] \
+or r["blockHash"] != a["block_hash"]:
+            fail(f["path"] + ": its transaction receipt does not record this anchor")
+        print(f["path"] + ": OK, root anchored on chain", chain_id, "in the pinned registry")
+        times.append(("chain " + str(chain_id), a["block_timestamp"]))
+    first = min(times, key=lambda t: t[1])
+    print(d, "dated by", first[0] + ": no later than", \
+datetime.fromtimestamp(first[1], timezone.utc).isoformat())
+PY'''

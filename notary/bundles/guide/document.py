@@ -24,6 +24,7 @@ from notary.bundles.guide.log import log_section
 from notary.bundles.guide.sections import (
     about,
     contents,
+    extra_anchor_section,
     notice,
     shredded_section,
     timestamp_section,
@@ -175,7 +176,8 @@ def render_guide(facts: BundleFacts, *, local_chain: bool = False,
         "",
     ], script(CHAIN_SCRIPT, SIGNING_KEY_OF=SIGNING_KEY_OF, BATCH_OF=BATCH_OF,
                VERIFY_INCLUSION=VERIFY_INCLUSION))
-    lines += shredded_section(facts) + timestamp_section(facts) + log_section(facts)
+    lines += shredded_section(facts) + timestamp_section(facts) + extra_anchor_section(facts)
+    lines += log_section(facts)
     lines += declaration_section(certifier) + (conduct_section() if conduct else [])
     lines += [
         "## 结论 / Conclusion",

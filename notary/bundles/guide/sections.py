@@ -4,7 +4,7 @@ contents, and the sections for RFC 3161 timestamps and shredded items."""
 
 from __future__ import annotations
 
-from notary.bundles.guide.chain import TIMESTAMP_SCRIPT
+from notary.bundles.guide.chain import EXTRA_ANCHOR_SCRIPT, TIMESTAMP_SCRIPT
 from notary.bundles.guide.documents import DELETION_SCRIPT
 from notary.bundles.guide.template import block, md, script
 from notary.core.bundle import (
@@ -28,7 +28,8 @@ from notary.core.errors import NotaryError
 from notary.core.timestamp import TIMESTAMPS_DIR, TSA_CHAIN_PATH
 from notary.core.trustroot import TrustRoot, verify_trust_root
 
-__all__ = ["about", "contents", "notice", "shredded_section", "timestamp_section", "tools",
+__all__ = ["about", "contents", "extra_anchor_section", "notice", "shredded_section",
+           "timestamp_section", "tools",
            "trust_root_of"]
 
 
@@ -190,6 +191,9 @@ def contents(facts: BundleFacts) -> list[str]:
         "| `items/NNN/original/` | 原始文件（若包含） / the original file (unless hashes only) |",
         (f"| `items/NNN/{DELETION_NAME}` | 删除证明（仅已销毁的证据） / the signed deletion "
          "certificate (shredded items only) |"),
+        *([("| `items/NNN/anchor-<链 ID chain id>.json` | 在另一条链上的第二锚定（所称） / the "
+            "second anchor on another chain (as claimed), with its raw transaction receipt |")]
+          if any(item.extra_anchors for item in facts.items) else []),
         "",
         "| 证据 / item | 类型 / kind | 文件名 / file name | 收到时间 (UTC) / received |",
         "|---|---|---|---|",
@@ -298,6 +302,35 @@ def timestamp_section(facts: BundleFacts) -> list[str]:
         "",
     ], script(TIMESTAMP_SCRIPT, TIMESTAMPS=TIMESTAMPS_DIR, UNTRUSTED=untrusted,
               CHAIN=TSA_CHAIN_PATH))
+
+
+def extra_anchor_section(facts: BundleFacts) -> list[str]:
+    """Second anchors (docs/bundle-format.md §4.3.1): how to check them and which time counts."""
+    chains = sorted({a.chain_id for item in facts.items for a, _ in item.extra_anchors})
+    if not chains:
+        return []
+    listed = ", ".join(str(c) for c in chains)
+    return block([
+        "## 第二锚定 / Second anchors",
+        "",
+        (f"同一默克尔根还锚定在链 {listed} 上（`items/NNN/anchor-<链 ID>.json`，格式与 "
+         f"`{ANCHOR_NAME}` 相同，附节点返回的交易回执）。以下脚本按信任根的 `extra_chains` "
+         "核对：合约须为该链上固定的登记合约，交易发送方须为固定的锚定账户，交易回执须记载该根的 "
+         "BatchAnchored 事件。任何一项不符即为虚假声明，整个证据包无效。每项证据的存在时间以"
+         "最早的有效证明为准（主链区块时间、第二锚定的区块时间或 RFC 3161 时间戳的 genTime）；"
+         "未通过核验的证明不计时间。此脚本不询问第二条链的节点。"),
+        "",
+        (f"The same Merkle root is also anchored on chain(s) {listed} "
+         f"(`items/NNN/anchor-<chain id>.json`, the same document as `{ANCHOR_NAME}`, with the "
+         "node's transaction receipt). The script checks each against the trust root's "
+         "`extra_chains`: the contract must be the registry pinned on that chain, the sender a "
+         "pinned anchoring account, and the receipt must record the root's BatchAnchored "
+         "event. One that does not is a false claim and makes the whole bundle invalid. Each "
+         "item is dated by its earliest valid attestation (the primary block time, a second "
+         "anchor's block time, or an RFC 3161 genTime); one that fails dates nothing. This "
+         "script asks no node of the second chain."),
+        "",
+    ], script(EXTRA_ANCHOR_SCRIPT))
 
 
 def shredded_section(facts: BundleFacts) -> list[str]:

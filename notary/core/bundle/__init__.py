@@ -27,6 +27,7 @@ from ..answers import BundleVerification
 from ..keyhistory import KeyPeriod, key_history, parse_key_history
 from ..pinning import AnchorQuery, ChainObservation
 from .anchor import BATCH_ANCHORED_TOPIC
+from .attest import extra_chain_questions
 from .build import BundleFacts, BundleItem, build_manifest, timestamp_documents
 from .layout import (
     ANCHOR_NAME,
@@ -128,6 +129,7 @@ __all__ = [
     "build_manifest",
     "bundle_questions",
     "document_limit",
+    "extra_chain_questions",
     "is_original_path",
     "is_safe_original",
     "key_history",

@@ -40,6 +40,7 @@ from .layout import (
     STATEMENT_NAME,
     UNLISTED,
     Scope,
+    extra_anchor_name,
     item_dir,
     manifest_limits,
     member_path_problem,
@@ -79,6 +80,9 @@ class BundleItem:
     #: An item notarised while recorded: each segment's ``(salt, checkpoint)`` in order, for
     #: its ``recording.json`` (empty for every other item: no such file).
     segments: tuple[tuple[str, str], ...] = ()
+    #: Second anchors of the item's root (issue 19): each chain's anchor and the node's
+    #: transaction receipt, written as ``anchor-<chain id>.json``.
+    extra_anchors: tuple[tuple[AnchorFacts, Mapping[str, Any]], ...] = ()
     #: The inclusion proofs of its statement and custody events against the bundle's
     #: checkpoint (:attr:`BundleFacts.log_checkpoint`), for its ``log.json``.
     log: ItemLog | None = None
@@ -155,7 +159,9 @@ class BundleItem:
                  f"{d}/{RECORDING_NAME}": recording_document(self.statement, self.segments),
              } if self.segments else {}) | ({
                  f"{d}/{LOG_NAME}": log_document(self.log),
-             } if self.log is not None else {})
+             } if self.log is not None else {}) | {
+                 f"{d}/{extra_anchor_name(a.chain_id)}": canonical_json(anchor_document(a, r))
+                 for a, r in self.extra_anchors}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ __all__ = [
     "CUSTODY_NAME",
     "DELETION_JSON_NAME",
     "DELETION_NAME",
+    "EXTRA_ANCHOR_NAME",
     "GUIDE_PATH",
     "ITEM_DIR",
     "KEYS_PATH",
@@ -63,6 +64,7 @@ __all__ = [
     "UNLISTED",
     "Scope",
     "document_limit",
+    "extra_anchor_name",
     "is_original_path",
     "is_safe_original",
     "item_dir",
@@ -96,6 +98,9 @@ STATEMENT_JSON_NAME: Final = "statement.json"
 RECEIPT_NAME: Final = "receipt.jws"
 PROOF_NAME: Final = "proof.json"
 ANCHOR_NAME: Final = "anchor.json"
+#: A second anchor's record (issue 19): ``anchor-<chain id>.json`` beside ``anchor.json``,
+#: the same document (notary.core.bundle.anchor) for the same root on another chain.
+EXTRA_ANCHOR_NAME: Final = re.compile(r"anchor-([1-9][0-9]{0,19})\.json")
 CUSTODY_NAME: Final = "custody.jsonl"
 #: A shredded item's signed deletion certificate and its canonical payload
 #: (notary.core.deletion); such an item has no original, whatever ``hashes_only`` says.
@@ -145,6 +150,7 @@ MAX_PATH_BYTES: Final = 400
 ITEM_DIR: Final = re.compile(r"items/([0-9]{3,9})")
 _ITEM_DOCUMENT = re.compile(
     r"items/[0-9]{3,9}/(statement\.jws|statement\.json|receipt\.jws|proof\.json|anchor\.json"
+    r"|anchor-[1-9][0-9]{0,19}\.json"
     r"|custody\.jsonl|deletion\.jws|deletion\.json)"
 )
 _ITEM_RECORDING = re.compile(r"items/[0-9]{3,9}/recording\.json")
@@ -287,6 +293,11 @@ def original_path_problem(path: str, version: int) -> str | None:
     if version == 1 and (_V1_UNSAFE.search(name) or _NOT_PORTABLE.search(name)):
         return f"the original's name {name!r} holds characters unsafe in a shell or Markdown"
     return None
+
+
+def extra_anchor_name(chain_id: int) -> str:
+    """The file name of an item's second anchor on chain ``chain_id``."""
+    return f"anchor-{chain_id}.json"
 
 
 def item_dir(case_seq: int) -> str:

@@ -47,6 +47,13 @@ from ..timestamp import (
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
 from ..verdict import Check, CheckStatus, Verdict
+from .attest import (
+    Attested,
+    dating,
+    extra_anchor_checks,
+    extra_chain_questions,
+    unix_time,
+)
 from .checks import (
     bundle_summary,
     case_sequence_check,
@@ -190,6 +197,35 @@ def _observations(chain: ChainReading | None,
     return out
 
 
+def _date_items(checks: Sequence[Check], results: Sequence[ItemResult],
+                extras: Sequence[Sequence[tuple[Check, int, Any]]],
+                item_facts: Sequence[dict[str, Any]]) -> None:
+    """Each item's attestations (the primary anchor, the RFC 3161 token, the second anchors)
+    with whether each held, and the earliest valid one, which dates the item: the facts'
+    ``attestations`` and ``dated_by`` (docs/bundle-format.md §4.3)."""
+    status = {c.name: c.status for c in checks}
+    for i, result in enumerate(results):
+        p = f"items[{i}]"
+        attested = []
+        anchor = result.documents.anchor
+        if anchor is not None:
+            ok = (status.get(f"{p}.anchor_record") is _PASS
+                  and all(status.get(f"{p}.{n}") is not _FAIL for n in ("chain_anchor",
+                                                                        "issuer")))
+            attested.append(Attested("chain", unix_time(anchor.block_timestamp), ok,
+                                     f"{p}.anchor_record", anchor.chain_id))
+        if f"{p}.rfc3161_timestamp" in status:
+            attested.append(Attested("rfc3161", item_facts[i].get("rfc3161_time"),
+                                     status[f"{p}.rfc3161_timestamp"] is _PASS,
+                                     f"{p}.rfc3161_timestamp"))
+        for check, chain_id, extra in extras[i]:
+            attested.append(Attested(
+                "extra_chain", unix_time(extra.block_timestamp) if extra is not None else None,
+                check.status is _PASS, check.name, chain_id))
+        item_facts[i]["attestations"] = [a.to_json() for a in attested]
+        item_facts[i]["dated_by"] = dating(attested)
+
+
 def _timestamp_chain(root: bytes, timestamps: Mapping[str, TimestampReading],
                      ) -> list[dict[str, str | None]]:
     """The root's token and its renewals as read (path, TSA, genTime, certificate expiry),
@@ -214,6 +250,7 @@ def verify_bundle(
     trust_root: VerifiedTrustRoot | None = None,
     chain: ChainReading | None = None,
     slices: Mapping[str, Sequence[FileDigest | None]] | None = None,
+    extra_chains: Mapping[int, ChainReading] | None = None,
 ) -> BundleVerification:
     """Verify every claim of a bundle; return the checks, the five answers and the facts.
 
@@ -225,6 +262,9 @@ def verify_bundle(
     notarised while made; without them its segments' bytes are not checked). ``observations``
     is the older form of the anchors' answers alone, used when
     ``chain`` is None. ``timestamps`` are the readings of the bundle's RFC 3161 tokens by path.
+    ``extra_chains``: what a node of each second chain answered to
+    :func:`~notary.core.bundle.attest.extra_chain_questions`, by chain id (none: the second
+    anchors are checked against their receipts and pins only).
 
     Checks, in order: ``keys`` (with a trust root: every key of the bundle is one of its keys),
     ``manifest``, ``manifest_signature``, per item ``items[i].statement_signature``,
@@ -255,12 +295,19 @@ def verify_bundle(
     # Step 4: each item on its own.
     stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
     results: list[ItemResult] = []
+    extras: list[list[tuple[Check, int, Any]]] = []
+    extra_questions = extra_chain_questions(bundle, trust_root) if extra_chains else None
     item_facts = []
     for i, ref in enumerate(bundle.items):
         result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped,
                              slices)
         results.append(result)
         checks.extend(result.checks)
+        # Step 4d: the item's second anchors (issue 19), each against its receipt and pin.
+        extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root,
+                                    extra_chains, extra_questions)
+        extras.append(extra)
+        checks.extend(c for c, _, _ in extra)
         facts_i = result.facts
         anchor = result.documents.anchor
         reading = (timestamps or {}).get(token_path(anchor.root)) if anchor is not None else None
@@ -310,6 +357,7 @@ def verify_bundle(
         trust_root.root.log if trust_root is not None else None,
         trust_root.fingerprint if trust_root is not None else None)
     checks.extend(log)
+    _date_items(checks, results, extras, item_facts)
     manifest = bundle.manifest
     facts: dict[str, Any] = {
         "bundle_version": bundle.version,
@@ -321,6 +369,8 @@ def verify_bundle(
                       "created_at": manifest.created_at, "hashes_only": manifest.hashes_only})
     # A node was asked and answered (one that could not be asked checked nothing).
     facts["chain_checked"] = chain.error is None if chain is not None else observed is not None
+    if extra_chains:
+        facts["extra_chain_nodes"] = {str(k): r.node for k, r in sorted(extra_chains.items())}
     if chain is not None:
         facts["chain_node"] = chain.node
         if chain.error is not None:
