@@ -334,7 +334,9 @@ def attestation_lines(item: Mapping[str, Any]) -> list[str]:
     lines = [f"证明 attestations of {item.get('path', '?')}:"]
     for a in attested:
         chain = f" chain {a['chain_id']}" if a.get("chain_id") is not None else ""
-        ok = "有效 valid" if a.get("valid") else "无效 INVALID, dates nothing 不计时间"
+        ok = ("无效 INVALID, dates nothing 不计时间" if not a.get("valid") else
+              "有效 valid" if a.get("confirmed", True) else
+              "有效但未经链节点确认，不计时间 valid, but no chain node confirmed it: dates nothing")
         lines.append(f"  - {_KINDS.get(str(a.get('kind')), a.get('kind'))}{chain}: "
                      f"{a.get('time') or '?'} [{ok}] ({a.get('check')})")
     dated = item.get("dated_by")
@@ -344,7 +346,9 @@ def attestation_lines(item: Mapping[str, Any]) -> list[str]:
                      f"{_KINDS.get(str(dated.get('kind')), dated.get('kind'))}{chain}, "
                      f"不晚于 no later than {dated.get('time')}")
     else:
-        lines.append("  无有效证明 no valid attestation dates this item")
+        lines.append("  无经确认的有效证明 no valid, confirmed attestation dates this item "
+                     "(give --rpc / --extra-rpc to confirm the anchors on chain "
+                     "用 --rpc / --extra-rpc 向链节点核对)")
     return lines
 
 

@@ -62,3 +62,8 @@ def test_the_earliest_valid_attestation_dates_and_an_invalid_one_never_does() ->
     assert dating([primary, tsa, second, forged]) == second.to_json()
     assert dating([primary, tsa, forged]) == tsa.to_json()
     assert dating([forged]) is None
+    # a block time no chain node confirmed is the bundle's own claim: it dates nothing
+    claimed = Attested("extra_chain", "2019-01-01T00:00:00.000000Z", True,
+                       "items[0].extra_anchor_777003", 777003, confirmed=False)
+    assert dating([primary, tsa, second, claimed]) == second.to_json()
+    assert dating([claimed]) is None

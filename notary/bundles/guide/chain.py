@@ -384,8 +384,10 @@ and x["topics"][:3] == [TOPIC, "0x" + a["batch_id"].to_bytes(32, "big").hex(), r
 or r["transactionHash"] != a["tx_hash"] or int(r["blockNumber"], 16) != a["block_number"] \
 or r["blockHash"] != a["block_hash"]:
             fail(f["path"] + ": its transaction receipt does not record this anchor")
-        print(f["path"] + ": OK, root anchored on chain", chain_id, "in the pinned registry")
-        times.append(("chain " + str(chain_id), a["block_timestamp"]))
+        print(f["path"] + ": OK, root anchored on chain", chain_id, "in the pinned registry;",
+              "its block time", datetime.fromtimestamp(a["block_timestamp"], timezone.utc)
+              .isoformat(), "is its claim until a node of that chain confirms it: dates nothing \
+here")
     first = min(times, key=lambda t: t[1])
     print(d, "dated by", first[0] + ": no later than", \
 datetime.fromtimestamp(first[1], timezone.utc).isoformat())

@@ -317,8 +317,10 @@ def extra_anchor_section(facts: BundleFacts) -> list[str]:
          f"`{ANCHOR_NAME}` 相同，附节点返回的交易回执）。以下脚本按信任根的 `extra_chains` "
          "核对：合约须为该链上固定的登记合约，交易发送方须为固定的锚定账户，交易回执须记载该根的 "
          "BatchAnchored 事件。任何一项不符即为虚假声明，整个证据包无效。每项证据的存在时间以"
-         "最早的有效证明为准（主链区块时间、第二锚定的区块时间或 RFC 3161 时间戳的 genTime）；"
-         "未通过核验的证明不计时间。此脚本不询问第二条链的节点。"),
+         "最早的、经第三方确认的有效证明为准（经链节点确认的主链或第二锚定区块时间，或 RFC 3161 "
+         "时间戳的 genTime）；未通过核验或未经确认的证明不计时间。此脚本不询问第二条链的节点，"
+         "因此这里第二锚定的区块时间只是证据包的声明，不计时间（用 `notary verify --extra-rpc` "
+         "向该链节点核对）。"),
         "",
         (f"The same Merkle root is also anchored on chain(s) {listed} "
          f"(`items/NNN/anchor-<chain id>.json`, the same document as `{ANCHOR_NAME}`, with the "
@@ -326,9 +328,11 @@ def extra_anchor_section(facts: BundleFacts) -> list[str]:
          "`extra_chains`: the contract must be the registry pinned on that chain, the sender a "
          "pinned anchoring account, and the receipt must record the root's BatchAnchored "
          "event. One that does not is a false claim and makes the whole bundle invalid. Each "
-         "item is dated by its earliest valid attestation (the primary block time, a second "
-         "anchor's block time, or an RFC 3161 genTime); one that fails dates nothing. This "
-         "script asks no node of the second chain."),
+         "item is dated by its earliest valid attestation that a third party confirmed (a "
+         "primary or second anchor's block time confirmed by a chain node, or an RFC 3161 "
+         "genTime); one that fails or is unconfirmed dates nothing. This script asks no node "
+         "of the second chain, so a second anchor's block time is only the bundle's claim here "
+         "and dates nothing (confirm it with `notary verify --extra-rpc CHAIN_ID=URL`)."),
         "",
     ], script(EXTRA_ANCHOR_SCRIPT))
 

@@ -47,10 +47,14 @@ class Attested:
     valid: bool
     check: str
     chain_id: int | None = None
+    #: the time is a third party's word, not the bundle's: a chain node the verifier chose
+    #: confirmed the anchor (its block time), or the TSA's signature was checked (its genTime).
+    #: Unconfirmed, a block time is only what the bundle says, and dates nothing.
+    confirmed: bool = True
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "time": self.time, "valid": self.valid,
-                               "check": self.check}
+                               "confirmed": self.confirmed, "check": self.check}
         if self.chain_id is not None:
             out["chain_id"] = self.chain_id
         return out
@@ -219,24 +223,39 @@ def extra_anchor_checks(index: int, bundle: Bundle, path: str, root: bytes | Non
                         trust_root: VerifiedTrustRoot | None,
                         readings: Mapping[int, ChainReading] | None = None,
                         questions: Mapping[int, ChainQuestions] | None = None,
-                        ) -> list[tuple[Check, int, AnchorFacts | None]]:
+                        ) -> list[tuple[Check, int, AnchorFacts | None, bool]]:
     """``items[index].extra_anchor_<chain id>`` for each second anchor of item ``path``,
-    with the chain id and the anchor when the check passed. ``readings``: what the
-    verifier's node of each second chain answered to ``questions``
-    (:func:`extra_chain_questions`)."""
+    with the chain id, the anchor when the check passed, and whether a node of that chain
+    confirmed it. ``readings``: what the verifier's node of each second chain answered to
+    ``questions`` (:func:`extra_chain_questions`)."""
     out = []
     questions = questions or {}
     for chain_id, member in extra_anchor_paths(bundle, path):
+        reading = (readings or {}).get(chain_id)
         check, anchor = _one(f"items[{index}].extra_anchor_{chain_id}", member, chain_id,
                              bundle.contents.documents.get(member), root, trust_root,
-                             (readings or {}).get(chain_id), questions.get(chain_id))
-        out.append((check, chain_id, anchor))
+                             reading, questions.get(chain_id))
+        out.append((check, chain_id, anchor, _node_confirmed(check, anchor, reading)))
     return out
 
 
+def _node_confirmed(check: Check, anchor: AnchorFacts | None,
+                    reading: ChainReading | None) -> bool:
+    """A passed check whose anchor the verifier's node of its chain answered for (a node that
+    did not answer passes the check as "not confirmed on chain")."""
+    if check.status is not _PASS or anchor is None or reading is None or \
+            reading.error is not None or reading.chain_id != anchor.chain_id:
+        return False
+    seen = reading.anchors.get(AnchorQuery(anchor.chain_id, anchor.contract.lower(),
+                                           anchor.root))
+    return seen is not None and seen.error is None and seen.anchor is not None
+
+
 def dating(attested: Sequence[Attested]) -> dict[str, Any] | None:
-    """The earliest valid attestation (None when none is valid): what dates the evidence."""
-    valid = [a for a in attested if a.valid and a.time is not None]
+    """The earliest valid and confirmed attestation (None when there is none): what dates
+    the evidence. A block time no node confirmed is the bundle's own claim, and an operator
+    holding its keys could write an earlier one: it dates nothing."""
+    valid = [a for a in attested if a.valid and a.confirmed and a.time is not None]
     if not valid:
         return None
     first = min(valid, key=lambda a: a.time or "")

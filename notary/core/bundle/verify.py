@@ -198,7 +198,7 @@ def _observations(chain: ChainReading | None,
 
 
 def _date_items(checks: Sequence[Check], results: Sequence[ItemResult],
-                extras: Sequence[Sequence[tuple[Check, int, Any]]],
+                extras: Sequence[Sequence[tuple[Check, int, Any, bool]]],
                 item_facts: Sequence[dict[str, Any]]) -> None:
     """Each item's attestations (the primary anchor, the RFC 3161 token, the second anchors)
     with whether each held, and the earliest valid one, which dates the item: the facts'
@@ -213,15 +213,16 @@ def _date_items(checks: Sequence[Check], results: Sequence[ItemResult],
                   and all(status.get(f"{p}.{n}") is not _FAIL for n in ("chain_anchor",
                                                                         "issuer")))
             attested.append(Attested("chain", unix_time(anchor.block_timestamp), ok,
-                                     f"{p}.anchor_record", anchor.chain_id))
+                                     f"{p}.anchor_record", anchor.chain_id,
+                                     confirmed=status.get(f"{p}.chain_anchor") is _PASS))
         if f"{p}.rfc3161_timestamp" in status:
             attested.append(Attested("rfc3161", item_facts[i].get("rfc3161_time"),
                                      status[f"{p}.rfc3161_timestamp"] is _PASS,
                                      f"{p}.rfc3161_timestamp"))
-        for check, chain_id, extra in extras[i]:
+        for check, chain_id, extra, confirmed in extras[i]:
             attested.append(Attested(
                 "extra_chain", unix_time(extra.block_timestamp) if extra is not None else None,
-                check.status is _PASS, check.name, chain_id))
+                check.status is _PASS, check.name, chain_id, confirmed=confirmed))
         item_facts[i]["attestations"] = [a.to_json() for a in attested]
         item_facts[i]["dated_by"] = dating(attested)
 
@@ -295,7 +296,7 @@ def verify_bundle(
     # Step 4: each item on its own.
     stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
     results: list[ItemResult] = []
-    extras: list[list[tuple[Check, int, Any]]] = []
+    extras: list[list[tuple[Check, int, Any, bool]]] = []
     extra_questions = extra_chain_questions(bundle, trust_root) if extra_chains else None
     item_facts = []
     for i, ref in enumerate(bundle.items):
@@ -307,7 +308,7 @@ def verify_bundle(
         extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root,
                                     extra_chains, extra_questions)
         extras.append(extra)
-        checks.extend(c for c, _, _ in extra)
+        checks.extend(c for c, _, _, _ in extra)
         facts_i = result.facts
         anchor = result.documents.anchor
         reading = (timestamps or {}).get(token_path(anchor.root)) if anchor is not None else None
