@@ -126,12 +126,17 @@ def test_statements_and_events_are_logged_and_their_proofs_verify(
         tlog.verify_inclusion(entry_leaf(EntryType.STATEMENT, statements[ids[1]]),
                               proof["index"], cp.size, path, cp.root)
 
-    # the deposit's registered event, by evidence id and sequence number
+    # the deposit's registered event, by evidence id and sequence number. Its proof leads to
+    # the checkpoint it comes with: the worker may have published a newer one since `cp`.
     ev = server.client().get("/v1/log/proof/inclusion",
                              params={"evidence_id": ids[1], "custody_seq": 1}).json()
+    ev_signed = note.Note.parse(ev["checkpoint"].encode())
+    ev_signed.verify([key])
+    ev_cp = note.Checkpoint.parse(ev_signed.text)
+    assert ev_cp.size == ev["tree_size"] >= cp.size
     tlog.verify_inclusion(entry_leaf(EntryType.CUSTODY_EVENT, events[(ids[1], 1)]),
-                          ev["index"], ev["tree_size"],
-                          [base64.b64decode(p) for p in ev["proof"]], cp.root)
+                          ev["index"], ev_cp.size,
+                          [base64.b64decode(p) for p in ev["proof"]], ev_cp.root)
 
     # the log grows (anchoring adds `anchored` events, a new upload adds more)
     upload(http, 4)
