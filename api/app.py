@@ -34,13 +34,22 @@ from notary.service.recording import Recordings
 from notary.service.recording_claims import SessionSweeper
 
 
-def create_app(settings: Settings | None = None, service: NotaryService | None = None) -> FastAPI:
-    """An app serving ``service`` (or one opened from ``settings`` at start-up)."""
+def create_api_app() -> FastAPI:
+    """An API process beside a worker process (``notary run --workers N``): it opens its
+    service without the chain's web3 client and runs no background job."""
+    return create_app(light_chain=True)
+
+
+def create_app(settings: Settings | None = None, service: NotaryService | None = None, *,
+               light_chain: bool = False) -> FastAPI:
+    """An app serving ``service`` (or one opened from ``settings`` at start-up;
+    ``light_chain``: see :meth:`NotaryService.open`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = service is None
-        svc = service or NotaryService.open(settings or Settings.from_env())
+        svc = service or NotaryService.open(settings or Settings.from_env(),
+                                            light_chain=light_chain)
         app.state.notary = svc
         app.state.limits = RateLimits.of(svc.settings.rate_submit_per_minute,
                                          svc.settings.rate_verify_per_minute,

@@ -102,7 +102,7 @@ def keys(svc: ServiceDep) -> KeysOut:
         fingerprint = None  # the chain is down: the keys are still served
     return KeysOut(keys=svc.jwks()["keys"],
                    chain_id=chain.deployment.chain_id if chain else None,
-                   contract=chain.registry.address if chain else None,
+                   contract=chain.reader.address if chain else None,
                    trust_root_fingerprint=fingerprint)
 
 

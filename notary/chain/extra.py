@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from notary.chain.errors import ChainError
-from notary.chain.registry import Deployment, Registry
-from notary.chain.setup import DEV_CHAIN_IDS, attach_registry
+from notary.chain.light import DEV_CHAIN_IDS, Deployment
+from notary.chain.registry import Registry
+from notary.chain.setup import attach_registry
 from notary.config import ExtraAnchorSpec, Settings, extra_anchor_specs
 from notary.core.verdict import AnchorFacts
 

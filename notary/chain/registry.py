@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import requests
@@ -28,6 +28,7 @@ from web3.exceptions import (
 from notary.chain.compile import load_artifact
 from notary.chain.errors import AnchorRejected, ChainError, ChainMismatch, ChainUnavailable
 from notary.chain.fees import FeePolicy
+from notary.chain.light import Deployment
 from notary.chain.reverts import error_names, revert_error
 from notary.core.jws import b64url_encode
 from notary.core.pinning import KeyRegistration
@@ -38,19 +39,6 @@ if TYPE_CHECKING:
 
 ZERO_ROOT = b"\x00" * 32
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """Where the registry lives; saved under NOTARY_HOME so a restart attaches to it."""
-
-    chain_id: int
-    address: str
-    tx_hash: str
-    block_number: int
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -180,6 +168,10 @@ class Registry:
             )
 
     # -- reads ------------------------------------------------------------------------------
+
+    def at(self, address: str) -> Registry:
+        """Another registry on the same node (an earlier one, read only)."""
+        return Registry(self.w3, address)
 
     @property
     def chain_id(self) -> int:

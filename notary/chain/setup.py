@@ -20,6 +20,7 @@ from notary.chain.account import load_chain_account, load_keystore_file
 from notary.chain.embedded import EmbeddedChain
 from notary.chain.errors import ChainError, ChainMismatch
 from notary.chain.fees import FeePolicy
+from notary.chain.light import DEV_CHAIN_IDS, ChainContext, embedded_chain
 from notary.chain.registry import Deployment, Registry, connect, node_errors
 from notary.config import Settings
 from notary.core.errors import KeyMaterialError
@@ -29,12 +30,6 @@ from notary.core.trustroot import kid_thumbprint
 log = logging.getLogger("notary.chain")
 
 FUNDING_WEI = 1000 * 10**18
-
-#: Chain ids of development chains anyone can run locally with any clock and any accounts:
-#: 31337 Hardhat Network and anvil, 1337 geth --dev and Ganache, 5777 Ganache's default
-#: network, 17 the Parity/OpenEthereum dev chain. Anchors there prove nothing to a third party.
-DEV_CHAIN_IDS = frozenset({17, 1337, 5777, 31337})
-
 
 def refuse_dev_chain(settings: Settings) -> None:
     """Production guard: an external chain (NOTARY_RPC_URL) with a development chain id is
@@ -50,29 +45,6 @@ def refuse_dev_chain(settings: Settings) -> None:
             f"链 ID {settings.chain_id} 是任何人都可自行运行的开发链，外部链不接受；"
             "仅测试部署可设置 NOTARY_ALLOW_DEV_CHAIN=1",
             code="dev_chain_refused", chain_id=settings.chain_id, setting="NOTARY_ALLOW_DEV_CHAIN")
-
-
-@dataclass
-class ChainContext:
-    """What a process needs to anchor: the registry, and the embedded node if we started it."""
-
-    registry: Registry
-    deployment: Deployment
-    embedded: EmbeddedChain | None
-
-    def close(self) -> None:
-        if self.embedded is not None:
-            self.embedded.stop()
-
-
-def embedded_chain(settings: Settings) -> EmbeddedChain:
-    return EmbeddedChain(
-        settings.chain_dir,
-        host=settings.chain_host,
-        port=settings.chain_port,
-        chain_id=settings.chain_id,
-        block_time=settings.chain_block_time,
-    )
 
 
 def _deployment_file(settings: Settings) -> Path:
@@ -130,7 +102,8 @@ def _attach(settings: Settings, embedded: EmbeddedChain | None) -> ChainContext:
     registry, deployment = attach_registry(
         settings, settings.chain_url, settings.chain_id, settings.contract_address,
         _deployment_file(settings), setting="NOTARY_CHAIN_ID")
-    return ChainContext(registry=registry, deployment=deployment, embedded=embedded)
+    return ChainContext(deployment, embedded, url=settings.chain_url,
+                        timeout=settings.chain_timeout, registry=registry)
 
 
 def attach_registry(settings: Settings, url: str, expected_chain_id: int, contract: str | None,
@@ -182,6 +155,15 @@ def attach_registry(settings: Settings, url: str, expected_chain_id: int, contra
             code="contract_not_configured",
         )
     return registry, deployment
+
+
+def registry_for(settings: Settings, deployment: Deployment) -> Registry:
+    """The registry of a deployment already checked (by the worker's start), through the
+    primary chain's node and the anchoring account: what a light context builds at first use."""
+    return Registry(connect(settings.chain_url, timeout=settings.chain_timeout),
+                    deployment.address, chain_account(settings),
+                    confirmations=settings.confirmations, timeout=settings.chain_timeout,
+                    fees=fee_policy(settings))
 
 
 def deploy_registry(settings: Settings, *, admin: str | None = None) -> Deployment:

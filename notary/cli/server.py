@@ -79,46 +79,102 @@ def cmd_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the embedded chain, deploy or attach to the registry, anchor, and serve the API.
+    """Start the embedded chain, the batch worker (its own process) and serve the API.
 
-    With ``--workers N`` the API runs in N processes; each also runs a batch worker, and the
-    anchoring lease lets exactly one of them anchor at a time.
+    The API process never imports web3 (issue 17): the worker process sets the chain up
+    (deploys or checks the registry, registers the signing key) before the API serves, and is
+    started again if it dies. With ``--workers N`` the API runs in N processes beside the one
+    worker; ``--no-worker`` serves without anchoring; ``--one-process`` is the former layout
+    (the worker a thread of the API process).
     """
-    import uvicorn
-
-    from api.app import create_app
-    from notary.service.notary import NotaryService
+    from notary.cli.workerproc import WorkerFailed
 
     if args.no_worker:
         os.environ["NOTARY_ANCHOR_WORKER"] = "0"
     settings = Settings.from_env()
+    if args.one_process:
+        return _run_one_process(args, settings)
+    try:
+        return _run_with_worker_process(args, settings)
+    except WorkerFailed as exc:  # it printed its error (one line) itself
+        return exc.returncode
+
+
+def _serve(args: argparse.Namespace, svc: Any, settings: Settings, *, factory: str) -> None:
+    """Print where the service is, then serve until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from api.app import create_app
+
+    assert svc.chain is not None
+    print(f"notary:   {settings.service_url}  (OpenAPI at {settings.service_url}/docs)")
+    print(f"chain:    {settings.chain_url} (chain id {svc.chain.deployment.chain_id})")
+    print(f"contract: {svc.chain.deployment.address}")
+    print(f"data:     {settings.home}  database: {svc.engine.dialect.name}")
+    if svc.admin_token_created:
+        print(f"admin key (shown once, also in {settings.home / 'admin.key'}):")
+        print(f"  {svc.admin_token_created}")
+    sys.stdout.flush()
+    # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`
+    # (stopping the worker and letting the embedded chain dump its state).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    log_level = os.environ.get("NOTARY_LOG_LEVEL", "info").lower()
+    _configure_logging(log_level)
+    if args.workers > 1:
+        uvicorn.run(factory, factory=True, workers=args.workers,
+                    host=settings.host, port=settings.port, log_level=log_level,
+                    access_log=False, **settings.uvicorn_options())
+    else:
+        uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
+                    log_level=log_level, access_log=False, **settings.uvicorn_options())
+
+
+def _run_with_worker_process(args: argparse.Namespace, settings: Settings) -> int:
+    from notary.chain.light import embedded_chain, open_light_chain
+    from notary.cli.workerproc import WorkerProcess, run_setup
+    from notary.service.notary import NotaryService
+
+    # Keys, schema and admin key first (the worker's start then finds them), no chain yet.
+    svc = NotaryService.open(settings, with_chain=False, run_worker=False,
+                             migrate_isolated=True)
+    worker: WorkerProcess | None = None
+    embedded = None
+    try:
+        if settings.embedded_chain:
+            embedded = embedded_chain(settings)
+            embedded.ensure_running()
+            if not embedded.started_here:
+                embedded = None  # someone else's process owns it; we must not stop it
+        child_env = {**os.environ, "NOTARY_ANCHOR_WORKER": "1"}
+        if settings.anchor_worker:
+            worker = WorkerProcess(child_env).start()
+            svc.worker_process = worker.status
+        else:
+            run_setup(child_env)
+        svc.chain = open_light_chain(settings, embedded)
+        embedded = None  # the chain context owns it now
+        _serve(args, svc, settings, factory="api.app:create_api_app")
+    finally:
+        if worker is not None:
+            worker.stop()
+        if embedded is not None:
+            embedded.stop()
+        svc.close()
+    return Exit.OK
+
+
+def _run_one_process(args: argparse.Namespace, settings: Settings) -> int:
+    """The worker as a thread of the API process (each of ``--workers N`` runs one too, and
+    the anchoring lease lets one of them anchor at a time)."""
+    from notary.service.notary import NotaryService
+
     many = args.workers > 1
     # In the parent: keys, schema, chain and contract are set up once (and the embedded chain
     # lives as long as this process); with several workers each child opens its own service.
     svc = NotaryService.open(settings, run_worker=False if many else None,
                              migrate_isolated=True)
     try:
-        assert svc.chain is not None
-        print(f"notary:   {settings.service_url}  (OpenAPI at {settings.service_url}/docs)")
-        print(f"chain:    {settings.chain_url} (chain id {svc.chain.deployment.chain_id})")
-        print(f"contract: {svc.chain.deployment.address}")
-        print(f"data:     {settings.home}  database: {svc.engine.dialect.name}")
-        if svc.admin_token_created:
-            print(f"admin key (shown once, also in {settings.home / 'admin.key'}):")
-            print(f"  {svc.admin_token_created}")
-        sys.stdout.flush()
-        # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`
-        # (stopping the worker and letting the embedded chain dump its state).
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-        log_level = os.environ.get("NOTARY_LOG_LEVEL", "info").lower()
-        _configure_logging(log_level)
-        if many:
-            uvicorn.run("api.app:create_app", factory=True, workers=args.workers,
-                        host=settings.host, port=settings.port, log_level=log_level,
-                        access_log=False, **settings.uvicorn_options())
-        else:
-            uvicorn.run(create_app(service=svc), host=settings.host, port=settings.port,
-                        log_level=log_level, access_log=False, **settings.uvicorn_options())
+        _serve(args, svc, settings, factory="api.app:create_app")
     finally:
         svc.close()
     return Exit.OK
@@ -142,12 +198,22 @@ def _configure_logging(level: str) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the batch worker alone (no API), beside API processes: on their data only."""
+    """Run the batch worker alone (no API), beside API processes: on their data only.
+    ``--setup-only``: set the chain up as a worker's start does, then exit; ``--ready-fd``
+    (``notary run``): write one byte to that descriptor once set up."""
     from notary.service.notary import NotaryService
 
-    svc = NotaryService.open(server_settings(), run_worker=True, migrate_isolated=True)
-    print(f"worker anchoring to {svc.chain.deployment.address if svc.chain else '?'}", flush=True)
+    svc = NotaryService.open(server_settings(), run_worker=not args.setup_only,
+                             migrate_isolated=True)
     try:
+        if args.setup_only:
+            return Exit.OK
+        if args.ready_fd is not None:
+            os.write(args.ready_fd, b"1")
+            os.close(args.ready_fd)
+        else:
+            print(f"worker anchoring to {svc.chain.deployment.address if svc.chain else '?'}",
+                  flush=True)
         wait_for_signal()
     finally:
         svc.close()
@@ -213,13 +279,18 @@ def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the service (embedded chain, registry, API, worker)")
     p.add_argument("--no-worker", action="store_true", help="serve the API without anchoring")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="API processes (each may anchor; a lease picks one at a time)")
+                   help="API processes (beside one batch worker process)")
+    p.add_argument("--one-process", action="store_true",
+                   help="run the batch worker as a thread of the API process (more memory)")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("chain", help="run the embedded chain alone and deploy the registry")
     p.set_defaults(handler=cmd_chain)
 
     p = sub.add_parser("worker", help="run the batch anchoring worker alone (server side)")
+    p.add_argument("--setup-only", action="store_true",
+                   help="set the chain up (deploy or check the registry, register the key), exit")
+    p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_worker)
 
     p = sub.add_parser("db", help="database schema")

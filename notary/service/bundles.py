@@ -43,8 +43,7 @@ from notary.bundles.guide import render_guide
 from notary.certificate import CertificateFacts, Deployment, case_certificate
 from notary.certificate.html import case_html
 from notary.chain.errors import ChainError
-from notary.chain.observe import chain_reader
-from notary.chain.setup import DEV_CHAIN_IDS
+from notary.chain.light import DEV_CHAIN_IDS
 from notary.core.bundle import (
     BUNDLE_MEDIA_TYPE,
     GUIDE_PATH,
@@ -156,7 +155,7 @@ def _raw_tx_receipt(ctx: Context, batch_receipt: str | None, tx_hash: str) -> di
     if ctx.chain is None:
         raise NotaryError(f"the receipt of {tx_hash} was not recorded and no chain node is "
                           "connected to ask for it", code="receipt_unavailable")
-    return ctx.chain.registry.raw_tx_receipt(tx_hash)
+    return ctx.chain.raw_tx_receipt(tx_hash)
 
 
 def _items(ctx: Context, rows: Sequence[Evidence],
@@ -190,7 +189,7 @@ def _items(ctx: Context, rows: Sequence[Evidence],
             renewals[batch.id] = tuple(renewal_tokens(ctx.engine, batch.id))
         if root not in observed and ctx.chain is not None:
             try:
-                observed[root] = ctx.chain.registry.find_anchor(root)
+                observed[root] = ctx.chain.reader.find_anchor(root)
             except ChainError:
                 observed[root] = None  # the certificate then shows the chain as not checked
         items.append(BundleItem(
@@ -447,6 +446,8 @@ def verify_uploaded_bundle(ctx: Context, data: bytes) -> BundleVerification:
     "invalid", naming the part (issue 14 item 6). A service without a chain has no trust
     root: the result is then at best ``not_established``. RFC 3161 timestamps are checked
     against the TSA trust roots of ``NOTARY_TSA_CA_FILE``. Raises UnsafeBundle/UnreadableBundle."""
+    from notary.chain.observe import chain_reader  # web3: only when a bundle is checked
+
     tsa_roots = ctx.tsa.trust_roots if ctx.tsa is not None else ()
     issued = _our_trust_root(ctx)
     reader = (chain_reader(ctx.chain.registry.w3, "this service's chain node")

@@ -20,7 +20,7 @@ import pyrage
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from notary.chain.setup import ChainContext
+from notary.chain.light import ChainContext
 from notary.config import Settings
 from notary.core.bundle import parse_key_history
 from notary.core.custody import CustodyAct

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, case, literal, text
+from sqlalchemy import Engine, case, func, literal, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
-from notary.chain.extra import extra_chain_anchors
-from notary.chain.setup import (
-    ChainContext,
-    SigningKeyStatus,
-    ensure_signing_key_registered,
-    open_chain,
-)
+from notary.chain.light import ChainContext, open_light_chain
 from notary.config import Settings
 from notary.core.bundle import BundleVerification
 from notary.core.digest import FileDigest
@@ -33,7 +27,6 @@ from notary.core.verify import NEVER_SEEN, verify_evidence
 from notary.keyfiles import load_log_key, load_signing_key
 from notary.service.actors import Actor
 from notary.service.apikeys import ensure_admin_key
-from notary.service.batching import BatchWorker
 from notary.service.bundles import (
     BundleDownload,
     ConductAsked,
@@ -57,12 +50,14 @@ from notary.service.translog import TransparencyLog, log_signer
 from notary.service.webhooks import seal_plain_secrets
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import Batch, Evidence, session, utc
+from storage.db import Batch, CustodyRecord, Evidence, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
 if TYPE_CHECKING:
+    from notary.chain.setup import SigningKeyStatus
     from notary.core.declaration import QualifiedPerson
+    from notary.service.batching import BatchWorker
     from storage.db import ApiKey
 
 log = logging.getLogger("notary.service")
@@ -108,6 +103,8 @@ class NotaryService:
     key_registration: SigningKeyStatus | None = None  # the signing key on chain (issue 14)
     webhooks: DeliveryWorker | None = None  # sends the webhook outbox (notary.service.delivery)
     translog: TransparencyLog | None = None  # the transparency log (issue 19)
+    #: The batch worker when it runs in another process (``notary run``): its state for health.
+    worker_process: Callable[[], dict[str, Any]] | None = None
     keys: KeyRing = field(init=False, repr=False)
     exports: ExportGate = field(init=False, repr=False)
     depositor: Depositor = field(init=False, repr=False)  # hash-only deposits (issue 16)
@@ -127,10 +124,16 @@ class NotaryService:
 
     @classmethod
     def open(cls, settings: Settings, *, with_chain: bool = True,
-             run_worker: bool | None = None, migrate_isolated: bool = False) -> NotaryService:
+             run_worker: bool | None = None, migrate_isolated: bool = False,
+             light_chain: bool = False) -> NotaryService:
         """Set everything up (creating keys, schema and contract on first start).
         ``migrate_isolated``: a schema migration runs in a child process, so that a
-        long-running server never holds Alembic (:func:`storage.migrate.open_database`)."""
+        long-running server never holds Alembic (:func:`storage.migrate.open_database`).
+        ``light_chain``: an API process beside a worker process; it attaches to the registry
+        that process set up (:func:`notary.chain.light.open_light_chain`, no web3), and runs
+        no background job."""
+        if light_chain:
+            run_worker = False
         blobs = open_blob_store(settings)  # first: a wrong NOTARY_BLOB_STORE creates nothing
         # The home holds the database (party names, wrapped keys): readable by us only.
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -157,7 +160,13 @@ class NotaryService:
         seal_plain_secrets(engine, master.webhook_box())  # rows kept before secrets were sealed
         if isinstance(blobs, SpooledIpfsStore):
             svc.pin_flusher = SpoolFlusher(blobs, interval=PIN_FLUSH_SECONDS).start()
-        if with_chain:
+        if with_chain and light_chain:
+            svc.chain = open_light_chain(settings)
+        elif with_chain:
+            from notary.chain.extra import extra_chain_anchors
+            from notary.chain.setup import ensure_signing_key_registered, open_chain
+            from notary.service.batching import BatchWorker
+
             svc.chain = open_chain(settings)
             # Before the worker starts, so that our transaction and its anchors never race
             # for a nonce. A key retired on chain stops the start (ChainError).
@@ -300,7 +309,7 @@ class NotaryService:
         chain_note: Check | None = None
         if proof is not None and self.chain is not None:
             try:
-                observed = self.chain.registry.find_anchor(proof[1])
+                observed = self.chain.reader.find_anchor(proof[1])
             except ChainError as exc:
                 chain_note = Check("chain_anchor", CheckStatus.SKIP,
                                    f"The chain node could not be asked: {exc.message}")
@@ -348,6 +357,15 @@ class NotaryService:
 
     # -- health ---------------------------------------------------------------------------------
 
+    def pending_count(self) -> int:
+        """Statements and custody events waiting for a batch (as the batch worker counts)."""
+        with session(self.engine) as s:
+            statements = s.exec(select(func.count()).select_from(Evidence).where(
+                Evidence.status == "pending", Evidence.batch_id.is_(None))).one()  # type: ignore[union-attr]
+            events = s.exec(select(func.count()).select_from(CustodyRecord).where(
+                CustodyRecord.batch_id.is_(None))).one()  # type: ignore[union-attr]
+            return int(statements) + int(events)
+
     def health(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         try:
@@ -360,13 +378,12 @@ class NotaryService:
         if self.chain is None:
             out["chain"] = {"ok": False, "error": "not connected"}
         else:
-            reg = self.chain.registry
             info: dict[str, Any] = {"chain_id": self.chain.deployment.chain_id,
-                                    "contract": reg.address}
+                                    "contract": self.chain.reader.address}
             if self.settings.embedded_chain:
                 info["rpc_url"] = self.settings.chain_url
             try:
-                info["latest_block"] = reg.latest_block()
+                info["latest_block"] = self.chain.latest_block()
                 info["ok"] = True
             except ChainError as exc:
                 info["ok"], info["error"] = False, exc.code
@@ -378,5 +395,7 @@ class NotaryService:
             if self.tsa is not None:  # informative: a TSA that is down never stops anchoring
                 out["anchoring"]["timestamp_error"] = (self.worker.last_tsa_error
                                                        or self.worker.last_renewal_error)
+        elif self.worker_process is not None:
+            out["anchoring"] = {**self.worker_process(), "pending": self.pending_count()}
         out["ok"] = all(v.get("ok", False) for v in out.values() if isinstance(v, dict))
         return out

@@ -23,10 +23,8 @@ from pathlib import Path
 from eth_hash.auto import keccak
 
 from notary.chain.errors import ChainError, ChainMismatch, ChainUnavailable
-from notary.chain.extra import extra_chain_anchors
-from notary.chain.registry import Deployment, Registry
-from notary.chain.setup import DEV_CHAIN_IDS, open_chain
-from notary.config import DEV_OPERATOR_NAME, Settings
+from notary.chain.light import DEV_CHAIN_IDS, Deployment, RegistryReads
+from notary.config import DEV_OPERATOR_NAME, Settings, extra_anchor_specs
 from notary.core.bundle import parse_key_history
 from notary.core.errors import NotaryError
 from notary.core.signing import SigningKey
@@ -76,7 +74,7 @@ def is_development(settings: Settings, chain_id: int) -> bool:
             or settings.operator_name == DEV_OPERATOR_NAME)
 
 
-def build_trust_root(settings: Settings, registry: Registry, deployment: Deployment,
+def build_trust_root(settings: Settings, registry: RegistryReads, deployment: Deployment,
                      issued_at: str) -> TrustRoot:
     """The trust root's content as the chain and the key history say now."""
     chain_id = registry.chain_id
@@ -123,7 +121,7 @@ def _log_pin(settings: Settings) -> LogPin:
                    settings.log_witness_threshold)
 
 
-def _registry_pin(registry: Registry, deployment: Deployment
+def _registry_pin(registry: RegistryReads, deployment: Deployment
                   ) -> tuple[RegistryPin, list[str]]:
     """A registry as its chain shows it (address, code, version, deployment block) and the
     accounts that hold its NOTARY_ROLE: the same facts for the primary and every second
@@ -153,6 +151,10 @@ def _extra_chains(settings: Settings) -> tuple[ExtraChainPin, ...]:
     deployed yet, or whose node does not answer, keeps the pin of the trust root last
     issued (so the fingerprint does not change while a node is down), else is left out
     until it can be pinned (the document is then reissued)."""
+    if not extra_anchor_specs(settings):
+        return ()  # none configured: web3 stays unloaded in an API process
+    from notary.chain.extra import extra_chain_anchors
+
     stored = read_stored_trust_root(settings)
     out = []
     for extra in extra_chain_anchors(settings):
@@ -169,10 +171,10 @@ def _extra_chains(settings: Settings) -> tuple[ExtraChainPin, ...]:
     return tuple(sorted(out, key=lambda c: c.chain_id))
 
 
-def _previous_registry(current: Registry, address: str, until: int | None) -> PreviousRegistry:
+def _previous_registry(current: RegistryReads, address: str, until: int | None) -> PreviousRegistry:
     """An earlier registry as the chain shows it: its code hash and version ("1" when it has
     no ``version()``); anchors there count until the current registry's deployment block."""
-    old = Registry(current.w3, address)
+    old = current.at(address)
     code = old.code_keccak()
     if code == keccak(b""):
         raise ChainMismatch(f"NOTARY_PREVIOUS_REGISTRIES names {old.address}, but there is no "
@@ -188,7 +190,7 @@ def _previous_registry(current: Registry, address: str, until: int | None) -> Pr
                             until_block=until)
 
 
-def issue_trust_root(settings: Settings, registry: Registry, deployment: Deployment,
+def issue_trust_root(settings: Settings, registry: RegistryReads, deployment: Deployment,
                      key: SigningKey) -> IssuedTrustRoot:
     """The signed trust root: the stored one while its content is unchanged, else a new one
     (signed by ``key``, stored atomically under NOTARY_HOME)."""
@@ -237,7 +239,7 @@ def current_trust_root(ctx: Context) -> IssuedTrustRoot:
         hit = _cache.get(ctx.settings)
         if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
-        issued = issue_trust_root(ctx.settings, ctx.chain.registry, ctx.chain.deployment,
+        issued = issue_trust_root(ctx.settings, ctx.chain.reader, ctx.chain.deployment,
                                   ctx.signing_key)
         _cache[ctx.settings] = (time.monotonic(), issued)
         return issued
@@ -245,6 +247,8 @@ def current_trust_root(ctx: Context) -> IssuedTrustRoot:
 
 def trust_root_for(settings: Settings) -> IssuedTrustRoot:
     """For ``notary trust-root``: attach to the chain (as a start would), issue, close."""
+    from notary.chain.setup import open_chain
+
     key = load_signing_key(settings.keys_dir, settings.key_passphrase)
     chain = open_chain(settings)
     try:
