@@ -10,14 +10,16 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notary.cli.client import KINDS
 from notary.cli.exits import Exit
 from notary.cli.output import note, print_json
 from notary.core.errors import InputError
 from notary.watch.rules import CONVENTIONS, PathPattern, check_file_name_template
-from notary.watch.watcher import Options, Tally, Watcher
+
+if TYPE_CHECKING:  # the watcher (and the HTTP client) load when `notary watch` runs only
+    from notary.watch.watcher import Tally
 
 
 def progress_line(event: str, info: dict[str, Any]) -> str:
@@ -55,6 +57,7 @@ def summary(tally: Tally, journal: Path) -> dict[str, Any]:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from notary.client import Client
+    from notary.watch.watcher import Options, Watcher
 
     root = Path(args.dir)
     if not root.is_dir():

@@ -11,16 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from notary.bundles.archive import read_archive
 from notary.cli.exits import Exit
 from notary.cli.output import error, print_json
 from notary.core.bundle import LOG_CHECKPOINT_PATH
 from notary.core.note import ED25519, NoteError, Verifier
-from notary.witness.monitor import gather, load_signer, split_views, witness_checkpoint
-from notary.witness.server import Witness, app
-from notary.witness.state import Record
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -62,6 +57,8 @@ def _log_keys(values: list[str]) -> dict[str, list[Verifier]]:
 
 @_refusing_bad_keys
 def init(args: argparse.Namespace) -> int:
+    from notary.witness.monitor import load_signer
+
     directory = Path(args.dir)
     signer = load_signer(directory, _name(directory, args.name))
     print(f"见证人公钥 / witness verifier key: {signer.verifier.vkey}")
@@ -70,6 +67,12 @@ def init(args: argparse.Namespace) -> int:
 
 @_refusing_bad_keys
 def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from notary.witness.monitor import load_signer
+    from notary.witness.server import Witness, app
+    from notary.witness.state import Record
+
     directory = Path(args.dir)
     signer = load_signer(directory, _name(directory, None))
     logs = _log_keys(args.log)
@@ -90,6 +93,8 @@ def _bundle_checkpoint(path: Path) -> bytes | None:
 
 @_refusing_bad_keys
 def monitor(args: argparse.Namespace) -> int:
+    from notary.witness.monitor import gather, split_views, witness_checkpoint
+
     log = [k for keys in _log_keys(args.log).values() for k in keys]
     witnesses: list[tuple[str, Verifier]] = []
     for item in args.witness:

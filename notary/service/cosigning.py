@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlmodel import col, select
 
 from notary.core import tlog
@@ -23,7 +22,6 @@ from notary.core.note import COSIGNATURE, Note, NoteError, Verifier
 from notary.core.trustroot import LogPin
 from notary.service.errors import NotFound
 from notary.service.translog import TransparencyLog
-from notary.witness_client import add_checkpoint
 from storage.db import session, utc
 from storage.translog import LogCheckpoint, LogCosignature, LogWitness
 
@@ -89,6 +87,8 @@ def collect(translog: TransparencyLog, witnesses: Sequence[WitnessConfig],
         latest = translog.checkpoint_row()
     except NotFound:  # nothing signed yet
         return {}
+    import httpx  # the worker's only: an API process never loads the HTTP client for this
+
     now = datetime.now(UTC)
     with session(translog.engine) as s:
         done = set(s.exec(select(LogCosignature.witness)
@@ -116,6 +116,8 @@ def collect(translog: TransparencyLog, witnesses: Sequence[WitnessConfig],
 def _cosign(translog: TransparencyLog, w: WitnessConfig, latest: LogCheckpoint, old: int,
             timeout: float) -> str | None:
     """One witness: (at most twice) ``add-checkpoint`` from ``old``; None once stored."""
+    from notary import witness_client
+
     name = w.verifier.name
     note = Note.parse(latest.note.encode())
     leaves: list[bytes] | None = None
@@ -125,7 +127,7 @@ def _cosign(translog: TransparencyLog, w: WitnessConfig, latest: LogCheckpoint, 
         if leaves is None and old > 0:
             leaves = translog.leaves(latest.size)
         proof = tlog.consistency_proof(old, leaves) if old > 0 and leaves is not None else []
-        status, answer = add_checkpoint(w.url, old, proof, note, timeout=timeout)
+        status, answer = witness_client.add_checkpoint(w.url, old, proof, note, timeout=timeout)
         if status == 409 and isinstance(answer, str) and answer.strip().isdigit():
             old = int(answer.strip())  # the size the witness holds: once more from there
             continue

@@ -36,7 +36,6 @@ from notary.service.bundles import (
 from notary.service.context import Context, KeyRing, require_key
 from notary.service.cosigning import WitnessConfig, witness_threshold
 from notary.service.custody import CustodyLog
-from notary.service.delivery import DeliveryWorker
 from notary.service.deposits import Depositor
 from notary.service.doctor import sweep_debris
 from notary.service.exportgate import ExportGate
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     from notary.chain.setup import SigningKeyStatus
     from notary.core.declaration import QualifiedPerson
     from notary.service.batching import BatchWorker
+    from notary.service.delivery import DeliveryWorker
     from storage.db import ApiKey
 
 log = logging.getLogger("notary.service")
@@ -194,6 +194,8 @@ class NotaryService:
                                                else run_worker):
             svc.retention = RetentionJob(svc.context, interval=settings.retention_seconds).start()
         if with_chain and (settings.anchor_worker if run_worker is None else run_worker):
+            from notary.service.delivery import DeliveryWorker
+
             svc.webhooks = DeliveryWorker(
                 engine, master.webhook_box(), backoff=settings.webhook_backoff,
                 timeout=settings.webhook_timeout, poll=settings.webhook_poll_seconds,
