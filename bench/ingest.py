@@ -129,8 +129,13 @@ def _over_http(tmp: Path, path1: Path, path2: Path | None, trials: int) -> dict[
     out: dict[str, Any] = {}
     try:
         refs, times = [], []
+        time.sleep(3)  # as "idle" has always been taken: 3 s after the start
         idle = proc_status(server.pid)
-        out["server_rss_idle_bytes"] = idle["VmRSS"]
+        out["server_rss_idle_bytes"] = idle["VmRSS"]  # the API process
+        worker = server.worker_status()
+        out["worker_rss_idle_bytes"] = worker["VmRSS"] if worker else None
+        log(f"  HTTP: idle RSS of the API process {idle['VmRSS'] / 2**20:.0f} MiB"
+            + (f", of the worker process {worker['VmRSS'] / 2**20:.0f} MiB" if worker else ""))
         for i in range(trials):
             drop_dirty_pages()
             refs.append(openssl_sha256(path1))
@@ -153,6 +158,7 @@ def _over_http(tmp: Path, path1: Path, path2: Path | None, trials: int) -> dict[
                                            case_id="BENCH-HTTP-2G")
             sampled = sampler.stop()
             after = proc_status(server.pid)
+            worker_after = server.worker_status()
             if status != 201:
                 raise RuntimeError(f"2 GiB upload failed: {status} {body}")
             peak = after["VmHWM"] if reset_ok else sampled
@@ -161,6 +167,8 @@ def _over_http(tmp: Path, path1: Path, path2: Path | None, trials: int) -> dict[
                 "rss_before_bytes": before["VmRSS"], "peak_rss_bytes": peak,
                 "sampled_max_rss_bytes": sampled, "rss_after_bytes": after["VmRSS"],
                 "peak_source": "VmHWM after clear_refs" if reset_ok else "VmRSS sampled / 50 ms",
+                "worker_rss_after_bytes": worker_after["VmRSS"] if worker_after else None,
+                "worker_peak_rss_bytes": worker_after["VmHWM"] if worker_after else None,
             }
             log(f"  HTTP: {path2.stat().st_size / GIB:g} GiB uploaded in {seconds:.2f}s; server "
                 f"peak RSS {peak / 2**20:.0f} MiB "

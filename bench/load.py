@@ -17,7 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.procs import NotaryServer, http_json, log, percentile, run_measured, wait_for
+from bench.procs import (
+    NotaryServer,
+    http_json,
+    log,
+    percentile,
+    proc_status,
+    run_measured,
+    wait_for,
+)
 
 
 def _pending(db: Path) -> int:
@@ -63,14 +71,17 @@ def run(tmp: Path, *, seconds: float = 20, concurrency: int = 32,
                                     "-p", str(server.pid), "-r", "100", "-f", "raw",
                                     "-d", str(int(seconds)), "-o", str(profile), "--gil"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = server.worker_pid()
         cpu0 = _cpu_seconds(server.pid)
         user0, sys0 = _cpu_split(server.pid)
+        wcpu0 = _cpu_seconds(worker) if worker else 0.0
         client = run_measured([sys.executable, "-m", "bench.loadgen", "--url", server.url,
                                "--token", server.admin_key, "--seconds", str(seconds),
                                "--concurrency", str(concurrency), "--out", str(out_path)],
                               timeout=seconds + 300)
         cpu1 = _cpu_seconds(server.pid)
         user1, sys1 = _cpu_split(server.pid)
+        wcpu1 = _cpu_seconds(worker) if worker else 0.0
         if spy is not None:
             spy.wait(60)
         if client.returncode != 0:
@@ -98,9 +109,14 @@ def run(tmp: Path, *, seconds: float = 20, concurrency: int = 32,
             | {"max": max(delays, default=float("nan"))},
             "not_anchored": missing, "drain_seconds": drain,
             "batches": len(sizes), "batch_size_max": max(sizes, default=0),
-            "server_cpu_seconds": cpu1 - cpu0, "server_user_seconds": user1 - user0,
-            "server_system_seconds": sys1 - sys0,
-            "server_cpu_ms_per_accepted": (cpu1 - cpu0) / max(accepted, 1) * 1e3,
+            # server_cpu_*: the API and the worker process together (one process before
+            # issue 17), so that rounds compare; user/system and api_*: the API process.
+            "server_cpu_seconds": cpu1 - cpu0 + wcpu1 - wcpu0,
+            "server_user_seconds": user1 - user0, "server_system_seconds": sys1 - sys0,
+            "server_cpu_ms_per_accepted": (cpu1 - cpu0 + wcpu1 - wcpu0) / max(accepted, 1) * 1e3,
+            "api_cpu_seconds": cpu1 - cpu0, "worker_cpu_seconds": wcpu1 - wcpu0,
+            "server_rss_after_bytes": proc_status(server.pid)["VmRSS"],
+            "worker_rss_after_bytes": (server.worker_status() or {}).get("VmRSS"),
             "proof_sample_ok": sample,
             "bulk_floor": bulk_floor(),
         }

@@ -146,9 +146,27 @@ def http_json(method: str, url: str, *, body: Any = None, token: str | None = No
             return exc.code, raw.decode(errors="replace")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live children of ``pid`` (from ``/proc/*/stat``)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return sorted(out)
+
+
 class NotaryServer:
     """``notary run`` in its own process (own embedded anvil, own NOTARY_HOME), so that its
-    memory and CPU are its own and not the client's."""
+    memory and CPU are its own and not the client's.
+
+    ``pid`` is the API process (``notary run`` itself); its batch worker runs as a child
+    process (``notary worker``, issue 17), found by :meth:`worker_pid` and measured apart.
+    A checkout from before that change anchors in a thread of ``pid``: no worker pid then.
+    """
 
     def __init__(self, home: Path, *, env: dict[str, str] | None = None,
                  startup_timeout: float = 90, cwd: Path = REPO) -> None:
@@ -198,6 +216,25 @@ class NotaryServer:
 
     def status(self) -> dict[str, int]:
         return proc_status(self.pid)
+
+    def worker_pid(self) -> int | None:
+        """The worker child's pid (None when the worker is a thread of ``pid``)."""
+        for child in child_pids(self.pid):
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"worker" in cmdline and b"notary.cli" in cmdline:
+                return child
+        return None
+
+    def worker_status(self) -> dict[str, int] | None:
+        """``/proc/<worker>/status`` as :func:`proc_status`; None without a worker process."""
+        pid = self.worker_pid()
+        try:
+            return proc_status(pid) if pid is not None else None
+        except OSError:
+            return None
 
     def db_path(self) -> Path:
         return self.home / "notary.db"

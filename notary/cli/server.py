@@ -203,6 +203,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     (``notary run``): write one byte to that descriptor once set up."""
     from notary.service.notary import NotaryService
 
+    _configure_logging(os.environ.get("NOTARY_LOG_LEVEL", "info").lower())
     svc = NotaryService.open(server_settings(), run_worker=not args.setup_only,
                              migrate_isolated=True)
     try:

@@ -87,13 +87,15 @@ class WorkerProcess:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    self._terminate(self._proc)
                     raise TimeoutError(f"the worker process was not ready within {timeout:.0f}s")
                 ready, _, _ = select.select([read_end], [], [], min(left, 1.0))
                 if ready:
                     if os.read(read_end, 1):
                         break
                     raise WorkerFailed(self._proc.wait())  # the pipe closed: it ended
+        except BaseException:  # a timeout, a signal: the child does not stay behind
+            self._terminate(self._proc)
+            raise
         finally:
             os.close(read_end)
         self._monitor = threading.Thread(target=self._watch, name="worker-supervisor",
