@@ -74,30 +74,42 @@ def get_key(request: Request, ctx: Context, limits: RateLimits,
         raise
 
 
-async def _key(request: Request, ctx: ContextDep, limits: LimitsDep,
+async def _key(request: Request,
                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
     """:func:`get_key`, in the event loop when the key is one this process believes valid
-    (no database read), else in a worker thread."""
+    (no database read), else in a worker thread. The service and limits are read here, not
+    as dependencies of their own: each dependency costs FastAPI's resolution per request."""
+    ctx = service_of(request).context
     key = cached_caller_key(ctx, creds.credentials if creds else None)
     if key is not None:
         return key
+    limits: RateLimits = request.app.state.limits
     return await anyio.to_thread.run_sync(get_key, request, ctx, limits, creds)
+
+
+def _admit(key: ApiKey, allowed: frozenset[str]) -> ApiKey:
+    if key.role not in allowed:
+        raise AuthError(f"a {key.role} key may not do this", code="forbidden")
+    return key
 
 
 def require(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that admits keys holding one of ``roles``."""
-    allowed = {r.value for r in roles}
+    allowed = frozenset(r.value for r in roles)
 
     async def check(key: Annotated[ApiKey, Depends(_key)]) -> ApiKey:
-        if key.role not in allowed:
-            raise AuthError(f"a {key.role} key may not do this", code="forbidden")
-        return key
+        return _admit(key, allowed)
 
     return check
 
 
-async def _submission_key(limits: LimitsDep,
-                    key: Annotated[ApiKey, Depends(require(Role.ADMIN, Role.COLLECTOR))]) -> ApiKey:
+_SUBMITTERS = frozenset({Role.ADMIN.value, Role.COLLECTOR.value})
+
+
+async def _submission_key(request: Request, key: Annotated[ApiKey, Depends(_key)]) -> ApiKey:
+    """An admin's or collector's key, charged one submission (RateLimited when none left)."""
+    _admit(key, _SUBMITTERS)
+    limits: RateLimits = request.app.state.limits
     limits.submit.take(key.id)
     return key
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from api.deps import AnyKey, ContentKey, ContextDep, ServiceDep, SubmitKey
 from api.schemas import (
@@ -94,7 +93,7 @@ async def submit(
     request: Request, svc: ServiceDep, key: SubmitKey,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
                                                   max_length=255)] = None,
-) -> JSONResponse:
+) -> Response:
     """Hash, encrypt and store the file while it streams in, sign its statement, and answer
     with a receipt that promises anchoring by ``anchor_deadline``. A retry with the same
     ``Idempotency-Key`` returns the first answer (200). A file whose SHA-256 the case
@@ -119,7 +118,10 @@ async def submit(
     if accepted.replayed:
         headers["Idempotent-Replayed"] = "true"
     status = 200 if accepted.replayed or accepted.duplicate else 201
-    return JSONResponse(json.loads(out.model_dump_json()), status, headers=headers)
+    # The model's own JSON, as JSONResponse would render it (compact, UTF-8), without a
+    # round trip through a dict.
+    return Response(out.model_dump_json(), status, headers=headers,
+                    media_type="application/json")
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)
