@@ -20,7 +20,7 @@ from api.schemas import (
     SupersededOut,
     TimestampOut,
 )
-from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
+from api.upload import MultipartError, MultipartReader, boundary_of, prefetched_puller
 from notary.core.merkle import leaf_values, to_hex32
 from notary.service.ingest import Accepted, Sealed, refuse_reserved_key
 from notary.service.notary import NotaryService
@@ -107,7 +107,7 @@ async def submit(
         raise UploadTooLarge(f"the upload is larger than the limit of "
                              f"{svc.settings.max_upload_bytes} bytes",
                              limit=svc.settings.max_upload_bytes)
-    reader = MultipartReader(body_puller(request), boundary)
+    reader = MultipartReader(await prefetched_puller(request, length), boundary)
     accepted = await anyio.to_thread.run_sync(_receive_form, reader, svc, key, idempotency_key)
     if svc.worker is not None:
         svc.worker.poke()
