@@ -35,7 +35,16 @@ from notary.core.verdict import Check, CheckStatus
 from notary.service.actors import Actor
 from notary.service.translog import stage
 from notary.service.webhooks import announce_custody
-from storage.db import Batch, CustodyRecord, Evidence, row_values, session, table_of, utc
+from storage.db import (
+    Batch,
+    Case,
+    CustodyRecord,
+    Evidence,
+    row_values,
+    session,
+    table_of,
+    utc,
+)
 from storage.translog import LogCheckpoint
 
 #: How often one append is retried when a concurrent transaction took its sequence number.
@@ -45,6 +54,7 @@ COALESCE_WINDOW = timedelta(hours=1)
 APPEND_GROUP = 500
 _COALESCED_ACTS = frozenset({CustodyAct.VIEWED, CustodyAct.EXPORTED})
 _EVENTS = table_of(CustodyRecord)
+_CASES = table_of(Case)
 
 
 def coalesce_key(act: CustodyAct, actor: Actor) -> str | None:
@@ -125,6 +135,11 @@ class CustodyLog:
                     select(CustodyRecord).join(newest, (CustodyRecord.evidence_id  # type: ignore[arg-type]
                                                         == newest.c.evidence_id)
                                                & (CustodyRecord.seq == newest.c.seq)))}
+                # Who holds each item's case (who hears of it), in one query for the group
+                # rather than one per case; an item without a case is its submitter's.
+                uids = sorted({item.case_uid for item in items if item.case_uid})
+                holders = {uid: holder for uid, holder in s.connection().execute(
+                    select(_CASES.c.uid, _CASES.c.holder).where(_CASES.c.uid.in_(uids)))}
                 for item in items:
                     record = self._record_after(last.get(item.id), item, act, actor=actor,
                                                 tenant=item.tenant, detail=detail,
@@ -132,7 +147,8 @@ class CustodyLog:
                     s.add(record)
                     added.append(record)
                     announce_custody(s, item, act, seq=record.seq, at=record.at,
-                                     detail=detail)
+                                     detail=detail,
+                                     holder=holders.get(item.case_uid or "", item.tenant))
             # staged once the savepoint is released, as in append: an undone group logs nothing
             for record in added:
                 stage(s, EntryType.CUSTODY_EVENT, record.jws, record.evidence_id, record.seq)
