@@ -95,21 +95,38 @@ lint: install
 # The Python suite runs twice: on SQLite (the default) and on PostgreSQL. The PostgreSQL pass
 # runs the tests that reach a database through the `database_url` fixture (tests/conftest.py
 # deselects the rest, which would run exactly as on SQLite). When no PostgreSQL answers, that
-# second run is reported as NOT RUN (loudly), never as passed. Each pass prints its 25 slowest
-# tests: CI's budget is 60 minutes, and that list says where the time goes.
+# second run is reported as NOT RUN (loudly), never as passed.
+# The two passes run side by side: each is one pytest process that mostly waits on the servers,
+# nodes and workers it starts, so together they fill the 2 cores that one alone leaves half
+# idle. Each has its own port range (tests/support.free_port) and temporary directory; the
+# PostgreSQL pass's output is printed whole when it ends, after the SQLite pass's own. Each
+# prints its 25 slowest tests: CI's budget is 60 minutes, and that list says where time goes.
 NOTARY_TEST_POSTGRES ?= postgresql://root@127.0.0.1:5432/test
 
 test-py: install system-packages
-	$(VENV)/bin/pytest -q --durations=25
-	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(NOTARY_TEST_POSTGRES)', connect_timeout=3).close()" 2>/dev/null; then \
-	  echo "== the Python suite again, on PostgreSQL ($(NOTARY_TEST_POSTGRES)) =="; \
-	  NOTARY_TEST_POSTGRES='$(NOTARY_TEST_POSTGRES)' $(VENV)/bin/pytest -q --durations=25; \
+	@set -u; pg=0; \
+	if $(PY) -c "import psycopg,sys; psycopg.connect('$(NOTARY_TEST_POSTGRES)', connect_timeout=3).close()" 2>/dev/null; then pg=1; fi; \
+	tmp=$$(mktemp -d); pgpid=; \
+	trap 'if [ -n "$$pgpid" ]; then kill $$pgpid 2>/dev/null; fi; rm -rf '$$tmp EXIT INT TERM; \
+	if [ $$pg = 1 ]; then \
+	  echo "== the PostgreSQL pass ($(NOTARY_TEST_POSTGRES)) runs beside this one; its output follows this one's =="; \
+	  NOTARY_TEST_POSTGRES='$(NOTARY_TEST_POSTGRES)' NOTARY_TEST_PORTS=26000-31999 \
+	    $(VENV)/bin/pytest -q --durations=25 -p no:cacheprovider --basetemp=$$tmp/postgres \
+	    > $$tmp/postgres.log 2>&1 & pgpid=$$!; \
+	fi; \
+	NOTARY_TEST_PORTS=20000-25999 $(VENV)/bin/pytest -q --durations=25; sqlite=$$?; \
+	if [ $$pg = 1 ]; then \
+	  wait $$pgpid; postgres=$$?; pgpid=; \
+	  echo "== the Python suite on PostgreSQL ($(NOTARY_TEST_POSTGRES)) =="; cat $$tmp/postgres.log; \
+	  echo "== SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres =="; \
 	else \
+	  postgres=0; \
 	  echo; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!!  PostgreSQL tests NOT RUN: nothing answers at $(NOTARY_TEST_POSTGRES)"; \
 	  echo "!!  (set NOTARY_TEST_POSTGRES to a server with trust auth to run them)"; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
-	fi
+	fi; \
+	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
 # The fast tier: the pure core (formats, proofs, verification) and the golden vectors; no
 # chain, database or network.

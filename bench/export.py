@@ -8,7 +8,9 @@ certificate, the documents built as they are written, the archive streamed, the 
 signed). The database reads and the audit trail of a real export are not in this figure
 (``verify`` measures a small real case through the API). Each step runs in its own process,
 which reports its wall time, CPU time and peak RSS (VmHWM); the verification is that of
-``notary verify`` (``verify_bundle_file``), offline.
+``notary verify`` (``verify_bundle_file`` with the items in one process per CPU), offline,
+measured in process and as the ``notary verify`` command itself. This, not ``verify``'s
+extrapolation, is the figure the 10,000-item goal is judged on.
 
 For comparison, a version 2 export rendered two certificate pages per item (its own PDF and
 its pages in the case PDF): the time of one item's PDF is measured here too (``v2_item_pdf``).
@@ -17,13 +19,14 @@ its pages in the case PDF): the time of one item's PDF is measured here too (``v
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.procs import log, run_measured
+from bench.procs import VENV_BIN, log, run_measured
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,11 +88,15 @@ def _child_export(n: int, out: Path) -> dict[str, Any]:
 
 def _child_verify(path: Path) -> dict[str, Any]:
     from notary.bundles.check import verify_bundle_file
+    from notary.bundles.parallel import item_processes
 
     t0, c0 = time.perf_counter(), time.process_time()
-    with path.open("rb") as fh:
-        verdict = verify_bundle_file(fh).verdict
+    with path.open("rb") as fh:  # as `notary verify` does: the items in one process per CPU
+        verdict = verify_bundle_file(fh, map_items=item_processes()).verdict
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "children_cpu_seconds": children.ru_utime + children.ru_stime,
+            "workers": os.cpu_count() or 1,
             "result": verdict.result, "failed": [c.name for c in verdict.failed][:5],
             "peak_rss_bytes": _peak_rss()}
 
@@ -114,8 +121,17 @@ def run(tmp: Path, *, n: int = 10_000) -> dict[str, Any]:
     verify = _child("child-verify", str(out))
     if verify["result"] != "valid":
         raise RuntimeError(f"the exported bundle does not verify: {verify}")
-    log(f"  verify {verify['seconds']:.1f}s ({verify['cpu_seconds']:.1f}s CPU), peak RSS "
-        f"{verify['peak_rss_bytes'] / 2**20:.0f} MiB")
+    # The command a court's expert runs: a new process (Python, imports), offline.
+    cli = run_measured([str(VENV_BIN / "notary"), "verify", str(out), "--json"], cwd=HERE.parent,
+                       timeout=900)
+    said = json.loads(cli.stdout).get("result") if cli.stdout.strip() else None
+    if said not in ("valid", "not_established"):
+        raise RuntimeError(f"notary verify on the exported bundle: {said} {cli.stderr[-500:]}")
+    verify["cli_seconds"] = cli.seconds
+    log(f"  verify {verify['seconds']:.1f}s ({verify['cpu_seconds']:.1f}s CPU here, "
+        f"{verify['children_cpu_seconds']:.1f}s in {verify['workers']} worker processes), "
+        f"peak RSS {verify['peak_rss_bytes'] / 2**20:.0f} MiB; `notary verify` "
+        f"{cli.seconds:.1f}s; load average {os.getloadavg()[0]:.1f}")
     out.unlink(missing_ok=True)
     return {"items": n, "export": export, "verify": verify,
             "export_ms_per_item": export["seconds"] / n * 1e3,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import os
+import random
 import socket
 import threading
 import time
@@ -17,10 +20,36 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 
 
+_RECENT: collections.deque[int] = collections.deque(maxlen=512)
+_RECENT_LOCK = threading.Lock()
+
+
+def _port_range() -> tuple[int, int]:
+    """``NOTARY_TEST_PORTS=LO-HI`` (the Makefile gives each concurrent pass its own range)."""
+    lo, _, hi = os.environ.get("NOTARY_TEST_PORTS", "20000-32767").partition("-")
+    return int(lo), int(hi)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, for a server about to start.
+
+    Chosen below the kernel's ephemeral range (32768 and up), so that no outgoing connection
+    takes it before the server binds, and within this pass's range, so that two test passes
+    running side by side never hand out the same port; one handed out lately is not reused."""
+    lo, hi = _port_range()
+    with _RECENT_LOCK:
+        for _ in range(10_000):
+            port = random.randint(lo, hi)
+            if port in _RECENT:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _RECENT.append(port)
+            return port
+    raise RuntimeError(f"no free port in {lo}-{hi}")
 
 
 class LiveServer:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from api.deps import AnyKey, ContentKey, ContextDep, ServiceDep, SubmitKey
 from api.schemas import (
@@ -21,7 +20,7 @@ from api.schemas import (
     SupersededOut,
     TimestampOut,
 )
-from api.upload import MultipartError, MultipartReader, body_puller, boundary_of
+from api.upload import MultipartError, MultipartReader, boundary_of, prefetched_puller
 from notary.core.merkle import leaf_values, to_hex32
 from notary.service.ingest import Accepted, Sealed, refuse_reserved_key
 from notary.service.notary import NotaryService
@@ -94,7 +93,7 @@ async def submit(
     request: Request, svc: ServiceDep, key: SubmitKey,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
                                                   max_length=255)] = None,
-) -> JSONResponse:
+) -> Response:
     """Hash, encrypt and store the file while it streams in, sign its statement, and answer
     with a receipt that promises anchoring by ``anchor_deadline``. A retry with the same
     ``Idempotency-Key`` returns the first answer (200). A file whose SHA-256 the case
@@ -108,7 +107,7 @@ async def submit(
         raise UploadTooLarge(f"the upload is larger than the limit of "
                              f"{svc.settings.max_upload_bytes} bytes",
                              limit=svc.settings.max_upload_bytes)
-    reader = MultipartReader(body_puller(request), boundary)
+    reader = MultipartReader(await prefetched_puller(request, length), boundary)
     accepted = await anyio.to_thread.run_sync(_receive_form, reader, svc, key, idempotency_key)
     if svc.worker is not None:
         svc.worker.poke()
@@ -119,7 +118,10 @@ async def submit(
     if accepted.replayed:
         headers["Idempotent-Replayed"] = "true"
     status = 200 if accepted.replayed or accepted.duplicate else 201
-    return JSONResponse(json.loads(out.model_dump_json()), status, headers=headers)
+    # The model's own JSON, as JSONResponse would render it (compact, UTF-8), without a
+    # round trip through a dict.
+    return Response(out.model_dump_json(), status, headers=headers,
+                    media_type="application/json")
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, responses=ERRORS)

@@ -17,6 +17,7 @@ from cryptography import x509
 from notary.bundles.archive import ArchiveLimits, hash_ranges, read_archive
 from notary.core.bundle import (
     BundleVerification,
+    ItemMap,
     bundle_questions,
     extra_chain_questions,
     open_bundle,
@@ -39,6 +40,7 @@ def verify_bundle_file(
     chain: ChainReader | None = None, limits: ArchiveLimits | None = None,
     tsa_roots: Sequence[x509.Certificate] = (),
     extra_chains: Mapping[int, ChainReader] | None = None,
+    map_items: ItemMap | None = None,
 ) -> BundleVerification:
     """Verify the bundle in ``fp`` (a seekable binary file).
 
@@ -48,6 +50,8 @@ def verify_bundle_file(
     root certificates the caller trusts) an RFC 3161 timestamp is at best a partial check.
     ``extra_chains``: a reader for a node of each second chain, by chain id, chosen by the
     caller (without one a second anchor is checked against its receipt and pin only).
+    ``map_items``: how the items' own checks are run (default: one after the other, here;
+    :func:`notary.bundles.parallel.item_processes` spreads them over processes).
     Raises :class:`~notary.core.errors.UnsafeBundle` or
     :class:`~notary.core.errors.UnreadableBundle` for an archive that is refused unread;
     everything else is a check in the returned verdict."""
@@ -68,4 +72,4 @@ def verify_bundle_file(
     slices = hash_ranges(fp, wanted)
     # Step 6: every check, and the answers.
     return verify_bundle(bundle, timestamps=timestamps, trust_root=trust_root, chain=reading,
-                         slices=slices, extra_chains=extra)
+                         slices=slices, extra_chains=extra, map_items=map_items)

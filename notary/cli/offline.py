@@ -57,6 +57,7 @@ def verify_bundle(args: argparse.Namespace) -> int:
     --rpc, the verifier's own chain node. Exit 0 valid, 1 invalid or unknown, 2 unreadable
     bundle or unusable trust root, 5 not established (no trust root pinned)."""
     from notary.bundles.check import ChainReader, verify_bundle_file
+    from notary.bundles.parallel import item_processes
     from notary.cli.trustsource import expected_fingerprint, pin_trust_root
     from notary.core.errors import UnreadableBundle
     from notary.tsa import load_trust_roots
@@ -78,7 +79,8 @@ def verify_bundle(args: argparse.Namespace) -> int:
         extra = extra_readers(args.extra_rpc)
         with path.open("rb") as fh:
             checked = verify_bundle_file(fh, trust_root=pinned.verified if pinned else None,
-                                         chain=chain, tsa_roots=tsa_roots, extra_chains=extra)
+                                         chain=chain, tsa_roots=tsa_roots, extra_chains=extra,
+                                         map_items=item_processes())
     except UnreadableBundle as exc:
         if args.json:
             print_json({"result": "unreadable", "error": exc.to_json()})

@@ -162,10 +162,11 @@ def check_custody(
     prev: bytes | None = None
     for i, token in enumerate(tokens, start=1):
         try:
-            event = verify_event(token, jwks)
+            signed = CUSTODY_EVENT.verify(token, jwks)
         except (SignatureError, StatementError) as exc:
             return Check("custody", CheckStatus.FAIL,
                          f"Custody event {i} does not verify: {exc.message}"), events
+        event = signed.document
         if event.evidence_id != evidence_id:
             return Check("custody", CheckStatus.FAIL,
                          f"Custody event {i} is about {event.evidence_id!r}, not "
@@ -184,7 +185,9 @@ def check_custody(
             return Check("custody", CheckStatus.FAIL,
                          "The first custody event does not register this statement."), events
         events.append(event)
-        prev = event.digest()
+        # The signed payload is the event's canonical bytes (from_bytes accepts no other
+        # spelling): its digest without writing the event out again.
+        prev = hashlib.sha256(signed.payload).digest()
     if not events:
         return Check("custody", CheckStatus.FAIL, "The custody log is empty."), events
     acts = ", ".join(e.act.value for e in events)

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -187,12 +188,29 @@ def _find_key(key_set: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
     )
 
 
-def _protected_header(parts: list[str], expected_typ: str | None) -> tuple[dict[str, Any], str]:
-    """The protected header and ``kid`` of a split compact JWS, once every rule of
-    :func:`verify_jws` short of the signature itself holds."""
-    header_bytes = _b64url_decode_canonical(parts[0], "header")
-    _b64url_decode_canonical(parts[1], "payload")
+def _protected_header(parts: list[str], expected_typ: str | None
+                      ) -> tuple[dict[str, Any], str, bytes, bytes]:
+    """The protected header, ``kid``, payload and signature of a split compact JWS, once
+    every rule of :func:`verify_jws` short of the signature itself holds."""
+    header_bytes = _header_bytes(parts[0])
+    payload = _b64url_decode_canonical(parts[1], "payload")
     signature = _b64url_decode_canonical(parts[2], "signature")
+    header, kid = _header(header_bytes, expected_typ)
+    if len(signature) != 64:
+        raise SignatureError("The signature does not verify.", reason="bad_signature", kid=kid)
+    return dict(header), kid, payload, signature
+
+
+# The tokens of one kind by one key all carry the same header: it is decoded and checked
+# once per distinct header (a large case bundle has tens of thousands of tokens and a handful
+# of headers). Errors are not cached: every token with a bad header fails again, the same way.
+@lru_cache(maxsize=64)
+def _header_bytes(segment: str) -> bytes:
+    return _b64url_decode_canonical(segment, "header")
+
+
+@lru_cache(maxsize=64)
+def _header(header_bytes: bytes, expected_typ: str | None) -> tuple[Mapping[str, Any], str]:
     try:
         header = parse_strict_json(header_bytes, max_bytes=4096)
     except StatementError as exc:
@@ -225,9 +243,7 @@ def _protected_header(parts: list[str], expected_typ: str | None) -> tuple[dict[
             typ=str(header.get("typ")),
             expected_typ=expected_typ,
         )
-    if len(signature) != 64:
-        raise SignatureError("The signature does not verify.", reason="bad_signature", kid=kid)
-    return header, kid
+    return MappingProxyType(header), kid
 
 
 def _split(token: object, max_bytes: int = MAX_JWS_BYTES) -> list[str]:
@@ -279,19 +295,18 @@ def verify_jws(
     read (a v3 bundle's ``manifest.jws``, which carries a large manifest, is allowed more).
     """
     parts = _split(token, max_bytes)
-    header, kid = _protected_header(parts, expected_typ)
+    header, kid, payload, signature = _protected_header(parts, expected_typ)
     key = _find_key(jwks, kid)
     # The signature itself, over the JWS signing input (RFC 7515 §5.2), by the library's
     # Ed25519: _protected_header has checked every other rule (alg, crit/b64, kid, typ, the
     # canonical base64url of all three parts). Verifying a bundle makes tens of thousands
     # of these; joserfc's own checks repeated ours at three times the cost.
     try:
-        key.verify(_b64url_decode_canonical(parts[2], "signature"),
-                   f"{parts[0]}.{parts[1]}".encode("ascii"))
+        key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature as exc:
         raise SignatureError("The signature does not verify.", reason="bad_signature",
                              kid=kid) from exc
-    return header, _b64url_decode_canonical(parts[1], "payload")
+    return header, payload
 
 
 def verify_detached_jws(
@@ -306,7 +321,7 @@ def verify_detached_jws(
     if parts[1]:
         raise SignatureError("The token carries its payload; a detached signature "
                              "(header..signature) is expected.", reason="malformed_token")
-    _, kid = _protected_header(parts, expected_typ)
+    _, kid, _, _ = _protected_header(parts, expected_typ)
     header, _ = _deserialize(token, _find_key(jwks, kid), kid, payload)
     return header
 

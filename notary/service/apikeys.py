@@ -110,6 +110,23 @@ def create_key(engine: Engine, role: Role | str, *, label: str | None = None,
     return row, token
 
 
+def cached_key(engine: Engine, token: str | None) -> ApiKey | None:
+    """The key behind ``token`` when this process believed it valid within
+    ``KEY_CACHE_SECONDS`` and it has not expired since; None when only :func:`authenticate`
+    can tell (it reads the database). Never reads the database: safe in an event loop."""
+    if not token or _TOKEN.fullmatch(token) is None:
+        return None
+    cached = _key_cache.get((str(engine.url), _hash(token)))
+    if cached is None or time.monotonic() - cached[0] >= KEY_CACHE_SECONDS:
+        return None
+    row = cached[1]
+    expires = getattr(row, "expires_at", None)
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) \
+            <= datetime.now(UTC):
+        return None  # authenticate says why (api_key_expired)
+    return row
+
+
 def authenticate(engine: Engine, token: str | None) -> ApiKey:
     """The key behind ``token``; AuthError (401) when missing, malformed, unknown or revoked."""
     if not token:
@@ -177,6 +194,11 @@ def list_keys(engine: Engine, *, tenant: str | None = None) -> list[ApiKey]:
 def caller_key(ctx: Context, token: str | None) -> ApiKey:
     """The key an API request presents (see :func:`authenticate`)."""
     return authenticate(ctx.engine, token)
+
+
+def cached_caller_key(ctx: Context, token: str | None) -> ApiKey | None:
+    """:func:`caller_key` without the database, or None (see :func:`cached_key`)."""
+    return cached_key(ctx.engine, token)
 
 
 def issue_key(ctx: Context, admin: ApiKey, role: Role | str, *, name: str | None,

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -35,7 +35,16 @@ from notary.core.verdict import Check, CheckStatus
 from notary.service.actors import Actor
 from notary.service.translog import stage
 from notary.service.webhooks import announce_custody
-from storage.db import Batch, CustodyRecord, Evidence, session, utc
+from storage.db import (
+    Batch,
+    Case,
+    CustodyRecord,
+    Evidence,
+    row_values,
+    session,
+    table_of,
+    utc,
+)
 from storage.translog import LogCheckpoint
 
 #: How often one append is retried when a concurrent transaction took its sequence number.
@@ -44,6 +53,8 @@ COALESCE_WINDOW = timedelta(hours=1)
 #: Items per statement when one event is appended to many logs (:meth:`CustodyLog.append_each`).
 APPEND_GROUP = 500
 _COALESCED_ACTS = frozenset({CustodyAct.VIEWED, CustodyAct.EXPORTED})
+_EVENTS = table_of(CustodyRecord)
+_CASES = table_of(Case)
 
 
 def coalesce_key(act: CustodyAct, actor: Actor) -> str | None:
@@ -124,6 +135,11 @@ class CustodyLog:
                     select(CustodyRecord).join(newest, (CustodyRecord.evidence_id  # type: ignore[arg-type]
                                                         == newest.c.evidence_id)
                                                & (CustodyRecord.seq == newest.c.seq)))}
+                # Who holds each item's case (who hears of it), in one query for the group
+                # rather than one per case; an item without a case is its submitter's.
+                uids = sorted({item.case_uid for item in items if item.case_uid})
+                holders = {uid: holder for uid, holder in s.connection().execute(
+                    select(_CASES.c.uid, _CASES.c.holder).where(_CASES.c.uid.in_(uids)))}
                 for item in items:
                     record = self._record_after(last.get(item.id), item, act, actor=actor,
                                                 tenant=item.tenant, detail=detail,
@@ -131,7 +147,8 @@ class CustodyLog:
                     s.add(record)
                     added.append(record)
                     announce_custody(s, item, act, seq=record.seq, at=record.at,
-                                     detail=detail)
+                                     detail=detail,
+                                     holder=holders.get(item.case_uid or "", item.tenant))
             # staged once the savepoint is released, as in append: an undone group logs nothing
             for record in added:
                 stage(s, EntryType.CUSTODY_EVENT, record.jws, record.evidence_id, record.seq)
@@ -144,22 +161,28 @@ class CustodyLog:
 
     def append_first(self, s: Session, evidence: Evidence,
                      events: Sequence[tuple[CustodyAct, Actor, Mapping[str, str | int]]], *,
-                     tenant: str) -> list[CustodyRecord]:
+                     tenant: str, holder: str | None = None) -> list[CustodyRecord]:
         """The first events of an item whose row ``s`` has just inserted (the caller commits).
 
         Nothing else can append to that log before the commit (no other transaction sees the
         row), so the queueing, savepoint and read of the last event that :meth:`append` needs
-        are left out: the events are linked here, in order. The unique ``(evidence_id, seq)``
-        constraint still refuses a duplicate, failing the whole transaction."""
+        are left out: the events are linked here, in order, and written in one Core insert
+        (the item's row must already be written: they refer to it). The unique
+        ``(evidence_id, seq)`` constraint still refuses a duplicate, failing the whole
+        transaction. ``holder``: the tenant holding the item's case, when the caller has the
+        case locked (its webhooks are announced without reading the case again)."""
         records: list[CustodyRecord] = []
         last: CustodyRecord | None = None
         for act, actor, detail in events:
             last = self._record_after(last, evidence, act, actor=actor, tenant=tenant,
                                       detail=detail, coalesce=None)
-            s.add(last)
-            stage(s, EntryType.CUSTODY_EVENT, last.jws, evidence.id, last.seq)
-            announce_custody(s, evidence, act, seq=last.seq, at=last.at, detail=detail)
             records.append(last)
+        if records:
+            s.connection().execute(insert(_EVENTS), [row_values(record) for record in records])
+        for record, (act, _actor, detail) in zip(records, events, strict=True):
+            stage(s, EntryType.CUSTODY_EVENT, record.jws, evidence.id, record.seq)
+            announce_custody(s, evidence, act, seq=record.seq, at=record.at, detail=detail,
+                             holder=holder)
         return records
 
     def _next_record(self, s: Session, evidence: Evidence, act: CustodyAct, *, actor: Actor,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -36,13 +36,24 @@ from notary.service.faults import crash_point
 from notary.service.itemkeys import MasterKey
 from notary.service.sealing import Read, SealedUpload, seal
 from notary.service.submission import SNIFF_BYTES, Submission, statement_of
-from notary.service.tenancy import DEFAULT_TENANT, case_for_submission
+from notary.service.tenancy import DEFAULT_TENANT, case_uid_for_submission
 from notary.service.translog import stage
 from storage.blobs import BlobStore, StorageFull
-from storage.db import Case, CaseHead, Evidence, Tenant, session
+from storage.db import Case, CaseHead, Evidence, Tenant, row_values, session, table_of
 
 #: How often a submission is retried when concurrent ones took its case sequence number.
 CASE_ATTEMPTS = 20
+_HEADS = table_of(CaseHead)
+_EVIDENCE = table_of(Evidence)
+_TENANTS = table_of(Tenant)
+# Built once: a statement's cache key is then cheap, and its values come as parameters.
+_LOCK_HEAD = (select(_HEADS.c.last_seq, _HEADS.c.last_statement_digest)
+              .where(_HEADS.c.case_uid == bindparam("uid")).with_for_update())
+_INSERT_HEAD = insert(_HEADS)
+_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.case_uid == bindparam("b_case_uid"))
+                .values(last_seq=bindparam("b_last_seq"),
+                        last_statement_digest=bindparam("b_digest")))
+_TENANT_NAME = select(_TENANTS.c.name).where(_TENANTS.c.id == bindparam("tenant"))
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +97,12 @@ class CheckCodeTaken(NotaryError):
 
 def _tenant_name(s: Session, tenant: str) -> str | None:
     """The tenant's registered legal name for its statements; None for the unnamed
-    ``default`` tenant (its "name" is its id, not a legal name)."""
-    row = s.get(Tenant, tenant)
-    if row is None or (row.id == DEFAULT_TENANT and row.name == DEFAULT_TENANT):
+    ``default`` tenant (its "name" is its id, not a legal name). Read in the submission's
+    transaction (a rename is seen by the next statement), as one Core query."""
+    name = s.connection().execute(_TENANT_NAME, {"tenant": tenant}).scalar()
+    if name is None or (tenant == DEFAULT_TENANT and name == DEFAULT_TENANT):
         return None
-    return row.name
+    return str(name)
 
 
 def _disk_full(exc: OperationalError) -> bool:
@@ -263,13 +275,16 @@ class Notariser:
     def _held_copy(self, tenant: str, case_id: str, sha256_hex: str) -> Evidence | None:
         """The first item of the case ``tenant`` holds as ``case_id`` with these bytes, or
         None. Only the tenant's own case is searched: no other tenant's item is revealed."""
+        cases, items = table_of(Case), _EVIDENCE
         with session(self.engine) as s:
-            return s.exec(
-                select(Evidence).join(Case, Case.uid == Evidence.case_uid)  # type: ignore[arg-type]
-                .where(Case.holder == tenant, Case.case_id == case_id,
-                       Evidence.sha256 == sha256_hex, Evidence.shredded_at.is_(None))  # type: ignore[union-attr]
-                .order_by(Evidence.case_seq)  # type: ignore[arg-type]
-            ).first()
+            # Asked of every submission and nearly always empty: a Core query for the id,
+            # the row itself only when there is one.
+            held = s.execute(
+                select(items.c.id).join(cases, cases.c.uid == items.c.case_uid)
+                .where(cases.c.holder == tenant, cases.c.case_id == case_id,
+                       items.c.sha256 == sha256_hex, items.c.shredded_at.is_(None))
+                .order_by(items.c.case_seq).limit(1)).scalar()
+            return s.get(Evidence, held) if held is not None else None
 
     def _refuse_taken_code(self, check_code: str | None) -> None:
         """Raise CheckCodeTaken when another document already has ``check_code``."""
@@ -301,14 +316,16 @@ class Notariser:
         received_at = format_rfc3339_utc(now)
         deadline = now + self.deadline
         evidence_id = f"ev_{uuid.uuid4().hex}"
+        # The rows are written with Core statements (no ORM unit of work: it was most of a
+        # submission's CPU); ``row`` is only the answer, never added to the session. The order
+        # of the locks is unchanged: the case, its head, then (at commit) the log's head.
         with session(self.engine) as s:
-            case = case_for_submission(s, tenant, sub.case_id)
-            head = s.exec(
-                select(CaseHead).where(CaseHead.case_uid == case.uid).with_for_update()
-            ).first()
+            conn = s.connection()  # the session's transaction, without Session.execute's cost
+            case_uid = case_uid_for_submission(s, tenant, sub.case_id)
+            head = conn.execute(_LOCK_HEAD, {"uid": case_uid}).first()
             seq = head.last_seq + 1 if head else 1
             prev = head.last_statement_digest if head else None
-            sub = replace(sub, call=settle(s, case.uid, sub.call, self.salt_box))
+            sub = replace(sub, call=settle(s, case_uid, sub.call, self.salt_box))
             statement = statement_of(
                 sub, evidence_id=evidence_id, case_seq=seq, prev=prev, sha256=sealed.digest.hex,
                 size=sealed.digest.size, received_at=received_at, submitter=submitter,
@@ -320,7 +337,7 @@ class Notariser:
             receipt = sign_receipt(digest, evidence_id, format_rfc3339_utc(deadline), received_at,
                                    self.signing_key)
             row = Evidence(
-                id=evidence_id, tenant=tenant, case_uid=case.uid, submitter_kid=submitter_kid,
+                id=evidence_id, tenant=tenant, case_uid=case_uid, submitter_kid=submitter_kid,
                 case_id=sub.case_id, case_seq=seq, kind=sub.kind.value,
                 media_type=sub.media_type, file_name=sub.file_name, size=sealed.digest.size,
                 sha256=sealed.digest.hex, cid=sealed.cid, statement_jws=jws,
@@ -331,12 +348,12 @@ class Notariser:
                 callee_salted=sub.call is not None and "callee" in sub.call.salts,
             )
             if head is None:
-                s.add(CaseHead(case_uid=case.uid, last_seq=seq, last_statement_digest=digest))
+                conn.execute(_INSERT_HEAD, {"case_uid": case_uid, "last_seq": seq,
+                                            "last_statement_digest": digest})
             else:
-                head.last_seq, head.last_statement_digest = seq, digest
-                s.add(head)
-            s.add(row)
-            s.flush()
+                conn.execute(_UPDATE_HEAD, {"b_case_uid": case_uid, "b_last_seq": seq,
+                                            "b_digest": digest})
+            conn.execute(insert(_EVIDENCE), row_values(row))
             stage(s, EntryType.STATEMENT, jws, evidence_id)  # numbered as it commits
             store_salts(s, evidence_id, sub.call, self.salt_box)
             if self.custody is not None:  # the new row's first events: no one else sees it
@@ -347,6 +364,7 @@ class Notariser:
                 self.custody.append_first(s, row, [
                     (CustodyAct.REGISTERED, Actor.submitter(submitter, tenant), registered),
                     (CustodyAct.STORED, SERVICE,
-                     {"cid": sealed.cid, "stored_bytes": sealed.stored_size})], tenant=tenant)
+                     {"cid": sealed.cid, "stored_bytes": sealed.stored_size})], tenant=tenant,
+                    holder=tenant)
             s.commit()
             return row

@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, or_
+from sqlalchemy import ColumnElement, Engine, bindparam, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,7 +36,18 @@ from notary.service.actors import Actor
 from notary.service.context import Context
 from notary.service.errors import NotFound
 from notary.service.webhooks import announce_transfer
-from storage.db import ApiKey, Batch, Case, Evidence, ShareLink, Tenant, Transfer, session, utc
+from storage.db import (
+    ApiKey,
+    Batch,
+    Case,
+    Evidence,
+    ShareLink,
+    Tenant,
+    Transfer,
+    session,
+    table_of,
+    utc,
+)
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_TENANT = "default"
@@ -45,6 +56,10 @@ MAX_TENANT_NAME = 128
 # (a new link is one call away), while a leaked or forgotten link stops working within a quarter.
 MAX_SHARE_TTL = timedelta(days=90)
 TRANSFER_REASON = "case transferred"
+_CASES = table_of(Case)
+_LOCK_CASE = (select(_CASES.c.uid).where(_CASES.c.holder == bindparam("holder"),
+                                         _CASES.c.case_id == bindparam("case_id"))
+              .with_for_update())
 
 
 class ShareUnavailable(NotaryError):
@@ -170,6 +185,18 @@ def case_for_submission(s: Session, tenant: str, case_id: str) -> Case:
         s.add(case)
         s.flush()
     return case
+
+
+def case_uid_for_submission(s: Session, tenant: str, case_id: str) -> str:
+    """:func:`case_for_submission` as Core statements, for the submission path: the uid of
+    the case ``tenant`` holds under ``case_id`` (row locked), opened now if it has none."""
+    conn = s.connection()
+    uid = conn.execute(_LOCK_CASE, {"holder": tenant, "case_id": case_id}).scalar()
+    if uid is None:
+        uid = new_case_uid()
+        conn.execute(insert(_CASES), {"uid": uid, "case_id": case_id, "holder": tenant,
+                                      "opened_by": tenant, "created_at": datetime.now(UTC)})
+    return str(uid)
 
 
 def can_see(s: Session, tenant: str, evidence: Evidence) -> bool:

@@ -41,6 +41,7 @@ from storage.db import (
     WebhookDelivery,
     WebhookEndpoint,
     session,
+    table_of,
 )
 
 #: At most this many live endpoints per tenant.
@@ -318,8 +319,10 @@ def _live_endpoints(s: Session) -> list[tuple[str, str, list[str]]]:
     cached = s.info.get("webhook_endpoints")
     if cached is not None and cached[0] is transaction:
         return list(cached[1])
-    rows = [(e.id, e.tenant, json.loads(e.events)) for e in s.exec(select(WebhookEndpoint).where(
-        WebhookEndpoint.deleted_at.is_(None)))]  # type: ignore[union-attr]
+    endpoints = table_of(WebhookEndpoint)  # Core: read in every submission's transaction
+    rows = [(r.id, r.tenant, json.loads(r.events)) for r in s.execute(
+        select(endpoints.c.id, endpoints.c.tenant, endpoints.c.events)
+        .where(endpoints.c.deleted_at.is_(None)))]
     s.info["webhook_endpoints"] = (transaction, rows)
     return rows
 
@@ -331,13 +334,15 @@ def holder_of(s: Session, evidence: Evidence) -> str:
 
 
 def announce_custody(s: Session, evidence: Evidence, act: CustodyAct, *, seq: int, at: datetime,
-                     detail: Mapping[str, str | int] | None) -> None:
+                     detail: Mapping[str, str | int] | None, holder: str | None = None) -> None:
     """The outbox side of one custody event (called by CustodyLog.append, in its
-    transaction): the acts of :data:`_ITEM_EVENTS` are announced to the case's holder."""
+    transaction): the acts of :data:`_ITEM_EVENTS` are announced to the case's holder
+    (``holder`` when the caller has the case locked and knows it, else read here)."""
     event_type = _ITEM_EVENTS.get(act)
     if event_type is None:
         return
-    holder = holder_of(s, evidence)
+    if holder is None:
+        holder = holder_of(s, evidence)
     data: dict[str, Any] = {"evidence_id": evidence.id, "case_id": evidence.case_id,
                             "tenant": holder, "custody_seq": seq}
     if act is CustodyAct.ANCHORED:

@@ -76,7 +76,7 @@ from .layout import (
 from .logpart import EntryProof, ItemLog, log_document, parse_log_document
 from .read import Bundle, BundleContents, anchor_queries, open_bundle
 from .recording import recording_document, recording_ranges
-from .verify import bundle_questions, verify_bundle
+from .verify import ItemChecks, ItemMap, ItemOutcome, bundle_questions, verify_bundle
 
 __all__ = [
     "ANCHOR_NAME",
@@ -122,7 +122,10 @@ __all__ = [
     "BundleVerification",
     "ChainObservation",
     "EntryProof",
+    "ItemChecks",
     "ItemLog",
+    "ItemMap",
+    "ItemOutcome",
     "KeyPeriod",
     "Scope",
     "anchor_queries",

@@ -29,7 +29,6 @@ from ..trustroot import VerifiedTrustRoot
 from ..validate import format_rfc3339_utc
 from ..verdict import AnchorFacts, Check, CheckStatus
 from .anchor import parse_anchor_document, tx_receipt_differences
-from .layout import EXTRA_ANCHOR_NAME
 from .read import Bundle
 
 __all__ = ["Attested", "dating", "extra_anchor_checks", "extra_anchor_paths",
@@ -62,12 +61,7 @@ class Attested:
 
 def extra_anchor_paths(bundle: Bundle, path: str) -> list[tuple[int, str]]:
     """The item's second-anchor documents as ``(chain id, member path)``, by chain id."""
-    out = []
-    for member in bundle.contents.digests:
-        head, _, name = member.rpartition("/")
-        if head == path and (m := EXTRA_ANCHOR_NAME.fullmatch(name)):
-            out.append((int(m.group(1)), member))
-    return sorted(out)
+    return list(bundle.extra_anchor_members.get(path, ()))
 
 
 def _anchors(bundle: Bundle) -> dict[int, list[AnchorFacts]]:

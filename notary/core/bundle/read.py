@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..digest import FileDigest
@@ -27,6 +28,7 @@ from .layout import (
     BUNDLE_VERSION,
     CUSTODY_NAME,
     DELETION_NAME,
+    EXTRA_ANCHOR_NAME,
     ITEM_DIR,
     MANIFEST_PATH,
     MANIFEST_SIGNATURE_PATH,
@@ -121,6 +123,18 @@ class Bundle:
         if self.manifest is not None:
             return self.manifest.hashes_only
         return not any(i.original for i in self.items)
+
+    @cached_property
+    def extra_anchor_members(self) -> Mapping[str, tuple[tuple[int, str], ...]]:
+        """Each folder's second-anchor documents (``anchor-<chain id>.json``) as ``(chain id,
+        member path)``, by chain id: found in one pass over the members, where a scan of
+        every member per item made a large case's verification quadratic."""
+        found: dict[str, list[tuple[int, str]]] = {}
+        for member in self.contents.digests:
+            head, _, name = member.rpartition("/")
+            if m := EXTRA_ANCHOR_NAME.fullmatch(name):
+                found.setdefault(head, []).append((int(m.group(1)), member))
+        return {head: tuple(sorted(paths)) for head, paths in found.items()}
 
 
 def _fail(message: str, code: str = "manifest_invalid") -> NotaryError:

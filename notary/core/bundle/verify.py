@@ -12,7 +12,8 @@ checks are made as before, with the bundle's own keys, and the result is at best
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..answers import BundleVerification, answer_bundle
@@ -46,7 +47,7 @@ from ..timestamp import (
 )
 from ..trustroot import VerifiedTrustRoot, verify_trust_root
 from ..validate import format_rfc3339_utc
-from ..verdict import Check, CheckStatus, Verdict
+from ..verdict import AnchorFacts, Check, CheckStatus, Verdict
 from .attest import (
     Attested,
     dating,
@@ -77,7 +78,7 @@ from .layout import (
 from .logpart import log_checks
 from .read import Bundle, anchor_of, document_text
 
-__all__ = ["bundle_questions", "verify_bundle"]
+__all__ = ["ItemChecks", "ItemMap", "ItemOutcome", "bundle_questions", "verify_bundle"]
 
 _PASS, _FAIL, _SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
 
@@ -243,6 +244,46 @@ def _timestamp_chain(root: bytes, timestamps: Mapping[str, TimestampReading],
     return out
 
 
+#: One item's outcome: its checks and results, and its second anchors' checks (attest.py).
+ItemOutcome = tuple[ItemResult, list[tuple[Check, int, AnchorFacts | None, bool]]]
+
+
+@dataclass(frozen=True)
+class ItemChecks:
+    """Everything the checks of one item read (step 4 of :func:`verify_bundle`). Each item is
+    verified on its own, so a caller may run ranges of items elsewhere (another process:
+    :mod:`notary.bundles.parallel`) and hand the outcomes back in order."""
+
+    bundle: Bundle
+    key_set: Mapping[str, Any]
+    periods: Mapping[str, KeyPeriod]
+    observed: Mapping[AnchorQuery, ChainObservation] | None
+    timestamps: Mapping[str, TimestampReading] | None
+    stamped: bool
+    slices: Mapping[str, Sequence[FileDigest | None]] | None
+    trust_root: VerifiedTrustRoot | None
+    extra_chains: Mapping[int, ChainReading] | None
+    extra_questions: Mapping[int, ChainQuestions] | None
+
+    def run(self, start: int, stop: int) -> list[ItemOutcome]:
+        """The outcomes of items ``start`` to ``stop - 1``, in order."""
+        out = []
+        for i in range(start, stop):
+            ref = self.bundle.items[i]
+            result = verify_item(i, ref, self.bundle, self.key_set, self.periods,
+                                 self.observed, self.timestamps, self.stamped, self.slices)
+            # Step 4d: the item's second anchors (issue 19), each against its receipt and pin.
+            extra = extra_anchor_checks(i, self.bundle, ref.path, result.documents.root,
+                                        self.trust_root, self.extra_chains,
+                                        self.extra_questions)
+            out.append((result, extra))
+        return out
+
+
+#: Runs every item of an :class:`ItemChecks` and returns the outcomes in item order.
+ItemMap = Callable[[ItemChecks], list[ItemOutcome]]
+
+
 def verify_bundle(
     bundle: Bundle,
     *,
@@ -252,6 +293,7 @@ def verify_bundle(
     chain: ChainReading | None = None,
     slices: Mapping[str, Sequence[FileDigest | None]] | None = None,
     extra_chains: Mapping[int, ChainReading] | None = None,
+    map_items: ItemMap | None = None,
 ) -> BundleVerification:
     """Verify every claim of a bundle; return the checks, the five answers and the facts.
 
@@ -265,7 +307,9 @@ def verify_bundle(
     ``chain`` is None. ``timestamps`` are the readings of the bundle's RFC 3161 tokens by path.
     ``extra_chains``: what a node of each second chain answered to
     :func:`~notary.core.bundle.attest.extra_chain_questions`, by chain id (none: the second
-    anchors are checked against their receipts and pins only).
+    anchors are checked against their receipts and pins only). ``map_items``: how the items'
+    own checks are run (:class:`ItemChecks`; default: here, one after the other); whatever
+    runs them, the outcomes come back in item order and the verdict is the same.
 
     Checks, in order: ``keys`` (with a trust root: every key of the bundle is one of its keys),
     ``manifest``, ``manifest_signature``, per item ``items[i].statement_signature``,
@@ -293,20 +337,20 @@ def verify_bundle(
     decisive = {"keys", "manifest", "manifest_signature"}
     if not bundle.items:
         checks.append(Check("items", _FAIL, "The bundle holds no items."))
-    # Step 4: each item on its own.
-    stamped = any(is_timestamp_document(p) for p in bundle.contents.digests)
+    # Step 4: each item on its own (in order; ``map_items`` may spread them over processes).
+    job = ItemChecks(
+        bundle, key_set, periods, observed, timestamps,
+        any(is_timestamp_document(p) for p in bundle.contents.digests), slices, trust_root,
+        extra_chains, extra_chain_questions(bundle, trust_root) if extra_chains else None)
+    outcomes = map_items(job) if map_items is not None else job.run(0, len(bundle.items))
+    if len(outcomes) != len(bundle.items):  # pragma: no cover - a broken map_items
+        raise RuntimeError("map_items lost or added items")
     results: list[ItemResult] = []
     extras: list[list[tuple[Check, int, Any, bool]]] = []
-    extra_questions = extra_chain_questions(bundle, trust_root) if extra_chains else None
     item_facts = []
-    for i, ref in enumerate(bundle.items):
-        result = verify_item(i, ref, bundle, key_set, periods, observed, timestamps, stamped,
-                             slices)
+    for i, (result, extra) in enumerate(outcomes):
         results.append(result)
         checks.extend(result.checks)
-        # Step 4d: the item's second anchors (issue 19), each against its receipt and pin.
-        extra = extra_anchor_checks(i, bundle, ref.path, result.documents.root, trust_root,
-                                    extra_chains, extra_questions)
         extras.append(extra)
         checks.extend(c for c, _, _, _ in extra)
         facts_i = result.facts
