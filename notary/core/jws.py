@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import json
 import re
@@ -198,7 +199,8 @@ def _protected_header(parts: list[str], expected_typ: str | None
     header, kid = _header(header_bytes, expected_typ)
     if len(signature) != 64:
         raise SignatureError("The signature does not verify.", reason="bad_signature", kid=kid)
-    return dict(header), kid, payload, signature
+    # A deep copy: the cached header's nested values must not change under a caller's edit.
+    return copy.deepcopy(dict(header)), kid, payload, signature
 
 
 # The tokens of one kind by one key all carry the same header: it is decoded and checked

@@ -382,3 +382,20 @@ def test_public_jwks_refuse_private_and_foreign_keys(key: SigningKey) -> None:
         jwks([dict(key.public_jwk(), x=key.public_jwk()["x"][:-2])])
     assert jwks([key.public_jwk()]) == {"keys": [key.public_jwk()]}
     assert key.kid in repr(key) and "PRIVATE" not in repr(key)
+
+
+def test_a_callers_edit_of_a_verified_header_does_not_reach_the_next_token() -> None:
+    """Headers are decoded once per distinct header (a cache, for large bundles): what a
+    caller gets is its own copy, down to nested values."""
+    from notary.core.jws import verify_jws
+    from notary.core.signing import SigningKey, jwks
+
+    key = SigningKey.generate()
+    key_set = jwks([key.public_jwk()])
+    extra = {"hint": {"role": "notary"}}
+    first, _ = verify_jws(key.sign(b'{"a":1}', "application/x-test", extra_header=extra),
+                          key_set, expected_typ=None)
+    first["hint"]["role"] = "changed"
+    second, _ = verify_jws(key.sign(b'{"b":2}', "application/x-test", extra_header=extra),
+                           key_set, expected_typ=None)
+    assert second["hint"] == {"role": "notary"}
