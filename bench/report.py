@@ -55,8 +55,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
         ing = r["ingest"]
         size = ing["size_bytes"]
         gib = size / 2**30
-        for key, label, note in (("in_process", "in process", "[1]"),
-                                 ("http", "over HTTP (loopback)", "[2]")):
+        # issue 17's goals: 1.5x the reference in process, 2x over HTTP
+        for key, label, note, goal in (("in_process", "in process", "[1]", 1.5),
+                                       ("http", "over HTTP (loopback)", "[2]", 2.0)):
             m = ing.get(key)
             if not m or "ratio" not in m:
                 continue
@@ -65,16 +66,17 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 f"(median of {len(m['seconds'])})",
                 f"{_s(m['median'])} ({size / m['median'] / MB:.0f} MB/s)",
                 f"`openssl dgst -sha256`: {_s(m['openssl_median'])}",
-                f"{m['ratio']:.2f}x", "<= 1.5x",
-                _status(m["ratio"] <= 1.5, lambda m=m: _by(m["ratio"], 1.5), note)))
+                f"{m['ratio']:.2f}x", f"<= {goal:g}x",
+                _status(m["ratio"] <= goal, lambda m=m, goal=goal: _by(m["ratio"], goal),
+                        note)))
         mem = ing.get("http", {}).get("memory")
         if mem:
             peak = mem["peak_rss_bytes"]
             out.append(Row(
                 f"2. Server peak RSS while receiving a {mem['upload_bytes'] / 2**30:g} GiB upload",
                 f"{_mb(peak)} (idle before: {_mb(mem['rss_before_bytes'])}; upload "
-                f"{_s(mem['seconds'])})", "-", "-", "<= 150 MB",
-                _status(peak <= 150 * MB, lambda: _by(peak, 150 * MB), "[3]")))
+                f"{_s(mem['seconds'])})", "-", "-", "<= 120 MB",
+                _status(peak <= 120 * MB, lambda: _by(peak, 120 * MB), "[3]")))
     if "gas" in r:
         g = r["gas"]
         naive = g["naive"]
@@ -144,17 +146,19 @@ def rows(r: dict[str, Any]) -> list[Row]:
         out.append(Row("5. Latency of one submission (p50 / p95 / p99)",
                        f"{_s(lat['p50'])} / {_s(lat['p95'])} / {_s(lat['p99'])}", "-", "-",
                        "-", "-"))
-        ok = anc["p95"] <= 5 and ld["not_anchored"] == 0
+        # issue 17: p95 <= 3 s at 100 items/s, <= 5 s at 1,000 items/s (the load's own rate)
+        bound = 3 if rate < 500 else 5
+        ok = anc["p95"] <= bound and ld["not_anchored"] == 0
         out.append(Row(
-            "5. Time from receipt to anchored proof (p50 / p95 / p99)",
+            f"5. Time from receipt to anchored proof (p50 / p95 / p99), at {rate:,.0f} items/s",
             f"{_s(anc['p50'])} / {_s(anc['p95'])} / {_s(anc['p99'])} ({ld['batches']} batches, "
             f"largest {ld['batch_size_max']:,}; not anchored: {ld['not_anchored']})",
-            "-", "-", "p95 <= 5 s",
-            _status(ok, lambda: _by(anc["p95"], 5), "[6]")))
+            "-", "-", f"p95 <= {bound} s",
+            _status(ok, lambda: _by(anc["p95"], bound), "[6]")))
         bulk = ld.get("bulk_floor")
         if bulk:
             out.append(Row(
-                "5. No bulk endpoint exists. Its floor per item, measured in process: statement, "
+                "5. The floor of a hash-only deposit per item, measured in process: statement, "
                 "2 Ed25519 JWS, leaf, one SQLite transaction for all rows (no HTTP, no ORM)",
                 f"{bulk['core_us_per_item'] + bulk['sqlite_us_per_item']:.0f} us per item = "
                 f"{bulk['items_per_second_one_core']:,.0f} items/s on one core", "-", "-", "-",
@@ -233,7 +237,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
             f"{dep['in_process']['items_per_second']:,.0f}/s)",
             f"floor (2 JWS, bare SQLite): {floor['items_per_second_one_core']:,.0f}/s",
             f"{dep['ratio_to_floor']:.2f}x", ">= 3,000/s",
-            _status(rate >= 3000, lambda: _by(rate, 3000, higher_is_better=True))))
+            _status(rate >= 3000, lambda: _by(rate, 3000, higher_is_better=True), "[9]")))
     return out
 
 
