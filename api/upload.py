@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import anyio.from_thread
@@ -45,15 +45,24 @@ class PartInfo:
 def body_puller(request: Request) -> Pull:
     """A ``pull()`` for a worker thread: each call fetches the next body chunk from the event
     loop (so back-pressure reaches the client), None at the end."""
-    body = request.stream().__aiter__()
+    return _puller(request.stream().__aiter__(), deque(), ended=False)
+
+
+def _puller(stream: AsyncIterator[bytes], ready: deque[bytes], *, ended: bool) -> Pull:
+    """``pull()``: the chunks already ``ready``, then (unless the body ``ended``) each next
+    chunk of ``stream``, fetched from the event loop; None at the end."""
 
     async def next_chunk() -> bytes | None:
         try:
-            return await body.__anext__()
+            return await stream.__anext__()
         except StopAsyncIteration:
             return None
 
     def pull() -> bytes | None:
+        if ready:
+            return ready.popleft()
+        if ended:
+            return None
         while True:
             chunk = anyio.from_thread.run(next_chunk)
             if chunk is None or chunk:
@@ -86,24 +95,7 @@ async def prefetched_puller(request: Request, length: str | None) -> Pull:
         if chunk:
             chunks.append(chunk)
             size += len(chunk)
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def pull() -> bytes | None:
-        if chunks:
-            return chunks.popleft()
-        if ended:
-            return None
-        while True:
-            chunk = anyio.from_thread.run(next_chunk)
-            if chunk is None or chunk:
-                return chunk
-
-    return pull
+    return _puller(stream, chunks, ended=ended)
 
 
 def boundary_of(content_type: str | None) -> bytes:

@@ -21,9 +21,10 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    func,
 )
 from sqlalchemy.engine import make_url
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 
 class Tenant(SQLModel, table=True):
@@ -475,3 +476,14 @@ def row_values(obj: SQLModel) -> dict[str, Any]:
     written: unset (None) columns are left out, so autoincrement keys and defaults apply."""
     return {c.name: value for c in table_of(type(obj)).columns
             if (value := getattr(obj, c.name)) is not None}
+
+
+def pending_count(engine: Engine) -> int:
+    """Statements and custody events waiting for an anchoring batch (as the batch worker
+    counts them; the API's health reads the same figure from another process)."""
+    with session(engine) as s:
+        statements = s.exec(select(func.count()).select_from(Evidence).where(
+            Evidence.status == "pending", Evidence.batch_id.is_(None))).one()  # type: ignore[union-attr]
+        events = s.exec(select(func.count()).select_from(CustodyRecord).where(
+            CustodyRecord.batch_id.is_(None))).one()  # type: ignore[union-attr]
+        return int(statements) + int(events)

@@ -44,7 +44,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from notary.chain.errors import AnchorRejected, ChainError
@@ -71,6 +71,7 @@ from storage.db import (
     Evidence,
     ExtraAnchor,
     SupersededAnchor,
+    pending_count,
     session,
 )
 from storage.translog import LogCheckpoint
@@ -161,12 +162,7 @@ class BatchWorker:
 
     def pending_count(self) -> int:
         """Statements and custody events waiting for a batch."""
-        with session(self.engine) as s:
-            statements = s.exec(select(func.count()).select_from(Evidence).where(
-                Evidence.status == "pending", Evidence.batch_id.is_(None))).one()  # type: ignore[union-attr]
-            events = s.exec(select(func.count()).select_from(CustodyRecord).where(
-                CustodyRecord.batch_id.is_(None))).one()  # type: ignore[union-attr]
-            return int(statements) + int(events)
+        return pending_count(self.engine)
 
     def run_once(self) -> int:
         """Steps 1-5 once; returns the number of items anchored. Does nothing (returns 0)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, case, func, literal, text
+from sqlalchemy import Engine, case, literal, text
 from sqlmodel import select
 
 from notary.chain.errors import ChainError
@@ -49,7 +49,7 @@ from notary.service.translog import TransparencyLog, log_signer
 from notary.service.webhooks import seal_plain_secrets
 from notary.tsa import TimestampAuthority
 from storage.blobs import BlobStore, IpfsBlobStore, LocalBlobStore
-from storage.db import Batch, CustodyRecord, Evidence, session, utc
+from storage.db import Batch, Evidence, pending_count, session, utc
 from storage.ipfs_spool import SpooledIpfsStore, SpoolFlusher
 from storage.migrate import open_database
 
@@ -361,12 +361,7 @@ class NotaryService:
 
     def pending_count(self) -> int:
         """Statements and custody events waiting for a batch (as the batch worker counts)."""
-        with session(self.engine) as s:
-            statements = s.exec(select(func.count()).select_from(Evidence).where(
-                Evidence.status == "pending", Evidence.batch_id.is_(None))).one()  # type: ignore[union-attr]
-            events = s.exec(select(func.count()).select_from(CustodyRecord).where(
-                CustodyRecord.batch_id.is_(None))).one()  # type: ignore[union-attr]
-            return int(statements) + int(events)
+        return pending_count(self.engine)
 
     def health(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -16,15 +16,6 @@ from tests.support import free_port
 pytestmark = [pytest.mark.chain]
 
 
-@pytest.fixture
-def registry(anvil) -> Registry:
-    w3 = connect(anvil.url)
-    account = Account.create()
-    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])
-    reg, _deployment = Registry.deploy(w3, account)
-    return reg
-
-
 def root_of(n: int) -> bytes:
     return MerkleTree.build([os.urandom(32) for _ in range(n)]).root
 

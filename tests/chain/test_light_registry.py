@@ -12,19 +12,10 @@ import pytest
 from eth_account import Account
 
 from notary.chain.light import LightRegistry, checksum_address
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import Registry
 from notary.core.merkle import MerkleTree
 
 pytestmark = [pytest.mark.chain]
-
-
-@pytest.fixture
-def registry(anvil) -> Registry:
-    w3 = connect(anvil.url)
-    account = Account.create()
-    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])
-    reg, _deployment = Registry.deploy(w3, account)
-    return reg
 
 
 def test_light_reads_answer_as_the_web3_adapter(anvil, registry: Registry) -> None:
